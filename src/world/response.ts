@@ -1,0 +1,59 @@
+/**
+ * The contract between an environment and whatever answers exposures: the
+ * ground-truth world (`--env world`) or the learned simulator
+ * (`--env simulator`). Batched struct-of-arrays for speed.
+ */
+import type { Rng } from '../numeric/rng.js';
+
+/** A batch of exposures to answer. Buffers may be larger than `count`. */
+export interface ExposureBatch {
+  count: number;
+  /** Dense user id per exposure. */
+  user: Int32Array;
+  /** Dense item id per exposure. */
+  item: Int32Array;
+  /** count x PAIR_COUNT_DIM: the pair's counts f_ua (user, item's author) before this exposure. */
+  pairCounts: Float32Array;
+  /** Times the item's author was already exposed earlier in this session. */
+  repeatAuthor: Float32Array;
+  /** Times the item's tag was already exposed earlier in this session. */
+  repeatTag: Float32Array;
+  /** Position of the exposure in its slate (0..K-1). */
+  position: Int32Array;
+}
+
+/** Responses to a batch, one entry per exposure. */
+export interface ResponseBatch {
+  click: Uint8Array;
+  longView: Uint8Array;
+  like: Uint8Array;
+  /** 1 when this exposure made the user follow the author (first follow only). */
+  follow: Uint8Array;
+  comment: Uint8Array;
+  forward: Uint8Array;
+  hate: Uint8Array;
+  /** Play time in milliseconds (0 when not played). */
+  playTimeMs: Float32Array;
+  /** Gift amount (0 = no gift). Only live-streamer authors receive gifts. */
+  giftAmount: Float32Array;
+}
+
+export interface ResponseModel {
+  /** Samples responses for `batch` into `out` (first batch.count entries), drawing only from `rng`. */
+  respond(batch: ExposureBatch, rng: Rng, out: ResponseBatch): void;
+}
+
+/** Allocates a ResponseBatch of the given capacity. */
+export function allocResponseBatch(capacity: number): ResponseBatch {
+  return {
+    click: new Uint8Array(capacity),
+    longView: new Uint8Array(capacity),
+    like: new Uint8Array(capacity),
+    follow: new Uint8Array(capacity),
+    comment: new Uint8Array(capacity),
+    forward: new Uint8Array(capacity),
+    hate: new Uint8Array(capacity),
+    playTimeMs: new Float32Array(capacity),
+    giftAmount: new Float32Array(capacity),
+  };
+}
