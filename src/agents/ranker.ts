@@ -29,6 +29,12 @@ export interface TrainStats {
 export interface Ranker {
   /** Model name as used in reports, e.g. "RLIV-UA(w/o SL)" or "DQN". */
   readonly name: string;
+  /**
+   * True for offline agents (CQL, and the RankingModel's pre-training): the
+   * training loop feeds them sessions of the behaviour (logging) policy only,
+   * never sessions collected with their own scores.
+   */
+  readonly learnsOffline?: boolean;
   /** Writes one score per candidate into `out` (higher = rank first). Deterministic: no exploration. */
   score(request: RankRequest, out: Float32Array): void;
   /** Feeds completed sessions collected by any policy (the agent builds its samples). */

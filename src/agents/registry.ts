@@ -1,0 +1,31 @@
+/**
+ * Every model by the exact name used in the CLI and the reports. Adding a
+ * model = one line in AGENTS. Variants of RLIV-UA are configurations of the
+ * same agent, registered under their paper names.
+ */
+import type { Ranker, RankerContext } from './ranker.js';
+
+/** Builds a fresh agent; `config` overrides the agent's documented defaults (validated by the agent). */
+export type AgentFactory = (context: RankerContext, config?: Record<string, unknown>) => Ranker;
+
+export interface AgentEntry {
+  /** One line for `--help` and reports. */
+  description: string;
+  create: AgentFactory;
+}
+
+export const AGENTS: Record<string, AgentEntry> = {
+};
+
+/** Names in the order of the paper's tables. */
+export const PAPER_MODEL_ORDER = [
+  'RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA',
+  'RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)',
+] as const;
+
+/** Looks an agent up by exact name; the error lists the known names. */
+export function createAgent(name: string, context: RankerContext, config?: Record<string, unknown>): Ranker {
+  const entry = AGENTS[name];
+  if (!entry) throw new Error(`unknown agent "${name}"; known agents: ${Object.keys(AGENTS).join(', ') || '(none registered)'}`);
+  return entry.create(context, config);
+}
