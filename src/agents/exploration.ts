@@ -96,8 +96,9 @@ export class SlateSelector {
    * @param n number of candidates (scores may be longer).
    * @param k slate size; must be <= n.
    * @param rng drawn from only when the setting explores.
+   * @param randomFlags optional, K entries: 1 where epsilon-greedy filled the position at random (KuaiRand `is_rand`).
    */
-  select(scores: Float32Array, n: number, k: number, setting: ExplorationSetting, rng: Rng, out: Int32Array): void {
+  select(scores: Float32Array, n: number, k: number, setting: ExplorationSetting, rng: Rng, out: Int32Array, randomFlags?: Uint8Array): void {
     if (!(k >= 1 && k <= n)) throw new RangeError(`slate size k=${k} must be in [1, n=${n}]`);
     if (out.length < k) throw new RangeError(`slate output buffer has ${out.length} slots, needs ${k}`);
     if (this.taken.length < n) {
@@ -109,6 +110,7 @@ export class SlateSelector {
     for (let i = 0; i < n; i++) {
       if (Number.isNaN(scores[i]!)) throw new RangeError(`score of candidate ${i} is NaN; the ranker produced an invalid score`);
     }
+    if (randomFlags) randomFlags.fill(0, 0, k);
     if (setting.kind === 'softmax') {
       this.softmaxSlate(scores, n, k, setting.temperature, rng, out);
       return;
@@ -125,6 +127,7 @@ export class SlateSelector {
           if (r === 0) { pick = i; break; }
           r--;
         }
+        if (randomFlags) randomFlags[pos] = 1;
       } else {
         pick = -1;
         let best = -Infinity;

@@ -1,0 +1,306 @@
+/**
+ * The generic trainer (DESIGN.md §2.9 and §4 "Protocol"): one loop for every
+ * agent behind the `Ranker` interface.
+ *
+ * Each epoch e:
+ *   1. collect: one session for each of `sessionsPerEpoch` TRAINING users,
+ *      ranked by the agent's current scores plus exploration (offline agents
+ *      — `learnsOffline` — get sessions of the environment's logging policy
+ *      instead, never sessions of their own);
+ *   2. `agent.observe(sessions)`, then `agent.train(stepsPerEpoch)`; a NaN or
+ *      infinite loss stops the run with a {@link TrainingDivergedError} and
+ *      the last good checkpoint is left as it was;
+ *   3. evaluate: one greedy session for each of `evalSessionsPerEpoch`
+ *      HELD-OUT users (never trained on), scored by the metrics function;
+ *   4. checkpoint (atomic, checksummed): agent bytes + environment state +
+ *      this loop's state.
+ * The model's figure is the mean of the last `lastEpochsForFigure` (paper:
+ * 10) evaluation epochs.
+ *
+ * Fairness and resumability come from the same rule: every random stream of
+ * epoch e is forked from (seed, purpose, e) — which users, the environment's
+ * draws, the exploration draws — never carried over from earlier epochs.
+ * Every model therefore gets the same users in the same epochs, and a resumed
+ * run needs only the agent's and the environment's own saved state to
+ * continue bit-for-bit.
+ */
+import { explorationAtEpoch, validateExploration, type ExplorationOptions } from '../agents/exploration.js';
+import { GREEDY } from '../agents/exploration.js';
+import { RankerPolicy } from '../agents/ranker-policy.js';
+import type { Ranker, TrainStats } from '../agents/ranker.js';
+import { Rng } from '../numeric/rng.js';
+import type { SlatePolicy } from '../simulator/slate-policy.js';
+import type { SessionTrace } from '../simulator/trace.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+
+/** What the loop needs from an environment (the learned simulator or the ground-truth world). */
+export interface TrainingEnvironment {
+  /** Number of users; dense ids 0..numUsers-1. */
+  readonly numUsers: number;
+  /** Runs one session for each listed user (in this order) with `policy`, drawing only from `rng`. */
+  runSessions(users: readonly number[], policy: SlatePolicy, rng: Rng): SessionTrace[];
+  /** The behaviour policy whose sessions offline agents learn from. */
+  loggingPolicy(rng: Rng): SlatePolicy;
+  /** Serializes the evolving state (pair counts, clocks, ...) for checkpoints. */
+  saveState(): Uint8Array;
+  /** Restores what `saveState` produced. */
+  loadState(bytes: Uint8Array): void;
+}
+
+/** Figures of one evaluation (DESIGN.md §4 metrics), e.g. sessionLength, watchTime, ctr. */
+export type EvaluationMetrics = Record<string, number>;
+
+/** Turns the sessions of one evaluation into metrics. */
+export type MetricsFunction = (sessions: readonly SessionTrace[]) => EvaluationMetrics;
+
+export interface TrainingLoopOptions {
+  /** Exact agent name (registry key); recorded in checkpoints. */
+  agentName: string;
+  /** Agent config overrides (recorded in checkpoints so `evaluate` and `--resume` rebuild the same agent). */
+  agentConfig: Record<string, unknown>;
+  /** Seed of the split and of every per-epoch random stream. */
+  seed: number;
+  /** Number of epochs to run in total (a resumed run continues up to this). */
+  epochs: number;
+  /** Training sessions collected per epoch. */
+  sessionsPerEpoch: number;
+  /** Held-out sessions evaluated per epoch. */
+  evalSessionsPerEpoch: number;
+  /** Gradient steps per epoch (`agent.train(stepsPerEpoch)`). */
+  stepsPerEpoch: number;
+  /** Fraction of users held out for evaluation, in (0, 1). */
+  heldOutFraction: number;
+  /** The figure is the mean of this many last evaluation epochs (paper: 10). */
+  lastEpochsForFigure: number;
+  /** Exploration while collecting (decays per epoch); evaluation is always greedy. */
+  exploration: ExplorationOptions;
+  /** Extra JSON kept in checkpoints (e.g. the CLI's environment choice), returned on resume. */
+  meta?: Record<string, unknown>;
+}
+
+/** What one epoch did. */
+export interface EpochReport {
+  /** 0-based epoch index. */
+  epoch: number;
+  /** Training sessions collected and their mean length (requests per session). */
+  trainSessions: number;
+  trainSessionLength: number;
+  /** What `agent.train` reported. */
+  train: TrainStats;
+  /** Metrics of the greedy evaluation on held-out users. */
+  eval: EvaluationMetrics;
+  /** Wall-clock seconds of collect / train / eval. */
+  seconds: { collect: number; train: number; eval: number };
+}
+
+/** Outcome of a run. */
+export interface TrainingResult {
+  agent: string;
+  epochs: number;
+  /** Per metric, the mean of the last `lastEpochsForFigure` evaluation epochs. */
+  figure: EvaluationMetrics;
+  /** Every epoch's report, in order (includes the epochs before a resume). */
+  reports: EpochReport[];
+}
+
+/** A NaN or infinite training loss: the run stops, the last good checkpoint stays. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+/** Held-out and training users: a seeded shuffle, the last `heldOutFraction` held out. */
+export function splitUsers(numUsers: number, heldOutFraction: number, seed: number): { train: number[]; heldOut: number[] } {
+  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`heldOutFraction must be in (0, 1); got ${heldOutFraction}`);
+  const ids = Array.from({ length: numUsers }, (_, i) => i);
+  new Rng(seed).fork('split-users').shuffle(ids);
+  const held = Math.max(1, Math.round(numUsers * heldOutFraction));
+  if (numUsers - held < 1) throw new RangeError(`need at least 2 users to split into training and held-out; got ${numUsers}`);
+  return { train: ids.slice(0, numUsers - held).sort((a, b) => a - b), heldOut: ids.slice(numUsers - held).sort((a, b) => a - b) };
+}
+
+/** Mean of each metric over the last `last` reports. */
+export function figureOf(reports: readonly EpochReport[], last: number): EvaluationMetrics {
+  const tail = reports.slice(Math.max(0, reports.length - last));
+  const out: EvaluationMetrics = {};
+  if (tail.length === 0) return out;
+  for (const key of Object.keys(tail[0]!.eval)) {
+    let s = 0;
+    for (const r of tail) s += r.eval[key]!;
+    out[key] = s / tail.length;
+  }
+  return out;
+}
+
+function validateOptions(o: TrainingLoopOptions): void {
+  for (const f of ['epochs', 'sessionsPerEpoch', 'evalSessionsPerEpoch', 'lastEpochsForFigure'] as const) {
+    if (!(Number.isInteger(o[f]) && o[f] >= 1)) throw new RangeError(`training option ${f} must be an integer >= 1; got ${o[f]}`);
+  }
+  if (!(Number.isInteger(o.stepsPerEpoch) && o.stepsPerEpoch >= 0)) throw new RangeError(`training option stepsPerEpoch must be an integer >= 0; got ${o.stepsPerEpoch}`);
+  validateExploration(o.exploration);
+}
+
+/** Users for one epoch: a seeded shuffle of the pool, cycled when more sessions than users are asked for. */
+function pickUsers(pool: readonly number[], count: number, rng: Rng): number[] {
+  const out: number[] = [];
+  while (out.length < count) {
+    const order = rng.shuffle(pool.slice());
+    for (const u of order) {
+      if (out.length === count) break;
+      out.push(u);
+    }
+  }
+  return out;
+}
+
+function meanSessionLength(sessions: readonly SessionTrace[]): number {
+  if (sessions.length === 0) return 0;
+  let s = 0;
+  for (const t of sessions) s += t.requests.length;
+  return s / sessions.length;
+}
+
+/**
+ * One training run of one agent in one environment. Construct fresh, or
+ * {@link TrainingRun.resume} from a checkpoint; then {@link TrainingRun.run}.
+ */
+export class TrainingRun {
+  /** Completed epochs. */
+  epoch = 0;
+  readonly reports: EpochReport[] = [];
+  private readonly trainUsers: number[];
+  private readonly evalUsers: number[];
+  private readonly root: Rng;
+
+  /**
+   * @param checkpointPath written atomically after every epoch (omit to skip checkpoints).
+   */
+  constructor(
+    readonly env: TrainingEnvironment,
+    readonly agent: Ranker,
+    readonly options: TrainingLoopOptions,
+    readonly metrics: MetricsFunction,
+    readonly checkpointPath?: string,
+  ) {
+    validateOptions(options);
+    const split = splitUsers(env.numUsers, options.heldOutFraction, options.seed);
+    this.trainUsers = split.train;
+    // Evaluation always runs the same held-out users, so every model and every epoch is judged on one panel.
+    this.evalUsers = pickUsers(split.heldOut, options.evalSessionsPerEpoch, new Rng(options.seed).fork('eval-users'));
+    this.root = new Rng(options.seed);
+  }
+
+  /**
+   * Rebuilds a run from a checkpoint: the agent (built by `makeAgent` from
+   * the recorded name and config, then `load`ed), the environment state and
+   * the completed epochs. `overrides` may raise the epoch count or change the
+   * checkpoint path; everything else comes from the checkpoint.
+   */
+  static resume(
+    checkpoint: string | Checkpoint,
+    env: TrainingEnvironment,
+    makeAgent: (name: string, config: Record<string, unknown>) => Ranker,
+    metrics: MetricsFunction,
+    overrides: { epochs?: number; checkpointPath?: string } = {},
+  ): TrainingRun {
+    const path = typeof checkpoint === 'string' ? checkpoint : undefined;
+    const ckpt = typeof checkpoint === 'string' ? loadCheckpoint(checkpoint) : checkpoint;
+    const state = ckpt.state as { options?: TrainingLoopOptions; epoch?: number; reports?: EpochReport[] };
+    if (!state.options || typeof state.epoch !== 'number' || !Array.isArray(state.reports)) {
+      throw new Error(`${path ?? 'checkpoint'} holds no training-loop state (was it written by "rliv train"?)`);
+    }
+    const model = ckpt.sections.model;
+    const envState = ckpt.sections.env;
+    if (!model || !envState) throw new Error(`${path ?? 'checkpoint'} lacks its "model" or "env" section`);
+    const options = { ...state.options, epochs: overrides.epochs ?? state.options.epochs };
+    const agent = makeAgent(ckpt.agent, ckpt.agentConfig);
+    agent.load(model);
+    env.loadState(envState);
+    const run = new TrainingRun(env, agent, options, metrics, overrides.checkpointPath ?? path);
+    run.epoch = state.epoch;
+    run.reports.push(...state.reports);
+    return run;
+  }
+
+  /** True when every epoch has run. */
+  get done(): boolean {
+    return this.epoch >= this.options.epochs;
+  }
+
+  /** Runs one epoch (collect, observe, train, evaluate, checkpoint). */
+  runEpoch(): EpochReport {
+    const e = this.epoch;
+    const o = this.options;
+    let t0 = performance.now();
+
+    // 1. Collect sessions of training users.
+    const users = pickUsers(this.trainUsers, o.sessionsPerEpoch, this.root.fork(`train-users/${e}`));
+    const exploreRng = this.root.fork(`explore/${e}`);
+    const policy: SlatePolicy = this.agent.learnsOffline
+      ? this.env.loggingPolicy(exploreRng)
+      : new RankerPolicy(this.agent, exploreRng, explorationAtEpoch(o.exploration, e));
+    const sessions = this.env.runSessions(users, policy, this.root.fork(`collect/${e}`));
+    const collectSeconds = (performance.now() - t0) / 1000;
+
+    // 2. Learn.
+    t0 = performance.now();
+    this.agent.observe(sessions);
+    const stats = this.agent.train(o.stepsPerEpoch);
+    for (const [component, value] of Object.entries(stats.losses)) {
+      if (!Number.isFinite(value)) {
+        const kept = this.checkpointPath && e > 0 ? `the last good checkpoint ${this.checkpointPath} (after epoch ${e}) is kept` : 'no checkpoint was written yet';
+        throw new TrainingDivergedError(
+          `${this.agent.name} produced a non-finite ${component} loss (${value}) in epoch ${e + 1}; training stopped and ${kept}. ` +
+            'Lower the learning rate or check the rewards fed to the agent.',
+        );
+      }
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+
+    // 3. Evaluate greedily on held-out users.
+    t0 = performance.now();
+    const evalPolicy = new RankerPolicy(this.agent, this.root.fork(`eval-policy/${e}`), GREEDY);
+    const evalSessions = this.env.runSessions(this.evalUsers, evalPolicy, this.root.fork(`eval/${e}`));
+    const evalMetrics = this.metrics(evalSessions);
+    const evalSeconds = (performance.now() - t0) / 1000;
+
+    const report: EpochReport = {
+      epoch: e,
+      trainSessions: sessions.length,
+      trainSessionLength: meanSessionLength(sessions),
+      train: stats,
+      eval: evalMetrics,
+      seconds: { collect: collectSeconds, train: trainSeconds, eval: evalSeconds },
+    };
+    this.reports.push(report);
+    this.epoch = e + 1;
+    if (this.checkpointPath) this.writeCheckpoint(this.checkpointPath);
+    return report;
+  }
+
+  /** Runs the remaining epochs; `onEpoch` sees each report right after its checkpoint is written. */
+  run(onEpoch?: (report: EpochReport, run: TrainingRun) => void): TrainingResult {
+    while (!this.done) {
+      const report = this.runEpoch();
+      onEpoch?.(report, this);
+    }
+    return this.result();
+  }
+
+  result(): TrainingResult {
+    return { agent: this.options.agentName, epochs: this.epoch, figure: figureOf(this.reports, this.options.lastEpochsForFigure), reports: this.reports.slice() };
+  }
+
+  /** The checkpoint of the current state (after `epoch` completed epochs). */
+  checkpoint(): Checkpoint {
+    return {
+      agent: this.options.agentName,
+      agentConfig: this.options.agentConfig,
+      state: { options: this.options, epoch: this.epoch, reports: this.reports },
+      sections: { model: this.agent.save(), env: this.env.saveState() },
+    };
+  }
+
+  writeCheckpoint(path: string): void {
+    saveCheckpoint(path, this.checkpoint());
+  }
+}
