@@ -35,6 +35,8 @@ export interface RequestRecord {
   slate: Int32Array;
   /** Responses of the K exposed items (arrays of length >= K, index = slate position). */
   responses: ResponseBatch;
+  /** Optional: 1 per slate position the behaviour policy filled at random (KuaiRand `is_rand`); absent = all 0. */
+  isRand?: Uint8Array;
 }
 
 /** A whole session of one user, in order. */
@@ -45,4 +47,10 @@ export interface SessionTrace {
   requests: RequestRecord[];
   /** Days until the user's next session (drawn by the return model); Infinity if beyond the horizon. */
   returnGapDays: number;
+  /** Optional: calendar day of the session (0 = the environment's first day). */
+  day?: number;
+  /** Optional: simulated time (ms) when the user left: last request's time + its slate's play and browse time. */
+  endTimeMs?: number;
+  /** Optional: the quit model's mean satisfaction per request of this session (what the return model saw). */
+  satisfaction?: number;
 }

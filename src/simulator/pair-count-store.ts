@@ -1,0 +1,163 @@
+/**
+ * The lifelong relationship state of every user-author pair the environment
+ * has seen: the count vector f_ua (layout of src/data/interaction-kinds.ts),
+ * plus the days on which the user gifted the author, so "deep" pairs (a
+ * follow and gifts on at least 2 distinct days) can be counted per user.
+ *
+ * Rows live in one growable Float32Array; each user has a small Map from
+ * author to row (small-integer keys keep the Map fast), so memory grows with
+ * the pairs actually touched, not users x authors.
+ */
+import {
+  PAIR_COUNT_DIM,
+  PC_CLICK,
+  PC_COMMENT,
+  PC_FOLLOW,
+  PC_GIFT,
+  PC_LIKE,
+  PC_LONG_VIEW,
+  PC_WATCH_TIME,
+} from '../data/interaction-kinds.js';
+import type { ResponseBatch } from '../world/response.js';
+
+/** Minimum number of distinct gifting days, together with a follow, for a pair to count as deep. */
+export const DEEP_PAIR_MIN_GIFT_DAYS = 2;
+
+export class PairCountStore {
+  private counts: Float32Array;
+  private giftDays: Int32Array;
+  private lastGiftDay: Int32Array;
+  private rows = 0;
+  private readonly byUser: (Map<number, number> | undefined)[];
+  private readonly deepPairsOfUser: Int32Array;
+  private readonly followsOfUser: Int32Array;
+
+  constructor(readonly numUsers: number, initialCapacity = 1024) {
+    this.counts = new Float32Array(initialCapacity * PAIR_COUNT_DIM);
+    this.giftDays = new Int32Array(initialCapacity);
+    this.lastGiftDay = new Int32Array(initialCapacity).fill(-1);
+    this.byUser = new Array(numUsers);
+    this.deepPairsOfUser = new Int32Array(numUsers);
+    this.followsOfUser = new Int32Array(numUsers);
+  }
+
+  /** Number of pairs with a row (touched at least once). */
+  get size(): number {
+    return this.rows;
+  }
+
+  /** Row of the pair, or -1 when it was never touched. */
+  rowOf(user: number, author: number): number {
+    const m = this.byUser[user];
+    if (m === undefined) return -1;
+    const r = m.get(author);
+    return r === undefined ? -1 : r;
+  }
+
+  /** Copies f_ua into out[offset .. offset + PAIR_COUNT_DIM) (zeros for an unseen pair). */
+  read(user: number, author: number, out: Float32Array, offset: number): void {
+    const r = this.rowOf(user, author);
+    if (r < 0) {
+      out.fill(0, offset, offset + PAIR_COUNT_DIM);
+      return;
+    }
+    const base = r * PAIR_COUNT_DIM;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = this.counts[base + k]!;
+  }
+
+  /** A fresh copy of f_ua (zeros for an unseen pair). */
+  get(user: number, author: number): Float32Array {
+    const out = new Float32Array(PAIR_COUNT_DIM);
+    this.read(user, author, out, 0);
+    return out;
+  }
+
+  /** Distinct days on which the user gifted the author. */
+  giftDaysOf(user: number, author: number): number {
+    const r = this.rowOf(user, author);
+    return r < 0 ? 0 : this.giftDays[r]!;
+  }
+
+  /** Pairs of this user with a follow and gifts on >= 2 days. */
+  deepPairs(user: number): number {
+    return this.deepPairsOfUser[user]!;
+  }
+
+  /** Authors this user follows. */
+  follows(user: number): number {
+    return this.followsOfUser[user]!;
+  }
+
+  /** Total deep pairs over all users. */
+  totalDeepPairs(): number {
+    let s = 0;
+    for (let u = 0; u < this.numUsers; u++) s += this.deepPairsOfUser[u]!;
+    return s;
+  }
+
+  /**
+   * Adds the response at index `i` of `responses` to the pair's counts:
+   * click, longView, like, comment += flag; follow = max(follow, flag); gift
+   * += 1 when an amount was given (and the gifting day is recorded); watch
+   * time += play seconds. Returns true when the response was a first follow
+   * (false for a repeated follow flag, which is ignored).
+   */
+  add(user: number, author: number, responses: ResponseBatch, i: number, day: number): boolean {
+    const r = this.ensureRow(user, author);
+    const base = r * PAIR_COUNT_DIM;
+    const c = this.counts;
+    const wasDeep = this.isDeepRow(r);
+    c[base + PC_CLICK]! += responses.click[i]!;
+    c[base + PC_LONG_VIEW]! += responses.longView[i]!;
+    c[base + PC_LIKE]! += responses.like[i]!;
+    c[base + PC_COMMENT]! += responses.comment[i]!;
+    c[base + PC_WATCH_TIME]! += responses.playTimeMs[i]! / 1000;
+    let firstFollow = false;
+    if (responses.follow[i] === 1 && c[base + PC_FOLLOW] === 0) {
+      c[base + PC_FOLLOW] = 1;
+      this.followsOfUser[user]!++;
+      firstFollow = true;
+    }
+    if (responses.giftAmount[i]! > 0) {
+      c[base + PC_GIFT]! += 1;
+      if (this.lastGiftDay[r] !== day) {
+        this.lastGiftDay[r] = day;
+        this.giftDays[r]!++;
+      }
+    }
+    if (!wasDeep && this.isDeepRow(r)) this.deepPairsOfUser[user]!++;
+    return firstFollow;
+  }
+
+  private isDeepRow(r: number): boolean {
+    return this.counts[r * PAIR_COUNT_DIM + PC_FOLLOW] === 1 && this.giftDays[r]! >= DEEP_PAIR_MIN_GIFT_DAYS;
+  }
+
+  private ensureRow(user: number, author: number): number {
+    if (!(user >= 0 && user < this.numUsers)) throw new RangeError(`PairCountStore: user ${user} outside [0, ${this.numUsers})`);
+    let m = this.byUser[user];
+    if (m === undefined) {
+      m = new Map();
+      this.byUser[user] = m;
+    }
+    let r = m.get(author);
+    if (r !== undefined) return r;
+    r = this.rows++;
+    if (r >= this.giftDays.length) this.grow();
+    m.set(author, r);
+    return r;
+  }
+
+  private grow(): void {
+    const cap = this.giftDays.length * 2;
+    const counts = new Float32Array(cap * PAIR_COUNT_DIM);
+    counts.set(this.counts);
+    this.counts = counts;
+    const gd = new Int32Array(cap);
+    gd.set(this.giftDays);
+    this.giftDays = gd;
+    const lg = new Int32Array(cap).fill(-1);
+    lg.set(this.lastGiftDay);
+    this.lastGiftDay = lg;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The quit model: a per-session satisfaction budget ("temper", after
+ * KuaiSim) that decides when a user leaves.
+ *
+ * The session starts with `initialTemper * (0.5 + activity)`. Each request
+ * costs `costPerRequest`; the slate refunds part of it, linearly in what the
+ * user did with each exposed item (click, watch ratio, like, follow,
+ * comment; hate subtracts) minus a penalty for repetition (earlier
+ * exposures of the same author or tag in the session). The session ends when
+ * the temper is <= 0 or at `maxRequests`.
+ *
+ * Why linear: KuaiSim squashes the already-sigmoided response probabilities
+ * through a second sigmoid before spending temper, which flattens the
+ * difference between good and bad slates so session length barely depends
+ * on the policy. Here satisfaction enters the budget unsquashed, so a slate
+ * that is twice as engaging refunds twice as much.
+ */
+import type { ResponseBatch, ExposureBatch } from '../world/response.js';
+
+export interface QuitModelOptions {
+  /** Budget at session start for a user of activity 0.5 (scaled by 0.5 + activity). Default 3. */
+  initialTemper: number;
+  /** Budget every request spends before its refund. Default 1. */
+  costPerRequest: number;
+  /** Refund per clicked item. Default 0.1. */
+  clickWeight: number;
+  /** Refund per unit of watch ratio (play / duration, capped at 1) of an item. Default 0.12. */
+  watchRatioWeight: number;
+  /** Refund per like. Default 0.2. */
+  likeWeight: number;
+  /** Refund per (first) follow. Default 0.5. */
+  followWeight: number;
+  /** Refund per comment. Default 0.2. */
+  commentWeight: number;
+  /** Budget lost per hate. Default 0.5. */
+  hateWeight: number;
+  /** Budget lost per item, times log1p(earlier exposures of its author in the session). Default 0.05. */
+  repeatAuthorPenalty: number;
+  /** Budget lost per item, times log1p(earlier exposures of its tag in the session). Default 0.01. */
+  repeatTagPenalty: number;
+  /** Hard cap of requests per session. Default 60. */
+  maxRequests: number;
+}
+
+export const DEFAULT_QUIT_OPTIONS: QuitModelOptions = {
+  initialTemper: 3,
+  costPerRequest: 1,
+  clickWeight: 0.1,
+  watchRatioWeight: 0.12,
+  likeWeight: 0.2,
+  followWeight: 0.5,
+  commentWeight: 0.2,
+  hateWeight: 0.5,
+  repeatAuthorPenalty: 0.05,
+  repeatTagPenalty: 0.01,
+  maxRequests: 60,
+};
+
+export class QuitModel {
+  readonly options: QuitModelOptions;
+
+  constructor(options: Partial<QuitModelOptions> = {}) {
+    const o = { ...DEFAULT_QUIT_OPTIONS, ...options };
+    for (const [key, value] of Object.entries(o)) {
+      if (!Number.isFinite(value) || value < 0) throw new RangeError(`quit model option ${key} must be finite and >= 0, got ${value}`);
+    }
+    if (!(o.initialTemper > 0)) throw new RangeError('quit model initialTemper must be > 0');
+    if (!Number.isInteger(o.maxRequests) || o.maxRequests < 1) throw new RangeError(`quit model maxRequests must be a positive integer, got ${o.maxRequests}`);
+    this.options = o;
+  }
+
+  /** Budget at the start of a session of a user with this activity level (0..1). */
+  initialTemper(activity: number): number {
+    return this.options.initialTemper * (0.5 + activity);
+  }
+
+  /**
+   * Satisfaction (refund minus repetition penalty) of the slate occupying
+   * exposures [start, start + k) of `batch`/`responses`; `durationMs` is the
+   * catalog's item durations.
+   */
+  slateSatisfaction(batch: ExposureBatch, responses: ResponseBatch, start: number, k: number, durationMs: Float32Array): number {
+    const o = this.options;
+    let s = 0;
+    for (let i = start; i < start + k; i++) {
+      const dur = durationMs[batch.item[i]!]!;
+      const ratio = dur > 0 ? Math.min(1, responses.playTimeMs[i]! / dur) : 0;
+      s += o.clickWeight * responses.click[i]!
+        + o.watchRatioWeight * ratio
+        + o.likeWeight * responses.like[i]!
+        + o.followWeight * responses.follow[i]!
+        + o.commentWeight * responses.comment[i]!
+        - o.hateWeight * responses.hate[i]!
+        - o.repeatAuthorPenalty * Math.log1p(batch.repeatAuthor[i]!)
+        - o.repeatTagPenalty * Math.log1p(batch.repeatTag[i]!);
+    }
+    return s;
+  }
+
+  /** The temper after a request with this satisfaction. */
+  spend(temper: number, satisfaction: number): number {
+    return temper - this.options.costPerRequest + satisfaction;
+  }
+
+  /** True when the session ends after `requests` requests with this temper left. */
+  quits(temper: number, requests: number): boolean {
+    return temper <= 0 || requests >= this.options.maxRequests;
+  }
+}

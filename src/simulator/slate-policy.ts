@@ -1,0 +1,116 @@
+/**
+ * What the environment asks of a recommender: for each pending request (a
+ * user, the session summary so far and N candidates with their pair counts
+ * f_ua), the indices of the K candidates to expose, in display order.
+ *
+ * `PendingRequest` is structurally identical to the agents' `RankRequest`
+ * (plus `timeMs`), so any `Ranker` can be passed where a {@link Scorer} is
+ * expected and wrapped by {@link TopKPolicy} without this layer importing the
+ * agents layer.
+ */
+import type { Rng } from '../numeric/rng.js';
+import type { SessionSummary } from './trace.js';
+
+/** A request waiting for a slate. Buffers are owned by the environment's trace: do not mutate. */
+export interface PendingRequest {
+  /** Dense user id. */
+  user: number;
+  /** Simulated time of the request (ms). */
+  timeMs: number;
+  /** Session summary before this request (SESSION_SUMMARY_DIM). */
+  summary: SessionSummary;
+  /** Candidate item ids offered (N). */
+  candidates: Int32Array;
+  /** N x PAIR_COUNT_DIM: f_ua of each candidate's author at request time. */
+  candidatePairCounts: Float32Array;
+}
+
+/** Chooses slates for a batch of requests (all active users of one step). */
+export interface SlatePolicy {
+  /**
+   * Returns, per request, K distinct indices into that request's `candidates`
+   * (display order). Must be deterministic given its own seeded state.
+   */
+  chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[];
+  /**
+   * Optional: per request of the last `chooseSlates` call, 1 for each slate
+   * position filled at random (recorded as KuaiRand's `is_rand`).
+   */
+  lastRandomFlags?(): readonly Uint8Array[];
+}
+
+/** Anything that scores candidates, e.g. an agent's `Ranker` (higher = better). */
+export interface Scorer {
+  score(request: PendingRequest, out: Float32Array): void;
+}
+
+/**
+ * Writes the indices of the k largest scores of `scores[0..n)` into `out`,
+ * best first (ties: lower index first). O(n k), allocation-free; k is small.
+ */
+export function topKIndices(scores: Float32Array, n: number, k: number, out: Int32Array): void {
+  const kk = Math.min(k, n);
+  let filled = 0;
+  for (let i = 0; i < n; i++) {
+    const s = scores[i]!;
+    if (filled < kk) {
+      let j = filled++;
+      while (j > 0 && scores[out[j - 1]!]! < s) {
+        out[j] = out[j - 1]!;
+        j--;
+      }
+      out[j] = i;
+    } else if (s > scores[out[kk - 1]!]!) {
+      let j = kk - 1;
+      while (j > 0 && scores[out[j - 1]!]! < s) {
+        out[j] = out[j - 1]!;
+        j--;
+      }
+      out[j] = i;
+    }
+  }
+}
+
+/** Ranks by a scorer and exposes the top K (greedy, no exploration). */
+export class TopKPolicy implements SlatePolicy {
+  private scores = new Float32Array(300);
+
+  constructor(private readonly scorer: Scorer) {}
+
+  chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
+    const slates: Int32Array[] = [];
+    for (const request of requests) {
+      const n = request.candidates.length;
+      if (this.scores.length < n) this.scores = new Float32Array(n);
+      this.scores.fill(0, 0, n);
+      this.scorer.score(request, this.scores);
+      const slate = new Int32Array(Math.min(k, n));
+      topKIndices(this.scores, n, k, slate);
+      slates.push(slate);
+    }
+    return slates;
+  }
+}
+
+/** Exposes K candidates drawn uniformly without replacement. */
+export class RandomPolicy implements SlatePolicy {
+  constructor(private readonly rng: Rng) {}
+
+  chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
+    return requests.map((request) => sampleWithoutReplacement(this.rng, request.candidates.length, k));
+  }
+}
+
+/** k distinct integers of [0, n) in random order (partial Fisher-Yates over a small index array). */
+export function sampleWithoutReplacement(rng: Rng, n: number, k: number): Int32Array {
+  const kk = Math.min(k, n);
+  const pool = new Int32Array(n);
+  for (let i = 0; i < n; i++) pool[i] = i;
+  for (let i = 0; i < kk; i++) {
+    const j = i + rng.int(n - i);
+    const t = pool[i]!;
+    pool[i] = pool[j]!;
+    pool[j] = t;
+  }
+  return pool.slice(0, kk);
+}
