@@ -1,0 +1,77 @@
+/**
+ * `report.md`: the same findings and tables as report.html, as GitHub
+ * markdown (bold = best mean / significant), for the README and notes.
+ * Learning curves are summarized by their first and last epoch.
+ */
+import { computeFindings, fmt, isNum } from './findings.js';
+import { curveBand } from './report-html.js';
+import { reportTables, type ReportTable } from './report-tables.js';
+import { METRIC_INFO, type ExperimentResults, type ReportMetric } from './results.js';
+
+const cellText = (s: string) => s.replace(/\|/g, '\\|');
+
+export function tableMarkdown(t: ReportTable): string {
+  const lines = [
+    `### ${t.title}`,
+    '',
+    t.caption,
+    '',
+    `| ${t.header.map(cellText).join(' | ')} |`,
+    `|${t.header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...t.rows.map((row) => `| ${row.map((c) => (c.bold ? `**${cellText(c.text)}**` : cellText(c.text))).join(' | ')} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function curveSummary(results: ExperimentResults): string {
+  const metrics: ReportMetric[] = ['sessionLength', 'watchTime', 'ctr', 'diversity'];
+  const header = ['Model', ...metrics.map((m) => `${METRIC_INFO[m].label} (first → last epoch)`)];
+  const rows = results.modelOrder.filter((m) => results.models[m]).map((name) => {
+    const c = results.models[name]!.curves;
+    return [name, ...metrics.map((metric) => {
+      const per = c[metric];
+      if (!per) return 'n/a';
+      const band = curveBand(per);
+      const first = band.mean.findIndex(isNum);
+      const last = band.mean.length - 1;
+      return first < 0 ? 'n/a' : `${fmt(band.mean[first])} → ${fmt(band.mean[last])} (± ${fmt(band.std[last])})`;
+    })];
+  });
+  return [
+    '### Learning curves (Fig. 5), first and last evaluation epoch',
+    '',
+    'Mean over seeds (± std over seeds at the last epoch); the charts are in report.html.',
+    '',
+    `| ${header.map(cellText).join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cellText).join(' | ')} |`),
+    '',
+  ].join('\n');
+}
+
+export function renderMarkdownReport(results: ExperimentResults): string {
+  const tables = reportTables(results);
+  const byId = Object.fromEntries(tables.map((t) => [t.id, t]));
+  const parts = [
+    '# RLIV-UA experiment report',
+    '',
+    `Preset **${results.preset}**, seeds ${results.seeds.join(', ')}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s.`,
+    '',
+    '## Findings',
+    '',
+    ...computeFindings(results).map((f) => `- ${f}`),
+    '',
+    ...(results.notes?.length ? ['Notes from the run:', '', ...results.notes.map((n) => `- ${n}`), ''] : []),
+    tableMarkdown(byId.table2!),
+    tableMarkdown(byId.table3!),
+    tableMarkdown(byId.significance!),
+    curveSummary(results),
+    tableMarkdown(byId['sim-to-real']!),
+    tableMarkdown(byId.calibration!),
+    ...(results.calibration?.notes?.length ? [...results.calibration.notes.map((n) => `- ${n}`), ''] : []),
+    tableMarkdown(byId['paper-reported']!),
+    tableMarkdown(byId.settings!),
+  ];
+  return parts.join('\n');
+}

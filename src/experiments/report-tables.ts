@@ -1,0 +1,163 @@
+/**
+ * The tables of the experiment report, built once from the results and
+ * rendered by both report-html.ts and report-markdown.ts, so the two files
+ * always carry the same numbers: Table 2 and Table 3 (mean ± std over
+ * seeds, best mean in bold), significance against RLIV-UA, sim-to-real,
+ * calibration, the paper's own figures (quoted for reference), the run's
+ * settings and timings.
+ */
+import { fmt, fmtP, isNum } from './findings.js';
+import {
+  METRIC_INFO, REFERENCE_MODEL, REPORT_METRICS, TABLE2_MODELS, TABLE3_MODELS,
+  type ExperimentResults, type ReportMetric,
+} from './results.js';
+
+export interface Cell {
+  text: string;
+  /** Bold: the best mean of a column, or a significant difference. */
+  bold?: boolean;
+}
+
+export interface ReportTable {
+  /** Stable id (used as the HTML element id and by tests). */
+  id: string;
+  title: string;
+  /** One-paragraph explanation printed under the title. */
+  caption: string;
+  header: string[];
+  rows: Cell[][];
+}
+
+/** The paper's Table 2 and Table 3 figures (its own simulator on KuaiRand), quoted for comparison only. */
+export const PAPER_REPORTED: Record<string, [number, number, number, number]> = {
+  RankingModel: [2.0132, 59.4812, 0.5948, 0.0629],
+  CQL: [2.266, 58.0753, 0.5125, 0.1727],
+  DQN: [4.061, 49.5454, 0.2247, 0.7477],
+  TD3: [4.782, 52.7157, 0.2228, 0.85],
+  RLUR: [6.681, 151.055, 0.4519, 0.7206],
+  'RLIV-UA': [12.886, 377.4867, 0.5015, 0.8827],
+  'RLIV-UA(w/o MT & SL)': [7.294, 188.0499, 0.5229, 0.7994],
+  'RLIV-UA(w/o MT)': [9.28, 248.1804, 0.534, 0.8746],
+};
+
+function meanStdCell(mean: unknown, sd: unknown, digits: number): string {
+  if (!isNum(mean)) return 'n/a';
+  return isNum(sd) ? `${fmt(mean, digits)} ± ${fmt(sd, digits)}` : fmt(mean, digits);
+}
+
+/** Models × metrics, mean ± std, the best mean of each column in bold. */
+function performanceTable(results: ExperimentResults, id: string, title: string, caption: string, models: readonly string[]): ReportTable {
+  const present = models.filter((m) => results.models[m]);
+  const best: Partial<Record<ReportMetric, number>> = {};
+  for (const metric of REPORT_METRICS) {
+    const vals = present.map((m) => results.models[m]![metric].mean).filter(isNum);
+    if (vals.length) best[metric] = METRIC_INFO[metric].higherIsBetter ? Math.max(...vals) : Math.min(...vals);
+  }
+  return {
+    id, title, caption,
+    header: ['Models', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
+    rows: present.map((m) => [
+      { text: m },
+      ...REPORT_METRICS.map((metric) => {
+        const s = results.models[m]![metric];
+        return { text: meanStdCell(s.mean, s.std, METRIC_INFO[metric].digits), bold: isNum(s.mean) && s.mean === best[metric] };
+      }),
+    ]),
+  };
+}
+
+export function table2(results: ExperimentResults): ReportTable {
+  return performanceTable(results, 'table2', 'Table 2: overall performance of the models (learned simulator)',
+    `Mean ± standard deviation over ${results.seeds.length} seed(s) of each model's figure, itself the mean of its last evaluation epochs on held-out users. Best mean per column in bold.`,
+    TABLE2_MODELS);
+}
+
+export function table3(results: ExperimentResults): ReportTable {
+  return performanceTable(results, 'table3', 'Table 3: variations of RLIV-UA (learned simulator)',
+    'The ablations of RLIV-UA: MT = multi-task critic learning, SL = auxiliary supervised learning, AL = assistance gift network. Best mean per column in bold.',
+    TABLE3_MODELS);
+}
+
+export function significanceTable(results: ExperimentResults): ReportTable {
+  const models = results.modelOrder.filter((m) => m !== REFERENCE_MODEL && results.significance[m]);
+  const kinds = new Set(models.flatMap((m) => REPORT_METRICS.map((k) => results.significance[m]![k].test)));
+  return {
+    id: 'significance',
+    title: 'Significance against RLIV-UA',
+    caption: `Each cell: model − RLIV-UA, its 95 % interval and the two-sided p-value (${[...kinds].map((k) => (k === 'paired' ? 'paired t-test over seeds' : 'Welch t-test')).join(' / ') || 'no test'}). Bold: p < 0.05.`,
+    header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
+    rows: models.map((m) => [
+      { text: m },
+      ...REPORT_METRICS.map((metric) => {
+        const s = results.significance[m]![metric];
+        const ci = isNum(s.ci95?.[0]) ? ` [${fmt(s.ci95[0])}, ${fmt(s.ci95[1])}]` : '';
+        return { text: `${fmt(s['diffVsRLIV-UA'])}${ci}, p = ${fmtP(s.pValue)}`, bold: isNum(s.pValue) && s.pValue < 0.05 };
+      }),
+    ]),
+  };
+}
+
+export function simToRealTable(results: ExperimentResults): ReportTable {
+  const metrics: ReportMetric[] = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans'];
+  const models = results.modelOrder.filter((m) => results.simToReal[m] && results.models[m]);
+  return {
+    id: 'sim-to-real',
+    title: 'Sim-to-real: learned simulator vs ground-truth world',
+    caption: 'The same trained policies, evaluated on the same held-out users in the learned simulator ("sim") and in the ground-truth world ("world"). Mean over seeds; best world mean per metric in bold.',
+    header: ['Model', ...metrics.flatMap((m) => [`${METRIC_INFO[m].label} (sim)`, `${METRIC_INFO[m].label} (world)`])],
+    rows: models.map((name) => [
+      { text: name },
+      ...metrics.flatMap((metric) => {
+        const worldVals = models.map((m) => results.simToReal[m]![metric].mean).filter(isNum);
+        const bestWorld = worldVals.length ? Math.max(...worldVals) : NaN;
+        const w = results.simToReal[name]![metric];
+        return [
+          { text: fmt(results.models[name]![metric].mean) },
+          { text: meanStdCell(w.mean, w.std, METRIC_INFO[metric].digits), bold: isNum(w.mean) && w.mean === bestWorld },
+        ];
+      }),
+    ]),
+  };
+}
+
+export function calibrationTable(results: ExperimentResults): ReportTable {
+  return {
+    id: 'calibration',
+    title: 'Calibration',
+    caption: 'Rates under the logging policy: the target (KuaiRand-Pure unless noted), the ground-truth world and the learned simulator fitted on the world\'s logs.',
+    header: ['Quantity', 'Target', 'World', 'Simulator', 'Source'],
+    rows: (results.calibration?.rows ?? []).map((r) => [
+      { text: r.quantity }, { text: fmt(r.target) }, { text: fmt(r.world) }, { text: fmt(r.simulator) }, { text: r.source ?? '' },
+    ]),
+  };
+}
+
+export function paperTable(): ReportTable {
+  return {
+    id: 'paper-reported',
+    title: 'For reference: the paper\'s Tables 2 and 3 (quoted, not measured here)',
+    caption: 'Figures reported by the paper in its own KuaiRand-trained simulator. They are not comparable number for number with this run (different simulator, scale and training budget); compare the orderings.',
+    header: ['Models', 'Session Length', 'Watch Time', 'CTR', 'Diversity'],
+    rows: Object.entries(PAPER_REPORTED).map(([m, v]) => [{ text: m }, ...v.map((x) => ({ text: String(x) }))]),
+  };
+}
+
+export function settingsTable(results: ExperimentResults): ReportTable {
+  const rows: Cell[][] = [
+    [{ text: 'preset' }, { text: results.preset }],
+    [{ text: 'seeds' }, { text: results.seeds.join(', ') }],
+    [{ text: 'wall time' }, { text: `${fmt(results.wallSeconds, 1)} s` }],
+  ];
+  if (results.machine) {
+    const m = results.machine;
+    rows.push([{ text: 'machine' }, { text: `${m.cpus} CPU(s), Node ${m.node}, 1-min load average ${fmt(m.loadAverageStart, 2)} at start, ${fmt(m.loadAverageEnd, 2)} at end` }]);
+  }
+  for (const [k, v] of Object.entries(results.settings ?? {})) rows.push([{ text: k }, { text: typeof v === 'string' ? v : JSON.stringify(v) }]);
+  for (const [k, v] of Object.entries(results.phases ?? {})) rows.push([{ text: `time: ${k}` }, { text: `${fmt(v, 1)} s` }]);
+  return { id: 'settings', title: 'Settings and timings', caption: 'What this run used, and where the time went.', header: ['Setting', 'Value'], rows };
+}
+
+/** Every table of the report, in page order. */
+export function reportTables(results: ExperimentResults): ReportTable[] {
+  return [table2(results), table3(results), significanceTable(results), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results)];
+}

@@ -1,0 +1,200 @@
+/**
+ * The shape of `DIR/results.json` written by `rliv experiment`, and the one
+ * function that turns raw per-seed figures into it (summaries, significance
+ * against RLIV-UA). The report generators read only this shape, so a report
+ * can be rebuilt from a results file without re-running anything.
+ *
+ * Shape (issue 6): `{preset, seeds, models: {NAME: {METRIC: {mean, std, ci95},
+ * curves: {epoch, METRIC: [[per epoch] per seed]}}}, simToReal: {NAME:
+ * {METRIC: {...}}}, calibration, significance: {NAME: {METRIC:
+ * {"diffVsRLIV-UA", ci95, pValue}}}, wallSeconds}` plus additive fields
+ * (per-seed values, n, test kind, settings, machine, phases).
+ */
+import { differenceTest, summarize } from './statistics.js';
+
+/** The reference model every other model is tested against. */
+export const REFERENCE_MODEL = 'RLIV-UA';
+
+/** Models of the paper's Table 2 (baselines and RLIV-UA), in the paper's order. */
+export const TABLE2_MODELS = ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA'] as const;
+/** Models of the paper's Table 3 (ablations and RLIV-UA). */
+export const TABLE3_MODELS = ['RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)', 'RLIV-UA'] as const;
+
+/** Metrics of the offline experiment (DESIGN.md §4 "Metrics"), in table order. */
+export const REPORT_METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans'] as const;
+export type ReportMetric = (typeof REPORT_METRICS)[number];
+
+/** How each metric is labelled, formatted and which direction is better. */
+export const METRIC_INFO: Record<ReportMetric, { label: string; unit: string; digits: number; higherIsBetter: boolean; description: string }> = {
+  sessionLength: { label: 'Session Length', unit: 'requests', digits: 4, higherIsBetter: true, description: 'requests per session' },
+  watchTime: { label: 'Watch Time', unit: 's', digits: 4, higherIsBetter: true, description: 'seconds watched per session' },
+  ctr: { label: 'CTR', unit: '', digits: 4, higherIsBetter: true, description: 'clicks / exposures' },
+  diversity: { label: 'Diversity', unit: '', digits: 4, higherIsBetter: true, description: '1 - share of same-tag pairs among a session\'s exposed items' },
+  newFans: { label: 'New Fans', unit: 'per session', digits: 4, higherIsBetter: true, description: 'first follows per session' },
+};
+
+/** Summary of one metric of one model over seeds, as written to JSON. */
+export interface MetricSummary {
+  mean: number;
+  std: number;
+  /** 95 % t-interval of the mean; NaN (null in JSON) with fewer than two seeds. */
+  ci95: [number, number];
+  /** Number of seeds. */
+  n: number;
+  /** The per-seed figures, in the order of `seeds`. */
+  values: number[];
+}
+
+/** Learning curves: per metric, one array of per-epoch evaluation figures per seed. */
+export type Curves = { epoch: number[] } & { [M in ReportMetric]?: number[][] };
+
+export type ModelResult = { [M in ReportMetric]: MetricSummary } & { curves: Curves };
+
+/** Difference of one model to RLIV-UA on one metric (model minus RLIV-UA). */
+export interface SignificanceEntry {
+  'diffVsRLIV-UA': number;
+  ci95: [number, number];
+  pValue: number;
+  /** Paired t over seeds (same seeds) or Welch. */
+  test: 'paired' | 'welch';
+  df: number;
+}
+
+/** One row of the calibration table: a quantity, its target and what the world and the learned simulator give. */
+export interface CalibrationRow {
+  /** What is measured, e.g. "click rate (logging policy)". */
+  quantity: string;
+  /** The target (e.g. the KuaiRand-Pure rate), or null when there is none. */
+  target: number | null;
+  /** The ground-truth world under the logging policy. */
+  world: number | null;
+  /** The learned simulator under the same policy. */
+  simulator: number | null;
+  /** Where the target comes from. */
+  source?: string;
+}
+
+export interface Calibration {
+  rows: CalibrationRow[];
+  /** Free-form notes (e.g. the fitted intercepts, held-out log loss). */
+  notes?: string[];
+}
+
+/** Machine and load figures, so the wall time can be read in context. */
+export interface MachineInfo {
+  cpus: number;
+  node: string;
+  /** 1-minute load average at the start and the end of the run. */
+  loadAverageStart: number;
+  loadAverageEnd: number;
+}
+
+export interface ExperimentResults {
+  preset: string;
+  seeds: number[];
+  /** Exact model names, in the paper's order. */
+  modelOrder: string[];
+  models: Record<string, ModelResult>;
+  /** The same policies evaluated in the ground-truth world. */
+  simToReal: Record<string, { [M in ReportMetric]: MetricSummary }>;
+  calibration: Calibration;
+  significance: Record<string, { [M in ReportMetric]: SignificanceEntry }>;
+  wallSeconds: number;
+  /** Seconds spent per phase (generate, fit-simulator, train:<model>, ...). */
+  phases?: Record<string, number>;
+  machine?: MachineInfo;
+  /** The settings the run used (epochs, sessions per epoch, users, ...). */
+  settings?: Record<string, unknown>;
+  /** Notes the runner wants in the report (data source, caveats). */
+  notes?: string[];
+}
+
+/** Raw figures of one model on one seed: the "mean of the last 10 evaluation epochs" per metric, and the curves. */
+export interface SeedRun {
+  seed: number;
+  /** Final figures in the learned simulator. */
+  sim: Record<ReportMetric, number>;
+  /** Final figures in the ground-truth world. */
+  real: Record<ReportMetric, number>;
+  /** Per-epoch evaluation figures in the learned simulator. */
+  curve: { epoch: number[] } & Record<ReportMetric, number[]>;
+}
+
+export interface BuildResultsInput {
+  preset: string;
+  seeds: number[];
+  modelOrder: string[];
+  /** Per model, one run per seed in the order of `seeds`. */
+  runs: Record<string, SeedRun[]>;
+  calibration: Calibration;
+  wallSeconds: number;
+  phases?: Record<string, number>;
+  machine?: MachineInfo;
+  settings?: Record<string, unknown>;
+  notes?: string[];
+}
+
+function metricSummary(values: number[]): MetricSummary {
+  const s = summarize(values);
+  return { mean: s.mean, std: s.std, ci95: s.ci95, n: s.n, values };
+}
+
+/** Turns per-seed runs into the results object: summaries, curves, sim-to-real and tests against RLIV-UA. */
+export function buildResults(input: BuildResultsInput): ExperimentResults {
+  const models: Record<string, ModelResult> = {};
+  const simToReal: ExperimentResults['simToReal'] = {};
+  for (const name of input.modelOrder) {
+    const runs = input.runs[name];
+    if (!runs || runs.length === 0) throw new Error(`buildResults: no runs for model "${name}"`);
+    const seedsOfRuns = runs.map((r) => r.seed);
+    if (seedsOfRuns.some((s, i) => s !== input.seeds[i]) || seedsOfRuns.length !== input.seeds.length) {
+      throw new Error(`buildResults: runs of "${name}" are for seeds [${seedsOfRuns.join(', ')}], expected [${input.seeds.join(', ')}]`);
+    }
+    const curves: Curves = { epoch: runs[0]!.curve.epoch.slice() };
+    const result = { curves } as ModelResult;
+    const real = {} as { [M in ReportMetric]: MetricSummary };
+    for (const m of REPORT_METRICS) {
+      result[m] = metricSummary(runs.map((r) => r.sim[m]));
+      real[m] = metricSummary(runs.map((r) => r.real[m]));
+      curves[m] = runs.map((r) => r.curve[m].slice());
+    }
+    models[name] = result;
+    simToReal[name] = real;
+  }
+  const significance: ExperimentResults['significance'] = {};
+  const reference = input.runs[REFERENCE_MODEL];
+  if (reference) {
+    for (const name of input.modelOrder) {
+      if (name === REFERENCE_MODEL) continue;
+      const runs = input.runs[name]!;
+      const entry = {} as { [M in ReportMetric]: SignificanceEntry };
+      for (const m of REPORT_METRICS) {
+        const t = differenceTest(runs.map((r) => r.sim[m]), reference.map((r) => r.sim[m]), runs.map((r) => r.seed), reference.map((r) => r.seed));
+        entry[m] = { 'diffVsRLIV-UA': t.diff, ci95: t.ci95, pValue: t.pValue, test: t.test, df: t.df };
+      }
+      significance[name] = entry;
+    }
+  }
+  return {
+    preset: input.preset,
+    seeds: input.seeds.slice(),
+    modelOrder: input.modelOrder.slice(),
+    models,
+    simToReal,
+    calibration: input.calibration,
+    significance,
+    wallSeconds: input.wallSeconds,
+    phases: input.phases,
+    machine: input.machine,
+    settings: input.settings,
+    notes: input.notes,
+  };
+}
+
+/**
+ * JSON text of the results: NaN and infinities (no spread with one seed) are
+ * written as null, which the report generators show as "n/a".
+ */
+export function resultsToJson(results: ExperimentResults): string {
+  return JSON.stringify(results, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+}
