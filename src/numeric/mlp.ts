@@ -1,0 +1,75 @@
+/**
+ * `Mlp`: a multilayer perceptron [in, ...hidden, out] built from Linear
+ * layers with ReLU between them and a linear output (the towers, critics
+ * and reward heads of RLIV-UA and the baselines are all of this form).
+ * Buffers belong to the layers; nothing is allocated per call once the
+ * largest batch has been seen.
+ */
+import { Linear } from './linear.js';
+import { ShapeError, type Param } from './param.js';
+import { ReLU } from './relu.js';
+import type { Rng } from './rng.js';
+
+export interface MlpOptions {
+  /** Layer widths [in, ...hidden, out]; at least two entries, all positive integers. */
+  sizes: number[];
+  /** Name prefix of the parameters (`<name>.0.weight`, `<name>.0.bias`, ...). */
+  name: string;
+  /** Activation between layers; only 'relu' (the default) is supported. */
+  activation?: 'relu';
+  /** Whether backward computes the gradient w.r.t. the input (default true; false saves one gemm when the input is raw features). */
+  inputGrad?: boolean;
+}
+
+export function validateSizes(sizes: readonly number[], what: string): void {
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new ShapeError(`${what}: sizes must be at least two positive integers [in, ...hidden, out], got ${JSON.stringify(sizes)}`);
+  }
+}
+
+export class Mlp {
+  readonly inDim: number;
+  readonly outDim: number;
+  readonly sizes: readonly number[];
+  readonly layers: Linear[] = [];
+  private readonly acts: ReLU[] = [];
+
+  constructor(options: MlpOptions, rng: Rng) {
+    validateSizes(options.sizes, `Mlp ${options.name}`);
+    if (options.activation !== undefined && options.activation !== 'relu') {
+      throw new ShapeError(`Mlp ${options.name}: unsupported activation "${options.activation}" (only "relu")`);
+    }
+    this.sizes = options.sizes.slice();
+    this.inDim = this.sizes[0]!;
+    this.outDim = this.sizes[this.sizes.length - 1]!;
+    for (let l = 0; l + 1 < this.sizes.length; l++) {
+      this.layers.push(new Linear(this.sizes[l]!, this.sizes[l + 1]!, rng, `${options.name}.${l}`));
+      if (l + 2 < this.sizes.length) this.acts.push(new ReLU());
+    }
+    this.layers[0]!.computeInputGrad = options.inputGrad ?? true;
+  }
+
+  /** Output (batch x outDim) for `batch` input rows; the buffer is owned by the last layer. */
+  forward(x: Float32Array, batch: number): Float32Array {
+    let h = x;
+    for (let l = 0; l < this.layers.length; l++) {
+      h = this.layers[l]!.forward(h, batch);
+      if (l < this.acts.length) h = this.acts[l]!.forward(h, batch, this.sizes[l + 1]!);
+    }
+    return h;
+  }
+
+  /** Accumulates parameter gradients from dOut (batch x outDim); returns dX (batch x inDim, empty when inputGrad is false). */
+  backward(dOut: Float32Array, batch: number): Float32Array {
+    let d = dOut;
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      if (l < this.acts.length) d = this.acts[l]!.backward(d, batch, this.sizes[l + 1]!);
+      d = this.layers[l]!.backward(d, batch);
+    }
+    return d;
+  }
+
+  params(): Param[] {
+    return this.layers.flatMap((layer) => layer.params());
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `ReLU`: max(0, x) elementwise, with the in-place kernels the fused
+ * MlpGroup uses. The backward mask is taken from the output (y > 0), which
+ * is the same as x > 0 and needs no copy of the input.
+ */
+
+/** y = max(0, y) in place over the first n elements. */
+export function reluInPlace(y: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) if (!(y[i]! > 0)) y[i] = 0;
+}
+
+/** d = d * (y > 0) in place, where y is the ReLU's output. */
+export function reluBackwardInPlace(d: Float32Array, y: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) if (!(y[i]! > 0)) d[i] = 0;
+}
+
+export class ReLU {
+  private out = new Float32Array(0);
+  private dx = new Float32Array(0);
+  private size = 0;
+
+  /** Returns max(0, x) for `batch` rows of `dim` values in a buffer owned by the layer. */
+  forward(x: Float32Array, batch: number, dim: number): Float32Array {
+    const n = batch * dim;
+    if (this.out.length < n) this.out = new Float32Array(n);
+    const out = this.out;
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      out[i] = v > 0 ? v : 0;
+    }
+    this.size = n;
+    return out;
+  }
+
+  /** dX = dOut where the output was positive, else 0. */
+  backward(dOut: Float32Array, batch: number, dim: number): Float32Array {
+    const n = batch * dim;
+    if (n !== this.size) throw new RangeError(`ReLU.backward: ${batch} x ${dim} does not match the last forward (${this.size} values)`);
+    if (this.dx.length < n) this.dx = new Float32Array(n);
+    const dx = this.dx;
+    const out = this.out;
+    for (let i = 0; i < n; i++) dx[i] = out[i]! > 0 ? dOut[i]! : 0;
+    return dx;
+  }
+}
