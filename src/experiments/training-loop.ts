@@ -17,12 +17,12 @@
  * The model's figure is the mean of the last `lastEpochsForFigure` (paper:
  * 10) evaluation epochs.
  *
- * Fairness and resumability come from the same rule: every random stream of
- * epoch e is forked from (seed, purpose, e) — which users, the environment's
- * draws, the exploration draws — never carried over from earlier epochs.
- * Every model therefore gets the same users in the same epochs, and a resumed
- * run needs only the agent's and the environment's own saved state to
- * continue bit-for-bit.
+ * Fairness and resumability come from the same rule: the loop's random
+ * streams of epoch e are forked from (seed, purpose, e) — which training
+ * users, the exploration draws — never carried over from earlier epochs.
+ * Every model therefore gets the same users in the same epochs (and the same
+ * held-out panel), and a resumed run needs only the agent's and the
+ * environment's own saved state to continue bit-for-bit.
  */
 import { explorationAtEpoch, validateExploration, type ExplorationOptions } from '../agents/exploration.js';
 import { GREEDY } from '../agents/exploration.js';
@@ -37,11 +37,15 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js
 export interface TrainingEnvironment {
   /** Number of users; dense ids 0..numUsers-1. */
   readonly numUsers: number;
-  /** Runs one session for each listed user (in this order) with `policy`, drawing only from `rng`. */
-  runSessions(users: readonly number[], policy: SlatePolicy, rng: Rng): SessionTrace[];
+  /**
+   * Runs one session for each listed user (distinct ids, in this order) with
+   * `policy`. The environment draws from its own seeded streams, which are
+   * part of its saved state.
+   */
+  runSessions(users: readonly number[], policy: SlatePolicy): SessionTrace[];
   /** The behaviour policy whose sessions offline agents learn from. */
   loggingPolicy(rng: Rng): SlatePolicy;
-  /** Serializes the evolving state (pair counts, clocks, ...) for checkpoints. */
+  /** Serializes the evolving state (pair counts, clocks, its RNG streams, ...) for checkpoints. */
   saveState(): Uint8Array;
   /** Restores what `saveState` produced. */
   loadState(bytes: Uint8Array): void;
@@ -238,7 +242,7 @@ export class TrainingRun {
     const policy: SlatePolicy = this.agent.learnsOffline
       ? this.env.loggingPolicy(exploreRng)
       : new RankerPolicy(this.agent, exploreRng, explorationAtEpoch(o.exploration, e));
-    const sessions = this.env.runSessions(users, policy, this.root.fork(`collect/${e}`));
+    const sessions = this.env.runSessions(users, policy);
     const collectSeconds = (performance.now() - t0) / 1000;
 
     // 2. Learn.
@@ -259,7 +263,7 @@ export class TrainingRun {
     // 3. Evaluate greedily on held-out users.
     t0 = performance.now();
     const evalPolicy = new RankerPolicy(this.agent, this.root.fork(`eval-policy/${e}`), GREEDY);
-    const evalSessions = this.env.runSessions(this.evalUsers, evalPolicy, this.root.fork(`eval/${e}`));
+    const evalSessions = this.env.runSessions(this.evalUsers, evalPolicy);
     const evalMetrics = this.metrics(evalSessions);
     const evalSeconds = (performance.now() - t0) / 1000;
 

@@ -23,16 +23,19 @@ export class FakeEnv implements TrainingEnvironment {
   sessionsOfUser: Int32Array;
   /** Every user list passed to runSessions (for fairness checks). */
   readonly calls: number[][] = [];
+  private rng: Rng;
 
   constructor(numUsers = 20, seed = 5) {
     this.numUsers = numUsers;
     const r = new Rng(seed);
     this.quality = Float64Array.from({ length: FAKE_ITEMS }, () => 0.05 + 0.9 * r.uniform() ** 2);
     this.sessionsOfUser = new Int32Array(numUsers);
+    this.rng = new Rng(seed + 1);
   }
 
-  runSessions(users: readonly number[], policy: SlatePolicy, rng: Rng): SessionTrace[] {
+  runSessions(users: readonly number[], policy: SlatePolicy): SessionTrace[] {
     this.calls.push(users.slice());
+    const rng = this.rng;
     const out: SessionTrace[] = [];
     for (const user of users) {
       const trace: SessionTrace = { user, sessionIndex: this.sessionsOfUser[user]!++, requests: [], returnGapDays: 1 };
@@ -69,12 +72,14 @@ export class FakeEnv implements TrainingEnvironment {
   }
 
   saveState(): Uint8Array {
-    return new Uint8Array(this.sessionsOfUser.slice().buffer);
+    return new TextEncoder().encode(JSON.stringify({ sessions: Array.from(this.sessionsOfUser), rng: this.rng.getState() }));
   }
 
   loadState(bytes: Uint8Array): void {
-    if (bytes.byteLength !== this.numUsers * 4) throw new Error('FakeEnv state has the wrong size');
-    this.sessionsOfUser = new Int32Array(bytes.slice().buffer);
+    const s = JSON.parse(new TextDecoder().decode(bytes));
+    if (s.sessions.length !== this.numUsers) throw new Error('FakeEnv state has the wrong number of users');
+    this.sessionsOfUser = Int32Array.from(s.sessions);
+    this.rng.setState(s.rng);
   }
 }
 

@@ -73,9 +73,9 @@ test('offline agents are fed only sessions of the logging policy and are never a
   const origRun = env.runSessions.bind(env);
   let scoreCallsDuringCollect = -1;
   let call = 0;
-  env.runSessions = (users, policy, rng) => {
+  env.runSessions = (users, policy) => {
     const before = agent.scoreCalls;
-    const out = origRun(users, policy, rng);
+    const out = origRun(users, policy);
     if (call++ === 0) {
       scoreCallsDuringCollect = agent.scoreCalls - before;
       assert.equal(policy.constructor.name, 'RandomPolicy');
