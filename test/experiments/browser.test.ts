@@ -44,7 +44,7 @@ test('report.html renders in headless Chromium with its tables and charts', { sk
     await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
 
     assert.match(await page.title(), /rliv experiment report/);
-    const t2Rows = await page.$$eval('table[data-table="table2"] tbody tr', (rows) => rows.map((r) => (r.querySelector('td') as HTMLElement).innerText.trim()));
+    const t2Rows = await page.$$eval('table[data-table="table2"] tbody tr', (rows) => rows.map((r) => (r.querySelector("td")?.textContent ?? "").trim()));
     assert.deepEqual(t2Rows, ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA']);
     const t3Rows = await page.$$eval('table[data-table="table3"] tbody tr', (rows) => rows.length);
     assert.equal(t3Rows, 5);
@@ -57,7 +57,7 @@ test('report.html renders in headless Chromium with its tables and charts', { sk
       id: s.getAttribute('data-chart'),
       lines: s.querySelectorAll('.line').length,
       bands: s.querySelectorAll('.band').length,
-      width: (s as SVGSVGElement).getBoundingClientRect().width,
+      width: s.getBoundingClientRect().width,
     })));
     const curve = charts.find((c) => c.id === 'curve-sessionLength');
     assert.ok(curve, 'session-length learning curve chart');
