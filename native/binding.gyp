@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "rliv_native",
+      "sources": ["src/rliv_native.c"],
+      "cflags": ["-O3", "-march=native"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}
