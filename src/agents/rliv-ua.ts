@@ -1,0 +1,338 @@
+/**
+ * The RLIV-UA agent (paper §2-§3): a `Ranker` that ranks candidates by the
+ * lifelong interaction value (LIV) of the user-author pair behind each item.
+ *
+ * Data path (the real pipeline of Fig. 4, not a shortcut):
+ *   SessionTrace -> impression + feedback events (mdp/trace-events)
+ *   -> LabelJoiner -> ASA sample builder (s, a, r, s') -> ReplayBuffer
+ *   -> batches -> RlivUaNetwork.step (MTCL towers + SL + AL, soft targets).
+ * The state f_ua^t of each exposure is the pair's counts at the time of the
+ * request (RequestRecord.candidatePairCounts).
+ *
+ * Ranking: per-tower LIV = min(Q_1, Q_2) (eq. 5); the score is a weighted sum
+ * of the towers' LIVs standardized over the request's candidates (default:
+ * the watch-time LIV alone, as the paper does offline). No exploration here:
+ * the training loop adds it (agents/exploration.ts).
+ *
+ * Usage:
+ *   const agent = new RlivUaAgent({ catalog, seed }, { batchSize: 256 });
+ *   agent.observe(sessions); agent.train(100); agent.score(request, out);
+ *   agent.livPerTower(request, livs);   // N x 4, TOWERS order, for serving
+ */
+import { Rng } from '../numeric/rng.js';
+import { crc32 } from '../numeric/params-io.js';
+import { TOWERS, TOWER_COUNT, type Tower } from '../data/interaction-kinds.js';
+import type { Catalog } from '../world/catalog.js';
+import type { SessionTrace } from '../simulator/trace.js';
+import { LabelJoiner, type JoinedInteraction, type JoinerCounters } from '../mdp/label-joiner.js';
+import { AsaSampleBuilder } from '../mdp/adjacent-state-approximation.js';
+import { ReplayBuffer } from '../mdp/replay-buffer.js';
+import { allocSampleBatch, type SampleBatch } from '../mdp/scri-mdp.js';
+import { feedSessionToJoiner } from '../mdp/trace-events.js';
+import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
+import { AgentCheckpointError, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { parseRlivUaConfig, type RlivUaConfig } from './rliv-ua-config.js';
+import { RlivUaNetwork, type StepLosses } from './rliv-ua-network.js';
+
+const CHECKPOINT_MAGIC = 'RLIVUA01';
+/** Samples staged between the joiner and the replay buffer. */
+const STAGING_ROWS = 4096;
+
+/** Figures of the sample pipeline since the agent was created (or loaded). */
+export interface RlivUaPipelineStats {
+  /** Sessions observed. */
+  sessions: number;
+  /** Samples pushed to the replay buffer. */
+  samples: number;
+  /** Summed counters of the label joiner. */
+  joiner: JoinerCounters;
+}
+
+export class RlivUaAgent implements Ranker {
+  readonly name: string;
+  readonly learnsOffline = false;
+  readonly config: RlivUaConfig;
+  readonly catalog: Catalog;
+  readonly network: RlivUaNetwork;
+  private replayBuffer: ReplayBuffer;
+  private readonly seed: number;
+  /** Draws the next items of the TD target's max. */
+  private readonly rng: Rng;
+  private readonly asa: AsaSampleBuilder;
+  private readonly staging: SampleBatch;
+  private readonly batch: SampleBatch;
+  private readonly livs: Float32Array;
+  private readonly weightMask = new Uint8Array(TOWER_COUNT);
+  private readonly weights = new Float64Array(TOWER_COUNT);
+  private weightedCount = 0;
+  private readonly stats: RlivUaPipelineStats;
+
+  /**
+   * @param context catalog and seed.
+   * @param config overrides of the defaults in rliv-ua-config.ts (validated; an unknown key is an error).
+   */
+  constructor(context: RankerContext, config: Record<string, unknown> = {}) {
+    this.config = parseRlivUaConfig(config);
+    this.name = this.config.name;
+    this.catalog = context.catalog;
+    this.seed = context.seed;
+    const root = new Rng(context.seed).fork('rliv-ua');
+    this.network = new RlivUaNetwork(context.catalog, this.config, root.fork('init'));
+    this.rng = root.fork('next-items');
+    this.replayBuffer = this.newReplay();
+    this.asa = new AsaSampleBuilder({ giftReward: this.config.giftReward });
+    this.staging = allocSampleBatch(STAGING_ROWS);
+    this.batch = allocSampleBatch(this.config.batchSize);
+    this.livs = new Float32Array(this.config.maxCandidates * TOWER_COUNT);
+    this.stats = { sessions: 0, samples: 0, joiner: emptyCounters() };
+    this.setScoreWeights(this.config.scoreWeights);
+  }
+
+  /** The replay buffer (read-only use: size, totalPushed, storage). */
+  get replay(): ReplayBuffer {
+    return this.replayBuffer;
+  }
+
+  /** Sample-pipeline figures (copies). */
+  pipelineStats(): RlivUaPipelineStats {
+    return { sessions: this.stats.sessions, samples: this.stats.samples, joiner: { ...this.stats.joiner } };
+  }
+
+  /** Towers this variant trains (TOWERS order). */
+  get trainedTowers(): readonly Tower[] {
+    return this.config.towers;
+  }
+
+  /**
+   * Changes the ranking weights over the towers' standardized LIVs (e.g.
+   * the serving layer's choice). Validated like the config field.
+   */
+  setScoreWeights(weights: Partial<Record<Tower, number>>): void {
+    const checked = parseRlivUaConfig({ scoreWeights: weights }, { ...this.config, scoreWeights: { watchTime: 1 } }).scoreWeights;
+    this.config.scoreWeights = checked;
+    this.weightedCount = 0;
+    for (let c = 0; c < TOWER_COUNT; c++) {
+      const w = checked[TOWERS[c]!] ?? 0;
+      this.weights[c] = w;
+      this.weightMask[c] = w !== 0 ? 1 : 0;
+      if (w !== 0) this.weightedCount++;
+    }
+  }
+
+  score(request: RankRequest, out: Float32Array): void {
+    const n = request.candidates.length;
+    if (out.length < n) throw new RangeError(`${this.name}.score: out holds ${out.length} scores, ${n} candidates given`);
+    const livs = this.livs;
+    this.network.livPerTower(request.user, request.candidates, request.candidatePairCounts, n, livs, this.weightMask);
+    if (this.weightedCount === 1) {
+      // One tower: its LIV itself (standardizing would not change the order).
+      for (let c = 0; c < TOWER_COUNT; c++) {
+        if (this.weightMask[c] === 0) continue;
+        const w = this.weights[c]!;
+        for (let i = 0; i < n; i++) out[i] = w * livs[i * TOWER_COUNT + c]!;
+      }
+      return;
+    }
+    out.fill(0, 0, n);
+    for (let c = 0; c < TOWER_COUNT; c++) {
+      if (this.weightMask[c] === 0) continue;
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += livs[i * TOWER_COUNT + c]!;
+      mean /= n;
+      let variance = 0;
+      for (let i = 0; i < n; i++) {
+        const d = livs[i * TOWER_COUNT + c]! - mean;
+        variance += d * d;
+      }
+      const std = Math.sqrt(variance / n);
+      // A tower that rates every candidate alike carries no ranking signal here.
+      if (!(std > 1e-12)) continue;
+      const k = this.weights[c]! / std;
+      for (let i = 0; i < n; i++) out[i] += k * (livs[i * TOWER_COUNT + c]! - mean);
+    }
+  }
+
+  /**
+   * The LIV of every tower for the request's candidates: out[i * 4 + t] with t
+   * in TOWERS order (click, watchTime, follow, gift); NaN for towers this
+   * variant does not train. `out` needs N * 4 floats. For the serving layer.
+   */
+  livPerTower(request: RankRequest, out: Float32Array): void {
+    const n = request.candidates.length;
+    if (out.length < n * TOWER_COUNT) throw new RangeError(`${this.name}.livPerTower: out holds ${out.length} floats, ${n} x ${TOWER_COUNT} needed`);
+    for (let c = 0; c < TOWER_COUNT; c++) {
+      if (this.config.towers.includes(TOWERS[c]!)) continue;
+      for (let i = 0; i < n; i++) out[i * TOWER_COUNT + c] = NaN;
+    }
+    this.network.livPerTower(request.user, request.candidates, request.candidatePairCounts, n, out, null);
+  }
+
+  /**
+   * Turns sessions into SCRI-MDP samples through the label joiner and ASA and
+   * pushes them into the replay buffer. A fresh joiner per call: the sessions
+   * of one call are complete, so every impression is flushed at the end and
+   * request ids of later calls never collide with remembered keys.
+   */
+  observe(sessions: readonly SessionTrace[]): void {
+    const staging = this.staging;
+    staging.count = 0;
+    const sink = (rec: JoinedInteraction): void => {
+      if (staging.count >= staging.capacity) this.flushStaging();
+      this.asa.append(rec, staging);
+    };
+    const joiner = new LabelJoiner(sink, { windowMs: this.config.joinWindowMs });
+    for (const session of sessions) {
+      if (session.user < 0 || session.user >= this.catalog.numUsers) {
+        throw new RangeError(`${this.name}.observe: session of user ${session.user} is outside the catalog (0..${this.catalog.numUsers - 1})`);
+      }
+      feedSessionToJoiner(joiner, session, this.catalog);
+      this.stats.sessions++;
+    }
+    joiner.flush();
+    this.flushStaging();
+    const sum = this.stats.joiner as unknown as Record<string, number>;
+    for (const [k, v] of Object.entries(joiner.counters)) sum[k] = (sum[k] ?? 0) + v;
+  }
+
+  /**
+   * Runs `steps` full training steps on batches sampled from the replay
+   * buffer (none while it holds fewer than `minReplaySize` samples). Losses
+   * are the means over the steps, per tower, plus 'assistance' and 'total'.
+   * Throws NonFiniteLossError naming the tower when a loss is NaN/infinite
+   * (that step changes no parameter).
+   */
+  train(steps: number): TrainStats {
+    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`${this.name}.train: steps must be an integer >= 0, got ${steps}`);
+    const sums: Record<string, number> = {};
+    if (steps === 0 || this.replayBuffer.size < this.config.minReplaySize) return { steps: 0, losses: {} };
+    for (let s = 0; s < steps; s++) {
+      this.replayBuffer.sample(this.config.batchSize, this.batch);
+      const l: StepLosses = this.network.step(this.batch, this.rng);
+      for (const tower of this.config.towers) sums[tower] = (sums[tower] ?? 0) + l.towers[tower]!;
+      if (this.config.assistance) sums.assistance = (sums.assistance ?? 0) + l.assistance;
+      sums.total = (sums.total ?? 0) + l.total;
+    }
+    const losses: Record<string, number> = {};
+    for (const [k, v] of Object.entries(sums)) losses[k] = v / steps;
+    return { steps, losses };
+  }
+
+  /**
+   * Config + parameters (online, target, embedding) + Adam state + RNG state
+   * + step counter + replay buffer contents and position, as one byte string
+   * with an outer CRC-32 (the parameter and replay sections carry their own
+   * checksums too).
+   */
+  save(): Uint8Array {
+    const agentBytes = saveAgentState(this.agentState());
+    const replayBytes = this.replayBuffer.save();
+    const total = 8 + 4 + agentBytes.length + 4 + replayBytes.length + 4;
+    const out = new Uint8Array(total);
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) out[i] = CHECKPOINT_MAGIC.charCodeAt(i);
+    let off = 8;
+    view.setUint32(off, agentBytes.length, true); off += 4;
+    out.set(agentBytes, off); off += agentBytes.length;
+    view.setUint32(off, replayBytes.length, true); off += 4;
+    out.set(replayBytes, off); off += replayBytes.length;
+    view.setUint32(off, crc32(out, 0, off), true);
+    return out;
+  }
+
+  /**
+   * Restores what `save` wrote. Verifies the outer checksum, then loads the
+   * replay section into a fresh buffer and the parameters into shadow copies;
+   * only when everything checks out does the agent change. On corrupt or
+   * mismatched bytes it throws (AgentCheckpointError, ParamsFormatError or
+   * ReplayBufferFormatError) and the agent is unchanged.
+   */
+  load(bytes: Uint8Array): void {
+    const { agentBytes, replayBytes } = splitCheckpoint(bytes, this.name);
+    const replay = this.newReplay();
+    replay.load(replayBytes);
+    const counters = loadAgentState(agentBytes, this.agentState());
+    const weights: Partial<Record<Tower, number>> = {};
+    for (const tower of TOWERS) {
+      const w = counters[`scoreWeight.${tower}`];
+      if (w !== undefined && w !== 0) weights[tower] = w;
+    }
+    this.setScoreWeights(weights);
+    this.replayBuffer = replay;
+    this.network.setSteps(counters.steps ?? 0);
+    this.stats.sessions = counters.sessions ?? 0;
+    this.stats.samples = counters.samples ?? 0;
+  }
+
+  /** Builds an agent from a checkpoint, with the config stored in it (serving, evaluation). */
+  static fromCheckpoint(bytes: Uint8Array, context: RankerContext): RlivUaAgent {
+    const { agentBytes } = splitCheckpoint(bytes, 'RLIV-UA');
+    const meta = readParamsMeta(agentBytes) as { config?: Record<string, unknown>; counters?: Record<string, number> } | null;
+    if (!meta || typeof meta.config !== 'object' || meta.config === null) throw new AgentCheckpointError('RLIV-UA checkpoint holds no config');
+    const { catalog: _shape, ...config } = meta.config;
+    const agent = new RlivUaAgent({ catalog: context.catalog, seed: meta.counters?.seed ?? context.seed }, config);
+    agent.load(bytes);
+    return agent;
+  }
+
+  private agentState(): AgentState {
+    const [dense, embedding] = this.network.optimizers();
+    // Score weights are a serving choice, not part of what the parameters mean: they travel as counters
+    // (restored on load) and are left out of the config that must match.
+    const { scoreWeights, ...structural } = this.config;
+    const counters: Record<string, number> = { steps: this.network.steps, sessions: this.stats.sessions, samples: this.stats.samples, seed: this.seed };
+    for (const tower of TOWERS) counters[`scoreWeight.${tower}`] = scoreWeights[tower] ?? 0;
+    return {
+      agent: this.name,
+      config: { ...structural, catalog: { users: this.catalog.numUsers, authors: this.catalog.numAuthors, items: this.catalog.numItems } },
+      params: this.network.allParams(),
+      optimizers: [dense, embedding],
+      rngs: [this.rng],
+      counters,
+    };
+  }
+
+  private newReplay(): ReplayBuffer {
+    return new ReplayBuffer({ capacity: this.config.replayCapacity, seed: this.seed });
+  }
+
+  private flushStaging(): void {
+    this.replayBuffer.pushBatch(this.staging);
+    this.stats.samples += this.staging.count;
+    this.staging.count = 0;
+  }
+}
+
+function splitCheckpoint(bytes: Uint8Array, who: string): { agentBytes: Uint8Array; replayBytes: Uint8Array } {
+  if (!(bytes instanceof Uint8Array) || bytes.length < 24) throw new AgentCheckpointError(`${who}.load: expected the bytes written by save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`);
+  const magic = String.fromCharCode(...bytes.subarray(0, 8));
+  if (magic !== CHECKPOINT_MAGIC) throw new AgentCheckpointError(`${who}.load: not an RLIV-UA checkpoint (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${CHECKPOINT_MAGIC}")`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = bytes.length - 4;
+  if (view.getUint32(end, true) !== crc32(bytes, 0, end)) throw new AgentCheckpointError(`${who}.load: checkpoint checksum mismatch: the bytes are corrupt or truncated`);
+  const agentLength = view.getUint32(8, true);
+  const replayAt = 12 + agentLength;
+  if (replayAt + 4 > end) throw new AgentCheckpointError(`${who}.load: checkpoint sections run past its end`);
+  const replayLength = view.getUint32(replayAt, true);
+  if (replayAt + 4 + replayLength !== end) throw new AgentCheckpointError(`${who}.load: checkpoint replay section is ${end - replayAt - 4} bytes, its header says ${replayLength}`);
+  return { agentBytes: bytes.subarray(12, replayAt), replayBytes: bytes.subarray(replayAt + 4, end) };
+}
+
+/** The meta JSON of a params-io byte string (format in numeric/params-io.ts), without loading its tensors. */
+function readParamsMeta(bytes: Uint8Array): unknown {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(12, true);
+  if (16 + headerLength > bytes.length) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter header runs past the end');
+  try {
+    return (JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength))) as { meta: unknown }).meta;
+  } catch (err) {
+    throw new AgentCheckpointError(`RLIV-UA checkpoint: parameter header is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function emptyCounters(): JoinerCounters {
+  return {
+    impressions: 0, duplicateImpressions: 0, evictedImpressions: 0, emitted: 0, emittedWithFeedback: 0, emittedNegative: 0,
+    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
+    earlyEvicted: 0, invalidFeedback: 0,
+  };
+}
