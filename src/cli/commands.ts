@@ -4,7 +4,11 @@
  */
 import type { CommandSpec } from './command.js';
 import { benchCommand } from './bench.js';
+import { trainCommand } from './train.js';
+import { evaluateCommand } from './evaluate.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   benchCommand,
+  trainCommand,
+  evaluateCommand,
 ];

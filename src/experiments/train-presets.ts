@@ -27,6 +27,8 @@ export interface TrainPreset {
   lastEpochsForFigure: number;
   /** Exploration while collecting training sessions. */
   exploration: ExplorationOptions;
+  /** Size of the default synthetic world `rliv train` builds when given no simulator: users and items. */
+  world: { users: number; items: number };
 }
 
 export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
@@ -39,6 +41,7 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     heldOutFraction: 0.25,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 3 },
+    world: { users: 200, items: 2000 },
   },
   quick: {
     epochs: 20,
@@ -49,6 +52,7 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     heldOutFraction: 0.2,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 15 },
+    world: { users: 1000, items: 7583 },
   },
   paper: {
     epochs: 250,
@@ -59,6 +63,7 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     heldOutFraction: 0.2,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 100 },
+    world: { users: 27_285, items: 7583 },
   },
 };
 
@@ -66,5 +71,5 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
 export function trainPreset(name: string): TrainPreset {
   const p = TRAIN_PRESETS[name as TrainPresetName];
   if (!p) throw new RangeError(`unknown preset "${name}"; choose one of ${Object.keys(TRAIN_PRESETS).join(', ')}`);
-  return { ...p, exploration: { ...p.exploration } };
+  return { ...p, exploration: { ...p.exploration }, world: { ...p.world } };
 }

@@ -66,9 +66,9 @@ export interface TrainingLoopOptions {
   seed: number;
   /** Number of epochs to run in total (a resumed run continues up to this). */
   epochs: number;
-  /** Training sessions collected per epoch. */
+  /** Training sessions collected per epoch: one each for this many distinct training users (capped at their number). */
   sessionsPerEpoch: number;
-  /** Held-out sessions evaluated per epoch. */
+  /** Held-out sessions evaluated per epoch: one each for this many distinct held-out users (capped at their number). */
   evalSessionsPerEpoch: number;
   /** Gradient steps per epoch (`agent.train(stepsPerEpoch)`). */
   stepsPerEpoch: number;
@@ -143,17 +143,13 @@ function validateOptions(o: TrainingLoopOptions): void {
   validateExploration(o.exploration);
 }
 
-/** Users for one epoch: a seeded shuffle of the pool, cycled when more sessions than users are asked for. */
+/**
+ * Users for one epoch: a seeded sample without replacement (the environment
+ * runs one session per user per call), capped at the pool size.
+ */
 function pickUsers(pool: readonly number[], count: number, rng: Rng): number[] {
-  const out: number[] = [];
-  while (out.length < count) {
-    const order = rng.shuffle(pool.slice());
-    for (const u of order) {
-      if (out.length === count) break;
-      out.push(u);
-    }
-  }
-  return out;
+  const order = rng.shuffle(pool.slice());
+  return order.slice(0, Math.min(count, pool.length));
 }
 
 function meanSessionLength(sessions: readonly SessionTrace[]): number {
@@ -161,6 +157,34 @@ function meanSessionLength(sessions: readonly SessionTrace[]): number {
   let s = 0;
   for (const t of sessions) s += t.requests.length;
   return s / sessions.length;
+}
+
+/**
+ * Greedy evaluation of a trained agent outside training: `rounds` rounds of
+ * one session for each of `users`, metrics per round and their mean (the
+ * paper's "mean of the last 10 epochs" without the training in between).
+ */
+export function evaluateRanker(
+  env: TrainingEnvironment,
+  agent: Ranker,
+  users: readonly number[],
+  rounds: number,
+  metrics: MetricsFunction,
+): { mean: EvaluationMetrics; rounds: EvaluationMetrics[] } {
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new RangeError(`evaluation rounds must be an integer >= 1; got ${rounds}`);
+  if (users.length === 0) throw new RangeError('evaluation needs at least one user');
+  const perRound: EvaluationMetrics[] = [];
+  const policy = new RankerPolicy(agent, new Rng(0), GREEDY);
+  for (let r = 0; r < rounds; r++) perRound.push(metrics(env.runSessions(users, policy)));
+  const mean: EvaluationMetrics = {};
+  for (const key of Object.keys(perRound[0]!)) mean[key] = perRound.reduce((s, m) => s + m[key]!, 0) / rounds;
+  return { mean, rounds: perRound };
+}
+
+/** The held-out evaluation panel of a run: `count` held-out users (seeded, cycled when fewer). */
+export function evaluationUsers(numUsers: number, heldOutFraction: number, count: number, seed: number): number[] {
+  const split = splitUsers(numUsers, heldOutFraction, seed);
+  return pickUsers(split.heldOut, Math.min(count, split.heldOut.length), new Rng(seed).fork('eval-users'));
 }
 
 /**
@@ -189,7 +213,8 @@ export class TrainingRun {
     const split = splitUsers(env.numUsers, options.heldOutFraction, options.seed);
     this.trainUsers = split.train;
     // Evaluation always runs the same held-out users, so every model and every epoch is judged on one panel.
-    this.evalUsers = pickUsers(split.heldOut, options.evalSessionsPerEpoch, new Rng(options.seed).fork('eval-users'));
+    // One session per user per call: with fewer held-out users than asked, the panel is all of them.
+    this.evalUsers = evaluationUsers(env.numUsers, options.heldOutFraction, options.evalSessionsPerEpoch, options.seed);
     this.root = new Rng(options.seed);
   }
 
@@ -248,15 +273,22 @@ export class TrainingRun {
     // 2. Learn.
     t0 = performance.now();
     this.agent.observe(sessions);
-    const stats = this.agent.train(o.stepsPerEpoch);
+    const diverged = (what: string): TrainingDivergedError => {
+      const kept = this.checkpointPath && e > 0 ? `the last good checkpoint ${this.checkpointPath} (after epoch ${e}) is kept` : 'no checkpoint was written yet';
+      return new TrainingDivergedError(
+        `${this.agent.name} produced ${what} in epoch ${e + 1}; training stopped and ${kept}. Lower the learning rate or check the rewards fed to the agent.`,
+      );
+    };
+    let stats: TrainStats;
+    try {
+      stats = this.agent.train(o.stepsPerEpoch);
+    } catch (err) {
+      // Agents may stop themselves on a non-finite loss (before their optimizer step).
+      if ((err as Error).name === 'NonFiniteLossError') throw diverged(`a non-finite loss (${(err as Error).message})`);
+      throw err;
+    }
     for (const [component, value] of Object.entries(stats.losses)) {
-      if (!Number.isFinite(value)) {
-        const kept = this.checkpointPath && e > 0 ? `the last good checkpoint ${this.checkpointPath} (after epoch ${e}) is kept` : 'no checkpoint was written yet';
-        throw new TrainingDivergedError(
-          `${this.agent.name} produced a non-finite ${component} loss (${value}) in epoch ${e + 1}; training stopped and ${kept}. ` +
-            'Lower the learning rate or check the rewards fed to the agent.',
-        );
-      }
+      if (!Number.isFinite(value)) throw diverged(`a non-finite ${component} loss (${value})`);
     }
     const trainSeconds = (performance.now() - t0) / 1000;
 

@@ -96,13 +96,15 @@ export class FakeRanker implements Ranker {
   scoreCalls = 0;
   observed: SessionTrace[] = [];
 
-  constructor(seed: number, options: { name?: string; offline?: boolean; nanAtTrainCall?: number } = {}) {
+  constructor(seed: number, options: { name?: string; offline?: boolean; nanAtTrainCall?: number; throwAtTrainCall?: number } = {}) {
     this.name = options.name ?? 'Fake';
     this.learnsOffline = options.offline ?? false;
     this.rng = new Rng(seed);
     this.nanAtTrainCall = options.nanAtTrainCall ?? -1;
+    this.throwAtTrainCall = options.throwAtTrainCall ?? -1;
   }
   private readonly nanAtTrainCall: number;
+  private readonly throwAtTrainCall: number;
 
   score(request: RankRequest, out: Float32Array): void {
     this.scoreCalls++;
@@ -123,6 +125,12 @@ export class FakeRanker implements Ranker {
 
   train(steps: number): TrainStats {
     this.trainCalls++;
+    if (this.trainCalls === this.throwAtTrainCall) {
+      // As the real agents do: a typed error before the optimizer step.
+      const err = new Error('Fake: loss "click" is Infinity at training step 7');
+      err.name = 'NonFiniteLossError';
+      throw err;
+    }
     let loss = 0;
     for (let s = 0; s < steps && this.items.length > 0; s++) {
       let batchLoss = 0;

@@ -133,6 +133,13 @@ test('a NaN loss stops training with a clear error and keeps the last good check
   assert.ok(logits.every(Number.isFinite));
 });
 
+test('an agent that throws NonFiniteLossError itself is reported the same way', () => {
+  const path = join(tempDir(), 'ck.ckpt');
+  const run = new TrainingRun(new FakeEnv(), new FakeRanker(1, { throwAtTrainCall: 2 }), options(), fakeMetrics, path);
+  assert.throws(() => run.run(), (e: unknown) => e instanceof TrainingDivergedError && /non-finite loss \(Fake: loss "click" is Infinity/.test((e as Error).message) && /epoch 2/.test((e as Error).message));
+  assert.equal(loadCheckpoint(path).state.epoch, 1);
+});
+
 test('bad options are rejected before anything runs', () => {
   const env = new FakeEnv();
   assert.throws(() => new TrainingRun(env, new FakeRanker(1), options({ epochs: 0 }), fakeMetrics), /epochs must be an integer >= 1/);
