@@ -1,0 +1,492 @@
+/**
+ * Streaming loaders for the KuaiRand tables (Pure, 1K and 27K layouts are
+ * the same): interaction logs as an async iterable of struct-of-arrays
+ * batches in bounded memory, and the (small) feature tables loaded whole.
+ *
+ * Validation: the header must be exactly the documented column list (the
+ * first mismatching column is named); every row must have exactly that many
+ * fields (a short last line is reported as a truncated file); every numeric
+ * field must parse, flags must be 0 or 1, integers integral. Any violation
+ * throws {@link KuaiRandFormatError} naming file, line and column.
+ *
+ * Missing values (see kuairand-schema.ts): empty fields in optional numeric
+ * columns become NaN; in categorical columns code 0; negative sentinels in
+ * user features (e.g. is_live_streamer = -124) are treated as missing. In
+ * logs, `duration_ms`, `profile_stay_time`, `comment_stay_time` and
+ * `play_time_ms` may be empty (NaN); ids, dates, times and flags may not.
+ */
+import { readLineChunks, splitCsvLine } from './line-stream.js';
+import { KuaiRandFormatError } from './kuairand-format-error.js';
+import {
+  LOG_COLUMNS,
+  USER_FEATURE_COLUMNS,
+  USER_CATEGORICAL_COLUMNS,
+  USER_NUMERIC_COLUMNS,
+  VIDEO_BASIC_COLUMNS,
+  VIDEO_CATEGORICAL_COLUMNS,
+  type CategoricalColumn,
+  type UserFeatureTable,
+  type VideoFeatureTable,
+  type VideoStatisticTable,
+} from './kuairand-schema.js';
+
+/** One batch of log rows as struct-of-arrays (arrays have exactly `count` entries). */
+export interface LogBatch {
+  count: number;
+  /** 1-based file line of row 0 (for error messages downstream). */
+  firstLine: number;
+  userId: Int32Array;
+  videoId: Int32Array;
+  /** YYYYMMDD. */
+  date: Int32Array;
+  /** HHMM. */
+  hourmin: Int32Array;
+  /** Request time, ms since the epoch (rows of one request share it). */
+  timeMs: Float64Array;
+  isClick: Uint8Array;
+  isLike: Uint8Array;
+  isFollow: Uint8Array;
+  isComment: Uint8Array;
+  isForward: Uint8Array;
+  isHate: Uint8Array;
+  longView: Uint8Array;
+  /** NaN when missing. */
+  playTimeMs: Float64Array;
+  /** NaN when missing. */
+  durationMs: Float64Array;
+  /** NaN when missing. */
+  profileStayTime: Float64Array;
+  /** NaN when missing. */
+  commentStayTime: Float64Array;
+  isProfileEnter: Uint8Array;
+  isRand: Uint8Array;
+  tab: Int32Array;
+}
+
+export interface LogReaderOptions {
+  /** Rows per batch. Default 65,536. */
+  batchSize?: number;
+  /** Read buffer in bytes. Default 1 MiB. */
+  highWaterMark?: number;
+}
+
+/** Parses a plain decimal ("12", "-3", "4.50", "1e3"); NaN when not a number. Empty input is the caller's concern. */
+export function parseDecimal(s: string): number {
+  const len = s.length;
+  let i = 0;
+  let neg = false;
+  const c0 = s.charCodeAt(0);
+  if (c0 === 45) {
+    neg = true;
+    i = 1;
+  }
+  if (i >= len) return NaN;
+  let v = 0;
+  for (; i < len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+  }
+  if (i === len) return neg ? -v : v;
+  // Fractions, exponents and anything unusual: defer to Number() but refuse blanks, hex and Infinity.
+  const trimmed = s.trim();
+  if (trimmed !== s || /[xXoObB]|Infinity/.test(s)) return NaN;
+  return Number(s);
+}
+
+type FieldKind = 'int' | 'flag' | 'float';
+interface LogField {
+  kind: FieldKind;
+  optional: boolean;
+}
+const LOG_FIELD: Record<(typeof LOG_COLUMNS)[number], LogField> = {
+  user_id: { kind: 'int', optional: false },
+  video_id: { kind: 'int', optional: false },
+  date: { kind: 'int', optional: false },
+  hourmin: { kind: 'int', optional: false },
+  time_ms: { kind: 'float', optional: false },
+  is_click: { kind: 'flag', optional: false },
+  is_like: { kind: 'flag', optional: false },
+  is_follow: { kind: 'flag', optional: false },
+  is_comment: { kind: 'flag', optional: false },
+  is_forward: { kind: 'flag', optional: false },
+  is_hate: { kind: 'flag', optional: false },
+  long_view: { kind: 'flag', optional: false },
+  play_time_ms: { kind: 'float', optional: true },
+  duration_ms: { kind: 'float', optional: true },
+  profile_stay_time: { kind: 'float', optional: true },
+  comment_stay_time: { kind: 'float', optional: true },
+  is_profile_enter: { kind: 'flag', optional: false },
+  is_rand: { kind: 'flag', optional: false },
+  tab: { kind: 'int', optional: false },
+};
+
+function allocLogBatch(n: number, firstLine: number): LogBatch {
+  return {
+    count: 0,
+    firstLine,
+    userId: new Int32Array(n),
+    videoId: new Int32Array(n),
+    date: new Int32Array(n),
+    hourmin: new Int32Array(n),
+    timeMs: new Float64Array(n),
+    isClick: new Uint8Array(n),
+    isLike: new Uint8Array(n),
+    isFollow: new Uint8Array(n),
+    isComment: new Uint8Array(n),
+    isForward: new Uint8Array(n),
+    isHate: new Uint8Array(n),
+    longView: new Uint8Array(n),
+    playTimeMs: new Float64Array(n),
+    durationMs: new Float64Array(n),
+    profileStayTime: new Float64Array(n),
+    commentStayTime: new Float64Array(n),
+    isProfileEnter: new Uint8Array(n),
+    isRand: new Uint8Array(n),
+    tab: new Int32Array(n),
+  };
+}
+
+/** Trims every array of a batch to `count` entries (views, no copy). */
+function trimBatch(b: LogBatch): LogBatch {
+  const out = { ...b } as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(b)) if (ArrayBuffer.isView(v)) out[k] = (v as Int32Array).subarray(0, b.count);
+  return out as unknown as LogBatch;
+}
+
+/** Checks a header line against the expected columns; throws naming the first mismatch. */
+function checkHeader(path: string, header: string | undefined, expected: readonly string[]): void {
+  if (header === undefined) throw new KuaiRandFormatError(path, 1, undefined, undefined, `empty file: expected a header with ${expected.length} columns (${expected.slice(0, 3).join(', ')}, ...)`);
+  const fields: string[] = [];
+  const n = splitCsvLine(header.charCodeAt(0) === 0xfeff ? header.slice(1) : header, fields);
+  for (let c = 0; c < expected.length; c++) {
+    if (c >= n) throw new KuaiRandFormatError(path, 1, expected[c], c, `header ends after ${n} columns; expected '${expected[c]}' here (${expected.length} columns in all)`);
+    if (fields[c] !== expected[c]) throw new KuaiRandFormatError(path, 1, expected[c], c, `header has '${fields[c]}' where '${expected[c]}' is expected`);
+  }
+  if (n > expected.length) throw new KuaiRandFormatError(path, 1, fields[expected.length], expected.length, `header has ${n} columns, expected ${expected.length}`);
+}
+
+function fieldCountError(path: string, line: number, got: number, expected: number, lastUnterminated: boolean): KuaiRandFormatError {
+  if (got < 0) return new KuaiRandFormatError(path, line, undefined, undefined, 'unterminated quote');
+  const hint = got < expected && lastUnterminated ? '; the file looks truncated (last line cut short)' : '';
+  return new KuaiRandFormatError(path, line, undefined, undefined, `expected ${expected} fields, found ${got}${hint}`);
+}
+
+/**
+ * Streams a `log_standard_*` / `log_random_*` file (or a log rliv wrote) as
+ * batches of typed rows. Memory: one read buffer plus one batch.
+ *
+ *   for await (const batch of readKuaiRandLog(path)) { ... batch.count rows ... }
+ */
+export async function* readKuaiRandLog(path: string, options: LogReaderOptions = {}): AsyncGenerator<LogBatch> {
+  const batchSize = options.batchSize ?? 65536;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`readKuaiRandLog: batchSize must be a positive integer, got ${batchSize}`);
+  const ncol = LOG_COLUMNS.length;
+  const specs = LOG_COLUMNS.map((c) => LOG_FIELD[c]);
+  const fields: string[] = new Array(ncol + 1);
+  const values = new Float64Array(ncol);
+  let headerSeen = false;
+  let batch: LogBatch | null = null;
+
+  for await (const chunk of readLineChunks(path, { highWaterMark: options.highWaterMark })) {
+    let start = 0;
+    if (!headerSeen) {
+      checkHeader(path, chunk.lines[0], LOG_COLUMNS);
+      headerSeen = true;
+      start = 1;
+    }
+    for (let li = start; li < chunk.lines.length; li++) {
+      const line = chunk.lines[li]!;
+      const lineNo = chunk.firstLine + li;
+      if (line.length === 0) continue;
+      const n = splitCsvLine(line, fields);
+      if (n !== ncol) throw fieldCountError(path, lineNo, n, ncol, chunk.lastLineUnterminated && li === chunk.lines.length - 1);
+      for (let c = 0; c < ncol; c++) {
+        const s = fields[c]!;
+        const spec = specs[c]!;
+        if (s.length === 0) {
+          if (!spec.optional) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, 'missing value in a required column');
+          values[c] = NaN;
+          continue;
+        }
+        const v = parseDecimal(s);
+        if (Number.isNaN(v)) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a number, got '${s.length > 40 ? s.slice(0, 40) + '...' : s}'`);
+        if (spec.kind === 'flag' && v !== 0 && v !== 1) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected 0 or 1, got '${s}'`);
+        if (spec.kind === 'int' && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)) {
+          throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a 32-bit integer, got '${s}'`);
+        }
+        values[c] = v;
+      }
+      if (batch === null) batch = allocLogBatch(batchSize, lineNo);
+      const r = batch.count++;
+      batch.userId[r] = values[0]!;
+      batch.videoId[r] = values[1]!;
+      batch.date[r] = values[2]!;
+      batch.hourmin[r] = values[3]!;
+      batch.timeMs[r] = values[4]!;
+      batch.isClick[r] = values[5]!;
+      batch.isLike[r] = values[6]!;
+      batch.isFollow[r] = values[7]!;
+      batch.isComment[r] = values[8]!;
+      batch.isForward[r] = values[9]!;
+      batch.isHate[r] = values[10]!;
+      batch.longView[r] = values[11]!;
+      batch.playTimeMs[r] = values[12]!;
+      batch.durationMs[r] = values[13]!;
+      batch.profileStayTime[r] = values[14]!;
+      batch.commentStayTime[r] = values[15]!;
+      batch.isProfileEnter[r] = values[16]!;
+      batch.isRand[r] = values[17]!;
+      batch.tab[r] = values[18]!;
+      if (batch.count === batchSize) {
+        yield batch;
+        batch = null;
+      }
+    }
+  }
+  if (!headerSeen) checkHeader(path, undefined, LOG_COLUMNS);
+  if (batch !== null && batch.count > 0) yield trimBatch(batch);
+}
+
+/** One row of a gifts file (rliv's addition: KuaiRand has no gifts). */
+export const GIFT_COLUMNS = ['user_id', 'author_id', 'time_ms', 'amount'] as const;
+
+export interface GiftBatch {
+  count: number;
+  userId: Int32Array;
+  authorId: Int32Array;
+  timeMs: Float64Array;
+  amount: Float64Array;
+}
+
+/** Reads a gifts file written by {@link GiftLogWriter} whole (gifts are rare). */
+export async function readGiftLog(path: string): Promise<GiftBatch> {
+  const user: number[] = [], author: number[] = [], time: number[] = [], amount: number[] = [];
+  const fields: string[] = [];
+  let headerSeen = false;
+  for await (const chunk of readLineChunks(path)) {
+    let start = 0;
+    if (!headerSeen) {
+      checkHeader(path, chunk.lines[0], GIFT_COLUMNS);
+      headerSeen = true;
+      start = 1;
+    }
+    for (let li = start; li < chunk.lines.length; li++) {
+      const line = chunk.lines[li]!;
+      if (!line.length) continue;
+      const lineNo = chunk.firstLine + li;
+      const n = splitCsvLine(line, fields);
+      if (n !== GIFT_COLUMNS.length) throw fieldCountError(path, lineNo, n, GIFT_COLUMNS.length, chunk.lastLineUnterminated && li === chunk.lines.length - 1);
+      const v = fields.slice(0, 4).map((s, c) => {
+        const x = s.length ? parseDecimal(s) : NaN;
+        if (Number.isNaN(x) || (c < 2 && !Number.isInteger(x)) || x < 0) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, `expected a non-negative ${c < 2 ? 'integer' : 'number'}, got '${s}'`);
+        return x;
+      });
+      user.push(v[0]!);
+      author.push(v[1]!);
+      time.push(v[2]!);
+      amount.push(v[3]!);
+    }
+  }
+  if (!headerSeen) checkHeader(path, undefined, GIFT_COLUMNS);
+  return { count: user.length, userId: Int32Array.from(user), authorId: Int32Array.from(author), timeMs: Float64Array.from(time), amount: Float64Array.from(amount) };
+}
+
+/** Reads a whole small CSV table with an exact header, calling `onRow(fields, lineNo)` per data row. */
+async function readTable(path: string, expected: readonly string[] | null, onHeader: (cols: string[]) => void, onRow: (fields: string[], lineNo: number) => void): Promise<void> {
+  const fields: string[] = [];
+  let headerSeen = false;
+  let ncol = expected?.length ?? 0;
+  for await (const chunk of readLineChunks(path)) {
+    let start = 0;
+    if (!headerSeen) {
+      const header = chunk.lines[0]!;
+      if (expected) checkHeader(path, header, expected);
+      const cols: string[] = [];
+      const n = splitCsvLine(header.charCodeAt(0) === 0xfeff ? header.slice(1) : header, cols);
+      cols.length = n;
+      ncol = n;
+      onHeader(cols);
+      headerSeen = true;
+      start = 1;
+    }
+    for (let li = start; li < chunk.lines.length; li++) {
+      const line = chunk.lines[li]!;
+      if (!line.length) continue;
+      const lineNo = chunk.firstLine + li;
+      const n = splitCsvLine(line, fields);
+      if (n !== ncol) throw fieldCountError(path, lineNo, n, ncol, chunk.lastLineUnterminated && li === chunk.lines.length - 1);
+      onRow(fields, lineNo);
+    }
+  }
+  if (!headerSeen) {
+    if (expected) checkHeader(path, undefined, expected);
+    throw new KuaiRandFormatError(path, 1, undefined, undefined, 'empty file: expected a header line');
+  }
+}
+
+/** Growable buffer for tables of unknown length (plain arrays are fastest to grow; converted once at the end). */
+class Grow<T extends Int32Array | Float64Array> {
+  private readonly items: number[] = [];
+  constructor(private readonly make: (values: number[]) => T) {}
+  push(v: number): void {
+    this.items.push(v);
+  }
+  done(): T {
+    return this.make(this.items);
+  }
+}
+
+/**
+ * Builds categorical columns: raw strings -> codes (0 = missing), vocabulary
+ * sorted. Values get provisional ids on first sight (one Map lookup per
+ * field) and are renumbered in sorted order at the end.
+ */
+class CategoricalBuilder {
+  private readonly idOf = new Map<string, number>();
+  /** raw field text -> provisional id (0 = missing), so each field costs one lookup. */
+  private readonly idOfRaw = new Map<string, number>();
+  private readonly values: string[] = [];
+  private readonly ids: number[] = [];
+  constructor(readonly name: string, private readonly normalize: (s: string) => string | null) {}
+  push(raw: string): void {
+    let id = this.idOfRaw.get(raw);
+    if (id === undefined) {
+      const value = this.normalize(raw);
+      id = 0;
+      if (value !== null) {
+        id = this.idOf.get(value) ?? 0;
+        if (id === 0) {
+          this.values.push(value);
+          id = this.values.length;
+          this.idOf.set(value, id);
+        }
+      }
+      this.idOfRaw.set(raw, id);
+    }
+    this.ids.push(id);
+  }
+  done(): CategoricalColumn {
+    const vocabulary = this.values.slice().sort();
+    const remap = new Int32Array(this.values.length + 1);
+    vocabulary.forEach((v, i) => (remap[this.idOf.get(v)!] = i + 1));
+    const codes = new Int32Array(this.ids.length);
+    for (let i = 0; i < codes.length; i++) codes[i] = remap[this.ids[i]!]!;
+    return { name: this.name, vocabulary, codes };
+  }
+}
+
+function requireInt(path: string, lineNo: number, col: string, c: number, s: string): number {
+  const v = s.length ? parseDecimal(s) : NaN;
+  if (!Number.isInteger(v) || v < 0 || v > 2147483647) throw new KuaiRandFormatError(path, lineNo, col, c, `expected a non-negative integer id, got '${s}'`);
+  return v;
+}
+
+function optionalNumber(path: string, lineNo: number, col: string, c: number, s: string): number {
+  if (s.length === 0) return NaN;
+  const v = parseDecimal(s);
+  if (Number.isNaN(v)) throw new KuaiRandFormatError(path, lineNo, col, c, `expected a number or an empty field, got '${s}'`);
+  return v;
+}
+
+/**
+ * Loads `user_features_*` (31 columns). Categorical columns keep their raw
+ * string values in a vocabulary; a numeric-looking categorical value below 0
+ * (e.g. is_live_streamer = -124) is a missing-value sentinel (code 0), and
+ * "1.0" and "1" are the same value. Raw counts below 0 become NaN.
+ */
+export async function loadUserFeatures(path: string): Promise<UserFeatureTable> {
+  const userId = new Grow((v) => Int32Array.from(v));
+  const numeric = USER_NUMERIC_COLUMNS.map(() => new Grow((v) => Float64Array.from(v)));
+  const numericIdx = USER_NUMERIC_COLUMNS.map((c) => USER_FEATURE_COLUMNS.indexOf(c));
+  const catIdx = USER_CATEGORICAL_COLUMNS.map((c) => USER_FEATURE_COLUMNS.indexOf(c));
+  const cats = USER_CATEGORICAL_COLUMNS.map((c) => new CategoricalBuilder(c, normalizeCategorical));
+  await readTable(path, USER_FEATURE_COLUMNS, () => {}, (f, lineNo) => {
+    userId.push(requireInt(path, lineNo, 'user_id', 0, f[0]!));
+    for (let k = 0; k < numericIdx.length; k++) {
+      const c = numericIdx[k]!;
+      const v = optionalNumber(path, lineNo, USER_FEATURE_COLUMNS[c]!, c, f[c]!);
+      numeric[k]!.push(v < 0 ? NaN : v);
+    }
+    for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
+  });
+  const numericOut = {} as UserFeatureTable['numeric'];
+  USER_NUMERIC_COLUMNS.forEach((c, k) => (numericOut[c] = numeric[k]!.done()));
+  const ids = userId.done();
+  return { path, count: ids.length, userId: ids, numeric: numericOut, categorical: cats.map((c) => c.done()) };
+}
+
+/** Missing-value rules for categorical fields: '' and negative numbers are missing; '4.0' == '4'. */
+function normalizeCategorical(s: string): string | null {
+  if (s.length === 0) return null;
+  const v = parseDecimal(s);
+  if (!Number.isNaN(v)) {
+    if (v < 0) return null;
+    return String(v);
+  }
+  return s;
+}
+
+/**
+ * Loads `video_features_basic_*` (12 columns). `video_duration` may be
+ * empty (NaN: the catalog builder fills it from the real distribution);
+ * `tag` is a comma list whose first entry is the primary tag (-1 when empty).
+ */
+export async function loadVideoFeatures(path: string): Promise<VideoFeatureTable> {
+  const videoId = new Grow((v) => Int32Array.from(v));
+  const authorId = new Grow((v) => Int32Array.from(v));
+  const duration = new Grow((v) => Float64Array.from(v));
+  const primaryTag = new Grow((v) => Int32Array.from(v));
+  const numCols = ['visible_status', 'server_width', 'server_height', 'music_id'] as const;
+  const numIdx = numCols.map((c) => (VIDEO_BASIC_COLUMNS as readonly string[]).indexOf(c));
+  const nums = numCols.map(() => new Grow((v) => Float64Array.from(v)));
+  const catIdx = VIDEO_CATEGORICAL_COLUMNS.map((c) => (VIDEO_BASIC_COLUMNS as readonly string[]).indexOf(c));
+  const cats = VIDEO_CATEGORICAL_COLUMNS.map((c) => new CategoricalBuilder(c, c === 'tag' ? (t: string) => t || null : normalizeCategorical));
+  const tagCol = VIDEO_BASIC_COLUMNS.indexOf('tag');
+  const durCol = VIDEO_BASIC_COLUMNS.indexOf('video_duration');
+  await readTable(path, VIDEO_BASIC_COLUMNS, () => {}, (f, lineNo) => {
+    videoId.push(requireInt(path, lineNo, 'video_id', 0, f[0]!));
+    authorId.push(requireInt(path, lineNo, 'author_id', 1, f[1]!));
+    const d = optionalNumber(path, lineNo, 'video_duration', durCol, f[durCol]!);
+    duration.push(d > 0 ? d : NaN);
+    for (let k = 0; k < numIdx.length; k++) nums[k]!.push(optionalNumber(path, lineNo, numCols[k]!, numIdx[k]!, f[numIdx[k]!]!));
+    for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
+    const tags = f[tagCol]!;
+    if (tags.length === 0) primaryTag.push(-1);
+    else {
+      const first = tags.split(',')[0]!.trim();
+      const t = parseDecimal(first);
+      if (!Number.isInteger(t) || t < 0) throw new KuaiRandFormatError(path, lineNo, 'tag', tagCol, `expected a comma list of non-negative tag ids, got '${tags}'`);
+      primaryTag.push(t);
+    }
+  });
+  const numeric = {} as VideoFeatureTable['numeric'];
+  numCols.forEach((c, k) => (numeric[c] = nums[k]!.done()));
+  const ids = videoId.done();
+  return { path, count: ids.length, videoId: ids, authorId: authorId.done(), durationMs: duration.done(), primaryTag: primaryTag.done(), numeric, categorical: cats.map((c) => c.done()) };
+}
+
+/**
+ * Loads `video_features_statistic_*`: the first column must be `video_id`;
+ * every other column is read as a number (empty = NaN), whatever its name,
+ * since the statistic columns differ between releases.
+ */
+export async function loadVideoStatistics(path: string): Promise<VideoStatisticTable> {
+  const videoId = new Grow((v) => Int32Array.from(v));
+  const values = new Grow((v) => Float64Array.from(v));
+  let columns: string[] = [];
+  await readTable(
+    path,
+    null,
+    (cols) => {
+      if (cols[0] !== 'video_id') throw new KuaiRandFormatError(path, 1, 'video_id', 0, `header starts with '${cols[0]}', expected 'video_id'`);
+      columns = cols.slice(1);
+    },
+    (f, lineNo) => {
+      videoId.push(requireInt(path, lineNo, 'video_id', 0, f[0]!));
+      for (let c = 0; c < columns.length; c++) values.push(optionalNumber(path, lineNo, columns[c]!, c + 1, f[c + 1]!));
+    },
+  );
+  const ids = videoId.done();
+  return { path, count: ids.length, videoId: ids, columns, values: values.done() };
+}

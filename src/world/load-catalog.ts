@@ -1,0 +1,22 @@
+/**
+ * `--users PATH --videos PATH`: builds a {@link Catalog} from the real
+ * KuaiRand feature tables (either or both; a missing side is synthetic).
+ * See buildCatalog for what is taken from each table.
+ */
+import type { Rng } from '../numeric/rng.js';
+import type { Catalog } from './catalog.js';
+import { buildCatalog, type CatalogOptions } from './catalog-builder.js';
+import { loadUserFeatures, loadVideoFeatures } from '../data/kuairand-reader.js';
+
+export async function loadCatalogFromKuaiRand(
+  usersPath: string | undefined,
+  videosPath: string | undefined,
+  options: Omit<CatalogOptions, 'userTable' | 'videoTable'>,
+  rng: Rng,
+): Promise<Catalog> {
+  const [userTable, videoTable] = await Promise.all([
+    usersPath ? loadUserFeatures(usersPath) : Promise.resolve(undefined),
+    videosPath ? loadVideoFeatures(videosPath) : Promise.resolve(undefined),
+  ]);
+  return buildCatalog({ ...options, userTable, videoTable }, rng);
+}
