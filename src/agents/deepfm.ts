@@ -1,0 +1,376 @@
+/**
+ * RankingModel: a multi-head DeepFM, the supervised ranking baseline of the
+ * paper (§4.1.2; Guo et al. 2017, "DeepFM: A Factorization-Machine based
+ * Neural Network for CTR Prediction", IJCAI).
+ *
+ * Fields (F of them, see feature-fields.ts): user id, user categorical
+ * features, item id, author id, tag, item categorical features and the 7
+ * bucketized pair counts f_ua. Each field f has a shared embedding v_f
+ * (Table 1: 32-d) and first-order weights w_f (one per head). For head h:
+ *
+ *   logit_h = sum_f w_{f,h}                                   (first order)
+ *           + a_h * FM + c_h,  FM = 1/2 sum_d [(sum_f v_fd)^2 - sum_f v_fd^2]
+ *           + MLP_h(concat_f v_f)                              (deep part, [64, 64])
+ *
+ * (a_h, c_h: one learned scale and bias per head on the shared FM term.)
+ * Heads and losses (a weighted sum of per-head means over exposures):
+ *   click     BCE(logit, is_click)
+ *   longView  BCE(logit, long_view)
+ *   watchTime MSE(logit, log1p(play seconds))    (0 when not played)
+ *   follow    BCE(logit, is_follow)
+ * Trained on exposures of observed sessions (by default only the logging
+ * policy's: `learnsOffline`); ranks by the click logit. `predict` exposes
+ * all heads (RLUR ranks with a weighted sum of them).
+ */
+import type { Catalog } from '../world/catalog.js';
+import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
+import { Adam } from '../numeric/adam.js';
+import { EmbeddingTable } from '../numeric/embedding.js';
+import { Linear } from '../numeric/linear.js';
+import { bceWithLogitsLoss, mseLoss } from '../numeric/losses.js';
+import { Mlp } from '../numeric/mlp.js';
+import type { Param } from '../numeric/param.js';
+import { Rng } from '../numeric/rng.js';
+import type { SessionTrace } from '../simulator/trace.js';
+import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
+import { assertFiniteLoss, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { FeatureFields, gatherSlots, scatterSlots } from './feature-fields.js';
+import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
+import { RequestReplay, RESP_CLICK, RESP_DIM, RESP_FOLLOW, RESP_LONG_VIEW, RESP_WATCH_SEC } from './request-replay.js';
+
+/** The heads, in column order of the logits. */
+export const RANKING_HEADS = ['click', 'longView', 'watchTime', 'follow'] as const;
+export const RANKING_HEAD_COUNT = RANKING_HEADS.length;
+const H_CLICK = 0;
+const H_LONG_VIEW = 1;
+const H_WATCH = 2;
+const H_FOLLOW = 3;
+
+export interface RankingModelConfig {
+  /** Width of every field embedding (Table 1: 32). */
+  embeddingDim: number;
+  /** Rows of the hashed embedding tables (all fields share them). */
+  embeddingRows: number;
+  /** Hidden widths of the deep part (Table 1: [64, 64]). */
+  hidden: number[];
+  /** Adam learning rate of every parameter (Table 1: critic/embedding lr 1e-3). */
+  lr: number;
+  /** Exposures per gradient step (Table 1: 1024). */
+  batchSize: number;
+  /** Requests kept in the replay of observed sessions. */
+  replayCapacity: number;
+  /** Largest slate stored per request. */
+  maxSlate: number;
+  /** Loss weight of each head. */
+  headWeights: { click: number; longView: number; watchTime: number; follow: number };
+  /** Std of the initial embedding values. */
+  initScale: number;
+  /** Also learn from sessions collected with its own scores (default false: logs of the logging policy only, as the paper's offline RankingModel). */
+  trainOnCollected: boolean;
+}
+
+export const RANKING_MODEL_DEFAULTS: RankingModelConfig = {
+  embeddingDim: 32,
+  embeddingRows: 1 << 16,
+  hidden: [64, 64],
+  lr: 1e-3,
+  batchSize: 1024,
+  replayCapacity: 100_000,
+  maxSlate: 16,
+  headWeights: { click: 1, longView: 1, watchTime: 1, follow: 1 },
+  initScale: 0.05,
+  trainOnCollected: false,
+};
+
+/** Validated config of a RankingModel (shared by RLUR, which embeds one). */
+export function resolveRankingModelConfig(agent: string, overrides?: Record<string, unknown>): RankingModelConfig {
+  const c = resolveConfig(agent, RANKING_MODEL_DEFAULTS, overrides);
+  requireInt(agent, 'embeddingDim', c.embeddingDim, 1, 1024);
+  requireInt(agent, 'embeddingRows', c.embeddingRows, 1, 1 << 26);
+  requireHidden(agent, 'hidden', c.hidden);
+  requireRange(agent, 'lr', c.lr, 0, 1);
+  requireInt(agent, 'batchSize', c.batchSize, 1);
+  requireInt(agent, 'replayCapacity', c.replayCapacity, 2);
+  requireInt(agent, 'maxSlate', c.maxSlate, 1, 300);
+  for (const [k, w] of Object.entries(c.headWeights)) requireRange(agent, `headWeights.${k}`, w, 0, 1e6);
+  requireRange(agent, 'initScale', c.initScale, 0, 10);
+  return c;
+}
+
+export class RankingModel implements Ranker {
+  readonly name: string;
+  readonly learnsOffline: boolean;
+  readonly config: RankingModelConfig;
+  readonly fields: FeatureFields;
+  /** Field count F. */
+  readonly fieldCount: number;
+  private readonly emb: EmbeddingTable;
+  /** First-order weights: one row per field value, one column per head (same hashing as `emb`). */
+  private readonly first: EmbeddingTable;
+  private readonly deep: Mlp;
+  private readonly fmHead: Linear;
+  private readonly optimizer: Adam;
+  private readonly rng: Rng;
+  readonly replay: RequestReplay;
+  private readonly fieldSlots: Int32Array;
+  private readonly zeroSlots: Int32Array;
+  private steps = 0;
+
+  // Batch buffers, grown by ensureCapacity (never per call once sized).
+  private cap = 0;
+  private rows = new Int32Array(0);
+  private x = new Float32Array(0);
+  private lin = new Float32Array(0);
+  private fm = new Float32Array(0);
+  private sumV = new Float32Array(0);
+  private logits = new Float32Array(0);
+  private dLogits = new Float32Array(0);
+  /** Labels of a training batch, head-major (labelCols[h * n + b]). */
+  private labelCols = new Float32Array(0);
+  private headPred = new Float32Array(0);
+  private headLabel = new Float32Array(0);
+  private headGrad = new Float32Array(0);
+
+  constructor(context: RankerContext, overrides?: Record<string, unknown>, name = 'RankingModel') {
+    this.name = name;
+    this.config = resolveRankingModelConfig(name, overrides);
+    this.learnsOffline = !this.config.trainOnCollected;
+    const root = new Rng(context.seed).fork(name);
+    this.rng = root.fork('sampling');
+    const c = this.config;
+    this.emb = new EmbeddingTable({ rows: c.embeddingRows, dim: c.embeddingDim, name: `${name}.embedding`, initScale: c.initScale }, root.fork('embedding'));
+    this.first = new EmbeddingTable({ rows: c.embeddingRows, dim: RANKING_HEAD_COUNT, name: `${name}.firstOrder`, initScale: 0.01 }, root.fork('first-order'));
+    this.fields = new FeatureFields(context.catalog, this.emb);
+    this.fieldCount = this.fields.userFieldCount + this.fields.itemFieldCount + this.fields.pairFieldCount;
+    this.deep = new Mlp({ sizes: [this.fieldCount * c.embeddingDim, ...c.hidden, RANKING_HEAD_COUNT], name: `${name}.deep` }, root.fork('deep'));
+    this.fmHead = new Linear(1, RANKING_HEAD_COUNT, root.fork('fm-head'), `${name}.fmHead`);
+    this.optimizer = new Adam(this.params(), { lr: c.lr });
+    this.replay = new RequestReplay({ capacity: c.replayCapacity, maxCandidates: c.maxSlate, maxSlate: c.maxSlate });
+    this.fieldSlots = Int32Array.from({ length: this.fieldCount }, (_, j) => j);
+    this.zeroSlots = new Int32Array(this.fieldCount);
+    this.ensureCapacity(300);
+  }
+
+  /** Every trainable parameter (embedding tables, deep part, FM head). */
+  params(): Param[] {
+    return [this.emb.table, this.first.table, ...this.deep.params(), ...this.fmHead.params()];
+  }
+
+  /** Grows the batch buffers to hold `n` examples. Call before {@link setExample} for a batch of n. */
+  ensureCapacity(n: number): void {
+    if (n <= this.cap) return;
+    const F = this.fieldCount;
+    const d = this.config.embeddingDim;
+    const H = RANKING_HEAD_COUNT;
+    this.cap = n;
+    this.rows = new Int32Array(F * n);
+    this.x = new Float32Array(n * F * d);
+    this.lin = new Float32Array(n * H);
+    this.fm = new Float32Array(n);
+    this.sumV = new Float32Array(n * d);
+    this.logits = new Float32Array(n * H);
+    this.dLogits = new Float32Array(n * H);
+    this.labelCols = new Float32Array(n * H);
+    this.headPred = new Float32Array(n);
+    this.headLabel = new Float32Array(n);
+    this.headGrad = new Float32Array(n);
+  }
+
+  /** Sets example b of the next batch: user, item and the pair counts at counts[countsOffset .. +7]. */
+  setExample(b: number, user: number, item: number, counts: Float32Array, countsOffset: number): void {
+    const f = this.fields;
+    const cap = this.cap;
+    f.userRows(user, this.rows, b, cap);
+    f.itemRows(item, this.rows, f.userFieldCount * cap + b, cap);
+    f.pairRows(counts, countsOffset, this.rows, (f.userFieldCount + f.itemFieldCount) * cap + b, cap);
+  }
+
+  /** Logits (n x 4, row-major, columns = RANKING_HEADS) of the first n examples set. Buffer owned by the model. */
+  forward(n: number): Float32Array {
+    const F = this.fieldCount;
+    const d = this.config.embeddingDim;
+    const H = RANKING_HEAD_COUNT;
+    const x = this.x;
+    gatherSlots(this.emb, this.rows, this.cap, this.fieldSlots, F, n, x, F * d, 0);
+    gatherSlots(this.first, this.rows, this.cap, this.zeroSlots, 1, n, this.lin, H, 0);
+    // FM second order via the sum-square trick: O(F d) per example.
+    for (let b = 0; b < n; b++) {
+      const base = b * F * d;
+      const sv = b * d;
+      let fm = 0;
+      for (let k = 0; k < d; k++) {
+        let s = 0;
+        let sq = 0;
+        for (let j = 0; j < F; j++) {
+          const v = x[base + j * d + k]!;
+          s += v;
+          sq += v * v;
+        }
+        this.sumV[sv + k] = s;
+        fm += s * s - sq;
+      }
+      this.fm[b] = 0.5 * fm;
+    }
+    const deep = this.deep.forward(x, n);
+    const fmOut = this.fmHead.forward(this.fm, n);
+    const logits = this.logits;
+    for (let i = 0; i < n * H; i++) logits[i] = this.lin[i]! + deep[i]! + fmOut[i]!;
+    return logits;
+  }
+
+  /** Backward of {@link forward} from dLogits (n x 4): accumulates every parameter's gradient. */
+  backward(dLogits: Float32Array, n: number): void {
+    const F = this.fieldCount;
+    const d = this.config.embeddingDim;
+    const H = RANKING_HEAD_COUNT;
+    const dx = this.deep.backward(dLogits, n);
+    const dfm = this.fmHead.backward(dLogits, n);
+    const x = this.x;
+    // d FM / d v_fk = sum_j v_jk - v_fk
+    for (let b = 0; b < n; b++) {
+      const g = dfm[b]!;
+      if (g === 0) continue;
+      const base = b * F * d;
+      const sv = b * d;
+      for (let j = 0; j < F; j++) {
+        const o = base + j * d;
+        for (let k = 0; k < d; k++) dx[o + k]! += g * (this.sumV[sv + k]! - x[o + k]!);
+      }
+    }
+    scatterSlots(this.emb, this.rows, this.cap, this.fieldSlots, n, dx, F * d, 0);
+    scatterSlots(this.first, this.rows, this.cap, this.zeroSlots, n, dLogits, H, 0);
+  }
+
+  /**
+   * Predicted signals of each candidate into out (N x 4, row-major):
+   * [P(click), P(long view), predicted log1p(watch seconds) (>= 0), P(follow)].
+   */
+  predict(request: RankRequest, out: Float32Array): void {
+    const n = request.candidates.length;
+    this.checkRequest(request, out, n * RANKING_HEAD_COUNT);
+    const logits = this.scoreRows(request, n);
+    signalsFromLogits(logits, n, out);
+  }
+
+  /** Ranks by the click logit (monotone in P(click)). */
+  score(request: RankRequest, out: Float32Array): void {
+    const n = request.candidates.length;
+    this.checkRequest(request, out, n);
+    const logits = this.scoreRows(request, n);
+    for (let c = 0; c < n; c++) out[c] = logits[c * RANKING_HEAD_COUNT + H_CLICK]!;
+  }
+
+  observe(sessions: readonly SessionTrace[]): void {
+    this.replay.push(sessions, this.rng, this.fields.catalog.numItems, this.fields.catalog.numUsers);
+  }
+
+  train(steps: number): TrainStats {
+    requireInt(this.name, 'train(steps)', steps, 0);
+    const sums = { click: 0, longView: 0, watchTime: 0, follow: 0 };
+    if (this.replay.size === 0 || steps === 0) return { steps: 0, losses: {} };
+    for (let s = 0; s < steps; s++) {
+      const l = this.trainStep();
+      sums.click += l[H_CLICK]!;
+      sums.longView += l[H_LONG_VIEW]!;
+      sums.watchTime += l[H_WATCH]!;
+      sums.follow += l[H_FOLLOW]!;
+    }
+    return { steps, losses: { click: sums.click / steps, longView: sums.longView / steps, watchTime: sums.watchTime / steps, follow: sums.follow / steps } };
+  }
+
+  private readonly stepLosses = new Float64Array(RANKING_HEAD_COUNT);
+
+  /** One supervised step on `batchSize` exposures drawn uniformly from the replay; returns the per-head mean losses. */
+  trainStep(): Float64Array {
+    const B = this.config.batchSize;
+    this.ensureCapacity(B);
+    const r = this.replay;
+    const labels = this.headLabel;
+    const labelCols = this.labelCols;
+    for (let b = 0; b < B; b++) {
+      const i = r.sample(this.rng);
+      const p = this.rng.int(r.slateCount[i]!);
+      const slot = i * r.maxCandidates + p;
+      this.setExample(b, r.user[i]!, r.candidates[slot]!, r.pairCounts, slot * PAIR_COUNT_DIM);
+      const o = (i * r.maxSlate + p) * RESP_DIM;
+      labelCols[H_CLICK * B + b] = r.responses[o + RESP_CLICK]!;
+      labelCols[H_LONG_VIEW * B + b] = r.responses[o + RESP_LONG_VIEW]!;
+      labelCols[H_WATCH * B + b] = Math.log1p(r.responses[o + RESP_WATCH_SEC]!);
+      labelCols[H_FOLLOW * B + b] = r.responses[o + RESP_FOLLOW]! > 0 ? 1 : 0;
+    }
+    this.optimizer.zeroGrad();
+    const logits = this.forward(B);
+    const w = this.config.headWeights;
+    const weights = [w.click, w.longView, w.watchTime, w.follow];
+    const H = RANKING_HEAD_COUNT;
+    // Per head: contiguous predictions and labels -> loss and gradient.
+    const gradAll = this.dLogits;
+    for (let h = 0; h < H; h++) {
+      for (let b = 0; b < B; b++) {
+        this.headPred[b] = logits[b * H + h]!;
+        labels[b] = labelCols[h * B + b]!;
+      }
+      const loss = h === H_WATCH
+        ? mseLoss(this.headPred, labels, B, this.headGrad)
+        : bceWithLogitsLoss(this.headPred, labels, B, this.headGrad);
+      assertFiniteLoss(this.name, RANKING_HEADS[h]!, loss, this.steps);
+      this.stepLosses[h] = loss;
+      for (let b = 0; b < B; b++) gradAll[b * H + h] = weights[h]! * this.headGrad[b]!;
+    }
+    this.backward(gradAll, B);
+    this.optimizer.step();
+    this.steps++;
+    return this.stepLosses;
+  }
+
+  save(): Uint8Array {
+    return saveAgentState(this.state());
+  }
+
+  load(bytes: Uint8Array): void {
+    const counters = loadAgentState(bytes, this.state());
+    this.steps = counters.steps ?? 0;
+  }
+
+  /** Parts of the checkpoint (RLUR folds these into its own). */
+  state(): AgentState {
+    return { agent: this.name, config: this.config, params: this.params(), optimizers: [this.optimizer], rngs: [this.rng], counters: { steps: this.steps } };
+  }
+
+  /** Optimizer and RNG, for agents that embed a RankingModel and checkpoint it with themselves. */
+  internals(): { optimizer: Adam; rng: Rng } {
+    return { optimizer: this.optimizer, rng: this.rng };
+  }
+
+  private scoreRows(request: RankRequest, n: number): Float32Array {
+    this.ensureCapacity(n);
+    for (let c = 0; c < n; c++) this.setExample(c, request.user, request.candidates[c]!, request.candidatePairCounts, c * PAIR_COUNT_DIM);
+    return this.forward(n);
+  }
+
+  private checkRequest(request: RankRequest, out: Float32Array, outNeeded: number): void {
+    const n = request.candidates.length;
+    this.fields.checkUser(request.user, `${this.name}.score`);
+    if (out.length < outNeeded) throw new RangeError(`${this.name}.score: output buffer holds ${out.length} values, ${outNeeded} needed for ${n} candidates`);
+    if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
+      throw new RangeError(`${this.name}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
+    }
+    for (let c = 0; c < n; c++) this.fields.checkItem(request.candidates[c]!, `${this.name}.score`);
+  }
+}
+
+/** Logits (n x 4) -> signals (n x 4): sigmoid for click/longView/follow, max(0, .) for log1p watch seconds. */
+export function signalsFromLogits(logits: Float32Array, n: number, out: Float32Array): void {
+  const H = RANKING_HEAD_COUNT;
+  for (let c = 0; c < n; c++) {
+    const o = c * H;
+    out[o + H_CLICK] = sigmoid(logits[o + H_CLICK]!);
+    out[o + H_LONG_VIEW] = sigmoid(logits[o + H_LONG_VIEW]!);
+    out[o + H_WATCH] = Math.max(0, logits[o + H_WATCH]!);
+    out[o + H_FOLLOW] = sigmoid(logits[o + H_FOLLOW]!);
+  }
+}
+
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}

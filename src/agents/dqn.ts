@@ -1,0 +1,335 @@
+/**
+ * DQN baseline: double DQN on the request-level MDP (Mnih et al. 2015,
+ * "Human-level control through deep reinforcement learning"; double
+ * Q-learning: van Hasselt, Guez & Silver 2016, "Deep Reinforcement Learning
+ * with Double Q-learning", AAAI). Also the network of CQL (cql.ts), which
+ * adds a conservative term.
+ *
+ * MDP: one step per request. State s_t = (user features, session summary
+ * before request t); action = one exposed item (item-level Q(s, i): every
+ * exposed item of the slate is a sample); reward of item i
+ *   r_i = click_i + 0.25 * log1p(watch seconds_i)     (RewardWeights, configurable)
+ * (the request's reward is the sum over its slate); s_{t+1} = the next
+ * request of the same session; the session end is a real termination.
+ *
+ * Loss (Huber, delta 1, mean over a batch of sampled exposures):
+ *   a*  = argmax_{j in C_{t+1}} Q_theta(s_{t+1}, j)          (online net picks)
+ *   y   = r_i + gamma * (1 - done_t) * Q_target(s_{t+1}, a*)  (target net evaluates)
+ *   L_TD = Huber(Q_theta(s_t, i) - y)
+ * C_{t+1} = the next request's candidates kept in the replay (its slate plus
+ * random others, up to maxCandidates). Target network: Polyak soft update
+ * with tau after every step; it shares the online embedding table (only the
+ * MLP has a target copy).
+ *
+ * Network: Q(s, i) = MLP([h_user | h_userCats | h_item | h_author | h_tag |
+ * h_itemCats | summary]) with hidden [64, 64], embeddings 32 (Table 1).
+ * Scores a request's candidates by Q(s, i).
+ */
+import { Adam } from '../numeric/adam.js';
+import { EmbeddingTable } from '../numeric/embedding.js';
+import { huberLoss } from '../numeric/losses.js';
+import { Mlp } from '../numeric/mlp.js';
+import type { Param } from '../numeric/param.js';
+import { Rng } from '../numeric/rng.js';
+import { hardCopy, softUpdate } from '../numeric/soft-update.js';
+import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
+import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
+import { assertFiniteLoss, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { FeatureFields } from './feature-fields.js';
+import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
+import { checkRankRequest, RequestInput } from './request-input.js';
+import { DEFAULT_REWARD_WEIGHTS, RequestReplay, type RewardWeights } from './request-replay.js';
+
+export interface DqnConfig {
+  /** Width of every field embedding (Table 1: 32). */
+  embeddingDim: number;
+  /** Rows of the hashed embedding table. */
+  embeddingRows: number;
+  /** Hidden widths of the Q network (Table 1: [64, 64]). */
+  hidden: number[];
+  /** Adam learning rate of the Q network and the embeddings (Table 1: 1e-3). */
+  criticLr: number;
+  /** Discount factor (Table 1: 0.9). */
+  gamma: number;
+  /** Soft target-update rate (Table 1: 0.005). */
+  tau: number;
+  /** Exposures per gradient step (Table 1: 1024). */
+  batchSize: number;
+  /** Huber delta of the TD loss. */
+  huberDelta: number;
+  /** Requests kept in the replay. */
+  replayCapacity: number;
+  /** Candidates kept per request (slate + random others): the max over next candidates (and CQL's logsumexp) runs over these. */
+  maxCandidates: number;
+  /** Largest slate stored per request. */
+  maxSlate: number;
+  /** Weights of the per-item reward. */
+  reward: RewardWeights;
+  /** Std of the initial embedding values. */
+  initScale: number;
+}
+
+export const DQN_DEFAULTS: DqnConfig = {
+  embeddingDim: 32,
+  embeddingRows: 1 << 16,
+  hidden: [64, 64],
+  criticLr: 1e-3,
+  gamma: 0.9,
+  tau: 0.005,
+  batchSize: 1024,
+  huberDelta: 1,
+  replayCapacity: 100_000,
+  maxCandidates: 16,
+  maxSlate: 16,
+  reward: { ...DEFAULT_REWARD_WEIGHTS },
+  initScale: 0.05,
+};
+
+/** Range checks shared by DQN and CQL. */
+export function validateDqnConfig(agent: string, c: DqnConfig): void {
+  requireInt(agent, 'embeddingDim', c.embeddingDim, 1, 1024);
+  requireInt(agent, 'embeddingRows', c.embeddingRows, 1, 1 << 26);
+  requireHidden(agent, 'hidden', c.hidden);
+  requireRange(agent, 'criticLr', c.criticLr, 0, 1);
+  requireRange(agent, 'gamma', c.gamma, 0, 1);
+  requireRange(agent, 'tau', c.tau, 0, 1);
+  requireInt(agent, 'batchSize', c.batchSize, 1);
+  requireRange(agent, 'huberDelta', c.huberDelta, 0, Infinity, true);
+  requireInt(agent, 'replayCapacity', c.replayCapacity, 2);
+  requireInt(agent, 'maxSlate', c.maxSlate, 1, 300);
+  requireInt(agent, 'maxCandidates', c.maxCandidates, c.maxSlate, 300);
+  requireRange(agent, 'initScale', c.initScale, 0, 10);
+}
+
+export class DoubleDqn implements Ranker {
+  readonly name: string;
+  readonly learnsOffline: boolean;
+  readonly config: DqnConfig;
+  /** Weight of the conservative (CQL) term; 0 for plain DQN. */
+  protected readonly alpha: number;
+  protected readonly fields: FeatureFields;
+  protected readonly emb: EmbeddingTable;
+  protected readonly q: Mlp;
+  protected readonly qTarget: Mlp;
+  protected readonly optimizer: Adam;
+  protected readonly rng: Rng;
+  readonly replay: RequestReplay;
+  protected readonly input: RequestInput;
+  protected steps = 0;
+
+  // Per-batch scratch (sized in the constructor from batchSize and maxCandidates).
+  private readonly idx: Int32Array;
+  private readonly loggedRow: Int32Array;
+  private readonly groupStart: Int32Array;
+  private readonly groupCount: Int32Array;
+  private readonly y: Float32Array;
+  private readonly pred: Float32Array;
+  private readonly gradPred: Float32Array;
+  private readonly dQ: Float32Array;
+  private readonly maxQ: Float32Array;
+  private readonly bestRow: Int32Array;
+
+  /**
+   * @param config a resolved, validated config (use the `createDqn`/`createCql` factories from overrides).
+   * @param alpha conservative weight (0 = DQN).
+   */
+  constructor(context: RankerContext, config: DqnConfig, name: string, alpha: number, learnsOffline: boolean) {
+    this.name = name;
+    this.config = config;
+    this.alpha = alpha;
+    this.learnsOffline = learnsOffline;
+    const c = config;
+    const root = new Rng(context.seed).fork(name);
+    this.rng = root.fork('sampling');
+    this.emb = new EmbeddingTable({ rows: c.embeddingRows, dim: c.embeddingDim, name: `${name}.embedding`, initScale: c.initScale }, root.fork('embedding'));
+    this.fields = new FeatureFields(context.catalog, this.emb);
+    this.input = new RequestInput(this.fields, 'state+item');
+    this.q = new Mlp({ sizes: [this.input.inDim, ...c.hidden, 1], name: `${name}.q` }, root.fork('q'));
+    this.qTarget = new Mlp({ sizes: [this.input.inDim, ...c.hidden, 1], name: `${name}.qTarget` }, root.fork('q'));
+    hardCopy(this.qTarget.params(), this.q.params());
+    this.optimizer = new Adam([this.emb.table, ...this.q.params()], { lr: c.criticLr });
+    this.replay = new RequestReplay({ capacity: c.replayCapacity, maxCandidates: c.maxCandidates, maxSlate: c.maxSlate });
+    const B = c.batchSize;
+    const rows = B * c.maxCandidates;
+    this.idx = new Int32Array(B);
+    this.loggedRow = new Int32Array(B);
+    this.groupStart = new Int32Array(B);
+    this.groupCount = new Int32Array(B);
+    this.y = new Float32Array(B);
+    this.pred = new Float32Array(B);
+    this.gradPred = new Float32Array(B);
+    this.dQ = new Float32Array(rows);
+    this.maxQ = new Float32Array(B);
+    this.bestRow = new Int32Array(B);
+  }
+
+  params(): Param[] {
+    return [this.emb.table, ...this.q.params(), ...this.qTarget.params()];
+  }
+
+  /** Q(s, i) of every candidate, with the online network. */
+  score(request: RankRequest, out: Float32Array): void {
+    const n = request.candidates.length;
+    checkRankRequest(this.name, this.fields, request, out);
+    const inp = this.input;
+    inp.ensureCapacity(n);
+    for (let c = 0; c < n; c++) inp.set(c, request.user, request.summary, 0, request.candidates[c]!);
+    const q = this.q.forward(inp.gather(n), n);
+    for (let c = 0; c < n; c++) out[c] = q[c]!;
+  }
+
+  observe(sessions: readonly SessionTrace[]): void {
+    this.replay.push(sessions, this.rng, this.fields.catalog.numItems, this.fields.catalog.numUsers);
+  }
+
+  train(steps: number): TrainStats {
+    requireInt(this.name, 'train(steps)', steps, 0);
+    if (this.replay.size === 0 || steps === 0) return { steps: 0, losses: {} };
+    let td = 0;
+    let cons = 0;
+    let qMean = 0;
+    for (let s = 0; s < steps; s++) {
+      const r = this.trainStep();
+      td += r.td;
+      cons += r.conservative;
+      qMean += r.q;
+    }
+    const losses: Record<string, number> = { td: td / steps, q: qMean / steps };
+    if (this.alpha > 0) losses.conservative = cons / steps;
+    return { steps, losses };
+  }
+
+  /** One gradient step; returns the TD loss, the conservative penalty (0 for DQN) and the mean Q(s, logged item). */
+  trainStep(): { td: number; conservative: number; q: number } {
+    const c = this.config;
+    const B = c.batchSize;
+    const C = c.maxCandidates;
+    const rp = this.replay;
+    const inp = this.input;
+    inp.ensureCapacity(B * C);
+    const S = SESSION_SUMMARY_DIM;
+
+    // 1. Sample exposures (entry, slate position) and build the next requests' candidate rows.
+    let m = 0;
+    for (let b = 0; b < B; b++) {
+      const i = rp.sample(this.rng);
+      this.idx[b] = i;
+      this.loggedRow[b] = this.rng.int(rp.slateCount[i]!);
+      this.groupStart[b] = m;
+      if (rp.done[i]) {
+        this.groupCount[b] = 0;
+        continue;
+      }
+      const j = rp.next(i);
+      const n = rp.candidateCount[j]!;
+      for (let k = 0; k < n; k++) inp.set(m + k, rp.user[j]!, rp.summary, j * S, rp.candidates[j * C + k]!);
+      this.groupCount[b] = n;
+      m += n;
+    }
+
+    // 2. Double-DQN targets: the online net picks a*, the target net evaluates it.
+    if (m > 0) {
+      const x = inp.gather(m);
+      const qOnline = this.q.forward(x, m);
+      for (let b = 0; b < B; b++) {
+        const n = this.groupCount[b]!;
+        if (n === 0) continue;
+        const s0 = this.groupStart[b]!;
+        let best = s0;
+        for (let k = s0 + 1; k < s0 + n; k++) if (qOnline[k]! > qOnline[best]!) best = k;
+        this.bestRow[b] = best;
+      }
+      const qT = this.qTarget.forward(x, m);
+      for (let b = 0; b < B; b++) if (this.groupCount[b]! > 0) this.maxQ[b] = qT[this.bestRow[b]!]!;
+    }
+    for (let b = 0; b < B; b++) {
+      const i = this.idx[b]!;
+      const r = rp.itemReward(i, this.loggedRow[b]!, c.reward);
+      this.y[b] = rp.done[i] ? r : r + c.gamma * this.maxQ[b]!;
+    }
+
+    // 3. Current rows: the logged item only (DQN) or all kept candidates of the request (CQL's logsumexp).
+    let rows = 0;
+    for (let b = 0; b < B; b++) {
+      const i = this.idx[b]!;
+      const user = rp.user[i]!;
+      if (this.alpha > 0) {
+        const n = rp.candidateCount[i]!;
+        this.groupStart[b] = rows;
+        this.groupCount[b] = n;
+        for (let k = 0; k < n; k++) inp.set(rows + k, user, rp.summary, i * S, rp.candidates[i * C + k]!);
+        this.loggedRow[b] = rows + this.loggedRow[b]!; // slate positions come first in the kept candidates
+        rows += n;
+      } else {
+        const p = this.loggedRow[b]!;
+        inp.set(rows, user, rp.summary, i * S, rp.candidates[i * C + p]!);
+        this.loggedRow[b] = rows;
+        rows++;
+      }
+    }
+    this.optimizer.zeroGrad();
+    const q = this.q.forward(inp.gather(rows), rows);
+    let qSum = 0;
+    for (let b = 0; b < B; b++) {
+      this.pred[b] = q[this.loggedRow[b]!]!;
+      qSum += this.pred[b]!;
+    }
+    const td = huberLoss(this.pred, this.y, B, c.huberDelta, this.gradPred);
+    assertFiniteLoss(this.name, 'td', td, this.steps);
+    const dQ = this.dQ;
+    dQ.fill(0, 0, rows);
+    for (let b = 0; b < B; b++) dQ[this.loggedRow[b]!]! += this.gradPred[b]!;
+    let conservative = 0;
+    if (this.alpha > 0) conservative = this.conservativeTerm(q, dQ, B);
+    assertFiniteLoss(this.name, 'conservative', conservative, this.steps);
+
+    // 4. Backward into the Q network and the embedding rows; Adam; soft target update.
+    const dx = this.q.backward(dQ, rows);
+    inp.scatter(dx, rows);
+    this.optimizer.step();
+    softUpdate(this.qTarget.params(), this.q.params(), c.tau);
+    this.steps++;
+    return { td, conservative, q: qSum / B };
+  }
+
+  /**
+   * CQL(H) penalty alpha * mean_b [logsumexp_{j in C_b} Q(s_b, j) - Q(s_b, a_b)];
+   * adds its gradient into dQ and returns the penalty (before alpha).
+   */
+  private conservativeTerm(q: Float32Array, dQ: Float32Array, B: number): number {
+    const scale = this.alpha / B;
+    let total = 0;
+    for (let b = 0; b < B; b++) {
+      const s0 = this.groupStart[b]!;
+      const n = this.groupCount[b]!;
+      let mx = -Infinity;
+      for (let k = s0; k < s0 + n; k++) if (q[k]! > mx) mx = q[k]!;
+      let z = 0;
+      for (let k = s0; k < s0 + n; k++) z += Math.exp(q[k]! - mx);
+      const lse = mx + Math.log(z);
+      total += lse - q[this.loggedRow[b]!]!;
+      for (let k = s0; k < s0 + n; k++) dQ[k]! += (scale * Math.exp(q[k]! - mx)) / z;
+      dQ[this.loggedRow[b]!]! -= scale;
+    }
+    return total / B;
+  }
+
+  save(): Uint8Array {
+    return saveAgentState(this.state());
+  }
+
+  load(bytes: Uint8Array): void {
+    this.steps = loadAgentState(bytes, this.state()).steps ?? 0;
+  }
+
+  protected state(): AgentState {
+    return { agent: this.name, config: this.config, params: this.params(), optimizers: [this.optimizer], rngs: [this.rng], counters: { steps: this.steps } };
+  }
+}
+
+/** DQN from config overrides (registry factory). */
+export function createDqn(context: RankerContext, overrides?: Record<string, unknown>): DoubleDqn {
+  const config = resolveConfig('DQN', DQN_DEFAULTS, overrides);
+  validateDqnConfig('DQN', config);
+  return new DoubleDqn(context, config, 'DQN', 0, false);
+}

@@ -1,0 +1,148 @@
+/**
+ * Field features of the baselines (RankingModel, DQN, CQL, TD3, RLUR): which
+ * categorical fields describe a user, an item and a user-author pair, how
+ * each maps to a row of one hashed embedding table, and how a batch of
+ * examples gathers its rows into a dense input (and scatters gradients back).
+ *
+ * Fields (one field id each, hashed with the value by `EmbeddingTable.rowOf`):
+ *   user:  user id, then every column of `catalog.userFeatures`;
+ *   item:  item id, author id, tag, then every column of `catalog.itemFeatures`;
+ *   pair:  the 7 counts of f_ua, each bucketized by {@link countBucket}.
+ *
+ * Layout of row indices is position-major (`rows[position * capacity + example]`)
+ * so that the rows of one field position over a batch are contiguous and can be
+ * handed to `scatterAddGrad` as one subarray. A "slot" is a block of `dim`
+ * columns of the dense input; several fields may be summed into one slot
+ * (the RL baselines sum the categorical columns of a user or item into one
+ * slot to keep their MLP input small; DeepFM gives every field its own slot).
+ */
+import type { Catalog } from '../world/catalog.js';
+import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
+import type { EmbeddingTable } from '../numeric/embedding.js';
+
+/** Number of buckets of a bucketized pair count. */
+export const COUNT_BUCKETS = 16;
+
+/**
+ * Bucket of a non-negative count: 0 for 0, then 1 + floor(log2(x)) for x >= 1
+ * (1 -> 1, 2..3 -> 2, 4..7 -> 3, ...), capped at COUNT_BUCKETS - 1. Log
+ * buckets because the counts (and watch seconds) are heavy-tailed.
+ */
+export function countBucket(x: number): number {
+  if (!(x >= 1)) return 0;
+  const b = 1 + Math.floor(Math.log2(x));
+  return b < COUNT_BUCKETS - 1 ? b : COUNT_BUCKETS - 1;
+}
+
+/** Field ids and row lookups for one catalog. */
+export class FeatureFields {
+  /** Fields describing a user: id + categorical columns. */
+  readonly userFieldCount: number;
+  /** Fields describing an item: id, author, tag + categorical columns. */
+  readonly itemFieldCount: number;
+  /** Fields of the pair counts f_ua (one per count kind). */
+  readonly pairFieldCount = PAIR_COUNT_DIM;
+  private readonly userCats: number;
+  private readonly itemCats: number;
+
+  constructor(
+    readonly catalog: Catalog,
+    readonly table: EmbeddingTable,
+  ) {
+    this.userCats = catalog.userFeatureFields.length;
+    this.itemCats = catalog.itemFeatureFields.length;
+    this.userFieldCount = 1 + this.userCats;
+    this.itemFieldCount = 3 + this.itemCats;
+  }
+
+  /** Writes the user's field rows at out[offset + j * stride], j = 0..userFieldCount-1. */
+  userRows(user: number, out: Int32Array, offset: number, stride: number): void {
+    const t = this.table;
+    out[offset] = t.rowOf(0, user);
+    const base = user * this.userCats;
+    const f = this.catalog.userFeatures;
+    for (let c = 0; c < this.userCats; c++) out[offset + (1 + c) * stride] = t.rowOf(1 + c, f[base + c]!);
+  }
+
+  /** Writes the item's field rows at out[offset + j * stride], j = 0..itemFieldCount-1. */
+  itemRows(item: number, out: Int32Array, offset: number, stride: number): void {
+    const t = this.table;
+    const c0 = 1 + this.userCats;
+    out[offset] = t.rowOf(c0, item);
+    out[offset + stride] = t.rowOf(c0 + 1, this.catalog.itemAuthor[item]!);
+    out[offset + 2 * stride] = t.rowOf(c0 + 2, this.catalog.itemTag[item]!);
+    const base = item * this.itemCats;
+    const f = this.catalog.itemFeatures;
+    for (let c = 0; c < this.itemCats; c++) out[offset + (3 + c) * stride] = t.rowOf(c0 + 3 + c, f[base + c]!);
+  }
+
+  /** Writes the bucketized pair-count rows of counts[countsOffset..+7] at out[offset + j * stride]. */
+  pairRows(counts: Float32Array, countsOffset: number, out: Int32Array, offset: number, stride: number): void {
+    const c0 = 4 + this.userCats + this.itemCats;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+      out[offset + k * stride] = this.table.rowOf(c0 + k, countBucket(counts[countsOffset + k]!));
+    }
+  }
+
+  /** Validates that an item id exists in the catalog (clear error otherwise). */
+  checkItem(item: number, what: string): void {
+    if (!(item >= 0 && item < this.catalog.numItems)) {
+      throw new RangeError(`${what}: item id ${item} is outside the catalog (0..${this.catalog.numItems - 1})`);
+    }
+  }
+
+  /** Validates that a user id is a non-negative integer (unseen ids hash to rows; categorical features need a catalog user). */
+  checkUser(user: number, what: string): void {
+    if (!(Number.isInteger(user) && user >= 0 && user < this.catalog.numUsers)) {
+      throw new RangeError(`${what}: user id ${user} is outside the catalog (0..${this.catalog.numUsers - 1})`);
+    }
+  }
+}
+
+/**
+ * Sums embedding rows into dense slots: example b, position j adds row
+ * rows[j * capacity + b] of the table into out[b * outStride + outOffset +
+ * slotOf[j] * dim ...]. Slots are zeroed first. Reads the table directly
+ * (no allocation) because it runs on the scoring path.
+ */
+export function gatherSlots(
+  table: EmbeddingTable,
+  rows: Int32Array,
+  capacity: number,
+  slotOf: Int32Array,
+  slotCount: number,
+  batch: number,
+  out: Float32Array,
+  outStride: number,
+  outOffset: number,
+): void {
+  const dim = table.table.shape[1]!;
+  const value = table.table.value;
+  for (let b = 0; b < batch; b++) out.fill(0, b * outStride + outOffset, b * outStride + outOffset + slotCount * dim);
+  for (let j = 0; j < slotOf.length; j++) {
+    const slotBase = outOffset + slotOf[j]! * dim;
+    const rowBase = j * capacity;
+    for (let b = 0; b < batch; b++) {
+      const src = rows[rowBase + b]! * dim;
+      const dst = b * outStride + slotBase;
+      for (let d = 0; d < dim; d++) out[dst + d]! += value[src + d]!;
+    }
+  }
+}
+
+/** Backward of {@link gatherSlots}: adds each slot's gradient into every row summed into it (marks touched rows). */
+export function scatterSlots(
+  table: EmbeddingTable,
+  rows: Int32Array,
+  capacity: number,
+  slotOf: Int32Array,
+  batch: number,
+  dOut: Float32Array,
+  dStride: number,
+  dOffset: number,
+): void {
+  const dim = table.table.shape[1]!;
+  for (let j = 0; j < slotOf.length; j++) {
+    table.scatterAddGrad(rows.subarray(j * capacity, j * capacity + batch), batch, dOut, dStride, dOffset + slotOf[j]! * dim);
+  }
+}
