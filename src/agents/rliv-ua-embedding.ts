@@ -174,6 +174,7 @@ export class StateEmbedding {
     const U = this.userFields;
     const B = this.countBuckets;
     const rec = this.recordRows;
+    const P = PAIR_COUNT_DIM; // a local: imported bindings are property reads in some loaders' output
     out.fill(0, 0, n * hd);
     for (let r = 0; r < n; r++) {
       const u = users[userIndex === null ? r : userIndex[r]!]!;
@@ -210,8 +211,8 @@ export class StateEmbedding {
         f++;
       }
       // h_ua: bucketized pair counts.
-      const c = (countIndex === null ? r : countIndex[r]!) * PAIR_COUNT_DIM;
-      for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+      const c = (countIndex === null ? r : countIndex[r]!) * P;
+      for (let k = 0; k < P; k++) {
         const row = this.countRows[k * B + countBucket(counts[c + k]!, B)]!;
         addRow(table, row, d, out, o + SLOT_PAIR * d);
         if (record) rec[f]![r] = row;

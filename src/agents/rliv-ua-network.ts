@@ -72,7 +72,8 @@ export class RlivUaNetwork {
   private readonly nextSample: Int32Array;
   private readonly q1n: Float32Array;
   private readonly q2n: Float32Array;
-  private readonly y: Float32Array;
+  /** TD targets of the last step, one buffer per trained tower. */
+  private readonly y: Float32Array[];
   // Scoring buffers, sized for maxCandidates.
   private readonly scoreH: Float32Array;
   private readonly scoreUser = new Int32Array(1);
@@ -107,7 +108,7 @@ export class RlivUaNetwork {
     this.nextSample = new Int32Array(nextCap);
     this.q1n = new Float32Array(nextCap);
     this.q2n = new Float32Array(nextCap);
-    this.y = new Float32Array(cap);
+    this.y = this.towers.map(() => new Float32Array(cap));
     this.scoreH = new Float32Array(config.maxCandidates * hDim);
     this.scoreUserIndex = new Int32Array(config.maxCandidates);
   }
@@ -130,6 +131,16 @@ export class RlivUaNetwork {
   /** The two optimizers: [dense, embedding]. */
   optimizers(): [Adam, Adam] {
     return [this.denseOptimizer, this.embeddingOptimizer];
+  }
+
+  /** TD targets y of the last step for trained tower `t` (index into `towers`), first batch-size entries valid. */
+  tdTargets(t: number): Float32Array {
+    return this.y[t]!;
+  }
+
+  /** Next items used by the last step: sample b's are items[offsets[b] .. offsets[b+1]). */
+  lastNextItems(): { items: Int32Array; offsets: Int32Array } {
+    return { items: this.nextItems, offsets: this.nextOffsets };
   }
 
   /** The step counter, for checkpoints. */
@@ -164,9 +175,9 @@ export class RlivUaNetwork {
       const tower = this.towers[t]!;
       // 3. TD target from the target heads (constant w.r.t. the online parameters).
       tower.targetQ(this.Hn, nn, this.q1n, this.q2n);
-      computeTdTargets(n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.q1n, this.q2n, this.nextOffsets, cfg.gamma, this.y);
+      computeTdTargets(n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.q1n, this.q2n, this.nextOffsets, cfg.gamma, this.y[t]!);
       // 4. Tower loss and its gradient w.r.t. H.
-      const { loss, dH } = tower.lossAndBackward(this.H, n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.y, terms);
+      const { loss, dH } = tower.lossAndBackward(this.H, n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.y[t]!, terms);
       addInto(this.dH, dH, n * hDim);
       losses.towers[tower.tower] = loss.total;
       losses.supervised[tower.tower] = loss.supervised;

@@ -21,7 +21,7 @@
  */
 import { Rng } from '../numeric/rng.js';
 import { crc32 } from '../numeric/params-io.js';
-import { TOWERS, TOWER_COUNT, type Tower } from '../data/interaction-kinds.js';
+import { TOWERS, TOWER_COUNT as TOWER_COUNT_IMPORT, type Tower } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
 import type { SessionTrace } from '../simulator/trace.js';
 import { LabelJoiner, type JoinedInteraction, type JoinerCounters } from '../mdp/label-joiner.js';
@@ -34,6 +34,7 @@ import { AgentCheckpointError, loadAgentState, saveAgentState, type AgentState }
 import { parseRlivUaConfig, type RlivUaConfig } from './rliv-ua-config.js';
 import { RlivUaNetwork, type StepLosses } from './rliv-ua-network.js';
 
+const TOWER_COUNT = TOWER_COUNT_IMPORT;
 const CHECKPOINT_MAGIC = 'RLIVUA01';
 /** Samples staged between the joiner and the replay buffer. */
 const STAGING_ROWS = 4096;
