@@ -6,9 +6,11 @@ import type { CommandSpec } from './command.js';
 import { benchCommand } from './bench.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
+import { experimentCommand } from './experiment.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   benchCommand,
   trainCommand,
   evaluateCommand,
+  experimentCommand,
 ];

@@ -20,10 +20,15 @@ export function isNum(x: unknown): x is number {
 /** A figure for prose and tables: up to `digits` significant decimals, "n/a" for missing. */
 export function fmt(x: unknown, digits = 4): string {
   if (!isNum(x)) return 'n/a';
+  return x.toFixed(decimalsFor(x, digits));
+}
+
+/** Decimals for a figure of this magnitude: fewer for large numbers, so tables stay readable. */
+export function decimalsFor(x: number, digits = 4): number {
   const a = Math.abs(x);
-  if (a >= 1000) return x.toFixed(1);
-  if (a >= 100) return x.toFixed(Math.max(0, digits - 2));
-  return x.toFixed(digits);
+  if (a >= 1000) return Math.min(digits, 1);
+  if (a >= 100) return Math.max(0, digits - 2);
+  return digits;
 }
 
 export function fmtP(p: unknown): string {
@@ -99,7 +104,8 @@ export function computeFindings(results: ExperimentResults): string[] {
     }
   }
   out.push(`Against the ${baselines.length} baselines of Table 2 on ${PAPER_TABLE_METRICS.length} metrics (${total} comparisons in the learned simulator, ${n} seed${n === 1 ? '' : 's'}), RLIV-UA has the better mean in ${higher}; ${higherSig} of those differences are significant at the 5 % level (${n >= 2 ? `paired t-test over seeds, ${n - 1} degree${n - 1 === 1 ? '' : 's'} of freedom` : 'no test is possible with one seed'}), and RLIV-UA is significantly worse in ${lowerSig}.`);
-  if (notBeaten.length === 0) out.push('RLIV-UA has the best mean of Table 2\'s models on every one of these metrics.');
+  if (baselines.length === 0) out.push('No baseline of Table 2 is in this run.');
+  else if (notBeaten.length === 0) out.push('RLIV-UA has the best mean of Table 2\'s models on every one of these metrics.');
   else out.push(`RLIV-UA does not beat: ${notBeaten.join('; ')}.`);
 
   // Best model per metric in Table 2.

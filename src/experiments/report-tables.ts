@@ -6,7 +6,7 @@
  * calibration, the paper's own figures (quoted for reference), the run's
  * settings and timings.
  */
-import { fmt, fmtP, isNum } from './findings.js';
+import { decimalsFor, fmt, fmtP, isNum } from './findings.js';
 import {
   METRIC_INFO, REFERENCE_MODEL, REPORT_METRICS, TABLE2_MODELS, TABLE3_MODELS,
   type ExperimentResults, type ReportMetric,
@@ -42,7 +42,9 @@ export const PAPER_REPORTED: Record<string, [number, number, number, number]> = 
 
 function meanStdCell(mean: unknown, sd: unknown, digits: number): string {
   if (!isNum(mean)) return 'n/a';
-  return isNum(sd) ? `${fmt(mean, digits)} ± ${fmt(sd, digits)}` : fmt(mean, digits);
+  // The spread is printed to the mean's precision: 167.46 ± 8.41, not 167.46 ± 8.4089.
+  const d = decimalsFor(mean, digits);
+  return isNum(sd) ? `${mean.toFixed(d)} ± ${sd.toFixed(d)}` : mean.toFixed(d);
 }
 
 /** Models × metrics, mean ± std, the best mean of each column in bold. */

@@ -1,0 +1,61 @@
+/**
+ * `rliv experiment`: the paper's offline experiment end to end (Tables 2
+ * and 3, Fig. 5, sim-to-real, calibration) — see src/experiments/experiment.ts.
+ */
+import { PAPER_MODEL_ORDER } from '../agents/registry.js';
+import { runExperiment } from '../experiments/experiment.js';
+import { experimentPreset } from '../experiments/experiment-presets.js';
+import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
+import { progressSink } from './progress-bars.js';
+
+export const experimentCommand: CommandSpec = {
+  name: 'experiment',
+  summary: 'the paper\'s offline experiment: train all ten models over N seeds, write results.json, report.html, report.md',
+  description:
+    'Generates the world (or loads --users/--videos KuaiRand tables), logs traffic and fits the learned simulator, trains every model\n' +
+    '(RankingModel, CQL, DQN, TD3, RLUR, RLIV-UA and its four variants) on seeds --seed .. --seed+N-1, evaluates each in the simulator\n' +
+    '(mean of the last 10 evaluation epochs) and in the ground-truth world, and writes the results and the reports to --out.',
+  options: {
+    preset: presetOption('quick'),
+    seeds: { type: 'string', description: 'number of seeds (default: the preset\'s; quick = 3)', valueName: 'N' },
+    out: outOption('runs/experiment'),
+    world: { type: 'string', description: 'JSON file of world-config overrides (partial; see src/world/world-config.ts)', valueName: 'FILE.json' },
+    users: { type: 'string', description: 'real KuaiRand user_features CSV (the users of the world)', valueName: 'PATH' },
+    videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
+    models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
+    epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
+  },
+  async run(values, _positionals, ctx) {
+    const preset = experimentPreset(String(values.preset ?? 'quick'));
+    const n = intFlag(values, 'seeds', 1, 100) ?? preset.seeds;
+    const seeds = Array.from({ length: n }, (_, i) => ctx.seed + i);
+    const epochs = intFlag(values, 'epochs', 1, 100_000);
+    if (epochs !== undefined) preset.train.epochs = epochs;
+    let models: string[] | undefined;
+    if (typeof values.models === 'string') {
+      models = values.models.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = models.filter((m) => !(PAPER_MODEL_ORDER as readonly string[]).includes(m));
+      if (unknown.length) throw new UsageError(`unknown model(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')}; known: ${PAPER_MODEL_ORDER.join(', ')}`);
+    }
+    const out = String(values.out);
+    ctx.log(`experiment: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${n} seed(s) [${seeds.join(', ')}], ${preset.train.epochs} epochs each -> ${out}`);
+    const { results, files } = await runExperiment({
+      preset,
+      seeds,
+      outDir: out,
+      worldSeed: ctx.seed,
+      worldConfigPath: typeof values.world === 'string' ? values.world : undefined,
+      usersPath: typeof values.users === 'string' ? values.users : undefined,
+      videosPath: typeof values.videos === 'string' ? values.videos : undefined,
+      models,
+      progress: progressSink(ctx),
+    });
+    ctx.log(`wall time ${results.wallSeconds.toFixed(1)} s; wrote ${files.results}, ${files.html}, ${files.markdown}`);
+    const headline: Record<string, unknown> = {};
+    for (const name of results.modelOrder) {
+      const m = results.models[name]!;
+      headline[name] = { sessionLength: m.sessionLength.mean, watchTime: m.watchTime.mean, ctr: m.ctr.mean, diversity: m.diversity.mean };
+    }
+    return { command: 'experiment', preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), files, means: headline };
+  },
+};

@@ -1,0 +1,82 @@
+/**
+ * Scales of `rliv experiment`. Each preset fixes the world's size, how much
+ * logging-policy traffic the learned simulator is fitted on, the training
+ * schedule of every model (a {@link TrainPreset} from train-presets.ts,
+ * possibly resized) and the default number of seeds.
+ *
+ * - `smoke`: seconds; the tests run it end to end.
+ * - `quick`: all ten models x 3 seeds within 15 minutes on a 2-core machine
+ *   (the README's main job; the wall time is measured and printed).
+ * - `paper`: the paper's scale and Table 1 (250 epochs, 1e4 steps of batch
+ *   1024 per epoch, KuaiRand-Pure's 27,285 users and 7,583 videos); hours.
+ */
+import { PAPER_MODEL_ORDER } from '../agents/registry.js';
+import type { EnvironmentOptions } from '../simulator/environment.js';
+import { trainPreset, type TrainPreset } from './train-presets.js';
+
+export interface ExperimentPreset {
+  /** Preset name, recorded in results.json. */
+  name: string;
+  /** Synthetic users (ignored when real user tables are loaded, whose rows are the users). */
+  numUsers: number;
+  /** Synthetic items (ignored with real video tables). */
+  numItems: number;
+  /** Days of logging-policy traffic in the ground-truth world that the learned simulator is fitted on. */
+  logDays: number;
+  /** Options passed to the learned simulator's fit (epochs, batch size, ...); see src/simulator. */
+  simulatorFit: Record<string, unknown>;
+  /** Training schedule of every model (the same for all, as the paper requires). */
+  train: TrainPreset;
+  /** Number of seeds when `--seeds` is not given. */
+  seeds: number;
+  /** Environment settings shared by the learned simulator and the world (N candidates, K = 6, ...). */
+  environment: Partial<EnvironmentOptions>;
+  /** Models to train, exact registry names, in the paper's order. */
+  models: string[];
+}
+
+const ALL_MODELS = [...PAPER_MODEL_ORDER];
+
+export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentPreset> = {
+  smoke: {
+    name: 'smoke',
+    numUsers: 120,
+    numItems: 300,
+    logDays: 2,
+    simulatorFit: { epochs: 1 },
+    // Ten epochs so the "mean of the last 10 evaluation epochs" is what it says.
+    train: { ...trainPreset('smoke'), epochs: 10, sessionsPerEpoch: 6, evalSessionsPerEpoch: 6, stepsPerEpoch: 4, batchSize: 32 },
+    seeds: 2,
+    environment: { numCandidates: 30 },
+    models: ALL_MODELS,
+  },
+  quick: {
+    name: 'quick',
+    numUsers: 2000,
+    numItems: 3000,
+    logDays: 3,
+    simulatorFit: { epochs: 2 },
+    train: { ...trainPreset('quick') },
+    seeds: 3,
+    environment: { numCandidates: 100 },
+    models: ALL_MODELS,
+  },
+  paper: {
+    name: 'paper',
+    numUsers: 27_285,
+    numItems: 7_583,
+    logDays: 14,
+    simulatorFit: { epochs: 10 },
+    train: { ...trainPreset('paper') },
+    seeds: 5,
+    environment: { numCandidates: 300 },
+    models: ALL_MODELS,
+  },
+};
+
+/** Looks a preset up by name (a deep copy, safe to modify); the error lists the known names. */
+export function experimentPreset(name: string): ExperimentPreset {
+  const p = EXPERIMENT_PRESETS[name as keyof typeof EXPERIMENT_PRESETS];
+  if (!p) throw new RangeError(`unknown experiment preset "${name}"; choose one of ${Object.keys(EXPERIMENT_PRESETS).join(', ')}`);
+  return structuredClone(p);
+}

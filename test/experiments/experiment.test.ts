@@ -1,0 +1,88 @@
+/**
+ * The smoke preset end to end through the CLI: `rliv experiment --preset
+ * smoke` writes results.json in the shape of issue 6 with all ten models
+ * under their exact names, plus report.html and report.md, and prints the
+ * summary line naming the files.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/paths.js';
+
+const MODELS = [
+  'RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA',
+  'RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)',
+];
+const METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans'];
+
+const isNumOrNull = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
+
+test('rliv experiment --preset smoke: results.json shape, all ten models, reports', { timeout: 600_000 }, async () => {
+  const out = tempDir('rliv-experiment-');
+  const r = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--out', out, '--quiet'], { timeoutMs: 600_000 });
+  assert.equal(r.code, 0, `exit code ${r.code}; stderr:\n${r.stderr}`);
+  assert.equal(r.stderr, '', '--quiet prints nothing on stderr');
+  assert.ok(r.summary, 'final stdout line is the JSON summary');
+  assert.equal(r.summary!.files.results, join(out, 'results.json'));
+
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(res.preset, 'smoke');
+  assert.deepEqual(res.seeds, [1, 2]);
+  assert.deepEqual(Object.keys(res.models), MODELS, 'exact model names in the paper\'s order');
+  const epochs = res.settings.epochs as number;
+  for (const name of MODELS) {
+    const m = res.models[name];
+    for (const metric of METRICS) {
+      const s = m[metric];
+      assert.equal(typeof s.mean, 'number', `${name}.${metric}.mean`);
+      assert.ok(Number.isFinite(s.mean), `${name}.${metric}.mean is finite`);
+      assert.ok(s.std >= 0);
+      assert.equal(s.ci95.length, 2);
+      assert.ok(s.ci95.every(isNumOrNull));
+      if (s.std > 0) assert.ok(s.ci95[0] <= s.mean && s.mean <= s.ci95[1], `${name}.${metric} interval brackets the mean`);
+      assert.equal(s.values.length, 2);
+      // The figure is the mean of the last 10 evaluation epochs of each seed's curve.
+      const curves = m.curves[metric] as number[][];
+      assert.equal(curves.length, 2, 'one curve per seed');
+      curves.forEach((c, i) => {
+        assert.equal(c.length, epochs);
+        const tail = c.slice(-10);
+        const fig = tail.reduce((a, b) => a + b, 0) / tail.length;
+        assert.ok(Math.abs(fig - s.values[i]) <= 1e-9 * Math.max(1, Math.abs(fig)), `${name}.${metric} seed ${i}: figure = mean of last 10 epochs`);
+      });
+      assert.ok(Number.isFinite(res.simToReal[name][metric].mean), `simToReal ${name}.${metric}`);
+    }
+    assert.deepEqual(m.curves.epoch, Array.from({ length: epochs }, (_, e) => e + 1));
+    if (name !== 'RLIV-UA') {
+      for (const metric of METRICS) {
+        const s = res.significance[name][metric];
+        assert.ok('diffVsRLIV-UA' in s && 'ci95' in s && 'pValue' in s, `significance ${name}.${metric}`);
+        const diff = res.models[name][metric].mean - res.models['RLIV-UA'][metric].mean;
+        assert.ok(Math.abs(s['diffVsRLIV-UA'] - diff) < 1e-9 * Math.max(1, Math.abs(diff)));
+      }
+    }
+  }
+  assert.equal(res.significance['RLIV-UA'], undefined);
+  assert.ok(Array.isArray(res.calibration.rows) && res.calibration.rows.length > 0);
+  for (const row of res.calibration.rows) assert.ok(isNumOrNull(row.world) && isNumOrNull(row.simulator), row.quantity);
+  assert.ok(res.wallSeconds > 0);
+
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  const md = readFileSync(join(out, 'report.md'), 'utf8');
+  for (const name of MODELS) {
+    assert.ok(md.includes(`| ${name} |`) || md.includes(`| **${name}** |`), `report.md lists ${name}`);
+  }
+  assert.match(html, /data-table="table2"/);
+  assert.match(html, /data-chart="curve-sessionLength"/);
+  assert.ok(existsSync(join(out, 'report.md')));
+});
+
+test('rliv experiment rejects an unknown model name and changes nothing', async () => {
+  const out = join(tempDir('rliv-experiment-bad-'), 'never');
+  const r = await runCli(['experiment', '--preset', 'smoke', '--models', 'RLIV-UA,DQN2', '--out', out]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown model\(s\) "DQN2"/);
+  assert.equal(existsSync(out), false);
+});
