@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
+import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.js';
 import { AGENTS, createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import { loadCheckpoint } from '../experiments/checkpoint.js';
@@ -106,6 +107,7 @@ export const trainCommand: CommandSpec = {
     simulator: { type: 'string', description: 'learned simulator file from "rliv fit-simulator" (implies --env simulator)', valueName: 'FILE' },
     resume: { type: 'boolean', description: 'continue from DIR/checkpoint.ckpt', default: false },
     epochs: { type: 'string', description: 'total epochs (overrides the preset; with --resume, runs up to this many)', valueName: 'N' },
+    exploration: { type: 'string', description: 'exploration while collecting training sessions (evaluation is always greedy) [default: epsilon-greedy]', valueName: 'KIND', choices: EXPLORATION_KINDS },
   },
   async run(values, _positionals, ctx) {
     const started = performance.now();
@@ -147,7 +149,7 @@ export const trainCommand: CommandSpec = {
         stepsPerEpoch: preset.stepsPerEpoch,
         heldOutFraction: preset.heldOutFraction,
         lastEpochsForFigure: preset.lastEpochsForFigure,
-        exploration: preset.exploration,
+        exploration: { ...preset.exploration, kind: (values.exploration as ExplorationKind | undefined) ?? preset.exploration.kind },
         meta: { env: spec, agentSeed: ctx.seed, preset: String(values.preset) },
       };
       run = new TrainingRun(built.env, agent, options, designMetrics(catalog), checkpointPath);

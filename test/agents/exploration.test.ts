@@ -79,3 +79,23 @@ test('epsilon and temperature decay linearly and validation names the field', ()
   assert.throws(() => validateExploration({ ...opts, epsilon: 1.5 }), /exploration\.epsilon must be in \[0, 1\]/);
   assert.throws(() => validateExploration({ ...opts, kind: 'boltzmann' as never }), /exploration\.kind/);
 });
+
+test('RankerPolicy scores each request with the ranker, exposes the top K greedily, flags random positions, rejects NaN scores', async () => {
+  const { RankerPolicy } = await import('../../src/agents/ranker-policy.js');
+  const ranker = {
+    name: 'ById',
+    nan: false,
+    score(req: { candidates: Int32Array }, out: Float32Array) { for (let i = 0; i < req.candidates.length; i++) out[i] = this.nan && i === 2 ? NaN : req.candidates[i]!; },
+    observe() {}, train() { return { steps: 0, losses: {} }; }, save() { return new Uint8Array(0); }, load() {},
+  };
+  const req = (cands: number[]) => ({ user: 0, timeMs: 0, summary: new Float32Array(8), candidates: Int32Array.from(cands), candidatePairCounts: new Float32Array(cands.length * 7) });
+  const policy = new RankerPolicy(ranker, new Rng(4));
+  const slates = policy.chooseSlates([req([5, 9, 1, 7]), req([3, 2, 8, 0, 6])], 2);
+  assert.deepEqual(slates.map((s) => Array.from(s)), [[1, 3], [2, 4]]);
+  assert.deepEqual(policy.lastRandomFlags().map((f) => Array.from(f)), [[0, 0], [0, 0]]);
+  policy.setting = { kind: 'epsilon-greedy', epsilon: 1, temperature: 1 };
+  policy.chooseSlates([req([5, 9, 1, 7])], 3);
+  assert.deepEqual(Array.from(policy.lastRandomFlags()[0]!), [1, 1, 1]);
+  ranker.nan = true;
+  assert.throws(() => policy.chooseSlates([req([5, 9, 1, 7])], 2), /ById scored candidate 2 of user 0's request as NaN/);
+});
