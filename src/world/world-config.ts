@@ -226,7 +226,7 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 function deepMerge(base: unknown, override: unknown, path: string): unknown {
   if (!isPlainObject(override)) return override;
   if (!isPlainObject(base)) {
-    throw new WorldConfigError(`world config: unknown field '${path}' (not a section of the world config)`);
+    throw new WorldConfigError(`world config: field '${path}' takes a ${typeof base}, not an object`);
   }
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
