@@ -7,7 +7,8 @@
  * final one is named in the summary as "checkpoint") and DIR/training.json
  * (per-epoch losses and evaluation metrics). `--resume` continues from
  * DIR/checkpoint.ckpt and ends with exactly the parameters an uninterrupted
- * run would have.
+ * run would have; the preset, environment and agent config then come from
+ * the checkpoint (only --epochs may change).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,8 +16,7 @@ import cliProgress from 'cli-progress';
 import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.js';
 import { AGENTS, createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
-import { loadCheckpoint } from '../experiments/checkpoint.js';
-import { writeFileAtomic } from '../experiments/checkpoint.js';
+import { loadCheckpoint, writeFileAtomic } from '../experiments/checkpoint.js';
 import { buildTrainingEnvironment, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
 import { trainPreset } from '../experiments/train-presets.js';
 import { TrainingRun, type EpochReport, type MetricsFunction, type TrainingLoopOptions } from '../experiments/training-loop.js';

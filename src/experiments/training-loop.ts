@@ -24,8 +24,7 @@
  * held-out panel), and a resumed run needs only the agent's and the
  * environment's own saved state to continue bit-for-bit.
  */
-import { explorationAtEpoch, validateExploration, type ExplorationOptions } from '../agents/exploration.js';
-import { GREEDY } from '../agents/exploration.js';
+import { explorationAtEpoch, GREEDY, validateExploration, type ExplorationOptions } from '../agents/exploration.js';
 import { RankerPolicy } from '../agents/ranker-policy.js';
 import type { Ranker, TrainStats } from '../agents/ranker.js';
 import { Rng } from '../numeric/rng.js';
