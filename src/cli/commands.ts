@@ -7,10 +7,12 @@ import { benchCommand } from './bench.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { experimentCommand } from './experiment.js';
+import { abTestCommand } from './ab-test.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   benchCommand,
   trainCommand,
   evaluateCommand,
   experimentCommand,
+  abTestCommand,
 ];

@@ -10,7 +10,7 @@ import { reportTables, type ReportTable } from './report-tables.js';
 import { METRIC_INFO, type ExperimentResults, type ReportMetric } from './results.js';
 import { escapeXml, lineChartSvg, MODEL_COLORS, type ChartSeries } from './svg-line-chart.js';
 
-const CSS = `
+export const REPORT_CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .meta { color: #666; }
@@ -86,7 +86,7 @@ export function renderHtmlReport(results: ExperimentResults): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rliv experiment report (${escapeXml(results.preset)})</title>
-<style>${CSS}</style></head>
+<style>${REPORT_CSS}</style></head>
 <body>
 <h1>RLIV-UA experiment report</h1>
 <p class="meta">Preset <b>${escapeXml(results.preset)}</b>, seeds ${escapeXml(results.seeds.join(', '))}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s. Generated ${date} UTC by <code>rliv experiment</code>.</p>
