@@ -1,7 +1,11 @@
 /*
- * rliv_native: the optional N-API addon behind the `openblas` gemm backend
- * (src/numeric/gemm.ts). It exposes row-major cblas_sgemm with element
- * offsets into Float32Arrays, so fused layers multiply sub-blocks in place.
+ * rliv_native: the optional N-API addon behind the `openblas` backend of the
+ * numeric core (src/numeric/native.ts). It exposes row-major cblas_sgemm
+ * with element offsets into Float32Arrays, so fused layers multiply
+ * sub-blocks in place, and the few elementwise loops around gemm (ReLU and
+ * its mask, bias rows, dense and row-lazy Adam, embedding gather and
+ * scatter-add) that plain JavaScript cannot vectorise; their TypeScript
+ * twins are in src/numeric/kernels.ts.
  * Operand extents are re-checked here because an out-of-bounds read in C
  * would crash the process instead of throwing. OpenBLAS is pinned to one
  * thread: the machine's cores belong to the simulator/server processes and a
@@ -15,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <math.h>
 #include <cblas.h>
 
 /* Declared here rather than relying on the OpenBLAS-specific cblas.h. */
@@ -74,6 +80,153 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+/* ---- elementwise kernels (the hot loops around gemm; see src/numeric/kernels.ts) ---- */
+
+static bool arg_f32(napi_env env, napi_value v, float **data, size_t *len) { return get_f32(env, v, data, len); }
+
+static bool arg_i32arr(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &offset) != napi_ok || type != napi_int32_array) return false;
+  *data = (int32_t *)ptr;
+  return true;
+}
+
+static bool arg_u8arr(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &offset) != napi_ok || type != napi_uint8_array) return false;
+  *data = (uint8_t *)ptr;
+  return true;
+}
+
+static bool arg_i64(napi_env env, napi_value v, int64_t *out) { return napi_get_value_int64(env, v, out) == napi_ok; }
+static bool arg_f64(napi_env env, napi_value v, double *out) { return napi_get_value_double(env, v, out) == napi_ok; }
+
+#define ARGS(N) size_t argc = (N); napi_value argv[(N)]; \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != (N)) THROW(env, "wrong number of arguments")
+
+/* relu(y, off, n): y[off..off+n) = max(y, 0) */
+static napi_value Relu(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  float *y; size_t len; int64_t off, n;
+  if (!arg_f32(env, argv[0], &y, &len) || !arg_i64(env, argv[1], &off) || !arg_i64(env, argv[2], &n)) THROW(env, "relu(y, off, n)");
+  if (off < 0 || n < 0 || (uint64_t)(off + n) > len) THROW(env, "relu: range out of bounds");
+  float *p = y + off;
+  for (int64_t i = 0; i < n; i++) p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+  return NULL;
+}
+
+/* reluMask(d, y, n): d[i] = y[i] > 0 ? d[i] : 0 */
+static napi_value ReluMask(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  float *d, *y; size_t dl, yl; int64_t n;
+  if (!arg_f32(env, argv[0], &d, &dl) || !arg_f32(env, argv[1], &y, &yl) || !arg_i64(env, argv[2], &n)) THROW(env, "reluMask(d, y, n)");
+  if (n < 0 || (uint64_t)n > dl || (uint64_t)n > yl) THROW(env, "reluMask: n out of bounds");
+  for (int64_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+  return NULL;
+}
+
+/* fillRows(out, rows, width, bias): out[r*width + j] = bias[j] */
+static napi_value FillRows(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  float *o, *b; size_t ol, bl; int64_t rows, width;
+  if (!arg_f32(env, argv[0], &o, &ol) || !arg_i64(env, argv[1], &rows) || !arg_i64(env, argv[2], &width) || !arg_f32(env, argv[3], &b, &bl)) THROW(env, "fillRows(out, rows, width, bias)");
+  if (rows < 0 || width < 0 || (uint64_t)width > bl || (uint64_t)(rows * width) > ol) THROW(env, "fillRows: out of bounds");
+  for (int64_t r = 0; r < rows; r++) memcpy(o + r * width, b, (size_t)width * sizeof(float));
+  return NULL;
+}
+
+static inline void adam_span(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
+                             float b1, float b2, float c1, float c2, float step, float inv_bc2, float eps) {
+  for (int64_t j = 0; j < n; j++) {
+    float gj = g[j];
+    float mj = b1 * m[j] + c1 * gj;
+    float vj = b2 * v[j] + c2 * gj * gj;
+    m[j] = mj;
+    v[j] = vj;
+    w[j] -= step * mj / (sqrtf(vj) * inv_bc2 + eps);
+  }
+}
+
+/* adam(w, g, m, v, from, to, beta1, beta2, stepSize, invBc2, eps) */
+static napi_value AdamDense(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  float *w, *g, *m, *v; size_t wl, gl, ml, vl; int64_t from, to; double b1, b2, st, ib, eps;
+  if (!arg_f32(env, argv[0], &w, &wl) || !arg_f32(env, argv[1], &g, &gl) || !arg_f32(env, argv[2], &m, &ml) || !arg_f32(env, argv[3], &v, &vl) ||
+      !arg_i64(env, argv[4], &from) || !arg_i64(env, argv[5], &to) || !arg_f64(env, argv[6], &b1) || !arg_f64(env, argv[7], &b2) ||
+      !arg_f64(env, argv[8], &st) || !arg_f64(env, argv[9], &ib) || !arg_f64(env, argv[10], &eps)) THROW(env, "adam(w, g, m, v, from, to, beta1, beta2, stepSize, invBc2, eps)");
+  if (from < 0 || to < from || (uint64_t)to > wl || (uint64_t)to > gl || (uint64_t)to > ml || (uint64_t)to > vl) THROW(env, "adam: range out of bounds");
+  adam_span(w + from, g + from, m + from, v + from, to - from, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)st, (float)ib, (float)eps);
+  return NULL;
+}
+
+/* adamRows(w, g, m, v, rows, count, dim, beta1, beta2, stepSize, invBc2, eps): lazy update of the listed rows */
+static napi_value AdamRows(napi_env env, napi_callback_info info) {
+  ARGS(12);
+  float *w, *g, *m, *v; int32_t *rows; size_t wl, gl, ml, vl, rl; int64_t count, dim; double b1, b2, st, ib, eps;
+  if (!arg_f32(env, argv[0], &w, &wl) || !arg_f32(env, argv[1], &g, &gl) || !arg_f32(env, argv[2], &m, &ml) || !arg_f32(env, argv[3], &v, &vl) ||
+      !arg_i32arr(env, argv[4], &rows, &rl) || !arg_i64(env, argv[5], &count) || !arg_i64(env, argv[6], &dim) ||
+      !arg_f64(env, argv[7], &b1) || !arg_f64(env, argv[8], &b2) || !arg_f64(env, argv[9], &st) || !arg_f64(env, argv[10], &ib) || !arg_f64(env, argv[11], &eps)) {
+    THROW(env, "adamRows(w, g, m, v, rows, count, dim, beta1, beta2, stepSize, invBc2, eps)");
+  }
+  if (count < 0 || (uint64_t)count > rl || dim < 0 || gl != wl || ml != wl || vl != wl) THROW(env, "adamRows: bad sizes");
+  uint64_t nrows = dim > 0 ? wl / (uint64_t)dim : 0;
+  for (int64_t k = 0; k < count; k++) if (rows[k] < 0 || (uint64_t)rows[k] >= nrows) THROW(env, "adamRows: row out of range");
+  for (int64_t k = 0; k < count; k++) {
+    int64_t s = (int64_t)rows[k] * dim;
+    adam_span(w + s, g + s, m + s, v + s, dim, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)st, (float)ib, (float)eps);
+  }
+  return NULL;
+}
+
+/* gatherRows(table, dim, rows, count, out, stride, off): out[i*stride+off ..+dim) = table[rows[i]*dim ..+dim) */
+static napi_value GatherRows(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  float *t, *o; int32_t *rows; size_t tl, ol, rl; int64_t dim, count, stride, off;
+  if (!arg_f32(env, argv[0], &t, &tl) || !arg_i64(env, argv[1], &dim) || !arg_i32arr(env, argv[2], &rows, &rl) || !arg_i64(env, argv[3], &count) ||
+      !arg_f32(env, argv[4], &o, &ol) || !arg_i64(env, argv[5], &stride) || !arg_i64(env, argv[6], &off)) THROW(env, "gatherRows(table, dim, rows, count, out, stride, off)");
+  if (dim < 1 || count < 0 || (uint64_t)count > rl || off < 0 || stride < dim || (count > 0 && (uint64_t)((count - 1) * stride + off + dim) > ol)) THROW(env, "gatherRows: out of bounds");
+  uint64_t nrows = tl / (uint64_t)dim;
+  for (int64_t i = 0; i < count; i++) if (rows[i] < 0 || (uint64_t)rows[i] >= nrows) THROW(env, "gatherRows: row out of range");
+  for (int64_t i = 0; i < count; i++) memcpy(o + i * stride + off, t + (int64_t)rows[i] * dim, (size_t)dim * sizeof(float));
+  return NULL;
+}
+
+/* scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount) -> new touchedCount */
+static napi_value ScatterAddRows(napi_env env, napi_callback_info info) {
+  ARGS(10);
+  float *g, *d; int32_t *rows, *touched; uint8_t *flags; size_t gl, dl, rl, tl, fl; int64_t dim, count, stride, off, tc;
+  if (!arg_f32(env, argv[0], &g, &gl) || !arg_i64(env, argv[1], &dim) || !arg_i32arr(env, argv[2], &rows, &rl) || !arg_i64(env, argv[3], &count) ||
+      !arg_f32(env, argv[4], &d, &dl) || !arg_i64(env, argv[5], &stride) || !arg_i64(env, argv[6], &off) ||
+      !arg_u8arr(env, argv[7], &flags, &fl) || !arg_i32arr(env, argv[8], &touched, &tl) || !arg_i64(env, argv[9], &tc)) {
+    THROW(env, "scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount)");
+  }
+  uint64_t nrows = dim > 0 ? gl / (uint64_t)dim : 0;
+  if (dim < 1 || count < 0 || (uint64_t)count > rl || off < 0 || stride < dim || (count > 0 && (uint64_t)((count - 1) * stride + off + dim) > dl) ||
+      fl != nrows || tl != nrows || tc < 0 || (uint64_t)tc > nrows) THROW(env, "scatterAddRows: out of bounds");
+  for (int64_t i = 0; i < count; i++) if (rows[i] < 0 || (uint64_t)rows[i] >= nrows) THROW(env, "scatterAddRows: row out of range");
+  for (int64_t i = 0; i < count; i++) {
+    int32_t r = rows[i];
+    float *dst = g + (int64_t)r * dim;
+    const float *src = d + i * stride + off;
+    for (int64_t j = 0; j < dim; j++) dst[j] += src[j];
+    if (!flags[r]) { flags[r] = 1; touched[tc++] = r; }
+  }
+  napi_value out;
+  napi_create_int64(env, tc, &out);
+  return out;
+}
+
 static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -98,6 +251,13 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
     {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_default, NULL},
     {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+    {"relu", NULL, Relu, NULL, NULL, NULL, napi_default, NULL},
+    {"reluMask", NULL, ReluMask, NULL, NULL, NULL, napi_default, NULL},
+    {"fillRows", NULL, FillRows, NULL, NULL, NULL, napi_default, NULL},
+    {"adam", NULL, AdamDense, NULL, NULL, NULL, napi_default, NULL},
+    {"adamRows", NULL, AdamRows, NULL, NULL, NULL, napi_default, NULL},
+    {"gatherRows", NULL, GatherRows, NULL, NULL, NULL, napi_default, NULL},
+    {"scatterAddRows", NULL, ScatterAddRows, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

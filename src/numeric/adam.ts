@@ -8,6 +8,7 @@
  * Rows nobody looked at cost nothing, which is what makes a 100k-row table
  * affordable at every step.
  */
+import { adamRows, adamSpan } from './kernels.js';
 import { Param, ShapeError } from './param.js';
 
 export interface AdamOptions {
@@ -67,24 +68,10 @@ export class Adam {
     const { lr, beta1, beta2, eps } = this.options;
     const stepSize = lr / (1 - Math.pow(beta1, this.t));
     const invBc2 = 1 / Math.sqrt(1 - Math.pow(beta2, this.t));
-    const c1 = 1 - beta1;
-    const c2 = 1 - beta2;
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i]!;
-      const m = this.m[i]!;
-      const v = this.v[i]!;
-      const w = p.value;
-      const g = p.grad;
-      if (!p.sparse) {
-        adamRange(w, g, m, v, 0, w.length, beta1, beta2, c1, c2, stepSize, invBc2, eps);
-      } else {
-        const d = p.rowSize;
-        const rows = p.touchedRows;
-        for (let k = 0; k < p.touchedCount; k++) {
-          const start = rows[k]! * d;
-          adamRange(w, g, m, v, start, start + d, beta1, beta2, c1, c2, stepSize, invBc2, eps);
-        }
-      }
+      if (!p.sparse) adamSpan(p.value, p.grad, this.m[i]!, this.v[i]!, 0, p.size, beta1, beta2, stepSize, invBc2, eps);
+      else adamRows(p.value, p.grad, this.m[i]!, this.v[i]!, p.touchedRows, p.touchedCount, p.rowSize, beta1, beta2, stepSize, invBc2, eps);
     }
   }
 
@@ -114,17 +101,5 @@ export class Adam {
       this.m[i]!.set(state.m[i]!);
       this.v[i]!.set(state.v[i]!);
     }
-  }
-}
-
-function adamRange(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
-  beta1: number, beta2: number, c1: number, c2: number, stepSize: number, invBc2: number, eps: number): void {
-  for (let j = from; j < to; j++) {
-    const gj = g[j]!;
-    const mj = beta1 * m[j]! + c1 * gj;
-    const vj = beta2 * v[j]! + c2 * gj * gj;
-    m[j] = mj;
-    v[j] = vj;
-    w[j] = w[j]! - (stepSize * mj) / (Math.sqrt(vj) * invBc2 + eps);
   }
 }

@@ -9,6 +9,7 @@
  * slices back into the table's gradient and marks the rows touched, so Adam
  * updates only those rows (lazy Adam) and zeroGrad clears only those rows.
  */
+import { gatherRows, scatterAddRows } from './kernels.js';
 import { Param, ShapeError } from './param.js';
 import type { Rng } from './rng.js';
 
@@ -66,28 +67,15 @@ export class EmbeddingTable {
 
   /** Copies table rows `rows[0..count)` to out[i*outStride + outOffset .. + dim). */
   gather(rows: Int32Array, count: number, out: Float32Array, outStride: number, outOffset: number): void {
-    const d = this.dim;
-    const v = this.table.value;
     this.checkStrided('gather', rows, count, out.length, outStride, outOffset);
-    for (let i = 0; i < count; i++) {
-      const src = rows[i]! * d;
-      const dst = i * outStride + outOffset;
-      for (let j = 0; j < d; j++) out[dst + j] = v[src + j]!;
-    }
+    gatherRows(this.table.value, this.dim, rows, count, out, outStride, outOffset);
   }
 
   /** grad[rows[i]] += dOut[i*dStride + dOffset .. + dim) for i < count, and marks the rows touched. */
   scatterAddGrad(rows: Int32Array, count: number, dOut: Float32Array, dStride: number, dOffset: number): void {
-    const d = this.dim;
-    const g = this.table.grad;
     this.checkStrided('scatterAddGrad', rows, count, dOut.length, dStride, dOffset);
-    for (let i = 0; i < count; i++) {
-      const r = rows[i]!;
-      const dst = r * d;
-      const src = i * dStride + dOffset;
-      for (let j = 0; j < d; j++) g[dst + j]! += dOut[src + j]!;
-      this.table.markTouched(r);
-    }
+    const t = this.table;
+    t.touchedCount = scatterAddRows(t.grad, this.dim, rows, count, dOut, dStride, dOffset, t.touchedFlag, t.touchedRows, t.touchedCount);
   }
 
   private checkStrided(what: string, rows: Int32Array, count: number, length: number, stride: number, offset: number): void {

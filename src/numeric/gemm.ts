@@ -9,105 +9,24 @@
  *   N-API addon in native/ (built by scripts/build-native.mjs, single-threaded).
  * - `typescript`: a cache-tiled pure-TypeScript kernel that always works and
  *   never allocates.
- * The addon is loaded lazily on first use; if it is missing or fails to load
- * (or `RLIV_GEMM=typescript`), the TypeScript kernel is used and
- * `gemmBackend()` says so. `gemmAt` is the same routine with element offsets
+ * The backend is chosen once for the whole numeric core (native.ts): the
+ * addon if it loads, else TypeScript; `RLIV_GEMM=typescript` forces the
+ * fallback and `gemmBackend()` says which runs. `gemmAt` is the same routine with element offsets
  * into A, B and C, so fused layers can multiply sub-blocks without subarray
  * allocation or copies.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { activeNative, backendName, nativeAvailable, nativeStatus, setBackend, BackendError, type GemmBackendName } from './native.js';
 
-export type GemmBackendName = 'openblas' | 'typescript';
+export { nativeAvailable, nativeStatus, BackendError as GemmError, type GemmBackendName };
 
-/** The native addon's exports (native/src/rliv_native.c). */
-interface NativeAddon {
-  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, aOff: number, lda: number,
-    b: Float32Array, bOff: number, ldb: number, beta: number, c: Float32Array, cOff: number, ldc: number): void;
-  setNumThreads(n: number): void;
-  config(): string;
-}
-
-export class GemmError extends Error {
-  override name = 'GemmError';
-}
-
-let native: NativeAddon | null | undefined; // undefined = not tried yet
-let nativeLoadError = '';
-let backend: GemmBackendName | undefined;
-
-/** Where the built addon may be: RLIV_NATIVE_PATH, or native/build/ of the package root (found from src/ or dist/src/). */
-function nativeCandidates(): string[] {
-  const out: string[] = [];
-  if (process.env.RLIV_NATIVE_PATH) out.push(process.env.RLIV_NATIVE_PATH);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 5; up++) {
-    out.push(join(dir, 'native', 'build', 'rliv_native.node'));
-    dir = dirname(dir);
-  }
-  return out;
-}
-
-function loadNative(): NativeAddon | null {
-  if (native !== undefined) return native;
-  native = null;
-  // OpenBLAS reads this when the library is first loaded; the addon also calls openblas_set_num_threads(1).
-  if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
-  const require = createRequire(import.meta.url);
-  for (const path of nativeCandidates()) {
-    if (!existsSync(path)) continue;
-    try {
-      const addon = require(path) as NativeAddon;
-      addon.setNumThreads(1);
-      native = addon;
-      return native;
-    } catch (err) {
-      nativeLoadError = `failed to load ${path}: ${(err as Error).message}`;
-    }
-  }
-  if (!nativeLoadError) nativeLoadError = 'native addon not built (run `npm run build:native`)';
-  return native;
-}
-
-function resolveBackend(): GemmBackendName {
-  if (backend) return backend;
-  const forced = process.env.RLIV_GEMM;
-  if (forced === 'typescript') backend = 'typescript';
-  else if (forced === 'openblas') {
-    if (!loadNative()) throw new GemmError(`RLIV_GEMM=openblas but the OpenBLAS addon is unavailable: ${nativeLoadError}`);
-    backend = 'openblas';
-  } else if (forced !== undefined && forced !== '') {
-    throw new GemmError(`RLIV_GEMM must be "openblas" or "typescript", got "${forced}"`);
-  } else backend = loadNative() ? 'openblas' : 'typescript';
-  return backend;
-}
-
-/** The backend gemm currently uses. */
+/** The backend gemm (and every kernel of the numeric core) currently uses. */
 export function gemmBackend(): GemmBackendName {
-  return resolveBackend();
+  return backendName();
 }
 
-/** Why the native backend is not in use ('' when it is loaded). */
-export function nativeStatus(): string {
-  loadNative();
-  return native ? `openblas addon loaded (${native.config()})` : nativeLoadError;
-}
-
-/** True when the OpenBLAS addon can be loaded (whatever backend is selected). */
-export function nativeAvailable(): boolean {
-  return loadNative() !== null;
-}
-
-/** Selects the backend; 'openblas' throws a GemmError when the addon is unavailable. */
+/** Selects the backend; 'openblas' throws when the addon is unavailable. */
 export function setGemmBackend(name: GemmBackendName): void {
-  if (name === 'openblas') {
-    if (!loadNative()) throw new GemmError(`cannot select the openblas backend: ${nativeLoadError}`);
-  } else if (name !== 'typescript') {
-    throw new GemmError(`unknown gemm backend "${String(name)}"; use "openblas" or "typescript"`);
-  }
-  backend = name;
+  setBackend(name);
 }
 
 /** C = alpha * op(A) * op(B) + beta * C, row-major (see the file comment). */
@@ -124,8 +43,9 @@ export function gemmAt(transA: boolean, transB: boolean, m: number, n: number, k
   checkOperand('A', a, aOff, lda, transA ? k : m, transA ? m : k);
   checkOperand('B', b, bOff, ldb, transB ? n : k, transB ? k : n);
   checkOperand('C', c, cOff, ldc, m, n);
-  if ((backend ?? resolveBackend()) === 'openblas') {
-    native!.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+  const native = activeNative();
+  if (native) {
+    native.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
   } else {
     gemmTs(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
   }
@@ -133,7 +53,7 @@ export function gemmAt(transA: boolean, transB: boolean, m: number, n: number, k
 
 function checkOperand(what: string, x: Float32Array, off: number, ld: number, rows: number, cols: number): void {
   if (!(off >= 0) || !(ld >= cols) || !(ld >= 1) || (rows > 0 && cols > 0 && off + (rows - 1) * ld + cols > x.length)) {
-    throw new GemmError(`gemm: operand ${what} (${rows} x ${cols}, offset ${off}, leading dim ${ld}) does not fit in an array of ${x.length} floats`);
+    throw new BackendError(`gemm: operand ${what} (${rows} x ${cols}, offset ${off}, leading dim ${ld}) does not fit in an array of ${x.length} floats`);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { gemm } from './gemm.js';
 import { fillUniform, linearInitBound } from './init.js';
+import { fillRows } from './kernels.js';
 import { Param, ShapeError } from './param.js';
 import type { Rng } from './rng.js';
 
@@ -48,8 +49,7 @@ export class Linear {
     if (this.out.length < batch * this.outDim) this.out = new Float32Array(batch * this.outDim);
     const out = this.out;
     const o = this.outDim;
-    const bias = this.bias.value;
-    for (let r = 0; r < batch; r++) out.set(bias, r * o);
+    fillRows(out, batch, o, this.bias.value);
     gemm(false, true, batch, o, this.inDim, 1, x, this.inDim, this.weight.value, this.inDim, 1, out, o);
     this.input = x;
     this.batch = batch;

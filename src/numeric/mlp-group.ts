@@ -22,7 +22,7 @@ import { gemm, gemmAt } from './gemm.js';
 import { fillUniform, linearInitBound } from './init.js';
 import { validateSizes } from './mlp.js';
 import { Param, ShapeError } from './param.js';
-import { reluBackwardInPlace, reluInPlace } from './relu.js';
+import { fillRows, reluMask, reluRange } from './kernels.js';
 import type { Rng } from './rng.js';
 
 export interface MlpGroupOptions {
@@ -116,8 +116,7 @@ export class MlpGroup {
       const fout = this.sizes[l + 1]!;
       const width = G * fout;
       const out = this.acts[l]!;
-      const bias = this.biases[l]!.value;
-      for (let r = 0; r < batch; r++) out.set(bias, r * width);
+      fillRows(out, batch, width, this.biases[l]!.value);
       const w = this.weights[l]!.value;
       if (l === 0) {
         gemm(false, true, batch, width, fin, 1, prev, fin, w, fin, 1, out, width);
@@ -127,7 +126,7 @@ export class MlpGroup {
           gemmAt(false, true, batch, fout, fin, 1, prev, g * fin, prevWidth, w, g * fout * fin, fin, 1, out, g * fout, width);
         }
       }
-      if (l + 1 < L) reluInPlace(out, batch * width);
+      if (l + 1 < L) reluRange(out, 0, batch * width);
       prev = out;
     }
     this.input = x;
@@ -166,7 +165,7 @@ export class MlpGroup {
         gemmAt(true, false, fout, fin, batch, 1, d, g * fout, width, prev, g * fin, prevWidth, 1, w.grad, g * fout * fin, fin);
         gemmAt(false, false, batch, fin, fout, 1, d, g * fout, width, w.value, g * fout * fin, fin, 0, dPrev, g * fin, prevWidth);
       }
-      reluBackwardInPlace(dPrev, prev, batch * prevWidth);
+      reluMask(dPrev, prev, batch * prevWidth);
       d = dPrev;
     }
     return this.dx;

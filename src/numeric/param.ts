@@ -48,8 +48,8 @@ export class Param {
   readonly touchedRows: Int32Array;
   /** Number of valid entries in `touchedRows`. */
   touchedCount = 0;
-  /** Per-row flag so that marking is O(1) and deduplicated. */
-  private readonly touchedFlag: Uint8Array;
+  /** For sparse params: per-row flag (1 = in touchedRows) so that marking is O(1) and deduplicated. */
+  readonly touchedFlag: Uint8Array;
 
   constructor(init: ParamInit) {
     this.name = init.name;

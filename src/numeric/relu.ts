@@ -1,17 +1,19 @@
 /**
- * `ReLU`: max(0, x) elementwise, with the in-place kernels the fused
- * MlpGroup uses. The backward mask is taken from the output (y > 0), which
- * is the same as x > 0 and needs no copy of the input.
+ * `ReLU`: max(0, x) elementwise, with the in-place forms the fused MlpGroup
+ * uses. The backward mask is taken from the output (y > 0), which is the
+ * same as x > 0 and needs no copy of the input. The loops themselves are in
+ * kernels.ts (native when the addon is loaded).
  */
+import { reluMask, reluRange } from './kernels.js';
 
 /** y = max(0, y) in place over the first n elements. */
 export function reluInPlace(y: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) if (!(y[i]! > 0)) y[i] = 0;
+  reluRange(y, 0, n);
 }
 
 /** d = d * (y > 0) in place, where y is the ReLU's output. */
 export function reluBackwardInPlace(d: Float32Array, y: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) if (!(y[i]! > 0)) d[i] = 0;
+  reluMask(d, y, n);
 }
 
 export class ReLU {
@@ -24,10 +26,8 @@ export class ReLU {
     const n = batch * dim;
     if (this.out.length < n) this.out = new Float32Array(n);
     const out = this.out;
-    for (let i = 0; i < n; i++) {
-      const v = x[i]!;
-      out[i] = v > 0 ? v : 0;
-    }
+    out.set(n === x.length ? x : x.subarray(0, n));
+    reluRange(out, 0, n);
     this.size = n;
     return out;
   }
@@ -38,8 +38,8 @@ export class ReLU {
     if (n !== this.size) throw new RangeError(`ReLU.backward: ${batch} x ${dim} does not match the last forward (${this.size} values)`);
     if (this.dx.length < n) this.dx = new Float32Array(n);
     const dx = this.dx;
-    const out = this.out;
-    for (let i = 0; i < n; i++) dx[i] = out[i]! > 0 ? dOut[i]! : 0;
+    dx.set(n === dOut.length ? dOut : dOut.subarray(0, n));
+    reluMask(dx, this.out, n);
     return dx;
   }
 }

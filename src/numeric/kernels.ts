@@ -1,0 +1,100 @@
+/**
+ * The elementwise loops around gemm, each with a native (vectorised C in the
+ * addon) and a TypeScript implementation; the backend chosen in native.ts
+ * decides which runs. In plain JS these loops are branchy and scalar and,
+ * measured, cost more than the gemms of a 96-64-64 layer stack; in C they
+ * are a few percent of it. The TS versions are written branch-free where a
+ * data-dependent branch would mispredict (ReLU on random signs).
+ */
+import { activeNative } from './native.js';
+
+/** y[off .. off+n) = max(y, 0). */
+export function reluRange(y: Float32Array, off: number, n: number): void {
+  const native = activeNative();
+  if (native) return native.relu(y, off, n);
+  for (let i = off, end = off + n; i < end; i++) {
+    const v = y[i]!;
+    y[i] = (v + Math.abs(v)) * 0.5; // exact in double, branch-free
+  }
+}
+
+/** d[i] = y[i] > 0 ? d[i] : 0 for i < n, with y a ReLU output (so y >= 0). */
+export function reluMask(d: Float32Array, y: Float32Array, n: number): void {
+  const native = activeNative();
+  if (native) return native.reluMask(d, y, n);
+  for (let i = 0; i < n; i++) d[i] = d[i]! * +(y[i]! > 0);
+}
+
+/** Every row r < rows of out (row length width) = bias[0..width). */
+export function fillRows(out: Float32Array, rows: number, width: number, bias: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.fillRows(out, rows, width, bias);
+  const b = width === bias.length ? bias : bias.subarray(0, width);
+  for (let r = 0; r < rows; r++) out.set(b, r * width);
+}
+
+/** Adam update of w[from..to) (PyTorch rule; stepSize = lr / (1 - beta1^t), invBc2 = 1 / sqrt(1 - beta2^t)). */
+export function adamSpan(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
+  beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void {
+  const native = activeNative();
+  if (native) return native.adam(w, g, m, v, from, to, beta1, beta2, stepSize, invBc2, eps);
+  adamTs(w, g, m, v, from, to, beta1, beta2, stepSize, invBc2, eps);
+}
+
+/** Lazy Adam: the update of adamSpan applied to rows rows[0..count) of width dim only. */
+export function adamRows(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, rows: Int32Array, count: number, dim: number,
+  beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void {
+  const native = activeNative();
+  if (native) return native.adamRows(w, g, m, v, rows, count, dim, beta1, beta2, stepSize, invBc2, eps);
+  for (let k = 0; k < count; k++) {
+    const s = rows[k]! * dim;
+    adamTs(w, g, m, v, s, s + dim, beta1, beta2, stepSize, invBc2, eps);
+  }
+}
+
+function adamTs(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
+  beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void {
+  const c1 = 1 - beta1;
+  const c2 = 1 - beta2;
+  for (let j = from; j < to; j++) {
+    const gj = g[j]!;
+    const mj = beta1 * m[j]! + c1 * gj;
+    const vj = beta2 * v[j]! + c2 * gj * gj;
+    m[j] = mj;
+    v[j] = vj;
+    w[j] = w[j]! - (stepSize * mj) / (Math.sqrt(vj) * invBc2 + eps);
+  }
+}
+
+/** out[i*stride + off .. +dim) = table[rows[i]*dim .. +dim) for i < count (bounds checked by the caller). */
+export function gatherRows(table: Float32Array, dim: number, rows: Int32Array, count: number, out: Float32Array, stride: number, off: number): void {
+  const native = activeNative();
+  if (native) return native.gatherRows(table, dim, rows, count, out, stride, off);
+  for (let i = 0; i < count; i++) {
+    const src = rows[i]! * dim;
+    const dst = i * stride + off;
+    for (let j = 0; j < dim; j++) out[dst + j] = table[src + j]!;
+  }
+}
+
+/**
+ * grad[rows[i]*dim ..] += d[i*stride + off ..] for i < count; rows not yet
+ * flagged are flagged and appended to `touched`. Returns the new touched count.
+ */
+export function scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
+  flags: Uint8Array, touched: Int32Array, touchedCount: number): number {
+  const native = activeNative();
+  if (native) return native.scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount);
+  let tc = touchedCount;
+  for (let i = 0; i < count; i++) {
+    const r = rows[i]!;
+    const dst = r * dim;
+    const src = i * stride + off;
+    for (let j = 0; j < dim; j++) grad[dst + j] = grad[dst + j]! + d[src + j]!;
+    if (flags[r] === 0) {
+      flags[r] = 1;
+      touched[tc++] = r;
+    }
+  }
+  return tc;
+}
