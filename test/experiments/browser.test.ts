@@ -5,8 +5,8 @@
  * screenshot to test-output/. Skipped, with the reason printed, only when
  * no Chromium is installed.
  *
- * The report is built from the fixture results (synthetic numbers) until
- * the experiment runner lands.
+ * The report comes from a smoke run of the experiment runner, or, with
+ * RLIV_BROWSER_FIXTURE=1, from the fixture results (synthetic numbers).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +24,12 @@ const LAUNCH_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-b
 /** A report.html to open: from a smoke experiment, or from the fixture. */
 async function reportPath(): Promise<{ path: string; source: string }> {
   const dir = tempDir('rliv-browser-');
+  if (!process.env.RLIV_BROWSER_FIXTURE) {
+    const { runExperiment } = await import('../../src/experiments/experiment.js');
+    const { experimentPreset } = await import('../../src/experiments/experiment-presets.js');
+    const out = await runExperiment({ preset: experimentPreset('smoke'), seeds: [1, 2], outDir: dir });
+    return { path: out.files.html, source: 'smoke run' };
+  }
   const path = join(dir, 'report.html');
   writeFileSync(path, renderHtmlReport(fixtureResults()));
   return { path, source: 'fixture' };
