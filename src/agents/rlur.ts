@@ -8,7 +8,8 @@
  * Signals x_j (per candidate j, standardized over the request's candidates):
  * the embedded DeepFM RankingModel's [P(click), P(long view), predicted
  * log1p(watch s), P(follow)] (deepfm.ts; trained supervised on the observed
- * sessions alongside the critics).
+ * sessions: each `train(steps)` first runs the ranking model's steps, then
+ * recomputes the stored candidates' signals with it, then the RL steps).
  * State s = [h_user | h_userCats | session summary] (own embedding table).
  * Action w = maxAction * tanh(MLP_pi(s)) in R^4; a candidate's score is w . x_j.
  *
@@ -152,7 +153,7 @@ export class Rlur implements Ranker {
   private readonly rndOpt: Adam;
   private readonly rng: Rng;
   readonly replay: RequestReplay;
-  /** Standardized signals of each replay entry's kept candidates (capacity x maxCandidates x 4). */
+  /** Standardized signals of each replay entry's kept candidates (capacity x maxCandidates x 4), refreshed at every train(). */
   private readonly signals: Float32Array;
   private steps = 0;
   private actorSteps = 0;
@@ -160,6 +161,8 @@ export class Rlur implements Ranker {
   /** Running mean of the raw RND error (normalizes the bonus). */
   private rndMean = 0;
   private lastActorLoss = 0;
+  /** True when entries were added since the last refreshSignals. */
+  private signalsStale = false;
 
   private readonly sd: number;
   private readonly xcCur: Float32Array;
@@ -274,25 +277,30 @@ export class Rlur implements Ranker {
   }
 
   observe(sessions: readonly SessionTrace[]): void {
-    const rp = this.replay;
     const catalog = this.fields.catalog;
-    const before = rp.head;
-    let added = 0;
-    for (const s of sessions) added += s.requests.length;
-    rp.push(sessions, this.rng, catalog.numItems, catalog.numUsers); // validates first; throws before any change
+    this.replay.push(sessions, this.rng, catalog.numItems, catalog.numUsers); // validates first; throws before any change
     this.rankingModel.observe(sessions);
-    // Signals of the newly stored entries under the current ranking model (kept with the entry).
+    this.signalsStale = true;
+  }
+
+  /**
+   * Recomputes the standardized signals of every stored entry's kept
+   * candidates with the current ranking model, so the critics judge slates
+   * in the signal space the actor ranks with.
+   */
+  refreshSignals(): void {
+    const rp = this.replay;
     const C = rp.maxCandidates;
     const S = RLUR_SIGNALS;
     const rm = this.rankingModel;
     rm.ensureCapacity(C);
-    for (let t = Math.max(0, added - rp.capacity); t < added; t++) {
-      const i = (before + t) % rp.capacity;
+    for (let i = 0; i < rp.size; i++) {
       const n = rp.candidateCount[i]!;
       for (let j = 0; j < n; j++) rm.setExample(j, rp.user[i]!, rp.candidates[i * C + j]!, rp.pairCounts, (i * C + j) * PAIR_COUNT_DIM);
       signalsFromLogits(rm.forward(n), n, this.signals.subarray(i * C * S, (i * C + n) * S));
       standardizeColumns(this.signals, i * C * S, n, S);
     }
+    this.signalsStale = false;
   }
 
   train(steps: number): TrainStats {
@@ -304,12 +312,15 @@ export class Rlur implements Ranker {
     let rnd = 0;
     let actor = 0;
     let actorUpdates = 0;
+    // 1. the ranking model first (its predictions are the actor's inputs), 2. fresh signals, 3. RL steps.
+    const rankingSteps = steps * this.config.rankingStepsPerStep;
+    for (let r = 0; r < rankingSteps; r++) {
+      const l = this.rankingModel.trainStep();
+      ranking += l[0]! + l[1]! + l[2]! + l[3]!;
+      this.rankingSteps++;
+    }
+    if (rankingSteps > 0 || this.signalsStale) this.refreshSignals();
     for (let s = 0; s < steps; s++) {
-      for (let r = 0; r < this.config.rankingStepsPerStep; r++) {
-        const l = this.rankingModel.trainStep();
-        ranking += l[0]! + l[1]! + l[2]! + l[3]!;
-        this.rankingSteps++;
-      }
       const c = this.criticStep();
       immediate += c.immediate;
       retention += c.retention;
