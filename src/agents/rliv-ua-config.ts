@@ -70,7 +70,7 @@ export interface RlivUaConfig {
   maxCandidates: number;
   /** Capacity of the replay buffer (samples; oldest overwritten). Default 200000. */
   replayCapacity: number;
-  /** `train` does nothing until the buffer holds this many samples. Default 1024. */
+  /** `train` does nothing until the buffer holds this many samples. Default: batchSize. */
   minReplaySize: number;
   /** Window of the label joiner in ms of simulated time (feedback later than this after its impression is counted as late). Default 3600000 (1 h). */
   joinWindowMs: number;
@@ -142,6 +142,8 @@ export class RlivUaConfigError extends Error {
  */
 export function parseRlivUaConfig(overrides: Record<string, unknown> = {}, base: Readonly<RlivUaConfig> = DEFAULT_RLIV_UA_CONFIG): RlivUaConfig {
   const merged = { ...structuredClone(base), ...structuredClone(overrides) };
+  // minReplaySize follows batchSize unless given: one batch of distinct samples before the first step.
+  if (!('minReplaySize' in overrides) && 'batchSize' in overrides) merged.minReplaySize = overrides.batchSize as number;
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
