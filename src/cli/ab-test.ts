@@ -19,7 +19,7 @@ export const abTestCommand: CommandSpec = {
     weeks: { type: 'string', description: 'length of the test in weeks', default: '2', valueName: 'W' },
     preset: presetOption('quick'),
     out: outOption('runs/ab-test'),
-    world: { type: 'string', description: 'JSON file of world-config overrides', valueName: 'FILE.json' },
+    world: { type: 'string', description: 'world.json written by "rliv generate", or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
     'online-steps': { type: 'string', description: 'gradient steps per arm after each simulated day (default: the preset\'s steps per epoch)', valueName: 'N' },
     towers: { type: 'string', description: `towers the RLIV-UA arms rank by, comma-separated from ${TOWERS.join(', ')} (default follow,gift: the paper's revenue test; watchTime: its watch-time test)`, valueName: 'LIST' },
   },
@@ -34,18 +34,9 @@ export const abTestCommand: CommandSpec = {
       if (bad.length || towers.length === 0) throw new UsageError(`--towers takes names from ${TOWERS.join(', ')}; got ${JSON.stringify(values.towers)}`);
       scoreWeights = Object.fromEntries(towers.map((t) => [t, 1]));
     }
-    let worldConfig: unknown;
-    if (typeof values.world === 'string') {
-      const { readFileSync } = await import('node:fs');
-      try {
-        worldConfig = JSON.parse(readFileSync(values.world, 'utf8'));
-      } catch (err) {
-        throw new UsageError(`--world ${values.world}: cannot read JSON (${(err as Error).message})`);
-      }
-    }
     const out = String(values.out);
     ctx.log(`ab-test: ${weeks} week(s), preset ${preset.name}, control ${AB_CONTROL}, treatments ${AB_TREATMENTS.join(', ')} -> ${out}`);
-    const { results, files } = await runAbTest({ weeks, outDir: out, preset, seed: ctx.seed, onlineStepsPerDay, scoreWeights, worldConfig, progress: progressSink(ctx) });
+    const { results, files } = await runAbTest({ weeks, outDir: out, preset, seed: ctx.seed, onlineStepsPerDay, scoreWeights, worldPath: typeof values.world === 'string' ? values.world : undefined, progress: progressSink(ctx) });
     const deltas: Record<string, Record<string, number>> = {};
     for (const arm of results.arms) {
       if (!arm.delta) continue;

@@ -2,7 +2,8 @@
  * A simulated online A/B test (the paper's §4.4: Tables 4 and 5, Fig. 6) in
  * the ground-truth world.
  *
- *   1. Pre-train each arm's model with the generic training loop in the
+ *   1. Calibrate the world to KuaiRand-Pure as the offline experiment does,
+ *      then pre-train each arm's model with the generic training loop in the
  *      world (the "production logs" before the test): control = RankingModel,
  *      treatments = RLIV-UA(w/o AL & SL), RLIV-UA(w/o SL), RLIV-UA.
  *   2. Split users into persistent buckets (a seeded shuffle, equal sizes):
@@ -35,12 +36,9 @@ import { RankerPolicy } from '../agents/ranker-policy.js';
 import { PAIR_COUNT_DIM, TOWERS } from '../data/interaction-kinds.js';
 import { Rng } from '../numeric/rng.js';
 import { DAY_MS, Environment } from '../simulator/environment.js';
-import { RandomPolicy, type PendingRequest, type SlatePolicy } from '../simulator/slate-policy.js';
+import type { PendingRequest, SlatePolicy } from '../simulator/slate-policy.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
-import { buildCatalog } from '../world/catalog-builder.js';
 import type { Catalog } from '../world/catalog.js';
-import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';
-import { mergeWorldConfig } from '../world/world-config.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import { spearman } from './findings.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
@@ -48,6 +46,7 @@ import { ReplayableEnvironment } from './replayable-environment.js';
 import { mean, relativeDelta, std, type RelativeDelta } from './statistics.js';
 import { TrainingRun } from './training-loop.js';
 import { renderAbHtml } from './ab-report.js';
+import { buildCalibratedWorld } from './experiment-world.js';
 
 export const AB_CONTROL = 'RankingModel';
 export const AB_TREATMENTS = ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-UA'] as const;
@@ -83,8 +82,8 @@ export interface AbTestOptions {
   onlineStepsPerDay?: number;
   /** Tower weights the RLIV-UA arms rank by (default follow 1 + gift 1, the paper's revenue test). */
   scoreWeights?: Partial<Record<(typeof TOWERS)[number], number>>;
-  /** Parsed world-config override (`--world`). */
-  worldConfig?: unknown;
+  /** `--world FILE.json`: a world description from `rliv generate`, or a partial world config. */
+  worldPath?: string;
   progress?: ProgressSink;
 }
 
@@ -263,10 +262,10 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   mkdirSync(outDir, { recursive: true });
   const root = new Rng(options.seed);
 
-  // The world.
-  const catalog = buildCatalog({ numUsers: preset.numUsers, numItems: preset.numItems }, root.fork('catalog'));
-  const world: GroundTruthWorld = createWorld(catalog, mergeWorldConfig(options.worldConfig ?? {}), root.fork('world').seed);
-  progress.log(`world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items`);
+  // The calibrated world (as in the offline experiment), its environment settings and logging policy.
+  const timed = async <T>(_name: string, f: () => T | Promise<T>): Promise<T> => f();
+  const cw = await buildCalibratedWorld({ preset, worldSeed: options.seed, worldPath: options.worldPath, progress, timed });
+  const { catalog, groundTruth: world, environment } = cw;
 
   // 1. Pre-train every arm on traffic before the test.
   const agents: Ranker[] = [];
@@ -274,7 +273,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   let done = 0;
   for (const name of armNames) {
     const agent = createAgent(name, { catalog, seed: options.seed }, { batchSize: t.batchSize });
-    const env = new ReplayableEnvironment(new Environment(catalog, world, { ...preset.environment, seed: root.fork('pretrain-env').seed }), (rng) => new RandomPolicy(rng));
+    const env = new ReplayableEnvironment(new Environment(catalog, world, { ...environment, seed: root.fork('pretrain-env').seed }), cw.loggingPolicy);
     new TrainingRun(env, agent, {
       agentName: name, agentConfig: { batchSize: t.batchSize }, seed: options.seed,
       epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
@@ -291,7 +290,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const explore = explorationAtEpoch(t.exploration, t.epochs);
   const policies = agents.map((a, b) => new RankerPolicy(a, root.fork(`ab-explore/${b}`), explore));
   const router = new BucketRouter(bucketOf, policies);
-  const env = new Environment(catalog, world, { ...preset.environment, seed: root.fork('ab-env').seed });
+  const env = new Environment(catalog, world, { ...environment, seed: root.fork('ab-env').seed });
   const startTimeMs = env.options.startTimeMs;
   const days = options.weeks * 7;
   const outcomes = new UserOutcomes(catalog.numUsers, options.weeks);
@@ -381,7 +380,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     settings: {
       users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
       buckets: armNames.length, pretrainEpochs: t.epochs, pretrainStepsPerEpoch: t.stepsPerEpoch, batchSize: t.batchSize,
-      onlineStepsPerDay: onlineSteps, servingExploration: explore, rlivScoreWeights: scoreWeights, environment: preset.environment,
+      onlineStepsPerDay: onlineSteps, servingExploration: explore, rlivScoreWeights: scoreWeights, environment, dataSource: cw.dataSource,
     },
     wallSeconds: (performance.now() - started) / 1000,
     notes: [

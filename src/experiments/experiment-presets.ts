@@ -23,7 +23,9 @@ export interface ExperimentPreset {
   numItems: number;
   /** Days of logging-policy traffic in the ground-truth world that the learned simulator is fitted on. */
   logDays: number;
-  /** Options passed to the learned simulator's fit (epochs, batch size, ...); see src/simulator. */
+  /** Bisection of the world's intercepts against KuaiRand-Pure (src/simulator/calibration.ts): users and days per evaluation run, passes over the heads, steps per head. */
+  calibration: { users: number; days: number; rounds: number; maxSteps: number };
+  /** Options passed to the learned simulator's fit (epochs, batch size, ...); see src/simulator/simulator-training.ts. */
   simulatorFit: Record<string, unknown>;
   /** Training schedule of every model (the same for all, as the paper requires). */
   train: TrainPreset;
@@ -43,6 +45,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 120,
     numItems: 300,
     logDays: 2,
+    calibration: { users: 120, days: 1, rounds: 1, maxSteps: 4 },
     simulatorFit: { epochs: 1 },
     // Ten epochs so the "mean of the last 10 evaluation epochs" is what it says.
     train: { ...trainPreset('smoke'), epochs: 10, sessionsPerEpoch: 6, evalSessionsPerEpoch: 6, stepsPerEpoch: 4, batchSize: 32 },
@@ -55,6 +58,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 2000,
     numItems: 3000,
     logDays: 3,
+    calibration: { users: 400, days: 2, rounds: 1, maxSteps: 8 },
     simulatorFit: { epochs: 2 },
     train: { ...trainPreset('quick') },
     seeds: 3,
@@ -66,6 +70,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 27_285,
     numItems: 7_583,
     logDays: 14,
+    calibration: { users: 2000, days: 2, rounds: 2, maxSteps: 14 },
     simulatorFit: { epochs: 10 },
     train: { ...trainPreset('paper') },
     seeds: 5,

@@ -1,32 +1,45 @@
 /**
- * The data side of the experiment (steps 1-3 of experiment.ts): the
- * ground-truth world, the logging-policy traffic it produces, the learned
- * simulator fitted on that traffic, and the calibration table comparing
- * the world, the simulator and KuaiRand-Pure's published rates.
+ * The data side of the experiment (steps 1-3 of experiment.ts):
+ *
+ * - the ground-truth world: synthetic, on the real KuaiRand tables
+ *   (`--users/--videos`), or exactly the world `rliv generate` described in
+ *   a world.json (`--world FILE.json` of kind "rliv-world"); a plain partial
+ *   world config in `--world` overrides the defaults instead;
+ * - its calibration: a fresh world's head intercepts are bisected until the
+ *   logging policy reproduces KuaiRand-Pure's rates (src/simulator/calibration.ts);
+ *   a described world is already calibrated and is used as it is;
+ * - `logDays` days of logging-policy traffic, the learned simulator fitted
+ *   on them (src/simulator/simulator-training.ts), and the calibration table:
+ *   KuaiRand-Pure's rates, the world's logs and the learned simulator under
+ *   the same logging policy.
  */
-import { PAIR_COUNT_DIM, PC_FOLLOW } from '../data/interaction-kinds.js';
+import { readFileSync } from 'node:fs';
 import { Rng } from '../numeric/rng.js';
-import { Environment } from '../simulator/environment.js';
-import { RandomPolicy, type SlatePolicy } from '../simulator/slate-policy.js';
+import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../simulator/calibration.js';
+import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
+import { interactionLogFromTraces } from '../simulator/interaction-log.js';
+import { LoggingPolicy } from '../simulator/logging-policy.js';
+import { fitSimulator } from '../simulator/simulator-training.js';
+import type { SlatePolicy } from '../simulator/slate-policy.js';
 import type { SessionTrace } from '../simulator/trace.js';
+import { buildDescribedWorld, parseWorldDescription } from '../simulator/world-description.js';
+import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
 import { buildCatalog } from '../world/catalog-builder.js';
 import type { Catalog } from '../world/catalog.js';
 import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';
-import { mergeWorldConfig } from '../world/world-config.js';
+import { loadCatalogFromKuaiRand } from '../world/load-catalog.js';
 import type { ResponseModel } from '../world/response.js';
+import { mergeWorldConfig } from '../world/world-config.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import type { ProgressSink } from './progress.js';
 import type { Calibration, CalibrationRow } from './results.js';
 
-/** Loaded on demand (being built by the data engineer: World API in docs/contracts.md). */
-const LOAD_CATALOG_MODULE = '../world/load-catalog.js';
-
-export interface ExperimentWorldOptions {
+export interface WorldSourceOptions {
   preset: ExperimentPreset;
-  /** Seed of the catalog, the world and the logs. */
+  /** Seed of the catalog, the world, its calibration and the logs. */
   worldSeed: number;
-  /** Parsed `--world FILE.json` (partial world config), if any. */
-  worldConfig?: unknown;
+  /** `--world FILE.json`: a world description from `rliv generate`, or a partial world config. */
+  worldPath?: string;
   usersPath?: string;
   videosPath?: string;
   progress: ProgressSink;
@@ -34,97 +47,99 @@ export interface ExperimentWorldOptions {
   timed: <T>(name: string, f: () => T | Promise<T>) => Promise<T>;
 }
 
-export interface ExperimentWorld {
+/** A calibrated ground-truth world with the environment settings and logging policy that go with it. */
+export interface CalibratedWorld {
   catalog: Catalog;
-  /** The ground truth (sim-to-real evaluation). */
   groundTruth: GroundTruthWorld;
-  /** What agents are trained and evaluated in (the paper's protocol). */
-  simulator: ResponseModel;
-  /** The behaviour policy of the logs; offline agents learn from its sessions. */
+  /** Environment options for every environment of the run: the preset's, plus the quit/return models of the world's config. */
+  environment: Partial<EnvironmentOptions>;
+  /** The behaviour policy of the logs (a fresh instance per seed); offline agents learn from its sessions. */
   loggingPolicy: (rng: Rng) => SlatePolicy;
+  /** "synthetic", the real tables' paths, or the world description's path. */
+  dataSource: string;
+  /** The fitted intercepts, when this run calibrated the world. */
+  intercepts?: Record<string, number>;
+}
+
+export interface ExperimentWorld extends CalibratedWorld {
+  /** What agents are trained and evaluated in (the paper's protocol): the learned simulator. */
+  simulator: ResponseModel;
   calibration: Calibration;
   /** Rows of logs the simulator was fitted on. */
   logRows: number;
-  /** "synthetic" or the paths of the real tables. */
-  dataSource: string;
   /** Caveats to print in the report. */
   notes: string[];
 }
 
-/** KuaiRand-Pure standard-log figures (DESIGN.md §4) the world is calibrated to. */
-export const KUAIRAND_PURE_TARGETS = {
-  click: 0.46,
-  longView: 0.332,
-  like: 0.0185,
-  comment: 0.0026,
-  follow: 0.0011,
-  playSeconds: 15.7,
-  clickGivenFollow: 0.89,
-  nextDayReturn: 0.617,
-};
-
-/** Rates of a set of logged sessions, the quantities of the calibration table. */
-export function logRates(traces: readonly SessionTrace[]): Record<keyof typeof KUAIRAND_PURE_TARGETS, number> {
-  let n = 0;
-  let click = 0;
-  let longView = 0;
-  let like = 0;
-  let comment = 0;
-  let follow = 0;
-  let play = 0;
-  let followedExposures = 0;
-  let followedClicks = 0;
-  let gaps = 0;
-  let nextDay = 0;
-  for (const t of traces) {
-    for (const r of t.requests) {
-      const res = r.responses;
-      for (let p = 0; p < r.slate.length; p++) {
-        n++;
-        click += res.click[p]!;
-        longView += res.longView[p]!;
-        like += res.like[p]!;
-        comment += res.comment[p]!;
-        follow += res.follow[p]!;
-        play += res.playTimeMs[p]! / 1000;
-        if (r.candidatePairCounts[r.slate[p]! * PAIR_COUNT_DIM + PC_FOLLOW]! > 0) {
-          followedExposures++;
-          followedClicks += res.click[p]!;
-        }
-      }
-    }
-    if (Number.isFinite(t.returnGapDays)) {
-      gaps++;
-      if (t.returnGapDays <= 1) nextDay++;
-    }
-  }
-  const d = (a: number, b: number) => (b > 0 ? a / b : NaN);
-  return {
-    click: d(click, n),
-    longView: d(longView, n),
-    like: d(like, n),
-    comment: d(comment, n),
-    follow: d(follow, n),
-    playSeconds: d(play, n),
-    clickGivenFollow: d(followedClicks, followedExposures),
-    nextDayReturn: d(nextDay, gaps),
-  };
+/** The production-like logging policy over the world's (noisy) affinity, seeded. */
+function loggingPolicyFactory(catalog: Catalog, world: GroundTruthWorld): (rng: Rng) => SlatePolicy {
+  return (rng: Rng) => new LoggingPolicy(catalog, (u, i) => world.affinity(u, i), { seed: rng.nextUint32() });
 }
 
-const LABELS: Record<keyof typeof KUAIRAND_PURE_TARGETS, string> = {
-  click: 'click rate (is_click)',
-  longView: 'long-view rate',
-  like: 'like rate',
-  comment: 'comment rate',
-  follow: 'follow rate',
-  playSeconds: 'mean play time per exposure (s)',
-  clickGivenFollow: 'P(click | author followed)',
-  nextDayReturn: 'share of sessions followed by a return within 1 day',
-};
+/** Builds (and, when fresh, calibrates) the ground-truth world. */
+export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<CalibratedWorld> {
+  const { preset, progress } = o;
+  const root = new Rng(o.worldSeed);
+  progress.start('generate', 1, 'world');
+  const built = await o.timed('generate', async () => {
+    let override: unknown = {};
+    if (o.worldPath) {
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(o.worldPath, 'utf8'));
+      } catch (err) {
+        throw new Error(`--world ${o.worldPath}: cannot read JSON (${(err as Error).message})`);
+      }
+      if ((json as { kind?: unknown } | null)?.kind === 'rliv-world') {
+        const d = parseWorldDescription(json, o.worldPath);
+        const { catalog, world } = await buildDescribedWorld(d);
+        return { catalog, world, described: true, dataSource: `world description ${o.worldPath}` };
+      }
+      override = json;
+    }
+    let catalog: Catalog;
+    let dataSource = 'synthetic';
+    if (o.usersPath || o.videosPath) {
+      catalog = await loadCatalogFromKuaiRand(o.usersPath, o.videosPath, {}, root.fork('catalog'));
+      dataSource = `KuaiRand tables: ${[o.usersPath, o.videosPath].filter(Boolean).join(', ')}`;
+    } else {
+      catalog = buildCatalog({ numUsers: preset.numUsers, numItems: preset.numItems }, root.fork('catalog'));
+    }
+    return { catalog, world: createWorld(catalog, mergeWorldConfig(override), root.fork('world').seed), described: false, dataSource };
+  });
+  progress.update(1);
+  progress.stop();
+  const { catalog, world } = built;
+  progress.log(`world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items (${built.dataSource})`);
+  const loggingPolicy = loggingPolicyFactory(catalog, world);
+  const environmentOf = () => ({ ...preset.environment, ...sessionOptionsFromWorld(world.config) });
+
+  let intercepts: Record<string, number> | undefined;
+  if (!built.described) {
+    const c = preset.calibration;
+    // Each evaluation is one environment run; the bar counts them against the worst case.
+    const worstCase = c.rounds * 6 * (c.maxSteps + 9) + 1;
+    progress.start('calibrate', worstCase, 'runs');
+    let runs = 0;
+    const result = await o.timed('calibrate', () => calibrateWorld(catalog, world, {
+      users: Math.min(c.users, catalog.numUsers),
+      days: c.days,
+      rounds: c.rounds,
+      maxSteps: c.maxSteps,
+      environment: { ...preset.environment, seed: root.fork('calibration').seed },
+      policy: () => loggingPolicy(root.fork('calibration-policy')),
+      onStep: (head) => progress.update(++runs, head),
+    }));
+    progress.stop();
+    intercepts = result.intercepts;
+    progress.log(`calibration: ${result.evaluations} runs; click ${result.rates.click.toFixed(3)}, play ${result.rates.play_time_s.toFixed(1)} s, follow ${result.rates.follow.toFixed(4)}, next-day return ${result.rates.next_day_return.toFixed(3)}`);
+  }
+  return { catalog, groundTruth: world, environment: environmentOf(), loggingPolicy, dataSource: built.dataSource, intercepts };
+}
 
 /** Runs `days` days of logging-policy traffic (all users) in an environment over `responder`. */
-function logTraffic(catalog: Catalog, responder: ResponseModel, preset: ExperimentPreset, days: number, seed: number, policy: SlatePolicy, onDay?: (d: number) => void): SessionTrace[] {
-  const env = new Environment(catalog, responder, { ...preset.environment, seed });
+function logTraffic(catalog: Catalog, responder: ResponseModel, environment: Partial<EnvironmentOptions>, days: number, seed: number, policy: SlatePolicy, onDay?: (d: number) => void): SessionTrace[] {
+  const env = new Environment(catalog, responder, { ...environment, seed });
   const traces: SessionTrace[] = [];
   for (let d = 0; d < days; d++) {
     env.runDays(1, policy, (t) => traces.push(t));
@@ -133,60 +148,72 @@ function logTraffic(catalog: Catalog, responder: ResponseModel, preset: Experime
   return traces;
 }
 
-export async function buildExperimentWorld(o: ExperimentWorldOptions): Promise<ExperimentWorld> {
+function ratesOf(traces: readonly SessionTrace[]): MeasuredRates {
+  const acc = new RateAccumulator();
+  for (const t of traces) acc.add(t);
+  return acc.rates();
+}
+
+const RATE_ROWS: Array<{ key: keyof MeasuredRates; label: string; target: number }> = [
+  { key: 'click', label: 'click rate (is_click)', target: KUAIRAND_PURE_RATES.click },
+  { key: 'long_view', label: 'long-view rate', target: KUAIRAND_PURE_RATES.long_view },
+  { key: 'like', label: 'like rate', target: KUAIRAND_PURE_RATES.like },
+  { key: 'comment', label: 'comment rate', target: KUAIRAND_PURE_RATES.comment },
+  { key: 'follow', label: 'follow rate', target: KUAIRAND_PURE_RATES.follow },
+  { key: 'play_time_s', label: 'mean play time per exposure (s)', target: KUAIRAND_PURE_RATES.play_time_s },
+  { key: 'click_given_follow', label: 'P(click | author followed)', target: 0.89 },
+  { key: 'next_day_return', label: 'share of sessions followed by a session the next day', target: KUAIRAND_NEXT_DAY_RETURN },
+];
+
+export async function buildExperimentWorld(o: WorldSourceOptions): Promise<ExperimentWorld> {
   const { preset, progress } = o;
   const root = new Rng(o.worldSeed);
-  const notes: string[] = [];
-
-  progress.start('generate', 1, 'world');
-  const { catalog, groundTruth, dataSource } = await o.timed('generate', async () => {
-    let catalog: Catalog;
-    let dataSource = 'synthetic';
-    if (o.usersPath || o.videosPath) {
-      const { loadCatalogFromKuaiRand } = await import(LOAD_CATALOG_MODULE) as { loadCatalogFromKuaiRand: (u: string | undefined, v: string | undefined, o: object, rng: Rng) => Promise<Catalog> };
-      catalog = await loadCatalogFromKuaiRand(o.usersPath, o.videosPath, {}, root.fork('catalog'));
-      dataSource = `KuaiRand tables: ${[o.usersPath, o.videosPath].filter(Boolean).join(', ')}`;
-    } else {
-      catalog = buildCatalog({ numUsers: preset.numUsers, numItems: preset.numItems }, root.fork('catalog'));
-    }
-    const config = mergeWorldConfig(o.worldConfig ?? {});
-    return { catalog, groundTruth: createWorld(catalog, config, root.fork('world').seed), dataSource };
-  });
-  progress.update(1);
-  progress.stop();
-  progress.log(`world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items (${dataSource})`);
-
-  const loggingPolicy = (rng: Rng): SlatePolicy => new RandomPolicy(rng);
-  notes.push('Logging policy: uniformly random slates from the candidate set (the behaviour policy offline agents learn from).');
+  const base = await buildCalibratedWorld(o);
+  const { catalog, groundTruth, environment, loggingPolicy } = base;
+  const notes: string[] = [
+    'Logging policy: a production-like ranker over a noisy estimate of the world\'s affinity, author popularity and the pair\'s history (src/simulator/logging-policy.ts); offline agents (CQL, and the RankingModel\'s supervised data) learn from its sessions.',
+  ];
 
   progress.start('logs', preset.logDays, 'days');
-  const logs = await o.timed('logs', () => logTraffic(catalog, groundTruth, preset, preset.logDays, root.fork('logs').seed, loggingPolicy(root.fork('logging-policy')), (d) => progress.update(d)));
+  const logs = await o.timed('logs', () => logTraffic(catalog, groundTruth, environment, preset.logDays, root.fork('logs').seed, loggingPolicy(root.fork('logging-policy')), (d) => progress.update(d)));
   progress.stop();
-  let logRows = 0;
-  for (const t of logs) for (const r of t.requests) logRows += r.slate.length;
-  progress.log(`logs: ${logs.length} sessions, ${logRows} exposures over ${preset.logDays} day(s)`);
+  const log = interactionLogFromTraces(logs);
+  progress.log(`logs: ${logs.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
 
-  // The learned simulator is fitted on the world's logs.
-  const simulator: ResponseModel = groundTruth;
-  notes.push('The learned simulator is not yet available in this build: agents were trained and evaluated in the ground-truth world, so "sim" and "world" columns differ only by evaluation schedule.');
-
-  progress.start('calibration', preset.logDays, 'days');
-  const simLogs = await o.timed('calibration', () => logTraffic(catalog, simulator, preset, preset.logDays, root.fork('logs').seed, loggingPolicy(root.fork('logging-policy')), (d) => progress.update(d)));
+  const fitEpochs = Number(preset.simulatorFit.epochs ?? 3);
+  progress.start('fit-simulator', fitEpochs, 'epochs');
+  const { simulator, report } = await o.timed('fit-simulator', () => fitSimulator(log, catalog, {
+    ...preset.simulatorFit,
+    seed: root.fork('simulator').seed,
+    onEpoch: (e) => progress.update(e + 1),
+  }));
   progress.stop();
-  const worldRates = logRates(logs);
-  const simRates = logRates(simLogs);
-  const rows: CalibrationRow[] = (Object.keys(KUAIRAND_PURE_TARGETS) as Array<keyof typeof KUAIRAND_PURE_TARGETS>).map((k) => ({
-    quantity: LABELS[k],
-    target: KUAIRAND_PURE_TARGETS[k],
-    world: worldRates[k],
-    simulator: simRates[k],
+  progress.log(`simulator: held-out click AUC ${report.heads.click.auc.toFixed(3)}, watch-time MAE ${report.watchTimeMaeSec.toFixed(1)} s`);
+
+  progress.start('sim-check', preset.logDays, 'days');
+  const simLogs = await o.timed('sim-check', () => logTraffic(catalog, simulator, environment, preset.logDays, root.fork('logs').seed, loggingPolicy(root.fork('logging-policy')), (d) => progress.update(d)));
+  progress.stop();
+  const worldRates = ratesOf(logs);
+  const simRates = ratesOf(simLogs);
+  const rows: CalibrationRow[] = RATE_ROWS.map((r) => ({
+    quantity: r.label,
+    target: r.target,
+    world: worldRates[r.key],
+    simulator: simRates[r.key],
     source: 'KuaiRand-Pure standard log (DESIGN.md §4)',
   }));
+  const heads = Object.entries(report.heads)
+    .map(([k, h]) => `${k} AUC ${Number.isFinite(h.auc) ? h.auc.toFixed(3) : 'n/a'} (rate ${h.rate.toPrecision(3)}, predicted ${h.predictedRate.toPrecision(3)})`)
+    .join('; ');
   const calibration: Calibration = {
     rows,
     notes: [
-      'KuaiRand-Pure targets come from its standard log, whose behaviour policy is Kuaishou\'s production recommender; the world and simulator columns are measured under this run\'s logging policy, so they match the targets only as far as the world was calibrated for that policy.',
+      `"World" = the ${preset.logDays} day(s) of logging-policy traffic the simulator was fitted on (${log.count} exposures); "Simulator" = the learned simulator run with the same policy, users, days and seeds.`,
+      base.intercepts
+        ? `World intercepts fitted by bisection in this run: ${Object.entries(base.intercepts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}.`
+        : `The world comes from ${base.dataSource} (already calibrated by rliv generate).`,
+      `Learned simulator, held-out requests (${report.heldOutRows} rows, trained on ${report.trainRows} for ${report.epochs} epoch(s)): ${heads}; watch-time MAE ${report.watchTimeMaeSec.toFixed(2)} s (mean ${report.watchTimeMeanSec.toFixed(2)} s logged vs ${report.watchTimePredictedMeanSec.toFixed(2)} s predicted).`,
     ],
   };
-  return { catalog, groundTruth, simulator, loggingPolicy, calibration, logRows, dataSource, notes };
+  return { ...base, simulator, calibration, logRows: log.count, notes };
 }

@@ -18,7 +18,7 @@
  *      evaluation epochs; its world figure is the mean of the last 10;
  *   6. write DIR/results.json, DIR/report.html and DIR/report.md.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAgent } from '../agents/registry.js';
@@ -50,8 +50,8 @@ export interface ExperimentOptions {
   outDir: string;
   /** Seed of the world and of the logs the simulator is fitted on. Default 1. */
   worldSeed?: number;
-  /** JSON file of world-config overrides (`--world`). */
-  worldConfigPath?: string;
+  /** `--world FILE.json`: a world description written by `rliv generate` (that exact world), or a partial world config. */
+  worldPath?: string;
   /** Real KuaiRand user feature table (`--users`). */
   usersPath?: string;
   /** Real KuaiRand video feature table (`--videos`). */
@@ -144,7 +144,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const world: ExperimentWorld = await buildExperimentWorld({
     preset,
     worldSeed: options.worldSeed ?? 1,
-    worldConfig: options.worldConfigPath ? JSON.parse(readFileSync(options.worldConfigPath, 'utf8')) as unknown : undefined,
+    worldPath: options.worldPath,
     usersPath: options.usersPath,
     videosPath: options.videosPath,
     progress,
@@ -164,7 +164,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     for (const seed of seeds) {
       const t0 = performance.now();
       const agent = createAgent(name, { catalog, seed }, { batchSize: t.batchSize });
-      const env = new ReplayableEnvironment(new Environment(catalog, world.simulator, { ...preset.environment, seed }), world.loggingPolicy);
+      const env = new ReplayableEnvironment(new Environment(catalog, world.simulator, { ...world.environment, seed }), world.loggingPolicy);
       const run = new TrainingRun(env, agent, {
         agentName: name,
         agentConfig: { batchSize: t.batchSize },
@@ -182,7 +182,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
       const t1 = performance.now();
       const panel = heldOutPanel(catalog.numUsers, t.heldOutFraction, seed, t.evalSessionsPerEpoch);
-      const worldEval = evaluateInEnvironment(agent, catalog, world.groundTruth, preset.environment, panel, worldRounds, seed,
+      const worldEval = evaluateInEnvironment(agent, catalog, world.groundTruth, world.environment, panel, worldRounds, seed,
         () => progress.update(++done, `${name} seed ${seed} (world)`));
       phases['sim-to-real'] = (phases['sim-to-real'] ?? 0) + (performance.now() - t1) / 1000;
 
@@ -227,7 +227,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       lastEpochsForFigure: t.lastEpochsForFigure,
       worldEvalRounds: worldRounds,
       exploration: t.exploration,
-      environment: preset.environment,
+      environment: world.environment,
+      calibration: preset.calibration,
       simulatorFit: preset.simulatorFit,
     },
     notes: world.notes,
