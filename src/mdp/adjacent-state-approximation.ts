@@ -38,6 +38,30 @@ export function adjacentState(
   }
 }
 
+/**
+ * The ASA increment of one outcome as an additive delta, so several
+ * interactions of one pair can be merged before they reach a store:
+ * delta_k = 1 for a positive count kind, the seconds for watchTimeSec, 1 for
+ * a follow (applied as "set the flag"), 0 otherwise.
+ * `applyAsaDelta(counts, asaDelta(o))` equals `adjacentState(counts, o)`.
+ */
+export function asaDelta(outcome: Float32Array, outcomeOffset: number, delta: Float32Array, deltaOffset: number): void {
+  for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+    const o = outcome[outcomeOffset + k]!;
+    delta[deltaOffset + k] = o > 0 ? (k === PC_WATCH_TIME ? o : 1) : 0;
+  }
+}
+
+/** Adds an ASA delta to counts in place (the follow flag is set, never summed past 1). */
+export function applyAsaDelta(counts: Float32Array, countsOffset: number, delta: Float32Array, deltaOffset: number): void {
+  for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+    const d = delta[deltaOffset + k]!;
+    if (!(d > 0)) continue;
+    if (k === PC_FOLLOW) counts[countsOffset + k] = 1;
+    else counts[countsOffset + k] = counts[countsOffset + k]! + d;
+  }
+}
+
 /** Options of {@link AsaSampleBuilder}. */
 export interface AsaSampleBuilderOptions extends RewardOptions {}
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adjacentState, AsaSampleBuilder } from '../../src/mdp/adjacent-state-approximation.js';
+import { adjacentState, asaDelta, applyAsaDelta, AsaSampleBuilder } from '../../src/mdp/adjacent-state-approximation.js';
 import { allocSampleBatch, towerRewards, OUTCOME_DIM } from '../../src/mdp/scri-mdp.js';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_LIKE, PC_WATCH_TIME, TOWER_COUNT } from '../../src/data/interaction-kinds.js';
 import type { JoinedInteraction } from '../../src/mdp/label-joiner.js';
@@ -31,6 +31,12 @@ test('ASA invariant (randomized): increments exactly the positive counts; watch 
       else if (k === PC_FOLLOW) assert.equal(next[k], 1);
       else assert.equal(next[k], counts[k]! + 1, `kind ${k} incremented by exactly 1 (gift counts gifts, not amounts)`);
     }
+    // the delta form gives the same next state
+    const viaDelta = counts.slice();
+    const delta = new Float32Array(PAIR_COUNT_DIM);
+    asaDelta(outcome, 0, delta, 0);
+    applyAsaDelta(viaDelta, 0, delta, 0);
+    assert.deepEqual(viaDelta, next);
     // in place gives the same result
     const inPlace = counts.slice();
     adjacentState(inPlace, 0, outcome, 0, inPlace, 0);

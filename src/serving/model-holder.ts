@@ -1,0 +1,91 @@
+/**
+ * Holds the model the ranking service serves and hot-reloads new registry
+ * versions.
+ *
+ * Atomicity: a new version is decoded, checksum-verified and fully built
+ * off to the side; only then is the single `current` reference swapped.
+ * Request handlers read `current` once and use that object for the whole
+ * request, and JavaScript runs a handler's synchronous scoring without
+ * interleaving, so no request fails or mixes two versions during a reload.
+ * A version that fails to load (corrupt, truncated, wrong agent) is refused,
+ * counted and reported in /healthz; the current model keeps serving, and the
+ * same bad file is not retried until the pointer changes.
+ */
+import { ModelLoadError, type ModelRegistry, type RegistryPointer, type ServingModel } from './model-registry.js';
+
+export interface ReloadStatus {
+  /** Successful reloads since start. */
+  reloads: number;
+  /** Refused versions since start. */
+  failures: number;
+  /** Message of the last refused version. */
+  lastError?: string;
+  /** Version of the last refused pointer. */
+  lastFailedVersion?: number;
+}
+
+export class ModelHolder {
+  private model: ServingModel;
+  private readonly registry: ModelRegistry | null;
+  private timer: NodeJS.Timeout | undefined;
+  private failedSha: string | undefined;
+  readonly reload: ReloadStatus = { reloads: 0, failures: 0 };
+  private readonly listeners: ((m: ServingModel) => void)[] = [];
+
+  constructor(initial: ServingModel, registry: ModelRegistry | null) {
+    this.model = initial;
+    this.registry = registry;
+  }
+
+  /** The model to use for one whole request. */
+  get current(): ServingModel {
+    return this.model;
+  }
+
+  /** Called after each successful swap. */
+  onSwap(listener: (m: ServingModel) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Replaces the model (used by an in-process trainer that already holds the loaded object). */
+  swap(model: ServingModel): void {
+    this.model = model;
+    this.reload.reloads++;
+    for (const l of this.listeners) l(model);
+  }
+
+  /**
+   * Loads the registry's latest version if it differs from the current one.
+   * Returns true when the model changed. Never throws.
+   */
+  checkNow(): boolean {
+    if (this.registry === null) return false;
+    const p: RegistryPointer | null = this.registry.latest();
+    if (p === null || p.sha256 === this.model.sha256 || p.sha256 === this.failedSha) return false;
+    if (p.version < this.model.version) return false;
+    try {
+      const m = this.registry.loadLatest();
+      if (m === null) return false;
+      this.swap(m);
+      return true;
+    } catch (err) {
+      this.failedSha = p.sha256;
+      this.reload.failures++;
+      this.reload.lastError = err instanceof ModelLoadError ? err.message : `unexpected error loading version ${p.version}: ${(err as Error).message}`;
+      this.reload.lastFailedVersion = p.version;
+      return false;
+    }
+  }
+
+  /** Polls the registry every `intervalMs`. */
+  watch(intervalMs: number): void {
+    this.stop();
+    this.timer = setInterval(() => this.checkNow(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

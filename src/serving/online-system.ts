@@ -1,0 +1,123 @@
+/**
+ * Wires the online system together (DESIGN.md §6): model registry, initial
+ * model, pair-count store and sample stream (memory or Redis), the ranking
+ * service, and optionally an in-process online trainer. Used by `rliv
+ * serve`, the tests and the serving benchmark.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, DEFAULT_CATALOG_SPEC, type ServingModel } from './model-registry.js';
+import { MemoryPairStore, type PairCountStore } from './pair-store.js';
+import { RedisPairStore } from './redis-pair-store.js';
+import { MemorySampleStream, type SampleStream } from './sample-stream.js';
+import { RedisSampleStream } from './redis-sample-stream.js';
+import { createRankingService, type RankingService } from './server.js';
+import { OnlineTrainer, type OnlineTrainerOptions } from './online-trainer.js';
+import type { LabelJoinerOptions } from '../mdp/label-joiner.js';
+
+/** Agent config of the fresh default model: small batches so a demo trains after a few dozen interactions. */
+export const DEFAULT_SERVING_AGENT_CONFIG: Readonly<Record<string, unknown>> = { batchSize: 64, minReplaySize: 32 };
+
+/** Configuration of {@link startOnlineSystem}. */
+export interface OnlineSystemOptions {
+  /** Model registry directory (created when missing). */
+  modelsDir: string;
+  /** Checkpoint to serve (published into the registry when it is not its latest version). Default: the registry's latest, else a fresh model. */
+  checkpointPath?: string;
+  /** Redis URL for the pair store and the sample stream; memory backends when absent. */
+  redisUrl?: string;
+  /** Redis key prefix. Default "rliv:". */
+  redisPrefix?: string;
+  /** Agent of a fresh default model. Default "RLIV-UA". */
+  agent?: string;
+  /** Agent config of a fresh default model. Default {@link DEFAULT_SERVING_AGENT_CONFIG}. */
+  agentConfig?: Record<string, unknown>;
+  /** Synthetic catalog of a fresh default model: users and items (the quick training preset's world by default). */
+  catalog?: { users: number; items: number };
+  /** Seed of a fresh default model's catalog and agent. */
+  seed: number;
+  /** Run an online trainer in this process. Default true. */
+  inlineTrainer?: boolean;
+  /** Settings of the inline trainer. */
+  trainer?: Partial<OnlineTrainerOptions>;
+  /** Label joiner settings of the service. */
+  joiner?: Partial<LabelJoinerOptions>;
+  /** Registry polling interval (ms). Default 1000. */
+  reloadIntervalMs?: number;
+  /** Joiner clock / write interval (ms). Default 200. */
+  tickIntervalMs?: number;
+}
+
+export interface OnlineSystem {
+  service: RankingService;
+  registry: ModelRegistry;
+  trainer: OnlineTrainer | null;
+  /** How the initial model was chosen, for logs. */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** Chooses the initial model and makes sure it is the registry's latest version. */
+export function initialModel(registry: ModelRegistry, options: OnlineSystemOptions): { model: ServingModel; origin: string } {
+  if (options.checkpointPath) {
+    const path = resolve(options.checkpointPath);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new ModelLoadError(`cannot read --checkpoint ${path}: ${(err as Error).message}`);
+    }
+    const latest = registry.latest();
+    if (latest && latest.sha256 === sha256Hex(bytes)) {
+      return { model: instantiateModel(bytes, latest.version, `checkpoint ${path}`), origin: `checkpoint ${path} (registry version ${latest.version})` };
+    }
+    const loaded = instantiateModel(bytes, 0, `checkpoint ${path}`);
+    const pointer = registry.publish(servingModelCheckpoint(loaded, { source: path }));
+    return { model: registry.loadLatest() ?? loaded, origin: `checkpoint ${path}, published as registry version ${pointer.version}` };
+  }
+  const latest = registry.loadLatest();
+  if (latest) return { model: latest, origin: `registry ${registry.dir} version ${latest.version}` };
+  const agent = options.agent ?? 'RLIV-UA';
+  const spec = { ...(options.catalog ?? DEFAULT_CATALOG_SPEC), seed: options.seed };
+  const fresh = freshModel(agent, spec, options.seed, options.agentConfig ?? { ...DEFAULT_SERVING_AGENT_CONFIG });
+  const pointer = registry.publish(servingModelCheckpoint(fresh, { source: 'fresh default model' }));
+  const model = registry.loadLatest()!;
+  return { model, origin: `fresh ${agent} over a synthetic catalog (${spec.users} users, ${spec.items} items, seed ${spec.seed}), published as registry version ${pointer.version}` };
+}
+
+export async function startOnlineSystem(options: OnlineSystemOptions): Promise<OnlineSystem> {
+  const registry = new ModelRegistry(resolve(options.modelsDir));
+  const { model, origin } = initialModel(registry, options);
+  let store: PairCountStore;
+  let stream: SampleStream;
+  if (options.redisUrl) {
+    const rs = new RedisPairStore({ url: options.redisUrl, prefix: options.redisPrefix });
+    const ss = new RedisSampleStream({ url: options.redisUrl, prefix: options.redisPrefix });
+    await Promise.all([rs.connect(), ss.connect()]); // false = degraded; both keep retrying in the background
+    store = rs;
+    stream = ss;
+  } else {
+    store = new MemoryPairStore();
+    stream = new MemorySampleStream();
+  }
+  const service = await createRankingService({
+    model, registry, store, stream,
+    pipeline: options.joiner ? { joiner: options.joiner } : {},
+    reloadIntervalMs: options.reloadIntervalMs, tickIntervalMs: options.tickIntervalMs,
+  });
+  let trainer: OnlineTrainer | null = null;
+  let trainerDone: Promise<void> = Promise.resolve();
+  if (options.inlineTrainer ?? true) {
+    trainer = new OnlineTrainer(model, stream, registry, { publishEverySamples: 64, ...options.trainer });
+    const t = trainer;
+    trainerDone = t.run(() => { service.holder.checkNow(); }).catch(() => undefined);
+  }
+  return {
+    service, registry, trainer, origin,
+    async close() {
+      trainer?.stop();
+      await service.close(); // closes the stream too, which wakes a blocked trainer read
+      await trainerDone;
+    },
+  };
+}

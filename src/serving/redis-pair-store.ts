@@ -1,0 +1,200 @@
+/**
+ * Pair-count store on Redis (DESIGN.md §6 "feature store").
+ *
+ * Encoding: one hash per user, `<prefix>pc:<user>`, field = author id, value
+ * = the 7 counts as comma-separated text ("click,longView,like,follow,
+ * comment,gift,watchTimeSec"). Reading the 300 candidates of a request is ONE
+ * HMGET (one round trip); readable with redis-cli. Updates run a Lua script
+ * per user that applies ASA deltas atomically (read-modify-write on the
+ * server, so concurrent joiners never lose an increment); a batch of updates
+ * is one pipeline.
+ *
+ * Failure behaviour: while Redis is down, reads return zeros (default
+ * counts) and resolve false; updates are merged per pair into a bounded
+ * in-memory buffer and written when the connection is ready again; updates
+ * beyond the buffer are dropped and counted.
+ */
+import { PAIR_COUNT_DIM, PC_FOLLOW } from '../data/interaction-kinds.js';
+import { pairKey } from '../data/pair-key.js';
+import type { PairCountStore, PairDelta, PairStoreStatus } from './pair-store.js';
+import { RedisConnection } from './redis-connection.js';
+
+/** Configuration of {@link RedisPairStore}. */
+export interface RedisPairStoreOptions {
+  /** redis://host:port URL. */
+  url: string;
+  /** Key prefix (namespaces several deployments in one Redis). Default "rliv:". */
+  prefix: string;
+  /** Fail a Redis command after this many ms (then default counts are served). Default 200. */
+  commandTimeoutMs: number;
+  /** Most pairs whose updates wait in memory while Redis is down. Default 100,000. */
+  maxDeferredPairs: number;
+}
+
+// ARGV: groups of 8 = author, then the 7 ASA deltas. Follow (k == FOLLOW+1 in Lua's 1-based indexing) is a flag.
+const APPLY_LUA = `
+local key = KEYS[1]
+for i = 1, #ARGV, 8 do
+  local author = ARGV[i]
+  local cur = redis.call('HGET', key, author)
+  local c = {0, 0, 0, 0, 0, 0, 0}
+  if cur then
+    local j = 1
+    for v in string.gmatch(cur, '[^,]+') do c[j] = tonumber(v) or 0; j = j + 1 end
+  end
+  for k = 1, 7 do
+    local d = tonumber(ARGV[i + k]) or 0
+    if d > 0 then
+      if k == ${PC_FOLLOW + 1} then c[k] = 1 else c[k] = c[k] + d end
+    end
+  end
+  redis.call('HSET', key, author, table.concat(c, ','))
+end
+return 1
+`;
+
+interface Deferred { user: number; author: number; delta: Float32Array }
+
+export class RedisPairStore implements PairCountStore {
+  readonly kind = 'redis' as const;
+  private readonly conn: RedisConnection;
+  private readonly prefix: string;
+  private readonly maxDeferred: number;
+  private readonly deferred = new Map<number, Deferred>();
+  private readFailures = 0;
+  private dropped = 0;
+  private applied = 0;
+  private flushing = false;
+
+  constructor(options: Partial<RedisPairStoreOptions> & { url: string }) {
+    this.prefix = options.prefix ?? 'rliv:';
+    this.maxDeferred = options.maxDeferredPairs ?? 100_000;
+    this.conn = new RedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 200, name: 'rliv-pair-store' });
+    this.conn.client.defineCommand('rlivApplyAsa', { numberOfKeys: 1, lua: APPLY_LUA });
+    this.conn.onReady(() => { void this.flushDeferred(); });
+  }
+
+  /** Connects (resolves true when Redis answered; false means degraded, retrying in the background). */
+  connect(): Promise<boolean> {
+    return this.conn.connect();
+  }
+
+  private userKey(user: number): string {
+    return `${this.prefix}pc:${user}`;
+  }
+
+  async read(user: number, authors: Int32Array, count: number, out: Float32Array): Promise<boolean> {
+    out.fill(0, 0, count * PAIR_COUNT_DIM);
+    if (!this.conn.healthy) {
+      this.readFailures++;
+      return false;
+    }
+    const fields: string[] = new Array(count);
+    for (let i = 0; i < count; i++) fields[i] = String(authors[i]);
+    let values: (string | null)[];
+    try {
+      values = await this.conn.client.hmget(this.userKey(user), ...fields);
+    } catch (err) {
+      this.conn.lastError = (err as Error).message;
+      this.readFailures++;
+      out.fill(0, 0, count * PAIR_COUNT_DIM);
+      return false;
+    }
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (v) parseCounts(v, out, i * PAIR_COUNT_DIM);
+    }
+    return true;
+  }
+
+  async apply(updates: readonly PairDelta[]): Promise<void> {
+    if (updates.length === 0) return;
+    if (!this.conn.healthy) {
+      for (const u of updates) this.defer(u);
+      return;
+    }
+    if (this.deferred.size > 0) void this.flushDeferred();
+    try {
+      await this.write(updates);
+      this.applied += updates.length;
+    } catch (err) {
+      this.conn.lastError = (err as Error).message;
+      for (const u of updates) this.defer(u);
+    }
+  }
+
+  /** One pipeline: one Lua call per user with all that user's deltas. */
+  private async write(updates: readonly { user: number; author: number; delta: Float32Array }[]): Promise<void> {
+    const byUser = new Map<number, (string | number)[]>();
+    for (const u of updates) {
+      let args = byUser.get(u.user);
+      if (args === undefined) { args = []; byUser.set(u.user, args); }
+      args.push(u.author);
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) args.push(u.delta[k]!);
+    }
+    const pipeline = this.conn.client.pipeline();
+    for (const [user, args] of byUser) (pipeline as unknown as { rlivApplyAsa(key: string, ...args: (string | number)[]): void }).rlivApplyAsa(this.userKey(user), ...args);
+    const results = await pipeline.exec();
+    if (results === null) throw new Error('Redis pipeline was aborted');
+    for (const [err] of results) if (err) throw err;
+  }
+
+  private defer(u: PairDelta): void {
+    const key = pairKey(u.user, u.author);
+    const d = this.deferred.get(key);
+    if (d !== undefined) {
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) d.delta[k] = k === PC_FOLLOW ? Math.max(d.delta[k]!, u.delta[k]!) : d.delta[k]! + u.delta[k]!;
+      return;
+    }
+    if (this.deferred.size >= this.maxDeferred) {
+      this.dropped++;
+      return;
+    }
+    this.deferred.set(key, { user: u.user, author: u.author, delta: u.delta.slice() });
+  }
+
+  /** Writes the deferred updates after a reconnect (kept if the write fails again). */
+  async flushDeferred(): Promise<void> {
+    if (this.flushing || this.deferred.size === 0 || !this.conn.healthy) return;
+    this.flushing = true;
+    // Take the buffer out first: updates deferred while this write runs are kept, not overwritten.
+    const batch = [...this.deferred.values()];
+    this.deferred.clear();
+    try {
+      await this.write(batch);
+      this.applied += batch.length;
+    } catch (err) {
+      this.conn.lastError = (err as Error).message;
+      for (const d of batch) this.defer(d);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  status(): PairStoreStatus {
+    const s: PairStoreStatus = {
+      kind: 'redis', healthy: this.conn.healthy, pairs: -1, readFailures: this.readFailures,
+      deferredUpdates: this.deferred.size, droppedUpdates: this.dropped, appliedUpdates: this.applied,
+    };
+    if (this.conn.lastError !== undefined) s.lastError = this.conn.lastError;
+    return s;
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+}
+
+/** Parses "a,b,c,d,e,f,g" into out[offset..offset+7) (missing or bad parts stay 0). */
+function parseCounts(text: string, out: Float32Array, offset: number): void {
+  let k = 0;
+  let start = 0;
+  for (let i = 0; i <= text.length && k < PAIR_COUNT_DIM; i++) {
+    if (i === text.length || text.charCodeAt(i) === 44) {
+      const v = Number(text.slice(start, i));
+      out[offset + k] = Number.isFinite(v) ? v : 0;
+      k++;
+      start = i + 1;
+    }
+  }
+}

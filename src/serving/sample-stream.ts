@@ -1,0 +1,184 @@
+/**
+ * The sample stream between the label joiner (producer: the ranking
+ * service) and online trainers (consumers), DESIGN.md §6. One interface, two
+ * backends: in-memory (default, this file; producer and consumers in one
+ * process) and Redis Streams with consumer groups (redis-sample-stream.ts;
+ * several processes share the work, unacknowledged entries are redelivered
+ * after a restart).
+ *
+ * Semantics (both backends): every entry is delivered to one consumer of
+ * each group; a consumer acknowledges entries once their effect is durable
+ * (the trainer: after publishing a checkpoint that includes them); entries
+ * delivered but not acknowledged are delivered again to the same consumer
+ * name when it starts again (the first read of that name by a stream
+ * object; on Redis they are also claimed by another consumer after
+ * `claimIdleMs`).
+ */
+import type { SampleBatch } from '../mdp/scri-mdp.js';
+import { decodeSamples, encodeSamples } from './sample-codec.js';
+
+/** One delivered entry: a batch of samples and the id to acknowledge. */
+export interface SampleStreamEntry {
+  id: string;
+  batch: SampleBatch;
+}
+
+/** Health and counters of a stream, shown by /healthz and /metrics. */
+export interface SampleStreamStatus {
+  kind: 'memory' | 'redis';
+  /** False while the backend is unreachable. */
+  healthy: boolean;
+  /** Sample batches published (entries). */
+  publishedEntries: number;
+  /** Samples published. */
+  publishedSamples: number;
+  /** Entries waiting in the producer's buffer for the backend to come back. */
+  bufferedEntries: number;
+  /** Entries dropped: producer buffer full (memory: stream over maxLength). */
+  droppedEntries: number;
+  lastError?: string;
+}
+
+export interface SampleStream {
+  readonly kind: 'memory' | 'redis';
+  /** Appends rows [0, count) of `batch` as one entry. Never throws: buffers (bounded) while the backend is down. */
+  publish(batch: SampleBatch): Promise<void>;
+  /**
+   * Delivers up to `maxEntries` entries to consumer `consumer` of `group`
+   * (created on first use, starting at the oldest retained entry): first its
+   * own unacknowledged ones, then new ones, waiting up to `blockMs` when none.
+   */
+  read(group: string, consumer: string, maxEntries: number, blockMs: number): Promise<SampleStreamEntry[]>;
+  /** Acknowledges delivered entries of `group`. */
+  ack(group: string, ids: readonly string[]): Promise<void>;
+  status(): SampleStreamStatus;
+  close(): Promise<void>;
+}
+
+/** Configuration of {@link MemorySampleStream}. */
+export interface MemorySampleStreamOptions {
+  /** Entries retained; older entries are trimmed (counted as dropped if some group had not read them). Default 100,000. */
+  maxLength: number;
+}
+
+interface MemoryGroup {
+  /** Sequence number of the next entry never delivered to this group. */
+  next: number;
+  /** Delivered, unacknowledged: id -> consumer. */
+  pending: Map<string, string>;
+}
+
+/** In-process stream with consumer groups (entries are encoded bytes, as on Redis). */
+export class MemorySampleStream implements SampleStream {
+  readonly kind = 'memory' as const;
+  private readonly maxLength: number;
+  private entries: { seq: number; bytes: Uint8Array; samples: number }[] = [];
+  private firstSeq = 0;
+  private nextSeq = 0;
+  private readonly groups = new Map<string, MemoryGroup>();
+  private waiters: (() => void)[] = [];
+  private publishedEntries = 0;
+  private publishedSamples = 0;
+  private dropped = 0;
+  private closed = false;
+  /** group/consumer names that already got their unacknowledged entries back (once per consumer "start"). */
+  private readonly drained = new Set<string>();
+
+  constructor(options: Partial<MemorySampleStreamOptions> = {}) {
+    this.maxLength = options.maxLength ?? 100_000;
+  }
+
+  publish(batch: SampleBatch): Promise<void> {
+    if (batch.count === 0) return Promise.resolve();
+    this.entries.push({ seq: this.nextSeq++, bytes: encodeSamples(batch), samples: batch.count });
+    this.publishedEntries++;
+    this.publishedSamples += batch.count;
+    while (this.entries.length > this.maxLength) {
+      const gone = this.entries.shift()!;
+      this.firstSeq = gone.seq + 1;
+      for (const g of this.groups.values()) {
+        if (g.next <= gone.seq) { g.next = gone.seq + 1; this.dropped++; }
+        g.pending.delete(String(gone.seq));
+      }
+    }
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+    return Promise.resolve();
+  }
+
+  private group(name: string): MemoryGroup {
+    let g = this.groups.get(name);
+    if (g === undefined) {
+      g = { next: this.firstSeq, pending: new Map() };
+      this.groups.set(name, g);
+    }
+    return g;
+  }
+
+  private entry(seq: number) {
+    return this.entries[seq - this.firstSeq];
+  }
+
+  async read(group: string, consumer: string, maxEntries: number, blockMs: number): Promise<SampleStreamEntry[]> {
+    const g = this.group(group);
+    const out: SampleStreamEntry[] = [];
+    const who = `${group}/${consumer}`;
+    if (!this.drained.has(who)) {
+      for (const [id, owner] of g.pending) {
+        if (out.length >= maxEntries) break;
+        if (owner !== consumer) continue;
+        const e = this.entry(Number(id));
+        if (e) out.push({ id, batch: decodeSamples(e.bytes) });
+      }
+      if (out.length > 0) return out;
+      this.drained.add(who);
+    }
+    if (g.next >= this.nextSeq && blockMs > 0 && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { this.waiters = this.waiters.filter((w) => w !== wake); resolve(); }, blockMs);
+        const wake = () => { clearTimeout(timer); resolve(); };
+        this.waiters.push(wake);
+      });
+    }
+    while (out.length < maxEntries && g.next < this.nextSeq) {
+      const e = this.entry(g.next)!;
+      g.next++;
+      const id = String(e.seq);
+      g.pending.set(id, consumer);
+      out.push({ id, batch: decodeSamples(e.bytes) });
+    }
+    return out;
+  }
+
+  ack(group: string, ids: readonly string[]): Promise<void> {
+    const g = this.group(group);
+    for (const id of ids) g.pending.delete(id);
+    return Promise.resolve();
+  }
+
+  /**
+   * Simulates a consumer restart: its unacknowledged entries will be
+   * delivered again on its next read (what Redis does for a restarted process).
+   */
+  restartConsumer(group: string, consumer: string): void {
+    this.drained.delete(`${group}/${consumer}`);
+  }
+
+  /** Entries delivered to `group` and not yet acknowledged. */
+  pendingCount(group: string): number {
+    return this.groups.get(group)?.pending.size ?? 0;
+  }
+
+  status(): SampleStreamStatus {
+    return { kind: 'memory', healthy: true, publishedEntries: this.publishedEntries, publishedSamples: this.publishedSamples, bufferedEntries: 0, droppedEntries: this.dropped };
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+    return Promise.resolve();
+  }
+}

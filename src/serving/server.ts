@@ -1,0 +1,352 @@
+/**
+ * The ranking service (DESIGN.md §6, paper Fig. 4) on Fastify:
+ *   POST /v1/rank            user + up to 300 candidates -> top K with per-tower LIV
+ *   POST /v1/feedback        one feedback event
+ *   POST /v1/feedback/batch  up to 1000 events
+ *   GET  /healthz            model version, store and stream status, degraded flags
+ *   GET  /metrics            Prometheus text
+ *
+ * Every body is validated by JSON schema before the handler runs (closed
+ * objects, bounded arrays, finite numbers, body size limit); semantic checks
+ * (items known to the serving catalog, authors matching, no duplicate
+ * candidates) also run before anything changes, so a rejected request
+ * changes nothing. Client errors are 4xx with a message naming the field;
+ * an unexpected error is a 500 for that request only.
+ *
+ * Degraded operation: when the pair store cannot be read the request is
+ * ranked with default (zero) counts and the response says `degraded: true`.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { PAIR_COUNT_DIM, TOWER_COUNT, TOWERS } from '../data/interaction-kinds.js';
+import type { RankRequest } from '../agents/ranker.js';
+import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
+import {
+  feedbackBatchBodySchema, feedbackBodySchema, feedbackResponseSchema, rankBodySchema, rankResponseSchema,
+  type FeedbackBatchBody, type FeedbackBody, type RankBody,
+} from './api-schemas.js';
+import { CallbackMetric, Counter, Histogram, LATENCY_BUCKETS_S, MetricsRegistry } from './metrics.js';
+import { ModelHolder } from './model-holder.js';
+import type { ModelRegistry, ServingModel } from './model-registry.js';
+import type { PairCountStore } from './pair-store.js';
+import { SamplePipeline, type SamplePipelineOptions } from './sample-pipeline.js';
+import type { SampleStream } from './sample-stream.js';
+
+/** Configuration of {@link createRankingService}. */
+export interface RankingServiceOptions {
+  /** The model served at start. */
+  model: ServingModel;
+  /** Registry watched for new versions (null: never reload). */
+  registry: ModelRegistry | null;
+  /** Pair-count store (memory or redis). */
+  store: PairCountStore;
+  /** Sample stream the joined ASA samples go to. */
+  stream: SampleStream;
+  /** Joiner / sample settings. */
+  pipeline?: Partial<SamplePipelineOptions>;
+  /** How often the registry is polled for a new version (ms). Default 1000. */
+  reloadIntervalMs?: number;
+  /** How often the joiner's clock advances and samples/store updates are written (ms). Default 200. */
+  tickIntervalMs?: number;
+  /** Largest request body in bytes. Default 1 MiB (300 candidates with features fit in ~60 KB). */
+  bodyLimit?: number;
+  /** Clock (ms since the epoch); tests may replace it. Default Date.now. */
+  now?: () => number;
+}
+
+export interface RankingService {
+  app: FastifyInstance;
+  holder: ModelHolder;
+  pipeline: SamplePipeline;
+  store: PairCountStore;
+  stream: SampleStream;
+  /** Stops timers, flushes the joiner, closes the HTTP server, store and stream. */
+  close(): Promise<void>;
+}
+
+/** A client error with the HTTP status and a message naming the field. */
+class RequestError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+  }
+}
+
+const ZERO_SUMMARY = new Float32Array(SESSION_SUMMARY_DIM);
+
+/** Formats ajv errors as "body/candidates/3/itemId must be integer" (unknown fields named). */
+function formatSchemaErrors(errors: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[], dataVar: string): Error {
+  const parts = errors.map((e) => {
+    const where = `${dataVar}${e.instancePath}`;
+    if (e.keyword === 'additionalProperties') return `${where} has unknown field "${String(e.params.additionalProperty)}"`;
+    if (e.keyword === 'required') return `${where} is missing required field "${String(e.params.missingProperty)}"`;
+    if (e.keyword === 'enum') return `${where} must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`;
+    return `${where} ${e.message ?? 'is invalid'}`;
+  });
+  return new Error(parts.join('; '));
+}
+
+export async function createRankingService(options: RankingServiceOptions): Promise<RankingService> {
+  const now = options.now ?? Date.now;
+  const registry = options.registry;
+  const holder = new ModelHolder(options.model, registry);
+  const catalog0 = options.model.catalog;
+  const pipeline = new SamplePipeline(options.store, options.stream, {
+    ...options.pipeline,
+    userFeatureDim: catalog0.userFeatureFields.length,
+    itemFeatureDim: catalog0.itemFeatureFields.length,
+  });
+  const store = options.store;
+  const stream = options.stream;
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    schemaErrorFormatter: formatSchemaErrors as never,
+  });
+
+  // ---- metrics ----
+  const metrics = new MetricsRegistry();
+  const httpRequests = metrics.add(new Counter('rliv_http_requests_total', 'HTTP requests by route and status code'));
+  const latency = metrics.add(new Histogram('rliv_http_request_duration_seconds', 'HTTP request latency by route', LATENCY_BUCKETS_S));
+  const rankedCandidates = metrics.add(new Counter('rliv_ranked_candidates_total', 'Candidates scored by /v1/rank'));
+  const degradedRanks = metrics.add(new Counter('rliv_rank_degraded_total', 'Rank requests served with default pair counts (store unavailable)'));
+  const nonFinite = metrics.add(new Counter('rliv_nonfinite_scores_total', 'Scores that were NaN or infinite (ranked last, reported as 0)'));
+  metrics.add(new CallbackMetric('rliv_model_version', 'Registry version of the model being served', 'gauge', () => holder.current.version));
+  metrics.add(new CallbackMetric('rliv_model_reloads_total', 'Model versions loaded by hot reload', 'counter', () => holder.reload.reloads));
+  metrics.add(new CallbackMetric('rliv_model_reload_failures_total', 'Model versions refused (corrupt or unloadable)', 'counter', () => holder.reload.failures));
+  metrics.add(new CallbackMetric('rliv_store_degraded', '1 while the pair-count store is unavailable', 'gauge', () => (store.status().healthy ? 0 : 1)));
+  metrics.add(new CallbackMetric('rliv_stream_degraded', '1 while the sample stream is unavailable', 'gauge', () => (stream.status().healthy ? 0 : 1)));
+  metrics.add(new CallbackMetric('rliv_store_read_failures_total', 'Pair-count reads answered with defaults', 'counter', () => store.status().readFailures));
+  metrics.add(new CallbackMetric('rliv_store_updates_total', 'Pair-count ASA updates by outcome', 'counter', () => {
+    const s = store.status();
+    return [
+      { labels: { result: 'applied' }, value: s.appliedUpdates },
+      { labels: { result: 'deferred' }, value: s.deferredUpdates },
+      { labels: { result: 'dropped' }, value: s.droppedUpdates },
+    ];
+  }));
+  metrics.add(new CallbackMetric('rliv_stream_samples_published_total', 'ASA samples published to the sample stream', 'counter', () => stream.status().publishedSamples));
+  metrics.add(new CallbackMetric('rliv_stream_entries_total', 'Sample stream entries by outcome', 'counter', () => {
+    const s = stream.status();
+    return [
+      { labels: { result: 'published' }, value: s.publishedEntries },
+      { labels: { result: 'buffered' }, value: s.bufferedEntries },
+      { labels: { result: 'dropped' }, value: s.droppedEntries },
+    ];
+  }));
+  metrics.add(new CallbackMetric('rliv_joiner_events_total', 'Label joiner events by outcome', 'counter', () =>
+    Object.entries(pipeline.joiner.counters).map(([k, v]) => ({ labels: { outcome: k }, value: v }))));
+  metrics.add(new CallbackMetric('rliv_joiner_pending', 'Impressions waiting for their join window to close', 'gauge', () => pipeline.joiner.pendingCount));
+  metrics.add(new CallbackMetric('rliv_joiner_early_feedback', 'Feedback events waiting for their impression', 'gauge', () => pipeline.joiner.earlyCount));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    httpRequests.inc({ route, status: String(reply.statusCode) });
+    latency.observe(reply.elapsedTime / 1000, { route });
+  });
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const message = status === 500 ? `internal error: ${err.message}` : err.message;
+    void reply.status(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /healthz, GET /metrics` });
+  });
+
+  // ---- rank ----
+  let seq = 0;
+  const bootId = now().toString(36);
+  let stamp = new Int32Array(catalog0.numItems);
+  let stampGen = 0;
+
+  app.post('/v1/rank', { schema: { body: rankBodySchema, response: { 200: rankResponseSchema } } }, async (req) => {
+    const body = req.body as RankBody;
+    const model = holder.current; // one version for the whole request
+    const catalog = model.catalog;
+    const n = body.candidates.length;
+    if (body.userId >= catalog.numUsers) throw new RequestError(400, `body/userId ${body.userId} is not a user of the serving catalog (0..${catalog.numUsers - 1})`);
+    if (stamp.length < catalog.numItems) stamp = new Int32Array(catalog.numItems);
+    stampGen = (stampGen + 1) | 0 || 1;
+    const items = new Int32Array(n);
+    const authors = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = body.candidates[i]!;
+      if (c.itemId >= catalog.numItems) throw new RequestError(400, `body/candidates/${i}/itemId ${c.itemId} is not an item of the serving catalog (0..${catalog.numItems - 1})`);
+      const author = catalog.itemAuthor[c.itemId]!;
+      if (c.authorId !== author) throw new RequestError(400, `body/candidates/${i}/authorId ${c.authorId} does not match item ${c.itemId}, whose author is ${author}`);
+      if (stamp[c.itemId] === stampGen) throw new RequestError(400, `body/candidates/${i}/itemId ${c.itemId} appears twice in candidates`);
+      stamp[c.itemId] = stampGen;
+      items[i] = c.itemId;
+      authors[i] = author;
+    }
+    const weights = body.towerWeights;
+    if (weights !== undefined && model.towers === null) throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
+
+    const counts = new Float32Array(n * PAIR_COUNT_DIM);
+    const storeOk = await store.read(body.userId, authors, n, counts);
+    if (!storeOk) degradedRanks.inc();
+
+    const request: RankRequest = { user: body.userId, candidates: items, candidatePairCounts: counts, summary: ZERO_SUMMARY };
+    const scores = new Float32Array(n);
+    let towerOut: Float32Array | null = null;
+    if (weights !== undefined) {
+      towerOut = new Float32Array(n * TOWER_COUNT);
+      model.towers!.livPerTower(request, towerOut);
+      const untrained = combineTowers(towerOut, n, weights, scores);
+      if (untrained !== null) throw new RequestError(400, `body/towerWeights/${untrained}: model ${model.agent} does not train the ${untrained} tower; give it weight 0 or leave it out`);
+    } else {
+      model.ranker.score(request, scores);
+    }
+    rankedCandidates.inc(undefined, n);
+
+    const k = Math.min(body.k, n);
+    const order = topK(scores, n, k);
+    let livOfTop: Float32Array | null = null;
+    if (towerOut !== null) {
+      livOfTop = new Float32Array(k * TOWER_COUNT);
+      for (let j = 0; j < k; j++) livOfTop.set(towerOut.subarray(order[j]! * TOWER_COUNT, order[j]! * TOWER_COUNT + TOWER_COUNT), j * TOWER_COUNT);
+    } else if (model.towers !== null) {
+      // The LIV of the exposed items only: one small forward pass over K candidates.
+      const sub = new Int32Array(k);
+      const subCounts = new Float32Array(k * PAIR_COUNT_DIM);
+      for (let j = 0; j < k; j++) {
+        sub[j] = items[order[j]!]!;
+        subCounts.set(counts.subarray(order[j]! * PAIR_COUNT_DIM, order[j]! * PAIR_COUNT_DIM + PAIR_COUNT_DIM), j * PAIR_COUNT_DIM);
+      }
+      livOfTop = new Float32Array(k * TOWER_COUNT);
+      model.towers.livPerTower({ user: body.userId, candidates: sub, candidatePairCounts: subCounts, summary: ZERO_SUMMARY }, livOfTop);
+    }
+
+    const requestId = `${bootId}-${(seq++).toString(36)}`;
+    const t = now();
+    const uf = catalog.userFeatureFields.length;
+    const itf = catalog.itemFeatureFields.length;
+    const userFeatures = catalog.userFeatures.subarray(body.userId * uf, body.userId * uf + uf);
+    const out = new Array(k);
+    for (let j = 0; j < k; j++) {
+      const c = order[j]!;
+      const item = items[c]!;
+      let score = scores[c]!;
+      if (!Number.isFinite(score)) { nonFinite.inc(); score = 0; }
+      out[j] = {
+        itemId: item,
+        authorId: authors[c]!,
+        score,
+        liv: livOfTop === null ? null : livObject(livOfTop, j),
+      };
+      pipeline.impression({
+        requestId, user: body.userId, item, author: authors[c]!, timeMs: t,
+        pairCounts: counts.slice(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
+        userFeatures, itemFeatures: catalog.itemFeatures.subarray(item * itf, item * itf + itf),
+      });
+    }
+    return { requestId, modelVersion: model.version, degraded: !storeOk, items: out };
+  });
+
+  // ---- feedback ----
+  app.post('/v1/feedback', { schema: { body: feedbackBodySchema, response: { 202: feedbackResponseSchema } } }, async (req, reply) => {
+    const b = req.body as FeedbackBody;
+    pipeline.feedback({ requestId: b.requestId, item: b.itemId, kind: b.kind, value: b.value, timeMs: b.time ?? now() });
+    void reply.status(202);
+    return { accepted: 1 };
+  });
+  app.post('/v1/feedback/batch', { schema: { body: feedbackBatchBodySchema, response: { 202: feedbackResponseSchema } } }, async (req, reply) => {
+    const b = req.body as FeedbackBatchBody;
+    const t = now();
+    for (const e of b.events) pipeline.feedback({ requestId: e.requestId, item: e.itemId, kind: e.kind, value: e.value, timeMs: e.time ?? t });
+    void reply.status(202);
+    return { accepted: b.events.length };
+  });
+
+  // ---- health and metrics ----
+  app.get('/healthz', async () => {
+    const m = holder.current;
+    const storeStatus = store.status();
+    const streamStatus = stream.status();
+    const degraded = { store: !storeStatus.healthy, stream: !streamStatus.healthy, modelReload: holder.reload.lastError !== undefined && holder.reload.lastFailedVersion !== undefined && holder.reload.lastFailedVersion > m.version };
+    return {
+      status: degraded.store || degraded.stream || degraded.modelReload ? 'degraded' : 'ok',
+      modelVersion: m.version,
+      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: m.catalogSpec, perTowerLiv: m.towers !== null },
+      degraded,
+      store: storeStatus,
+      stream: streamStatus,
+      reload: holder.reload,
+      joiner: { ...pipeline.joiner.counters, pending: pipeline.joiner.pendingCount, earlyFeedback: pipeline.joiner.earlyCount },
+    };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    void reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return metrics.render();
+  });
+
+  // ---- timers ----
+  const tickTimer = setInterval(() => pipeline.tick(now()), options.tickIntervalMs ?? 200);
+  tickTimer.unref();
+  if (registry !== null) holder.watch(options.reloadIntervalMs ?? 1000);
+
+  let closed = false;
+  return {
+    app, holder, pipeline, store, stream,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(tickTimer);
+      holder.stop();
+      await app.close();
+      await pipeline.flush();
+      await store.close();
+      await stream.close();
+    },
+  };
+}
+
+/** The LIV of row j as {click, watchTime, follow, gift}; null for a tower the variant does not train. */
+function livObject(liv: Float32Array, j: number): Record<string, number | null> {
+  const o: Record<string, number | null> = {};
+  for (let t = 0; t < TOWER_COUNT; t++) {
+    const v = liv[j * TOWER_COUNT + t]!;
+    o[TOWERS[t]!] = Number.isFinite(v) ? v : null;
+  }
+  return o;
+}
+
+/**
+ * Weighted sum of the towers' LIV, each standardized over the candidates
+ * (DESIGN.md §2.6): towers live on different scales (log-seconds vs 0/1).
+ * A tower constant over the candidates contributes nothing. Returns the name
+ * of a weighted tower whose LIV is NaN (not trained by the variant), else null.
+ */
+export function combineTowers(towers: Float32Array, n: number, weights: Partial<Record<string, number>>, out: Float32Array): string | null {
+  out.fill(0, 0, n);
+  for (let t = 0; t < TOWER_COUNT; t++) {
+    const w = weights[TOWERS[t]!] ?? 0;
+    if (w === 0) continue;
+    if (Number.isNaN(towers[t]!)) return TOWERS[t]!;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += towers[i * TOWER_COUNT + t]!;
+    mean /= n;
+    let varSum = 0;
+    for (let i = 0; i < n; i++) {
+      const d = towers[i * TOWER_COUNT + t]! - mean;
+      varSum += d * d;
+    }
+    const std = Math.sqrt(varSum / n);
+    if (!(std > 1e-12)) continue;
+    for (let i = 0; i < n; i++) out[i] = out[i]! + (w * (towers[i * TOWER_COUNT + t]! - mean)) / std;
+  }
+  return null;
+}
+
+/** Indices of the k highest scores, best first (NaN last; ties by index). */
+export function topK(scores: Float32Array, n: number, k: number): Int32Array {
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const key = (i: number) => {
+    const s = scores[i]!;
+    return Number.isNaN(s) ? -Infinity : s;
+  };
+  idx.sort((a, b) => key(b) - key(a) || a - b);
+  return idx.subarray(0, k);
+}
