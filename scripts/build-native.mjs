@@ -57,7 +57,8 @@ if (probe.error || probe.status !== 0) giveUp(`C compiler "${cc}" not found (apt
 const includeDirs = [nodeInclude, '/usr/include/openblas', '/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread'].filter((d) => existsSync(d));
 mkdirSync(outDir, { recursive: true });
 const tmp = `${output}.tmp-${process.pid}`;
-const baseArgs = ['-O3', '-fPIC', '-shared', '-std=c11', '-Wall', '-DNODE_GYP_MODULE_NAME=rliv_native', ...includeDirs.map((d) => `-I${d}`), source, '-o', tmp, '-lopenblas'];
+// -fno-math-errno lets sqrtf vectorise (the Adam kernel); nothing reads errno.
+const baseArgs = ['-O3', '-fno-math-errno', '-fPIC', '-shared', '-std=c11', '-Wall', '-DNODE_GYP_MODULE_NAME=rliv_native', ...includeDirs.map((d) => `-I${d}`), source, '-o', tmp, '-lopenblas'];
 // -march=native lets OpenBLAS-independent code vectorise; retry without it on compilers that reject it.
 let result = spawnSync(cc, ['-march=native', ...baseArgs], { encoding: 'utf8' });
 if (result.status !== 0) result = spawnSync(cc, baseArgs, { encoding: 'utf8' });

@@ -183,6 +183,16 @@ static napi_value AdamRows(napi_env env, napi_callback_info info) {
   uint64_t nrows = dim > 0 ? wl / (uint64_t)dim : 0;
   for (int64_t k = 0; k < count; k++) if (rows[k] < 0 || (uint64_t)rows[k] >= nrows) THROW(env, "adamRows: row out of range");
   for (int64_t k = 0; k < count; k++) {
+    /* Touched rows are scattered over a table larger than the cache: fetch a few rows ahead. */
+    if (k + 4 < count) {
+      int64_t p = (int64_t)rows[k + 4] * dim;
+      for (int64_t q = 0; q < dim; q += 16) {
+        __builtin_prefetch(w + p + q, 1);
+        __builtin_prefetch(g + p + q, 0);
+        __builtin_prefetch(m + p + q, 1);
+        __builtin_prefetch(v + p + q, 1);
+      }
+    }
     int64_t s = (int64_t)rows[k] * dim;
     adam_span(w + s, g + s, m + s, v + s, dim, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)st, (float)ib, (float)eps);
   }
@@ -227,6 +237,90 @@ static napi_value ScatterAddRows(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* colSumAdd(d, rows, width, out): out[j] += sum_r d[r*width + j] (bias gradients) */
+static napi_value ColSumAdd(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  float *d, *o; size_t dl, ol; int64_t rows, width;
+  if (!arg_f32(env, argv[0], &d, &dl) || !arg_i64(env, argv[1], &rows) || !arg_i64(env, argv[2], &width) || !arg_f32(env, argv[3], &o, &ol)) THROW(env, "colSumAdd(d, rows, width, out)");
+  if (rows < 0 || width < 0 || (uint64_t)width > ol || (uint64_t)(rows * width) > dl) THROW(env, "colSumAdd: out of bounds");
+  for (int64_t r = 0; r < rows; r++) {
+    const float *restrict src = d + r * width;
+    float *restrict dst = o;
+    for (int64_t j = 0; j < width; j++) dst[j] += src[j];
+  }
+  return NULL;
+}
+
+/* segDot(a, rows, heads, h, w, bias, out): out[b*heads+g] = bias[g] + sum_j a[b*heads*h + g*h + j] * w[g*h + j]
+   (the last layer of an MlpGroup whose heads have one output each) */
+static napi_value SegDot(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  float *a, *w, *bias, *o; size_t al, wl, bl, ol; int64_t rows, heads, h;
+  if (!arg_f32(env, argv[0], &a, &al) || !arg_i64(env, argv[1], &rows) || !arg_i64(env, argv[2], &heads) || !arg_i64(env, argv[3], &h) ||
+      !arg_f32(env, argv[4], &w, &wl) || !arg_f32(env, argv[5], &bias, &bl) || !arg_f32(env, argv[6], &o, &ol)) THROW(env, "segDot(a, rows, heads, h, w, bias, out)");
+  if (rows < 0 || heads < 1 || h < 1 || (uint64_t)(rows * heads * h) > al || (uint64_t)(heads * h) > wl || (uint64_t)heads > bl || (uint64_t)(rows * heads) > ol) THROW(env, "segDot: out of bounds");
+  for (int64_t b = 0; b < rows; b++) {
+    for (int64_t g = 0; g < heads; g++) {
+      const float *restrict x = a + (b * heads + g) * h;
+      const float *restrict wg = w + g * h;
+      /* 8 independent partial sums so the compiler can vectorise the reduction without -ffast-math */
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 8 <= h; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[j + k] * wg[j + k];
+      float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+      for (; j < h; j++) s += x[j] * wg[j];
+      o[b * heads + g] = bias[g] + s;
+    }
+  }
+  return NULL;
+}
+
+/* segDotBackward(dOut, a, rows, heads, h, w, gW, dA): gW[g*h+j] += sum_b dOut[b*heads+g] a[b, g*h+j];
+   dA[b, g*h+j] = dOut[b*heads+g] * w[g*h+j] */
+static napi_value SegDotBackward(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  float *d, *a, *w, *gw, *da; size_t dl, al, wl, gwl, dal; int64_t rows, heads, h;
+  if (!arg_f32(env, argv[0], &d, &dl) || !arg_f32(env, argv[1], &a, &al) || !arg_i64(env, argv[2], &rows) || !arg_i64(env, argv[3], &heads) ||
+      !arg_i64(env, argv[4], &h) || !arg_f32(env, argv[5], &w, &wl) || !arg_f32(env, argv[6], &gw, &gwl) || !arg_f32(env, argv[7], &da, &dal)) {
+    THROW(env, "segDotBackward(dOut, a, rows, heads, h, w, gW, dA)");
+  }
+  int64_t width = heads * h;
+  if (rows < 0 || heads < 1 || h < 1 || (uint64_t)(rows * heads) > dl || (uint64_t)(rows * width) > al || (uint64_t)width > wl || (uint64_t)width > gwl || (uint64_t)(rows * width) > dal) {
+    THROW(env, "segDotBackward: out of bounds");
+  }
+  for (int64_t b = 0; b < rows; b++) {
+    for (int64_t g = 0; g < heads; g++) {
+      const float dv = d[b * heads + g];
+      const float *restrict x = a + b * width + g * h;
+      const float *restrict wg = w + g * h;
+      float *restrict gg = gw + g * h;
+      float *restrict dx = da + b * width + g * h;
+      for (int64_t j = 0; j < h; j++) {
+        gg[j] += dv * x[j];
+        dx[j] = dv * wg[j];
+      }
+    }
+  }
+  return NULL;
+}
+
+/* zeroRows(grad, dim, rows, count, flags): zero the listed rows and clear their flags */
+static napi_value ZeroRows(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  float *g; int32_t *rows; uint8_t *flags; size_t gl, rl, fl; int64_t dim, count;
+  if (!arg_f32(env, argv[0], &g, &gl) || !arg_i64(env, argv[1], &dim) || !arg_i32arr(env, argv[2], &rows, &rl) || !arg_i64(env, argv[3], &count) ||
+      !arg_u8arr(env, argv[4], &flags, &fl)) THROW(env, "zeroRows(grad, dim, rows, count, flags)");
+  uint64_t nrows = dim > 0 ? gl / (uint64_t)dim : 0;
+  if (dim < 1 || count < 0 || (uint64_t)count > rl || fl != nrows) THROW(env, "zeroRows: out of bounds");
+  for (int64_t i = 0; i < count; i++) if (rows[i] < 0 || (uint64_t)rows[i] >= nrows) THROW(env, "zeroRows: row out of range");
+  for (int64_t i = 0; i < count; i++) {
+    memset(g + (int64_t)rows[i] * dim, 0, (size_t)dim * sizeof(float));
+    flags[rows[i]] = 0;
+  }
+  return NULL;
+}
+
 static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -258,6 +352,10 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"adamRows", NULL, AdamRows, NULL, NULL, NULL, napi_default, NULL},
     {"gatherRows", NULL, GatherRows, NULL, NULL, NULL, napi_default, NULL},
     {"scatterAddRows", NULL, ScatterAddRows, NULL, NULL, NULL, napi_default, NULL},
+    {"colSumAdd", NULL, ColSumAdd, NULL, NULL, NULL, napi_default, NULL},
+    {"segDot", NULL, SegDot, NULL, NULL, NULL, napi_default, NULL},
+    {"segDotBackward", NULL, SegDotBackward, NULL, NULL, NULL, napi_default, NULL},
+    {"zeroRows", NULL, ZeroRows, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

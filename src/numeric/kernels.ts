@@ -98,3 +98,66 @@ export function scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array
   }
   return tc;
 }
+
+/** out[j] += sum over rows r < rows of d[r*width + j] (bias gradients). */
+export function colSumAdd(d: Float32Array, rows: number, width: number, out: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.colSumAdd(d, rows, width, out);
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    for (let j = 0; j < width; j++) out[j] = out[j]! + d[base + j]!;
+  }
+}
+
+/**
+ * The last layer of an MlpGroup whose heads have ONE output: for every row b
+ * and head g, out[b*heads + g] = bias[g] + dot(a[b, g*h .. g*h+h), w[g*h .. g*h+h)),
+ * with a laid out [rows, heads*h]. One pass instead of `heads` one-column gemms.
+ */
+export function segDot(a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, bias: Float32Array, out: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.segDot(a, rows, heads, h, w, bias, out);
+  for (let b = 0; b < rows; b++) {
+    for (let g = 0; g < heads; g++) {
+      const x = (b * heads + g) * h;
+      const wg = g * h;
+      let s0 = 0, s1 = 0;
+      let j = 0;
+      for (; j + 1 < h; j += 2) {
+        s0 += a[x + j]! * w[wg + j]!;
+        s1 += a[x + j + 1]! * w[wg + j + 1]!;
+      }
+      if (j < h) s0 += a[x + j]! * w[wg + j]!;
+      out[b * heads + g] = bias[g]! + (s0 + s1);
+    }
+  }
+}
+
+/** Backward of segDot: gW[g*h + j] += sum_b dOut[b*heads+g] a[b, g*h+j]; dA[b, g*h+j] = dOut[b*heads+g] w[g*h+j]. */
+export function segDotBackward(dOut: Float32Array, a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, gW: Float32Array, dA: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.segDotBackward(dOut, a, rows, heads, h, w, gW, dA);
+  const width = heads * h;
+  for (let b = 0; b < rows; b++) {
+    for (let g = 0; g < heads; g++) {
+      const dv = dOut[b * heads + g]!;
+      const x = b * width + g * h;
+      const wg = g * h;
+      for (let j = 0; j < h; j++) {
+        gW[wg + j] = gW[wg + j]! + dv * a[x + j]!;
+        dA[x + j] = dv * w[wg + j]!;
+      }
+    }
+  }
+}
+
+/** Zeroes rows rows[0..count) of grad (width dim) and clears their flags. */
+export function zeroRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, flags: Uint8Array): void {
+  const native = activeNative();
+  if (native) return native.zeroRows(grad, dim, rows, count, flags);
+  for (let i = 0; i < count; i++) {
+    const r = rows[i]!;
+    grad.fill(0, r * dim, r * dim + dim);
+    flags[r] = 0;
+  }
+}

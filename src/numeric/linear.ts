@@ -9,7 +9,7 @@
  */
 import { gemm } from './gemm.js';
 import { fillUniform, linearInitBound } from './init.js';
-import { fillRows } from './kernels.js';
+import { colSumAdd, fillRows } from './kernels.js';
 import { Param, ShapeError } from './param.js';
 import type { Rng } from './rng.js';
 
@@ -62,11 +62,7 @@ export class Linear {
     const o = this.outDim;
     const i = this.inDim;
     gemm(true, false, o, i, batch, 1, dOut, o, this.input, i, 1, this.weight.grad, i);
-    const db = this.bias.grad;
-    for (let r = 0; r < batch; r++) {
-      const row = r * o;
-      for (let j = 0; j < o; j++) db[j]! += dOut[row + j]!;
-    }
+    colSumAdd(dOut, batch, o, this.bias.grad);
     if (!this.computeInputGrad) return this.dx.subarray(0, 0);
     if (this.dx.length < batch * i) this.dx = new Float32Array(batch * i);
     gemm(false, false, batch, i, o, 1, dOut, o, this.weight.value, i, 0, this.dx, i);

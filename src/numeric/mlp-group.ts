@@ -22,7 +22,7 @@ import { gemm, gemmAt } from './gemm.js';
 import { fillUniform, linearInitBound } from './init.js';
 import { validateSizes } from './mlp.js';
 import { Param, ShapeError } from './param.js';
-import { fillRows, reluMask, reluRange } from './kernels.js';
+import { colSumAdd, fillRows, reluMask, reluRange, segDot, segDotBackward } from './kernels.js';
 import type { Rng } from './rng.js';
 
 export interface MlpGroupOptions {
@@ -52,7 +52,6 @@ export class MlpGroup {
   /** dActs[l]: gradient w.r.t. acts[l] for hidden layers (the last layer uses the caller's dOut). */
   private dActs: Float32Array[] = [];
   private dx = new Float32Array(0);
-  private ones = new Float32Array(0);
   private capacity = 0;
   private input: Float32Array | null = null;
   private batch = 0;
@@ -96,7 +95,6 @@ export class MlpGroup {
       this.dActs.push(new Float32Array(l + 2 < this.sizes.length ? batch * G * this.sizes[l + 1]! : 0));
     }
     this.dx = new Float32Array(this.inputGrad ? batch * this.inDim : 0);
-    this.ones = new Float32Array(batch).fill(1);
     this.capacity = batch;
   }
 
@@ -116,8 +114,14 @@ export class MlpGroup {
       const fout = this.sizes[l + 1]!;
       const width = G * fout;
       const out = this.acts[l]!;
-      fillRows(out, batch, width, this.biases[l]!.value);
       const w = this.weights[l]!.value;
+      if (l > 0 && fout === 1) {
+        // One output per head: a segmented dot product, not G one-column gemms.
+        segDot(prev, batch, G, fin, w, this.biases[l]!.value, out);
+        prev = out;
+        continue;
+      }
+      fillRows(out, batch, width, this.biases[l]!.value);
       if (l === 0) {
         gemm(false, true, batch, width, fin, 1, prev, fin, w, fin, 1, out, width);
       } else {
@@ -150,8 +154,7 @@ export class MlpGroup {
       const fout = this.sizes[l + 1]!;
       const width = G * fout;
       const w = this.weights[l]!;
-      // db += ones^T d: a 1-row gemm is vectorised by the backend, unlike a JS column-sum loop.
-      gemm(false, false, 1, width, batch, 1, this.ones, batch, d, width, 1, this.biases[l]!.grad, width);
+      colSumAdd(d, batch, width, this.biases[l]!.grad);
       if (l === 0) {
         gemm(true, false, width, fin, batch, 1, d, width, this.input, fin, 1, w.grad, fin);
         if (!this.inputGrad) return this.dx;
@@ -161,6 +164,12 @@ export class MlpGroup {
       const prev = this.acts[l - 1]!;
       const dPrev = this.dActs[l - 1]!;
       const prevWidth = G * fin;
+      if (fout === 1) {
+        segDotBackward(d, prev, batch, G, fin, w.value, w.grad, dPrev);
+        reluMask(dPrev, prev, batch * prevWidth);
+        d = dPrev;
+        continue;
+      }
       for (let g = 0; g < G; g++) {
         gemmAt(true, false, fout, fin, batch, 1, d, g * fout, width, prev, g * fin, prevWidth, 1, w.grad, g * fout * fin, fin);
         gemmAt(false, false, batch, fin, fout, 1, d, g * fout, width, w.value, g * fout * fin, fin, 0, dPrev, g * fin, prevWidth);

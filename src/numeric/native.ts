@@ -27,6 +27,10 @@ export interface NativeAddon {
   gatherRows(table: Float32Array, dim: number, rows: Int32Array, count: number, out: Float32Array, stride: number, off: number): void;
   scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
     flags: Uint8Array, touched: Int32Array, touchedCount: number): number;
+  colSumAdd(d: Float32Array, rows: number, width: number, out: Float32Array): void;
+  segDot(a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, bias: Float32Array, out: Float32Array): void;
+  segDotBackward(dOut: Float32Array, a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, gW: Float32Array, dA: Float32Array): void;
+  zeroRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, flags: Uint8Array): void;
   setNumThreads(n: number): void;
   config(): string;
 }
@@ -64,7 +68,7 @@ export function loadNative(): NativeAddon | null {
     if (!existsSync(path)) continue;
     try {
       const addon = require(path) as NativeAddon;
-      if (typeof addon.scatterAddRows !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
+      if (typeof addon.zeroRows !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
       addon.setNumThreads(1);
       loaded = addon;
       return loaded;

@@ -8,6 +8,7 @@
  * O(table size). Params may also be *views* into a larger fused tensor
  * (see MlpGroup.headParams): then `value`/`grad` are subarrays sharing memory.
  */
+import { zeroRows } from './kernels.js';
 
 export class ShapeError extends Error {
   override name = 'ShapeError';
@@ -88,12 +89,7 @@ export class Param {
       this.grad.fill(0);
       return;
     }
-    const d = this.rowSize;
-    for (let i = 0; i < this.touchedCount; i++) {
-      const r = this.touchedRows[i]!;
-      this.grad.fill(0, r * d, r * d + d);
-      this.touchedFlag[r] = 0;
-    }
+    zeroRows(this.grad, this.rowSize, this.touchedRows, this.touchedCount, this.touchedFlag);
     this.touchedCount = 0;
   }
 }
