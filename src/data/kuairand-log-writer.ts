@@ -60,39 +60,96 @@ export function kuaiRandHourMin(timeMs: number): number {
   return Math.floor(minutes / 60) * 100 + (minutes % 60);
 }
 
-function intField(v: number): string {
-  return Number.isFinite(v) ? String(Math.round(v)) : '';
-}
-
-/** Buffered synchronous writer of text lines to `<path>.partial`, renamed to `path` on close. */
-class LineFile {
+/**
+ * Buffered synchronous writer of ASCII lines to `<path>.partial`, renamed to
+ * `path` on close. Numbers are formatted straight into a byte buffer, so
+ * writing a row allocates nothing.
+ */
+class ByteLineFile {
   private fd: number;
-  private buffer: string[] = [];
-  private bufferedChars = 0;
+  private readonly buf: Buffer;
+  private pos = 0;
   private closed = false;
   rows = 0;
 
   constructor(
     readonly path: string,
     header: string,
-    private readonly flushChars = 1 << 20,
+    capacity = 1 << 20,
   ) {
+    this.buf = Buffer.allocUnsafe(capacity);
     this.fd = openSync(`${path}.partial`, 'w');
-    this.push(header);
+    this.text(header);
+    this.newline();
   }
 
-  push(line: string): void {
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
     if (this.closed) throw new Error(`${this.path}: write after close`);
-    this.buffer.push(line);
-    this.bufferedChars += line.length + 1;
-    if (this.bufferedChars >= this.flushChars) this.flush();
+    if (this.pos + n > this.buf.length) this.flush();
+  }
+
+  text(s: string): void {
+    this.reserve(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  comma(): void {
+    this.buf[this.pos++] = 44;
+  }
+
+  newline(): void {
+    this.buf[this.pos++] = 10;
+  }
+
+  /** Writes round(v) in decimal; NaN/Infinity write nothing (an empty, missing field). */
+  int(v: number): void {
+    if (!Number.isFinite(v)) return;
+    let x = Math.round(v);
+    if (x < 0) {
+      this.buf[this.pos++] = 45;
+      x = -x;
+    }
+    if (x > 9007199254740991) {
+      this.pos += this.buf.write(String(x), this.pos, 'latin1');
+      return;
+    }
+    const buf = this.buf;
+    if (x < 10) {
+      buf[this.pos++] = 48 + x;
+      return;
+    }
+    let digits = 1;
+    for (let t = x; t >= 10; t = Math.floor(t / 10)) digits++;
+    let p = this.pos + digits - 1;
+    if (x < 2147483648) {
+      // Small integers: 32-bit integer arithmetic.
+      do {
+        const q = (x / 10) | 0;
+        buf[p--] = 48 + (x - q * 10);
+        x = q;
+      } while (x > 0);
+    } else {
+      do {
+        const q = Math.floor(x / 10);
+        buf[p--] = 48 + (x - q * 10);
+        x = q;
+      } while (x > 0);
+    }
+    this.pos += digits;
+  }
+
+  /** Writes a finite number as JavaScript prints it (e.g. 2.5). */
+  num(v: number): void {
+    if (Number.isInteger(v)) this.int(v);
+    else this.pos += this.buf.write(String(v), this.pos, 'latin1');
   }
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    writeSync(this.fd, this.buffer.join('\n') + '\n');
-    this.buffer = [];
-    this.bufferedChars = 0;
+    if (this.pos === 0) return;
+    let off = 0;
+    while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
+    this.pos = 0;
   }
 
   close(): void {
@@ -104,12 +161,18 @@ class LineFile {
   }
 }
 
+/** Longest possible row in bytes (19 fields of at most 21 characters + commas + newline). */
+const MAX_ROW_BYTES = 19 * 22 + 1;
+
 /** Writer of a KuaiRand-format log (19 columns). */
 export class KuaiRandLogWriter {
-  private readonly file: LineFile;
+  private readonly file: ByteLineFile;
+  private lastMinute = NaN;
+  private date = 0;
+  private hourmin = 0;
 
   constructor(path: string) {
-    this.file = new LineFile(path, LOG_COLUMNS.join(','));
+    this.file = new ByteLineFile(path, LOG_COLUMNS.join(','));
   }
 
   get path(): string {
@@ -122,10 +185,36 @@ export class KuaiRandLogWriter {
   }
 
   append(r: KuaiRandLogRow): void {
-    this.file.push(
-      `${r.userId},${r.videoId},${kuaiRandDate(r.timeMs)},${kuaiRandHourMin(r.timeMs)},${Math.round(r.timeMs)},${r.isClick},${r.isLike},${r.isFollow},${r.isComment},${r.isForward},${r.isHate},${r.longView},${intField(r.playTimeMs)},${intField(r.durationMs)},${intField(r.profileStayTime)},${intField(r.commentStayTime)},${r.isProfileEnter},${r.isRand},${r.tab}`,
-    );
-    this.file.rows++;
+    const minute = Math.floor(r.timeMs / 60000);
+    if (minute !== this.lastMinute) {
+      // Date fields change at most once a minute: compute them only then.
+      this.lastMinute = minute;
+      this.date = kuaiRandDate(r.timeMs);
+      this.hourmin = kuaiRandHourMin(r.timeMs);
+    }
+    const f = this.file;
+    f.reserve(MAX_ROW_BYTES);
+    f.int(r.userId); f.comma();
+    f.int(r.videoId); f.comma();
+    f.int(this.date); f.comma();
+    f.int(this.hourmin); f.comma();
+    f.int(r.timeMs); f.comma();
+    f.int(r.isClick); f.comma();
+    f.int(r.isLike); f.comma();
+    f.int(r.isFollow); f.comma();
+    f.int(r.isComment); f.comma();
+    f.int(r.isForward); f.comma();
+    f.int(r.isHate); f.comma();
+    f.int(r.longView); f.comma();
+    f.int(r.playTimeMs); f.comma();
+    f.int(r.durationMs); f.comma();
+    f.int(r.profileStayTime); f.comma();
+    f.int(r.commentStayTime); f.comma();
+    f.int(r.isProfileEnter); f.comma();
+    f.int(r.isRand); f.comma();
+    f.int(r.tab);
+    f.newline();
+    f.rows++;
   }
 
   /** Flushes and renames the finished file into place. */
@@ -136,10 +225,10 @@ export class KuaiRandLogWriter {
 
 /** Writer of rliv's gifts file: `user_id,author_id,time_ms,amount`. */
 export class GiftLogWriter {
-  private readonly file: LineFile;
+  private readonly file: ByteLineFile;
 
   constructor(path: string) {
-    this.file = new LineFile(path, GIFT_COLUMNS.join(','), 1 << 16);
+    this.file = new ByteLineFile(path, GIFT_COLUMNS.join(','), 1 << 16);
   }
 
   get path(): string {
@@ -152,8 +241,15 @@ export class GiftLogWriter {
 
   append(userId: number, authorId: number, timeMs: number, amount: number): void {
     if (!(amount > 0)) throw new RangeError(`GiftLogWriter: amount must be > 0, got ${amount}`);
-    this.file.push(`${userId},${authorId},${Math.round(timeMs)},${amount}`);
-    this.file.rows++;
+    if (!Number.isFinite(amount)) throw new RangeError(`GiftLogWriter: amount must be finite, got ${amount}`);
+    const f = this.file;
+    f.reserve(4 * 25);
+    f.int(userId); f.comma();
+    f.int(authorId); f.comma();
+    f.int(timeMs); f.comma();
+    f.num(amount);
+    f.newline();
+    f.rows++;
   }
 
   close(): void {

@@ -15,6 +15,7 @@
  * logs, `duration_ms`, `profile_stay_time`, `comment_stay_time` and
  * `play_time_ms` may be empty (NaN); ids, dates, times and flags may not.
  */
+import { createReadStream } from 'node:fs';
 import { readLineChunks, splitCsvLine } from './line-stream.js';
 import { KuaiRandFormatError } from './kuairand-format-error.js';
 import {
@@ -172,9 +173,84 @@ function fieldCountError(path: string, line: number, got: number, expected: numb
   return new KuaiRandFormatError(path, line, undefined, undefined, `expected ${expected} fields, found ${got}${hint}`);
 }
 
+const SCAN_FIELD_COUNT = 1;
+const SCAN_MISSING = 2;
+const SCAN_NOT_NUMBER = 3;
+const SCAN_NOT_FLAG = 4;
+const SCAN_NOT_INT = 5;
+/** Where the last failed scan stopped (read only after a non-zero scan code). */
+const scan = { column: 0, fieldStart: 0, fieldEnd: 0, fields: 0 };
+
+/**
+ * Parses one comma-separated numeric line buf[start, end) into `values`
+ * without allocating. kinds: 0 int, 1 flag, 2 float. Returns 0 or a SCAN_*
+ * code (details in `scan`).
+ */
+function scanLogLine(buf: Uint8Array, start: number, end: number, values: Float64Array, kinds: Uint8Array, optional: Uint8Array, ncol: number): number {
+  let pos = start;
+  for (let c = 0; c < ncol; c++) {
+    const fs = pos;
+    let v = 0;
+    let digits = 0;
+    let neg = false;
+    let simple = true;
+    if (pos < end && buf[pos] === 45) {
+      neg = true;
+      pos++;
+    }
+    while (pos < end) {
+      const ch = buf[pos]!;
+      if (ch === 44) break;
+      const dgt = ch - 48;
+      if (dgt >= 0 && dgt <= 9) {
+        v = v * 10 + dgt;
+        digits++;
+      } else simple = false;
+      pos++;
+    }
+    const fe = pos;
+    scan.column = c;
+    scan.fieldStart = fs;
+    scan.fieldEnd = fe;
+    if (fe === fs) {
+      if (c < ncol - 1 && pos >= end) {
+        scan.fields = c + 1;
+        return SCAN_FIELD_COUNT;
+      }
+      if (optional[c] === 0) return SCAN_MISSING;
+      values[c] = NaN;
+    } else {
+      if (!simple || digits === 0) {
+        v = parseDecimal(Buffer.from(buf.buffer, buf.byteOffset + fs, fe - fs).toString('latin1'));
+        if (Number.isNaN(v)) return SCAN_NOT_NUMBER;
+      } else if (neg) v = -v;
+      const kind = kinds[c];
+      if (kind === 1 && v !== 0 && v !== 1) return SCAN_NOT_FLAG;
+      if (kind === 0 && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)) return SCAN_NOT_INT;
+      values[c] = v;
+    }
+    if (c < ncol - 1) {
+      if (pos >= end) {
+        scan.fields = c + 1;
+        return SCAN_FIELD_COUNT;
+      }
+      pos++; // the comma
+    }
+  }
+  if (pos < end) {
+    let n = ncol;
+    for (let k = pos; k < end; k++) if (buf[k] === 44) n++;
+    scan.fields = n;
+    return SCAN_FIELD_COUNT;
+  }
+  return 0;
+}
+
 /**
  * Streams a `log_standard_*` / `log_random_*` file (or a log rliv wrote) as
- * batches of typed rows. Memory: one read buffer plus one batch.
+ * batches of typed rows. Memory: one read buffer plus one batch. Parsing
+ * works on the raw bytes (logs are ASCII numbers), so no per-field strings
+ * are allocated; the text of a field is decoded only to report an error.
  *
  *   for await (const batch of readKuaiRandLog(path)) { ... batch.count rows ... }
  */
@@ -182,70 +258,104 @@ export async function* readKuaiRandLog(path: string, options: LogReaderOptions =
   const batchSize = options.batchSize ?? 65536;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`readKuaiRandLog: batchSize must be a positive integer, got ${batchSize}`);
   const ncol = LOG_COLUMNS.length;
-  const specs = LOG_COLUMNS.map((c) => LOG_FIELD[c]);
-  const fields: string[] = new Array(ncol + 1);
+  const kinds = new Uint8Array(ncol);
+  const optional = new Uint8Array(ncol);
+  LOG_COLUMNS.forEach((c, k) => {
+    kinds[k] = LOG_FIELD[c].kind === 'int' ? 0 : LOG_FIELD[c].kind === 'flag' ? 1 : 2;
+    optional[k] = LOG_FIELD[c].optional ? 1 : 0;
+  });
   const values = new Float64Array(ncol);
+  const stream = createReadStream(path, { highWaterMark: options.highWaterMark ?? 1 << 20 });
+  let carry: Buffer | null = null;
+  let lineNo = 0;
   let headerSeen = false;
   let batch: LogBatch | null = null;
 
-  for await (const chunk of readLineChunks(path, { highWaterMark: options.highWaterMark })) {
-    let start = 0;
+  const fieldText = (buf: Buffer, s: number, e: number): string => {
+    const t = buf.toString('latin1', s, Math.min(e, s + 40));
+    return e - s > 40 ? t + '...' : t;
+  };
+
+  /** Parses one data line buf[start, end) into `values`; throws KuaiRandFormatError. */
+  const parseLine = (buf: Buffer, start: number, end: number, truncated: boolean): void => {
+    const code = scanLogLine(buf, start, end, values, kinds, optional, ncol);
+    if (code === 0) return;
+    const c = scan.column;
+    const fs = scan.fieldStart, fe = scan.fieldEnd;
+    if (code === SCAN_FIELD_COUNT) throw fieldCountError(path, lineNo, scan.fields, ncol, truncated);
+    if (code === SCAN_MISSING) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, 'missing value in a required column');
+    if (code === SCAN_NOT_NUMBER) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a number, got '${fieldText(buf, fs, fe)}'`);
+    if (code === SCAN_NOT_FLAG) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected 0 or 1, got '${fieldText(buf, fs, fe)}'`);
+    throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a 32-bit integer, got '${fieldText(buf, fs, fe)}'`);
+  };
+
+  const pushRow = (): void => {
+    const b = batch!;
+    const r = b.count++;
+    b.userId[r] = values[0]!;
+    b.videoId[r] = values[1]!;
+    b.date[r] = values[2]!;
+    b.hourmin[r] = values[3]!;
+    b.timeMs[r] = values[4]!;
+    b.isClick[r] = values[5]!;
+    b.isLike[r] = values[6]!;
+    b.isFollow[r] = values[7]!;
+    b.isComment[r] = values[8]!;
+    b.isForward[r] = values[9]!;
+    b.isHate[r] = values[10]!;
+    b.longView[r] = values[11]!;
+    b.playTimeMs[r] = values[12]!;
+    b.durationMs[r] = values[13]!;
+    b.profileStayTime[r] = values[14]!;
+    b.commentStayTime[r] = values[15]!;
+    b.isProfileEnter[r] = values[16]!;
+    b.isRand[r] = values[17]!;
+    b.tab[r] = values[18]!;
+  };
+
+  /** Handles one line [s, e) (without its newline); returns true when the batch is full. */
+  const handleLine = (buf: Buffer, s: number, e: number, truncated: boolean): boolean => {
+    lineNo++;
+    if (e > s && buf[e - 1] === 13) e--;
     if (!headerSeen) {
-      checkHeader(path, chunk.lines[0], LOG_COLUMNS);
+      checkHeader(path, buf.toString('utf8', s, e), LOG_COLUMNS);
       headerSeen = true;
-      start = 1;
+      return false;
     }
-    for (let li = start; li < chunk.lines.length; li++) {
-      const line = chunk.lines[li]!;
-      const lineNo = chunk.firstLine + li;
-      if (line.length === 0) continue;
-      const n = splitCsvLine(line, fields);
-      if (n !== ncol) throw fieldCountError(path, lineNo, n, ncol, chunk.lastLineUnterminated && li === chunk.lines.length - 1);
-      for (let c = 0; c < ncol; c++) {
-        const s = fields[c]!;
-        const spec = specs[c]!;
-        if (s.length === 0) {
-          if (!spec.optional) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, 'missing value in a required column');
-          values[c] = NaN;
-          continue;
+    if (e === s) return false;
+    parseLine(buf, s, e, truncated);
+    if (batch === null) batch = allocLogBatch(batchSize, lineNo);
+    pushRow();
+    return batch.count === batchSize;
+  };
+
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      const buf: Buffer = carry ? Buffer.concat([carry, piece]) : piece;
+      let s = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, s);
+        if (nl < 0) break;
+        const full = handleLine(buf, s, nl, false);
+        s = nl + 1;
+        if (full) {
+          yield batch!;
+          batch = null;
         }
-        const v = parseDecimal(s);
-        if (Number.isNaN(v)) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a number, got '${s.length > 40 ? s.slice(0, 40) + '...' : s}'`);
-        if (spec.kind === 'flag' && v !== 0 && v !== 1) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected 0 or 1, got '${s}'`);
-        if (spec.kind === 'int' && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)) {
-          throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a 32-bit integer, got '${s}'`);
-        }
-        values[c] = v;
       }
-      if (batch === null) batch = allocLogBatch(batchSize, lineNo);
-      const r = batch.count++;
-      batch.userId[r] = values[0]!;
-      batch.videoId[r] = values[1]!;
-      batch.date[r] = values[2]!;
-      batch.hourmin[r] = values[3]!;
-      batch.timeMs[r] = values[4]!;
-      batch.isClick[r] = values[5]!;
-      batch.isLike[r] = values[6]!;
-      batch.isFollow[r] = values[7]!;
-      batch.isComment[r] = values[8]!;
-      batch.isForward[r] = values[9]!;
-      batch.isHate[r] = values[10]!;
-      batch.longView[r] = values[11]!;
-      batch.playTimeMs[r] = values[12]!;
-      batch.durationMs[r] = values[13]!;
-      batch.profileStayTime[r] = values[14]!;
-      batch.commentStayTime[r] = values[15]!;
-      batch.isProfileEnter[r] = values[16]!;
-      batch.isRand[r] = values[17]!;
-      batch.tab[r] = values[18]!;
-      if (batch.count === batchSize) {
-        yield batch;
-        batch = null;
-      }
+      carry = s < buf.length ? Buffer.from(buf.subarray(s)) : null;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (carry && carry.length) {
+    if (handleLine(carry, 0, carry.length, true)) {
+      yield batch!;
+      batch = null;
     }
   }
   if (!headerSeen) checkHeader(path, undefined, LOG_COLUMNS);
-  if (batch !== null && batch.count > 0) yield trimBatch(batch);
+  if (batch !== null && (batch as LogBatch).count > 0) yield trimBatch(batch);
 }
 
 /** One row of a gifts file (rliv's addition: KuaiRand has no gifts). */

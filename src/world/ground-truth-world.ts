@@ -22,14 +22,17 @@
  * them, only on a click; amounts are coins, log-normal, rounded, >= 1.
  *
  * Random numbers: every exposure consumes the same fixed number of draws
- * (8 uniforms + 2 normals) whatever its outcome, so two policies run from the
- * same seed see common random numbers position by position.
+ * (10 32-bit draws: 8 uniforms and 2 table-lookup normals, see
+ * fast-normal.ts) whatever its outcome, so two policies run from the same
+ * seed see common random numbers position by position. Latent parameters
+ * are drawn with the same table-lookup normals.
  */
 import { Rng } from '../numeric/rng.js';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT } from '../data/interaction-kinds.js';
 import type { Catalog } from './catalog.js';
 import type { ExposureBatch, ResponseBatch, ResponseModel } from './response.js';
 import { type WorldConfig, DEFAULT_WORLD_CONFIG, validateWorldConfig } from './world-config.js';
+import { fillNormals, normalTable } from './fast-normal.js';
 
 /** KuaiRand's valid-play threshold (ms) for `is_click`. */
 export const CLICK_PLAY_THRESHOLD_MS = 7000;
@@ -76,25 +79,23 @@ export class GroundTruthWorld implements ResponseModel {
     this.noiseScale = this.config.itemNoise / NOISE_QUANT;
     const root = new Rng(seed);
 
-    const ur = root.fork('world-users');
-    this.userInterest = new Float32Array(catalog.numUsers * d);
-    for (let k = 0; k < this.userInterest.length; k++) this.userInterest[k] = ur.normal();
-
+    this.userInterest = fillNormals(root.fork('world-users'), new Float32Array(catalog.numUsers * d));
     const ar = root.fork('world-authors');
-    this.authorStyle = new Float32Array(catalog.numAuthors * d);
-    for (let k = 0; k < this.authorStyle.length; k++) this.authorStyle[k] = ar.normal();
-    this.authorQuality = new Float32Array(catalog.numAuthors);
-    for (let a = 0; a < catalog.numAuthors; a++) this.authorQuality[a] = this.config.authorQualityStd * ar.normal();
+    this.authorStyle = fillNormals(ar, new Float32Array(catalog.numAuthors * d));
+    this.authorQuality = fillNormals(ar, new Float32Array(catalog.numAuthors), this.config.authorQualityStd);
+    this.tagEmbedding = fillNormals(root.fork('world-tags'), new Float32Array(catalog.numTags * d), this.config.tagScale);
 
-    const tr = root.fork('world-tags');
-    this.tagEmbedding = new Float32Array(catalog.numTags * d);
-    for (let k = 0; k < this.tagEmbedding.length; k++) this.tagEmbedding[k] = this.config.tagScale * tr.normal();
-
+    // Item noise in int8 steps of 1/32 (memory: d bytes per item), filled in slices to stay lean.
     const ir = root.fork('world-items');
     this.itemNoise = new Int8Array(catalog.numItems * d);
-    for (let k = 0; k < this.itemNoise.length; k++) {
-      const q = Math.round(ir.normal() * NOISE_QUANT);
-      this.itemNoise[k] = q > 127 ? 127 : q < -127 ? -127 : q;
+    const slice = new Float32Array(1 << 16);
+    for (let start = 0; start < this.itemNoise.length; start += slice.length) {
+      const len = Math.min(slice.length, this.itemNoise.length - start);
+      fillNormals(ir, len === slice.length ? slice : slice.subarray(0, len));
+      for (let k = 0; k < len; k++) {
+        const q = Math.round(slice[k]! * NOISE_QUANT);
+        this.itemNoise[start + k] = q > 127 ? 127 : q < -127 ? -127 : q;
+      }
     }
   }
 
@@ -220,6 +221,7 @@ export class GroundTruthWorld implements ResponseModel {
     const z = this.userInterest, w = this.authorStyle, e = this.tagEmbedding, nz = this.itemNoise, bq = this.authorQuality;
     const itemAuthor = this.catalog.itemAuthor, itemTag = this.catalog.itemTag, durations = this.catalog.itemDurationMs;
     const isLive = this.catalog.authorIsLive;
+    const normal = normalTable();
     const pc = batch.pairCounts;
     const { user: users, item: items, repeatAuthor, repeatTag, position } = batch;
     const count = batch.count;
@@ -251,14 +253,14 @@ export class GroundTruthWorld implements ResponseModel {
       // Fixed draw order: the same number of draws for every exposure.
       const uClick = rng.uniform();
       const uSkim = rng.uniform();
-      const epsWatch = rng.normal();
+      const epsWatch = normal[rng.nextUint32() >>> 16]!;
       const uLike = rng.uniform();
       const uComment = rng.uniform();
       const uForward = rng.uniform();
       const uHate = rng.uniform();
       const uFollow = rng.uniform();
       const uGift = rng.uniform();
-      const epsAmount = rng.normal();
+      const epsAmount = normal[rng.nextUint32() >>> 16]!;
 
       const dur = durations[i]!;
       let play: number;
