@@ -1,0 +1,94 @@
+/**
+ * `rliv serve [--checkpoint FILE] [--host 127.0.0.1] [--port 8080] [--redis URL]
+ *  [--models DIR] [--trainer inline|none] [--join-window S] [--duration S]`:
+ * the online ranking service (DESIGN.md §6).
+ *
+ * Without --checkpoint it serves the registry's latest version, or on an
+ * empty registry a fresh RLIV-UA over the default synthetic world (the
+ * `quick` training preset's: 1000 users, 7583 items, seeded by --seed),
+ * published as version 1. With --redis the pair counts and the sample
+ * stream live in Redis; otherwise in memory. By default an online trainer
+ * runs in the same process and publishes new versions that the service
+ * hot-reloads; with --trainer none run `rliv train-online --redis URL` next
+ * to it instead.
+ */
+import { resolve } from 'node:path';
+import { intFlag, UsageError, type CommandSpec } from './command.js';
+import { startOnlineSystem } from '../serving/online-system.js';
+
+export const serveCommand: CommandSpec = {
+  name: 'serve',
+  summary: 'run the HTTP ranking service (rank, feedback, health, metrics) with online training and hot reload',
+  description:
+    'Routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /healthz, GET /metrics.\n' +
+    'Stops on SIGINT/SIGTERM (or after --duration seconds) and prints a summary line.',
+  options: {
+    checkpoint: { type: 'string', description: 'checkpoint to serve (from "rliv train" or a registry); default: the registry\'s latest or a fresh RLIV-UA', valueName: 'FILE' },
+    host: { type: 'string', description: 'address to listen on', default: '127.0.0.1', valueName: 'HOST' },
+    port: { type: 'string', description: 'TCP port (0 = any free port)', default: '8080', valueName: 'PORT' },
+    redis: { type: 'string', description: 'Redis URL for the pair-count store and the sample stream (default: in memory)', valueName: 'URL' },
+    models: { type: 'string', description: 'model registry directory (versions published by trainers, watched for hot reload)', default: 'rliv-models', valueName: 'DIR' },
+    trainer: { type: 'string', description: 'online trainer in this process (inline) or none (run "rliv train-online")', default: 'inline', choices: ['inline', 'none'], valueName: 'KIND' },
+    'join-window': { type: 'string', description: 'seconds feedback may arrive after its impression (the label joiner window)', default: '30', valueName: 'S' },
+    'publish-every': { type: 'string', description: 'inline trainer: publish a version after this many new samples', default: '64', valueName: 'N' },
+    duration: { type: 'string', description: 'stop after this many seconds (default: run until interrupted)', valueName: 'S' },
+  },
+  async run(values, _positionals, ctx) {
+    const port = intFlag(values, 'port', 0, 65535) ?? 8080;
+    const joinWindowS = Number(values['join-window']);
+    if (!(joinWindowS > 0 && joinWindowS <= 86_400)) throw new UsageError(`--join-window must be a number of seconds in (0, 86400], got ${JSON.stringify(values['join-window'])}`);
+    const publishEvery = intFlag(values, 'publish-every', 1, 1_000_000) ?? 64;
+    const duration = values.duration === undefined ? undefined : Number(values.duration);
+    if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
+    const redisUrl = typeof values.redis === 'string' ? values.redis : undefined;
+    if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new UsageError(`--redis must be a redis:// URL, got ${JSON.stringify(redisUrl)}`);
+    const host = String(values.host);
+    const modelsDir = resolve(String(values.models));
+
+    ctx.log(`loading the model (registry ${modelsDir}) ...`);
+    const system = await startOnlineSystem({
+      modelsDir,
+      checkpointPath: typeof values.checkpoint === 'string' ? values.checkpoint : undefined,
+      redisUrl,
+      seed: ctx.seed,
+      inlineTrainer: values.trainer !== 'none',
+      trainer: { publishEverySamples: publishEvery, minPublishIntervalMs: 5000 },
+      joiner: { windowMs: joinWindowS * 1000 },
+    });
+    const { service } = system;
+    ctx.log(`model: ${system.origin}`);
+    if (redisUrl) {
+      const s = service.store.status();
+      ctx.log(`redis ${redisUrl}: ${s.healthy ? 'connected' : `not reachable (${s.lastError ?? 'no answer'}); serving degraded with default pair counts, reconnecting in the background`}`);
+    }
+    const address = await service.app.listen({ host, port });
+    ctx.log(`rliv serve listening on ${address}  (model version ${service.holder.current.version}; trainer ${values.trainer}; Ctrl-C to stop)`);
+    ctx.log(`try: curl -s ${address}/healthz`);
+
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+    });
+    ctx.log('stopping: flushing the joiner and closing connections ...');
+    const h = service.holder.current;
+    const joiner = { ...service.pipeline.joiner.counters };
+    await system.close();
+    return {
+      command: 'serve',
+      address,
+      modelsDir,
+      modelVersion: h.version,
+      reloads: service.holder.reload.reloads,
+      store: service.store.kind,
+      stream: service.stream.kind,
+      joiner,
+      trainer: system.trainer ? { ...system.trainer.stats } : null,
+    };
+  },
+};

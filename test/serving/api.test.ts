@@ -1,0 +1,169 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { smallSystem, candidatesOf, waitFor } from './helpers.js';
+import type { OnlineSystem } from '../../src/serving/online-system.js';
+import { Rng } from '../../src/numeric/rng.js';
+import { PAIR_COUNT_DIM, TOWER_COUNT } from '../../src/data/interaction-kinds.js';
+import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import type { MemoryPairStore } from '../../src/serving/pair-store.js';
+
+let sys: OnlineSystem;
+before(async () => { sys = await smallSystem({ joiner: { windowMs: 100 } }); });
+after(async () => { await sys.close(); });
+
+async function post(url: string, payload: unknown) {
+  const r = await sys.service.app.inject({ method: 'POST', url, payload: payload as object });
+  return { status: r.statusCode, body: r.json() as Record<string, any> };
+}
+
+test('rank returns the top K by the model\'s score with per-tower LIV, and logs K impressions', async () => {
+  const cands = candidatesOf(sys, 50);
+  const before = sys.service.pipeline.joiner.counters.impressions;
+  const { status, body } = await post('/v1/rank', { userId: 3, candidates: cands, k: 6 });
+  assert.equal(status, 200);
+  assert.equal(body.modelVersion, 1);
+  assert.equal(body.degraded, false);
+  assert.equal(body.items.length, 6);
+  // Recompute the scores with the served model: the response's order and scores are the top 6.
+  const model = sys.service.holder.current;
+  const req = { user: 3, candidates: Int32Array.from(cands.map((c) => c.itemId)), candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+  const scores = new Float32Array(50);
+  model.ranker.score(req, scores);
+  const expected = [...scores.keys()].sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, 6);
+  assert.deepEqual(body.items.map((it: any) => it.itemId), expected.map((i) => cands[i]!.itemId));
+  for (let j = 0; j < 6; j++) {
+    assert.equal(body.items[j].score, scores[expected[j]!]);
+    assert.equal(body.items[j].authorId, cands[expected[j]!]!.authorId);
+  }
+  // LIV: the watch-time LIV is the default ranking score of RLIV-UA.
+  const liv = new Float32Array(50 * TOWER_COUNT);
+  (model.towers!).livPerTower(req, liv);
+  const top = expected[0]!;
+  // The service computes the LIV of the K exposed items in one small batch: equal up to float rounding.
+  const got = body.items[0].liv;
+  const want = { click: liv[top * 4]!, watchTime: liv[top * 4 + 1]!, follow: liv[top * 4 + 2]!, gift: liv[top * 4 + 3]! };
+  for (const k of Object.keys(want) as (keyof typeof want)[]) assert.ok(Math.abs(got[k] - want[k]) < 1e-5, `${k}: ${got[k]} vs ${want[k]}`);
+  assert.ok(Math.abs(got.watchTime - body.items[0].score) < 1e-5, 'default score = watch-time LIV');
+  assert.equal(sys.service.pipeline.joiner.counters.impressions - before, 6);
+});
+
+test('towerWeights rank by standardized tower LIVs; k larger than N returns N', async () => {
+  const cands = candidatesOf(sys, 5, 60);
+  const { status, body } = await post('/v1/rank', { userId: 1, candidates: cands, k: 10, towerWeights: { click: 1, gift: 0.5 } });
+  assert.equal(status, 200);
+  assert.equal(body.items.length, 5);
+  for (let j = 1; j < 5; j++) assert.ok(body.items[j - 1].score >= body.items[j].score);
+});
+
+test('feedback joins with the impression; ASA updates the pair store; joiner counts it', async () => {
+  const cands = candidatesOf(sys, 20, 100);
+  const { body } = await post('/v1/rank', { userId: 5, candidates: cands, k: 3 });
+  const item = body.items[0];
+  const store = sys.service.store as MemoryPairStore;
+  const beforeCounts = store.get(5, item.authorId);
+  assert.equal((await post('/v1/feedback', { requestId: body.requestId, itemId: item.itemId, kind: 'click', value: 1 })).status, 202);
+  const batch = await post('/v1/feedback/batch', { events: [
+    { requestId: body.requestId, itemId: item.itemId, kind: 'watchTime', value: 42.5 },
+    { requestId: body.requestId, itemId: item.itemId, kind: 'follow', value: 1, time: Date.now() },
+  ] });
+  assert.equal(batch.status, 202);
+  assert.equal(batch.body.accepted, 2);
+  await waitFor(() => store.get(5, item.authorId)[0]! > beforeCounts[0]!, 5000, 'the pair store update');
+  const after = store.get(5, item.authorId);
+  assert.equal(after[0], beforeCounts[0]! + 1, 'click +1');
+  assert.equal(after[6], Math.fround(beforeCounts[6]! + 42.5), 'watch seconds added');
+  assert.equal(after[3], 1, 'follow flag');
+  // The next rank of this pair sees the new counts (the impression logs them).
+  const h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
+  assert.ok(h.joiner.joinedFeedback >= 3);
+});
+
+test('validation: every kind of bad body is a 4xx naming the field, and changes nothing', async () => {
+  const good = { userId: 1, candidates: candidatesOf(sys, 3), k: 2 };
+  const cases: [unknown, number, RegExp][] = [
+    [{ ...good, userId: 'x' }, 400, /userId must be integer/],
+    [{ candidates: good.candidates, k: 2 }, 400, /missing required field "userId"/],
+    [{ ...good, extra: 1 }, 400, /unknown field "extra"/],
+    [{ ...good, candidates: [{ ...good.candidates[0], color: 'red' }] }, 400, /candidates\/0 has unknown field "color"/],
+    [{ ...good, candidates: candidatesOf(sys, 200).concat(candidatesOf(sys, 101).map((c) => ({ ...c }))) }, 400, /candidates must NOT have more than 300 items/],
+    [{ ...good, candidates: [] }, 400, /candidates must NOT have fewer than 1 items/],
+    [{ ...good, k: 0 }, 400, /k must be >= 1/],
+    [{ ...good, towerWeights: { watchTime: 'a' } }, 400, /towerWeights\/watchTime must be number/],
+    [{ ...good, candidates: [{ itemId: 100000, authorId: 0 }] }, 400, /candidates\/0\/itemId 100000 is not an item/],
+    [{ ...good, candidates: [{ itemId: 0, authorId: (good.candidates[0]!.authorId + 1) }] }, 400, /candidates\/0\/authorId .* does not match item 0/],
+    [{ ...good, candidates: [good.candidates[0], good.candidates[0]] }, 400, /candidates\/1\/itemId 0 appears twice/],
+    [{ ...good, userId: 999999 }, 400, /userId 999999 is not a user/],
+  ];
+  const snapshot = () => JSON.stringify([sys.service.pipeline.joiner.counters, sys.service.pipeline.joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
+  const s0 = snapshot();
+  for (const [payload, status, message] of cases) {
+    const r = await post('/v1/rank', payload);
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.match(r.body.message, message);
+  }
+  // Non-finite numbers: 1e999 parses to Infinity and is refused.
+  const inf = await sys.service.app.inject({ method: 'POST', url: '/v1/feedback', headers: { 'content-type': 'application/json' }, payload: '{"requestId":"a","itemId":1,"kind":"click","value":1e999}' });
+  assert.equal(inf.statusCode, 400);
+  assert.match(inf.json().message, /value must be number/);
+  const kind = await post('/v1/feedback', { requestId: 'a', itemId: 1, kind: 'dance', value: 1 });
+  assert.equal(kind.status, 400);
+  assert.match(kind.body.message, /kind must be one of click, longView/);
+  const neg = await post('/v1/feedback/batch', { events: [{ requestId: 'a', itemId: 1, kind: 'click', value: 1 }, { requestId: 'a', itemId: 1, kind: 'gift', value: -3 }] });
+  assert.equal(neg.status, 400);
+  assert.match(neg.body.message, /events\/1\/value must be >= 0/);
+  const big = await sys.service.app.inject({ method: 'POST', url: '/v1/rank', headers: { 'content-type': 'application/json' }, payload: '{"userId":1,"k":1,"candidates":[' + '{"itemId":1,"authorId":1},'.repeat(60000) + '{"itemId":1,"authorId":1}]}' });
+  assert.equal(big.statusCode, 413);
+  const notJson = await sys.service.app.inject({ method: 'POST', url: '/v1/rank', headers: { 'content-type': 'application/json' }, payload: '{"userId":' });
+  assert.equal(notJson.statusCode, 400);
+  assert.equal(snapshot(), s0, 'rejected requests changed no state');
+});
+
+test('randomized malformed bodies: never a 5xx, never a state change', async () => {
+  const rng = new Rng(2024);
+  const base = () => ({ userId: rng.int(40), candidates: candidatesOf(sys, 1 + rng.int(10), rng.int(150)), k: 1 + rng.int(5) } as Record<string, any>);
+  // Every value below is invalid wherever the mutations put it (no in-range number, no empty array).
+  const junk = (): unknown => [null, 'x', true, {}, [1, 'a'], { a: 1 }, 1e300, -1e300, 2 ** 40][rng.int(9)];
+  const snapshot = () => JSON.stringify([sys.service.pipeline.joiner.counters, sys.service.pipeline.joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
+  const s0 = snapshot();
+  let rejected = 0;
+  for (let i = 0; i < 300; i++) {
+    const body = base();
+    const mutation = rng.int(7);
+    if (mutation === 0) delete body[['userId', 'candidates', 'k'][rng.int(3)]!];
+    else if (mutation === 1) body[['userId', 'candidates', 'k', 'towerWeights', 'userFeatures'][rng.int(5)]!] = junk();
+    else if (mutation === 2) body['f' + rng.int(100)] = junk();
+    else if (mutation === 3) body.candidates[rng.int(body.candidates.length)][['itemId', 'authorId', 'features', 'zzz'][rng.int(4)]!] = junk();
+    else if (mutation === 4) body.candidates[rng.int(body.candidates.length)] = junk();
+    else if (mutation === 5) body.candidates.push({ itemId: 1e6 + rng.int(10), authorId: 0 });
+    else body.towerWeights = { [['click', 'watchTime', 'nope'][rng.int(3)]!]: junk() };
+    const url = rng.bernoulli(0.8) ? '/v1/rank' : ['/v1/feedback', '/v1/feedback/batch'][rng.int(2)]!;
+    const payload = rng.bernoulli(0.1) ? JSON.stringify(body).slice(0, rng.int(40)) : JSON.stringify(body);
+    const r = await sys.service.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
+    assert.ok(r.statusCode < 500, `5xx for ${payload.slice(0, 200)}: ${r.body}`);
+    if (r.statusCode >= 400) {
+      rejected++;
+      assert.equal(typeof r.json().message, 'string');
+    } else {
+      assert.fail(`mutation ${mutation} produced a valid request: ${payload.slice(0, 200)}`);
+    }
+  }
+  assert.equal(rejected, 300);
+  assert.equal(snapshot(), s0);
+});
+
+test('healthz and metrics report version, store, stream and joiner counters', async () => {
+  const h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
+  assert.equal(h.status, 'ok');
+  assert.equal(h.modelVersion, 1);
+  assert.equal(h.store.kind, 'memory');
+  assert.deepEqual(h.degraded, { store: false, stream: false, modelReload: false });
+  const m = await sys.service.app.inject({ method: 'GET', url: '/metrics' });
+  assert.match(m.headers['content-type'] as string, /text\/plain/);
+  assert.match(m.body, /^rliv_model_version 1$/m);
+  assert.match(m.body, /^rliv_http_requests_total\{route="\/v1\/rank",status="200"\} \d+$/m);
+  assert.match(m.body, /^rliv_http_request_duration_seconds_bucket\{route="\/v1\/rank",le="0.01"\} \d+$/m);
+  assert.match(m.body, /^rliv_joiner_events_total\{outcome="impressions"\} \d+$/m);
+  assert.match(m.body, /^rliv_store_degraded 0$/m);
+  const nf = await sys.service.app.inject({ method: 'GET', url: '/v2/nothing' });
+  assert.equal(nf.statusCode, 404);
+});

@@ -1,0 +1,98 @@
+/** Shared pieces of the serving tests: a small online system and a private redis-server. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { tempDir } from '../helpers/paths.js';
+import { startOnlineSystem, type OnlineSystem, type OnlineSystemOptions } from '../../src/serving/online-system.js';
+
+/** A small agent so tests build, save and load models in milliseconds. */
+export const SMALL_AGENT_CONFIG = { batchSize: 32, minReplaySize: 16, embeddingRows: 4096, replayCapacity: 5000 };
+export const SMALL_CATALOG = { users: 40, items: 200 };
+
+export async function smallSystem(overrides: Partial<OnlineSystemOptions> = {}): Promise<OnlineSystem> {
+  return startOnlineSystem({
+    modelsDir: tempDir('rliv-models-'),
+    seed: 7,
+    catalog: SMALL_CATALOG,
+    agentConfig: SMALL_AGENT_CONFIG,
+    inlineTrainer: false,
+    reloadIntervalMs: 50,
+    tickIntervalMs: 20,
+    ...overrides,
+  });
+}
+
+/** N candidates of the serving catalog: items 0..n-1 with their true authors. */
+export function candidatesOf(system: OnlineSystem, n: number, offset = 0): { itemId: number; authorId: number }[] {
+  const cat = system.service.holder.current.catalog;
+  return Array.from({ length: n }, (_, i) => ({ itemId: offset + i, authorId: cat.itemAuthor[offset + i]! }));
+}
+
+export const HAS_REDIS_SERVER = spawnSync('redis-server', ['--version']).status === 0;
+export const NO_REDIS_REASON = 'redis-server is not installed (apt-get install -y redis-server); Redis integration tests skipped';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server on loopback, no persistence; stop() and start() again on the same port. */
+export class TestRedis {
+  private proc: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  static async start(): Promise<TestRedis> {
+    const r = new TestRedis(await freePort());
+    await r.start();
+    return r;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        await c.ping();
+        c.disconnect();
+        return;
+      } catch {
+        c.disconnect();
+        if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Kills the server (SIGKILL: a crash, not a clean shutdown) and waits for it to exit. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+    this.proc = undefined;
+  }
+}
+
+/** Polls `cond` until true or the timeout (ms) passes. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
