@@ -8,6 +8,8 @@ import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { experimentCommand } from './experiment.js';
 import { abTestCommand } from './ab-test.js';
+import { serveCommand } from './serve.js';
+import { trainOnlineCommand } from './train-online.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   benchCommand,
@@ -15,4 +17,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   evaluateCommand,
   experimentCommand,
   abTestCommand,
+  serveCommand,
+  trainOnlineCommand,
 ];
