@@ -64,6 +64,7 @@ export class StateEmbedding {
   /** Width of (h_u, h_a). */
   readonly staticDim: number;
   readonly table: EmbeddingTable;
+  private readonly tableValue: Float32Array;
   private readonly catalog: Catalog;
   private readonly countBuckets: number;
   private readonly userFields: number;
@@ -100,6 +101,7 @@ export class StateEmbedding {
     this.countBuckets = options.countBuckets;
     this.capacity = options.capacity;
     this.table = new EmbeddingTable({ rows: options.rows, dim: options.dim, name: 'rliv.embedding', initScale: options.initScale }, rng);
+    this.tableValue = this.table.table.value;
     this.userFields = catalog.userFeatureFields.length;
     this.itemFields = catalog.itemFeatureFields.length;
     const U = this.userFields;
@@ -152,74 +154,124 @@ export class StateEmbedding {
   }
 
   /**
-   * Writes H (n x hDim) for the states (users[b], items[b], counts row b)
-   * into `out`. `counts` rows are PAIR_COUNT_DIM apart starting at
-   * `countRowOf(b) * PAIR_COUNT_DIM` — pass `countIndex` to map several H
-   * rows to one count row (the next-state rows of one sample share f_ua^{t+1}),
-   * or null for row b. `userIndex` likewise maps rows to `users` entries.
-   * With `record`, the table rows are kept for {@link backward} (n <= capacity).
+   * H (n x hDim) of the training states (users[b], items[b], counts row b of
+   * `counts`, PAIR_COUNT_DIM per row) into `out`; the table rows are
+   * recorded for {@link backward} (n <= capacity).
    */
-  encode(
-    users: Int32Array, userIndex: Int32Array | null,
-    items: Int32Array,
-    counts: Float32Array, countIndex: Int32Array | null,
-    n: number, out: Float32Array, record: boolean,
-  ): void {
-    if (record && n > this.capacity) throw new RangeError(`StateEmbedding.encode: ${n} rows exceed the recorded capacity ${this.capacity}`);
-    if (out.length < n * this.hDim) throw new RangeError(`StateEmbedding.encode: out holds ${out.length} floats, ${n} x ${this.hDim} needed`);
-    const d = this.dim;
+  encodeStates(users: Int32Array, items: Int32Array, counts: Float32Array, n: number, out: Float32Array): void {
+    if (n > this.capacity) throw new RangeError(`StateEmbedding.encodeStates: ${n} rows exceed the recorded capacity ${this.capacity}`);
+    this.checkOut('encodeStates', out, n);
     const hd = this.hDim;
-    const table = this.table.table.value;
-    const cat = this.catalog;
-    const U = this.userFields;
-    const B = this.countBuckets;
-    const rec = this.recordRows;
-    const P = PAIR_COUNT_DIM; // a local: imported bindings are property reads in some loaders' output
-    out.fill(0, 0, n * hd);
+    const d = this.dim;
     for (let r = 0; r < n; r++) {
-      const u = users[userIndex === null ? r : userIndex[r]!]!;
-      const item = items[r]!;
-      if (item < 0 || item >= cat.numItems || !Number.isInteger(item)) throw new RangeError(`StateEmbedding.encode: item ${item} (row ${r}) is not in the catalog (0..${cat.numItems - 1})`);
       const o = r * hd;
-      let f = 0;
-      // h_u: user id and user feature bag. Users outside the catalog (new users) hash their id and get "missing" features.
-      const known = u >= 0 && u < cat.numUsers;
-      const uRow = known ? this.userIdRow[u]! : this.table.rowOf(0, u);
-      addRow(table, uRow, d, out, o + SLOT_USER * d);
-      if (record) rec[f]![r] = uRow;
-      f++;
-      for (let q = 0; q < U; q++) {
-        const row = known ? this.userBagRows[u * U + q]! : this.table.rowOf(1 + q, 0);
-        addRow(table, row, d, out, o + SLOT_USER * d);
-        if (record) rec[f]![r] = row;
-        f++;
-      }
-      // h_a: author id, item id, item bag.
-      const aRow = this.authorIdRow[item]!;
-      addRow(table, aRow, d, out, o + SLOT_AUTHOR * d);
-      if (record) rec[f]![r] = aRow;
-      f++;
-      const iRow = this.itemIdRow[item]!;
-      addRow(table, iRow, d, out, o + SLOT_AUTHOR * d);
-      if (record) rec[f]![r] = iRow;
-      f++;
-      const bagBase = item * this.itemBagSize;
-      for (let q = 0; q < this.itemBagSize; q++) {
-        const row = this.itemBagRows[bagBase + q]!;
-        addRow(table, row, d, out, o + SLOT_AUTHOR * d);
-        if (record) rec[f]![r] = row;
-        f++;
-      }
-      // h_ua: bucketized pair counts.
-      const c = (countIndex === null ? r : countIndex[r]!) * P;
-      for (let k = 0; k < P; k++) {
-        const row = this.countRows[k * B + countBucket(counts[c + k]!, B)]!;
-        addRow(table, row, d, out, o + SLOT_PAIR * d);
-        if (record) rec[f]![r] = row;
-        f++;
-      }
+      this.writeUser(users[r]!, out, o, r);
+      this.writeAuthor(this.checkItem(items[r]!, r), out, o + d, r);
+      this.writePair(counts, r * PAIR_COUNT_DIM, out, o + 2 * d, r);
     }
-    if (record) this.recordedCount = n;
+    this.recordedCount = n;
+  }
+
+  /**
+   * H' rows of next states: row r is sample `sampleOf[r]` (already encoded in
+   * `H` with its own item and counts) moved to item `items[r]` and to the
+   * sample's counts row of `nextCounts` (f_ua^{t+1}). Starts from a copy of
+   * the sample's H row and recomputes only what differs: h_a when the item
+   * is another one, h_ua when ASA changed a count (most interactions have no
+   * positive feedback, so s' = s). Not recorded: no gradient flows through
+   * the TD target.
+   */
+  encodeNextStates(
+    H: Float32Array, items0: Int32Array, counts0: Float32Array,
+    sampleOf: Int32Array, items: Int32Array, nextCounts: Float32Array, n: number, out: Float32Array,
+  ): void {
+    this.checkOut('encodeNextStates', out, n);
+    const hd = this.hDim;
+    const d = this.dim;
+    const P = PAIR_COUNT_DIM;
+    for (let r = 0; r < n; r++) {
+      const b = sampleOf[r]!;
+      const o = r * hd;
+      const src = b * hd;
+      for (let i = 0; i < hd; i++) out[o + i] = H[src + i]!;
+      const item = this.checkItem(items[r]!, r);
+      if (item !== items0[b]) this.writeAuthor(item, out, o + d, -1);
+      let changed = false;
+      for (let k = 0; k < P; k++) if (nextCounts[b * P + k] !== counts0[b * P + k]) { changed = true; break; }
+      if (changed) this.writePair(nextCounts, b * P, out, o + 2 * d, -1);
+    }
+  }
+
+  /**
+   * H of one user's candidates: items[r] with counts row r of `counts`. h_u
+   * is computed once and copied (every row shares it). Not recorded.
+   */
+  encodeCandidates(user: number, items: Int32Array, counts: Float32Array, n: number, out: Float32Array): void {
+    this.checkOut('encodeCandidates', out, n);
+    const hd = this.hDim;
+    const d = this.dim;
+    for (let r = 0; r < n; r++) {
+      const o = r * hd;
+      if (r === 0) this.writeUser(user, out, 0, -1);
+      else for (let i = 0; i < d; i++) out[o + i] = out[i]!;
+      this.writeAuthor(this.checkItem(items[r]!, r), out, o + d, -1);
+      this.writePair(counts, r * PAIR_COUNT_DIM, out, o + 2 * d, -1);
+    }
+  }
+
+  private checkOut(what: string, out: Float32Array, n: number): void {
+    if (out.length < n * this.hDim) throw new RangeError(`StateEmbedding.${what}: out holds ${out.length} floats, ${n} x ${this.hDim} needed`);
+  }
+
+  private checkItem(item: number, r: number): number {
+    if (!(item >= 0 && item < this.catalog.numItems) || !Number.isInteger(item)) {
+      throw new RangeError(`StateEmbedding: item ${item} (row ${r}) is not in the catalog (0..${this.catalog.numItems - 1})`);
+    }
+    return item;
+  }
+
+  /** h_u at out[o..o+dim): user id + user feature bag; users outside the catalog hash their id and get "missing" features. Records row r when r >= 0. */
+  private writeUser(u: number, out: Float32Array, o: number, r: number): void {
+    const known = u >= 0 && u < this.catalog.numUsers;
+    const U = this.userFields;
+    setRow(this.tableValue, known ? this.userIdRow[u]! : this.table.rowOf(0, u), this.dim, out, o);
+    if (r >= 0) this.recordRows[0]![r] = known ? this.userIdRow[u]! : this.table.rowOf(0, u);
+    for (let q = 0; q < U; q++) {
+      const row = known ? this.userBagRows[u * U + q]! : this.table.rowOf(1 + q, 0);
+      addRow(this.tableValue, row, this.dim, out, o);
+      if (r >= 0) this.recordRows[1 + q]![r] = row;
+    }
+  }
+
+  /** h_a at out[o..o+dim): author id + item id + item bag of `item`. */
+  private writeAuthor(item: number, out: Float32Array, o: number, r: number): void {
+    const f0 = 1 + this.userFields;
+    const aRow = this.authorIdRow[item]!;
+    setRow(this.tableValue, aRow, this.dim, out, o);
+    const iRow = this.itemIdRow[item]!;
+    addRow(this.tableValue, iRow, this.dim, out, o);
+    if (r >= 0) {
+      this.recordRows[f0]![r] = aRow;
+      this.recordRows[f0 + 1]![r] = iRow;
+    }
+    const bagBase = item * this.itemBagSize;
+    for (let q = 0; q < this.itemBagSize; q++) {
+      const row = this.itemBagRows[bagBase + q]!;
+      addRow(this.tableValue, row, this.dim, out, o);
+      if (r >= 0) this.recordRows[f0 + 2 + q]![r] = row;
+    }
+  }
+
+  /** h_ua at out[o..o+dim): one vector per count kind, from counts[c..c+PAIR_COUNT_DIM). */
+  private writePair(counts: Float32Array, c: number, out: Float32Array, o: number, r: number): void {
+    const f0 = 3 + this.userFields + this.itemBagSize;
+    const B = this.countBuckets;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+      const row = this.countRows[k * B + countBucket(counts[c + k]!, B)]!;
+      if (k === 0) setRow(this.tableValue, row, this.dim, out, o);
+      else addRow(this.tableValue, row, this.dim, out, o);
+      if (r >= 0) this.recordRows[f0 + k]![r] = row;
+    }
   }
 
   /** Accumulates the table gradient of the last recorded encode from dH (n x hDim). */
@@ -229,6 +281,11 @@ export class StateEmbedding {
       this.table.scatterAddGrad(this.recordRows[f]!, n, dH, this.hDim, this.recordSlot[f]! * this.dim);
     }
   }
+}
+
+function setRow(table: Float32Array, row: number, d: number, out: Float32Array, offset: number): void {
+  const src = row * d;
+  for (let i = 0; i < d; i++) out[offset + i] = table[src + i]!;
 }
 
 function addRow(table: Float32Array, row: number, d: number, out: Float32Array, offset: number): void {

@@ -76,8 +76,6 @@ export class RlivUaNetwork {
   private readonly y: Float32Array[];
   // Scoring buffers, sized for maxCandidates.
   private readonly scoreH: Float32Array;
-  private readonly scoreUser = new Int32Array(1);
-  private readonly scoreUserIndex: Int32Array;
 
   constructor(catalog: Catalog, config: Readonly<RlivUaConfig>, rng: Rng) {
     this.catalog = catalog;
@@ -110,7 +108,6 @@ export class RlivUaNetwork {
     this.q2n = new Float32Array(nextCap);
     this.y = this.towers.map(() => new Float32Array(cap));
     this.scoreH = new Float32Array(config.maxCandidates * hDim);
-    this.scoreUserIndex = new Int32Array(config.maxCandidates);
   }
 
   /** Gradient steps taken. */
@@ -162,12 +159,12 @@ export class RlivUaNetwork {
     const hDim = this.embedding.hDim;
 
     // 1-2. H of the states; H' of every next item of each sample's author (s' from ASA).
-    this.embedding.encode(batch.user, null, batch.item, batch.pairCounts, null, n, this.H, true);
+    this.embedding.encodeStates(batch.user, batch.item, batch.pairCounts, n, this.H);
     const nn = sampleNextItems(this.catalog, batch.author, n, cfg.maxNextItems, rng, this.nextItems, this.nextOffsets);
     for (let b = 0; b < n; b++) {
       for (let j = this.nextOffsets[b]!; j < this.nextOffsets[b + 1]!; j++) this.nextSample[j] = b;
     }
-    this.embedding.encode(batch.user, this.nextSample, this.nextItems, batch.nextPairCounts, this.nextSample, nn, this.Hn, false);
+    this.embedding.encodeNextStates(this.H, batch.item, batch.pairCounts, this.nextSample, this.nextItems, batch.nextPairCounts, nn, this.Hn);
 
     const losses: StepLosses = { towers: {}, supervised: {}, td: {}, assistance: 0, total: 0 };
     this.dH.fill(0, 0, n * hDim);
@@ -225,8 +222,7 @@ export class RlivUaNetwork {
   livPerTower(user: number, items: Int32Array, pairCounts: Float32Array, n: number, out: Float32Array, mask: Uint8Array | null): void {
     if (n > this.config.maxCandidates) throw new RangeError(`RLIV-UA scoring: ${n} candidates exceed maxCandidates ${this.config.maxCandidates}`);
     if (pairCounts.length < n * PAIR_COUNT_DIM) throw new RangeError(`RLIV-UA scoring: candidatePairCounts holds ${pairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
-    this.scoreUser[0] = user;
-    this.embedding.encode(this.scoreUser, this.scoreUserIndex, items, pairCounts, null, n, this.scoreH, false);
+    this.embedding.encodeCandidates(user, items, pairCounts, n, this.scoreH);
     for (let t = 0; t < this.towers.length; t++) {
       const col = this.towerColumn[t]!;
       if (mask !== null && mask[col] === 0) continue;
