@@ -126,7 +126,7 @@ export class DoubleDqn implements Ranker {
   private readonly pred: Float32Array;
   private readonly gradPred: Float32Array;
   private readonly dQ: Float32Array;
-  private readonly maxQ: Float32Array;
+  private readonly reward: Float32Array;
   private readonly bestRow: Int32Array;
 
   /**
@@ -159,7 +159,7 @@ export class DoubleDqn implements Ranker {
     this.pred = new Float32Array(B);
     this.gradPred = new Float32Array(B);
     this.dQ = new Float32Array(rows);
-    this.maxQ = new Float32Array(B);
+    this.reward = new Float32Array(B);
     this.bestRow = new Int32Array(B);
   }
 
@@ -228,24 +228,14 @@ export class DoubleDqn implements Ranker {
     }
 
     // 2. Double-DQN targets: the online net picks a*, the target net evaluates it.
+    for (let b = 0; b < B; b++) this.reward[b] = rp.itemReward(this.idx[b]!, this.loggedRow[b]!, c.reward);
     if (m > 0) {
       const x = inp.gather(m);
-      const qOnline = this.q.forward(x, m);
-      for (let b = 0; b < B; b++) {
-        const n = this.groupCount[b]!;
-        if (n === 0) continue;
-        const s0 = this.groupStart[b]!;
-        let best = s0;
-        for (let k = s0 + 1; k < s0 + n; k++) if (qOnline[k]! > qOnline[best]!) best = k;
-        this.bestRow[b] = best;
-      }
+      argmaxPerGroup(this.q.forward(x, m), this.groupStart, this.groupCount, B, this.bestRow);
       const qT = this.qTarget.forward(x, m);
-      for (let b = 0; b < B; b++) if (this.groupCount[b]! > 0) this.maxQ[b] = qT[this.bestRow[b]!]!;
-    }
-    for (let b = 0; b < B; b++) {
-      const i = this.idx[b]!;
-      const r = rp.itemReward(i, this.loggedRow[b]!, c.reward);
-      this.y[b] = rp.done[i] ? r : r + c.gamma * this.maxQ[b]!;
+      doubleDqnTargets(qT, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);
+    } else {
+      doubleDqnTargets(this.dQ, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);
     }
 
     // 3. Current rows: the logged item only (DQN) or all kept candidates of the request (CQL's logsumexp).
@@ -280,7 +270,7 @@ export class DoubleDqn implements Ranker {
     dQ.fill(0, 0, rows);
     for (let b = 0; b < B; b++) dQ[this.loggedRow[b]!]! += this.gradPred[b]!;
     let conservative = 0;
-    if (this.alpha > 0) conservative = this.conservativeTerm(q, dQ, B);
+    if (this.alpha > 0) conservative = conservativePenalty(q, this.groupStart, this.groupCount, this.loggedRow, B, this.alpha, dQ);
     assertFiniteLoss(this.name, 'conservative', conservative, this.steps);
 
     // 4. Backward into the Q network and the embedding rows; Adam; soft target update.
@@ -290,28 +280,6 @@ export class DoubleDqn implements Ranker {
     softUpdate(this.qTarget.params(), this.q.params(), c.tau);
     this.steps++;
     return { td, conservative, q: qSum / B };
-  }
-
-  /**
-   * CQL(H) penalty alpha * mean_b [logsumexp_{j in C_b} Q(s_b, j) - Q(s_b, a_b)];
-   * adds its gradient into dQ and returns the penalty (before alpha).
-   */
-  private conservativeTerm(q: Float32Array, dQ: Float32Array, B: number): number {
-    const scale = this.alpha / B;
-    let total = 0;
-    for (let b = 0; b < B; b++) {
-      const s0 = this.groupStart[b]!;
-      const n = this.groupCount[b]!;
-      let mx = -Infinity;
-      for (let k = s0; k < s0 + n; k++) if (q[k]! > mx) mx = q[k]!;
-      let z = 0;
-      for (let k = s0; k < s0 + n; k++) z += Math.exp(q[k]! - mx);
-      const lse = mx + Math.log(z);
-      total += lse - q[this.loggedRow[b]!]!;
-      for (let k = s0; k < s0 + n; k++) dQ[k]! += (scale * Math.exp(q[k]! - mx)) / z;
-      dQ[this.loggedRow[b]!]! -= scale;
-    }
-    return total / B;
   }
 
   save(): Uint8Array {
@@ -332,4 +300,52 @@ export function createDqn(context: RankerContext, overrides?: Record<string, unk
   const config = resolveConfig('DQN', DQN_DEFAULTS, overrides);
   validateDqnConfig('DQN', config);
   return new DoubleDqn(context, config, 'DQN', 0, false);
+}
+
+/**
+ * For each group b (rows groupStart[b] .. + groupCount[b] of q), the row of
+ * the largest q (first on ties) into best[b]; groups of size 0 get -1.
+ */
+export function argmaxPerGroup(q: Float32Array, groupStart: Int32Array, groupCount: Int32Array, groups: number, best: Int32Array): void {
+  for (let b = 0; b < groups; b++) {
+    const n = groupCount[b]!;
+    if (n === 0) {
+      best[b] = -1;
+      continue;
+    }
+    const s0 = groupStart[b]!;
+    let k = s0;
+    for (let r = s0 + 1; r < s0 + n; r++) if (q[r]! > q[k]!) k = r;
+    best[b] = k;
+  }
+}
+
+/**
+ * Double-DQN targets y_b = r_b + gamma * qTarget[best[b]], or r_b when the
+ * sample is terminal (groupCount[b] = 0: the session ended, no next request).
+ */
+export function doubleDqnTargets(qTarget: Float32Array, best: Int32Array, groupCount: Int32Array, reward: Float32Array, gamma: number, n: number, y: Float32Array): void {
+  for (let b = 0; b < n; b++) y[b] = groupCount[b]! > 0 ? reward[b]! + gamma * qTarget[best[b]!]! : reward[b]!;
+}
+
+/**
+ * CQL(H) penalty mean_b [logsumexp_{j in group b} Q_j - Q_{logged b}]
+ * (returned without alpha); adds the gradient of alpha times it into dQ:
+ * d/dQ_j = alpha/B * softmax_j, minus alpha/B at the logged row.
+ */
+export function conservativePenalty(q: Float32Array, groupStart: Int32Array, groupCount: Int32Array, loggedRow: Int32Array, n: number, alpha: number, dQ: Float32Array): number {
+  const scale = alpha / n;
+  let total = 0;
+  for (let b = 0; b < n; b++) {
+    const s0 = groupStart[b]!;
+    const count = groupCount[b]!;
+    let mx = -Infinity;
+    for (let k = s0; k < s0 + count; k++) if (q[k]! > mx) mx = q[k]!;
+    let z = 0;
+    for (let k = s0; k < s0 + count; k++) z += Math.exp(q[k]! - mx);
+    total += mx + Math.log(z) - q[loggedRow[b]!]!;
+    for (let k = s0; k < s0 + count; k++) dQ[k]! += (scale * Math.exp(q[k]! - mx)) / z;
+    dQ[loggedRow[b]!]! -= scale;
+  }
+  return total / n;
 }

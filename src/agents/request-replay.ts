@@ -229,5 +229,12 @@ function validateSession(s: SessionTrace, replay: RequestReplay, numItems: numbe
       if (!(item >= 0 && item < numItems)) throw new RangeError(`${where}: candidate ${c} is item ${item}, outside the catalog (0..${numItems - 1})`);
     }
     if (r.responses.click.length < r.slate.length) throw new RangeError(`${where}: responses hold ${r.responses.click.length} entries for a slate of ${r.slate.length}`);
+    for (let p = 0; p < r.slate.length; p++) {
+      const play = r.responses.playTimeMs[p]!;
+      const gift = r.responses.giftAmount[p]!;
+      if (!(play >= 0 && play < Infinity) || !(gift >= 0 && gift < Infinity)) {
+        throw new RangeError(`${where}: slate position ${p} has playTimeMs ${play} and giftAmount ${gift}; both must be finite and >= 0`);
+      }
+    }
   }
 }

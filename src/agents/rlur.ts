@@ -346,25 +346,7 @@ export class Rlur implements Ranker {
   /** Soft top slate of weights w over entry i's kept candidates: writes p(w) into out[offset..+4], pi into softPi. */
   private softProfile(i: number, w: Float32Array, wOffset: number, out: Float32Array, offset: number): void {
     const C = this.replay.maxCandidates;
-    const S = RLUR_SIGNALS;
-    const n = this.replay.candidateCount[i]!;
-    const x = this.signals;
-    const beta = this.config.profileTemperature;
-    let mx = -Infinity;
-    for (let j = 0; j < n; j++) {
-      let z = 0;
-      for (let k = 0; k < S; k++) z += w[wOffset + k]! * x[(i * C + j) * S + k]!;
-      z *= beta;
-      this.softPi[j] = z;
-      if (z > mx) mx = z;
-    }
-    let sum = 0;
-    for (let j = 0; j < n; j++) sum += this.softPi[j] = Math.exp(this.softPi[j]! - mx);
-    for (let k = 0; k < S; k++) out[offset + k] = 0;
-    for (let j = 0; j < n; j++) {
-      const pj = (this.softPi[j]! /= sum);
-      for (let k = 0; k < S; k++) out[offset + k]! += pj * x[(i * C + j) * S + k]!;
-    }
+    softSlateProfile(this.signals, i * C * RLUR_SIGNALS, this.replay.candidateCount[i]!, RLUR_SIGNALS, w, wOffset, this.config.profileTemperature, this.softPi, out, offset);
   }
 
   /** Updates both twin critics (immediate and retention) and the RND predictor; returns their losses. */
@@ -540,17 +522,10 @@ export class Rlur implements Ranker {
     for (let b = 0; b < B; b++) {
       const i = this.idx[b]!;
       this.softProfile(i, this.weights, b * S, p, 0); // recomputes pi_j of entry i into softPi
-      const n = this.replay.candidateCount[i]!;
+      softSlateGrad(this.signals, i * C * S, this.replay.candidateCount[i]!, S, this.softPi, p, dp, b * S, beta, dz, b * S);
       for (let s = 0; s < S; s++) {
-        let g = 0;
-        for (let j = 0; j < n; j++) {
-          const xo = (i * C + j) * S;
-          let gx = 0;
-          for (let t = 0; t < S; t++) gx += dp[b * S + t]! * this.signals[xo + t]!;
-          g += this.softPi[j]! * gx * (this.signals[xo + s]! - p[s]!);
-        }
         const a = this.weights[b * S + s]! / maxA;
-        dz[b * S + s] = beta * g * maxA * (1 - a * a);
+        dz[b * S + s] = dz[b * S + s]! * maxA * (1 - a * a);
       }
     }
     this.actorOpt.zeroGrad();
@@ -585,6 +560,46 @@ export class Rlur implements Ranker {
       rngs: [this.rng, rm.rng],
       counters: { steps: this.steps, actorSteps: this.actorSteps, rankingSteps: this.rankingSteps, rndMean: this.rndMean },
     };
+  }
+}
+
+/**
+ * Soft top slate: pi_j = softmax_j(beta * w . x_j) over n candidates whose
+ * S signals are x[xOffset + j*S ..]; writes pi into `pi` and the profile
+ * p = sum_j pi_j x_j into out[outOffset .. +S].
+ */
+export function softSlateProfile(x: Float32Array, xOffset: number, n: number, S: number, w: Float32Array, wOffset: number,
+  beta: number, pi: Float32Array, out: Float32Array, outOffset: number): void {
+  let mx = -Infinity;
+  for (let j = 0; j < n; j++) {
+    let z = 0;
+    for (let k = 0; k < S; k++) z += w[wOffset + k]! * x[xOffset + j * S + k]!;
+    z *= beta;
+    pi[j] = z;
+    if (z > mx) mx = z;
+  }
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += pi[j] = Math.exp(pi[j]! - mx);
+  for (let k = 0; k < S; k++) out[outOffset + k] = 0;
+  for (let j = 0; j < n; j++) {
+    const pj = (pi[j]! /= sum);
+    for (let k = 0; k < S; k++) out[outOffset + k]! += pj * x[xOffset + j * S + k]!;
+  }
+}
+
+/**
+ * Backward of {@link softSlateProfile}: given g = dL/dp (at gOffset), writes
+ * dL/dw_s = beta * sum_j pi_j (g . x_j) (x_js - p_s) into dw[dwOffset + s].
+ */
+export function softSlateGrad(x: Float32Array, xOffset: number, n: number, S: number, pi: Float32Array, p: Float32Array,
+  g: Float32Array, gOffset: number, beta: number, dw: Float32Array, dwOffset: number): void {
+  for (let s = 0; s < S; s++) dw[dwOffset + s] = 0;
+  for (let j = 0; j < n; j++) {
+    const xo = xOffset + j * S;
+    let gx = 0;
+    for (let t = 0; t < S; t++) gx += g[gOffset + t]! * x[xo + t]!;
+    const c = beta * pi[j]! * gx;
+    for (let s = 0; s < S; s++) dw[dwOffset + s]! += c * (x[xo + s]! - p[s]!);
   }
 }
 

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { argmaxPerGroup, createDqn, doubleDqnTargets } from '../../src/agents/dqn.js';
+import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
+
+const world = tinyWorld();
+const ctx = { catalog: world.catalog, seed: 3 };
+
+describe('DQN (double DQN, request-level)', () => {
+  it('the online net picks the next item, the target net values it (hand-computed)', () => {
+    // group 0: rows 0..2, group 1: rows 3..4, group 2: terminal (session end)
+    const qOnline = Float32Array.from([1, 3, 2, 5, 4]);
+    const qTarget = Float32Array.from([10, 20, 30, 40, 50]);
+    const start = Int32Array.from([0, 3, 5]);
+    const count = Int32Array.from([3, 2, 0]);
+    const best = new Int32Array(3);
+    argmaxPerGroup(qOnline, start, count, 3, best);
+    assert.deepEqual(Array.from(best), [1, 3, -1]);
+    const y = new Float32Array(3);
+    doubleDqnTargets(qTarget, best, count, Float32Array.from([1, 0.5, 2]), 0.9, 3, y);
+    // 1 + 0.9 * 20 (not the target net's own max 30), 0.5 + 0.9 * 40, terminal: reward only
+    assert.deepEqual(Array.from(y), [Math.fround(19), Math.fround(36.5), 2]);
+  });
+
+  it('with gamma = 0, Q(s, exposed item) regresses to the immediate reward (the click rate here)', () => {
+    const agent = createDqn(ctx, { gamma: 0, batchSize: 128, embeddingRows: 4096, reward: { click: 1, watchLog1p: 0, follow: 0, like: 0 } });
+    const sessions = tinySessions(world, 4, 1);
+    agent.observe(sessions);
+    agent.train(300);
+    let q = 0;
+    let clicks = 0;
+    let n = 0;
+    const out = new Float32Array(300);
+    for (const r of requestsOf(sessions)) {
+      agent.score(r, out);
+      for (let k = 0; k < r.slate.length; k++) {
+        q += out[r.slate[k]!]!;
+        clicks += r.responses.click[k]!;
+        n++;
+      }
+    }
+    assert.ok(Math.abs(q / n - clicks / n) < 0.06, `mean Q ${q / n} vs click rate ${clicks / n}`);
+  });
+
+  it('values continuation: with gamma 0.9 the mean Q exceeds the mean immediate reward', () => {
+    const agent = createDqn(ctx, { batchSize: 128, embeddingRows: 4096 });
+    const sessions = tinySessions(world, 4, 1);
+    agent.observe(sessions);
+    const stats = agent.train(300);
+    assert.ok(Number.isFinite(stats.losses.td!) && stats.losses.conservative === undefined);
+    let q = 0;
+    let reward = 0;
+    let n = 0;
+    const out = new Float32Array(300);
+    for (const r of requestsOf(sessions)) {
+      agent.score(r, out);
+      for (let k = 0; k < r.slate.length; k++) {
+        q += out[r.slate[k]!]!;
+        reward += r.responses.click[k]! + 0.25 * Math.log1p(r.responses.playTimeMs[k]! / 1000);
+        n++;
+      }
+    }
+    assert.ok(q / n > 1.3 * (reward / n), `mean Q ${q / n} vs mean reward ${reward / n}`);
+  });
+
+  it('is an online agent and validates its config', () => {
+    assert.equal(createDqn(ctx, { embeddingRows: 64 }).learnsOffline, false);
+    assert.throws(() => createDqn(ctx, { maxCandidates: 4, maxSlate: 6 }), /maxCandidates/);
+    assert.throws(() => createDqn(ctx, { gamma: 1.5 }), /"gamma" must be in \[0, 1\]/);
+  });
+});
