@@ -57,16 +57,21 @@ function checkOperand(what: string, x: Float32Array, off: number, ld: number, ro
   }
 }
 
-/** Tile sizes of the TypeScript kernel: a block of C rows x a block of k stays in L1/L2. */
-const TILE_I = 32;
-const TILE_P = 128;
-const TILE_J = 256;
+/** Rows of C per cache block of the TypeScript kernel: a block of A rows and a panel of B stay in L1/L2 while it is computed. */
+const BLOCK_I = 64;
 
-/** The pure-TypeScript kernel (exported for the parity tests). */
+/**
+ * The pure-TypeScript kernel (exported for the parity tests). Any transpose
+ * combination is handled by addressing elements through (row, column)
+ * strides, so one register-blocked micro-kernel serves all four cases: it
+ * keeps a 4 x 4 block of C in 16 locals and streams a column of op(A) and a
+ * row of op(B) per step of k (8 loads for 16 multiply-adds), which is what
+ * makes plain JavaScript reach a few GFLOP/s. Edges fall back to a scalar loop.
+ */
 export function gemmTs(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
   a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
   beta: number, c: Float32Array, cOff: number, ldc: number): void {
-  // C = beta * C first, so every case below only accumulates.
+  // C = beta * C first, so the kernel only accumulates.
   if (beta !== 1) {
     for (let i = 0; i < m; i++) {
       const row = cOff + i * ldc;
@@ -75,67 +80,56 @@ export function gemmTs(transA: boolean, transB: boolean, m: number, n: number, k
     }
   }
   if (k === 0 || alpha === 0) return;
-  if (!transB) {
-    // C[i, :] += alpha * op(A)[i, p] * B[p, :]: streaming rows of B (axpy form), tiled over i, p and j.
-    for (let j0 = 0; j0 < n; j0 += TILE_J) {
-      const j1 = Math.min(n, j0 + TILE_J);
-      for (let i0 = 0; i0 < m; i0 += TILE_I) {
-        const i1 = Math.min(m, i0 + TILE_I);
-        for (let p0 = 0; p0 < k; p0 += TILE_P) {
-          const p1 = Math.min(k, p0 + TILE_P);
-          for (let i = i0; i < i1; i++) {
-            const crow = cOff + i * ldc;
-            for (let p = p0; p < p1; p++) {
-              const av = alpha * (transA ? a[aOff + p * lda + i]! : a[aOff + i * lda + p]!);
-              if (av === 0) continue;
-              const brow = bOff + p * ldb;
-              let j = j0;
-              for (; j + 3 < j1; j += 4) {
-                c[crow + j] = c[crow + j]! + av * b[brow + j]!;
-                c[crow + j + 1] = c[crow + j + 1]! + av * b[brow + j + 1]!;
-                c[crow + j + 2] = c[crow + j + 2]! + av * b[brow + j + 2]!;
-                c[crow + j + 3] = c[crow + j + 3]! + av * b[brow + j + 3]!;
-              }
-              for (; j < j1; j++) c[crow + j] = c[crow + j]! + av * b[brow + j]!;
-            }
-          }
+  // op(A)[i, p] = a[aOff + i*ars + p*acs]; op(B)[p, j] = b[bOff + p*brs + j*bcs].
+  const ars = transA ? 1 : lda;
+  const acs = transA ? lda : 1;
+  const brs = transB ? 1 : ldb;
+  const bcs = transB ? ldb : 1;
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i0 = 0; i0 < m; i0 += BLOCK_I) {
+    const iEnd = Math.min(m, i0 + BLOCK_I);
+    const iEnd4 = Math.min(iEnd, m4);
+    for (let j = 0; j < n4; j += 4) {
+      let i = i0;
+      for (; i < iEnd4; i += 4) {
+        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        let pa = aOff + i * ars;
+        let pb = bOff + j * bcs;
+        for (let p = 0; p < k; p++, pa += acs, pb += brs) {
+          const a0 = a[pa]!, a1 = a[pa + ars]!, a2 = a[pa + 2 * ars]!, a3 = a[pa + 3 * ars]!;
+          const b0 = b[pb]!, b1 = b[pb + bcs]!, b2 = b[pb + 2 * bcs]!, b3 = b[pb + 3 * bcs]!;
+          c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+          c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+          c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+          c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
         }
+        let q = cOff + i * ldc + j;
+        c[q] = c[q]! + alpha * c00; c[q + 1] = c[q + 1]! + alpha * c01; c[q + 2] = c[q + 2]! + alpha * c02; c[q + 3] = c[q + 3]! + alpha * c03;
+        q += ldc;
+        c[q] = c[q]! + alpha * c10; c[q + 1] = c[q + 1]! + alpha * c11; c[q + 2] = c[q + 2]! + alpha * c12; c[q + 3] = c[q + 3]! + alpha * c13;
+        q += ldc;
+        c[q] = c[q]! + alpha * c20; c[q + 1] = c[q + 1]! + alpha * c21; c[q + 2] = c[q + 2]! + alpha * c22; c[q + 3] = c[q + 3]! + alpha * c23;
+        q += ldc;
+        c[q] = c[q]! + alpha * c30; c[q + 1] = c[q + 1]! + alpha * c31; c[q + 2] = c[q + 2]! + alpha * c32; c[q + 3] = c[q + 3]! + alpha * c33;
       }
+      for (; i < iEnd; i++) edge(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, k, alpha, i, j, j + 4);
     }
-    return;
+    if (n4 < n) for (let i = i0; i < iEnd; i++) edge(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, k, alpha, i, n4, n);
   }
-  if (!transA) {
-    // C[i, j] += alpha * dot(A[i, :], B[j, :]): both rows contiguous; tile over j so a block of B rows stays cached.
-    for (let j0 = 0; j0 < n; j0 += TILE_I) {
-      const j1 = Math.min(n, j0 + TILE_I);
-      for (let i = 0; i < m; i++) {
-        const arow = aOff + i * lda;
-        const crow = cOff + i * ldc;
-        for (let j = j0; j < j1; j++) {
-          const brow = bOff + j * ldb;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          let p = 0;
-          for (; p + 3 < k; p += 4) {
-            s0 += a[arow + p]! * b[brow + p]!;
-            s1 += a[arow + p + 1]! * b[brow + p + 1]!;
-            s2 += a[arow + p + 2]! * b[brow + p + 2]!;
-            s3 += a[arow + p + 3]! * b[brow + p + 3]!;
-          }
-          for (; p < k; p++) s0 += a[arow + p]! * b[brow + p]!;
-          c[crow + j] = c[crow + j]! + alpha * (s0 + s1 + s2 + s3);
-        }
-      }
-    }
-    return;
-  }
-  // A^T * B^T: rare (no layer uses it); straightforward triple loop.
-  for (let i = 0; i < m; i++) {
-    const crow = cOff + i * ldc;
-    for (let j = 0; j < n; j++) {
-      const brow = bOff + j * ldb;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[aOff + p * lda + i]! * b[brow + p]!;
-      c[crow + j] = c[crow + j]! + alpha * s;
-    }
+
+}
+
+/** Scalar dot products for C[i, j0..j1) (the edges the 4 x 4 kernel does not cover). */
+function edge(a: Float32Array, aOff: number, ars: number, acs: number, b: Float32Array, bOff: number, brs: number, bcs: number,
+  c: Float32Array, cOff: number, ldc: number, k: number, alpha: number, i: number, j0: number, j1: number): void {
+  for (let j = j0; j < j1; j++) {
+    let s = 0;
+    let pa = aOff + i * ars;
+    let pb = bOff + j * bcs;
+    for (let p = 0; p < k; p++, pa += acs, pb += brs) s += a[pa]! * b[pb]!;
+    const q = cOff + i * ldc + j;
+    c[q] = c[q]! + alpha * s;
   }
 }

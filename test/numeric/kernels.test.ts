@@ -1,0 +1,104 @@
+/**
+ * The elementwise kernels: hand-checked values, and the native (addon) and
+ * TypeScript implementations agree on random inputs (skipped with the
+ * reason when the addon is not built).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { gemmBackend, nativeAvailable, nativeStatus, setGemmBackend, type GemmBackendName } from '../../src/numeric/gemm.js';
+import { adamRows, adamSpan, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, zeroRows } from '../../src/numeric/kernels.js';
+import { Rng } from '../../src/numeric/rng.js';
+import { randn } from './gradcheck.js';
+
+/** Runs every kernel on fixed random inputs and returns all outputs. */
+function runAll(seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  const out: Float32Array[] = [];
+  const y = randn(103, rng);
+  reluRange(y, 5, 90);
+  out.push(y);
+  const d = randn(103, rng);
+  reluMask(d, y, 103);
+  out.push(d);
+  const rows = new Float32Array(7 * 9);
+  fillRows(rows, 7, 9, randn(9, rng));
+  out.push(rows);
+  const w = randn(50, rng), g = randn(50, rng), m = randn(50, rng, 0.1), v = randn(50, rng, 0.1).map(Math.abs);
+  adamSpan(w, g, m, v, 3, 47, 0.9, 0.999, 0.01, 1.5, 1e-8);
+  out.push(w, m, v);
+  const tw = randn(40, rng), tg = randn(40, rng), tm = new Float32Array(40), tv = new Float32Array(40);
+  adamRows(tw, tg, tm, tv, Int32Array.from([3, 0, 7]), 3, 4, 0.9, 0.999, 0.01, 1.2, 1e-8);
+  out.push(tw, tm, tv);
+  const table = randn(10 * 4, rng);
+  const gathered = new Float32Array(5 * 12);
+  gatherRows(table, 4, Int32Array.from([9, 2, 2, 0, 5]), 5, gathered, 12, 4);
+  out.push(gathered);
+  const grad = new Float32Array(40), flags = new Uint8Array(10), touched = new Int32Array(10);
+  const count = scatterAddRows(grad, 4, Int32Array.from([9, 2, 2, 0, 5]), 5, randn(60, rng), 12, 8, flags, touched, 0);
+  out.push(grad, Float32Array.from(touched.subarray(0, count)));
+  zeroRows(grad, 4, touched, 2, flags);
+  out.push(grad, Float32Array.from(flags));
+  const cs = randn(6, rng);
+  colSumAdd(randn(5 * 6, rng), 5, 6, cs);
+  out.push(cs);
+  const a = randn(6 * 3 * 8, rng), sw = randn(3 * 8, rng), sb = randn(3, rng), so = new Float32Array(18);
+  segDot(a, 6, 3, 8, sw, sb, so);
+  out.push(so);
+  const gw = new Float32Array(24), dA = new Float32Array(6 * 24);
+  segDotBackward(randn(18, rng), a, 6, 3, 8, sw, gw, dA);
+  out.push(gw, dA);
+  return out;
+}
+
+test('kernels compute the hand-checked values', () => {
+  const y = Float32Array.from([-1, 2, -3, 4]);
+  reluRange(y, 1, 2);
+  assert.deepEqual(Array.from(y), [-1, 2, 0, 4]);
+  const d = Float32Array.from([1, 1, 1, 1]);
+  reluMask(d, Float32Array.from([0, 3, 0, 1]), 4);
+  assert.deepEqual(Array.from(d), [0, 1, 0, 1]);
+  const s = new Float32Array(2);
+  colSumAdd(Float32Array.from([1, 2, 3, 4, 5, 6]), 3, 2, s);
+  assert.deepEqual(Array.from(s), [9, 12]);
+  const o = new Float32Array(2);
+  segDot(Float32Array.from([1, 2, 3, 4]), 1, 2, 2, Float32Array.from([1, 1, 2, 0]), Float32Array.from([0.5, -1]), o);
+  assert.deepEqual(Array.from(o), [3.5, 5]);
+});
+
+test('native and TypeScript kernels agree', (t) => {
+  if (!nativeAvailable()) {
+    t.skip(`OpenBLAS addon unavailable: ${nativeStatus()}`);
+    return;
+  }
+  const previous: GemmBackendName = gemmBackend();
+  try {
+    setGemmBackend('typescript');
+    const ts = runAll(77);
+    setGemmBackend('openblas');
+    const native = runAll(77);
+    assert.equal(ts.length, native.length);
+    ts.forEach((arr, k) => {
+      assert.equal(arr.length, native[k]!.length);
+      for (let i = 0; i < arr.length; i++) {
+        assert.ok(Math.abs(arr[i]! - native[k]![i]!) <= 1e-5 * Math.max(1, Math.abs(arr[i]!)), `output ${k}[${i}]: typescript ${arr[i]} vs native ${native[k]![i]}`);
+      }
+    });
+  } finally {
+    setGemmBackend(previous);
+  }
+});
+
+test('native kernels reject out-of-range rows with an error instead of crashing', (t) => {
+  if (!nativeAvailable()) {
+    t.skip(`OpenBLAS addon unavailable: ${nativeStatus()}`);
+    return;
+  }
+  const previous = gemmBackend();
+  try {
+    setGemmBackend('openblas');
+    assert.throws(() => gatherRows(new Float32Array(8), 4, Int32Array.from([2]), 1, new Float32Array(4), 4, 0), /row out of range/);
+    assert.throws(() => reluRange(new Float32Array(4), 2, 5), /out of bounds/);
+  } finally {
+    setGemmBackend(previous);
+  }
+});
