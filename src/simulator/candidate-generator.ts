@@ -35,6 +35,15 @@ export interface CandidateGeneratorOptions {
 
 export const MAX_CANDIDATES = 300;
 
+/**
+ * Uniform integer in [0, n) by multiply-shift of one 32-bit draw: a bias
+ * below n / 2^32 (negligible for catalog sizes), and no rejection loop on
+ * the candidate generator's hot path.
+ */
+function fastInt(rng: Rng, n: number): number {
+  return Math.floor((rng.nextUint32() * n) / 4294967296);
+}
+
 /** Walker alias table for O(1) draws from a fixed discrete distribution. */
 export class AliasTable {
   private readonly prob: Float64Array;
@@ -73,7 +82,7 @@ export class AliasTable {
 
   sample(rng: Rng): number {
     const n = this.prob.length;
-    const x = rng.uniform() * n;
+    const x = (rng.nextUint32() / 4294967296) * n;
     const i = Math.min(n - 1, Math.floor(x));
     return x - i < this.prob[i]! ? i : this.alias[i]!;
   }
@@ -161,17 +170,17 @@ export class CandidateGenerator {
       let item: number;
       const u = rng.uniform();
       if (attempts++ > maxAttempts) {
-        item = rng.int(c.numItems); // tiny catalogs: fall back to uniform until full
+        item = fastInt(rng, c.numItems); // tiny catalogs: fall back to uniform until full
       } else if (u < this.shares[2]) {
-        item = rng.int(c.numItems);
+        item = fastInt(rng, c.numItems);
       } else {
         let author: number;
-        if (u < this.shares[2] + this.shares[1] && nRecent > 0) author = this.recent[user * r + rng.int(nRecent)]!;
+        if (u < this.shares[2] + this.shares[1] && nRecent > 0) author = this.recent[user * r + fastInt(rng, nRecent)]!;
         else author = this.popularAuthors.sample(rng);
         const lo = c.authorItemOffsets[author]!;
         const hi = c.authorItemOffsets[author + 1]!;
         if (hi <= lo) continue;
-        item = c.authorItemIds[lo + rng.int(hi - lo)]!;
+        item = c.authorItemIds[lo + fastInt(rng, hi - lo)]!;
       }
       if (this.stamp[item] === stampValue) continue;
       this.stamp[item] = stampValue;

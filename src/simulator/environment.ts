@@ -17,7 +17,9 @@
  * `runDays` walks a shared calendar and runs whoever is due each day.
  * Deterministic: same seed, same policy (same own seed) -> same traces.
  */
-import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
+import {
+  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
+} from '../data/interaction-kinds.js';
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../world/response.js';
@@ -27,6 +29,9 @@ import { QuitModel, type QuitModelOptions } from './quit-model.js';
 import { ReturnModel, type ReturnModelOptions } from './return-model.js';
 import type { PendingRequest, SlatePolicy } from './slate-policy.js';
 import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from './trace.js';
+
+// Imported constants copied to module locals: hot loops read them as plain constants.
+const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
 
 export const DAY_MS = 86_400_000;
 /** 2022-04-08 00:00 Beijing time, the first day of KuaiRand-Pure's logs. */
@@ -151,7 +156,7 @@ export class Environment {
     const phaseRng = root.fork('phase');
     const ref = this.returnModel.options.satisfactionRef;
     for (let u = 0; u < catalog.numUsers; u++) {
-      this.nextDay[u] = this.returnModel.sampleGapDays(ref, 0, catalog.userActivity[u]!, phaseRng) - 1;
+      this.nextDay[u] = this.returnModel.sampleGapDays(ref, 0, 0, catalog.userActivity[u]!, phaseRng) - 1;
     }
     this.batch = allocExposureBatch(0);
   }
@@ -258,13 +263,23 @@ export class Environment {
     const n = o.numCandidates;
     const k = o.slateSize;
     const requests: PendingRequest[] = new Array(active.length);
+    // One buffer per kind for the whole step; each request gets views (cheaper than many small buffers).
+    const candidateBuf = new Int32Array(active.length * n);
+    const pairBuf = new Float32Array(active.length * n * PAIR_COUNT_DIM);
+    const summaryBuf = new Float32Array(active.length * SESSION_SUMMARY_DIM);
+    const store = this.pairStore;
+    const itemAuthor = c.itemAuthor;
     for (let j = 0; j < active.length; j++) {
       const s = active[j]!;
-      const candidates = new Int32Array(n);
+      const candidates = candidateBuf.subarray(j * n, (j + 1) * n);
       this.candidateGenerator.generate(s.user, this.candidateRng, candidates);
-      const pc = new Float32Array(n * PAIR_COUNT_DIM);
-      for (let i = 0; i < n; i++) this.pairStore.read(s.user, c.itemAuthor[candidates[i]!]!, pc, i * PAIR_COUNT_DIM);
-      requests[j] = { user: s.user, timeMs: s.timeMs, summary: this.summarize(s), candidates, candidatePairCounts: pc };
+      const pcBase = j * n * PAIR_COUNT_DIM;
+      if (store.hasUser(s.user)) {
+        for (let i = 0; i < n; i++) store.read(s.user, itemAuthor[candidates[i]!]!, pairBuf, pcBase + i * PAIR_COUNT_DIM);
+      }
+      const summary = summaryBuf.subarray(j * SESSION_SUMMARY_DIM, (j + 1) * SESSION_SUMMARY_DIM);
+      this.summarize(s, summary);
+      requests[j] = { user: s.user, timeMs: s.timeMs, summary, candidates, candidatePairCounts: pairBuf.subarray(pcBase, pcBase + n * PAIR_COUNT_DIM) };
     }
     const slates = policy.chooseSlates(requests, k);
     if (!Array.isArray(slates) || slates.length !== requests.length) {
@@ -290,7 +305,8 @@ export class Environment {
         b.user[e] = s.user;
         b.item[e] = item;
         b.position[e] = p;
-        b.pairCounts.set(req.candidatePairCounts.subarray(idx * PAIR_COUNT_DIM, (idx + 1) * PAIR_COUNT_DIM), e * PAIR_COUNT_DIM);
+        const src = req.candidatePairCounts;
+        for (let q = 0; q < PAIR_COUNT_DIM; q++) b.pairCounts[e * PAIR_COUNT_DIM + q] = src[idx * PAIR_COUNT_DIM + q]!;
         const ra = s.authorSeen.get(author) ?? 0;
         const rt = s.tagSeen.get(tag) ?? 0;
         b.repeatAuthor[e] = ra;
@@ -350,7 +366,7 @@ export class Environment {
     const c = this.catalog;
     const requests = s.trace.requests.length;
     const satisfaction = requests > 0 ? s.satisfactionSum / requests : 0;
-    const gap = this.returnModel.sampleGapDays(satisfaction, this.pairStore.deepPairs(s.user), c.userActivity[s.user]!, this.returnRng);
+    const gap = this.returnModel.sampleGapDays(satisfaction, this.pairStore.deepPairs(s.user), this.pairStore.follows(s.user), c.userActivity[s.user]!, this.returnRng);
     s.trace.returnGapDays = gap;
     s.trace.endTimeMs = s.timeMs;
     s.trace.satisfaction = satisfaction;
@@ -360,8 +376,7 @@ export class Environment {
   }
 
   /** The SESSION_SUMMARY_DIM vector documented in trace.ts. */
-  private summarize(s: LiveSession): Float32Array {
-    const v = new Float32Array(SESSION_SUMMARY_DIM);
+  private summarize(s: LiveSession, v: Float32Array): void {
     v[0] = s.trace.requests.length / 10;
     v[1] = s.exposures > 0 ? s.clicks / s.exposures : 0;
     v[2] = s.exposures > 0 ? s.watchRatioSum / s.exposures : 0;
@@ -370,7 +385,6 @@ export class Environment {
     v[5] = 0;
     v[6] = Math.log1p(s.watchSec) / 5;
     v[7] = s.daysSinceLast / 7;
-    return v;
   }
 }
 

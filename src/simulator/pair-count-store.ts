@@ -9,16 +9,26 @@
  * the pairs actually touched, not users x authors.
  */
 import {
-  PAIR_COUNT_DIM,
-  PC_CLICK,
-  PC_COMMENT,
-  PC_FOLLOW,
-  PC_GIFT,
-  PC_LIKE,
-  PC_LONG_VIEW,
-  PC_WATCH_TIME,
+  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
+  PC_CLICK as PC_CLICK_,
+  PC_COMMENT as PC_COMMENT_,
+  PC_FOLLOW as PC_FOLLOW_,
+  PC_GIFT as PC_GIFT_,
+  PC_LIKE as PC_LIKE_,
+  PC_LONG_VIEW as PC_LONG_VIEW_,
+  PC_WATCH_TIME as PC_WATCH_TIME_,
 } from '../data/interaction-kinds.js';
 import type { ResponseBatch } from '../world/response.js';
+
+// Imported constants copied to module locals: hot loops read them as plain constants.
+const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
+const PC_CLICK = PC_CLICK_;
+const PC_COMMENT = PC_COMMENT_;
+const PC_FOLLOW = PC_FOLLOW_;
+const PC_GIFT = PC_GIFT_;
+const PC_LIKE = PC_LIKE_;
+const PC_LONG_VIEW = PC_LONG_VIEW_;
+const PC_WATCH_TIME = PC_WATCH_TIME_;
 
 /** Minimum number of distinct gifting days, together with a follow, for a pair to count as deep. */
 export const DEEP_PAIR_MIN_GIFT_DAYS = 2;
@@ -44,6 +54,11 @@ export class PairCountStore {
   /** Number of pairs with a row (touched at least once). */
   get size(): number {
     return this.rows;
+  }
+
+  /** True when the user has touched any pair. */
+  hasUser(user: number): boolean {
+    return this.byUser[user] !== undefined;
   }
 
   /** Row of the pair, or -1 when it was never touched. */

@@ -2,7 +2,7 @@
  * The quit model: a per-session satisfaction budget ("temper", after
  * KuaiSim) that decides when a user leaves.
  *
- * The session starts with `initialTemper * (0.5 + activity)`. Each request
+ * The session starts with `budgetBase + budgetPerActivity * activity`. Each request
  * costs `costPerRequest`; the slate refunds part of it, linearly in what the
  * user did with each exposed item (click, watch ratio, like, follow,
  * comment; hate subtracts) minus a penalty for repetition (earlier
@@ -18,15 +18,17 @@
 import type { ResponseBatch, ExposureBatch } from '../world/response.js';
 
 export interface QuitModelOptions {
-  /** Budget at session start for a user of activity 0.5 (scaled by 0.5 + activity). Default 3. */
-  initialTemper: number;
+  /** Budget (requests' worth of temper) at session start of a user with activity 0. Default 2 (the world's). */
+  budgetBase: number;
+  /** Extra starting budget per unit of activity (activity in [0, 1]). Default 6. */
+  budgetPerActivity: number;
   /** Budget every request spends before its refund. Default 1. */
   costPerRequest: number;
-  /** Refund per clicked item. Default 0.1. */
+  /** Refund per clicked item. Default 0.12. */
   clickWeight: number;
-  /** Refund per unit of watch ratio (play / duration, capped at 1) of an item. Default 0.12. */
+  /** Refund per unit of watch ratio (play / duration, capped at 1) of an item. Default 0.15. */
   watchRatioWeight: number;
-  /** Refund per like. Default 0.2. */
+  /** Refund per like. Default 0.3. */
   likeWeight: number;
   /** Refund per (first) follow. Default 0.5. */
   followWeight: number;
@@ -43,11 +45,12 @@ export interface QuitModelOptions {
 }
 
 export const DEFAULT_QUIT_OPTIONS: QuitModelOptions = {
-  initialTemper: 3,
+  budgetBase: 2,
+  budgetPerActivity: 6,
   costPerRequest: 1,
-  clickWeight: 0.1,
-  watchRatioWeight: 0.12,
-  likeWeight: 0.2,
+  clickWeight: 0.12,
+  watchRatioWeight: 0.15,
+  likeWeight: 0.3,
   followWeight: 0.5,
   commentWeight: 0.2,
   hateWeight: 0.5,
@@ -64,14 +67,14 @@ export class QuitModel {
     for (const [key, value] of Object.entries(o)) {
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`quit model option ${key} must be finite and >= 0, got ${value}`);
     }
-    if (!(o.initialTemper > 0)) throw new RangeError('quit model initialTemper must be > 0');
+    if (!(o.budgetBase + o.budgetPerActivity > 0)) throw new RangeError('quit model budgetBase + budgetPerActivity must be > 0');
     if (!Number.isInteger(o.maxRequests) || o.maxRequests < 1) throw new RangeError(`quit model maxRequests must be a positive integer, got ${o.maxRequests}`);
     this.options = o;
   }
 
   /** Budget at the start of a session of a user with this activity level (0..1). */
   initialTemper(activity: number): number {
-    return this.options.initialTemper * (0.5 + activity);
+    return this.options.budgetBase + this.options.budgetPerActivity * activity;
   }
 
   /**

@@ -3,38 +3,43 @@
  * user's next session is 1 + Geometric(p) (p = chance of coming back on any
  * given day), with
  *
- *   p = sigmoid(base + satisfactionWeight * (satisfaction - satisfactionRef)
+ *   p = sigmoid(intercept + activityWeight * activity
+ *               + satisfactionWeight * (satisfaction - satisfactionRef)
  *               + deepPairWeight * log1p(deep pairs of the user)
- *               + activityWeight * (activity - 0.5)),
+ *               + followWeight * log1p(authors the user follows)),
  *
  * so a satisfying session and deep user-author relationships (a follow and
- * gifts on >= 2 days) make the user come back sooner: the stickiness the
- * paper's weekly-retention metric measures. `base` is set so that about
- * KuaiRand's 61.7 % of users return the next day at reference satisfaction.
+ * gifts on >= 2 days; follows alone count less) make the user come back
+ * sooner: the stickiness the paper's weekly-retention metric measures. The
+ * defaults are the world config's (`returnGap`), which put about KuaiRand's
+ * 61.7 % next-day return at typical satisfaction.
  */
 import type { Rng } from '../numeric/rng.js';
 
 export interface ReturnModelOptions {
-  /** Logit of next-day return at reference satisfaction, activity 0.5, no deep pairs. Default logit(0.617) = 0.476. */
-  base: number;
+  /** Daily-return logit of a user with activity 0, reference satisfaction, no follows. Default -0.5. */
+  intercept: number;
+  /** Logit change per unit of activity (0..1). Default 1.5. */
+  activityWeight: number;
   /** Logit change per unit of mean per-request satisfaction above the reference. Default 2. */
   satisfactionWeight: number;
-  /** Mean per-request satisfaction (quit-model units) of a typical logging-policy session. Default 0.75. */
+  /** Mean per-request satisfaction (quit-model units) taken as neutral. Default 0.5. */
   satisfactionRef: number;
   /** Logit change per log1p(deep pairs). Default 0.5. */
   deepPairWeight: number;
-  /** Logit change per unit of activity above 0.5. Default 2. */
-  activityWeight: number;
+  /** Logit change per log1p(followed authors). Default 0.3. */
+  followWeight: number;
   /** Longest gap drawn (days); longer draws are capped. Default 60. */
   maxGapDays: number;
 }
 
 export const DEFAULT_RETURN_OPTIONS: ReturnModelOptions = {
-  base: 0.476,
+  intercept: -0.5,
+  activityWeight: 1.5,
   satisfactionWeight: 2,
-  satisfactionRef: 0.75,
+  satisfactionRef: 0.5,
   deepPairWeight: 0.5,
-  activityWeight: 2,
+  followWeight: 0.3,
   maxGapDays: 60,
 };
 
@@ -51,15 +56,16 @@ export class ReturnModel {
   }
 
   /** Daily return probability p. */
-  dailyReturnProbability(satisfaction: number, deepPairs: number, activity: number): number {
+  dailyReturnProbability(satisfaction: number, deepPairs: number, follows: number, activity: number): number {
     const o = this.options;
-    const logit = o.base + o.satisfactionWeight * (satisfaction - o.satisfactionRef) + o.deepPairWeight * Math.log1p(deepPairs) + o.activityWeight * (activity - 0.5);
+    const logit = o.intercept + o.activityWeight * activity + o.satisfactionWeight * (satisfaction - o.satisfactionRef)
+      + o.deepPairWeight * Math.log1p(deepPairs) + o.followWeight * Math.log1p(follows);
     return 1 / (1 + Math.exp(-logit));
   }
 
   /** Draws the gap in days (>= 1). */
-  sampleGapDays(satisfaction: number, deepPairs: number, activity: number, rng: Rng): number {
-    const p = Math.min(1 - 1e-9, Math.max(1e-6, this.dailyReturnProbability(satisfaction, deepPairs, activity)));
+  sampleGapDays(satisfaction: number, deepPairs: number, follows: number, activity: number, rng: Rng): number {
+    const p = Math.min(1 - 1e-9, Math.max(1e-6, this.dailyReturnProbability(satisfaction, deepPairs, follows, activity)));
     const u = 1 - rng.uniform(); // (0, 1]
     const failures = Math.floor(Math.log(u) / Math.log(1 - p));
     return Math.min(this.options.maxGapDays, 1 + failures);

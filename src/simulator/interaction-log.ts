@@ -1,0 +1,200 @@
+/**
+ * An interaction log in memory (struct-of-arrays, dense ids), the input of
+ * the learned simulator's training: built from KuaiRand-format log rows
+ * (real or generated, plus the generated gifts file) or directly from
+ * environment traces.
+ *
+ * `replayExposures` reconstructs, row by row, what the environment would
+ * have handed the response model: the pair's counts f_ua before the
+ * request (replaying the log in time order per user), the repetition counts
+ * of author and tag earlier in the session (a session = requests less than
+ * `sessionGapMs` apart) and the slate position (order within the request,
+ * i.e. rows of one user sharing `time_ms`).
+ */
+import {
+  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
+  PC_CLICK as PC_CLICK_,
+  PC_COMMENT as PC_COMMENT_,
+  PC_FOLLOW as PC_FOLLOW_,
+  PC_GIFT as PC_GIFT_,
+  PC_LIKE as PC_LIKE_,
+  PC_LONG_VIEW as PC_LONG_VIEW_,
+  PC_WATCH_TIME as PC_WATCH_TIME_,
+} from '../data/interaction-kinds.js';
+import type { Catalog } from '../world/catalog.js';
+import type { SessionTrace } from './trace.js';
+
+// Imported constants copied to module locals: hot loops read them as plain constants.
+const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
+const PC_CLICK = PC_CLICK_;
+const PC_COMMENT = PC_COMMENT_;
+const PC_FOLLOW = PC_FOLLOW_;
+const PC_GIFT = PC_GIFT_;
+const PC_LIKE = PC_LIKE_;
+const PC_LONG_VIEW = PC_LONG_VIEW_;
+const PC_WATCH_TIME = PC_WATCH_TIME_;
+
+export interface InteractionLog {
+  count: number;
+  /** Dense user id per row. */
+  user: Int32Array;
+  /** Dense item id per row. */
+  item: Int32Array;
+  /** KuaiRand `time_ms` (rows of one request share it). */
+  timeMs: Float64Array;
+  click: Uint8Array;
+  longView: Uint8Array;
+  like: Uint8Array;
+  follow: Uint8Array;
+  comment: Uint8Array;
+  forward: Uint8Array;
+  hate: Uint8Array;
+  playTimeMs: Float32Array;
+  /** Gift amount joined from the gifts file (0 = none). */
+  giftAmount: Float32Array;
+}
+
+export function allocInteractionLog(capacity: number): InteractionLog {
+  return {
+    count: 0,
+    user: new Int32Array(capacity),
+    item: new Int32Array(capacity),
+    timeMs: new Float64Array(capacity),
+    click: new Uint8Array(capacity),
+    longView: new Uint8Array(capacity),
+    like: new Uint8Array(capacity),
+    follow: new Uint8Array(capacity),
+    comment: new Uint8Array(capacity),
+    forward: new Uint8Array(capacity),
+    hate: new Uint8Array(capacity),
+    playTimeMs: new Float32Array(capacity),
+    giftAmount: new Float32Array(capacity),
+  };
+}
+
+/** The exposures of these traces as a log (one row per slate item, in trace order). */
+export function interactionLogFromTraces(traces: readonly SessionTrace[]): InteractionLog {
+  let n = 0;
+  for (const t of traces) for (const r of t.requests) n += r.slate.length;
+  const log = allocInteractionLog(n);
+  let e = 0;
+  for (const t of traces) {
+    for (const r of t.requests) {
+      const rs = r.responses;
+      for (let p = 0; p < r.slate.length; p++, e++) {
+        log.user[e] = t.user;
+        log.item[e] = r.candidates[r.slate[p]!]!;
+        log.timeMs[e] = r.timeMs;
+        log.click[e] = rs.click[p]!;
+        log.longView[e] = rs.longView[p]!;
+        log.like[e] = rs.like[p]!;
+        log.follow[e] = rs.follow[p]!;
+        log.comment[e] = rs.comment[p]!;
+        log.forward[e] = rs.forward[p]!;
+        log.hate[e] = rs.hate[p]!;
+        log.playTimeMs[e] = rs.playTimeMs[p]!;
+        log.giftAmount[e] = rs.giftAmount[p]!;
+      }
+    }
+  }
+  log.count = n;
+  return log;
+}
+
+/** Per log row: what the response model saw (see the file comment). */
+export interface ReplayedExposures {
+  count: number;
+  /** count x PAIR_COUNT_DIM: f_ua before the row's request. */
+  pairCounts: Float32Array;
+  repeatAuthor: Float32Array;
+  repeatTag: Float32Array;
+  position: Int32Array;
+  /** Index of the row's request (rows sharing user and time_ms), for request-level splits. */
+  requestId: Int32Array;
+  /** Number of requests. */
+  requests: number;
+}
+
+export interface ReplayOptions {
+  /** A gap between requests longer than this starts a new session. Default 30 min. */
+  sessionGapMs: number;
+}
+
+/** Reconstructs f_ua, repetition and position for every row (rows may be in any order). */
+export function replayExposures(log: InteractionLog, catalog: Catalog, options: Partial<ReplayOptions> = {}): ReplayedExposures {
+  const gap = options.sessionGapMs ?? 30 * 60_000;
+  const n = log.count;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // Stable sort by (user, time); rows of a request keep their file order (= slate order).
+  const sorted = Array.from(order).sort((a, b) => log.user[a]! - log.user[b]! || log.timeMs[a]! - log.timeMs[b]! || a - b);
+  const out: ReplayedExposures = {
+    count: n,
+    pairCounts: new Float32Array(n * PAIR_COUNT_DIM),
+    repeatAuthor: new Float32Array(n),
+    repeatTag: new Float32Array(n),
+    position: new Int32Array(n),
+    requestId: new Int32Array(n),
+    requests: 0,
+  };
+  let pairs = new Map<number, Float32Array>();
+  const authorSeen = new Map<number, number>();
+  const tagSeen = new Map<number, number>();
+  let prevUser = -1;
+  let prevTime = -Infinity;
+  let requestId = -1;
+  let i = 0;
+  while (i < n) {
+    // One request: consecutive sorted rows with the same user and time.
+    const first = sorted[i]!;
+    const user = log.user[first]!;
+    const time = log.timeMs[first]!;
+    let j = i;
+    while (j < n && log.user[sorted[j]!] === user && log.timeMs[sorted[j]!] === time) j++;
+    if (user !== prevUser) {
+      pairs = new Map();
+      authorSeen.clear();
+      tagSeen.clear();
+    } else if (time - prevTime > gap) {
+      authorSeen.clear();
+      tagSeen.clear();
+    }
+    requestId++;
+    // Snapshot before the request, then repetition in slate order.
+    for (let q = i; q < j; q++) {
+      const row = sorted[q]!;
+      const item = log.item[row]!;
+      const author = catalog.itemAuthor[item]!;
+      const tag = catalog.itemTag[item]!;
+      const c = pairs.get(author);
+      if (c) out.pairCounts.set(c, row * PAIR_COUNT_DIM);
+      const ra = authorSeen.get(author) ?? 0;
+      const rt = tagSeen.get(tag) ?? 0;
+      out.repeatAuthor[row] = ra;
+      out.repeatTag[row] = rt;
+      authorSeen.set(author, ra + 1);
+      tagSeen.set(tag, rt + 1);
+      out.position[row] = q - i;
+      out.requestId[row] = requestId;
+    }
+    // Then the request's responses update the pair counts.
+    for (let q = i; q < j; q++) {
+      const row = sorted[q]!;
+      const author = catalog.itemAuthor[log.item[row]!]!;
+      let c = pairs.get(author);
+      if (!c) pairs.set(author, (c = new Float32Array(PAIR_COUNT_DIM)));
+      c[PC_CLICK]! += log.click[row]!;
+      c[PC_LONG_VIEW]! += log.longView[row]!;
+      c[PC_LIKE]! += log.like[row]!;
+      c[PC_COMMENT]! += log.comment[row]!;
+      if (log.follow[row]) c[PC_FOLLOW] = 1;
+      if (log.giftAmount[row]! > 0) c[PC_GIFT]! += 1;
+      c[PC_WATCH_TIME]! += log.playTimeMs[row]! / 1000;
+    }
+    prevUser = user;
+    prevTime = time;
+    i = j;
+  }
+  out.requests = requestId + 1;
+  return out;
+}

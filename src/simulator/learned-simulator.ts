@@ -1,0 +1,406 @@
+/**
+ * The learned user simulator (the paper's offline environment, §4.1.1): a
+ * multi-behaviour response model fitted on logs, answering exposures as a
+ * {@link ResponseModel}.
+ *
+ * Inputs, each an embedding of a hashed id (one table, field-salted rows):
+ * user id, item id, author id, primary tag, duration bucket, the user's
+ * categorical profile (sum-pooled), the item's categorical features
+ * (sum-pooled), each of the 7 pair counts f_ua bucketized (log2 buckets, one
+ * slot per kind) and the session context (author repeats, tag repeats,
+ * slate position; sum-pooled). The concatenation goes through one shared
+ * MLP trunk with 11 linear outputs:
+ *
+ *   0 click                     (all exposures)
+ *   1 long view | click         (clicked, duration > 7 s; shorter clicks are long views by KuaiRand's rule)
+ *   2 like | click, 3 follow | click & not yet following, 4 comment | click,
+ *   5 forward | click, 6 hate (all), 7 gift | click & live-streamer author
+ *   8, 9, 10: mean of log1p(play seconds) for a skim, a click without long
+ *             view, a long view (Gaussian with a per-class std fitted on the
+ *             training residuals).
+ *
+ * Sampling keeps KuaiRand's definitions: the outcome class (skim / click /
+ * long view) is drawn first, then a play time inside the class's play-time
+ * interval (so `click` and `long_view` always equal the play-time rules
+ * applied to `playTimeMs`); like/follow/comment/forward/gift only on a click,
+ * follow only when not yet following, gift only for live authors, amount
+ * log-normal with the training gifts' moments. Every exposure consumes the
+ * same fixed draws (common random numbers across policies).
+ */
+import { readFileSync } from 'node:fs';
+import {
+  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
+  PC_FOLLOW as PC_FOLLOW_,
+} from '../data/interaction-kinds.js';
+import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, saveParams, type Param } from '../numeric/index.js';
+import type { Catalog } from '../world/catalog.js';
+import type { ExposureBatch, ResponseBatch, ResponseModel } from '../world/response.js';
+
+// Imported constants copied to module locals: hot loops read them as plain constants.
+const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
+const PC_FOLLOW = PC_FOLLOW_;
+
+/** KuaiRand's valid-play (is_click) threshold, ms. */
+export const CLICK_THRESHOLD_MS = 7000;
+/** KuaiRand's long_view threshold, ms. */
+export const LONG_VIEW_THRESHOLD_MS = 18000;
+
+export const HEAD_CLICK = 0;
+export const HEAD_LONG_VIEW = 1;
+export const HEAD_LIKE = 2;
+export const HEAD_FOLLOW = 3;
+export const HEAD_COMMENT = 4;
+export const HEAD_FORWARD = 5;
+export const HEAD_HATE = 6;
+export const HEAD_GIFT = 7;
+export const HEAD_PLAY_SKIM = 8;
+export const HEAD_PLAY_CLICK = 9;
+export const HEAD_PLAY_LONG = 10;
+export const OUTPUT_DIM = 11;
+export const BINARY_HEADS = ['click', 'longView', 'like', 'follow', 'comment', 'forward', 'hate', 'gift'] as const;
+
+/** Shape of the network (saved with the parameters). */
+export interface LearnedSimulatorShape {
+  /** Embedding width per input slot. Default 8. */
+  embeddingDim: number;
+  /** Hash buckets of the shared embedding table. Default 2^18. */
+  embeddingRows: number;
+  /** Hidden widths of the shared trunk. Default [64, 32]. */
+  hidden: number[];
+}
+
+export const DEFAULT_SIMULATOR_SHAPE: LearnedSimulatorShape = { embeddingDim: 8, embeddingRows: 1 << 18, hidden: [64, 32] };
+
+/** Fitted scalars that are not network weights. */
+export interface SimulatorCalibration {
+  /** Std of log1p(play seconds) residuals per class [skim, click, long view]. */
+  playStd: [number, number, number];
+  /** Mean and std of log(gift amount) in the training data. */
+  giftLogMean: number;
+  giftLogStd: number;
+  /** Largest play/duration ratio sampled for a long view. Default 2. */
+  maxWatchRatio: number;
+}
+
+export const DEFAULT_SIMULATOR_CALIBRATION: SimulatorCalibration = { playStd: [0.8, 0.5, 0.6], giftLogMean: 1.5, giftLogStd: 1.0, maxWatchRatio: 2 };
+
+/** Slots: 0 user, 1 item, 2 author, 3 tag, 4 duration, 5 user profile, 6 item features, 7..13 pair counts, 14 context. */
+const SLOT_PAIR = 7;
+export const SLOT_COUNT = 15;
+const FIELD_USER = 0, FIELD_ITEM = 1, FIELD_AUTHOR = 2, FIELD_TAG = 3, FIELD_DURATION = 4;
+const FIELD_USER_FEATURE = 10, FIELD_ITEM_FEATURE = 50, FIELD_PAIR = 90, FIELD_REPEAT_AUTHOR = 100, FIELD_REPEAT_TAG = 101, FIELD_POSITION = 102;
+
+/** 0 for x <= 0, else 1 + floor(log2(x)) capped at `cap`. */
+export function log2Bucket(x: number, cap: number): number {
+  if (!(x > 0)) return 0;
+  const b = x < 1 ? 1 : 1 + Math.floor(Math.log2(x));
+  return b > cap ? cap : b;
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** Play-time interval [lo, hi] (ms) of an outcome class for a video of this duration; lo > hi = impossible. */
+export function classInterval(cls: 0 | 1 | 2, durationMs: number, maxRatio: number): [number, number] {
+  const clickLo = durationMs <= CLICK_THRESHOLD_MS ? Math.ceil(durationMs) : CLICK_THRESHOLD_MS + 1;
+  const longLo = durationMs <= LONG_VIEW_THRESHOLD_MS ? Math.ceil(durationMs) : LONG_VIEW_THRESHOLD_MS + 1;
+  if (cls === 0) return [0, clickLo - 1];
+  if (cls === 1) return [clickLo, longLo - 1];
+  return [longLo, Math.max(longLo, Math.floor(maxRatio * durationMs))];
+}
+
+/** Outcome class of a logged play: 0 skim, 1 click without long view, 2 long view. */
+export function playClass(click: number, longView: number): 0 | 1 | 2 {
+  return longView ? 2 : click ? 1 : 0;
+}
+
+export class LearnedSimulator implements ResponseModel {
+  readonly shape: LearnedSimulatorShape;
+  calibration: SimulatorCalibration;
+  readonly embedding: EmbeddingTable;
+  readonly mlp: Mlp;
+  readonly inputDim: number;
+  /** Lookups per exposure and the input slot each adds into. */
+  readonly lookups: number;
+  readonly lookupSlot: Int32Array;
+  private readonly userLookups: number;
+  private readonly itemLookups: number;
+  /** Precomputed table rows of each user's and item's static lookups. */
+  private readonly userRows: Int32Array;
+  private readonly itemRows: Int32Array;
+  /** Row of (pair kind k, bucket b) and of the context fields, precomputed. */
+  private readonly pairRows: Int32Array;
+  private readonly contextRows: Int32Array;
+  private x = new Float32Array(0);
+  private rowBuf = new Int32Array(0);
+
+  constructor(readonly catalog: Catalog, shape: Partial<LearnedSimulatorShape> = {}, seed = 1, calibration: SimulatorCalibration = DEFAULT_SIMULATOR_CALIBRATION) {
+    this.shape = { ...DEFAULT_SIMULATOR_SHAPE, ...shape };
+    const s = this.shape;
+    if (!Number.isInteger(s.embeddingDim) || s.embeddingDim < 1) throw new RangeError(`embeddingDim must be a positive integer, got ${s.embeddingDim}`);
+    this.calibration = { ...calibration, playStd: [...calibration.playStd] };
+    const rng = new Rng(seed);
+    this.embedding = new EmbeddingTable({ rows: s.embeddingRows, dim: s.embeddingDim, name: 'simulator.embedding', initScale: 0.05 }, rng.fork('embedding'));
+    this.inputDim = SLOT_COUNT * s.embeddingDim;
+    this.mlp = new Mlp({ sizes: [this.inputDim, ...s.hidden, OUTPUT_DIM], name: 'simulator.trunk' }, rng.fork('trunk'));
+
+    const nuf = catalog.userFeatureFields.length;
+    const nif = catalog.itemFeatureFields.length;
+    this.userLookups = 1 + nuf;
+    this.itemLookups = 4 + nif;
+    this.lookups = this.userLookups + this.itemLookups + PAIR_COUNT_DIM + 3;
+    const slots: number[] = [0];
+    for (let f = 0; f < nuf; f++) slots.push(5);
+    slots.push(1, 2, 3, 4);
+    for (let f = 0; f < nif; f++) slots.push(6);
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) slots.push(SLOT_PAIR + k);
+    slots.push(14, 14, 14);
+    this.lookupSlot = Int32Array.from(slots);
+
+    const e = this.embedding;
+    this.userRows = new Int32Array(catalog.numUsers * this.userLookups);
+    for (let u = 0; u < catalog.numUsers; u++) {
+      const base = u * this.userLookups;
+      this.userRows[base] = e.rowOf(FIELD_USER, catalog.userRawId[u]! >>> 0);
+      for (let f = 0; f < nuf; f++) this.userRows[base + 1 + f] = e.rowOf(FIELD_USER_FEATURE + f, catalog.userFeatures[u * nuf + f]!);
+    }
+    this.itemRows = new Int32Array(catalog.numItems * this.itemLookups);
+    for (let i = 0; i < catalog.numItems; i++) {
+      const base = i * this.itemLookups;
+      this.itemRows[base] = e.rowOf(FIELD_ITEM, catalog.itemRawId[i]! >>> 0);
+      this.itemRows[base + 1] = e.rowOf(FIELD_AUTHOR, catalog.authorRawId[catalog.itemAuthor[i]!]! >>> 0);
+      this.itemRows[base + 2] = e.rowOf(FIELD_TAG, catalog.itemTag[i]!);
+      this.itemRows[base + 3] = e.rowOf(FIELD_DURATION, log2Bucket(catalog.itemDurationMs[i]! / 1000, 12));
+      for (let f = 0; f < nif; f++) this.itemRows[base + 4 + f] = e.rowOf(FIELD_ITEM_FEATURE + f, catalog.itemFeatures[i * nif + f]!);
+    }
+    this.pairRows = new Int32Array(PAIR_COUNT_DIM * 16);
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) for (let b = 0; b < 16; b++) this.pairRows[k * 16 + b] = e.rowOf(FIELD_PAIR + k, b);
+    this.contextRows = new Int32Array(3 * 16);
+    for (let b = 0; b < 16; b++) {
+      this.contextRows[b] = e.rowOf(FIELD_REPEAT_AUTHOR, b);
+      this.contextRows[16 + b] = e.rowOf(FIELD_REPEAT_TAG, b);
+      this.contextRows[32 + b] = e.rowOf(FIELD_POSITION, b);
+    }
+  }
+
+  params(): Param[] {
+    return [this.embedding.table, ...this.mlp.params()];
+  }
+
+  /**
+   * Writes the table rows of every lookup of exposures [0, count) into
+   * `rows` (count x lookups), from user, item, pair counts and context.
+   */
+  encode(count: number, user: Int32Array, item: Int32Array, pairCounts: Float32Array, repeatAuthor: Float32Array, repeatTag: Float32Array, position: Int32Array, rows: Int32Array): void {
+    const L = this.lookups, lu = this.userLookups, li = this.itemLookups;
+    for (let e = 0; e < count; e++) {
+      let o = e * L;
+      const ub = user[e]! * lu;
+      for (let j = 0; j < lu; j++) rows[o++] = this.userRows[ub + j]!;
+      const ib = item[e]! * li;
+      for (let j = 0; j < li; j++) rows[o++] = this.itemRows[ib + j]!;
+      const pb = e * PAIR_COUNT_DIM;
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) rows[o++] = this.pairRows[k * 16 + log2Bucket(pairCounts[pb + k]!, 15)]!;
+      rows[o++] = this.contextRows[Math.min(15, repeatAuthor[e]!)]!;
+      rows[o++] = this.contextRows[16 + Math.min(15, repeatTag[e]!)]!;
+      rows[o++] = this.contextRows[32 + Math.min(15, position[e]!)]!;
+    }
+  }
+
+  /** Sums the looked-up embeddings into the input matrix x (count x inputDim). */
+  gatherInput(rows: Int32Array, count: number, x: Float32Array): void {
+    const d = this.shape.embeddingDim, L = this.lookups, D = this.inputDim;
+    const table = this.embedding.table.value;
+    x.fill(0, 0, count * D);
+    for (let e = 0; e < count; e++) {
+      const xo = e * D;
+      const ro = e * L;
+      for (let l = 0; l < L; l++) {
+        const src = rows[ro + l]! * d;
+        const dst = xo + this.lookupSlot[l]! * d;
+        for (let j = 0; j < d; j++) x[dst + j]! += table[src + j]!;
+      }
+    }
+  }
+
+  /** Adds dX (count x inputDim) back into the embedding gradient of each lookup. */
+  scatterGrad(rows: Int32Array, count: number, dx: Float32Array): void {
+    const d = this.shape.embeddingDim, L = this.lookups, D = this.inputDim;
+    const p = this.embedding.table;
+    const g = p.grad;
+    for (let e = 0; e < count; e++) {
+      const xo = e * D;
+      const ro = e * L;
+      for (let l = 0; l < L; l++) {
+        const r = rows[ro + l]!;
+        const dst = r * d;
+        const src = xo + this.lookupSlot[l]! * d;
+        for (let j = 0; j < d; j++) g[dst + j]! += dx[src + j]!;
+        p.markTouched(r);
+      }
+    }
+  }
+
+  /** Network outputs (count x OUTPUT_DIM, owned by the trunk) for a batch of exposures. */
+  forward(batch: ExposureBatch): Float32Array {
+    const n = batch.count;
+    if (this.rowBuf.length < n * this.lookups) this.rowBuf = new Int32Array(n * this.lookups * 2);
+    if (this.x.length < n * this.inputDim) this.x = new Float32Array(n * this.inputDim * 2);
+    this.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, this.rowBuf);
+    this.gatherInput(this.rowBuf, n, this.x);
+    return this.mlp.forward(this.x, n);
+  }
+
+  respond(batch: ExposureBatch, rng: Rng, out: ResponseBatch): void {
+    const n = batch.count;
+    if (out.click.length < n) throw new RangeError(`respond: output batch holds ${out.click.length} responses, the exposure batch has ${n}`);
+    for (let e = 0; e < n; e++) {
+      const u = batch.user[e]!, i = batch.item[e]!;
+      if (!(u >= 0 && u < this.catalog.numUsers) || !(i >= 0 && i < this.catalog.numItems)) {
+        throw new RangeError(`respond: exposure ${e} has user ${u} / item ${i} outside the simulator's catalog (${this.catalog.numUsers} users, ${this.catalog.numItems} items)`);
+      }
+    }
+    const y = this.forward(batch);
+    const cal = this.calibration;
+    const dur = this.catalog.itemDurationMs;
+    const isLive = this.catalog.authorIsLive;
+    const itemAuthor = this.catalog.itemAuthor;
+    for (let e = 0; e < n; e++) {
+      const o = e * OUTPUT_DIM;
+      const item = batch.item[e]!;
+      const d = dur[item]!;
+      const uClick = rng.uniform();
+      const uLong = rng.uniform();
+      const epsPlay = rng.normal();
+      const uLike = rng.uniform();
+      const uFollow = rng.uniform();
+      const uComment = rng.uniform();
+      const uForward = rng.uniform();
+      const uHate = rng.uniform();
+      const uGift = rng.uniform();
+      const epsAmount = rng.normal();
+
+      let cls: 0 | 1 | 2 = uClick < sigmoid(y[o + HEAD_CLICK]!) ? 1 : 0;
+      if (cls === 1) {
+        const [lo, hi] = classInterval(1, d, cal.maxWatchRatio);
+        if (lo > hi || uLong < sigmoid(y[o + HEAD_LONG_VIEW]!)) cls = 2;
+      } else {
+        const [lo, hi] = classInterval(0, d, cal.maxWatchRatio);
+        if (lo > hi) cls = 1; // a zero-length video cannot be skimmed
+      }
+      const [lo, hi] = classInterval(cls, d, cal.maxWatchRatio);
+      let play = Math.round(Math.expm1(y[o + HEAD_PLAY_SKIM + cls]! + cal.playStd[cls] * epsPlay) * 1000);
+      if (play < lo) play = lo;
+      if (play > hi) play = hi;
+      const click = cls > 0 ? 1 : 0;
+      out.click[e] = click;
+      out.longView[e] = cls === 2 ? 1 : 0;
+      out.playTimeMs[e] = play;
+      out.hate[e] = uHate < sigmoid(y[o + HEAD_HATE]!) ? 1 : 0;
+      if (click) {
+        out.like[e] = uLike < sigmoid(y[o + HEAD_LIKE]!) ? 1 : 0;
+        out.comment[e] = uComment < sigmoid(y[o + HEAD_COMMENT]!) ? 1 : 0;
+        out.forward[e] = uForward < sigmoid(y[o + HEAD_FORWARD]!) ? 1 : 0;
+        out.follow[e] = batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW]! === 0 && uFollow < sigmoid(y[o + HEAD_FOLLOW]!) ? 1 : 0;
+        if (isLive[itemAuthor[item]!] === 1 && uGift < sigmoid(y[o + HEAD_GIFT]!)) {
+          const amount = Math.round(Math.exp(cal.giftLogMean + cal.giftLogStd * epsAmount));
+          out.giftAmount[e] = amount < 1 ? 1 : amount;
+        } else out.giftAmount[e] = 0;
+      } else {
+        out.like[e] = 0;
+        out.comment[e] = 0;
+        out.forward[e] = 0;
+        out.follow[e] = 0;
+        out.giftAmount[e] = 0;
+      }
+    }
+  }
+
+  /**
+   * Marginal probabilities of the 8 binary behaviours (BINARY_HEADS order)
+   * and the expected play seconds of exposure e given the trunk outputs `y`
+   * (from {@link forward}) — what the held-out AUC and log-loss are computed on.
+   */
+  marginals(batch: ExposureBatch, y: Float32Array, e: number, out: Float64Array): number {
+    const o = e * OUTPUT_DIM;
+    const item = batch.item[e]!;
+    const d = this.catalog.itemDurationMs[item]!;
+    const cal = this.calibration;
+    const pc = sigmoid(y[o + HEAD_CLICK]!);
+    const [slo, shi] = classInterval(1, d, cal.maxWatchRatio);
+    const pLongGivenClick = slo > shi ? 1 : sigmoid(y[o + HEAD_LONG_VIEW]!);
+    const live = this.catalog.authorIsLive[this.catalog.itemAuthor[item]!] === 1;
+    const following = batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW]! > 0;
+    out[0] = pc;
+    out[1] = pc * pLongGivenClick;
+    out[2] = pc * sigmoid(y[o + HEAD_LIKE]!);
+    out[3] = following ? 0 : pc * sigmoid(y[o + HEAD_FOLLOW]!);
+    out[4] = pc * sigmoid(y[o + HEAD_COMMENT]!);
+    out[5] = pc * sigmoid(y[o + HEAD_FORWARD]!);
+    out[6] = sigmoid(y[o + HEAD_HATE]!);
+    out[7] = live ? pc * sigmoid(y[o + HEAD_GIFT]!) : 0;
+    // Expected play: class probabilities times the (clamped) class median.
+    const probs = [1 - pc, pc * (1 - pLongGivenClick), pc * pLongGivenClick];
+    let expected = 0;
+    for (let c = 0 as 0 | 1 | 2; c <= 2; c = (c + 1) as 0 | 1 | 2) {
+      if (probs[c]! <= 0) continue;
+      const [lo, hi] = classInterval(c, d, cal.maxWatchRatio);
+      if (lo > hi) continue;
+      let v = Math.expm1(y[o + HEAD_PLAY_SKIM + c]!) * 1000;
+      v = v < lo ? lo : v > hi ? hi : v;
+      expected += probs[c]! * v;
+    }
+    return expected / 1000;
+  }
+
+  /** Saves shape, calibration and parameters in the numeric params-io format (atomic). */
+  save(path: string, extraMeta: Record<string, unknown> = {}): void {
+    saveParams(path, this.params(), { kind: 'rliv-learned-simulator', version: 1, shape: this.shape, calibration: this.calibration, catalog: catalogFingerprint(this.catalog), ...extraMeta });
+  }
+}
+
+/** What must match between the catalog a simulator was trained on and the one it is loaded with. */
+export function catalogFingerprint(c: Catalog): Record<string, number> {
+  let itemSum = 0;
+  for (let i = 0; i < c.numItems; i += Math.max(1, Math.floor(c.numItems / 1000))) itemSum = (itemSum * 31 + c.itemRawId[i]! + c.itemAuthor[i]!) % 1_000_000_007;
+  return { numUsers: c.numUsers, numItems: c.numItems, numAuthors: c.numAuthors, userFeatureFields: c.userFeatureFields.length, itemFeatureFields: c.itemFeatureFields.length, itemChecksum: itemSum };
+}
+
+/** Reads the JSON meta of a params-io file without loading the parameters. */
+export function readParamsMeta(bytes: Uint8Array, source: string): unknown {
+  if (bytes.length < 20 || String.fromCharCode(...bytes.subarray(0, 8)) !== 'RLIVPARM') throw new ParamsFormatError(`${source}: not an rliv params file`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const h = view.getUint32(12, true);
+  if (16 + h > bytes.length) throw new ParamsFormatError(`${source}: header length ${h} runs past the end of the file`);
+  try {
+    return (JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + h))) as { meta: unknown }).meta;
+  } catch (err) {
+    throw new ParamsFormatError(`${source}: header is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Loads a simulator saved by {@link LearnedSimulator.save} (or `rliv
+ * fit-simulator`) for `catalog`. Throws a ParamsFormatError naming the file
+ * when it is not a simulator, is corrupt, or was trained on another catalog.
+ */
+export function loadSimulator(path: string, catalog: Catalog): LearnedSimulator {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new ParamsFormatError(`cannot read simulator file ${path}: ${(err as Error).message}`);
+  }
+  const meta = readParamsMeta(bytes, path) as { kind?: string; shape?: LearnedSimulatorShape; calibration?: SimulatorCalibration; catalog?: Record<string, number> } | null;
+  if (!meta || meta.kind !== 'rliv-learned-simulator' || !meta.shape || !meta.calibration) {
+    throw new ParamsFormatError(`${path}: not a learned-simulator file (meta.kind is ${JSON.stringify(meta?.kind)}); create one with rliv fit-simulator`);
+  }
+  const expected = catalogFingerprint(catalog);
+  for (const [k, v] of Object.entries(meta.catalog ?? {})) {
+    if (expected[k] !== v) throw new ParamsFormatError(`${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`);
+  }
+  const sim = new LearnedSimulator(catalog, meta.shape, 1, meta.calibration);
+  deserializeParams(bytes, sim.params(), path);
+  return sim;
+}

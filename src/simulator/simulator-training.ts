@@ -1,0 +1,271 @@
+/**
+ * Fitting the learned simulator on an interaction log: replay the log to
+ * recover what the model would have seen per exposure (f_ua, repetition,
+ * position), hold out a share of requests, train the shared trunk with Adam
+ * on the multi-behaviour loss (BCE per binary head on its conditioning rows,
+ * squared error of log1p(play seconds) on the row's outcome-class head),
+ * then fit the play-time spreads and gift-amount moments and report
+ * held-out AUC / log-loss per binary behaviour and the watch-time error.
+ */
+import {
+  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
+  PC_FOLLOW as PC_FOLLOW_,
+} from '../data/interaction-kinds.js';
+import { Adam, Rng } from '../numeric/index.js';
+import type { Catalog } from '../world/catalog.js';
+import type { ExposureBatch } from '../world/response.js';
+import { logLoss, rocAuc } from './auc.js';
+import { allocExposureBatch } from './environment.js';
+import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
+import {
+  BINARY_HEADS, HEAD_CLICK, HEAD_COMMENT, HEAD_FOLLOW, HEAD_FORWARD, HEAD_GIFT, HEAD_HATE, HEAD_LIKE, HEAD_LONG_VIEW, HEAD_PLAY_SKIM,
+  LearnedSimulator, OUTPUT_DIM, classInterval, playClass, type LearnedSimulatorShape, type SimulatorCalibration,
+} from './learned-simulator.js';
+
+// Imported constants copied to module locals: hot loops read them as plain constants.
+const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
+const PC_FOLLOW = PC_FOLLOW_;
+
+export interface SimulatorTrainingOptions {
+  /** Network shape; see learned-simulator.ts. */
+  shape: Partial<LearnedSimulatorShape>;
+  /** Passes over the training rows. Default 3. */
+  epochs: number;
+  /** Rows per gradient step. Default 512. */
+  batchSize: number;
+  /** Adam learning rate. Default 2e-3. */
+  lr: number;
+  /** Share of requests held out for evaluation. Default 0.1. */
+  holdoutShare: number;
+  /** Seed of initialization, split and shuffling. Default 1. */
+  seed: number;
+  /** Called after each epoch with the mean training loss (for progress output). */
+  onEpoch?: (epoch: number, meanLoss: number) => void;
+}
+
+/** Held-out quality of one binary behaviour (marginal probability vs label). */
+export interface HeadReport {
+  auc: number;
+  logLoss: number;
+  /** Share of positive labels and mean predicted probability on held-out rows. */
+  rate: number;
+  predictedRate: number;
+}
+
+export interface SimulatorReport {
+  trainRows: number;
+  heldOutRows: number;
+  epochs: number;
+  finalTrainLoss: number;
+  heads: Record<(typeof BINARY_HEADS)[number], HeadReport>;
+  /** Mean absolute error (s) of the expected play time per held-out exposure. */
+  watchTimeMaeSec: number;
+  /** Mean play time (s) on held-out rows: logged and predicted. */
+  watchTimeMeanSec: number;
+  watchTimePredictedMeanSec: number;
+  calibration: SimulatorCalibration;
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** Copies rows `idx[from..from+n)` of log + replay into `batch`. */
+function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, batch: ExposureBatch): void {
+  batch.count = n;
+  for (let b = 0; b < n; b++) {
+    const r = idx[from + b]!;
+    batch.user[b] = log.user[r]!;
+    batch.item[b] = log.item[r]!;
+    batch.repeatAuthor[b] = rep.repeatAuthor[r]!;
+    batch.repeatTag[b] = rep.repeatTag[r]!;
+    batch.position[b] = rep.position[r]!;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) batch.pairCounts[b * PAIR_COUNT_DIM + k] = rep.pairCounts[r * PAIR_COUNT_DIM + k]!;
+  }
+}
+
+/**
+ * Writes d(loss)/d(output) for the batch into `grad` (n x OUTPUT_DIM) and
+ * returns the batch's summed loss / n. Heads are conditioned as in
+ * learned-simulator.ts; the loss of each row is divided by the batch size.
+ */
+function lossAndGrad(sim: LearnedSimulator, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, y: Float32Array, grad: Float32Array): number {
+  const c = sim.catalog;
+  const maxRatio = sim.calibration.maxWatchRatio;
+  let loss = 0;
+  grad.fill(0, 0, n * OUTPUT_DIM);
+  const inv = 1 / n;
+  const bce = (b: number, head: number, label: number): void => {
+    const z = y[b * OUTPUT_DIM + head]!;
+    const p = sigmoid(z);
+    grad[b * OUTPUT_DIM + head] = (p - label) * inv;
+    loss += Math.max(z, 0) - z * label + Math.log1p(Math.exp(-Math.abs(z)));
+  };
+  for (let b = 0; b < n; b++) {
+    const r = idx[from + b]!;
+    const item = log.item[r]!;
+    const dur = c.itemDurationMs[item]!;
+    const click = log.click[r]!;
+    bce(b, HEAD_CLICK, click);
+    bce(b, HEAD_HATE, log.hate[r]!);
+    if (click) {
+      const [lo, hi] = classInterval(1, dur, maxRatio);
+      if (lo <= hi) bce(b, HEAD_LONG_VIEW, log.longView[r]!);
+      bce(b, HEAD_LIKE, log.like[r]!);
+      bce(b, HEAD_COMMENT, log.comment[r]!);
+      bce(b, HEAD_FORWARD, log.forward[r]!);
+      if (rep.pairCounts[r * PAIR_COUNT_DIM + PC_FOLLOW] === 0) bce(b, HEAD_FOLLOW, log.follow[r]!);
+      if (c.authorIsLive[c.itemAuthor[item]!] === 1) bce(b, HEAD_GIFT, log.giftAmount[r]! > 0 ? 1 : 0);
+    }
+    const cls = playClass(click, log.longView[r]!);
+    const head = HEAD_PLAY_SKIM + cls;
+    const diff = y[b * OUTPUT_DIM + head]! - Math.log1p(log.playTimeMs[r]! / 1000);
+    grad[b * OUTPUT_DIM + head] = diff * inv;
+    loss += 0.5 * diff * diff;
+  }
+  return loss * inv;
+}
+
+/** Trains a simulator on `log` (dense ids of `catalog`) and evaluates it on held-out requests. */
+export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Partial<SimulatorTrainingOptions> = {}): { simulator: LearnedSimulator; report: SimulatorReport } {
+  const o: SimulatorTrainingOptions = {
+    shape: options.shape ?? {},
+    epochs: options.epochs ?? 3,
+    batchSize: options.batchSize ?? 512,
+    lr: options.lr ?? 2e-3,
+    holdoutShare: options.holdoutShare ?? 0.1,
+    seed: options.seed ?? 1,
+    onEpoch: options.onEpoch,
+  };
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
+  if (!(o.holdoutShare > 0 && o.holdoutShare < 1)) throw new RangeError(`holdoutShare must be in (0, 1), got ${o.holdoutShare}`);
+  if (log.count < 10) throw new RangeError(`the log has ${log.count} rows; the simulator needs at least 10`);
+  for (let r = 0; r < log.count; r++) {
+    if (!(log.user[r]! >= 0 && log.user[r]! < catalog.numUsers) || !(log.item[r]! >= 0 && log.item[r]! < catalog.numItems)) {
+      throw new RangeError(`log row ${r}: user ${log.user[r]} / item ${log.item[r]} outside the catalog`);
+    }
+  }
+  const rng = new Rng(o.seed);
+  const rep = replayExposures(log, catalog);
+  const splitRng = rng.fork('split');
+  const heldRequest = new Uint8Array(rep.requests);
+  for (let q = 0; q < rep.requests; q++) heldRequest[q] = splitRng.uniform() < o.holdoutShare ? 1 : 0;
+  const trainIdx: number[] = [];
+  const heldIdx: number[] = [];
+  for (let r = 0; r < log.count; r++) (heldRequest[rep.requestId[r]!] ? heldIdx : trainIdx).push(r);
+  if (trainIdx.length === 0 || heldIdx.length === 0) throw new RangeError(`the log's ${rep.requests} requests are too few to hold out ${o.holdoutShare} of them`);
+  const train = Int32Array.from(trainIdx);
+  const held = Int32Array.from(heldIdx);
+
+  // Gift amount moments from the training rows.
+  let gN = 0, gS = 0, gS2 = 0;
+  for (const r of train) {
+    const a = log.giftAmount[r]!;
+    if (a > 0) {
+      const l = Math.log(a);
+      gN++;
+      gS += l;
+      gS2 += l * l;
+    }
+  }
+  const calibration: SimulatorCalibration = {
+    playStd: [0.8, 0.5, 0.6],
+    giftLogMean: gN > 0 ? gS / gN : 1.5,
+    giftLogStd: gN > 1 ? Math.sqrt(Math.max(1e-4, gS2 / gN - (gS / gN) ** 2)) : 1.0,
+    maxWatchRatio: 2,
+  };
+  const sim = new LearnedSimulator(catalog, o.shape, o.seed, calibration);
+  const adam = new Adam(sim.params(), { lr: o.lr });
+  const B = o.batchSize;
+  const batch = allocExposureBatch(B);
+  const grad = new Float32Array(B * OUTPUT_DIM);
+  const rows = new Int32Array(B * sim.lookups);
+  const x = new Float32Array(B * sim.inputDim);
+  const shuffleRng = rng.fork('shuffle');
+  let lastLoss = NaN;
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    shuffleRng.shuffle(train);
+    let sum = 0;
+    let steps = 0;
+    for (let from = 0; from < train.length; from += B) {
+      const n = Math.min(B, train.length - from);
+      fillBatch(log, rep, train, from, n, batch);
+      sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows);
+      sim.gatherInput(rows, n, x);
+      const y = sim.mlp.forward(x, n);
+      sum += lossAndGrad(sim, log, rep, train, from, n, y, grad);
+      const dx = sim.mlp.backward(grad, n);
+      sim.scatterGrad(rows, n, dx);
+      adam.step();
+      adam.zeroGrad();
+      steps++;
+    }
+    lastLoss = sum / steps;
+    if (!Number.isFinite(lastLoss)) throw new Error(`simulator training diverged at epoch ${epoch + 1} (loss ${lastLoss}); lower the learning rate`);
+    o.onEpoch?.(epoch + 1, lastLoss);
+  }
+
+  // Play-time spread per outcome class from training residuals (up to 100k rows).
+  const resid = [[0, 0], [0, 0], [0, 0]] as [number, number][];
+  const sample = train.subarray(0, Math.min(train.length, 100_000));
+  forEachForward(sim, log, rep, sample, batch, (r, y, b) => {
+    const cls = playClass(log.click[r]!, log.longView[r]!);
+    const d = y[b * OUTPUT_DIM + HEAD_PLAY_SKIM + cls]! - Math.log1p(log.playTimeMs[r]! / 1000);
+    resid[cls]![0]++;
+    resid[cls]![1] += d * d;
+  });
+  for (let c = 0; c < 3; c++) if (resid[c]![0] > 1) calibration.playStd[c] = Math.max(0.05, Math.sqrt(resid[c]![1] / resid[c]![0]));
+  sim.calibration = calibration;
+
+  // Held-out evaluation.
+  const H = held.length;
+  const preds = BINARY_HEADS.map(() => new Float64Array(H));
+  const labels = BINARY_HEADS.map(() => new Uint8Array(H));
+  const m = new Float64Array(BINARY_HEADS.length);
+  let mae = 0, meanTrue = 0, meanPred = 0, h = 0;
+  forEachForward(sim, log, rep, held, batch, (r, y, b) => {
+    const expected = sim.marginals(batch, y, b, m);
+    for (let k = 0; k < BINARY_HEADS.length; k++) preds[k]![h] = m[k]!;
+    labels[0]![h] = log.click[r]!;
+    labels[1]![h] = log.longView[r]!;
+    labels[2]![h] = log.like[r]!;
+    labels[3]![h] = log.follow[r]!;
+    labels[4]![h] = log.comment[r]!;
+    labels[5]![h] = log.forward[r]!;
+    labels[6]![h] = log.hate[r]!;
+    labels[7]![h] = log.giftAmount[r]! > 0 ? 1 : 0;
+    const actual = log.playTimeMs[r]! / 1000;
+    mae += Math.abs(expected - actual);
+    meanTrue += actual;
+    meanPred += expected;
+    h++;
+  });
+  const heads = {} as SimulatorReport['heads'];
+  BINARY_HEADS.forEach((name, k) => {
+    let pos = 0, pred = 0;
+    for (let i = 0; i < H; i++) {
+      pos += labels[k]![i]!;
+      pred += preds[k]![i]!;
+    }
+    heads[name] = { auc: rocAuc(preds[k]!, labels[k]!, H), logLoss: logLoss(preds[k]!, labels[k]!, H), rate: pos / H, predictedRate: pred / H };
+  });
+  return {
+    simulator: sim,
+    report: {
+      trainRows: train.length, heldOutRows: H, epochs: o.epochs, finalTrainLoss: lastLoss, heads,
+      watchTimeMaeSec: mae / H, watchTimeMeanSec: meanTrue / H, watchTimePredictedMeanSec: meanPred / H, calibration,
+    },
+  };
+}
+
+/** Runs the trunk over rows `idx` in batches; calls `visit(row, outputs, indexInBatch)` for each. */
+function forEachForward(sim: LearnedSimulator, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, batch: ExposureBatch, visit: (row: number, y: Float32Array, b: number) => void): void {
+  const B = batch.user.length;
+  for (let from = 0; from < idx.length; from += B) {
+    const n = Math.min(B, idx.length - from);
+    fillBatch(log, rep, idx, from, n, batch);
+    const y = sim.forward(batch);
+    for (let b = 0; b < n; b++) visit(idx[from + b]!, y, b);
+  }
+}
