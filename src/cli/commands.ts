@@ -10,6 +10,7 @@ import { experimentCommand } from './experiment.js';
 import { abTestCommand } from './ab-test.js';
 import { serveCommand } from './serve.js';
 import { trainOnlineCommand } from './train-online.js';
+import { generateCommand } from './generate.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   benchCommand,
@@ -19,4 +20,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   abTestCommand,
   serveCommand,
   trainOnlineCommand,
+  generateCommand,
 ];
