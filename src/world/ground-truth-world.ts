@@ -52,6 +52,13 @@ function sigmoid(x: number): number {
 
 export class GroundTruthWorld implements ResponseModel {
   readonly catalog: Catalog;
+  /**
+   * The world's own validated copy of its config. `respond` and the oracle
+   * read it on every call, so calibration may set head intercepts in place
+   * (`world.config.click.intercept = x`); the latent parameters are fixed at
+   * construction (changing latentDim/tagScale/itemNoise/authorQualityStd
+   * afterwards has no effect on them).
+   */
   readonly config: WorldConfig;
   readonly seed: number;
   readonly latentDim: number;

@@ -103,6 +103,21 @@ test('log writer: exact header and field formats, round trip through the streami
   assert.equal(b1.timeMs[2], t0 + 1);
   assert.equal(batches[2]!.isRand[0], 0);
   assert.equal(b1.isRand[3], 1);
+  // Tiny read buffers split lines across reads: same rows.
+  const small: LogBatch[] = [];
+  for await (const b of readKuaiRandLog(path, { batchSize: 3, highWaterMark: 7 })) small.push(b);
+  const flat = (bs: LogBatch[], k: keyof LogBatch) => bs.flatMap((b) => Array.from(b[k] as Float64Array));
+  for (const k of ['userId', 'videoId', 'timeMs', 'playTimeMs', 'isClick', 'longView', 'isRand', 'tab'] as const) assert.deepEqual(flat(small, k), flat(batches, k), k);
+});
+
+test('log fields in KuaiRand float spelling and negative values parse', async () => {
+  const path = join(tempDir(), 'log_float.csv');
+  writeFileSync(path, [HEADER, '1,2,20220408,1600,1649404800000,1,0,0,0,0,0,1,20000.0,30000.5,-1,0.25,0,0,1', ''].join('\n'));
+  const [b] = await readAll(path);
+  assert.equal(b!.playTimeMs[0], 20000);
+  assert.equal(b!.durationMs[0], 30000.5);
+  assert.equal(b!.profileStayTime[0], -1);
+  assert.equal(b!.commentStayTime[0], 0.25);
 });
 
 test('date and hourmin are Beijing time', () => {
