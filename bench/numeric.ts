@@ -11,7 +11,9 @@
  * - single-MLP step: one 96-64-64-1 Mlp, Huber loss, Adam;
  * - scoring 300 candidates with one Mlp: p50/p99 latency over 2,000 calls.
  * When /usr/bin/python3 can import torch, bench/torch_numeric.py runs the
- * identical workloads (1 thread, SparseAdam) and the ratio is reported.
+ * identical workloads (1 thread, SparseAdam) and the ratio is reported
+ * (against the plain nn.ModuleList step; the script also times PyTorch with
+ * MlpGroup's fusion written by hand, reported as a reference figure).
  * Throughputs are the median of 3 timed repeats after a warm-up, by wall
  * clock (the headline figures) and per CPU-second of the process (reported
  * too, because the machine is shared and wall clock includes waiting).
@@ -183,6 +185,7 @@ interface TorchFigures {
   torch: string;
   fullStepSamplesPerSec: number;
   fullStepSamplesPerCpuSec: number;
+  fusedFullStepSamplesPerSec: number;
   mlpStepSamplesPerSec: number;
   score300P50Ms: number;
   score300P99Ms: number;
@@ -270,6 +273,8 @@ export async function runNumericBench(values: OptionValues, ctx: CommandContext)
     const cpuRatio = fullRates.cpu / torch.fullStepSamplesPerCpuSec;
     ctx.log(`  ratio rliv / PyTorch (full step): ${ratio.toFixed(2)}x wall clock, ${cpuRatio.toFixed(2)}x per CPU-second`);
     extra.torchFullStepSamplesPerCpuSec = round(torch.fullStepSamplesPerCpuSec, 0);
+    extra.torchFusedFullStepSamplesPerSec = round(torch.fusedFullStepSamplesPerSec, 0);
+    ctx.log(`  (reference: PyTorch with MlpGroup's fusion hand-written: ${round(torch.fusedFullStepSamplesPerSec, 0)} samples/s)`);
     extra.cpuRatio = round(cpuRatio, 3);
     extra.torchVersion = torch.torch;
     extra.torchMlpStepSamplesPerSec = round(torch.mlpStepSamplesPerSec, 0);

@@ -9,7 +9,11 @@ line with its figures:
     Huber losses, Adam on the MLPs and SparseAdam (lazy: touched rows only)
     on the embedding, batch 1024;
   * single-MLP step: one 96-64-64-1 MLP, Huber loss, Adam, batch 1024;
-  * scoring 300 candidates with one MLP under torch.no_grad (p50/p99 ms).
+  * scoring 300 candidates with one MLP under torch.no_grad (p50/p99 ms);
+  * for reference only, the full step written with the SAME fusion rliv's
+    MlpGroup uses (one 96 x 768 Linear for all first layers, then batched
+    matmuls per head): how much of the gap is the fusion rather than the
+    framework. The headline ratio is against the plain nn.ModuleList step.
 Everything uses torch.set_num_threads(1); the parent process also sets
 OPENBLAS_NUM_THREADS=1 / OMP_NUM_THREADS=1.
 
@@ -95,6 +99,33 @@ def main():
 
     full, full_cpu = rate(full_step, B, args.warmup, args.steps, args.repeats)
 
+    # Reference: the same step with the heads fused the way MlpGroup fuses them.
+    emb_f = nn.Embedding(args.rows, args.dim, sparse=True)
+    first = nn.Linear(D, G * H)
+    bound = 1 / H ** 0.5
+    w2 = nn.Parameter(torch.empty(G, H, H).uniform_(-bound, bound))
+    b2 = nn.Parameter(torch.empty(G, 1, H).uniform_(-bound, bound))
+    w3 = nn.Parameter(torch.empty(G, H, 1).uniform_(-bound, bound))
+    b3 = nn.Parameter(torch.empty(G, 1, 1).uniform_(-bound, bound))
+    fused_dense = torch.optim.Adam(list(first.parameters()) + [w2, b2, w3, b3], lr=1e-3)
+    fused_sparse = torch.optim.SparseAdam(list(emb_f.parameters()), lr=1e-3)
+
+    def fused_step():
+        i = state['i'] % n_batches
+        state['i'] += 1
+        x = emb_f(ids[i]).view(B, D)
+        h1 = F.relu(first(x)).view(B, G, H).transpose(0, 1)  # [G, B, H]
+        h2 = F.relu(torch.baddbmm(b2, h1, w2))
+        out = torch.baddbmm(b3, h2, w3).squeeze(2).t()  # [B, G]
+        loss = F.huber_loss(out, targets[i], delta=1.0) * G  # = sum of the G per-head means
+        fused_dense.zero_grad(set_to_none=True)
+        fused_sparse.zero_grad(set_to_none=True)
+        loss.backward()
+        fused_dense.step()
+        fused_sparse.step()
+
+    fused, _ = rate(fused_step, B, args.warmup, args.steps, args.repeats)
+
     # Single MLP step.
     one = mlp(sizes)
     opt = torch.optim.Adam(one.parameters(), lr=1e-3)
@@ -128,6 +159,7 @@ def main():
         'threads': torch.get_num_threads(),
         'fullStepSamplesPerSec': full,
         'fullStepSamplesPerCpuSec': full_cpu,
+        'fusedFullStepSamplesPerSec': fused,
         'mlpStepSamplesPerSec': mlp_rate,
         'score300P50Ms': pct(0.5),
         'score300P99Ms': pct(0.99),
