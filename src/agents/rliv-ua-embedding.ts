@@ -92,6 +92,15 @@ export class StateEmbedding {
   private readonly recordSlot: number[];
   private readonly capacity: number;
   private recordedCount = 0;
+  /**
+   * h_a of each item as last computed for scoring, valid while
+   * `authorCacheVersion[item] === version`. Scoring happens in long runs
+   * between parameter changes (a collection epoch, a served checkpoint), and
+   * h_a is 5 + item-field rows of the 17 a candidate row sums.
+   */
+  private authorCache: Float32Array | null = null;
+  private authorCacheVersion: Int32Array | null = null;
+  private version = 1;
 
   constructor(catalog: Catalog, options: StateEmbeddingOptions, rng: Rng) {
     this.catalog = catalog;
@@ -210,13 +219,34 @@ export class StateEmbedding {
     this.checkOut('encodeCandidates', out, n);
     const hd = this.hDim;
     const d = this.dim;
+    if (this.authorCache === null) {
+      this.authorCache = new Float32Array(this.catalog.numItems * d);
+      this.authorCacheVersion = new Int32Array(this.catalog.numItems);
+    }
+    const cache = this.authorCache;
+    const cacheVersion = this.authorCacheVersion!;
+    const version = this.version;
     for (let r = 0; r < n; r++) {
       const o = r * hd;
       if (r === 0) this.writeUser(user, out, 0, -1);
       else for (let i = 0; i < d; i++) out[o + i] = out[i]!;
-      this.writeAuthor(this.checkItem(items[r]!, r), out, o + d, -1);
+      const item = this.checkItem(items[r]!, r);
+      const c = item * d;
+      if (cacheVersion[item] === version) {
+        for (let i = 0; i < d; i++) out[o + d + i] = cache[c + i]!;
+      } else {
+        this.writeAuthor(item, out, o + d, -1);
+        for (let i = 0; i < d; i++) cache[c + i] = out[o + d + i]!;
+        cacheVersion[item] = version;
+      }
       this.writePair(counts, r * PAIR_COUNT_DIM, out, o + 2 * d, -1);
     }
+  }
+
+  /** Must be called whenever the table's values change (optimizer step, checkpoint load): drops cached h_a. */
+  invalidate(): void {
+    this.version = this.version === 0x7fffffff ? 1 : this.version + 1;
+    if (this.version === 1 && this.authorCacheVersion) this.authorCacheVersion.fill(0);
   }
 
   private checkOut(what: string, out: Float32Array, n: number): void {

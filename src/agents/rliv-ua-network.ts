@@ -208,6 +208,7 @@ export class RlivUaNetwork {
     assertFiniteLoss(this.config.name, 'assistance', losses.assistance, this.stepsTaken);
     this.denseOptimizer.step();
     this.embeddingOptimizer.step();
+    this.embedding.invalidate();
     for (const tower of this.towers) tower.softUpdateTargets(this.config.tau);
     this.stepsTaken++;
     return losses;

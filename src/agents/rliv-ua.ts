@@ -259,6 +259,7 @@ export class RlivUaAgent implements Ranker {
     }
     this.setScoreWeights(weights);
     this.replayBuffer = replay;
+    this.network.embedding.invalidate();
     this.network.setSteps(counters.steps ?? 0);
     this.stats.sessions = counters.sessions ?? 0;
     this.stats.samples = counters.samples ?? 0;

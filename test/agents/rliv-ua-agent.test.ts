@@ -201,3 +201,14 @@ test('config: defaults of Table 1; unknown or invalid fields are named', () => {
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { tau: 2 }), /tau/);
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { towers: ['click'] }), /scoreWeights\.watchTime/);
 });
+
+test('scoring caches h_a per item only while the parameters are unchanged', () => {
+  const a = trained(10, 0);
+  const b = trained(10, 0);
+  const before = scores(a); // fills a's cache
+  a.train(2);
+  b.train(2);
+  const after = scores(a);
+  assert.notDeepEqual(after, before);
+  assert.deepEqual(after, scores(b), 'a scores like an agent that never cached');
+});
