@@ -350,12 +350,12 @@ export class RankingModel implements Ranker {
 
   private checkRequest(request: RankRequest, out: Float32Array, outNeeded: number): void {
     const n = request.candidates.length;
-    this.fields.checkUser(request.user, `${this.name}.score`);
+    this.fields.checkUser(request.user, this.name);
     if (out.length < outNeeded) throw new RangeError(`${this.name}.score: output buffer holds ${out.length} values, ${outNeeded} needed for ${n} candidates`);
     if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
       throw new RangeError(`${this.name}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
     }
-    for (let c = 0; c < n; c++) this.fields.checkItem(request.candidates[c]!, `${this.name}.score`);
+    this.fields.checkItems(request.candidates, this.name);
   }
 }
 

@@ -84,17 +84,21 @@ export class FeatureFields {
     }
   }
 
-  /** Validates that an item id exists in the catalog (clear error otherwise). */
-  checkItem(item: number, what: string): void {
-    if (!(item >= 0 && item < this.catalog.numItems)) {
-      throw new RangeError(`${what}: item id ${item} is outside the catalog (0..${this.catalog.numItems - 1})`);
+  /** Validates the candidates' item ids (clear error naming `agent`.score otherwise; allocation-free when valid). */
+  checkItems(items: Int32Array, agent: string): void {
+    const numItems = this.catalog.numItems;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
+      if (!(item >= 0 && item < numItems)) {
+        throw new RangeError(`${agent}.score: candidate ${k} has item id ${item}, outside the catalog (0..${numItems - 1})`);
+      }
     }
   }
 
-  /** Validates that a user id is a non-negative integer (unseen ids hash to rows; categorical features need a catalog user). */
-  checkUser(user: number, what: string): void {
+  /** Validates a user id: the categorical user features need a catalog user. */
+  checkUser(user: number, agent: string): void {
     if (!(Number.isInteger(user) && user >= 0 && user < this.catalog.numUsers)) {
-      throw new RangeError(`${what}: user id ${user} is outside the catalog (0..${this.catalog.numUsers - 1})`);
+      throw new RangeError(`${agent}.score: user id ${user} is outside the catalog (0..${this.catalog.numUsers - 1})`);
     }
   }
 }

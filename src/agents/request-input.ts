@@ -112,11 +112,11 @@ export class RequestInput {
 /** Shared request checks of the request-level agents (clear errors, nothing changed). */
 export function checkRankRequest(agent: string, fields: FeatureFields, request: RankRequest, out: Float32Array): void {
   const n = request.candidates.length;
-  fields.checkUser(request.user, `${agent}.score`);
+  fields.checkUser(request.user, agent);
   if (out.length < n) throw new RangeError(`${agent}.score: output buffer holds ${out.length} values for ${n} candidates`);
   if (request.summary.length < SESSION_SUMMARY_DIM) throw new RangeError(`${agent}.score: summary has ${request.summary.length} values, ${SESSION_SUMMARY_DIM} needed`);
   if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
     throw new RangeError(`${agent}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
   }
-  for (let k = 0; k < n; k++) fields.checkItem(request.candidates[k]!, `${agent}.score`);
+  fields.checkItems(request.candidates, agent);
 }
