@@ -4,9 +4,11 @@
  *
  * Atomicity: a new version is decoded, checksum-verified and fully built
  * off to the side; only then is the single `current` reference swapped.
- * Request handlers read `current` once and use that object for the whole
- * request, and JavaScript runs a handler's synchronous scoring without
- * interleaving, so no request fails or mixes two versions during a reload.
+ * Request handlers read `current` once, after their last await, and score
+ * synchronously with that object, so no request fails or mixes two versions
+ * during a reload. Because no request holds a model across an await, the
+ * model replaced by the previous swap is idle and its ranker object is
+ * reused for loading the next version (saves building a new agent).
  * A version that fails to load (corrupt, truncated, wrong agent) is refused,
  * counted and reported in /healthz; the current model keeps serving, and the
  * same bad file is not retried until the pointer changes.
@@ -26,6 +28,8 @@ export interface ReloadStatus {
 
 export class ModelHolder {
   private model: ServingModel;
+  /** The model before `model`: idle, its ranker is recycled by the next reload. */
+  private previous: ServingModel | null = null;
   private readonly registry: ModelRegistry | null;
   private timer: NodeJS.Timeout | undefined;
   private failedSha: string | undefined;
@@ -49,6 +53,7 @@ export class ModelHolder {
 
   /** Replaces the model (used by an in-process trainer that already holds the loaded object). */
   swap(model: ServingModel): void {
+    this.previous = model.ranker === this.model.ranker ? null : this.model;
     this.model = model;
     this.reload.reloads++;
     for (const l of this.listeners) l(model);
@@ -64,7 +69,9 @@ export class ModelHolder {
     if (p === null || p.sha256 === this.model.sha256 || p.sha256 === this.failedSha) return false;
     if (p.version < this.model.version) return false;
     try {
-      const m = this.registry.loadLatest();
+      const recycle = this.previous;
+      this.previous = null; // a failed load may leave it unusable for recycling; never reuse it twice
+      const m = this.registry.loadLatest(recycle);
       if (m === null) return false;
       this.swap(m);
       return true;

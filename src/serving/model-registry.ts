@@ -119,8 +119,15 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Decodes checkpoint bytes and builds the ranker; throws ModelLoadError naming the problem. */
-export function instantiateModel(bytes: Uint8Array, version: number, source: string): ServingModel {
+/**
+ * Decodes checkpoint bytes and builds the ranker; throws ModelLoadError naming
+ * the problem. `recycle`: a model no request uses any more (same agent,
+ * config and catalog) whose ranker object is reused: `load` overwrites its
+ * whole state, which saves building and randomly initializing a new agent
+ * on every hot reload. On failure the recycled ranker is left as it was
+ * (the agents' `load` changes nothing on bad bytes).
+ */
+export function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null): ServingModel {
   let ckpt: Checkpoint;
   try {
     ckpt = decodeCheckpoint(bytes, source);
@@ -131,9 +138,11 @@ export function instantiateModel(bytes: Uint8Array, version: number, source: str
   if (!model) throw new ModelLoadError(`${source} has no "model" section`);
   const { catalogSpec, agentSeed } = checkpointWorld(ckpt);
   const catalog = buildServingCatalog(catalogSpec);
+  const reusable = recycle && recycle.agent === ckpt.agent && recycle.catalog === catalog && recycle.agentSeed === agentSeed
+    && JSON.stringify(recycle.agentConfig) === JSON.stringify(ckpt.agentConfig);
   let ranker: Ranker;
   try {
-    ranker = createAgent(ckpt.agent, { catalog, seed: agentSeed }, ckpt.agentConfig);
+    ranker = reusable ? recycle.ranker : createAgent(ckpt.agent, { catalog, seed: agentSeed }, ckpt.agentConfig);
     ranker.load(model);
   } catch (err) {
     throw new ModelLoadError(`${source}: cannot build ${ckpt.agent}: ${(err as Error).message}`);
@@ -216,11 +225,11 @@ export class ModelRegistry {
     return bytes;
   }
 
-  /** Loads the latest published version (throws ModelLoadError; null when none). */
-  loadLatest(): ServingModel | null {
+  /** Loads the latest published version (throws ModelLoadError; null when none). `recycle`: see instantiateModel. */
+  loadLatest(recycle?: ServingModel | null): ServingModel | null {
     const p = this.latest();
     if (p === null) return null;
-    return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`);
+    return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle);
   }
 
   /** Highest version present in the directory (files or pointer). */

@@ -146,9 +146,11 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
-    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const code = err.statusCode;
+    const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500;
     const message = status === 500 ? `internal error: ${err.message}` : err.message;
-    void reply.status(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message });
+    const error = status === 500 ? 'Internal Server Error' : status === 503 ? 'Service Unavailable' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : status === 404 ? 'Not Found' : 'Bad Request';
+    void reply.status(status).send({ statusCode: status, error, message });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /healthz, GET /metrics` });
@@ -162,8 +164,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
 
   app.post('/v1/rank', { schema: { body: rankBodySchema, response: { 200: rankResponseSchema } } }, async (req) => {
     const body = req.body as RankBody;
-    const model = holder.current; // one version for the whole request
-    const catalog = model.catalog;
+    const catalog = holder.current.catalog;
     const n = body.candidates.length;
     if (body.userId >= catalog.numUsers) throw new RequestError(400, `body/userId ${body.userId} is not a user of the serving catalog (0..${catalog.numUsers - 1})`);
     if (stamp.length < catalog.numItems) stamp = new Int32Array(catalog.numItems);
@@ -181,10 +182,14 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       authors[i] = author;
     }
     const weights = body.towerWeights;
-    if (weights !== undefined && model.towers === null) throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
+    if (weights !== undefined && holder.current.towers === null) throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
 
     const counts = new Float32Array(n * PAIR_COUNT_DIM);
     const storeOk = await store.read(body.userId, authors, n, counts);
+    // From here to the response everything is synchronous: one model version for the whole request.
+    const model = holder.current;
+    if (model.catalog !== catalog) throw new RequestError(503, 'the model changed to another catalog during the request; retry');
+    if (weights !== undefined && model.towers === null) throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
     if (!storeOk) degradedRanks.inc();
 
     const request: RankRequest = { user: body.userId, candidates: items, candidatePairCounts: counts, summary: ZERO_SUMMARY };

@@ -51,7 +51,23 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
     const pointer = sys.registry.latest()!;
     const bytes = readFileSync(join(sys.registry.dir, pointer.file));
     assert.equal(sha256Hex(bytes), pointer.sha256);
-    assert.equal(instantiateModel(bytes, pointer.version, 'test').agent, 'RLIV-UA');
+    const fresh = instantiateModel(bytes, pointer.version, 'test');
+    assert.equal(fresh.agent, 'RLIV-UA');
+    // From version 3 on, reloads reuse the idle previous ranker object: it must score exactly like a freshly built one.
+    await traffic(sys, 12, 20);
+    await waitFor(() => sys.service.holder.current.version >= 3, 30_000, 'a third version');
+    sys.trainer!.stop();
+    await waitFor(() => sys.service.holder.current.version === sys.registry.latest()!.version, 30_000, 'the server to serve the latest version');
+    const served = sys.service.holder.current;
+    const p3 = sys.registry.latest()!;
+    {
+      const rebuilt = instantiateModel(readFileSync(join(sys.registry.dir, p3.file)), p3.version, 'test');
+      const req = { user: 2, candidates: Int32Array.from({ length: 50 }, (_, i) => i), candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+      const a = new Float32Array(50), b = new Float32Array(50);
+      served.ranker.score(req, a);
+      rebuilt.ranker.score(req, b);
+      assert.deepEqual(a, b, 'recycled ranker = fresh ranker');
+    }
     // Samples carried the feedback: the joiner joined clicks, ASA moved the store.
     assert.ok(sys.service.pipeline.joiner.counters.joinedFeedback > 0);
     assert.ok(sys.service.store.status().appliedUpdates > 0);
