@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AgentCheckpointError } from '../../src/agents/agent-checkpoint.js';
+import { createCql } from '../../src/agents/cql.js';
 import { argmaxPerGroup, createDqn, doubleDqnTargets } from '../../src/agents/dqn.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
@@ -67,5 +69,19 @@ describe('DQN (double DQN, request-level)', () => {
     assert.equal(createDqn(ctx, { embeddingRows: 64 }).learnsOffline, false);
     assert.throws(() => createDqn(ctx, { maxCandidates: 4, maxSlate: 6 }), /maxCandidates/);
     assert.throws(() => createDqn(ctx, { gamma: 1.5 }), /"gamma" must be in \[0, 1\]/);
+  });
+
+  it('refuses bytes of another agent or another config, changing nothing', () => {
+    const small = { embeddingRows: 512 };
+    const source = createDqn(ctx, { ...small, gamma: 0.5 });
+    const target = createDqn(ctx, small);
+    const request = requestsOf(tinySessions(world, 1, 4))[0]!;
+    const before = new Float32Array(request.candidates.length);
+    target.score(request, before);
+    assert.throws(() => target.load(source.save()), (e: Error) => e instanceof AgentCheckpointError && /config/.test(e.message));
+    assert.throws(() => target.load(createCql(ctx, small).save()), /holds agent "CQL", not "DQN"|the file has param/);
+    const after = new Float32Array(request.candidates.length);
+    target.score(request, after);
+    assert.deepEqual(after, before);
   });
 });
