@@ -7,13 +7,13 @@
  * Two backends with identical results (to float32 rounding):
  * - `openblas`: `cblas_sgemm` of the system OpenBLAS through the optional
  *   N-API addon in native/ (built by scripts/build-native.mjs, single-threaded).
- * - `typescript`: a cache-tiled pure-TypeScript kernel that always works and
- *   never allocates.
+ * - `typescript`: a cache-blocked, register-tiled pure-TypeScript kernel
+ *   that always works and never allocates.
  * The backend is chosen once for the whole numeric core (native.ts): the
  * addon if it loads, else TypeScript; `RLIV_GEMM=typescript` forces the
- * fallback and `gemmBackend()` says which runs. `gemmAt` is the same routine with element offsets
- * into A, B and C, so fused layers can multiply sub-blocks without subarray
- * allocation or copies.
+ * fallback and `gemmBackend()` says which runs. `gemmAt` is the same routine
+ * with element offsets into A, B and C, so fused layers can multiply
+ * sub-blocks without subarray allocation or copies.
  */
 import { activeNative, backendName, nativeAvailable, nativeStatus, setBackend, BackendError, type GemmBackendName } from './native.js';
 

@@ -6,6 +6,7 @@
  */
 export * from './rng.js';
 export * from './gemm.js';
+export * from './kernels.js';
 export * from './param.js';
 export * from './init.js';
 export * from './linear.js';
