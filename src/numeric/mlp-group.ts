@@ -118,13 +118,11 @@ export class MlpGroup {
       if (l > 0 && fout === 1) {
         // One output per head: a segmented dot product, not G one-column gemms.
         segDot(prev, batch, G, fin, w, this.biases[l]!.value, out);
-        prev = out;
-        continue;
-      }
-      fillRows(out, batch, width, this.biases[l]!.value);
-      if (l === 0) {
+      } else if (l === 0) {
+        fillRows(out, batch, width, this.biases[l]!.value);
         gemm(false, true, batch, width, fin, 1, prev, fin, w, fin, 1, out, width);
       } else {
+        fillRows(out, batch, width, this.biases[l]!.value);
         const prevWidth = G * fin;
         for (let g = 0; g < G; g++) {
           gemmAt(false, true, batch, fout, fin, 1, prev, g * fin, prevWidth, w, g * fout * fin, fin, 1, out, g * fout, width);

@@ -101,18 +101,21 @@ for (const backend of BACKENDS) {
     checkGradient('group dx', x, dx, objective, { h: 1e-3 });
   });
 
-  test(`[${backend}] ` + 'MlpGroup with one output per head (segmented last layer) matches finite differences', () => {
+  test(`[${backend}] ` + 'MlpGroup with width-1 layers (segmented dot products, last or hidden) matches finite differences', () => {
     setGemmBackend(backend);
-    const rng = new Rng(6);
-    const batch = 4, heads = 3, sizes = [5, 6, 4, 1];
-    const group = new MlpGroup({ heads, sizes, name: 'grp1' }, rng);
-    const x = randn(batch * 5, rng);
-    const r = randn(batch * heads, rng);
-    const objective = () => dotObjective(group.forward(x, batch), r, batch * heads);
-    group.forward(x, batch);
-    const dx = group.backward(r, batch).slice();
-    for (const p of group.params()) checkGradient(p.name, p.value, p.grad.slice(), objective, { h: 1e-3 });
-    checkGradient('group dx', x, dx, objective, { h: 1e-3 });
+    for (const sizes of [[5, 6, 4, 1], [4, 3, 1, 2]]) {
+      const rng = new Rng(6);
+      const batch = 4, heads = 3;
+      const outDim = sizes[sizes.length - 1]!;
+      const group = new MlpGroup({ heads, sizes, name: 'grp1' }, rng);
+      const x = randn(batch * sizes[0]!, rng);
+      const r = randn(batch * heads * outDim, rng);
+      const objective = () => dotObjective(group.forward(x, batch), r, batch * heads * outDim);
+      group.forward(x, batch);
+      const dx = group.backward(r, batch).slice();
+      for (const p of group.params()) checkGradient(`${sizes} ${p.name}`, p.value, p.grad.slice(), objective, { h: 1e-3 });
+      checkGradient(`${sizes} group dx`, x, dx, objective, { h: 1e-3 });
+    }
   });
 
   test(`[${backend}] ` + 'MlpGroup head g computes exactly what an Mlp with the same weights computes', () => {
