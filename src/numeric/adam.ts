@@ -47,10 +47,13 @@ export class Adam {
     if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0)) {
       throw new RangeError(`Adam: need lr >= 0, 0 <= beta1, beta2 < 1, eps >= 0; got ${JSON.stringify(this.options)}`);
     }
-    const seen = new Set<Float32Array>();
-    for (const p of params) {
-      if (seen.has(p.value)) throw new ShapeError(`Adam: param ${p.name} is listed twice`);
-      seen.add(p.value);
+    // A param listed twice, or a head view (MlpGroup.headParams) next to its fused tensor, would be stepped twice.
+    for (let i = 0; i < params.length; i++) {
+      for (let j = 0; j < i; j++) {
+        if (overlaps(params[i]!.value, params[j]!.value)) {
+          throw new ShapeError(`Adam: params ${params[j]!.name} and ${params[i]!.name} share memory (listed twice, or a view of a fused tensor next to the tensor)`);
+        }
+      }
     }
     this.params = params.slice();
     this.m = params.map((p) => new Float32Array(p.size));
@@ -102,4 +105,9 @@ export class Adam {
       this.v[i]!.set(state.v[i]!);
     }
   }
+}
+
+function overlaps(x: Float32Array, y: Float32Array): boolean {
+  if (x.buffer !== y.buffer) return false;
+  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Adam } from '../../src/numeric/adam.js';
+import { MlpGroup } from '../../src/numeric/mlp-group.js';
 import { Param } from '../../src/numeric/param.js';
+import { Rng } from '../../src/numeric/rng.js';
 
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -70,5 +72,11 @@ test('Adam state round trip and validation', () => {
   other.step();
   assert.deepEqual(Array.from(q.value), Array.from(p.value));
   assert.throws(() => other.setState({ step: 1, m: [new Float32Array(2)], v: [new Float32Array(3)] }), /must have 3 values/);
-  assert.throws(() => new Adam([p, p]), /listed twice/);
+  assert.throws(() => new Adam([p, p]), /share memory/);
+});
+
+test('Adam refuses a head view next to its fused MlpGroup tensor', () => {
+  const group = new MlpGroup({ heads: 2, sizes: [3, 4, 1], name: 'g' }, new Rng(1));
+  assert.throws(() => new Adam([...group.params(), ...group.headParams(1)]), /share memory/);
+  assert.doesNotThrow(() => new Adam(group.params()));
 });
