@@ -1,5 +1,5 @@
 /**
- * `rliv evaluate --checkpoint FILE [--env world|simulator] [--simulator FILE] [--preset] [--rounds N] [--out DIR]`:
+ * `rliv evaluate --checkpoint FILE [--env world|simulator] [--simulator FILE] [--world FILE] [--preset] [--rounds N] [--out DIR]`:
  * greedy evaluation of a trained model on the held-out users of its run, in
  * a fresh environment (the one it was trained in unless --env/--simulator
  * say otherwise — e.g. train in the learned simulator, evaluate in the
@@ -23,6 +23,7 @@ export const evaluateCommand: CommandSpec = {
     preset: presetOption('quick'),
     env: { type: 'string', description: 'environment to evaluate in (default: the one the model was trained in)', valueName: 'KIND', choices: ['world', 'simulator'] },
     simulator: { type: 'string', description: 'learned simulator file (implies --env simulator)', valueName: 'FILE' },
+    world: { type: 'string', description: 'world.json written by "rliv generate" (with --env world)', valueName: 'FILE' },
     rounds: { type: 'string', description: 'evaluation rounds (default: the preset\'s last-epochs count, 10)', valueName: 'N' },
     out: { type: 'string', description: 'also write DIR/evaluation.json', valueName: 'DIR' },
   },
@@ -38,11 +39,12 @@ export const evaluateCommand: CommandSpec = {
     const preset = trainPreset(String(values.preset));
     const rounds = intFlag(values, 'rounds', 1, 10_000) ?? preset.lastEpochsForFigure;
     let spec = meta.env;
-    if (values.env !== undefined || values.simulator !== undefined) {
-      const override = environmentSpec(values, { users: meta.env.users, items: meta.env.items }, meta.env.seed);
-      spec = override;
+    if (values.env !== undefined || values.simulator !== undefined || values.world !== undefined) {
+      spec = environmentSpec(values, meta.env.scale, meta.env.seed);
+      // Evaluating in the world a model was trained on: reuse the run's (already calibrated) world.
+      if (spec.kind === 'world' && !spec.world && meta.env.world) spec = { ...spec, world: meta.env.world };
     }
-    const built = await buildTrainingEnvironment(spec);
+    const built = await buildTrainingEnvironment(spec, ctx.log);
     const agent = createAgent(ckpt.agent, { catalog: built.catalog, seed: meta.agentSeed }, ckpt.agentConfig);
     try {
       agent.load(ckpt.sections.model);

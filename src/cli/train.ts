@@ -17,7 +17,7 @@ import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.j
 import { AGENTS, createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import { loadCheckpoint, writeFileAtomic } from '../experiments/checkpoint.js';
-import { buildTrainingEnvironment, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
+import { buildTrainingEnvironment, readWorldFile, type DefaultWorldScale, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
 import { trainPreset } from '../experiments/train-presets.js';
 import { TrainingRun, type EpochReport, type MetricsFunction, type TrainingLoopOptions } from '../experiments/training-loop.js';
 import { computeMetrics } from '../simulator/metrics.js';
@@ -50,13 +50,21 @@ export function resolveAgentName(agent: string, variant: string | undefined): st
   return name;
 }
 
-/** Environment spec from the flags (seed shared with the run). */
-export function environmentSpec(values: OptionValues, worldSize: { users: number; items: number }, seed: number): TrainEnvironmentSpec {
+/** Environment spec from the flags (the world seed is the run's seed). */
+export function environmentSpec(values: OptionValues, scale: DefaultWorldScale, seed: number): TrainEnvironmentSpec {
   const simulator = typeof values.simulator === 'string' ? values.simulator : undefined;
+  const worldFile = typeof values.world === 'string' ? values.world : undefined;
   const kind = (values.env as string | undefined) ?? (simulator ? 'simulator' : 'world');
   if (kind === 'simulator' && !simulator) throw new UsageError('--env simulator needs --simulator FILE (written by "rliv fit-simulator")');
   if (kind === 'world' && simulator) throw new UsageError('--simulator FILE is only used with --env simulator');
-  return { kind: kind as 'world' | 'simulator', simulatorPath: simulator ? resolve(simulator) : undefined, users: worldSize.users, items: worldSize.items, seed };
+  if (kind === 'simulator' && worldFile) throw new UsageError('--world FILE is only used with --env world (a simulator file carries its own world)');
+  return {
+    kind: kind as 'world' | 'simulator',
+    ...(simulator ? { simulatorPath: resolve(simulator) } : {}),
+    ...(worldFile ? { world: readWorldFile(worldFile) } : {}),
+    scale,
+    seed,
+  };
 }
 
 function formatLosses(report: EpochReport): string {
@@ -105,6 +113,7 @@ export const trainCommand: CommandSpec = {
     preset: presetOption('quick'),
     env: { type: 'string', description: 'environment: the ground-truth world or the learned simulator', valueName: 'KIND', choices: ['world', 'simulator'] },
     simulator: { type: 'string', description: 'learned simulator file from "rliv fit-simulator" (implies --env simulator)', valueName: 'FILE' },
+    world: { type: 'string', description: 'world.json written by "rliv generate" (default: build and calibrate the preset\'s default world, as generate does)', valueName: 'FILE' },
     resume: { type: 'boolean', description: 'continue from DIR/checkpoint.ckpt', default: false },
     epochs: { type: 'string', description: 'total epochs (overrides the preset; with --resume, runs up to this many)', valueName: 'N' },
     exploration: { type: 'string', description: 'exploration while collecting training sessions (evaluation is always greedy) [default: epsilon-greedy]', valueName: 'KIND', choices: EXPLORATION_KINDS },
@@ -125,7 +134,7 @@ export const trainCommand: CommandSpec = {
       if (typeof values.agent === 'string' && resolveAgentName(values.agent, values.variant as string | undefined) !== ckpt.agent) {
         throw new UsageError(`--agent asks for ${values.agent}${values.variant ? ` --variant ${values.variant}` : ''} but ${checkpointPath} holds ${ckpt.agent}`);
       }
-      const built = await buildTrainingEnvironment(meta.env);
+      const built = await buildTrainingEnvironment(meta.env, ctx.log);
       catalog = built.catalog;
       ctx.log(`resuming ${ckpt.agent} from ${checkpointPath} (epoch ${String(ckpt.state.epoch)}); replaying the environment's history`);
       const agentSeed = meta.agentSeed;
@@ -133,8 +142,7 @@ export const trainCommand: CommandSpec = {
     } else {
       const name = resolveAgentName(requireString(values, 'agent'), values.variant as string | undefined);
       const preset = trainPreset(String(values.preset));
-      const spec = environmentSpec(values, preset.world, ctx.seed);
-      const built = await buildTrainingEnvironment(spec);
+      const built = await buildTrainingEnvironment(environmentSpec(values, String(values.preset) as DefaultWorldScale, ctx.seed), ctx.log);
       catalog = built.catalog;
       ctx.log(`${built.description}; training ${name} with preset ${String(values.preset)}`);
       const agentConfig: Record<string, unknown> = { batchSize: preset.batchSize };
@@ -150,7 +158,7 @@ export const trainCommand: CommandSpec = {
         heldOutFraction: preset.heldOutFraction,
         lastEpochsForFigure: preset.lastEpochsForFigure,
         exploration: { ...preset.exploration, kind: (values.exploration as ExplorationKind | undefined) ?? preset.exploration.kind },
-        meta: { env: spec, agentSeed: ctx.seed, preset: String(values.preset) },
+        meta: { env: built.spec, agentSeed: ctx.seed, preset: String(values.preset) },
       };
       run = new TrainingRun(built.env, agent, options, designMetrics(catalog), checkpointPath);
     }
@@ -182,6 +190,7 @@ export const trainCommand: CommandSpec = {
       metricsOver: `mean of the last ${Math.min(run.options.lastEpochsForFigure, result.reports.length)} evaluation epochs`,
       lastEpoch: last.eval,
       curve: { sessionLength: result.reports.map((r) => r.eval.sessionLength) },
+      world: { users: catalog.numUsers, authors: catalog.numAuthors, items: catalog.numItems },
       files: { checkpoint: checkpointPath, training: trainingFile },
       wallSeconds: (performance.now() - started) / 1000,
     };

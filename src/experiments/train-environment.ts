@@ -1,25 +1,42 @@
 /**
- * Builds the environment a training run talks to, from a small serializable
- * spec (kept in checkpoints, so `--resume` and `evaluate` rebuild the same
- * environment):
- * - `world`: the ground-truth synthetic world (catalog + latent users,
- *   authors, items), built from the seed — what `rliv train` uses when it is
- *   given no simulator, so it works on a fresh clone in seconds;
- * - `simulator`: the learned user-response model fitted by
- *   `rliv fit-simulator` (`--simulator FILE`).
+ * Builds the environment a training run talks to, from a small JSON spec
+ * that is kept in checkpoints, so `--resume` and `evaluate` rebuild exactly
+ * the same environment without redoing any fitting:
+ *
+ * - `world` with no description: the DEFAULT world — the same calibrated
+ *   ground-truth world `rliv generate --preset P --seed S` builds (synthetic
+ *   catalog of the preset's size, the generation world defaults, head
+ *   intercepts fitted by bisection so the logging policy reproduces
+ *   KuaiRand-Pure's rates). The fitted description is then stored in the
+ *   spec, so the calibration runs once per run, not on resume. The `smoke`
+ *   scale skips the calibration (it would dominate a run meant to take
+ *   seconds): its intercepts are the config's documented starting values;
+ * - `world` with a description (`--world FILE`, the world.json written by
+ *   `rliv generate`): that world;
+ * - `simulator` (`--simulator FILE` from `rliv fit-simulator`): the learned
+ *   user-response model, over the catalog of the world it was fitted on.
+ *
  * Either way the responses are wrapped by the simulator's `Environment`
- * (candidates, quit model, return model, pair counts) and made checkpointable
- * by {@link ReplayableEnvironment}.
+ * (candidate generator, the world's quit and return parameters, lifelong
+ * pair counts), made checkpointable by {@link ReplayableEnvironment}; offline
+ * agents learn from the world's logging policy (the behaviour policy of the
+ * generated logs).
  */
 import { Rng } from '../numeric/rng.js';
-import { Environment } from '../simulator/environment.js';
+import { calibrateWorld } from '../simulator/calibration.js';
+import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
+import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, worldLoggingPolicy } from '../simulator/log-generation.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
-import { RandomPolicy } from '../simulator/slate-policy.js';
-import { buildCatalog } from '../world/catalog-builder.js';
+import { buildDescribedCatalog, buildDescribedWorld, parseWorldDescription, readWorldDescription, type WorldDescription } from '../simulator/world-description.js';
+import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
 import type { Catalog } from '../world/catalog.js';
-import { createWorld } from '../world/ground-truth-world.js';
+import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { ResponseModel } from '../world/response.js';
+import { mergeWorldConfig } from '../world/world-config.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
+
+/** Scales of the default world (the generation presets of `rliv generate`). */
+export type DefaultWorldScale = keyof typeof GENERATION_PRESETS;
 
 /** What to build; JSON, stored in checkpoints. */
 export interface TrainEnvironmentSpec {
@@ -27,36 +44,93 @@ export interface TrainEnvironmentSpec {
   kind: 'world' | 'simulator';
   /** File written by `rliv fit-simulator` (kind `simulator` only). */
   simulatorPath?: string;
-  /** Users of the synthetic default world. */
-  users: number;
-  /** Items of the synthetic default world. */
-  items: number;
-  /** Seed of the world and of the environment's streams. */
+  /** The world (catalog source, seeds, fitted config); absent = build and calibrate the default world. */
+  world?: WorldDescription;
+  /** Scale of the default world (users, items, candidates per request, calibration budget). */
+  scale: DefaultWorldScale;
+  /** Seed of the default world and of the environment's streams. */
   seed: number;
 }
 
 export interface BuiltEnvironment {
   catalog: Catalog;
   env: ReplayableEnvironment;
+  /** The spec with the world description filled in (store this one: it rebuilds without calibrating). */
+  spec: TrainEnvironmentSpec;
   /** One line for logs: what was built. */
   description: string;
 }
 
-/** Builds a fresh environment from `spec` (same spec -> same environment). */
-export async function buildTrainingEnvironment(spec: TrainEnvironmentSpec): Promise<BuiltEnvironment> {
-  if (spec.kind === 'simulator') {
-    throw new Error('--env simulator needs the learned simulator, which this build cannot load yet; use --env world');
+/** Reads `--world FILE` (world.json of `rliv generate`). */
+export function readWorldFile(path: string): WorldDescription {
+  return readWorldDescription(path);
+}
+
+/** The default world of a scale and seed: described and calibrated exactly as `rliv generate` does. */
+async function defaultWorld(scaleName: DefaultWorldScale, seed: number, log: (line: string) => void): Promise<{ description: WorldDescription; catalog: Catalog; world: GroundTruthWorld }> {
+  const scale = GENERATION_PRESETS[scaleName];
+  const root = new Rng(seed);
+  const partial: Omit<WorldDescription, 'worldConfig'> = {
+    kind: 'rliv-world',
+    version: 1,
+    catalogSeed: root.fork('catalog').seed,
+    worldSeed: root.fork('world').seed,
+    numUsers: scale.numUsers,
+    numItems: scale.numItems,
+  };
+  const catalog = await buildDescribedCatalog(partial);
+  const world = createWorld(catalog, mergeWorldConfig(GENERATION_WORLD_DEFAULTS), partial.worldSeed);
+  const policySeed = root.fork('logging-policy').seed;
+  if (scaleName === 'smoke') {
+    log('smoke world: head intercepts left at the config\'s starting values (not calibrated; use --preset quick or --world FILE for a calibrated world)');
+    return { description: { ...partial, worldConfig: world.config }, catalog, world };
   }
-  if (!(Number.isInteger(spec.users) && spec.users >= 2)) throw new RangeError(`the default world needs an integer number of users >= 2; got ${spec.users}`);
-  if (!(Number.isInteger(spec.items) && spec.items >= 1)) throw new RangeError(`the default world needs an integer number of items >= 1; got ${spec.items}`);
+  log(`calibrating the default world (${scaleName}: ${catalog.numUsers} users, ${catalog.numItems} items) to KuaiRand-Pure's rates ...`);
+  const result = calibrateWorld(catalog, world, {
+    policy: () => worldLoggingPolicy(catalog, world, policySeed),
+    environment: { seed: root.fork('logs').seed, numCandidates: Math.min(scale.numCandidates, catalog.numItems) },
+    users: scale.calibrationUsers,
+    days: scale.days,
+    rounds: scale.calibrationRounds,
+  });
+  log(`calibration: ${result.evaluations} environment runs`);
+  return { description: { ...partial, worldConfig: world.config }, catalog, world };
+}
+
+/**
+ * Builds a fresh environment from `spec` (same spec -> same environment).
+ * `log` receives progress lines (calibration).
+ */
+export async function buildTrainingEnvironment(spec: TrainEnvironmentSpec, log: (line: string) => void = () => {}): Promise<BuiltEnvironment> {
+  const scale = GENERATION_PRESETS[spec.scale];
+  if (!scale) throw new RangeError(`unknown world scale "${spec.scale}"; choose one of ${Object.keys(GENERATION_PRESETS).join(', ')}`);
+  if (spec.kind === 'simulator') {
+    throw new Error('--env simulator needs the learned simulator file loader, which this build does not have yet; use --env world');
+  }
+  let description: WorldDescription;
+  let catalog: Catalog;
+  let world: GroundTruthWorld;
+  if (spec.world) {
+    description = parseWorldDescription(spec.world, 'the run\'s world description');
+    ({ catalog, world } = await buildDescribedWorld(description));
+  } else {
+    ({ description, catalog, world } = await defaultWorld(spec.scale, spec.seed, log));
+  }
+  const responder: ResponseModel = world;
   const root = new Rng(spec.seed);
-  const catalog = buildCatalog({ numUsers: spec.users, numItems: spec.items }, root.fork('catalog'));
-  const responder: ResponseModel = createWorld(catalog, undefined, root.fork('world').seed);
-  const env = new Environment(catalog, responder, { seed: root.fork('environment').seed });
-  const logging = (rng: Rng): SlatePolicy => new RandomPolicy(rng);
+  const options: Partial<EnvironmentOptions> = {
+    seed: root.fork('environment').seed,
+    numCandidates: Math.min(scale.numCandidates, catalog.numItems),
+    ...sessionOptionsFromWorld(description.worldConfig),
+  };
+  const env = new Environment(catalog, responder, options);
+  const policySeed = root.fork('logging-policy').seed;
+  // A fresh logging policy per call, seeded from the trainer's per-epoch stream, so resumes replay it exactly.
+  const logging = (rng: Rng): SlatePolicy => worldLoggingPolicy(catalog, world, (policySeed ^ rng.nextUint32()) >>> 0);
   return {
     catalog,
     env: new ReplayableEnvironment(env, logging),
-    description: `ground-truth world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items (seed ${spec.seed})`,
+    spec: { ...spec, world: description },
+    description: `ground-truth world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items, ${options.numCandidates} candidates per request (seed ${spec.seed})`,
   };
 }

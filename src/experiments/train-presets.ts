@@ -2,7 +2,8 @@
  * Scales of a training run. `paper` follows the paper's Table 1 (250 epochs,
  * 1e4 training steps per epoch, batch 1024); `quick` is sized so the ten
  * models of the experiment train in minutes on two cores; `smoke` runs in
- * seconds and is what tests use.
+ * seconds and is what tests use. The default world of each scale is the
+ * one `rliv generate` builds at the same preset (see train-environment.ts).
  */
 import { DEFAULT_EXPLORATION, type ExplorationOptions } from '../agents/exploration.js';
 
@@ -27,8 +28,6 @@ export interface TrainPreset {
   lastEpochsForFigure: number;
   /** Exploration while collecting training sessions. */
   exploration: ExplorationOptions;
-  /** Size of the default synthetic world `rliv train` builds when given no simulator: users and items. */
-  world: { users: number; items: number };
 }
 
 export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
@@ -41,7 +40,6 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     heldOutFraction: 0.25,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 3 },
-    world: { users: 200, items: 2000 },
   },
   quick: {
     epochs: 20,
@@ -52,7 +50,6 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     heldOutFraction: 0.2,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 15 },
-    world: { users: 1000, items: 7583 },
   },
   paper: {
     epochs: 250,
@@ -63,7 +60,6 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     heldOutFraction: 0.2,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 100 },
-    world: { users: 27_285, items: 7583 },
   },
 };
 
@@ -71,5 +67,5 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
 export function trainPreset(name: string): TrainPreset {
   const p = TRAIN_PRESETS[name as TrainPresetName];
   if (!p) throw new RangeError(`unknown preset "${name}"; choose one of ${Object.keys(TRAIN_PRESETS).join(', ')}`);
-  return { ...p, exploration: { ...p.exploration }, world: { ...p.world } };
+  return { ...p, exploration: { ...p.exploration } };
 }

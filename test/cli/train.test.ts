@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/experiments/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
+import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { tempDir } from '../helpers/paths.js';
 
 const METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans', 'deepUaCount', 'weeklyGiftedUsers', 'totalRevenue', 'appUsageTime', 'weeklyRetention'];
@@ -61,8 +62,18 @@ test('rliv train --agent RLIV-UA --preset smoke builds the default world, trains
   assert.match(ebad.stderr, /CheckpointError: .*bad\.ckpt is corrupted \(checksum mismatch\)/);
 });
 
-test('rliv train: variants by paper name, clear usage errors', async () => {
+test('rliv train: variants by paper name, --world FILE, clear usage errors', async () => {
   const dir = tempDir();
+  const worldFile = join(dir, 'world.json');
+  writeFileSync(worldFile, JSON.stringify({ kind: 'rliv-world', version: 1, catalogSeed: 5, worldSeed: 6, numUsers: 60, numItems: 300, worldConfig: DEFAULT_WORLD_CONFIG }));
+  const w = await runCli(['train', '--agent', 'RLIV-UA', '--world', worldFile, '--preset', 'smoke', '--epochs', '1', '--out', join(dir, 'w'), '--quiet']);
+  assert.equal(w.code, 0, w.stderr);
+  assert.equal(w.summary!.world.users, 60);
+  assert.equal(w.summary!.world.items, 300);
+  const badWorld = await runCli(['train', '--agent', 'RLIV-UA', '--world', join(dir, 'v'), '--out', join(dir, 'x')]);
+  assert.equal(badWorld.code, 1);
+  assert.match(badWorld.stderr, /cannot read world description/);
+
   const v = await runCli(['train', '--agent', 'RLIV-UA', '--variant', 'w/o SL', '--preset', 'smoke', '--epochs', '1', '--out', join(dir, 'v'), '--quiet']);
   assert.equal(v.code, 0, v.stderr);
   assert.equal(v.summary!.agent, 'RLIV-UA(w/o SL)');
