@@ -15,9 +15,13 @@
  * where a_ua = <z_u, w_a>/sqrt(d) is the user-author (style) affinity.
  *
  * The intercepts (`*.intercept`) are meant to be FITTED by the environment's
- * calibration bisection under a logging policy; the defaults here are a
- * reasonable starting point measured against a popularity-weighted random
- * exposure stream (see docs/contracts.md, "World API").
+ * calibration bisection under a logging policy; the defaults here are close
+ * to the fitted values: uncalibrated, under `rliv generate`'s logging
+ * policy (`worldLoggingPolicy`, 3,000 users x 20,000 items, the first 600
+ * users for 7 days) they give click 0.453, long_view 0.333, like 0.0173,
+ * comment 0.0025, follow 0.0011, play 15.4 s, P(click | follow) 0.897 and
+ * next-day return 0.616 (KuaiRand-Pure: 0.460, 0.332, 0.0185, 0.0026,
+ * 0.0011, 15.7 s, 0.89, 0.617).
  *
  * `--world FILE.json` overrides any subset of fields: {@link mergeWorldConfig}
  * deep-merges a partial object over the defaults and rejects unknown keys,
@@ -85,15 +89,21 @@ export const worldConfigSchema = z
       .object({
         /** w0: base logit of the watch ratio; fitted to KuaiRand's 15.7 s mean play time. */
         intercept: z.number(),
-        /** Weight of the scaled affinity in the watch-ratio logit. Default 0.6. */
+        /** Weight of the scaled affinity in the watch-ratio logit. Default 0.3. */
         affinity: z.number(),
         /** Weight of phi_ua in the watch-ratio logit. Default 0.1. */
         familiarity: z.number(),
-        /** Weight of log(duration / 60 s): longer videos are watched to a smaller fraction; near -1 play time depends little on duration, which gives KuaiRand's long_view/click ratio (0.72). Default -1.1. */
+        /** Weight of log(duration / 60 s): longer videos are watched to a smaller fraction. Default -0.7. */
         duration: z.number(),
         /** Standard deviation of the Gaussian noise in the watch-ratio logit. Default 0.3. */
         noise: z.number().min(0),
-        /** Largest watch ratio (replays let it exceed 1). Default 2.0. */
+        /**
+         * Largest watch ratio (replays let it exceed 1). Default 1.2: with
+         * larger replays and a wider/more affinity-driven ratio, no watch
+         * intercept gives KuaiRand's long_view share (0.332) at its mean play
+         * time (15.7 s) — long replays hold up the mean while many clicked
+         * plays end just past 7 s.
+         */
         maxRatio: z.number().positive(),
         /** Mean play time (ms, exponential) of an exposure the user skims without a valid play; capped below the click threshold. 0 disables. Default 1500. */
         skimMeanMs: z.number().min(0),
@@ -162,7 +172,7 @@ export const worldConfigSchema = z
 
     returnGap: z
       .object({
-        /** Daily return probability logit of a user with activity 0 and neutral satisfaction. Default -0.5. */
+        /** Daily return probability logit of a user with activity 0 and neutral satisfaction; fitted to KuaiRand's 61.7 % next-day return. Default 0.25. */
         intercept: z.number(),
         /** Weight of activity (0..1) in the daily return logit. Default 1.5. */
         activity: z.number(),
@@ -190,12 +200,12 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
   liveStreamerShare: 0.226,
   familiarity: { clicks: 0.35, follow: 2.4, gifts: 0.3 },
   fatigue: { author: 0.08, tag: 0.06, position: 0.02 },
-  click: { intercept: -2.55 },
-  watch: { intercept: -2.85, affinity: 0.6, familiarity: 0.1, duration: -1.1, noise: 0.3, maxRatio: 2.0, skimMeanMs: 1500 },
-  follow: { intercept: -10.0, affinity: 1.0, quality: 0.5, clicks: 0.8 },
+  click: { intercept: -2.6 },
+  watch: { intercept: -1.5, affinity: 0.3, familiarity: 0.1, duration: -0.7, noise: 0.3, maxRatio: 1.2, skimMeanMs: 1500 },
+  follow: { intercept: -10.4, affinity: 1.0, quality: 0.5, clicks: 0.8 },
   gift: { intercept: -6.0, affinity: 0.8, follow: 1.5, gifts: 0.8, amountLogMean: 1.5, amountLogStd: 1.0 },
   like: { intercept: -5.3, affinity: 0.6, familiarity: 0.2 },
-  comment: { intercept: -7.2, affinity: 0.5, familiarity: 0.2 },
+  comment: { intercept: -7.0, affinity: 0.5, familiarity: 0.2 },
   forward: { intercept: -7.6, affinity: 0.5, familiarity: 0.2 },
   hate: { intercept: -6.8, affinity: -0.8, familiarity: -0.5 },
   session: {
@@ -208,7 +218,7 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
     refundFollow: 0.5,
     repeatCost: 0.05,
   },
-  returnGap: { intercept: -0.5, activity: 1.5, satisfaction: 2.0, deepPairs: 0.3 },
+  returnGap: { intercept: 0.25, activity: 1.5, satisfaction: 2.0, deepPairs: 0.3 },
 } satisfies WorldConfig) as WorldConfig;
 
 /** Thrown when a world config (or override) is invalid; names the field. */
