@@ -3,11 +3,13 @@
  * layers with ReLU between them and a linear output (the towers, critics
  * and reward heads of RLIV-UA and the baselines are all of this form).
  * Buffers belong to the layers; nothing is allocated per call once the
- * largest batch has been seen.
+ * largest batch has been seen. The ReLU is applied IN PLACE on each hidden
+ * Linear's output (and its mask in place on the next layer's input
+ * gradient): a Linear never reads its own output again, so no copies.
  */
 import { Linear } from './linear.js';
 import { ShapeError, type Param } from './param.js';
-import { ReLU } from './relu.js';
+import { reluMask, reluRange } from './kernels.js';
 import type { Rng } from './rng.js';
 
 export interface MlpOptions {
@@ -32,7 +34,8 @@ export class Mlp {
   readonly outDim: number;
   readonly sizes: readonly number[];
   readonly layers: Linear[] = [];
-  private readonly acts: ReLU[] = [];
+  /** Output buffer of each layer from the last forward (post-ReLU for hidden layers). */
+  private readonly outs: Float32Array[] = [];
 
   constructor(options: MlpOptions, rng: Rng) {
     validateSizes(options.sizes, `Mlp ${options.name}`);
@@ -44,7 +47,7 @@ export class Mlp {
     this.outDim = this.sizes[this.sizes.length - 1]!;
     for (let l = 0; l + 1 < this.sizes.length; l++) {
       this.layers.push(new Linear(this.sizes[l]!, this.sizes[l + 1]!, rng, `${options.name}.${l}`));
-      if (l + 2 < this.sizes.length) this.acts.push(new ReLU());
+      this.outs.push(new Float32Array(0));
     }
     this.layers[0]!.computeInputGrad = options.inputGrad ?? true;
   }
@@ -52,9 +55,11 @@ export class Mlp {
   /** Output (batch x outDim) for `batch` input rows; the buffer is owned by the last layer. */
   forward(x: Float32Array, batch: number): Float32Array {
     let h = x;
-    for (let l = 0; l < this.layers.length; l++) {
+    const last = this.layers.length - 1;
+    for (let l = 0; l <= last; l++) {
       h = this.layers[l]!.forward(h, batch);
-      if (l < this.acts.length) h = this.acts[l]!.forward(h, batch, this.sizes[l + 1]!);
+      if (l < last) reluRange(h, 0, batch * this.sizes[l + 1]!);
+      this.outs[l] = h;
     }
     return h;
   }
@@ -63,8 +68,9 @@ export class Mlp {
   backward(dOut: Float32Array, batch: number): Float32Array {
     let d = dOut;
     for (let l = this.layers.length - 1; l >= 0; l--) {
-      if (l < this.acts.length) d = this.acts[l]!.backward(d, batch, this.sizes[l + 1]!);
       d = this.layers[l]!.backward(d, batch);
+      // d is now the gradient w.r.t. layer l-1's post-ReLU output (a buffer owned by layer l): mask it in place.
+      if (l > 0) reluMask(d, this.outs[l - 1]!, batch * this.sizes[l]!);
     }
     return d;
   }

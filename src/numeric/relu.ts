@@ -26,8 +26,10 @@ export class ReLU {
     const n = batch * dim;
     if (this.out.length < n) this.out = new Float32Array(n);
     const out = this.out;
-    out.set(n === x.length ? x : x.subarray(0, n));
-    reluRange(out, 0, n);
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      out[i] = (v + Math.abs(v)) * 0.5; // max(v, 0) without a data-dependent branch
+    }
     this.size = n;
     return out;
   }
@@ -38,8 +40,8 @@ export class ReLU {
     if (n !== this.size) throw new RangeError(`ReLU.backward: ${batch} x ${dim} does not match the last forward (${this.size} values)`);
     if (this.dx.length < n) this.dx = new Float32Array(n);
     const dx = this.dx;
-    dx.set(n === dOut.length ? dOut : dOut.subarray(0, n));
-    reluMask(dx, this.out, n);
+    const out = this.out;
+    for (let i = 0; i < n; i++) dx[i] = dOut[i]! * +(out[i]! > 0);
     return dx;
   }
 }
