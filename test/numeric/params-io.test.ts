@@ -1,6 +1,6 @@
 /** Checkpoint format: round trip, corrupted or mismatched files give clear errors and change nothing. */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EmbeddingTable } from '../../src/numeric/embedding.js';
@@ -25,6 +25,8 @@ test('save/load round trip restores every value and the meta', () => {
   const path = join(dir, 'sub', 'model.params');
   const a = model(1);
   saveParams(path, a, { step: 12, note: 'x' });
+  saveParams(path, a, { step: 12, note: 'x' }); // overwriting goes through a temporary file + rename
+  assert.deepEqual(readdirSync(join(dir, 'sub')), ['model.params']);
   const b = model(2);
   assert.notDeepEqual(Array.from(b[0]!.value), Array.from(a[0]!.value));
   const meta = loadParams(path, b);
