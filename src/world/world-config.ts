@@ -21,7 +21,9 @@
  * users for 7 days) they give click 0.453, long_view 0.333, like 0.0173,
  * comment 0.0025, follow 0.0011, play 15.4 s, P(click | follow) 0.897 and
  * next-day return 0.616 (KuaiRand-Pure: 0.460, 0.332, 0.0185, 0.0026,
- * 0.0011, 15.7 s, 0.89, 0.617).
+ * 0.0011, 15.7 s, 0.89, 0.617); forward 0.0010 and hate 0.0005 (KuaiRand
+ * 0.0010, 0.0005). A uniformly random policy gets click 0.124 and hate
+ * 0.0017 (KuaiRand's random log: 0.176, 0.0011).
  *
  * `--world FILE.json` overrides any subset of fields: {@link mergeWorldConfig}
  * deep-merges a partial object over the defaults and rejects unknown keys,
@@ -206,8 +208,8 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
   gift: { intercept: -6.0, affinity: 0.8, follow: 1.5, gifts: 0.8, amountLogMean: 1.5, amountLogStd: 1.0 },
   like: { intercept: -5.3, affinity: 0.6, familiarity: 0.2 },
   comment: { intercept: -7.0, affinity: 0.5, familiarity: 0.2 },
-  forward: { intercept: -7.6, affinity: 0.5, familiarity: 0.2 },
-  hate: { intercept: -6.8, affinity: -0.8, familiarity: -0.5 },
+  forward: { intercept: -7.9, affinity: 0.5, familiarity: 0.2 },
+  hate: { intercept: -6.45, affinity: -0.5, familiarity: -0.5 },
   session: {
     budgetBase: 2.0,
     budgetPerActivity: 6.0,
