@@ -18,9 +18,9 @@
  * calibration bisection under a logging policy; the defaults here are close
  * to the fitted values: uncalibrated, under `rliv generate`'s logging
  * policy (`worldLoggingPolicy`, 3,000 users x 20,000 items, the first 600
- * users for 7 days) they give click 0.453, long_view 0.333, like 0.0173,
- * comment 0.0025, follow 0.0011, play 15.4 s, P(click | follow) 0.897 and
- * next-day return 0.616 (KuaiRand-Pure: 0.460, 0.332, 0.0185, 0.0026,
+ * users for 7 days) they give click 0.458, long_view 0.335, like 0.0178,
+ * comment 0.0025, follow 0.0011, play 15.4 s, P(click | follow) 0.907 and
+ * next-day return 0.618 (KuaiRand-Pure: 0.460, 0.332, 0.0185, 0.0026,
  * 0.0011, 15.7 s, 0.89, 0.617); forward 0.0010 and hate 0.0005 (KuaiRand
  * 0.0010, 0.0005). A uniformly random policy gets click 0.124 and hate
  * 0.0017 (KuaiRand's random log: 0.176, 0.0011).
