@@ -24,6 +24,7 @@ export const experimentCommand: CommandSpec = {
     videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
     models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
     epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
+    workers: { type: 'string', description: 'worker threads for the (model, seed) jobs (default: one per CPU; results do not depend on it)', valueName: 'N' },
   },
   async run(values, _positionals, ctx) {
     const preset = experimentPreset(String(values.preset ?? 'quick'));
@@ -48,14 +49,16 @@ export const experimentCommand: CommandSpec = {
       usersPath: typeof values.users === 'string' ? values.users : undefined,
       videosPath: typeof values.videos === 'string' ? values.videos : undefined,
       models,
+      workers: intFlag(values, 'workers', 1, 256),
       progress: progressSink(ctx),
     });
-    ctx.log(`wall time ${results.wallSeconds.toFixed(1)} s; wrote ${files.results}, ${files.html}, ${files.markdown}`);
+    ctx.log(`wall time ${results.wallSeconds.toFixed(1)} s (process CPU ${results.machine?.cpuSeconds?.toFixed(1) ?? '?'} s, 1-min load average ${results.machine?.loadAverageEnd.toFixed(1) ?? '?'} on ${results.machine?.cpus ?? '?'} CPUs); wrote ${files.results}, ${files.html}, ${files.markdown}`);
     const headline: Record<string, unknown> = {};
+    // Key figures: the Table 2/3 means of every model.
     for (const name of results.modelOrder) {
       const m = results.models[name]!;
       headline[name] = { sessionLength: m.sessionLength.mean, watchTime: m.watchTime.mean, ctr: m.ctr.mean, diversity: m.diversity.mean };
     }
-    return { command: 'experiment', preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), files, means: headline };
+    return { command: 'experiment', preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), cpuSeconds: Number((results.machine?.cpuSeconds ?? NaN).toFixed(2)), files, means: headline };
   },
 };

@@ -14,22 +14,22 @@
  *   the same logging policy.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Rng } from '../numeric/rng.js';
 import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../simulator/calibration.js';
 import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
 import { interactionLogFromTraces } from '../simulator/interaction-log.js';
+import type { LearnedSimulator } from '../simulator/learned-simulator.js';
 import { LoggingPolicy } from '../simulator/logging-policy.js';
 import { fitSimulator } from '../simulator/simulator-training.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
 import type { SessionTrace } from '../simulator/trace.js';
-import { buildDescribedWorld, parseWorldDescription } from '../simulator/world-description.js';
+import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from '../simulator/world-description.js';
 import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
-import { buildCatalog } from '../world/catalog-builder.js';
 import type { Catalog } from '../world/catalog.js';
-import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';
-import { loadCatalogFromKuaiRand } from '../world/load-catalog.js';
+import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { ResponseModel } from '../world/response.js';
-import { mergeWorldConfig } from '../world/world-config.js';
+import { mergeWorldConfig, type WorldConfig } from '../world/world-config.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import type { ProgressSink } from './progress.js';
 import type { Calibration, CalibrationRow } from './results.js';
@@ -59,11 +59,13 @@ export interface CalibratedWorld {
   dataSource: string;
   /** The fitted intercepts, when this run calibrated the world. */
   intercepts?: Record<string, number>;
+  /** Everything needed to rebuild this exact (calibrated) world: written as world.json, handed to worker threads. */
+  description: WorldDescription;
 }
 
 export interface ExperimentWorld extends CalibratedWorld {
   /** What agents are trained and evaluated in (the paper's protocol): the learned simulator. */
-  simulator: ResponseModel;
+  simulator: LearnedSimulator;
   calibration: Calibration;
   /** Rows of logs the simulator was fitted on. */
   logRows: number;
@@ -72,7 +74,7 @@ export interface ExperimentWorld extends CalibratedWorld {
 }
 
 /** The production-like logging policy over the world's (noisy) affinity, seeded. */
-function loggingPolicyFactory(catalog: Catalog, world: GroundTruthWorld): (rng: Rng) => SlatePolicy {
+export function loggingPolicyFactory(catalog: Catalog, world: GroundTruthWorld): (rng: Rng) => SlatePolicy {
   return (rng: Rng) => new LoggingPolicy(catalog, (u, i) => world.affinity(u, i), { seed: rng.nextUint32() });
 }
 
@@ -91,21 +93,25 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
         throw new Error(`--world ${o.worldPath}: cannot read JSON (${(err as Error).message})`);
       }
       if ((json as { kind?: unknown } | null)?.kind === 'rliv-world') {
-        const d = parseWorldDescription(json, o.worldPath);
-        const { catalog, world } = await buildDescribedWorld(d);
-        return { catalog, world, described: true, dataSource: `world description ${o.worldPath}` };
+        const description = parseWorldDescription(json, o.worldPath);
+        const { catalog, world } = await buildDescribedWorld(description);
+        return { catalog, world, description, described: true, dataSource: `world description ${o.worldPath}` };
       }
       override = json;
     }
-    let catalog: Catalog;
-    let dataSource = 'synthetic';
-    if (o.usersPath || o.videosPath) {
-      catalog = await loadCatalogFromKuaiRand(o.usersPath, o.videosPath, {}, root.fork('catalog'));
-      dataSource = `KuaiRand tables: ${[o.usersPath, o.videosPath].filter(Boolean).join(', ')}`;
-    } else {
-      catalog = buildCatalog({ numUsers: preset.numUsers, numItems: preset.numItems }, root.fork('catalog'));
-    }
-    return { catalog, world: createWorld(catalog, mergeWorldConfig(override), root.fork('world').seed), described: false, dataSource };
+    // Every world of a run is written as a description (world.json), so worker threads and later runs rebuild exactly it.
+    const tables = Boolean(o.usersPath || o.videosPath);
+    const description: WorldDescription = {
+      kind: 'rliv-world',
+      version: 1,
+      catalogSeed: root.fork('catalog').seed,
+      worldSeed: root.fork('world').seed,
+      ...(tables ? { usersPath: o.usersPath && resolve(o.usersPath), videosPath: o.videosPath && resolve(o.videosPath) } : { numUsers: preset.numUsers, numItems: preset.numItems }),
+      worldConfig: mergeWorldConfig(override),
+    };
+    const { catalog, world } = await buildDescribedWorld(description);
+    const dataSource = tables ? `KuaiRand tables: ${[o.usersPath, o.videosPath].filter(Boolean).join(', ')}` : 'synthetic';
+    return { catalog, world, description, described: false, dataSource };
   });
   progress.update(1);
   progress.stop();
@@ -134,7 +140,9 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
     intercepts = result.intercepts;
     progress.log(`calibration: ${result.evaluations} runs; click ${result.rates.click.toFixed(3)}, play ${result.rates.play_time_s.toFixed(1)} s, follow ${result.rates.follow.toFixed(4)}, next-day return ${result.rates.next_day_return.toFixed(3)}`);
   }
-  return { catalog, groundTruth: world, environment: environmentOf(), loggingPolicy, dataSource: built.dataSource, intercepts };
+  // The description carries the calibrated config.
+  const description: WorldDescription = { ...built.description, worldConfig: world.config as WorldConfig };
+  return { catalog, groundTruth: world, environment: environmentOf(), loggingPolicy, dataSource: built.dataSource, intercepts, description };
 }
 
 /** Runs `days` days of logging-policy traffic (all users) in an environment over `responder`. */

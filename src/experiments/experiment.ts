@@ -14,32 +14,29 @@
  *      see the same users, the same held-out panel and the same environment
  *      seed;
  *   5. sim-to-real: each trained policy runs greedily on the same held-out
- *      users in the ground-truth world for as many rounds as it had
- *      evaluation epochs; its world figure is the mean of the last 10;
- *   6. write DIR/results.json, DIR/report.html and DIR/report.md.
+ *      users in the ground-truth world for `lastEpochsForFigure` (10) rounds;
+ *      its world figure is their mean;
+ *   6. write DIR/results.json, DIR/report.html and DIR/report.md (and
+ *      DIR/world.json + DIR/simulator.bin, the exact world and simulator).
+ *
+ * The (model, seed) jobs run on worker threads (one per CPU by default);
+ * each job's result depends only on its seed, so the thread count never
+ * changes the numbers.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createAgent } from '../agents/registry.js';
-import type { Ranker } from '../agents/ranker.js';
-import { RankerPolicy } from '../agents/ranker-policy.js';
-import { GREEDY } from '../agents/exploration.js';
-import { Rng } from '../numeric/rng.js';
-import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
-import { computeMetrics } from '../simulator/metrics.js';
-import type { SlatePolicy } from '../simulator/slate-policy.js';
-import type { SessionTrace } from '../simulator/trace.js';
-import type { Catalog } from '../world/catalog.js';
-import type { ResponseModel } from '../world/response.js';
+import { Worker } from 'node:worker_threads';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
+import { runModelSeed, type JobResult, type JobSetup } from './experiment-job.js';
+import type { WorkerData } from './experiment-worker.js';
+import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderHtmlReport } from './report-html.js';
 import { renderMarkdownReport } from './report-markdown.js';
-import { buildResults, REPORT_METRICS, resultsToJson, type Calibration, type ExperimentResults, type ReportMetric, type SeedRun } from './results.js';
-import { ReplayableEnvironment } from './replayable-environment.js';
-import { splitUsers, TrainingRun, type EvaluationMetrics } from './training-loop.js';
-import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
+import { buildResults, resultsToJson, type ExperimentResults, type SeedRun } from './results.js';
+
+export { evaluateInEnvironment, heldOutPanel, reportMetrics } from './experiment-job.js';
 
 export interface ExperimentOptions {
   /** The scale (see experiment-presets.ts); fields may be overridden. */
@@ -58,67 +55,86 @@ export interface ExperimentOptions {
   videosPath?: string;
   /** Models to run (default: the preset's, i.e. all ten in the paper's order). */
   models?: string[];
+  /** Worker threads for the (model, seed) jobs; default: the number of CPUs. 1 = everything in this thread. Results do not depend on it. */
+  workers?: number;
   /** Progress hooks (the CLI draws bars); default silent. */
   progress?: ProgressSink;
 }
 
 export interface ExperimentOutput {
   results: ExperimentResults;
-  files: { results: string; html: string; markdown: string };
+  files: { results: string; html: string; markdown: string; world: string; simulator: string };
 }
 
-/** The metrics a figure is made of, from one evaluation's sessions. */
-export function reportMetrics(sessions: readonly SessionTrace[], catalog: Catalog): EvaluationMetrics {
-  const m = computeMetrics(sessions, catalog);
-  const out: EvaluationMetrics = {};
-  for (const k of REPORT_METRICS) out[k] = m[k];
-  return out;
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1e6;
 }
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
-/** The held-out panel the training loop evaluates on: the same rule (seeded shuffle of the held-out users, cycled). */
-export function heldOutPanel(numUsers: number, heldOutFraction: number, seed: number, count: number): number[] {
-  const pool = splitUsers(numUsers, heldOutFraction, seed).heldOut;
-  const rng = new Rng(seed).fork('eval-users');
-  const out: number[] = [];
-  while (out.length < count) {
-    for (const u of rng.shuffle(pool.slice())) {
-      if (out.length === count) break;
-      out.push(u);
-    }
-  }
-  return out;
-}
-
 /**
- * Runs a trained policy greedily in `responder` (the ground-truth world) on
- * the held-out panel for `rounds` rounds; returns each round's metrics.
+ * Runs the jobs on `count` worker threads (each rebuilds the world and loads
+ * the simulator once, then takes jobs until none are left).
  */
-export function evaluateInEnvironment(
-  agent: Ranker,
-  catalog: Catalog,
-  responder: ResponseModel,
-  environment: Partial<EnvironmentOptions>,
-  panel: readonly number[],
-  rounds: number,
-  seed: number,
-  onRound?: () => void,
-): EvaluationMetrics[] {
-  const env = new Environment(catalog, responder, { ...environment, seed });
-  const policy: SlatePolicy = new RankerPolicy(agent, new Rng(seed).fork('world-eval'), GREEDY);
-  const out: EvaluationMetrics[] = [];
-  for (let r = 0; r < rounds; r++) {
-    out.push(reportMetrics(env.runSessions(panel, policy), catalog));
-    onRound?.();
+function runInWorkers(
+  count: number,
+  data: WorkerData,
+  jobs: Array<{ model: string; seed: number }>,
+  onUnit: (note: string) => void,
+  onDone: (model: string, seed: number, r: JobResult) => void,
+): Promise<void> {
+  // Compiled, the worker is the .js beside this file. Under tsx (tests, development) it is the .ts
+  // source, and a worker thread does not inherit tsx's loader: a tiny bootstrap registers it first.
+  let url = new URL('./experiment-worker.js', import.meta.url);
+  if (import.meta.url.endsWith('.ts')) {
+    const source = new URL('./experiment-worker.ts', import.meta.url).href;
+    const code = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(source)});`;
+    url = new URL('data:text/javascript,' + encodeURIComponent(code));
   }
-  return out;
-}
-
-function lastMean(rounds: EvaluationMetrics[], last: number, metric: string): number {
-  return mean(rounds.slice(Math.max(0, rounds.length - last)).map((r) => r[metric]!));
+  const queue = jobs.slice();
+  let remaining = jobs.length;
+  return new Promise((resolvePromise, reject) => {
+    const pool: Worker[] = [];
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      for (const w of pool) void w.terminate();
+      reject(err);
+    };
+    const next = (w: Worker) => {
+      const job = queue.shift();
+      if (job) w.postMessage({ type: 'job', ...job });
+      else w.postMessage({ type: 'exit' });
+    };
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(url, { workerData: data });
+      pool.push(w);
+      w.on('message', (msg: { type: string; note?: string; model?: string; seed?: number; result?: JobResult; message?: string; stack?: string }) => {
+        if (msg.type === 'ready') next(w);
+        else if (msg.type === 'unit') onUnit(msg.note ?? '');
+        else if (msg.type === 'done') {
+          onDone(msg.model!, msg.seed!, msg.result!);
+          remaining--;
+          if (remaining === 0) {
+            for (const x of pool) x.postMessage({ type: 'exit' });
+            resolvePromise();
+          } else next(w);
+        } else if (msg.type === 'error') {
+          const e = new Error(msg.message);
+          if (msg.stack) e.stack = msg.stack;
+          fail(e);
+        }
+      });
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (code !== 0 && remaining > 0) fail(new Error(`experiment worker exited with code ${code} with ${remaining} job(s) left`));
+      });
+    }
+  });
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentOutput> {
@@ -132,6 +148,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   mkdirSync(outDir, { recursive: true });
   const started = performance.now();
   const loadStart = loadavg()[0]!;
+  const cpuStart = process.cpuUsage();
   const phases: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -152,53 +169,47 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   });
   const { catalog } = world;
 
+  // Artifacts that make the run reproducible (and let worker threads rebuild the same world and simulator).
+  const files = {
+    results: join(outDir, 'results.json'), html: join(outDir, 'report.html'), markdown: join(outDir, 'report.md'),
+    world: join(outDir, 'world.json'), simulator: join(outDir, 'simulator.bin'),
+  };
+  writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
+  world.simulator.save(files.simulator);
+
   // 4-5. Train every model on every seed; evaluate each in the world too.
   const t = preset.train;
-  const worldRounds = t.epochs;
-  const runs: Record<string, SeedRun[]> = {};
-  const total = models.length * seeds.length * (t.epochs + worldRounds);
-  let done = 0;
-  progress.start('train', total, 'epochs');
-  for (const name of models) {
-    runs[name] = [];
-    for (const seed of seeds) {
-      const t0 = performance.now();
-      const agent = createAgent(name, { catalog, seed }, { batchSize: t.batchSize });
-      const env = new ReplayableEnvironment(new Environment(catalog, world.simulator, { ...world.environment, seed }), world.loggingPolicy);
-      const run = new TrainingRun(env, agent, {
-        agentName: name,
-        agentConfig: { batchSize: t.batchSize },
-        seed,
-        epochs: t.epochs,
-        sessionsPerEpoch: t.sessionsPerEpoch,
-        evalSessionsPerEpoch: t.evalSessionsPerEpoch,
-        stepsPerEpoch: t.stepsPerEpoch,
-        heldOutFraction: t.heldOutFraction,
-        lastEpochsForFigure: t.lastEpochsForFigure,
-        exploration: t.exploration,
-      }, (sessions) => reportMetrics(sessions, catalog));
-      const result = run.run(() => progress.update(++done, `${name} seed ${seed}`));
-      phases[`train: ${name}`] = (phases[`train: ${name}`] ?? 0) + (performance.now() - t0) / 1000;
-
-      const t1 = performance.now();
-      const panel = heldOutPanel(catalog.numUsers, t.heldOutFraction, seed, t.evalSessionsPerEpoch);
-      const worldEval = evaluateInEnvironment(agent, catalog, world.groundTruth, world.environment, panel, worldRounds, seed,
-        () => progress.update(++done, `${name} seed ${seed} (world)`));
-      phases['sim-to-real'] = (phases['sim-to-real'] ?? 0) + (performance.now() - t1) / 1000;
-
-      const sim = {} as Record<ReportMetric, number>;
-      const real = {} as Record<ReportMetric, number>;
-      const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
-      for (const m of REPORT_METRICS) {
-        sim[m] = result.figure[m]!;
-        real[m] = lastMean(worldEval, t.lastEpochsForFigure, m);
-        curve[m] = result.reports.map((r) => r.eval[m]!);
-      }
-      runs[name]!.push({ seed, sim, real, curve });
+  const worldRounds = t.lastEpochsForFigure;
+  const setup: JobSetup = {
+    catalog, simulator: world.simulator, groundTruth: world.groundTruth, environment: world.environment,
+    loggingPolicy: world.loggingPolicy, train: t, worldRounds,
+  };
+  const jobs = models.flatMap((model) => seeds.map((seed) => ({ model, seed })));
+  const workers = Math.max(1, Math.min(options.workers ?? cpus().length, jobs.length));
+  const done: Record<string, Array<JobResult | undefined>> = Object.fromEntries(models.map((m) => [m, seeds.map(() => undefined)]));
+  let units = 0;
+  progress.start('train', jobs.length * (t.epochs + worldRounds), 'epochs');
+  const onDone = (model: string, seed: number, r: JobResult): void => {
+    done[model]![seeds.indexOf(seed)] = r;
+    phases[`train: ${model}`] = (phases[`train: ${model}`] ?? 0) + r.trainSeconds;
+    phases['sim-to-real'] = (phases['sim-to-real'] ?? 0) + r.worldSeconds;
+    const all = done[model]!;
+    if (all.every(Boolean)) {
+      const sl = mean(all.map((x) => x!.run.sim.sessionLength));
+      const wt = mean(all.map((x) => x!.run.sim.watchTime));
+      progress.log(`${model}: session length ${sl.toFixed(3)}, watch time ${wt.toFixed(1)} s (mean over ${seeds.length} seed(s))`);
     }
-    progress.log(`${name}: session length ${mean(runs[name]!.map((r) => r.sim.sessionLength)).toFixed(3)}, watch time ${mean(runs[name]!.map((r) => r.sim.watchTime)).toFixed(1)} s (mean over ${seeds.length} seed(s))`);
+  };
+  const trainStart = performance.now();
+  if (workers === 1) {
+    for (const job of jobs) onDone(job.model, job.seed, runModelSeed(setup, job.model, job.seed, (note) => progress.update(++units, note)));
+  } else {
+    await runInWorkers(workers, { description: world.description, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds }, jobs,
+      (note) => progress.update(++units, note), onDone);
   }
+  phases.train = (performance.now() - trainStart) / 1000;
   progress.stop();
+  const runs: Record<string, SeedRun[]> = Object.fromEntries(models.map((m) => [m, done[m]!.map((r) => r!.run)]));
 
   const wallSeconds = (performance.now() - started) / 1000;
   const results = buildResults({
@@ -209,7 +220,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     calibration: world.calibration,
     wallSeconds,
     phases,
-    machine: { cpus: cpus().length, node: process.version, loadAverageStart: loadStart, loadAverageEnd: loadavg()[0]! },
+    machine: { cpus: cpus().length, node: process.version, loadAverageStart: loadStart, loadAverageEnd: loadavg()[0]!, cpuSeconds: cpuSecondsSince(cpuStart) },
     settings: {
       users: catalog.numUsers,
       items: catalog.numItems,
@@ -226,6 +237,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       heldOutFraction: t.heldOutFraction,
       lastEpochsForFigure: t.lastEpochsForFigure,
       worldEvalRounds: worldRounds,
+      workers,
       exploration: t.exploration,
       environment: world.environment,
       calibration: preset.calibration,
@@ -233,7 +245,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     },
     notes: world.notes,
   });
-  const files = { results: join(outDir, 'results.json'), html: join(outDir, 'report.html'), markdown: join(outDir, 'report.md') };
   writeFileSync(files.results, resultsToJson(results));
   writeFileSync(files.html, renderHtmlReport(results));
   writeFileSync(files.markdown, renderMarkdownReport(results));

@@ -152,7 +152,7 @@ export function settingsTable(results: ExperimentResults): ReportTable {
   ];
   if (results.machine) {
     const m = results.machine;
-    rows.push([{ text: 'machine' }, { text: `${m.cpus} CPU(s), Node ${m.node}, 1-min load average ${fmt(m.loadAverageStart, 2)} at start, ${fmt(m.loadAverageEnd, 2)} at end` }]);
+    rows.push([{ text: 'machine' }, { text: `${m.cpus} CPU(s), Node ${m.node}, 1-min load average ${fmt(m.loadAverageStart, 2)} at start, ${fmt(m.loadAverageEnd, 2)} at end${isNum(m.cpuSeconds) ? `; this process used ${fmt(m.cpuSeconds, 1)} CPU s` : ''}` }]);
   }
   for (const [k, v] of Object.entries(results.settings ?? {})) rows.push([{ text: k }, { text: typeof v === 'string' ? v : JSON.stringify(v) }]);
   for (const [k, v] of Object.entries(results.phases ?? {})) rows.push([{ text: `time: ${k}` }, { text: `${fmt(v, 1)} s` }]);

@@ -87,6 +87,8 @@ export interface MachineInfo {
   /** 1-minute load average at the start and the end of the run. */
   loadAverageStart: number;
   loadAverageEnd: number;
+  /** CPU seconds (user + system) this process used: on a shared machine, the wall time an idle machine would roughly need. */
+  cpuSeconds?: number;
 }
 
 export interface ExperimentResults {

@@ -76,7 +76,18 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   }
   assert.match(html, /data-table="table2"/);
   assert.match(html, /data-chart="curve-sessionLength"/);
-  assert.ok(existsSync(join(out, 'report.md')));
+  assert.ok(existsSync(join(out, 'world.json')) && existsSync(join(out, 'simulator.bin')));
+
+  // Where a job runs does not matter: in-process (--workers 1), a subset of models gives the same figures.
+  const out1 = tempDir('rliv-experiment-w1-');
+  const r1 = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--models', 'RLIV-UA,DQN', '--workers', '1', '--out', out1, '--quiet'], { timeoutMs: 600_000 });
+  assert.equal(r1.code, 0, r1.stderr);
+  const res1 = JSON.parse(readFileSync(join(out1, 'results.json'), 'utf8'));
+  assert.equal(res1.settings.workers, 1);
+  for (const name of ['RLIV-UA', 'DQN']) {
+    assert.deepEqual(res1.models[name], res.models[name], `${name}: same results in-process and on worker threads`);
+    assert.deepEqual(res1.simToReal[name], res.simToReal[name]);
+  }
 });
 
 test('rliv experiment rejects an unknown model name and changes nothing', async () => {

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AB_METRICS, assignBuckets, runAbTest, type AbTestResults } from '../../src/experiments/ab-test.js';
+import { experimentPreset } from '../../src/experiments/experiment-presets.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/paths.js';
+
+test('buckets are persistent (seeded), balanced and cover every arm', () => {
+  const a = assignBuckets(103, 4, 9);
+  const b = assignBuckets(103, 4, 9);
+  assert.deepEqual(a, b);
+  const sizes = [0, 0, 0, 0];
+  for (const x of a) sizes[x]!++;
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
+  assert.notDeepEqual(assignBuckets(103, 4, 10), a, 'another seed, another split');
+  assert.throws(() => assignBuckets(10, 1, 1), /at least 2 arms/);
+  assert.throws(() => assignBuckets(3, 4, 1), /at least one user per arm/);
+});
+
+test('simulated A/B test (smoke, 1 week): arms, relative deltas over control, Fig. 6, JSON and HTML', { timeout: 600_000 }, async () => {
+  const out = tempDir('rliv-ab-');
+  const preset = experimentPreset('smoke');
+  const { results, files } = await runAbTest({ weeks: 1, outDir: out, preset, seed: 3 });
+  assert.deepEqual(results.arms.map((a) => a.model), ['RankingModel', 'RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-UA']);
+  assert.equal(results.days, 7);
+  assert.equal(results.arms.reduce((s, a) => s + a.users, 0), preset.numUsers, 'every user in exactly one bucket');
+  assert.equal(results.arms[0]!.delta, undefined, 'no delta for the control');
+  const control = results.arms[0]!;
+  for (const arm of results.arms.slice(1)) {
+    for (const m of AB_METRICS) {
+      const d = arm.delta![m];
+      if (control.means[m] === 0) {
+        assert.ok(Number.isNaN(d.delta));
+        continue;
+      }
+      assert.ok(Math.abs(d.delta - (arm.means[m] / control.means[m] - 1)) < 1e-9, `${arm.model} ${m}`);
+      assert.ok(d.ci95[0] <= d.delta && d.delta <= d.ci95[1]);
+    }
+  }
+  // Totals and means agree: total = mean x users (retention is over users with sessions).
+  for (const arm of results.arms) {
+    assert.ok(Math.abs(arm.totals.totalRevenue - arm.means.totalRevenue * arm.users) < 1e-6 * Math.max(1, arm.totals.totalRevenue));
+    assert.ok(arm.means.weeklyRetention >= 0 && arm.means.weeklyRetention <= 1);
+    assert.ok(arm.means.weeklyGiftedUsers >= 0 && arm.means.weeklyGiftedUsers <= 1);
+  }
+  assert.deepEqual(Object.keys(results.giftValue).sort(), ['RLIV-UA', 'RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)']);
+  for (const g of Object.values(results.giftValue)) {
+    assert.equal(g.grades.filter((x) => x.grade > 0).reduce((s, x) => s + x.pairs, 0), g.giftedPairs, 'quintile grades partition the gifted pairs');
+  }
+  const json = JSON.parse(readFileSync(files.json, 'utf8')) as AbTestResults;
+  assert.equal(json.arms.length, 4);
+  const html = readFileSync(files.html, 'utf8');
+  for (const id of ['table4', 'table5', 'ab-means', 'fig6']) assert.match(html, new RegExp(`data-table="${id}"`));
+  assert.doesNotMatch(html, /<script|\bsrc=|\bhref=/i);
+});
+
+test('rliv ab-test rejects --weeks 0 and writes nothing', async () => {
+  const out = join(tempDir('rliv-ab-bad-'), 'never');
+  const r = await runCli(['ab-test', '--weeks', '0', '--preset', 'smoke', '--out', out]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--weeks must be an integer in \[1, 520\]/);
+  assert.equal(existsSync(out), false);
+});
