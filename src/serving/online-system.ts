@@ -12,7 +12,8 @@ import { RedisPairStore } from './redis-pair-store.js';
 import { MemorySampleStream, type SampleStream } from './sample-stream.js';
 import { RedisSampleStream } from './redis-sample-stream.js';
 import { createRankingService, type RankingService } from './server.js';
-import { OnlineTrainer, type OnlineTrainerOptions } from './online-trainer.js';
+import { OnlineTrainer, type OnlineTrainerOptions, type OnlineTrainerStats } from './online-trainer.js';
+import { TrainerThread } from './trainer-thread.js';
 import type { LabelJoinerOptions } from '../mdp/label-joiner.js';
 
 /** Agent config of the fresh default model: small batches so a demo trains after a few dozen interactions. */
@@ -38,6 +39,8 @@ export interface OnlineSystemOptions {
   seed: number;
   /** Run an online trainer in this process. Default true. */
   inlineTrainer?: boolean;
+  /** Run that trainer in a worker thread (default true), so training and publishing never stall requests. */
+  trainerInWorker?: boolean;
   /** Settings of the inline trainer. */
   trainer?: Partial<OnlineTrainerOptions>;
   /** Label joiner settings of the service. */
@@ -48,10 +51,20 @@ export interface OnlineSystemOptions {
   tickIntervalMs?: number;
 }
 
+/** The in-process trainer, on the main thread or in a worker. */
+export interface InlineTrainer {
+  /** Figures of the trainer (in worker mode: as of its last publish). */
+  readonly stats: OnlineTrainerStats | null;
+  /** Set when the trainer failed. */
+  readonly error: string | undefined;
+  /** Finishes the current round and stops. */
+  stop(): Promise<void>;
+}
+
 export interface OnlineSystem {
   service: RankingService;
   registry: ModelRegistry;
-  trainer: OnlineTrainer | null;
+  trainer: InlineTrainer | null;
   /** How the initial model was chosen, for logs. */
   origin: string;
   close(): Promise<void>;
@@ -105,19 +118,26 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
     pipeline: options.joiner ? { joiner: options.joiner } : {},
     reloadIntervalMs: options.reloadIntervalMs, tickIntervalMs: options.tickIntervalMs,
   });
-  let trainer: OnlineTrainer | null = null;
-  let trainerDone: Promise<void> = Promise.resolve();
+  let trainer: InlineTrainer | null = null;
   if (options.inlineTrainer ?? true) {
-    trainer = new OnlineTrainer(model, stream, registry, { publishEverySamples: 64, ...options.trainer });
-    const t = trainer;
-    trainerDone = t.run(() => { service.holder.checkNow(); }).catch(() => undefined);
+    const trainerOptions = { publishEverySamples: 64, ...options.trainer };
+    if (options.trainerInWorker ?? true) {
+      trainer = new TrainerThread(stream, registry.dir, trainerOptions, () => { service.holder.checkNow(); });
+    } else {
+      const t = new OnlineTrainer(model, stream, registry, trainerOptions);
+      const done = t.run(() => { service.holder.checkNow(); });
+      trainer = {
+        get stats() { return t.stats; },
+        get error() { return t.stats.lastError; },
+        async stop() { t.stop(); await done; },
+      };
+    }
   }
   return {
     service, registry, trainer, origin,
     async close() {
-      trainer?.stop();
-      await service.close(); // closes the stream too, which wakes a blocked trainer read
-      await trainerDone;
+      await trainer?.stop();
+      await service.close();
     },
   };
 }

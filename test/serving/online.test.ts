@@ -46,7 +46,7 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
     assert.ok(after.modelVersion > 1, `version ${after.modelVersion}`);
     const h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
     assert.equal(h.modelVersion, sys.service.holder.current.version);
-    assert.ok(sys.trainer!.stats.steps > 0 && sys.trainer!.stats.samplesConsumed > 0);
+    assert.ok(sys.trainer!.stats!.steps > 0 && sys.trainer!.stats!.samplesConsumed > 0);
     // The published file is what the pointer says (SHA-256) and loads as a model.
     const pointer = sys.registry.latest()!;
     const bytes = readFileSync(join(sys.registry.dir, pointer.file));
@@ -56,7 +56,7 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
     // From version 3 on, reloads reuse the idle previous ranker object: it must score exactly like a freshly built one.
     await traffic(sys, 12, 20);
     await waitFor(() => sys.service.holder.current.version >= 3, 30_000, 'a third version');
-    sys.trainer!.stop();
+    await sys.trainer!.stop();
     await waitFor(() => sys.service.holder.current.version === sys.registry.latest()!.version, 30_000, 'the server to serve the latest version');
     const served = sys.service.holder.current;
     const p3 = sys.registry.latest()!;
