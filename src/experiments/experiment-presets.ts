@@ -60,7 +60,9 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     logDays: 3,
     calibration: { users: 400, days: 2, rounds: 1, maxSteps: 8 },
     simulatorFit: { epochs: 2 },
-    train: { ...trainPreset('quick') },
+    // The training schedule of train-presets' quick (20 epochs x 100 steps of batch 256) with 40 sessions
+    // collected and 40 evaluated per epoch, sized so 30 jobs fit 15 minutes on 2 cores (measured: README).
+    train: { ...trainPreset('quick'), sessionsPerEpoch: 40, evalSessionsPerEpoch: 40 },
     seeds: 3,
     environment: { numCandidates: 100 },
     models: ALL_MODELS,
