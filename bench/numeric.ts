@@ -11,17 +11,20 @@
  * - single-MLP step: one 96-64-64-1 Mlp, Huber loss, Adam;
  * - scoring 300 candidates with one Mlp: p50/p99 latency over 2,000 calls.
  * When /usr/bin/python3 can import torch, bench/torch_numeric.py runs the
- * identical workloads (1 thread, SparseAdam) and the ratio is reported
+ * identical workloads (1 thread, SparseAdam) as a child in --serve mode and
+ * the timings ALTERNATE (rliv repeat, PyTorch repeat, ...) so both see the
+ * same load on a shared machine; the ratio is reported
  * (against the plain nn.ModuleList step; the script also times PyTorch with
  * MlpGroup's fusion written by hand, reported as a reference figure).
- * Throughputs are the median of 3 timed repeats after a warm-up, by wall
+ * Throughputs are the median of 5 timed repeats after a warm-up, by wall
  * clock (the headline figures) and per CPU-second of the process (reported
  * too, because the machine is shared and wall clock includes waiting).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
 import { Adam } from '../src/numeric/adam.js';
@@ -50,7 +53,7 @@ export interface NumericBenchOptions {
   steps: number;
   /** Untimed warm-up steps; default 5. */
   warmup: number;
-  /** Timed repeats (the median is reported); default 3. */
+  /** Timed repeats, alternating with PyTorch (the median is reported); default 5. */
   repeats: number;
   /** Scoring calls timed for p50/p99; default 2,000. */
   scoreCalls: number;
@@ -59,30 +62,8 @@ export interface NumericBenchOptions {
 }
 
 export const DEFAULT_NUMERIC_BENCH: Readonly<NumericBenchOptions> = {
-  batch: 1024, rows: 100_000, dim: 32, fields: 3, heads: 12, hidden: 64, steps: 20, warmup: 5, repeats: 3, scoreCalls: 2000, candidates: 300,
+  batch: 1024, rows: 100_000, dim: 32, fields: 3, heads: 12, hidden: 64, steps: 20, warmup: 5, repeats: 5, scoreCalls: 2000, candidates: 300,
 };
-
-/**
- * Median samples/s over `repeats` runs of `steps` calls of `step`, by wall
- * clock and by this process's CPU time (the CPU figure is less disturbed when
- * other processes share the cores).
- */
-function measureRate(step: () => void, batch: number, warmup: number, steps: number, repeats: number): { wall: number; cpu: number } {
-  for (let i = 0; i < warmup; i++) step();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < steps; i++) step();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const c = process.cpuUsage(c0);
-    wall.push((batch * steps) / seconds);
-    cpu.push((batch * steps) / ((c.user + c.system) / 1e6));
-  }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
-  return { wall: median(wall), cpu: median(cpu) };
-}
 
 function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -181,40 +162,99 @@ export function torchAvailability(): { ok: boolean; reason: string } {
   return { ok: true, reason: '' };
 }
 
-interface TorchFigures {
-  torch: string;
-  fullStepSamplesPerSec: number;
-  fullStepSamplesPerCpuSec: number;
-  fusedFullStepSamplesPerSec: number;
-  mlpStepSamplesPerSec: number;
-  score300P50Ms: number;
-  score300P99Ms: number;
+/** The PyTorch reference running as a child in --serve mode: one command in, one JSON line out. */
+class TorchPeer {
+  private readonly pending: Array<{ resolve: (v: Record<string, number>) => void; reject: (e: Error) => void }> = [];
+  private stderr = '';
+  private exited: string | null = null;
+  readonly ready: Promise<Record<string, unknown>>;
+
+  constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stderr.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+    const lines = createInterface({ input: child.stdout });
+    let resolveReady!: (v: Record<string, unknown>) => void;
+    let rejectReady!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => { resolveReady = res; rejectReady = rej; });
+    let gotReady = false;
+    lines.on('line', (line) => {
+      let msg: Record<string, number>;
+      try {
+        msg = JSON.parse(line) as Record<string, number>;
+      } catch {
+        return; // not a reply (torch may print warnings)
+      }
+      if (!gotReady) {
+        gotReady = true;
+        resolveReady(msg);
+        return;
+      }
+      this.pending.shift()?.resolve(msg);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = `torch_numeric.py exited (${signal ?? code}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      const err = new Error(this.exited);
+      if (!gotReady) rejectReady(err);
+      for (const p of this.pending.splice(0)) p.reject(err);
+    });
+  }
+
+  /** Sends one command (`full N`, `fused N`, `mlp N`, `score C`) and waits for its reply. */
+  ask(command: string): Promise<Record<string, number>> {
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.child.stdin.write(command + '\n');
+    });
+  }
+
+  close(): void {
+    if (!this.exited) this.child.stdin.end('quit\n');
+  }
 }
 
-function runTorch(o: NumericBenchOptions, seed: number, ctx: CommandContext): TorchFigures | { error: string } {
+function startTorch(o: NumericBenchOptions, seed: number): TorchPeer | { error: string } {
   const avail = torchAvailability();
   if (!avail.ok) return { error: avail.reason };
   const script = findBenchScript('torch_numeric.py');
   if (!script) return { error: 'bench/torch_numeric.py not found' };
-  ctx.log(`numeric bench: running the PyTorch reference (${script}) ...`);
-  const args = [script, '--batch', String(o.batch), '--rows', String(o.rows), '--dim', String(o.dim), '--fields', String(o.fields),
-    '--heads', String(o.heads), '--hidden', String(o.hidden), '--steps', String(o.steps), '--warmup', String(o.warmup),
-    '--repeats', String(o.repeats), '--score-calls', String(o.scoreCalls), '--candidates', String(o.candidates), '--seed', String(seed)];
-  const r = spawnSync(SYSTEM_PYTHON, args, {
-    encoding: 'utf8',
+  const args = [script, '--serve', '--batch', String(o.batch), '--rows', String(o.rows), '--dim', String(o.dim), '--fields', String(o.fields),
+    '--heads', String(o.heads), '--hidden', String(o.hidden), '--candidates', String(o.candidates), '--seed', String(seed)];
+  const child = spawn(SYSTEM_PYTHON, args, {
     env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-    timeout: 20 * 60_000,
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
-  if (r.status !== 0) return { error: `torch_numeric.py failed (exit ${r.status}): ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' | ')}` };
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(last) as TorchFigures;
-  } catch {
-    return { error: `torch_numeric.py printed no JSON line: ${last.slice(0, 200)}` };
-  }
+  return new TorchPeer(child);
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Times `steps` calls of `step`: wall and CPU seconds of this process. */
+function timeSteps(step: () => void, steps: number): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < steps; i++) step();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e6 };
+}
+
+/**
+ * Runs ours and (when available) PyTorch's step alternately, repeat by
+ * repeat, so both see the same machine load; returns median samples/s.
+ */
+async function interleaved(label: string, step: () => void, torchCommand: string | null, peer: TorchPeer | null, o: NumericBenchOptions, steps: number) {
+  for (let i = 0; i < o.warmup; i++) step();
+  if (peer && torchCommand) await peer.ask(`${torchCommand} ${o.warmup}`);
+  const ours: Array<{ wall: number; cpu: number }> = [];
+  const theirs: Array<{ wall: number; cpu: number }> = [];
+  for (let r = 0; r < o.repeats; r++) {
+    ours.push(timeSteps(step, steps));
+    if (peer && torchCommand) theirs.push((await peer.ask(`${torchCommand} ${steps}`)) as { wall: number; cpu: number });
+  }
+  const rate = (runs: Array<{ wall: number; cpu: number }>, key: 'wall' | 'cpu') => (runs.length ? median(runs.map((x) => (o.batch * steps) / x[key])) : null);
+  return { label, wall: rate(ours, 'wall')!, cpu: rate(ours, 'cpu')!, torchWall: rate(theirs, 'wall'), torchCpu: rate(theirs, 'cpu') };
+}
 
 export async function runNumericBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
   const o: NumericBenchOptions = { ...DEFAULT_NUMERIC_BENCH };
@@ -225,74 +265,102 @@ export async function runNumericBench(values: OptionValues, ctx: CommandContext)
   }
   const backend = gemmBackend();
   ctx.log(`numeric bench: gemm backend ${backend} (${nativeStatus()})`);
-  const rng = new Rng(ctx.seed);
-
-  ctx.log(`numeric bench: full step (batch ${o.batch}, ${o.rows} x ${o.dim} embedding, ${o.fields} ids/sample, ${o.heads} MLPs ${o.fields * o.dim}-${o.hidden}-${o.hidden}-1, Huber, lazy Adam) ...`);
-  const full = buildFullStep(o, rng);
-  const fullRates = measureRate(full.step, o.batch, o.warmup, o.steps, o.repeats);
-  const fullRate = fullRates.wall;
-  ctx.log(`  full step: ${round(fullRate, 0)} samples/s (${round((1000 * o.batch) / fullRate, 2)} ms/step; ${round(fullRates.cpu, 0)} samples per CPU-second)`);
-
-  const single = buildMlpStep(o, rng);
-  const mlpRate = measureRate(single.step, o.batch, o.warmup, o.steps * 4, o.repeats).wall;
-  ctx.log(`  single-MLP step: ${round(mlpRate, 0)} samples/s`);
-
-  const inDim = o.fields * o.dim;
-  const cand = Float32Array.from({ length: o.candidates * inDim }, () => rng.normal());
-  for (let i = 0; i < 50; i++) single.mlp.forward(cand, o.candidates);
-  const times = new Float64Array(o.scoreCalls);
-  const cpuTimes = new Float64Array(o.scoreCalls);
-  let sink = 0;
-  for (let i = 0; i < o.scoreCalls; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    sink += single.mlp.forward(cand, o.candidates)[0]!;
-    times[i] = Number(process.hrtime.bigint() - t0) / 1e6;
-    const c = process.cpuUsage(c0);
-    cpuTimes[i] = (c.user + c.system) / 1000;
-  }
-  if (!Number.isFinite(sink)) throw new Error('scoring produced a non-finite value');
-  times.sort();
-  cpuTimes.sort();
-  const p50 = percentile(times, 0.5);
-  const p99 = percentile(times, 0.99);
-  const cpuP99 = percentile(cpuTimes, 0.99);
-  ctx.log(`  score ${o.candidates} candidates: p50 ${p50.toFixed(4)} ms, p99 ${p99.toFixed(4)} ms (CPU time p99 ${cpuP99.toFixed(4)} ms)`);
-
-  const torch = runTorch(o, ctx.seed, ctx);
-  let torchFull: number | null = null;
-  let ratio: number | null = null;
   const extra: Record<string, unknown> = {};
-  if ('error' in torch) {
-    ctx.log(`  PyTorch reference skipped: ${torch.error}`);
-    extra.torchSkipped = torch.error;
+
+  // Start PyTorch first: its import and set-up overlap with ours (nothing is timed yet).
+  const started = startTorch(o, ctx.seed);
+  let peer: TorchPeer | null = null;
+  if ('error' in started) {
+    ctx.log(`  PyTorch reference skipped: ${started.error}`);
+    extra.torchSkipped = started.error;
   } else {
-    torchFull = torch.fullStepSamplesPerSec;
-    ratio = fullRate / torchFull;
-    ctx.log(`  PyTorch ${torch.torch}: full step ${round(torchFull, 0)} samples/s, MLP step ${round(torch.mlpStepSamplesPerSec, 0)} samples/s, score p50 ${torch.score300P50Ms.toFixed(4)} ms / p99 ${torch.score300P99Ms.toFixed(4)} ms`);
-    const cpuRatio = fullRates.cpu / torch.fullStepSamplesPerCpuSec;
-    ctx.log(`  ratio rliv / PyTorch (full step): ${ratio.toFixed(2)}x wall clock, ${cpuRatio.toFixed(2)}x per CPU-second`);
-    extra.torchFullStepSamplesPerCpuSec = round(torch.fullStepSamplesPerCpuSec, 0);
-    extra.torchFusedFullStepSamplesPerSec = round(torch.fusedFullStepSamplesPerSec, 0);
-    ctx.log(`  (reference: PyTorch with MlpGroup's fusion hand-written: ${round(torch.fusedFullStepSamplesPerSec, 0)} samples/s)`);
-    extra.cpuRatio = round(cpuRatio, 3);
-    extra.torchVersion = torch.torch;
-    extra.torchMlpStepSamplesPerSec = round(torch.mlpStepSamplesPerSec, 0);
-    extra.torchScore300P50Ms = round(torch.score300P50Ms, 4);
-    extra.torchScore300P99Ms = round(torch.score300P99Ms, 4);
+    peer = started;
   }
-  return {
-    bench: 'numeric',
-    backend,
-    fullStepSamplesPerSec: round(fullRate, 0),
-    torchFullStepSamplesPerSec: torchFull === null ? null : round(torchFull, 0),
-    ratio: ratio === null ? null : round(ratio, 3),
-    mlpStepSamplesPerSec: round(mlpRate, 0),
-    score300P50Ms: round(p50, 4),
-    score300P99Ms: round(p99, 4),
-    fullStepSamplesPerCpuSec: round(fullRates.cpu, 0),
-    score300CpuP99Ms: round(cpuP99, 4),
-    loadAverage1m: round(loadavg()[0]!, 2),
-    ...extra,
-  };
+  const rng = new Rng(ctx.seed);
+  const full = buildFullStep(o, rng);
+  const single = buildMlpStep(o, rng);
+  if (peer) {
+    try {
+      const hello = await peer.ready;
+      extra.torchVersion = hello.torch;
+      ctx.log(`numeric bench: PyTorch ${String(hello.torch)} reference ready (1 thread); timings alternate rliv / PyTorch`);
+    } catch (err) {
+      ctx.log(`  PyTorch reference skipped: ${(err as Error).message}`);
+      extra.torchSkipped = (err as Error).message;
+      peer = null;
+    }
+  }
+
+  try {
+    ctx.log(`numeric bench: full step (batch ${o.batch}, ${o.rows} x ${o.dim} embedding, ${o.fields} ids/sample, ${o.heads} MLPs ${o.fields * o.dim}-${o.hidden}-${o.hidden}-1, Huber, lazy Adam) ...`);
+    const f = await interleaved('full', full.step, 'full', peer, o, o.steps);
+    ctx.log(`  rliv full step: ${round(f.wall, 0)} samples/s (${round((1000 * o.batch) / f.wall, 2)} ms/step; ${round(f.cpu, 0)} samples per CPU-second)`);
+    if (f.torchWall !== null) ctx.log(`  PyTorch full step: ${round(f.torchWall, 0)} samples/s (${round(f.torchCpu!, 0)} samples per CPU-second)`);
+
+    const m = await interleaved('mlp', single.step, 'mlp', peer, o, o.steps * 4);
+    ctx.log(`  single-MLP step: rliv ${round(m.wall, 0)} samples/s${m.torchWall !== null ? `, PyTorch ${round(m.torchWall, 0)} samples/s` : ''}`);
+
+    if (peer) {
+      await peer.ask(`fused ${o.warmup}`);
+      const fusedRuns: number[] = [];
+      for (let r = 0; r < o.repeats; r++) fusedRuns.push((o.batch * o.steps) / (await peer.ask(`fused ${o.steps}`)).wall!);
+      extra.torchFusedFullStepSamplesPerSec = round(median(fusedRuns), 0);
+      ctx.log(`  (reference: PyTorch with MlpGroup's fusion written by hand: ${round(median(fusedRuns), 0)} samples/s)`);
+    }
+
+    const inDim = o.fields * o.dim;
+    const cand = Float32Array.from({ length: o.candidates * inDim }, () => rng.normal());
+    for (let i = 0; i < 50; i++) single.mlp.forward(cand, o.candidates);
+    const times = new Float64Array(o.scoreCalls);
+    const cpuTimes = new Float64Array(o.scoreCalls);
+    let sink = 0;
+    for (let i = 0; i < o.scoreCalls; i++) {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      sink += single.mlp.forward(cand, o.candidates)[0]!;
+      times[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+      const c = process.cpuUsage(c0);
+      cpuTimes[i] = (c.user + c.system) / 1000;
+    }
+    if (!Number.isFinite(sink)) throw new Error('scoring produced a non-finite value');
+    times.sort();
+    cpuTimes.sort();
+    const p50 = percentile(times, 0.5);
+    const p99 = percentile(times, 0.99);
+    const cpuP99 = percentile(cpuTimes, 0.99);
+    ctx.log(`  score ${o.candidates} candidates: p50 ${p50.toFixed(4)} ms, p99 ${p99.toFixed(4)} ms (CPU time p99 ${cpuP99.toFixed(4)} ms)`);
+    if (peer) {
+      await peer.ask('score 50');
+      const s = await peer.ask(`score ${o.scoreCalls}`);
+      extra.torchScore300P50Ms = round(s.p50!, 4);
+      extra.torchScore300P99Ms = round(s.p99!, 4);
+      ctx.log(`  PyTorch score ${o.candidates} candidates: p50 ${s.p50!.toFixed(4)} ms, p99 ${s.p99!.toFixed(4)} ms`);
+    }
+
+    let ratio: number | null = null;
+    if (f.torchWall !== null) {
+      ratio = f.wall / f.torchWall;
+      const cpuRatio = f.cpu / f.torchCpu!;
+      ctx.log(`  ratio rliv / PyTorch (full step): ${ratio.toFixed(2)}x wall clock, ${cpuRatio.toFixed(2)}x per CPU-second`);
+      extra.torchFullStepSamplesPerCpuSec = round(f.torchCpu!, 0);
+      extra.cpuRatio = round(cpuRatio, 3);
+      extra.torchMlpStepSamplesPerSec = round(m.torchWall!, 0);
+    }
+    return {
+      bench: 'numeric',
+      backend,
+      fullStepSamplesPerSec: round(f.wall, 0),
+      torchFullStepSamplesPerSec: f.torchWall === null ? null : round(f.torchWall, 0),
+      ratio: ratio === null ? null : round(ratio, 3),
+      mlpStepSamplesPerSec: round(m.wall, 0),
+      score300P50Ms: round(p50, 4),
+      score300P99Ms: round(p99, 4),
+      fullStepSamplesPerCpuSec: round(f.cpu, 0),
+      score300CpuP99Ms: round(cpuP99, 4),
+      loadAverage1m: round(loadavg()[0]!, 2),
+      ...extra,
+    };
+  } finally {
+    peer?.close();
+  }
 }
