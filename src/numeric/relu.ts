@@ -1,8 +1,9 @@
 /**
- * `ReLU`: max(0, x) elementwise, with the in-place forms the fused MlpGroup
- * uses. The backward mask is taken from the output (y > 0), which is the
- * same as x > 0 and needs no copy of the input. The loops themselves are in
- * kernels.ts (native when the addon is loaded).
+ * `ReLU`: max(0, x) elementwise. Mlp and MlpGroup apply it in place on their
+ * Linear outputs (reluInPlace / reluBackwardInPlace, backed by the native or
+ * TypeScript kernels of kernels.ts); the `ReLU` class is the standalone
+ * layer with its own buffers. The backward mask is taken from the output
+ * (y > 0), which equals x > 0 and needs no copy of the input.
  */
 import { reluMask, reluRange } from './kernels.js';
 
