@@ -127,7 +127,7 @@ export function sha256Hex(bytes: Uint8Array): string {
  * on every hot reload. On failure the recycled ranker is left as it was
  * (the agents' `load` changes nothing on bad bytes).
  */
-export function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null): ServingModel {
+export function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string): ServingModel {
   let ckpt: Checkpoint;
   try {
     ckpt = decodeCheckpoint(bytes, source);
@@ -148,17 +148,19 @@ export function instantiateModel(bytes: Uint8Array, version: number, source: str
     throw new ModelLoadError(`${source}: cannot build ${ckpt.agent}: ${(err as Error).message}`);
   }
   return {
-    version, agent: ckpt.agent, ranker, towers: towerScorerOf(ranker), sha256: sha256Hex(bytes),
+    version, agent: ckpt.agent, ranker, towers: towerScorerOf(ranker), sha256: knownSha256 ?? sha256Hex(bytes),
     catalog, catalogSpec, agentConfig: ckpt.agentConfig, agentSeed, loadedAt: Date.now(),
   };
 }
 
-/** A fresh (untrained) model of `agent` over the catalog of `spec`, as version 0. */
+/**
+ * A fresh (untrained) model of `agent` over the catalog of `spec`, as
+ * version 0 with no checksum yet (publishing it gives both).
+ */
 export function freshModel(agent: string, spec: CatalogSpec, agentSeed: number, agentConfig: Record<string, unknown> = {}): ServingModel {
   const catalog = buildServingCatalog(spec);
   const ranker = createAgent(agent, { catalog, seed: agentSeed }, agentConfig);
-  const bytes = encodeCheckpoint(modelCheckpoint(agent, agentConfig, ranker.save(), spec, agentSeed, {}));
-  return { version: 0, agent, ranker, towers: towerScorerOf(ranker), sha256: sha256Hex(bytes), catalog, catalogSpec: spec, agentConfig, agentSeed, loadedAt: Date.now() };
+  return { version: 0, agent, ranker, towers: towerScorerOf(ranker), sha256: '', catalog, catalogSpec: spec, agentConfig, agentSeed, loadedAt: Date.now() };
 }
 
 /** The checkpoint of a ranker's `save()` bytes, in the layout `instantiateModel` reads. */
@@ -229,7 +231,7 @@ export class ModelRegistry {
   loadLatest(recycle?: ServingModel | null): ServingModel | null {
     const p = this.latest();
     if (p === null) return null;
-    return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle);
+    return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256);
   }
 
   /** Highest version present in the directory (files or pointer). */

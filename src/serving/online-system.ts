@@ -86,7 +86,8 @@ export function initialModel(registry: ModelRegistry, options: OnlineSystemOptio
     }
     const loaded = instantiateModel(bytes, 0, `checkpoint ${path}`);
     const pointer = registry.publish(servingModelCheckpoint(loaded, { source: path }));
-    return { model: registry.loadLatest() ?? loaded, origin: `checkpoint ${path}, published as registry version ${pointer.version}` };
+    // The published bytes hold exactly this ranker's state: serve the object we have.
+    return { model: { ...loaded, version: pointer.version, sha256: pointer.sha256 }, origin: `checkpoint ${path}, published as registry version ${pointer.version}` };
   }
   const latest = registry.loadLatest();
   if (latest) return { model: latest, origin: `registry ${registry.dir} version ${latest.version}` };
@@ -94,7 +95,7 @@ export function initialModel(registry: ModelRegistry, options: OnlineSystemOptio
   const spec = { ...(options.catalog ?? DEFAULT_CATALOG_SPEC), seed: options.seed };
   const fresh = freshModel(agent, spec, options.seed, options.agentConfig ?? { ...DEFAULT_SERVING_AGENT_CONFIG });
   const pointer = registry.publish(servingModelCheckpoint(fresh, { source: 'fresh default model' }));
-  const model = registry.loadLatest()!;
+  const model = { ...fresh, version: pointer.version, sha256: pointer.sha256 };
   return { model, origin: `fresh ${agent} over a synthetic catalog (${spec.users} users, ${spec.items} items, seed ${spec.seed}), published as registry version ${pointer.version}` };
 }
 
