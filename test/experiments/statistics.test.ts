@@ -97,7 +97,7 @@ test('two-sided p-value: df=1 closed form and degenerate cases', () => {
   assert.equal(same.pValue, 1);
 });
 
-test('relative delta: ratio of means with the delta-method interval', () => {
+test('relative delta: ratio of means, delta-method interval, Welch p-value', () => {
   const control = [10, 12, 8, 10];
   const treatment = [11, 13, 9, 11];
   const r = relativeDelta(treatment, control);
@@ -106,8 +106,20 @@ test('relative delta: ratio of means with the delta-method interval', () => {
   const se = Math.sqrt((2 / 3) / 100 + (121 * (2 / 3)) / 10000);
   close(r.ci95[0], 0.1 - 1.959963985 * se, 1e-8, 'lo');
   close(r.ci95[1], 0.1 + 1.959963985 * se, 1e-8, 'hi');
-  close(r.pValue, 2 * (1 - normalCdf(0.1 / se)), 1e-12, 'p');
+  // Welch: diff 1, se sqrt(4/3), df 6 (equal variances and sizes): p = 2 P(T6 > 0.866)
+  close(r.pValue, welchTTest(treatment, control).pValue, 1e-15, 'p');
+  close(r.pValue, 0.4197, 1e-3, 'p value (t table, 6 df)');
   assert.ok(Number.isNaN(relativeDelta([1], [0, 0]).delta));
+});
+
+test('relative delta when the treatment bucket is all zeros: Welch interval over C̄, not a zero-width one', () => {
+  const r = relativeDelta([0, 0, 0, 0], [1, 0, 2, 1]);
+  assert.equal(r.delta, -1);
+  const w = welchTTest([0, 0, 0, 0], [1, 0, 2, 1]);
+  close(r.ci95[0], w.ci95[0] / 1, 1e-12, 'lo');
+  close(r.ci95[1], w.ci95[1] / 1, 1e-12, 'hi');
+  assert.ok(r.ci95[1] - r.ci95[0] > 0.5);
+  assert.ok(r.pValue > 0.05 && r.pValue < 0.2, `p ${r.pValue}`);
 });
 
 test('bootstrap is seeded and brackets the mean; quantiles interpolate like numpy', () => {
