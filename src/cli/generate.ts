@@ -61,6 +61,7 @@ export const generateCommand: CommandSpec = {
       preset,
       files: result.files,
       rows: result.rows,
+      randomRows: result.randomRows,
       giftRows: result.giftRows,
       sessions: result.sessions,
       users: result.users,

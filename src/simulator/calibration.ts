@@ -22,6 +22,7 @@ import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { WorldConfig } from '../world/world-config.js';
 import { Environment, type EnvironmentOptions } from './environment.js';
+import { isRandomRequest } from './logging-policy.js';
 import type { SlatePolicy } from './slate-policy.js';
 import type { SessionTrace } from './trace.js';
 import { sessionOptionsFromWorld } from './world-session-options.js';
@@ -72,10 +73,12 @@ export class RateAccumulator {
   private sessions = 0;
   private nextDay = 0;
 
+  /** Adds a session's standard-log exposures (requests of the random log are left out, as KuaiRand's standard-log rates are). */
   add(t: SessionTrace): void {
     this.sessions++;
     if (t.returnGapDays === 1) this.nextDay++;
     for (const r of t.requests) {
+      if (isRandomRequest(r.isRand)) continue;
       const s = r.responses;
       for (let p = 0; p < r.slate.length; p++) {
         this.n++;

@@ -8,8 +8,9 @@
  * categorical profile (sum-pooled), the item's categorical features
  * (sum-pooled), each of the 7 pair counts f_ua bucketized (log2 buckets, one
  * slot per kind) and the session context (author repeats, tag repeats,
- * slate position; sum-pooled). The concatenation goes through one shared
- * MLP trunk with 11 linear outputs:
+ * slate position; sum-pooled), plus the elementwise products user (.) item
+ * and user (.) author. The concatenation goes through one shared MLP trunk
+ * with 11 linear outputs:
  *
  *   0 click                     (all exposures)
  *   1 long view | click         (clicked, duration > 7 s; shorter clicks are long views by KuaiRand's rule)
@@ -84,9 +85,17 @@ export interface SimulatorCalibration {
 
 export const DEFAULT_SIMULATOR_CALIBRATION: SimulatorCalibration = { playStd: [0.8, 0.5, 0.6], giftLogMean: 1.5, giftLogStd: 1.0, maxWatchRatio: 2 };
 
-/** Slots: 0 user, 1 item, 2 author, 3 tag, 4 duration, 5 user profile, 6 item features, 7..13 pair counts, 14 context. */
+/**
+ * Slots: 0 user, 1 item, 2 author, 3 tag, 4 duration, 5 user profile, 6 item
+ * features, 7..13 pair counts, 14 context, and two explicit second-order
+ * crosses, 15 user (.) item and 16 user (.) author (elementwise products, as
+ * in factorization machines): latent user-item affinity is a dot product,
+ * which a small MLP learns slowly from concatenated ids alone.
+ */
 const SLOT_PAIR = 7;
-export const SLOT_COUNT = 15;
+const SLOT_USER_X_ITEM = 15;
+const SLOT_USER_X_AUTHOR = 16;
+export const SLOT_COUNT = 17;
 const FIELD_USER = 0, FIELD_ITEM = 1, FIELD_AUTHOR = 2, FIELD_TAG = 3, FIELD_DURATION = 4;
 const FIELD_USER_FEATURE = 10, FIELD_ITEM_FEATURE = 50, FIELD_PAIR = 90, FIELD_REPEAT_AUTHOR = 100, FIELD_REPEAT_TAG = 101, FIELD_POSITION = 102;
 
@@ -221,17 +230,34 @@ export class LearnedSimulator implements ResponseModel {
         const dst = xo + this.lookupSlot[l]! * d;
         for (let j = 0; j < d; j++) x[dst + j]! += table[src + j]!;
       }
+      for (let j = 0; j < d; j++) {
+        const u = x[xo + j]!;
+        x[xo + SLOT_USER_X_ITEM * d + j] = u * x[xo + d + j]!;
+        x[xo + SLOT_USER_X_AUTHOR * d + j] = u * x[xo + 2 * d + j]!;
+      }
     }
   }
 
-  /** Adds dX (count x inputDim) back into the embedding gradient of each lookup. */
-  scatterGrad(rows: Int32Array, count: number, dx: Float32Array): void {
+  /**
+   * Adds dX (count x inputDim; modified in place: the cross slots' gradient
+   * is folded into the user, item and author slots) back into the embedding
+   * gradient of each lookup. `x` is the input the forward pass used.
+   */
+  scatterGrad(rows: Int32Array, count: number, dx: Float32Array, x: Float32Array): void {
     const d = this.shape.embeddingDim, L = this.lookups, D = this.inputDim;
     const p = this.embedding.table;
     const g = p.grad;
     for (let e = 0; e < count; e++) {
       const xo = e * D;
       const ro = e * L;
+      for (let j = 0; j < d; j++) {
+        const gx = dx[xo + SLOT_USER_X_ITEM * d + j]!;
+        const ga = dx[xo + SLOT_USER_X_AUTHOR * d + j]!;
+        const u = x[xo + j]!;
+        dx[xo + j]! += gx * x[xo + d + j]! + ga * x[xo + 2 * d + j]!;
+        dx[xo + d + j]! += gx * u;
+        dx[xo + 2 * d + j]! += ga * u;
+      }
       for (let l = 0; l < L; l++) {
         const r = rows[ro + l]!;
         const dst = r * d;

@@ -5,6 +5,8 @@
  * the logging policy over the calendar and write
  *   - `log_standard_rliv.csv`: KuaiRand's 19-column log (up to 6 rows per
  *     request sharing time_ms; is_rand marks the logging policy's random slots),
+ *   - `log_random_rliv.csv`: the same format, the requests served uniformly
+ *     at random (KuaiRand's random log; all is_rand = 1),
  *   - `gifts_rliv.csv`: user_id, author_id, time_ms, amount,
  *   - `world.json`: what rebuilds the same catalog and (calibrated) world,
  *   - `calibration.json`: generated vs KuaiRand-Pure rates.
@@ -24,7 +26,7 @@ import {
   CALIBRATION_TOLERANCE, KUAIRAND_PURE_RATES, RATE_KEYS, RateAccumulator, calibrateWorld, calibrationJson, calibrationTable, type MeasuredRates,
 } from './calibration.js';
 import { Environment, type EnvironmentOptions } from './environment.js';
-import { LoggingPolicy, type LoggingPolicyOptions } from './logging-policy.js';
+import { LoggingPolicy, isRandomRequest, type LoggingPolicyOptions } from './logging-policy.js';
 import type { SessionTrace } from './trace.js';
 import { WORLD_DESCRIPTION_FILE, buildDescribedCatalog, type WorldDescription } from './world-description.js';
 import { sessionOptionsFromWorld } from './world-session-options.js';
@@ -43,12 +45,14 @@ export interface GenerationScale {
   calibrationUsers: number;
   /** Passes over the heads during calibration. */
   calibrationRounds: number;
+  /** Share of requests served uniformly at random (the random log). */
+  randomRequestRate: number;
 }
 
 export const GENERATION_PRESETS: Record<'smoke' | 'quick' | 'paper', GenerationScale> = {
-  smoke: { numUsers: 200, numItems: 1500, days: 2, numCandidates: 50, calibrationUsers: 200, calibrationRounds: 2 },
-  quick: { numUsers: 3000, numItems: 20000, days: 7, numCandidates: 100, calibrationUsers: 600, calibrationRounds: 2 },
-  paper: { numUsers: 27285, numItems: 200000, days: 14, numCandidates: 100, calibrationUsers: 1500, calibrationRounds: 2 },
+  smoke: { numUsers: 300, numItems: 2000, days: 3, numCandidates: 50, calibrationUsers: 300, calibrationRounds: 2, randomRequestRate: 0.3 },
+  quick: { numUsers: 3000, numItems: 20000, days: 7, numCandidates: 100, calibrationUsers: 600, calibrationRounds: 2, randomRequestRate: 0.3 },
+  paper: { numUsers: 27285, numItems: 200000, days: 14, numCandidates: 100, calibrationUsers: 1500, calibrationRounds: 2, randomRequestRate: 0.3 },
 };
 
 export interface GenerateOptions {
@@ -73,8 +77,11 @@ export interface GenerateOptions {
 }
 
 export interface GenerateResult {
-  files: { log: string; gifts: string; world: string; calibration: string };
+  files: { log: string; randomLog: string; gifts: string; world: string; calibration: string };
+  /** Rows of the standard log. */
   rows: number;
+  /** Rows of the random log. */
+  randomRows: number;
   giftRows: number;
   sessions: number;
   users: number;
@@ -123,7 +130,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
 
   const environment: Partial<EnvironmentOptions> = { seed: root.fork('logs').seed, numCandidates: Math.min(o.scale.numCandidates, catalog.numItems) };
   const policySeed = root.fork('logging-policy').seed;
-  const policy = () => worldLoggingPolicy(catalog, world, policySeed, o.loggingPolicy);
+  const policy = () => worldLoggingPolicy(catalog, world, policySeed, { randomRequestRate: o.scale.randomRequestRate, ...o.loggingPolicy });
   let evaluations = 0;
   if (!o.skipCalibration) {
     say(`calibrating head intercepts on ${Math.min(o.scale.calibrationUsers, catalog.numUsers)} users x ${o.scale.days} days ...`);
@@ -142,11 +149,13 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   mkdirSync(o.outDir, { recursive: true });
   const files = {
     log: join(o.outDir, 'log_standard_rliv.csv'),
+    randomLog: join(o.outDir, 'log_random_rliv.csv'),
     gifts: join(o.outDir, 'gifts_rliv.csv'),
     world: join(o.outDir, WORLD_DESCRIPTION_FILE),
     calibration: join(o.outDir, 'calibration.json'),
   };
   const logWriter = new KuaiRandLogWriter(files.log);
+  const randomWriter = new KuaiRandLogWriter(files.randomLog);
   const giftWriter = new GiftLogWriter(files.gifts);
   const acc = new RateAccumulator();
   const row = emptyLogRow();
@@ -157,6 +166,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
     const userId = catalog.userRawId[t.user]!;
     for (const r of t.requests) {
       const s = r.responses;
+      const writer = isRandomRequest(r.isRand) ? randomWriter : logWriter;
       for (let p = 0; p < r.slate.length; p++) {
         const item = r.candidates[r.slate[p]!]!;
         row.userId = userId;
@@ -173,7 +183,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
         row.durationMs = catalog.itemDurationMs[item]!;
         row.isProfileEnter = s.follow[p]!;
         row.isRand = r.isRand ? r.isRand[p]! : 0;
-        logWriter.append(row);
+        writer.append(row);
         if (s.giftAmount[p]! > 0) giftWriter.append(userId, catalog.authorRawId[catalog.itemAuthor[item]!]!, r.timeMs, s.giftAmount[p]!);
       }
     }
@@ -185,6 +195,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
     say(`day ${d + 1}/${o.scale.days}: ${summary.sessions} sessions, ${logWriter.rows} rows so far`);
   }
   logWriter.close();
+  randomWriter.close();
   giftWriter.close();
   const rates = acc.rates();
   const withinTolerance = RATE_KEYS.every((k) => Math.abs(rates[k] / KUAIRAND_PURE_RATES[k] - 1) <= CALIBRATION_TOLERANCE);
@@ -197,7 +208,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   }), null, 2) + '\n');
   for (const line of calibrationTable(rates)) say(line);
   return {
-    files, rows: logWriter.rows, giftRows: giftWriter.rows, sessions,
+    files, rows: logWriter.rows, randomRows: randomWriter.rows, giftRows: giftWriter.rows, sessions,
     users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
     rates, withinTolerance, calibrationEvaluations: evaluations, catalog, world,
   };

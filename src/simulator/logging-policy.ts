@@ -12,6 +12,14 @@
  * except that each slot is, with probability `randomRate` (KuaiRand's
  * ~0.37 % `is_rand`), replaced by a uniformly random unexposed candidate;
  * those positions are reported through `lastRandomFlags`.
+ *
+ * KuaiRand also has a separate random log (`log_random_*`: exposures of
+ * uniformly random items inserted into users' feeds). With
+ * `randomRequestRate` > 0 that share of requests gets a whole slate of
+ * uniformly random candidates, all flagged; `rliv generate` writes those to
+ * `log_random_rliv.csv` (see {@link isRandomRequest}). They are what lets a
+ * simulator fitted on the logs judge items the production policy would
+ * never show.
  */
 import {
   PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
@@ -20,7 +28,7 @@ import {
 } from '../data/interaction-kinds.js';
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
-import { topKIndices, type PendingRequest, type SlatePolicy } from './slate-policy.js';
+import { sampleWithoutReplacement, topKIndices, type PendingRequest, type SlatePolicy } from './slate-policy.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
 const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
@@ -42,6 +50,8 @@ export interface LoggingPolicyOptions {
   historyWeight: number;
   /** Probability that a slot is filled by a uniformly random candidate (is_rand). Default 0.0037. */
   randomRate: number;
+  /** Probability that a whole request is served uniformly at random (KuaiRand's random log). Default 0. */
+  randomRequestRate: number;
 }
 
 export const DEFAULT_LOGGING_POLICY_OPTIONS: LoggingPolicyOptions = {
@@ -52,7 +62,15 @@ export const DEFAULT_LOGGING_POLICY_OPTIONS: LoggingPolicyOptions = {
   followBoost: 0.5,
   historyWeight: 0.2,
   randomRate: 0.0037,
+  randomRequestRate: 0,
 };
+
+/** True when every position of the slate was random: a request of the random log. */
+export function isRandomRequest(flags: Uint8Array | undefined): boolean {
+  if (!flags || flags.length === 0) return false;
+  for (let p = 0; p < flags.length; p++) if (flags[p] !== 1) return false;
+  return true;
+}
 
 /** The policy's view of how much a user likes an item (e.g. the world's affinity, or a trained model's score). */
 export type AffinityEstimate = (user: number, item: number) => number;
@@ -68,6 +86,7 @@ export class LoggingPolicy implements SlatePolicy {
     const o = { ...DEFAULT_LOGGING_POLICY_OPTIONS, ...options };
     for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v)) throw new RangeError(`logging policy option ${k} must be finite, got ${v}`);
     if (!(o.randomRate >= 0 && o.randomRate <= 1)) throw new RangeError(`randomRate must be in [0, 1], got ${o.randomRate}`);
+    if (!(o.randomRequestRate >= 0 && o.randomRequestRate < 1)) throw new RangeError(`randomRequestRate must be in [0, 1), got ${o.randomRequestRate}`);
     if (!(o.noiseStd >= 0)) throw new RangeError(`noiseStd must be >= 0, got ${o.noiseStd}`);
     this.options = o;
     this.rng = new Rng(o.seed).fork('logging-policy');
@@ -82,6 +101,11 @@ export class LoggingPolicy implements SlatePolicy {
     this.flags = [];
     for (const req of requests) {
       const n = req.candidates.length;
+      if (o.randomRequestRate > 0 && this.rng.uniform() < o.randomRequestRate) {
+        slates.push(sampleWithoutReplacement(this.rng, n, k));
+        this.flags.push(new Uint8Array(Math.min(k, n)).fill(1));
+        continue;
+      }
       if (this.scores.length < n) this.scores = new Float32Array(n);
       const s = this.scores;
       for (let i = 0; i < n; i++) {

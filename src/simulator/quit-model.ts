@@ -5,8 +5,8 @@
  * The session starts with `budgetBase + budgetPerActivity * activity`. Each request
  * costs `costPerRequest`; the slate refunds part of it, linearly in what the
  * user did with each exposed item (click, watch ratio, like, follow,
- * comment; hate subtracts) minus a penalty for repetition (earlier
- * exposures of the same author or tag in the session). The session ends when
+ * comment; hate subtracts) minus a fixed penalty per item whose author (or
+ * tag) was already exposed earlier in the session. The session ends when
  * the temper is <= 0 or at `maxRequests`.
  *
  * Why linear: KuaiSim squashes the already-sigmoided response probabilities
@@ -36,9 +36,9 @@ export interface QuitModelOptions {
   commentWeight: number;
   /** Budget lost per hate. Default 0.5. */
   hateWeight: number;
-  /** Budget lost per item, times log1p(earlier exposures of its author in the session). Default 0.05. */
+  /** Budget lost per item whose author was already exposed earlier in the session (boredom). Default 0.05. */
   repeatAuthorPenalty: number;
-  /** Budget lost per item, times log1p(earlier exposures of its tag in the session). Default 0.01. */
+  /** Budget lost per item whose tag was already exposed earlier in the session. Default 0 (tags repeat constantly; the click model's tag fatigue covers them). */
   repeatTagPenalty: number;
   /** Hard cap of requests per session. Default 60. */
   maxRequests: number;
@@ -55,7 +55,7 @@ export const DEFAULT_QUIT_OPTIONS: QuitModelOptions = {
   commentWeight: 0.2,
   hateWeight: 0.5,
   repeatAuthorPenalty: 0.05,
-  repeatTagPenalty: 0.01,
+  repeatTagPenalty: 0,
   maxRequests: 60,
 };
 
@@ -94,8 +94,8 @@ export class QuitModel {
         + o.followWeight * responses.follow[i]!
         + o.commentWeight * responses.comment[i]!
         - o.hateWeight * responses.hate[i]!
-        - o.repeatAuthorPenalty * Math.log1p(batch.repeatAuthor[i]!)
-        - o.repeatTagPenalty * Math.log1p(batch.repeatTag[i]!);
+        - (batch.repeatAuthor[i]! > 0 ? o.repeatAuthorPenalty : 0)
+        - (batch.repeatTag[i]! > 0 ? o.repeatTagPenalty : 0);
     }
     return s;
   }

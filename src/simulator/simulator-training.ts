@@ -31,6 +31,8 @@ export interface SimulatorTrainingOptions {
   shape: Partial<LearnedSimulatorShape>;
   /** Passes over the training rows. Default 3. */
   epochs: number;
+  /** At least this many gradient steps: small logs get more passes. Default 500. */
+  minSteps: number;
   /** Rows per gradient step. Default 512. */
   batchSize: number;
   /** Adam learning rate. Default 2e-3. */
@@ -131,6 +133,7 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
   const o: SimulatorTrainingOptions = {
     shape: options.shape ?? {},
     epochs: options.epochs ?? 3,
+    minSteps: options.minSteps ?? 500,
     batchSize: options.batchSize ?? 512,
     lr: options.lr ?? 2e-3,
     holdoutShare: options.holdoutShare ?? 0.1,
@@ -184,7 +187,8 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
   const x = new Float32Array(B * sim.inputDim);
   const shuffleRng = rng.fork('shuffle');
   let lastLoss = NaN;
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
+  const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / Math.ceil(train.length / B)));
+  for (let epoch = 0; epoch < epochs; epoch++) {
     shuffleRng.shuffle(train);
     let sum = 0;
     let steps = 0;
@@ -196,7 +200,7 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
       const y = sim.mlp.forward(x, n);
       sum += lossAndGrad(sim, log, rep, train, from, n, y, grad);
       const dx = sim.mlp.backward(grad, n);
-      sim.scatterGrad(rows, n, dx);
+      sim.scatterGrad(rows, n, dx, x);
       adam.step();
       adam.zeroGrad();
       steps++;
@@ -253,7 +257,7 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
   return {
     simulator: sim,
     report: {
-      trainRows: train.length, heldOutRows: H, epochs: o.epochs, finalTrainLoss: lastLoss, heads,
+      trainRows: train.length, heldOutRows: H, epochs, finalTrainLoss: lastLoss, heads,
       watchTimeMaeSec: mae / H, watchTimeMeanSec: meanTrue / H, watchTimePredictedMeanSec: meanPred / H, calibration,
     },
   };

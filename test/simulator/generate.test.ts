@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { LOG_COLUMNS } from '../../src/data/kuairand-schema.js';
+import { readKuaiRandLog, readGiftLog } from '../../src/data/kuairand-reader.js';
+import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/simulator/calibration.js';
+import { GENERATION_PRESETS, generateDataset } from '../../src/simulator/log-generation.js';
+import { buildDescribedWorld, readWorldDescription } from '../../src/simulator/world-description.js';
+import { tempDir } from '../helpers/paths.js';
+
+test('generate at the smoke preset writes valid KuaiRand logs whose rates are within ±20 % of KuaiRand-Pure', async () => {
+  const out = tempDir('rliv-generate-');
+  const result = await generateDataset({ outDir: out, scale: GENERATION_PRESETS.smoke, seed: 1 });
+
+  // Exact header, and the reader (which validates every field) accepts the file.
+  const header = readFileSync(result.files.log, 'utf8').split('\n', 1)[0];
+  assert.equal(header, LOG_COLUMNS.join(','));
+  assert.equal(LOG_COLUMNS.length, 19);
+  let rows = 0, clicks = 0, longViews = 0, likes = 0, comments = 0, follows = 0, play = 0, rand = 0;
+  const perRequest = new Map<string, number>();
+  for await (const b of readKuaiRandLog(result.files.log)) {
+    for (let r = 0; r < b.count; r++) {
+      rows++;
+      clicks += b.isClick[r]!;
+      longViews += b.longView[r]!;
+      likes += b.isLike[r]!;
+      comments += b.isComment[r]!;
+      follows += b.isFollow[r]!;
+      play += b.playTimeMs[r]!;
+      rand += b.isRand[r]!;
+      const dur = b.durationMs[r]!;
+      const p = b.playTimeMs[r]!;
+      // KuaiRand's play-time rules.
+      assert.equal(b.isClick[r], (dur <= 7000 ? p >= dur : p > 7000) ? 1 : 0, `is_click rule at line ${b.firstLine + r}`);
+      assert.equal(b.longView[r], (dur <= 18000 ? p >= dur : p > 18000) ? 1 : 0, `long_view rule at line ${b.firstLine + r}`);
+      const key = `${b.userId[r]}:${b.timeMs[r]}`;
+      perRequest.set(key, (perRequest.get(key) ?? 0) + 1);
+    }
+  }
+  assert.equal(rows, result.rows);
+  assert.ok(rows > 10_000, `smoke log has ${rows} rows`);
+  assert.ok(Math.max(...perRequest.values()) <= 6, 'at most 6 items share a time_ms');
+  assert.ok([...perRequest.values()].filter((n) => n === 6).length > perRequest.size * 0.9, 'requests show K=6 items');
+  // is_rand near KuaiRand's 0.37 % (binomial spread at this size).
+  assert.ok(rand / rows > 0.0015 && rand / rows < 0.007, `is_rand share ${rand / rows}`);
+
+  // The figures recomputed from the file equal calibration.json's, and are within tolerance.
+  const cal = JSON.parse(readFileSync(result.files.calibration, 'utf8')) as { rates: Record<string, { generated: number; kuairand: number }> };
+  assert.deepEqual(Object.keys(cal.rates).sort(), [...RATE_KEYS].sort());
+  const fromFile: Record<string, number> = { click: clicks / rows, long_view: longViews / rows, like: likes / rows, comment: comments / rows, follow: follows / rows, play_time_s: play / rows / 1000 };
+  for (const k of RATE_KEYS) {
+    assert.equal(cal.rates[k]!.kuairand, KUAIRAND_PURE_RATES[k]);
+    assert.ok(Math.abs(cal.rates[k]!.generated - fromFile[k]!) <= 1e-6 * Math.max(1, fromFile[k]!), `${k}: calibration.json ${cal.rates[k]!.generated} vs file ${fromFile[k]}`);
+    assert.ok(Math.abs(fromFile[k]! / KUAIRAND_PURE_RATES[k] - 1) <= 0.2, `${k}: generated ${fromFile[k]} vs KuaiRand ${KUAIRAND_PURE_RATES[k]}`);
+  }
+
+  // Gifts file: only live-streamer authors, positive amounts.
+  const gifts = await readGiftLog(result.files.gifts);
+  assert.equal(gifts.count, result.giftRows);
+  const authorOfRaw = new Map<number, number>();
+  result.catalog.authorRawId.forEach((raw, a) => authorOfRaw.set(raw, a));
+  for (let k = 0; k < gifts.count; k++) {
+    assert.ok(gifts.amount[k]! >= 1);
+    assert.equal(result.catalog.authorIsLive[authorOfRaw.get(gifts.authorId[k]!)!], 1);
+  }
+
+  // world.json rebuilds the same catalog and the calibrated world.
+  const description = readWorldDescription(result.files.world);
+  const rebuilt = await buildDescribedWorld(description);
+  assert.equal(rebuilt.catalog.numItems, result.catalog.numItems);
+  assert.deepEqual(Array.from(rebuilt.catalog.itemDurationMs.subarray(0, 50)), Array.from(result.catalog.itemDurationMs.subarray(0, 50)));
+  assert.equal(rebuilt.world.config.click.intercept, result.world.config.click.intercept);
+  assert.equal(rebuilt.world.affinity(3, 7), result.world.affinity(3, 7));
+});

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
+import { logLoss, rocAuc } from '../../src/simulator/auc.js';
+import { allocInteractionLog, replayExposures } from '../../src/simulator/interaction-log.js';
+import { tinyCatalog } from './fixtures.js';
+
+test('replay reconstructs f_ua before each request, session repetition and slate position', () => {
+  const catalog = tinyCatalog(2, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
+  catalog.itemTag.set([0, 0, 1, 1, 2, 2]);
+  const log = allocInteractionLog(8);
+  // Rows deliberately out of time order; user 0: request at t=1000 (items 0, 2), t=2000 (items 1, 4); user 1 at t=1500.
+  const rows: [number, number, number, number, number, number, number][] = [
+    // user, item, time, click, follow, playMs, gift
+    [0, 1, 2000, 1, 0, 9000, 0],
+    [0, 4, 2000, 0, 0, 100, 0],
+    [0, 0, 1000, 1, 1, 12000, 3],
+    [0, 2, 1000, 0, 0, 500, 0],
+    [1, 0, 1500, 1, 0, 8000, 0],
+    [0, 3, 2000 + 3_600_000, 1, 0, 10000, 0], // new session (gap > 30 min)
+  ];
+  rows.forEach(([u, i, t, c, f, p, g], e) => {
+    log.user[e] = u; log.item[e] = i; log.timeMs[e] = t; log.click[e] = c; log.follow[e] = f; log.playTimeMs[e] = p; log.giftAmount[e] = g;
+  });
+  log.count = rows.length;
+  const rep = replayExposures(log, catalog);
+  const pc = (row: number, k: number) => rep.pairCounts[row * PAIR_COUNT_DIM + k];
+  // First request of user 0: nothing known yet.
+  assert.equal(pc(2, PC_CLICK), 0);
+  assert.equal(rep.position[2], 0);
+  assert.equal(rep.position[3], 1);
+  // Second request: author 0 has 1 click, follow, 1 gift, 12 s watched.
+  assert.equal(pc(0, PC_CLICK), 1);
+  assert.equal(pc(0, PC_FOLLOW), 1);
+  assert.equal(pc(0, PC_GIFT), 1);
+  assert.ok(Math.abs(pc(0, PC_WATCH_TIME)! - 12) < 1e-6);
+  assert.equal(rep.repeatAuthor[0], 1, 'author 0 seen once earlier in the session');
+  assert.equal(rep.repeatTag[0], 1);
+  assert.equal(rep.repeatAuthor[1], 0);
+  // Author 1 after the first request: 0 clicks but touched (500 ms watched).
+  assert.ok(Math.abs(pc(5, PC_WATCH_TIME)! - 0.5) < 1e-6);
+  assert.equal(rep.repeatAuthor[5], 0, 'a new session resets repetition');
+  // User 1 is independent of user 0.
+  assert.equal(pc(4, PC_CLICK), 0);
+  assert.equal(rep.requests, 4);
+  assert.equal(rep.requestId[0], rep.requestId[1]);
+});
+
+test('ROC AUC and log-loss on hand-computed cases', () => {
+  assert.equal(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75);
+  assert.equal(rocAuc([0.5, 0.5], [0, 1]), 0.5);
+  assert.ok(Number.isNaN(rocAuc([0.1, 0.2], [1, 1])));
+  assert.ok(Math.abs(logLoss([0.5, 0.9], [1, 0]) - (Math.log(2) + Math.log(10)) / 2) < 1e-12);
+});

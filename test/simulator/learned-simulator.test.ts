@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PAIR_COUNT_DIM, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
+import { Rng } from '../../src/numeric/rng.js';
+import { Environment, allocExposureBatch } from '../../src/simulator/environment.js';
+import { loadSimulator } from '../../src/simulator/learned-simulator.js';
+import { loadLogDirectory } from '../../src/simulator/log-dataset.js';
+import { generateDataset } from '../../src/simulator/log-generation.js';
+import { metricsOf } from './stats.js';
+import { openSimulatorFile } from '../../src/simulator/simulator-file.js';
+import { fitSimulator } from '../../src/simulator/simulator-training.js';
+import { RandomPolicy, TopKPolicy, type SlatePolicy } from '../../src/simulator/slate-policy.js';
+import type { SessionTrace } from '../../src/simulator/trace.js';
+import { readWorldDescription } from '../../src/simulator/world-description.js';
+import { sessionOptionsFromWorld } from '../../src/simulator/world-session-options.js';
+import type { ResponseModel } from '../../src/world/response.js';
+import { allocResponseBatch } from '../../src/world/response.js';
+import { tempDir } from '../helpers/paths.js';
+
+// One generated dataset (no calibration: this file tests the simulator, not the rates) shared by the tests below.
+const dir = tempDir('rliv-sim-');
+const generated = await generateDataset({ outDir: dir, seed: 3, skipCalibration: true, scale: { numUsers: 600, numItems: 2000, days: 4, numCandidates: 50, calibrationUsers: 0, calibrationRounds: 0, randomRequestRate: 0.3 } });
+const { catalog, world } = generated;
+const loaded = await loadLogDirectory(dir, catalog);
+const fitted = fitSimulator(loaded.log, catalog, { epochs: 3, seed: 1 });
+const sim = fitted.simulator;
+
+test('log directory loads every row and joins every gift', () => {
+  assert.equal(loaded.log.count, generated.rows + generated.randomRows);
+  assert.equal(loaded.rowsSkippedUnknownId, 0);
+  assert.equal(loaded.giftsJoined, generated.giftRows);
+  assert.equal(loaded.giftsUnmatched, 0);
+});
+
+test('learned simulator: held-out click AUC >= 0.70 on generated logs, sensible other heads', () => {
+  const r = fitted.report;
+  assert.ok(r.heldOutRows > 1000);
+  assert.ok(r.heads.click.auc >= 0.7, `click AUC ${r.heads.click.auc}`);
+  assert.ok(r.heads.longView.auc >= 0.7, `long-view AUC ${r.heads.longView.auc}`);
+  // Calibrated on average: predicted click rate close to the logged rate.
+  assert.ok(Math.abs(r.heads.click.predictedRate - r.heads.click.rate) < 0.05, `click rate ${r.heads.click.rate} vs predicted ${r.heads.click.predictedRate}`);
+  assert.ok(r.heads.click.logLoss < 0.69, `click log-loss ${r.heads.click.logLoss} beats a coin`);
+  assert.ok(Math.abs(r.watchTimePredictedMeanSec / r.watchTimeMeanSec - 1) < 0.3, `watch ${r.watchTimeMeanSec} vs ${r.watchTimePredictedMeanSec}`);
+});
+
+test('simulator responses follow KuaiRand rules and the gating of follows and gifts', () => {
+  const n = 4000;
+  const batch = allocExposureBatch(n);
+  const rng = new Rng(4);
+  batch.count = n;
+  for (let e = 0; e < n; e++) {
+    batch.user[e] = rng.int(catalog.numUsers);
+    batch.item[e] = rng.int(catalog.numItems);
+    batch.position[e] = e % 6;
+    if (e % 2 === 0) batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW] = 1;
+  }
+  const out = allocResponseBatch(n);
+  sim.respond(batch, new Rng(5), out);
+  let clicks = 0;
+  for (let e = 0; e < n; e++) {
+    const dur = catalog.itemDurationMs[batch.item[e]!]!;
+    const p = out.playTimeMs[e]!;
+    assert.equal(out.click[e], (dur <= 7000 ? p >= dur : p > 7000) ? 1 : 0);
+    assert.equal(out.longView[e], (dur <= 18000 ? p >= dur : p > 18000) ? 1 : 0);
+    if (e % 2 === 0) assert.equal(out.follow[e], 0, 'no follow of an already followed author');
+    if (!out.click[e]) assert.equal(out.like[e]! + out.follow[e]! + out.comment[e]! + out.giftAmount[e]!, 0);
+    if (out.giftAmount[e]! > 0) assert.equal(catalog.authorIsLive[catalog.itemAuthor[batch.item[e]!]!], 1);
+    clicks += out.click[e]!;
+  }
+  assert.ok(clicks > 0.1 * n && clicks < 0.9 * n);
+  // Same seed, same responses.
+  const again = allocResponseBatch(n);
+  sim.respond(batch, new Rng(5), again);
+  assert.deepEqual(Array.from(again.playTimeMs.subarray(0, n)), Array.from(out.playTimeMs.subarray(0, n)));
+});
+
+test('save / loadSimulator / openSimulatorFile round trip; corrupt and foreign files fail clearly', async () => {
+  const path = join(dir, 'simulator.params');
+  sim.save(path, { world: readWorldDescription(join(dir, 'world.json')) });
+  const batch = allocExposureBatch(64);
+  batch.count = 64;
+  for (let e = 0; e < 64; e++) { batch.user[e] = e; batch.item[e] = 3 * e; }
+  const y1 = Float32Array.from(sim.forward(batch).subarray(0, 64 * 11));
+  const loadedSim = loadSimulator(path, catalog);
+  assert.deepEqual(Array.from(loadedSim.forward(batch).subarray(0, 64 * 11)), Array.from(y1));
+  const opened = await openSimulatorFile(path);
+  assert.equal(opened.catalog.numItems, catalog.numItems);
+  assert.deepEqual(Array.from(opened.simulator.forward(batch).subarray(0, 64 * 11)), Array.from(y1));
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 10]! ^= 0xff;
+  const bad = join(dir, 'corrupt.params');
+  writeFileSync(bad, bytes);
+  assert.throws(() => loadSimulator(bad, catalog), /checksum mismatch/);
+  const other = { ...catalog, numItems: catalog.numItems - 1 };
+  assert.throws(() => loadSimulator(path, other), /different catalog/);
+});
+
+/** Per-session lengths and watch seconds of `days` days for the first `users` users. */
+function runPolicy(responder: ResponseModel, policy: SlatePolicy, users: number, days: number): SessionTrace[] {
+  const env = new Environment(catalog, responder, { seed: 21, numCandidates: 50, ...sessionOptionsFromWorld(world.config) });
+  const traces: SessionTrace[] = [];
+  env.runDays(days, policy, (t) => traces.push(t), Int32Array.from({ length: users }, (_, i) => i));
+  return traces;
+}
+
+const oracle = () => new TopKPolicy({ score: (r, out) => world.scoreLongTerm(r.user, r.candidates, r.candidates.length, out) });
+
+for (const [name, responder] of [['world', world], ['simulator', sim]] as const) {
+  test(`oracle (world's long-term affinity) beats random on session length and watch time in --env ${name}`, () => {
+    const a = metricsOf(runPolicy(responder, oracle(), 300, 3));
+    const b = metricsOf(runPolicy(responder, new RandomPolicy(new Rng(8)), 300, 3));
+    assert.ok(a.sessions > 200 && b.sessions > 200);
+    assert.ok(a.lengthZ(b) > 3, `session length ${a.meanLength} vs ${b.meanLength}, z=${a.lengthZ(b)}`);
+    assert.ok(a.watchZ(b) > 3, `watch time ${a.meanWatch} vs ${b.meanWatch}, z=${a.watchZ(b)}`);
+  });
+}
+
+test('environment over the learned simulator is deterministic', () => {
+  const fp = (t: SessionTrace[]) => JSON.stringify(t.map((s) => s.requests.map((r) => [r.timeMs, Array.from(r.slate), Array.from(r.responses.playTimeMs)])));
+  assert.equal(fp(runPolicy(sim, new RandomPolicy(new Rng(2)), 40, 2)), fp(runPolicy(sim, new RandomPolicy(new Rng(2)), 40, 2)));
+});
