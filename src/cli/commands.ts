@@ -11,6 +11,7 @@ import { abTestCommand } from './ab-test.js';
 import { serveCommand } from './serve.js';
 import { trainOnlineCommand } from './train-online.js';
 import { generateCommand } from './generate.js';
+import { fitSimulatorCommand } from './fit-simulator.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   benchCommand,
@@ -21,4 +22,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   serveCommand,
   trainOnlineCommand,
   generateCommand,
+  fitSimulatorCommand,
 ];
