@@ -3,6 +3,7 @@
  *   POST /v1/rank            user + up to 300 candidates -> top K with per-tower LIV
  *   POST /v1/feedback        one feedback event
  *   POST /v1/feedback/batch  up to 1000 events
+ *   GET  /v1/catalog/items   item ids with their authors (?offset=&limit=, for building candidate lists)
  *   GET  /healthz            model version, store and stream status, degraded flags
  *   GET  /metrics            Prometheus text
  *
@@ -153,7 +154,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     void reply.status(status).send({ statusCode: status, error, message });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /healthz, GET /metrics` });
+    void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /v1/catalog/items, GET /healthz, GET /metrics` });
   });
 
   // ---- rank ----
@@ -262,6 +263,26 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     for (const e of b.events) pipeline.feedback({ requestId: e.requestId, item: e.itemId, kind: e.kind, value: e.value, timeMs: e.time ?? t });
     void reply.status(202);
     return { accepted: b.events.length };
+  });
+
+  // ---- catalog lookup (lets a client build candidate lists: item ids with their authors) ----
+  app.get('/v1/catalog/items', {
+    schema: {
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        // Query values arrive as strings (type coercion is off for the JSON bodies' sake).
+        properties: { offset: { type: 'string', pattern: '^[0-9]{1,9}$' }, limit: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|[12][0-9][0-9]|300)$' } },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { offset?: string; limit?: string };
+    const catalog = holder.current.catalog;
+    const offset = Number(q.offset ?? 0);
+    const end = Math.min(catalog.numItems, offset + Number(q.limit ?? 20));
+    const items: { itemId: number; authorId: number }[] = [];
+    for (let i = offset; i < end; i++) items.push({ itemId: i, authorId: catalog.itemAuthor[i]! });
+    return { numItems: catalog.numItems, numUsers: catalog.numUsers, items };
   });
 
   // ---- health and metrics ----

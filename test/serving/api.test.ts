@@ -164,6 +164,12 @@ test('healthz and metrics report version, store, stream and joiner counters', as
   assert.match(m.body, /^rliv_http_request_duration_seconds_bucket\{route="\/v1\/rank",le="0.01"\} \d+$/m);
   assert.match(m.body, /^rliv_joiner_events_total\{outcome="impressions"\} \d+$/m);
   assert.match(m.body, /^rliv_store_degraded 0$/m);
+  const items = (await sys.service.app.inject({ method: 'GET', url: '/v1/catalog/items?offset=5&limit=3' })).json();
+  assert.equal(items.numItems, 200);
+  assert.deepEqual(items.items, candidatesOf(sys, 3, 5));
+  const badQuery = await sys.service.app.inject({ method: 'GET', url: '/v1/catalog/items?limit=301' });
+  assert.equal(badQuery.statusCode, 400);
+  assert.match(badQuery.json().message, /querystring\/limit must match pattern/);
   const nf = await sys.service.app.inject({ method: 'GET', url: '/v2/nothing' });
   assert.equal(nf.statusCode, 404);
 });
