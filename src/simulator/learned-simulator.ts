@@ -142,7 +142,10 @@ export class LearnedSimulator implements ResponseModel {
   private readonly pairRows: Int32Array;
   private readonly contextRows: Int32Array;
   private x = new Float32Array(0);
-  private rowBuf = new Int32Array(0);
+  private userCache = new Float32Array(0);
+  private userCached = new Uint8Array(0);
+  private itemCache = new Float32Array(0);
+  private itemCached = new Uint8Array(0);
 
   constructor(readonly catalog: Catalog, shape: Partial<LearnedSimulatorShape> = {}, seed = 1, calibration: SimulatorCalibration = DEFAULT_SIMULATOR_CALIBRATION) {
     this.shape = { ...DEFAULT_SIMULATOR_SHAPE, ...shape };
@@ -271,12 +274,90 @@ export class LearnedSimulator implements ResponseModel {
   /** Network outputs (count x OUTPUT_DIM, owned by the trunk) for a batch of exposures. */
   forward(batch: ExposureBatch): Float32Array {
     const n = batch.count;
-    if (this.rowBuf.length < n * this.lookups) this.rowBuf = new Int32Array(n * this.lookups * 2);
     if (this.x.length < n * this.inputDim) this.x = new Float32Array(n * this.inputDim * 2);
-    this.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, this.rowBuf);
-    this.gatherInput(this.rowBuf, n, this.x);
+    this.gatherInputCached(batch, this.x);
     return this.mlp.forward(this.x, n);
   }
+
+  /**
+   * Inference input: the same vector as encode + gatherInput, but the static
+   * sums (user id, pooled user profile, pooled item features) come from
+   * per-user / per-item caches built on first use, so an exposure costs 4
+   * item rows + 7 pair rows + 3 context rows instead of ~40 lookups. The
+   * caches hold the CURRENT weights: call {@link invalidateCache} after
+   * changing parameters (fitSimulator and loadSimulator do).
+   */
+  private gatherInputCached(batch: ExposureBatch, x: Float32Array): void {
+    const d = this.shape.embeddingDim, D = this.inputDim;
+    const table = this.embedding.table.value;
+    const lu = this.userLookups, li = this.itemLookups;
+    const n = batch.count;
+    if (this.userCache.length === 0) {
+      this.userCache = new Float32Array(this.catalog.numUsers * 2 * d);
+      this.userCached = new Uint8Array(this.catalog.numUsers);
+      this.itemCache = new Float32Array(this.catalog.numItems * d);
+      this.itemCached = new Uint8Array(this.catalog.numItems);
+    }
+    const uc = this.userCache, ic = this.itemCache;
+    for (let e = 0; e < n; e++) {
+      const xo = e * D;
+      const u = batch.user[e]!, i = batch.item[e]!;
+      if (this.userCached[u] === 0) {
+        const cb = u * 2 * d;
+        uc.fill(0, cb, cb + 2 * d);
+        for (let l = 0; l < lu; l++) {
+          const src = this.userRows[u * lu + l]! * d;
+          const dst = cb + (l === 0 ? 0 : d);
+          for (let j = 0; j < d; j++) uc[dst + j]! += table[src + j]!;
+        }
+        this.userCached[u] = 1;
+      }
+      if (this.itemCached[i] === 0) {
+        const cb = i * d;
+        ic.fill(0, cb, cb + d);
+        for (let l = 4; l < li; l++) {
+          const src = this.itemRows[i * li + l]! * d;
+          for (let j = 0; j < d; j++) ic[cb + j]! += table[src + j]!;
+        }
+        this.itemCached[i] = 1;
+      }
+      const ub = u * 2 * d;
+      for (let j = 0; j < d; j++) {
+        x[xo + j] = uc[ub + j]!;
+        x[xo + 5 * d + j] = uc[ub + d + j]!;
+        x[xo + 6 * d + j] = ic[i * d + j]!;
+      }
+      const ib = i * li;
+      for (let l = 0; l < 4; l++) {
+        const src = this.itemRows[ib + l]! * d;
+        const dst = xo + (1 + l) * d;
+        for (let j = 0; j < d; j++) x[dst + j] = table[src + j]!;
+      }
+      const pb = e * PAIR_COUNT_DIM;
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+        const src = this.pairRows[k * 16 + log2Bucket(batch.pairCounts[pb + k]!, 15)]! * d;
+        const dst = xo + (SLOT_PAIR + k) * d;
+        for (let j = 0; j < d; j++) x[dst + j] = table[src + j]!;
+      }
+      const c0 = this.contextRows[Math.min(15, batch.repeatAuthor[e]!)]! * d;
+      const c1 = this.contextRows[16 + Math.min(15, batch.repeatTag[e]!)]! * d;
+      const c2 = this.contextRows[32 + Math.min(15, batch.position[e]!)]! * d;
+      const dst = xo + 14 * d;
+      for (let j = 0; j < d; j++) x[dst + j] = table[c0 + j]! + table[c1 + j]! + table[c2 + j]!;
+      for (let j = 0; j < d; j++) {
+        const uu = x[xo + j]!;
+        x[xo + SLOT_USER_X_ITEM * d + j] = uu * x[xo + d + j]!;
+        x[xo + SLOT_USER_X_AUTHOR * d + j] = uu * x[xo + 2 * d + j]!;
+      }
+    }
+  }
+
+  /** Forgets the inference caches (after the parameters changed). */
+  invalidateCache(): void {
+    this.userCached.fill(0);
+    this.itemCached.fill(0);
+  }
+
 
   respond(batch: ExposureBatch, rng: Rng, out: ResponseBatch): void {
     const n = batch.count;
@@ -428,5 +509,6 @@ export function loadSimulator(path: string, catalog: Catalog): LearnedSimulator 
   }
   const sim = new LearnedSimulator(catalog, meta.shape, 1, meta.calibration);
   deserializeParams(bytes, sim.params(), path);
+  sim.invalidateCache();
   return sim;
 }

@@ -210,6 +210,7 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
     o.onEpoch?.(epoch + 1, lastLoss);
   }
 
+  sim.invalidateCache();
   // Play-time spread per outcome class from training residuals (up to 100k rows).
   const resid = [[0, 0], [0, 0], [0, 0]] as [number, number][];
   const sample = train.subarray(0, Math.min(train.length, 100_000));

@@ -101,9 +101,27 @@ export class RandomPolicy implements SlatePolicy {
   }
 }
 
-/** k distinct integers of [0, n) in random order (partial Fisher-Yates over a small index array). */
+/**
+ * k distinct integers of [0, n) in random order. For k much smaller than n
+ * (slates from candidate sets) draws with rejection of repeats, which needs
+ * no n-sized scratch array; otherwise a partial Fisher-Yates shuffle.
+ */
 export function sampleWithoutReplacement(rng: Rng, n: number, k: number): Int32Array {
   const kk = Math.min(k, n);
+  if (kk * 4 <= n) {
+    const out = new Int32Array(kk);
+    for (let i = 0; i < kk; i++) {
+      let x: number;
+      let repeat: boolean;
+      do {
+        x = rng.int(n);
+        repeat = false;
+        for (let j = 0; j < i; j++) if (out[j] === x) { repeat = true; break; }
+      } while (repeat);
+      out[i] = x;
+    }
+    return out;
+  }
   const pool = new Int32Array(n);
   for (let i = 0; i < n; i++) pool[i] = i;
   for (let i = 0; i < kk; i++) {

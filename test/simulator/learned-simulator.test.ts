@@ -76,6 +76,28 @@ test('simulator responses follow KuaiRand rules and the gating of follows and gi
   assert.deepEqual(Array.from(again.playTimeMs.subarray(0, n)), Array.from(out.playTimeMs.subarray(0, n)));
 });
 
+test('cached inference input equals the training path (encode + gatherInput)', () => {
+  const n = 200;
+  const batch = allocExposureBatch(n);
+  const rng = new Rng(12);
+  batch.count = n;
+  for (let e = 0; e < n; e++) {
+    batch.user[e] = rng.int(catalog.numUsers);
+    batch.item[e] = rng.int(catalog.numItems);
+    batch.repeatAuthor[e] = rng.int(4);
+    batch.repeatTag[e] = rng.int(20);
+    batch.position[e] = e % 6;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) batch.pairCounts[e * PAIR_COUNT_DIM + k] = rng.int(3) * rng.int(40);
+  }
+  const cached = Float32Array.from(sim.forward(batch).subarray(0, n * 11));
+  const rows = new Int32Array(n * sim.lookups);
+  const x = new Float32Array(n * sim.inputDim);
+  sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows);
+  sim.gatherInput(rows, n, x);
+  const direct = sim.mlp.forward(x, n);
+  for (let i = 0; i < n * 11; i++) assert.ok(Math.abs(cached[i]! - direct[i]!) < 1e-4, `output ${i}: ${cached[i]} vs ${direct[i]}`);
+});
+
 test('save / loadSimulator / openSimulatorFile round trip; corrupt and foreign files fail clearly', async () => {
   const path = join(dir, 'simulator.params');
   sim.save(path, { world: readWorldDescription(join(dir, 'world.json')) });

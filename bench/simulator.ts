@@ -1,0 +1,138 @@
+/**
+ * `rliv bench simulator`: speed and memory of the simulator layer.
+ *
+ * - generate: `generateDataset` without calibration (world + logging policy
+ *   + environment + KuaiRand-format writers) on a synthetic world sized to
+ *   give about 1,000,000 log rows; rows written per second;
+ * - load: `loadLogDirectory` (streaming reader + id mapping + gift join)
+ *   over that generated log; rows per second;
+ * - simulator respond: the learned simulator's `respond` on batches of 4,096
+ *   exposures (median of 3 repeats);
+ * - environment: `Environment.runDays` over the learned simulator with a
+ *   random policy (N = 100 candidates, K = 6): item responses per second of
+ *   the whole loop (candidate generation, pair counts, traces, quit/return);
+ * - peak RSS of the process.
+ * Rates are per wall second (the headline figures) and per CPU second (a
+ * fairer clock on a shared machine).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
+import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW } from '../src/data/interaction-kinds.js';
+import { Rng } from '../src/numeric/rng.js';
+import { Environment, allocExposureBatch } from '../src/simulator/environment.js';
+import type { LearnedSimulator } from '../src/simulator/learned-simulator.js';
+import { loadLogDirectory } from '../src/simulator/log-dataset.js';
+import { generateDataset } from '../src/simulator/log-generation.js';
+import { fitSimulator } from '../src/simulator/simulator-training.js';
+import { RandomPolicy } from '../src/simulator/slate-policy.js';
+import { sessionOptionsFromWorld } from '../src/simulator/world-session-options.js';
+import { allocResponseBatch } from '../src/world/response.js';
+
+interface Clock {
+  wall: number;
+  cpu: NodeJS.CpuUsage;
+}
+
+const start = (): Clock => ({ wall: performance.now(), cpu: process.cpuUsage() });
+const elapsed = (c: Clock): { wall: number; cpu: number } => {
+  const d = process.cpuUsage(c.cpu);
+  return { wall: (performance.now() - c.wall) / 1000, cpu: (d.user + d.system) / 1e6 };
+};
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** The learned simulator's `respond` on random exposures: responses per wall and CPU second. */
+export function benchSimulatorRespond(sim: LearnedSimulator, batchSize = 4096, batches = 40): { perSec: number; perCpuSec: number } {
+  const c = sim.catalog;
+  const rng = new Rng(7);
+  const b = allocExposureBatch(batchSize);
+  b.count = batchSize;
+  for (let j = 0; j < batchSize; j++) {
+    b.user[j] = rng.int(c.numUsers);
+    b.item[j] = rng.int(c.numItems);
+    b.position[j] = j % 6;
+    b.repeatAuthor[j] = j % 3 === 0 ? 1 : 0;
+    b.pairCounts[j * PAIR_COUNT_DIM + PC_CLICK] = j % 5;
+    b.pairCounts[j * PAIR_COUNT_DIM + PC_FOLLOW] = j % 11 === 0 ? 1 : 0;
+  }
+  const out = allocResponseBatch(batchSize);
+  for (let r = 0; r < 5; r++) sim.respond(b, rng, out);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const t = start();
+    for (let r = 0; r < batches; r++) sim.respond(b, rng, out);
+    const e = elapsed(t);
+    wall.push((batchSize * batches) / e.wall);
+    cpu.push((batchSize * batches) / e.cpu);
+  }
+  return { perSec: median(wall), perCpuSec: median(cpu) };
+}
+
+export async function runSimulatorBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
+  // --iterations scales the generated world (users); the default targets ~1,000,000 log rows.
+  const users = intFlag(values, 'iterations', 50) ?? 6000;
+  const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-sim-'));
+  try {
+    ctx.log(`generate: ${users} synthetic users, 20,000 items, 3 days, no calibration ...`);
+    let t = start();
+    const gen = await generateDataset({
+      outDir: dir,
+      seed: ctx.seed,
+      skipCalibration: true,
+      scale: { numUsers: users, numItems: 20_000, days: 3, numCandidates: 100, calibrationUsers: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
+    });
+    let e = elapsed(t);
+    const genRows = gen.rows + gen.randomRows;
+    const generateRowsPerSec = genRows / e.wall;
+    ctx.log(`generate: ${genRows} rows (${gen.rows} standard + ${gen.randomRows} random) in ${e.wall.toFixed(1)} s: ${Math.round(generateRowsPerSec)} rows/s (${Math.round(genRows / e.cpu)} per CPU s)`);
+
+    t = start();
+    const loaded = await loadLogDirectory(dir, gen.catalog);
+    e = elapsed(t);
+    const loadRowsPerSec = loaded.log.count / e.wall;
+    ctx.log(`load: ${loaded.log.count} rows (reader + id mapping + gift join) in ${e.wall.toFixed(1)} s: ${Math.round(loadRowsPerSec)} rows/s (${Math.round(loaded.log.count / e.cpu)} per CPU s)`);
+
+    // A learned simulator fitted on part of the log (one pass: speed, not quality, is measured here).
+    const part = { ...loaded.log, count: Math.min(loaded.log.count, 200_000) };
+    t = start();
+    const { simulator, report } = fitSimulator(part, gen.catalog, { epochs: 1, minSteps: 0, seed: ctx.seed });
+    e = elapsed(t);
+    ctx.log(`fit: ${report.trainRows} rows x ${report.epochs} epoch in ${e.wall.toFixed(1)} s (${Math.round(report.trainRows / e.wall)} rows/s); held-out click AUC ${report.heads.click.auc.toFixed(3)}`);
+
+    const respond = benchSimulatorRespond(simulator);
+    ctx.log(`simulator respond: ${Math.round(respond.perSec)} responses/s (${Math.round(respond.perCpuSec)} per CPU s), batches of 4,096`);
+
+    const env = new Environment(gen.catalog, simulator, { seed: ctx.seed, numCandidates: 100, ...sessionOptionsFromWorld(gen.world.config) });
+    const policy = new RandomPolicy(new Rng(ctx.seed));
+    env.runDays(1, policy); // warm-up
+    const before = env.responsesServed;
+    t = start();
+    env.runDays(2, policy);
+    e = elapsed(t);
+    const served = env.responsesServed - before;
+    const envItemResponsesPerSec = served / e.wall;
+    ctx.log(`environment (learned simulator, random policy, N=100, K=6): ${served} item responses in ${e.wall.toFixed(1)} s: ${Math.round(envItemResponsesPerSec)} /s (${Math.round(served / e.cpu)} per CPU s)`);
+
+    const peakRssMb = process.resourceUsage().maxRSS / 1024;
+    ctx.log(`peak RSS: ${peakRssMb.toFixed(0)} MB`);
+    return {
+      bench: 'simulator',
+      envItemResponsesPerSec: Math.round(envItemResponsesPerSec),
+      envItemResponsesPerCpuSec: Math.round(served / e.cpu),
+      simulatorRespondPerSec: Math.round(respond.perSec),
+      simulatorRespondPerCpuSec: Math.round(respond.perCpuSec),
+      generateRowsPerSec: Math.round(generateRowsPerSec),
+      loadRowsPerSec: Math.round(loadRowsPerSec),
+      generatedRows: genRows,
+      peakRssMb: Math.round(peakRssMb),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
