@@ -164,7 +164,7 @@ export class GroundTruthWorld implements ResponseModel {
   clickProbability(user: number, item: number, pairCounts: ArrayLike<number>, offset = 0, repeatAuthor = 0, repeatTag = 0, position = 0): number {
     const fat = this.config.fatigue;
     return sigmoid(
-      this.baseClickLogit(user, item) + this.familiarity(pairCounts, offset) - fat.author * repeatAuthor - fat.tag * repeatTag - fat.position * position,
+      this.baseClickLogit(user, item) + this.familiarity(pairCounts, offset) - fat.author * Math.log1p(repeatAuthor) - fat.tag * Math.log1p(repeatTag) - fat.position * position,
     );
   }
 
@@ -254,7 +254,7 @@ export class GroundTruthWorld implements ResponseModel {
       const lnClicks = Math.log1p(nClicks);
       const lnGifts = Math.log1p(nGifts);
       const phi = bN * lnClicks + bF * following + bG * lnGifts;
-      const fatigue = fatA * repeatAuthor[j]! + fatT * repeatTag[j]! + fatP * position[j]!;
+      const fatigue = fatA * Math.log1p(repeatAuthor[j]!) + fatT * Math.log1p(repeatTag[j]!) + fatP * position[j]!;
       const pClick = sigmoid(c0 + aff + bq[a]! + phi - fatigue);
 
       // Fixed draw order: the same number of draws for every exposure.

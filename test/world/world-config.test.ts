@@ -14,7 +14,7 @@ test('a partial override deep-merges over the defaults and leaves them unchanged
   assert.equal(c.familiarity.follow, 2);
   assert.equal(c.familiarity.clicks, DEFAULT_WORLD_CONFIG.familiarity.clicks);
   assert.equal(c.latentDim, 8);
-  assert.equal(DEFAULT_WORLD_CONFIG.click.intercept, -2.6);
+  assert.equal(DEFAULT_WORLD_CONFIG.click.intercept, -2.7);
   assert.equal(DEFAULT_WORLD_CONFIG.latentDim, 16);
   // Merging over another base.
   const d = mergeWorldConfig({ like: { affinity: 0 } }, c);
