@@ -14,7 +14,9 @@
  *    redis-server started for the run when installed). No trainer runs
  *    during the load test (it would share the event loop; production runs
  *    `rliv train-online` as its own process).
- * 3. label joiner + ASA throughput (events/s) on a synthetic stream.
+ * 3. service CPU per rank request (fastify.inject, no network), a figure
+ *    that does not depend on how busy the shared machine is;
+ * 4. label joiner + ASA throughput (events/s) on a synthetic stream.
  * Figures are printed to stderr; the summary is the final JSON line.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -101,15 +103,31 @@ async function loadTest(sys: OnlineSystem, seconds: number): Promise<HttpFigures
   };
 }
 
-/** Label joiner + ASA events per second on a synthetic impression/feedback stream. */
-function joinerThroughput(): number {
+/**
+ * CPU time per /v1/rank request inside the service (parse, validate, store
+ * read, score, top K, LIV, impressions, serialize), through fastify.inject:
+ * the cost a core pays per request, independent of other load on the machine.
+ */
+async function handlerCpuPerRequest(sys: OnlineSystem, requests: number): Promise<number> {
+  const bodies = rankBodies(sys, 16);
+  const app = sys.service.app;
+  const send = (i: number) => app.inject({ method: 'POST', url: '/v1/rank', payload: bodies[i % 16]!, headers: { 'content-type': 'application/json' } });
+  for (let i = 0; i < 200; i++) await send(i);
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < requests; i++) await send(i);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / requests;
+}
+
+/** Label joiner + ASA events per wall-clock second and per CPU second on a synthetic impression/feedback stream. */
+function joinerThroughput(n = 300_000): { wall: number; cpu: number } {
   const batch = allocSampleBatch(4096, 4, 3);
   const asa = new AsaSampleBuilder();
   const joiner = new LabelJoiner((r) => { if (!asa.append(r, batch)) { batch.count = 0; asa.append(r, batch); } }, { windowMs: 1000 });
   const uf = new Int32Array(4);
   const itf = new Int32Array(3);
-  const n = 300_000;
   let events = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const requestId = 'r' + ((i / 6) | 0);
@@ -122,7 +140,9 @@ function joinerThroughput(): number {
     }
   }
   joiner.flush();
-  return events / ((performance.now() - t0) / 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: events / wall, cpu: events / ((c.user + c.system) / 1e6) };
 }
 
 async function freePort(): Promise<number> {
@@ -175,6 +195,8 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
   const mem = await newSystem();
   const score = scoringLatency(mem, calls);
   ctx.log(`in-process scoring, 300 candidates: p50 ${score.p50.toFixed(3)} ms, p99 ${score.p99.toFixed(3)} ms (${calls} calls)`);
+  const handlerCpu = await handlerCpuPerRequest(mem, 1000);
+  ctx.log(`service CPU per /v1/rank request (300 candidates, in-process): ${handlerCpu.toFixed(3)} ms (one core sustains ~${Math.floor(1000 / handlerCpu)} req/s)`);
 
   ctx.log(`HTTP load test, memory store: POST /v1/rank x 300 candidates at ${RATE} req/s for ${duration} s ...`);
   const memHttp = await loadTest(mem, duration);
@@ -203,8 +225,9 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
   if (own) own.proc.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 
+  joinerThroughput(100_000); // warm-up (JIT)
   const joinerEps = joinerThroughput();
-  ctx.log(`label joiner + ASA: ${(joinerEps / 1000).toFixed(0)}k events/s`);
+  ctx.log(`label joiner + ASA: ${(joinerEps.wall / 1000).toFixed(0)}k events/s (${(joinerEps.cpu / 1000).toFixed(0)}k per CPU-second)`);
 
   return {
     bench: 'serve',
@@ -216,7 +239,9 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
     httpMaxMs: memHttp.maxMs,
     errors: memHttp.errors + (redisHttp?.errors ?? 0),
     redis: redisHttp ? { source: redisSource, httpRps: round(redisHttp.rps), httpP50Ms: redisHttp.p50Ms, httpP99Ms: redisHttp.p99Ms, httpMaxMs: redisHttp.maxMs, errors: redisHttp.errors } : null,
-    joinerAsaEventsPerSec: Math.round(joinerEps),
+    handlerCpuMsPerRequest: round(handlerCpu),
+    joinerAsaEventsPerSec: Math.round(joinerEps.wall),
+    joinerAsaEventsPerCpuSec: Math.round(joinerEps.cpu),
     rateTarget: RATE,
     durationS: duration,
     loadAverage: round(loadavg()[0]!),

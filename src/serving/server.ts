@@ -365,14 +365,29 @@ export function combineTowers(towers: Float32Array, n: number, weights: Partial<
   return null;
 }
 
-/** Indices of the k highest scores, best first (NaN last; ties by index). */
+/**
+ * Indices of the k highest scores, best first (NaN last; ties by lower index).
+ * Partial selection: one pass keeping a sorted top-k buffer, O(N k) for the
+ * small K of a slate instead of sorting all N candidates.
+ */
 export function topK(scores: Float32Array, n: number, k: number): Int32Array {
-  const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  const key = (i: number) => {
-    const s = scores[i]!;
-    return Number.isNaN(s) ? -Infinity : s;
-  };
-  idx.sort((a, b) => key(b) - key(a) || a - b);
-  return idx.subarray(0, k);
+  const out = new Int32Array(k);
+  const best = new Float64Array(k);
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const raw = scores[i]!;
+    const s = Number.isNaN(raw) ? -Infinity : raw;
+    // Strictly greater than the current k-th: equal scores keep the earlier index.
+    if (size === k && !(s > best[k - 1]!)) continue;
+    let j = size < k ? size++ : k - 1;
+    while (j > 0 && s > best[j - 1]!) {
+      best[j] = best[j - 1]!;
+      out[j] = out[j - 1]!;
+      j--;
+    }
+    best[j] = s;
+    out[j] = i;
+  }
+  // Fewer finite-or-not entries than k cannot happen (k <= n), but keep the contract explicit.
+  return size === k ? out : out.subarray(0, size);
 }

@@ -173,3 +173,17 @@ test('healthz and metrics report version, store, stream and joiner counters', as
   const nf = await sys.service.app.inject({ method: 'GET', url: '/v2/nothing' });
   assert.equal(nf.statusCode, 404);
 });
+
+test('topK: the k best indices in order, ties by index, NaN last (against a full sort)', async () => {
+  const { topK } = await import('../../src/serving/server.js');
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + rng.int(300);
+    const k = 1 + rng.int(n);
+    const s = new Float32Array(n);
+    for (let i = 0; i < n; i++) s[i] = rng.bernoulli(0.05) ? NaN : rng.int(20) / 4 - 2; // many ties
+    const key = (i: number) => (Number.isNaN(s[i]!) ? -Infinity : s[i]!);
+    const want = [...Array(n).keys()].sort((a, b) => key(b) - key(a) || a - b).slice(0, k);
+    assert.deepEqual(Array.from(topK(s, n, k)), want);
+  }
+});
