@@ -29,6 +29,7 @@ import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, worldLoggingPolicy } fro
 import type { SlatePolicy } from '../simulator/slate-policy.js';
 import { buildDescribedCatalog, buildDescribedWorld, parseWorldDescription, readWorldDescription, type WorldDescription } from '../simulator/world-description.js';
 import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
+import { openSimulatorFile } from '../simulator/simulator-file.js';
 import type { Catalog } from '../world/catalog.js';
 import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { ResponseModel } from '../world/response.js';
@@ -104,19 +105,23 @@ async function defaultWorld(scaleName: DefaultWorldScale, seed: number, log: (li
 export async function buildTrainingEnvironment(spec: TrainEnvironmentSpec, log: (line: string) => void = () => {}): Promise<BuiltEnvironment> {
   const scale = GENERATION_PRESETS[spec.scale];
   if (!scale) throw new RangeError(`unknown world scale "${spec.scale}"; choose one of ${Object.keys(GENERATION_PRESETS).join(', ')}`);
-  if (spec.kind === 'simulator') {
-    throw new Error('--env simulator needs the learned simulator file loader, which this build does not have yet; use --env world');
-  }
   let description: WorldDescription;
   let catalog: Catalog;
   let world: GroundTruthWorld;
-  if (spec.world) {
+  let simulator: ResponseModel | undefined;
+  if (spec.kind === 'simulator') {
+    if (!spec.simulatorPath) throw new Error('--env simulator needs --simulator FILE (written by "rliv fit-simulator")');
+    // The file embeds the world it was fitted on: its catalog, and the ground truth behind the logs.
+    const opened = await openSimulatorFile(spec.simulatorPath);
+    ({ description, catalog, world } = opened);
+    simulator = opened.simulator;
+  } else if (spec.world) {
     description = parseWorldDescription(spec.world, 'the run\'s world description');
     ({ catalog, world } = await buildDescribedWorld(description));
   } else {
     ({ description, catalog, world } = await defaultWorld(spec.scale, spec.seed, log));
   }
-  const responder: ResponseModel = world;
+  const responder: ResponseModel = simulator ?? world;
   const root = new Rng(spec.seed);
   const options: Partial<EnvironmentOptions> = {
     seed: root.fork('environment').seed,
@@ -131,6 +136,6 @@ export async function buildTrainingEnvironment(spec: TrainEnvironmentSpec, log: 
     catalog,
     env: new ReplayableEnvironment(env, logging),
     spec: { ...spec, world: description },
-    description: `ground-truth world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items, ${options.numCandidates} candidates per request (seed ${spec.seed})`,
+    description: `${spec.kind === 'simulator' ? `learned simulator ${spec.simulatorPath} over` : 'ground-truth world:'} ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items, ${options.numCandidates} candidates per request (seed ${spec.seed})`,
   };
 }

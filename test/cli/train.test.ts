@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/experiments/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
+import { LearnedSimulator } from '../../src/simulator/learned-simulator.js';
+import { buildDescribedCatalog } from '../../src/simulator/world-description.js';
 import { tempDir } from '../helpers/paths.js';
 
 const METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans', 'deepUaCount', 'weeklyGiftedUsers', 'totalRevenue', 'appUsageTime', 'weeklyRetention'];
@@ -62,7 +64,7 @@ test('rliv train --agent RLIV-UA --preset smoke builds the default world, trains
   assert.match(ebad.stderr, /CheckpointError: .*bad\.ckpt is corrupted \(checksum mismatch\)/);
 });
 
-test('rliv train: variants by paper name, --world FILE, clear usage errors', async () => {
+test('rliv train: variants by paper name, --world FILE, --simulator FILE (+ sim-to-real evaluate), clear usage errors', async () => {
   const dir = tempDir();
   const worldFile = join(dir, 'world.json');
   writeFileSync(worldFile, JSON.stringify({ kind: 'rliv-world', version: 1, catalogSeed: 5, worldSeed: 6, numUsers: 60, numItems: 300, worldConfig: DEFAULT_WORLD_CONFIG }));
@@ -70,6 +72,18 @@ test('rliv train: variants by paper name, --world FILE, clear usage errors', asy
   assert.equal(w.code, 0, w.stderr);
   assert.equal(w.summary!.world.users, 60);
   assert.equal(w.summary!.world.items, 300);
+  // A learned-simulator file (untrained here: the wiring is under test, not the fit) carries its world.
+  const description = { kind: 'rliv-world' as const, version: 1 as const, catalogSeed: 5, worldSeed: 6, numUsers: 60, numItems: 300, worldConfig: DEFAULT_WORLD_CONFIG };
+  const catalog = await buildDescribedCatalog(description);
+  const simFile = join(dir, 'simulator.params');
+  new LearnedSimulator(catalog, { embeddingRows: 1 << 12 }).save(simFile, { world: description });
+  const sim = await runCli(['train', '--agent', 'RLIV-UA', '--simulator', simFile, '--preset', 'smoke', '--epochs', '1', '--out', join(dir, 'sim'), '--quiet']);
+  assert.equal(sim.code, 0, sim.stderr);
+  assert.equal(sim.summary!.world.users, 60);
+  const simToReal = await runCli(['evaluate', '--checkpoint', sim.summary!.checkpoint, '--env', 'world', '--rounds', '1', '--quiet']);
+  assert.equal(simToReal.code, 0, simToReal.stderr);
+  assert.equal(simToReal.summary!.env, 'world');
+  assert.ok(Number.isFinite(simToReal.summary!.metrics.sessionLength));
   const badWorld = await runCli(['train', '--agent', 'RLIV-UA', '--world', join(dir, 'v'), '--out', join(dir, 'x')]);
   assert.equal(badWorld.code, 1);
   assert.match(badWorld.stderr, /cannot read world description/);
