@@ -126,3 +126,24 @@ test('soft update: targets start as copies and move by tau toward the online hea
   });
   assert.ok(moved > 0, 'targets moved');
 });
+
+test('w/o SL: the critics output Q directly and their gradients match finite differences', () => {
+  const net = network({ supervised: false, assistance: false });
+  assert.equal(net.towers[0]!.rewardHeadIndex, -1);
+  const lossAt = (): number => net.computeGradients(batch, new Rng(1)).total;
+  lossAt();
+  const q2 = net.towers[3]!.online.headParams(1); // gift tower, critic 2
+  const cases = [{ p: q2[0]!, i: 11 }, { p: q2[q2.length - 2]!, i: 4 }, { p: q2[q2.length - 1]!, i: 0 }];
+  const analytic = cases.map((c) => c.p.grad[c.i]!);
+  cases.forEach((c, k) => {
+    const v = c.p.value[c.i]!;
+    c.p.value[c.i] = v + 1e-2;
+    const up = lossAt();
+    c.p.value[c.i] = v - 1e-2;
+    const down = lossAt();
+    c.p.value[c.i] = v;
+    const numeric = (up - down) / 2e-2;
+    assert.ok(Math.abs(analytic[k]! - numeric) <= 0.03 * Math.max(Math.abs(analytic[k]!), Math.abs(numeric)) + 2e-4, `analytic ${analytic[k]}, finite difference ${numeric}`);
+  });
+  assert.ok(analytic.some((a) => Math.abs(a) > 1e-3));
+});
