@@ -18,7 +18,7 @@
  * offending entries are acknowledged and counted (a poison batch must not
  * stop online learning forever), nothing is published from a diverged model.
  */
-import { PAIR_COUNT_DIM, PC_COMMENT, PC_LIKE, PC_LONG_VIEW, TOWER_COUNT } from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM, PC_COMMENT, PC_LIKE, PC_LONG_VIEW, PC_WATCH_TIME, TOWER_COUNT } from '../data/interaction-kinds.js';
 import type { Ranker } from '../agents/ranker.js';
 import { createAgent } from '../agents/registry.js';
 import type { SampleBatch } from '../mdp/scri-mdp.js';
@@ -199,7 +199,10 @@ export class OnlineTrainer {
 /**
  * Rebuilds one-exposure session traces from ASA samples (for rankers that
  * learn from traces): click, watch seconds, follow and gift come from the
- * rewards; long view, like and comment from the ASA deltas (s' - s).
+ * rewards (watch seconds from the watch-time delta when there is one);
+ * long view, like and comment from the ASA deltas (s' - s). The agent's own
+ * joiner and ASA then rebuild the same samples (watch time up to float32
+ * rounding of the play time).
  * Samples of one user become one session, in time order.
  */
 export function samplesToSessions(batch: SampleBatch, giftReward: 'flag' | 'log1pAmount' = 'flag'): SessionTrace[] {
@@ -218,7 +221,9 @@ export function samplesToSessions(batch: SampleBatch, giftReward: 'flag' | 'log1
       const r = i * TOWER_COUNT;
       const responses = allocResponseBatch(1);
       responses.click[0] = batch.rewards[r]! > 0 ? 1 : 0;
-      responses.playTimeMs[0] = batch.rewards[r + 1]! > 0 ? Math.expm1(batch.rewards[r + 1]!) * 1000 : 0;
+      // Watch seconds: the ASA delta of the watch-time total (exact), else invert the log1p reward.
+      const watchDelta = batch.nextPairCounts[p + PC_WATCH_TIME]! - batch.pairCounts[p + PC_WATCH_TIME]!;
+      responses.playTimeMs[0] = batch.rewards[r + 1]! > 0 ? (watchDelta > 0 ? watchDelta : Math.expm1(batch.rewards[r + 1]!)) * 1000 : 0;
       responses.follow[0] = batch.rewards[r + 2]! > 0 ? 1 : 0;
       responses.giftAmount[0] = batch.rewards[r + 3]! > 0 ? (giftReward === 'log1pAmount' ? Math.expm1(batch.rewards[r + 3]!) : 1) : 0;
       responses.longView[0] = batch.nextPairCounts[p + PC_LONG_VIEW]! > batch.pairCounts[p + PC_LONG_VIEW]! ? 1 : 0;
