@@ -208,3 +208,20 @@ test('end to end (redis): separate trainer consumes the Redis stream, publishes,
     await redis.stop();
   }
 });
+
+test('redis + inline trainer in its worker thread: versions published and served', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
+  const redis = await TestRedis.start();
+  const sys = await smallSystem({
+    redisUrl: redis.url, inlineTrainer: true, joiner: { windowMs: 30 },
+    trainer: { publishEverySamples: 24, minPublishIntervalMs: 0, blockMs: 50, stepsPerRound: 5 },
+  });
+  try {
+    await traffic(sys, 12);
+    await waitFor(() => sys.service.holder.current.version > 1, 60_000, 'a version from the worker trainer');
+    assert.ok((await rank(sys, 2)).modelVersion > 1);
+    assert.equal(sys.trainer!.error, undefined);
+  } finally {
+    await sys.close();
+    await redis.stop();
+  }
+});
