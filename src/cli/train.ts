@@ -107,7 +107,7 @@ export const trainCommand: CommandSpec = {
     'Each epoch collects sessions of training users with the current policy plus exploration, trains, and evaluates greedily on held-out users.\n' +
     'Without --simulator the default ground-truth world is built from the seed. A checkpoint is written after every epoch.',
   options: {
-    agent: { type: 'string', description: `model name (${['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA'].join(', ')})`, valueName: 'NAME' },
+    agent: { type: 'string', description: `model name (${Object.keys(AGENTS).filter((k) => !k.startsWith('RLIV-UA(')).join(', ')})`, valueName: 'NAME' },
     variant: { type: 'string', description: 'RLIV-UA variant by its paper name, e.g. "w/o SL" or "RLIV-UA(w/o MT & SL)"', valueName: 'NAME' },
     out: outOption('runs/train'),
     preset: presetOption('quick'),
