@@ -76,7 +76,7 @@ export function benchSimulatorRespond(sim: LearnedSimulator, batchSize = 4096, b
 
 export async function runSimulatorBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
   // --iterations scales the generated world (users); the default targets ~1,000,000 log rows.
-  const users = intFlag(values, 'iterations', 50) ?? 6000;
+  const users = intFlag(values, 'iterations', 50) ?? 9000;
   const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-sim-'));
   try {
     ctx.log(`generate: ${users} synthetic users, 20,000 items, 3 days, no calibration ...`);

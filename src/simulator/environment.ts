@@ -275,7 +275,7 @@ export class Environment {
       this.candidateGenerator.generate(s.user, this.candidateRng, candidates);
       const pcBase = j * n * PAIR_COUNT_DIM;
       if (store.hasUser(s.user)) {
-        for (let i = 0; i < n; i++) store.read(s.user, itemAuthor[candidates[i]!]!, pairBuf, pcBase + i * PAIR_COUNT_DIM);
+        for (let i = 0; i < n; i++) store.readIfSeen(s.user, itemAuthor[candidates[i]!]!, pairBuf, pcBase + i * PAIR_COUNT_DIM);
       }
       const summary = summaryBuf.subarray(j * SESSION_SUMMARY_DIM, (j + 1) * SESSION_SUMMARY_DIM);
       this.summarize(s, summary);

@@ -80,6 +80,17 @@ export class PairCountStore {
     for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = this.counts[base + k]!;
   }
 
+  /** Like {@link read} but leaves `out` untouched for an unseen pair (for zero-initialized buffers). */
+  readIfSeen(user: number, author: number, out: Float32Array, offset: number): void {
+    const m = this.byUser[user];
+    if (m === undefined) return;
+    const r = m.get(author);
+    if (r === undefined) return;
+    const base = r * PAIR_COUNT_DIM;
+    const c = this.counts;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = c[base + k]!;
+  }
+
   /** A fresh copy of f_ua (zeros for an unseen pair). */
   get(user: number, author: number): Float32Array {
     const out = new Float32Array(PAIR_COUNT_DIM);
