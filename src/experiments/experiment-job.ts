@@ -5,11 +5,8 @@
  * and in a worker thread (experiment-worker.ts): every random choice comes
  * from the seed, so where a job runs never changes its result.
  */
-import { GREEDY } from '../agents/exploration.js';
-import { RankerPolicy } from '../agents/ranker-policy.js';
-import type { Ranker } from '../agents/ranker.js';
 import { createAgent } from '../agents/registry.js';
-import { Rng } from '../numeric/rng.js';
+import type { Rng } from '../numeric/rng.js';
 import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
 import { computeMetrics } from '../simulator/metrics.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
@@ -19,7 +16,7 @@ import type { ResponseModel } from '../world/response.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
 import { REPORT_METRICS, type ReportMetric, type SeedRun } from './results.js';
 import type { TrainPreset } from './train-presets.js';
-import { splitUsers, TrainingRun, type EvaluationMetrics } from './training-loop.js';
+import { evaluateRanker, evaluationUsers, TrainingRun, type EvaluationMetrics } from './training-loop.js';
 
 /** What every job needs: the same for all models and seeds of a run. */
 export interface JobSetup {
@@ -48,44 +45,6 @@ export function reportMetrics(sessions: readonly SessionTrace[], catalog: Catalo
   const m = computeMetrics(sessions, catalog);
   const out: EvaluationMetrics = {};
   for (const k of REPORT_METRICS) out[k] = m[k];
-  return out;
-}
-
-/** The held-out panel the training loop evaluates on: the same rule (seeded shuffle of the held-out users, cycled). */
-export function heldOutPanel(numUsers: number, heldOutFraction: number, seed: number, count: number): number[] {
-  const pool = splitUsers(numUsers, heldOutFraction, seed).heldOut;
-  const rng = new Rng(seed).fork('eval-users');
-  const out: number[] = [];
-  while (out.length < count) {
-    for (const u of rng.shuffle(pool.slice())) {
-      if (out.length === count) break;
-      out.push(u);
-    }
-  }
-  return out;
-}
-
-/**
- * Runs a trained policy greedily over `responder` on the panel for `rounds`
- * rounds (one session per panel user each); returns each round's metrics.
- */
-export function evaluateInEnvironment(
-  agent: Ranker,
-  catalog: Catalog,
-  responder: ResponseModel,
-  environment: Partial<EnvironmentOptions>,
-  panel: readonly number[],
-  rounds: number,
-  seed: number,
-  onRound?: () => void,
-): EvaluationMetrics[] {
-  const env = new Environment(catalog, responder, { ...environment, seed });
-  const policy: SlatePolicy = new RankerPolicy(agent, new Rng(seed).fork('world-eval'), GREEDY);
-  const out: EvaluationMetrics[] = [];
-  for (let r = 0; r < rounds; r++) {
-    out.push(reportMetrics(env.runSessions(panel, policy), catalog));
-    onRound?.();
-  }
   return out;
 }
 
@@ -120,9 +79,14 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   const result = run.run(() => onUnit(`${name} seed ${seed}`));
   const trainSeconds = (performance.now() - t0) / 1000;
 
+  // The same held-out panel the loop evaluated on, now in a fresh ground-truth world.
   const t1 = performance.now();
-  const panel = heldOutPanel(catalog.numUsers, t.heldOutFraction, seed, t.evalSessionsPerEpoch);
-  const world = evaluateInEnvironment(agent, catalog, setup.groundTruth, setup.environment, panel, setup.worldRounds, seed, () => onUnit(`${name} seed ${seed} (world)`));
+  const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
+  const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
+  const world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
+    onUnit(`${name} seed ${seed} (world)`);
+    return reportMetrics(sessions, catalog);
+  }).rounds;
   const worldSeconds = (performance.now() - t1) / 1000;
 
   const sim = {} as Record<ReportMetric, number>;

@@ -36,7 +36,7 @@ import { renderHtmlReport } from './report-html.js';
 import { renderMarkdownReport } from './report-markdown.js';
 import { buildResults, resultsToJson, type ExperimentResults, type SeedRun } from './results.js';
 
-export { evaluateInEnvironment, heldOutPanel, reportMetrics } from './experiment-job.js';
+export { reportMetrics } from './experiment-job.js';
 
 export interface ExperimentOptions {
   /** The scale (see experiment-presets.ts); fields may be overridden. */
