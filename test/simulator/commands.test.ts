@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandContext } from '../../src/cli/command.js';
+import { fitSimulatorCommand } from '../../src/cli/fit-simulator.js';
+import { generateCommand } from '../../src/cli/generate.js';
+import { openSimulatorFile } from '../../src/simulator/simulator-file.js';
+import { tempDir } from '../helpers/paths.js';
+
+const lines: string[] = [];
+const ctx: CommandContext = { log: (m) => lines.push(m), quiet: false, seed: 5 };
+
+test('rliv generate (tiny, no calibration) then rliv fit-simulator: files, summaries, loadable simulator', async () => {
+  const dir = tempDir('rliv-cmd-');
+  const gen = await generateCommand.run({ out: join(dir, 'logs'), preset: 'smoke', 'users-count': '120', 'items-count': '600', days: '2', 'no-calibrate': true }, [], ctx);
+  const files = gen.files as Record<string, string>;
+  for (const f of Object.values(files)) assert.ok(existsSync(f), `${f} written`);
+  assert.equal(gen.users, 120);
+  assert.equal(gen.items, 600);
+  assert.ok((gen.rows as number) > 1000);
+  assert.deepEqual(Object.keys(gen.rates as object).sort(), ['click', 'comment', 'follow', 'like', 'long_view', 'play_time_s']);
+
+  const fit = await fitSimulatorCommand.run({ logs: join(dir, 'logs'), out: join(dir, 'sim'), preset: 'smoke', epochs: '1' }, [], ctx);
+  const simFiles = fit.files as Record<string, string>;
+  assert.ok(existsSync(simFiles.simulator!) && existsSync(simFiles.report!));
+  const auc = fit.auc as Record<string, number>;
+  assert.ok(auc.click! > 0.5 && auc.click! <= 1, `click AUC ${auc.click}`);
+  assert.ok(lines.some((l) => l.startsWith('click ')), 'the AUC table went to the log');
+  const opened = await openSimulatorFile(simFiles.simulator!);
+  assert.equal(opened.catalog.numItems, 600);
+});
+
+test('bad input gets clear errors', async () => {
+  const dir = tempDir('rliv-cmd-bad-');
+  await assert.rejects(fitSimulatorCommand.run({ out: dir, preset: 'smoke' }, [], ctx), /missing required flag --logs/);
+  mkdirSync(join(dir, 'empty'));
+  writeFileSync(join(dir, 'empty', 'log_standard_x.csv'), 'user_id\n');
+  await assert.rejects(fitSimulatorCommand.run({ logs: join(dir, 'empty'), out: dir, preset: 'smoke' }, [], ctx), /no world\.json.*--users and --videos/);
+  const bad = join(dir, 'world.json');
+  writeFileSync(bad, JSON.stringify({ click: { intercept: 'high' } }));
+  await assert.rejects(generateCommand.run({ out: join(dir, 'g'), preset: 'smoke', world: bad, 'no-calibrate': true }, [], ctx), /click\.intercept/);
+  writeFileSync(bad, JSON.stringify({ clik: {} }));
+  await assert.rejects(generateCommand.run({ out: join(dir, 'g'), preset: 'smoke', world: bad, 'no-calibrate': true }, [], ctx), /unknown field 'clik'/);
+  await assert.rejects(generateCommand.run({ out: join(dir, 'g'), preset: 'smoke', days: '0' }, [], ctx), /--days must be an integer/);
+});
