@@ -5,7 +5,7 @@
  * cores).
  *
  * Workloads, on a fresh default RLIV-UA (full Table 1 size, 2^17-row
- * embedding) over the default synthetic world (1000 users, 7583 items):
+ * embedding) over the default synthetic world (3000 users, 20000 items):
  * 1. in-process: `ranker.score` of 300 candidates, p50/p99 over 2,000 calls;
  * 2. HTTP: POST /v1/rank with 300 candidates and k = 6 at a fixed 500
  *    requests/s for `--duration` seconds (default 60) on loopback, load

@@ -4,8 +4,8 @@
  * the online ranking service (DESIGN.md §6).
  *
  * Without --checkpoint it serves the registry's latest version, or on an
- * empty registry a fresh RLIV-UA over the default synthetic world (the
- * `quick` training preset's: 1000 users, 7583 items, seeded by --seed),
+ * empty registry a fresh RLIV-UA over a synthetic world the size of
+ * `rliv train --preset quick`'s (3000 users, 20000 items, seeded by --seed),
  * published as version 1. With --redis the pair counts and the sample
  * stream live in Redis; otherwise in memory. By default an online trainer
  * runs in the same process and publishes new versions that the service

@@ -44,10 +44,10 @@ export const trainOnlineCommand: CommandSpec = {
     const waitS = Number(values['wait-model']);
 
     const deadline = Date.now() + (waitS > 0 ? waitS * 1000 : 0);
-    let base = registry.loadLatest();
+    let base = await registry.loadLatest();
     while (base === null && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
-      base = registry.loadLatest();
+      base = await registry.loadLatest();
     }
     if (base === null) throw new Error(`no model in registry ${registry.dir}: start "rliv serve --models ${registry.dir} --redis ${url}" first (it publishes version 1)`);
     ctx.log(`training ${base.agent} from registry version ${base.version} (${registry.dir}); consuming ${url} as ${String(values.group)}/${String(values.consumer)}`);

@@ -33,6 +33,7 @@ export class ModelHolder {
   private readonly registry: ModelRegistry | null;
   private timer: NodeJS.Timeout | undefined;
   private failedSha: string | undefined;
+  private checking: Promise<boolean> | null = null;
   readonly reload: ReloadStatus = { reloads: 0, failures: 0 };
   private readonly listeners: ((m: ServingModel) => void)[] = [];
 
@@ -61,17 +62,22 @@ export class ModelHolder {
 
   /**
    * Loads the registry's latest version if it differs from the current one.
-   * Returns true when the model changed. Never throws.
+   * Resolves true when the model changed. Never rejects; one check at a time.
    */
-  checkNow(): boolean {
+  checkNow(): Promise<boolean> {
+    if (this.checking === null) this.checking = this.check().finally(() => { this.checking = null; });
+    return this.checking;
+  }
+
+  private async check(): Promise<boolean> {
     if (this.registry === null) return false;
     const p: RegistryPointer | null = this.registry.latest();
     if (p === null || p.sha256 === this.model.sha256 || p.sha256 === this.failedSha) return false;
     if (p.version < this.model.version) return false;
+    const recycle = this.previous;
+    this.previous = null; // a failed load may leave it unusable for recycling; never reuse it twice
     try {
-      const recycle = this.previous;
-      this.previous = null; // a failed load may leave it unusable for recycling; never reuse it twice
-      const m = this.registry.loadLatest(recycle);
+      const m = await this.registry.loadLatest(recycle);
       if (m === null) return false;
       this.swap(m);
       return true;
@@ -87,7 +93,7 @@ export class ModelHolder {
   /** Polls the registry every `intervalMs`. */
   watch(intervalMs: number): void {
     this.stop();
-    this.timer = setInterval(() => this.checkNow(), intervalMs);
+    this.timer = setInterval(() => { void this.checkNow(); }, intervalMs);
     this.timer.unref();
   }
 

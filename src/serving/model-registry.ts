@@ -26,21 +26,43 @@ import { createAgent } from '../agents/registry.js';
 import type { Ranker, RankRequest } from '../agents/ranker.js';
 import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, CheckpointError, type Checkpoint } from '../experiments/checkpoint.js';
 import { Rng } from '../numeric/rng.js';
-import { buildCatalog } from '../world/catalog-builder.js';
+import { buildDescribedCatalog } from '../simulator/world-description.js';
 import type { Catalog } from '../world/catalog.js';
 
-/** The synthetic catalog a model was trained on (as `rliv train`'s default world builds it). */
-export interface CatalogSpec {
-  /** Users of the synthetic world. */
-  users: number;
-  /** Items of the synthetic world. */
-  items: number;
-  /** Seed of the world. */
-  seed: number;
+/** Where a catalog comes from: the catalog fields of a world description (src/simulator/world-description.ts). */
+export interface CatalogDescription {
+  /** Seed of the catalog builder. */
+  catalogSeed: number;
+  /** Synthetic users (or a cap on the real table's rows). */
+  numUsers?: number;
+  /** Synthetic items (or a cap on the real table's rows). */
+  numItems?: number;
+  /** Real KuaiRand user table, when the world was built on it. */
+  usersPath?: string;
+  /** Real KuaiRand video table, when the world was built on it. */
+  videosPath?: string;
 }
 
-/** The serving default: the `quick` training preset's world. */
-export const DEFAULT_CATALOG_SPEC: Readonly<Omit<CatalogSpec, 'seed'>> = { users: 1000, items: 7583 };
+/**
+ * The world a model was trained on, as its checkpoint records it:
+ * `env` is the checkpoint's `state.options.meta.env`, kept verbatim (so
+ * versions published from an `rliv train` checkpoint stay readable by
+ * `rliv evaluate`); `description` is what rebuilds the serving catalog.
+ */
+export interface CatalogSpec {
+  env: Record<string, unknown>;
+  description: CatalogDescription;
+}
+
+/** The serving default: the world `rliv train --preset quick` builds by default (3000 users, 20000 items). */
+export const DEFAULT_CATALOG_SIZE: Readonly<{ users: number; items: number }> = { users: 3000, items: 20000 };
+
+/** The spec of a synthetic default world of the given size, seeded like `rliv train`'s default world. */
+export function syntheticCatalogSpec(users: number, items: number, seed: number): CatalogSpec {
+  const root = new Rng(seed);
+  const world = { kind: 'rliv-world', version: 1, catalogSeed: root.fork('catalog').seed, worldSeed: root.fork('world').seed, numUsers: users, numItems: items };
+  return { env: { kind: 'world', scale: 'serve', seed, world }, description: { catalogSeed: world.catalogSeed, numUsers: users, numItems: items } };
+}
 
 /**
  * Optional capability of a ranker: the per-tower LIV of each candidate,
@@ -85,34 +107,40 @@ export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
 }
 
-const catalogCache = new Map<string, Catalog>();
+const catalogCache = new Map<string, Promise<Catalog>>();
 
-/** Builds (once per process) the synthetic catalog of `spec`, exactly as `rliv train` does. */
-export function buildServingCatalog(spec: CatalogSpec): Catalog {
-  const key = `${spec.users}/${spec.items}/${spec.seed}`;
+/** Builds (once per process and description) the catalog a model was trained on, exactly as training built it. */
+export function loadServingCatalog(spec: CatalogSpec): Promise<Catalog> {
+  const key = JSON.stringify(spec.description);
   let c = catalogCache.get(key);
   if (c === undefined) {
-    c = buildCatalog({ numUsers: spec.users, numItems: spec.items }, new Rng(spec.seed).fork('catalog'));
+    c = buildDescribedCatalog({ kind: 'rliv-world', version: 1, worldSeed: 0, ...spec.description });
     catalogCache.set(key, c);
+    c.catch(() => catalogCache.delete(key));
   }
   return c;
 }
 
-interface TrainMeta { env?: { kind?: string; users?: number; items?: number; seed?: number }; agentSeed?: number }
-
-/** The catalog spec and agent seed recorded in a checkpoint. */
+/** The catalog spec and agent seed recorded in a checkpoint (`state.options.meta`, as `rliv train` writes it). */
 export function checkpointWorld(ckpt: Checkpoint): { catalogSpec: CatalogSpec; agentSeed: number } {
-  const meta = (ckpt.state.options as { meta?: TrainMeta } | undefined)?.meta;
+  const meta = (ckpt.state.options as { meta?: { env?: Record<string, unknown>; agentSeed?: number } } | undefined)?.meta;
   const env = meta?.env;
-  if (!env || env.kind !== 'world' || !Number.isInteger(env.users) || !Number.isInteger(env.items) || !Number.isInteger(env.seed)) {
-    throw new ModelLoadError('checkpoint does not record the world it was trained on (state.options.meta.env with kind "world", users, items, seed); serve a checkpoint written by "rliv train" or "rliv train-online"');
+  const world = env?.world as Partial<CatalogDescription> | undefined;
+  if (!env || !world || !Number.isInteger(world.catalogSeed)) {
+    throw new ModelLoadError('checkpoint does not record the world it was trained on (state.options.meta.env.world with catalogSeed); serve a checkpoint written by "rliv train", "rliv serve" or "rliv train-online"');
   }
-  return { catalogSpec: { users: env.users!, items: env.items!, seed: env.seed! }, agentSeed: Number.isInteger(meta?.agentSeed) ? meta!.agentSeed! : env.seed! };
+  const description: CatalogDescription = { catalogSeed: world.catalogSeed! };
+  if (world.numUsers !== undefined) description.numUsers = world.numUsers;
+  if (world.numItems !== undefined) description.numItems = world.numItems;
+  if (world.usersPath !== undefined) description.usersPath = world.usersPath;
+  if (world.videosPath !== undefined) description.videosPath = world.videosPath;
+  const seed = typeof env.seed === 'number' ? env.seed : 0;
+  return { catalogSpec: { env, description }, agentSeed: Number.isInteger(meta?.agentSeed) ? meta!.agentSeed! : seed };
 }
 
 /** The checkpoint `state` that records the world and agent seed (what `checkpointWorld` reads). */
 export function worldState(catalogSpec: CatalogSpec, agentSeed: number): Record<string, unknown> {
-  return { options: { meta: { env: { kind: 'world', users: catalogSpec.users, items: catalogSpec.items, seed: catalogSpec.seed }, agentSeed } } };
+  return { options: { meta: { env: catalogSpec.env, agentSeed } } };
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -127,7 +155,7 @@ export function sha256Hex(bytes: Uint8Array): string {
  * on every hot reload. On failure the recycled ranker is left as it was
  * (the agents' `load` changes nothing on bad bytes).
  */
-export function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string): ServingModel {
+export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string): Promise<ServingModel> {
   let ckpt: Checkpoint;
   try {
     ckpt = decodeCheckpoint(bytes, source);
@@ -137,7 +165,12 @@ export function instantiateModel(bytes: Uint8Array, version: number, source: str
   const model = ckpt.sections.model;
   if (!model) throw new ModelLoadError(`${source} has no "model" section`);
   const { catalogSpec, agentSeed } = checkpointWorld(ckpt);
-  const catalog = buildServingCatalog(catalogSpec);
+  let catalog: Catalog;
+  try {
+    catalog = await loadServingCatalog(catalogSpec);
+  } catch (err) {
+    throw new ModelLoadError(`${source}: cannot rebuild its catalog: ${(err as Error).message}`);
+  }
   const reusable = recycle && recycle.agent === ckpt.agent && recycle.catalog === catalog && recycle.agentSeed === agentSeed
     && JSON.stringify(recycle.agentConfig) === JSON.stringify(ckpt.agentConfig);
   let ranker: Ranker;
@@ -157,8 +190,8 @@ export function instantiateModel(bytes: Uint8Array, version: number, source: str
  * A fresh (untrained) model of `agent` over the catalog of `spec`, as
  * version 0 with no checksum yet (publishing it gives both).
  */
-export function freshModel(agent: string, spec: CatalogSpec, agentSeed: number, agentConfig: Record<string, unknown> = {}): ServingModel {
-  const catalog = buildServingCatalog(spec);
+export async function freshModel(agent: string, spec: CatalogSpec, agentSeed: number, agentConfig: Record<string, unknown> = {}): Promise<ServingModel> {
+  const catalog = await loadServingCatalog(spec);
   const ranker = createAgent(agent, { catalog, seed: agentSeed }, agentConfig);
   return { version: 0, agent, ranker, towers: towerScorerOf(ranker), sha256: '', catalog, catalogSpec: spec, agentConfig, agentSeed, loadedAt: Date.now() };
 }
@@ -228,10 +261,14 @@ export class ModelRegistry {
   }
 
   /** Loads the latest published version (throws ModelLoadError; null when none). `recycle`: see instantiateModel. */
-  loadLatest(recycle?: ServingModel | null): ServingModel | null {
+  loadLatest(recycle?: ServingModel | null): Promise<ServingModel | null> {
     const p = this.latest();
-    if (p === null) return null;
-    return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256);
+    if (p === null) return Promise.resolve(null);
+    try {
+      return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Highest version present in the directory (files or pointer). */

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, DEFAULT_CATALOG_SPEC, type ServingModel } from './model-registry.js';
+import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, DEFAULT_CATALOG_SIZE, type ServingModel } from './model-registry.js';
 import { MemoryPairStore, type PairCountStore } from './pair-store.js';
 import { RedisPairStore } from './redis-pair-store.js';
 import { MemorySampleStream, type SampleStream } from './sample-stream.js';
@@ -33,7 +33,7 @@ export interface OnlineSystemOptions {
   agent?: string;
   /** Agent config of a fresh default model. Default {@link DEFAULT_SERVING_AGENT_CONFIG}. */
   agentConfig?: Record<string, unknown>;
-  /** Synthetic catalog of a fresh default model: users and items (the quick training preset's world by default). */
+  /** Synthetic catalog of a fresh default model: users and items (default: the size of `rliv train --preset quick`'s world, 3000 x 20000). */
   catalog?: { users: number; items: number };
   /** Seed of a fresh default model's catalog and agent. */
   seed: number;
@@ -71,7 +71,7 @@ export interface OnlineSystem {
 }
 
 /** Chooses the initial model and makes sure it is the registry's latest version. */
-export function initialModel(registry: ModelRegistry, options: OnlineSystemOptions): { model: ServingModel; origin: string } {
+export async function initialModel(registry: ModelRegistry, options: OnlineSystemOptions): Promise<{ model: ServingModel; origin: string }> {
   if (options.checkpointPath) {
     const path = resolve(options.checkpointPath);
     let bytes: Uint8Array;
@@ -82,26 +82,27 @@ export function initialModel(registry: ModelRegistry, options: OnlineSystemOptio
     }
     const latest = registry.latest();
     if (latest && latest.sha256 === sha256Hex(bytes)) {
-      return { model: instantiateModel(bytes, latest.version, `checkpoint ${path}`), origin: `checkpoint ${path} (registry version ${latest.version})` };
+      return { model: await instantiateModel(bytes, latest.version, `checkpoint ${path}`), origin: `checkpoint ${path} (registry version ${latest.version})` };
     }
-    const loaded = instantiateModel(bytes, 0, `checkpoint ${path}`);
+    const loaded = await instantiateModel(bytes, 0, `checkpoint ${path}`);
     const pointer = registry.publish(servingModelCheckpoint(loaded, { source: path }));
     // The published bytes hold exactly this ranker's state: serve the object we have.
     return { model: { ...loaded, version: pointer.version, sha256: pointer.sha256 }, origin: `checkpoint ${path}, published as registry version ${pointer.version}` };
   }
-  const latest = registry.loadLatest();
+  const latest = await registry.loadLatest();
   if (latest) return { model: latest, origin: `registry ${registry.dir} version ${latest.version}` };
   const agent = options.agent ?? 'RLIV-UA';
-  const spec = { ...(options.catalog ?? DEFAULT_CATALOG_SPEC), seed: options.seed };
-  const fresh = freshModel(agent, spec, options.seed, options.agentConfig ?? { ...DEFAULT_SERVING_AGENT_CONFIG });
+  const size = options.catalog ?? DEFAULT_CATALOG_SIZE;
+  const spec = syntheticCatalogSpec(size.users, size.items, options.seed);
+  const fresh = await freshModel(agent, spec, options.seed, options.agentConfig ?? { ...DEFAULT_SERVING_AGENT_CONFIG });
   const pointer = registry.publish(servingModelCheckpoint(fresh, { source: 'fresh default model' }));
   const model = { ...fresh, version: pointer.version, sha256: pointer.sha256 };
-  return { model, origin: `fresh ${agent} over a synthetic catalog (${spec.users} users, ${spec.items} items, seed ${spec.seed}), published as registry version ${pointer.version}` };
+  return { model, origin: `fresh ${agent} over a synthetic catalog (${size.users} users, ${size.items} items, seed ${options.seed}), published as registry version ${pointer.version}` };
 }
 
 export async function startOnlineSystem(options: OnlineSystemOptions): Promise<OnlineSystem> {
   const registry = new ModelRegistry(resolve(options.modelsDir));
-  const { model, origin } = initialModel(registry, options);
+  const { model, origin } = await initialModel(registry, options);
   let store: PairCountStore;
   let stream: SampleStream;
   if (options.redisUrl) {
@@ -123,10 +124,10 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
   if (options.inlineTrainer ?? true) {
     const trainerOptions = { publishEverySamples: 64, ...options.trainer };
     if (options.trainerInWorker ?? true) {
-      trainer = new TrainerThread(stream, registry.dir, trainerOptions, () => { service.holder.checkNow(); });
+      trainer = new TrainerThread(stream, registry.dir, trainerOptions, () => { void service.holder.checkNow(); });
     } else {
       const t = new OnlineTrainer(model, stream, registry, trainerOptions);
-      const done = t.run(() => { service.holder.checkNow(); });
+      const done = t.run(() => { void service.holder.checkNow(); });
       trainer = {
         get stats() { return t.stats; },
         get error() { return t.stats.lastError; },

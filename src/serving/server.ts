@@ -294,7 +294,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     return {
       status: degraded.store || degraded.stream || degraded.modelReload ? 'degraded' : 'ok',
       modelVersion: m.version,
-      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: m.catalogSpec, perTowerLiv: m.towers !== null },
+      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: { users: m.catalog.numUsers, authors: m.catalog.numAuthors, items: m.catalog.numItems, ...m.catalogSpec.description }, perTowerLiv: m.towers !== null },
       degraded,
       store: storeStatus,
       stream: streamStatus,

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as TrainerWorkerData;
   const registry = new ModelRegistry(data.modelsDir);
-  const base = registry.loadLatest();
+  const base = await registry.loadLatest();
   if (base === null) throw new Error(`no model in registry ${data.modelsDir}`);
   const trainer = new OnlineTrainer(base, new PortSampleStream(port), registry, data.options);
   port.on('message', (m: { type: string }) => { if (m.type === 'stop') trainer.stop(); });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { samplesToSessions } from '../../src/serving/online-trainer.js';
-import { buildServingCatalog } from '../../src/serving/model-registry.js';
+import { loadServingCatalog, syntheticCatalogSpec } from '../../src/serving/model-registry.js';
 import { createAgent } from '../../src/agents/registry.js';
 import type { RlivUaAgent } from '../../src/agents/rliv-ua.js';
 import { AsaSampleBuilder } from '../../src/mdp/adjacent-state-approximation.js';
@@ -11,8 +11,8 @@ import { PAIR_COUNT_DIM, TOWER_COUNT } from '../../src/data/interaction-kinds.js
 import { Rng } from '../../src/numeric/rng.js';
 import { SMALL_AGENT_CONFIG, SMALL_CATALOG } from './helpers.js';
 
-test('samples handed to a trace-learning agent come back as the same (s, a, r, s\') samples', () => {
-  const catalog = buildServingCatalog({ ...SMALL_CATALOG, seed: 3 });
+test('samples handed to a trace-learning agent come back as the same (s, a, r, s\') samples', async () => {
+  const catalog = await loadServingCatalog(syntheticCatalogSpec(SMALL_CATALOG.users, SMALL_CATALOG.items, 3));
   const rng = new Rng(8);
   const asa = new AsaSampleBuilder();
   const batch = allocSampleBatch(64);

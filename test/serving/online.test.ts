@@ -51,7 +51,7 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
     const pointer = sys.registry.latest()!;
     const bytes = readFileSync(join(sys.registry.dir, pointer.file));
     assert.equal(sha256Hex(bytes), pointer.sha256);
-    const fresh = instantiateModel(bytes, pointer.version, 'test');
+    const fresh = await instantiateModel(bytes, pointer.version, 'test');
     assert.equal(fresh.agent, 'RLIV-UA');
     // From version 3 on, reloads reuse the idle previous ranker object: it must score exactly like a freshly built one.
     await traffic(sys, 12, 20);
@@ -61,7 +61,7 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
     const served = sys.service.holder.current;
     const p3 = sys.registry.latest()!;
     {
-      const rebuilt = instantiateModel(readFileSync(join(sys.registry.dir, p3.file)), p3.version, 'test');
+      const rebuilt = await instantiateModel(readFileSync(join(sys.registry.dir, p3.file)), p3.version, 'test');
       const req = { user: 2, candidates: Int32Array.from({ length: 50 }, (_, i) => i), candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
       const a = new Float32Array(50), b = new Float32Array(50);
       served.ranker.score(req, a);
@@ -82,13 +82,13 @@ test('a corrupt or unloadable version is refused; the current model keeps servin
     const v1 = sys.service.holder.current;
     // (a) bytes changed after publishing: SHA-256 mismatch.
     const spec = v1.catalogSpec;
-    const other = freshModel('RLIV-UA', spec, 99, SMALL_AGENT_CONFIG);
+    const other = await freshModel('RLIV-UA', spec, 99, SMALL_AGENT_CONFIG);
     const p2 = sys.registry.publish(servingModelCheckpoint(other));
     const path2 = join(sys.registry.dir, p2.file);
     const bytes = readFileSync(path2);
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(path2, bytes);
-    assert.equal(sys.service.holder.checkNow(), false);
+    assert.equal(await sys.service.holder.checkNow(), false);
     assert.equal(sys.service.holder.current, v1);
     assert.equal(sys.service.holder.reload.failures, 1);
     assert.match(sys.service.holder.reload.lastError!, /corrupted/);
@@ -101,7 +101,7 @@ test('a corrupt or unloadable version is refused; the current model keeps servin
     const junk = Buffer.from('definitely not a checkpoint');
     writeFileSync(join(sys.registry.dir, 'v000003.ckpt'), junk);
     writeFileSync(sys.registry.pointerPath, JSON.stringify({ version: 3, file: 'v000003.ckpt', sha256: sha256Hex(junk), agent: 'RLIV-UA', publishedAt: '' }));
-    assert.equal(sys.service.holder.checkNow(), false);
+    assert.equal(await sys.service.holder.checkNow(), false);
     assert.equal(sys.service.holder.reload.failures, 2);
     assert.match(sys.service.holder.reload.lastError!, /not an rliv checkpoint/);
     assert.equal((await rank(sys, 2)).modelVersion, 1);
@@ -129,7 +129,7 @@ test('hot reload under load: no failed request, every response consistent with e
       expectedTop.set(version, { item: cands[best]!.itemId, score: s[best]! });
     };
     remember(1);
-    const versions = [11, 12, 13].map((seed) => freshModel('RLIV-UA', spec, seed, SMALL_AGENT_CONFIG));
+    const versions = await Promise.all([11, 12, 13].map((seed) => freshModel('RLIV-UA', spec, seed, SMALL_AGENT_CONFIG)));
     let published = 0;
     const publisher = (async () => {
       for (const m of versions) {
