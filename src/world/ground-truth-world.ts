@@ -6,7 +6,7 @@
  * environment owns the pair counts f_ua and the session repetition counts.
  *
  *   z_u ~ N(0, I_d)                user interest
- *   w_a ~ N(0, I_d), b_a ~ N(0, σ_q²)   author style and quality
+ *   w_a ~ N(0, I_d), b_a ~ N(0, σ_q²)   author style (stored as int8, 1/32 steps) and quality
  *   e_t ~ N(0, tagScale² I_d)      tag embedding
  *   v_i = w_a(i) + e_tag(i) + itemNoise · n_i,  n_i ~ N(0, I_d) stored as int8 (1/32 steps)
  *   a_ui = <z_u, v_i>/sqrt(d),  a_ua = <z_u, w_a>/sqrt(d)
@@ -46,6 +46,21 @@ export function passesPlayRule(playMs: number, durationMs: number, thresholdMs: 
 
 const NOISE_QUANT = 32;
 
+/** n standard normals quantized to int8 in steps of 1/NOISE_QUANT (clamped to ±127), drawn in slices to stay lean. */
+function quantizedNormals(rng: Rng, n: number): Int8Array {
+  const out = new Int8Array(n);
+  const slice = new Float32Array(1 << 16);
+  for (let start = 0; start < n; start += slice.length) {
+    const len = Math.min(slice.length, n - start);
+    fillNormals(rng, len === slice.length ? slice : slice.subarray(0, len));
+    for (let k = 0; k < len; k++) {
+      const q = Math.round(slice[k]! * NOISE_QUANT);
+      out[start + k] = q > 127 ? 127 : q < -127 ? -127 : q;
+    }
+  }
+  return out;
+}
+
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
@@ -64,8 +79,8 @@ export class GroundTruthWorld implements ResponseModel {
   readonly latentDim: number;
   /** numUsers x d user interests z_u. */
   readonly userInterest: Float32Array;
-  /** numAuthors x d author styles w_a. */
-  readonly authorStyle: Float32Array;
+  /** numAuthors x d author styles w_a quantized to int8 in steps of 1/32 (value = authorStyle[k] / 32; |w| <= 3.97). */
+  readonly authorStyle: Int8Array;
   /** Author quality b_a (click-logit offset). */
   readonly authorQuality: Float32Array;
   /** numTags x d tag embeddings e_t. */
@@ -88,22 +103,13 @@ export class GroundTruthWorld implements ResponseModel {
 
     this.userInterest = fillNormals(root.fork('world-users'), new Float32Array(catalog.numUsers * d));
     const ar = root.fork('world-authors');
-    this.authorStyle = fillNormals(ar, new Float32Array(catalog.numAuthors * d));
+    // Int8 like the item noise: millions of authors at d bytes each.
+    this.authorStyle = quantizedNormals(ar, catalog.numAuthors * d);
     this.authorQuality = fillNormals(ar, new Float32Array(catalog.numAuthors), this.config.authorQualityStd);
     this.tagEmbedding = fillNormals(root.fork('world-tags'), new Float32Array(catalog.numTags * d), this.config.tagScale);
 
-    // Item noise in int8 steps of 1/32 (memory: d bytes per item), filled in slices to stay lean.
-    const ir = root.fork('world-items');
-    this.itemNoise = new Int8Array(catalog.numItems * d);
-    const slice = new Float32Array(1 << 16);
-    for (let start = 0; start < this.itemNoise.length; start += slice.length) {
-      const len = Math.min(slice.length, this.itemNoise.length - start);
-      fillNormals(ir, len === slice.length ? slice : slice.subarray(0, len));
-      for (let k = 0; k < len; k++) {
-        const q = Math.round(slice[k]! * NOISE_QUANT);
-        this.itemNoise[start + k] = q > 127 ? 127 : q < -127 ? -127 : q;
-      }
-    }
+    // Item noise in int8 steps of 1/32 (memory: d bytes per item).
+    this.itemNoise = quantizedNormals(root.fork('world-items'), catalog.numItems * d);
   }
 
   /** a_ui = <z_u, v_i>/sqrt(d), the user-item affinity (unscaled by s). */
@@ -113,14 +119,16 @@ export class GroundTruthWorld implements ResponseModel {
     const t = this.catalog.itemTag[item]!;
     const z = this.userInterest, w = this.authorStyle, e = this.tagEmbedding, n = this.itemNoise;
     const zo = user * d, wo = a * d, eo = t * d, no = item * d;
+    let zw = 0;
     let zv = 0;
     let zn = 0;
     for (let k = 0; k < d; k++) {
       const zk = z[zo + k]!;
-      zv += zk * (w[wo + k]! + e[eo + k]!);
+      zw += zk * w[wo + k]!;
+      zv += zk * e[eo + k]!;
       zn += zk * n[no + k]!;
     }
-    return (zv + this.noiseScale * zn) * this.invSqrtD;
+    return (zw / NOISE_QUANT + zv + this.noiseScale * zn) * this.invSqrtD;
   }
 
   /** a_ua = <z_u, w_a>/sqrt(d), the user-author (style) affinity that drives follows and gifts. */
@@ -129,14 +137,14 @@ export class GroundTruthWorld implements ResponseModel {
     const z = this.userInterest, w = this.authorStyle;
     let s = 0;
     for (let k = 0; k < d; k++) s += z[user * d + k]! * w[author * d + k]!;
-    return s * this.invSqrtD;
+    return (s / NOISE_QUANT) * this.invSqrtD;
   }
 
   /** v_i written into `out` (length >= d). */
   itemVector(item: number, out: Float32Array): Float32Array {
     const d = this.latentDim;
     const wo = this.catalog.itemAuthor[item]! * d, eo = this.catalog.itemTag[item]! * d;
-    for (let k = 0; k < d; k++) out[k] = this.authorStyle[wo + k]! + this.tagEmbedding[eo + k]! + this.noiseScale * this.itemNoise[item * d + k]!;
+    for (let k = 0; k < d; k++) out[k] = this.authorStyle[wo + k]! / NOISE_QUANT + this.tagEmbedding[eo + k]! + this.noiseScale * this.itemNoise[item * d + k]!;
     return out;
   }
 
@@ -245,6 +253,7 @@ export class GroundTruthWorld implements ResponseModel {
         zt += zk * e[eo + k]!;
         zn += zk * nz[no + k]!;
       }
+      zw /= NOISE_QUANT;
       const affUA = s * zw * invSqrtD;
       const aff = s * (zw + zt + noiseScale * zn) * invSqrtD;
       const po = j * PAIR_COUNT_DIM;
