@@ -110,6 +110,11 @@ test('synthetic catalog without tables: built-in marginals, deterministic in the
   assert.ok(Math.abs(d[d.length >> 1]! / 81170 - 1) < 0.05);
 });
 
+test('missing KuaiRand tables are named', async () => {
+  await assert.rejects(loadCatalogFromKuaiRand('/nonexistent/user_features_pure.csv', undefined, {}, new Rng(1)), (e: unknown) => e instanceof CatalogOptionsError && e.message === 'user features table not found: /nonexistent/user_features_pure.csv (give the path of a KuaiRand user_features_*.csv)');
+  await assert.rejects(loadCatalogFromKuaiRand(undefined, '/nonexistent/v.csv', {}, new Rng(1)), /video features table not found: \/nonexistent\/v.csv/);
+});
+
 test('bad catalog options are rejected with the option named', () => {
   assert.throws(() => buildCatalog({ numUsers: 0 }, new Rng(1)), (e: unknown) => e instanceof CatalogOptionsError && /numUsers must be a positive integer, got 0/.test(e.message));
   assert.throws(() => buildCatalog({ numItems: 10, numAuthors: 11 }, new Rng(1)), /numAuthors must be an integer in \[1, numItems=10\], got 11/);
