@@ -60,9 +60,10 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     logDays: 3,
     calibration: { users: 400, days: 2, rounds: 1, maxSteps: 8 },
     simulatorFit: { epochs: 2 },
-    // The training schedule of train-presets' quick (20 epochs x 100 steps of batch 256) with 40 sessions
-    // collected and 40 evaluated per epoch, sized so 30 jobs fit 15 minutes on 2 cores (measured: README).
-    train: { ...trainPreset('quick'), sessionsPerEpoch: 40, evalSessionsPerEpoch: 40 },
+    // train-presets' quick (20 epochs, batch 256) with 50 gradient steps and 40 sessions collected and
+    // 40 evaluated per epoch: gradient steps dominate (CQL's most), and at 100 steps the 30 jobs took
+    // ~58 CPU s each, over the 15-minute budget of 2 cores.
+    train: { ...trainPreset('quick'), stepsPerEpoch: 50, sessionsPerEpoch: 40, evalSessionsPerEpoch: 40 },
     seeds: 3,
     environment: { numCandidates: 100 },
     models: ALL_MODELS,
