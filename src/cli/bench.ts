@@ -10,7 +10,9 @@ type BenchRunner = (values: OptionValues, ctx: CommandContext) => Promise<Record
 /** The table of benchmarks; each module is imported only when chosen. */
 const BENCHES: Record<string, { summary: string; load: () => Promise<BenchRunner> }> = {
   numeric: { summary: 'full RLIV-UA training step, MLP step and 300-candidate scoring, vs PyTorch', load: async () => (await import('../../bench/numeric.js')).runNumericBench },
+  'rliv-ua': { summary: 'the real RLIV-UA agent\'s full training step and scoring vs the same step in PyTorch', load: async () => (await import('../../bench/rliv-ua-step.js')).runRlivUaStepBenchCommand },
   simulator: { summary: 'environment responses/s, log generation and loading rows/s, peak memory', load: async () => (await import('../../bench/simulator.js')).runSimulatorBench },
+  world: { summary: 'catalog building, ground-truth world responses and KuaiRand log write/read rows/s', load: async () => (await import('../../bench/world.js')).runWorldBench },
   serve: { summary: 'in-process scoring and HTTP load test of the ranking service', load: async () => (await import('../../bench/serve.js')).runServeBench },
 };
 

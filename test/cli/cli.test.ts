@@ -57,5 +57,5 @@ test('--seed must be a non-negative integer', async () => {
 test('an unknown benchmark is a usage error listing the choices', async () => {
   const r = await runCli(['bench', 'nope']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /numeric, simulator, serve/);
+  assert.match(r.stderr, /numeric, rliv-ua, simulator, world, serve/);
 });
