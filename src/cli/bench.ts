@@ -25,6 +25,8 @@ export const benchCommand: CommandSpec = {
     iterations: { type: 'string', description: 'override the number of timed iterations (smaller = faster, noisier)', valueName: 'N' },
     duration: { type: 'string', description: 'seconds of load for time-based benchmarks (serve)', valueName: 'S' },
     redis: { type: 'string', description: 'Redis URL for benchmarks that can use it (serve)', valueName: 'URL' },
+    items: { type: 'string', description: 'catalog size in items (world)', default: '2000000', valueName: 'N' },
+    rows: { type: 'string', description: 'log rows written and read back (world)', default: '1000000', valueName: 'N' },
   },
   async run(values, positionals, ctx) {
     const which = positionals[0] ?? 'numeric';
