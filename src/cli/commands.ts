@@ -13,14 +13,15 @@ import { trainOnlineCommand } from './train-online.js';
 import { generateCommand } from './generate.js';
 import { fitSimulatorCommand } from './fit-simulator.js';
 
+/** In pipeline order: data -> simulator -> training -> experiments -> serving -> benchmarks. */
 export const COMMANDS: readonly CommandSpec[] = [
-  benchCommand,
+  generateCommand,
+  fitSimulatorCommand,
   trainCommand,
   evaluateCommand,
   experimentCommand,
   abTestCommand,
   serveCommand,
   trainOnlineCommand,
-  generateCommand,
-  fitSimulatorCommand,
+  benchCommand,
 ];
