@@ -23,7 +23,7 @@ import {
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../world/response.js';
-import { CandidateGenerator, MAX_CANDIDATES, type CandidateMix } from './candidate-generator.js';
+import { CandidateGenerator, DEFAULT_CANDIDATE_MIX, MAX_CANDIDATES, type CandidateMix } from './candidate-generator.js';
 import { PairCountStore } from './pair-count-store.js';
 import { QuitModel, type QuitModelOptions } from './quit-model.js';
 import { ReturnModel, type ReturnModelOptions } from './return-model.js';
@@ -142,7 +142,7 @@ export class Environment {
     const o = this.options;
     this.quitModel = new QuitModel(o.quit);
     this.returnModel = new ReturnModel(o.returnModel);
-    this.candidateGenerator = new CandidateGenerator(catalog, { numCandidates: o.numCandidates, mix: { popular: 0.5, recentAuthor: 0.3, random: 0.2, ...o.candidateMix }, recentAuthorsPerUser: o.recentAuthorsPerUser });
+    this.candidateGenerator = new CandidateGenerator(catalog, { numCandidates: o.numCandidates, mix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix }, recentAuthorsPerUser: o.recentAuthorsPerUser });
     this.pairStore = new PairCountStore(catalog.numUsers);
     const root = new Rng(o.seed);
     this.candidateRng = root.fork('candidates');

@@ -26,7 +26,8 @@
  * applied to `playTimeMs`); like/follow/comment/forward/gift only on a click,
  * follow only when not yet following, gift only for live authors, amount
  * log-normal with the training gifts' moments. Every exposure consumes the
- * same fixed draws (common random numbers across policies).
+ * same fixed draws (common random numbers across policies) from a local
+ * stream seeded by one draw of the caller's Rng per batch.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -108,6 +109,27 @@ export function log2Bucket(x: number, cap: number): number {
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * `respond` draws 10 numbers per exposure; through the shared `Rng` object
+ * that costs as much as the network. Each batch seeds a local mulberry32
+ * stream from ONE draw of the caller's Rng (every choice still flows from
+ * it; same seed, same responses).
+ */
+let m32 = 0;
+function m32Uniform(): number {
+  m32 = (m32 + 0x6d2b79f5) | 0;
+  let t = Math.imul(m32 ^ (m32 >>> 15), 1 | m32);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** Standard normal from two local uniforms (Box-Muller, cosine branch). */
+function m32Normal(): number {
+  const u = 1 - m32Uniform(); // (0, 1]
+  const v = m32Uniform();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 /** Play-time interval [lo, hi] (ms) of an outcome class for a video of this duration; lo > hi = impossible. */
@@ -369,6 +391,7 @@ export class LearnedSimulator implements ResponseModel {
       }
     }
     const y = this.forward(batch);
+    m32 = rng.nextUint32() | 0;
     const cal = this.calibration;
     const dur = this.catalog.itemDurationMs;
     const isLive = this.catalog.authorIsLive;
@@ -377,16 +400,16 @@ export class LearnedSimulator implements ResponseModel {
       const o = e * OUTPUT_DIM;
       const item = batch.item[e]!;
       const d = dur[item]!;
-      const uClick = rng.uniform();
-      const uLong = rng.uniform();
-      const epsPlay = rng.normal();
-      const uLike = rng.uniform();
-      const uFollow = rng.uniform();
-      const uComment = rng.uniform();
-      const uForward = rng.uniform();
-      const uHate = rng.uniform();
-      const uGift = rng.uniform();
-      const epsAmount = rng.normal();
+      const uClick = m32Uniform();
+      const uLong = m32Uniform();
+      const epsPlay = m32Normal();
+      const uLike = m32Uniform();
+      const uFollow = m32Uniform();
+      const uComment = m32Uniform();
+      const uForward = m32Uniform();
+      const uHate = m32Uniform();
+      const uGift = m32Uniform();
+      const epsAmount = m32Normal();
 
       let cls: 0 | 1 | 2 = uClick < sigmoid(y[o + HEAD_CLICK]!) ? 1 : 0;
       if (cls === 1) {
