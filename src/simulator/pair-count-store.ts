@@ -4,9 +4,11 @@
  * plus the days on which the user gifted the author, so "deep" pairs (a
  * follow and gifts on at least 2 distinct days) can be counted per user.
  *
- * Rows live in one growable Float32Array; each user has a small Map from
- * author to row (small-integer keys keep the Map fast), so memory grows with
- * the pairs actually touched, not users x authors.
+ * Rows live in one growable Float32Array, found through an open-addressing
+ * hash table over (user, author) in typed arrays (linear probing, load <= 1/2):
+ * the environment looks up every candidate of every request, and this is
+ * several times faster than a JS Map. Memory grows with the pairs actually
+ * touched, not users x authors.
  */
 import {
   PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
@@ -38,7 +40,12 @@ export class PairCountStore {
   private giftDays: Int32Array;
   private lastGiftDay: Int32Array;
   private rows = 0;
-  private readonly byUser: (Map<number, number> | undefined)[];
+  /** Hash slots: user, author and row (-1 = empty). */
+  private slotUser: Int32Array;
+  private slotAuthor: Int32Array;
+  private slotRow: Int32Array;
+  private mask: number;
+  private readonly pairsOfUser: Int32Array;
   private readonly deepPairsOfUser: Int32Array;
   private readonly followsOfUser: Int32Array;
 
@@ -46,7 +53,12 @@ export class PairCountStore {
     this.counts = new Float32Array(initialCapacity * PAIR_COUNT_DIM);
     this.giftDays = new Int32Array(initialCapacity);
     this.lastGiftDay = new Int32Array(initialCapacity).fill(-1);
-    this.byUser = new Array(numUsers);
+    const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity * 2)));
+    this.slotUser = new Int32Array(slots);
+    this.slotAuthor = new Int32Array(slots);
+    this.slotRow = new Int32Array(slots).fill(-1);
+    this.mask = slots - 1;
+    this.pairsOfUser = new Int32Array(numUsers);
     this.deepPairsOfUser = new Int32Array(numUsers);
     this.followsOfUser = new Int32Array(numUsers);
   }
@@ -58,15 +70,23 @@ export class PairCountStore {
 
   /** True when the user has touched any pair. */
   hasUser(user: number): boolean {
-    return this.byUser[user] !== undefined;
+    return this.pairsOfUser[user]! > 0;
+  }
+
+  /** Pairs of this user with a row. */
+  pairsOf(user: number): number {
+    return this.pairsOfUser[user]!;
   }
 
   /** Row of the pair, or -1 when it was never touched. */
   rowOf(user: number, author: number): number {
-    const m = this.byUser[user];
-    if (m === undefined) return -1;
-    const r = m.get(author);
-    return r === undefined ? -1 : r;
+    let i = hashPair(user, author) & this.mask;
+    for (;;) {
+      const r = this.slotRow[i]!;
+      if (r < 0) return -1;
+      if (this.slotUser[i] === user && this.slotAuthor[i] === author) return r;
+      i = (i + 1) & this.mask;
+    }
   }
 
   /** Copies f_ua into out[offset .. offset + PAIR_COUNT_DIM) (zeros for an unseen pair). */
@@ -82,10 +102,8 @@ export class PairCountStore {
 
   /** Like {@link read} but leaves `out` untouched for an unseen pair (for zero-initialized buffers). */
   readIfSeen(user: number, author: number, out: Float32Array, offset: number): void {
-    const m = this.byUser[user];
-    if (m === undefined) return;
-    const r = m.get(author);
-    if (r === undefined) return;
+    const r = this.rowOf(user, author);
+    if (r < 0) return;
     const base = r * PAIR_COUNT_DIM;
     const c = this.counts;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = c[base + k]!;
@@ -161,17 +179,38 @@ export class PairCountStore {
 
   private ensureRow(user: number, author: number): number {
     if (!(user >= 0 && user < this.numUsers)) throw new RangeError(`PairCountStore: user ${user} outside [0, ${this.numUsers})`);
-    let m = this.byUser[user];
-    if (m === undefined) {
-      m = new Map();
-      this.byUser[user] = m;
+    let i = hashPair(user, author) & this.mask;
+    for (;;) {
+      const r = this.slotRow[i]!;
+      if (r < 0) break;
+      if (this.slotUser[i] === user && this.slotAuthor[i] === author) return r;
+      i = (i + 1) & this.mask;
     }
-    let r = m.get(author);
-    if (r !== undefined) return r;
-    r = this.rows++;
+    const r = this.rows++;
     if (r >= this.giftDays.length) this.grow();
-    m.set(author, r);
+    this.slotUser[i] = user;
+    this.slotAuthor[i] = author;
+    this.slotRow[i] = r;
+    this.pairsOfUser[user]!++;
+    if (this.rows * 2 > this.slotRow.length) this.rehash();
     return r;
+  }
+
+  private rehash(): void {
+    const oldUser = this.slotUser, oldAuthor = this.slotAuthor, oldRow = this.slotRow;
+    const slots = oldRow.length * 2;
+    this.slotUser = new Int32Array(slots);
+    this.slotAuthor = new Int32Array(slots);
+    this.slotRow = new Int32Array(slots).fill(-1);
+    this.mask = slots - 1;
+    for (let j = 0; j < oldRow.length; j++) {
+      if (oldRow[j]! < 0) continue;
+      let i = hashPair(oldUser[j]!, oldAuthor[j]!) & this.mask;
+      while (this.slotRow[i]! >= 0) i = (i + 1) & this.mask;
+      this.slotUser[i] = oldUser[j]!;
+      this.slotAuthor[i] = oldAuthor[j]!;
+      this.slotRow[i] = oldRow[j]!;
+    }
   }
 
   private grow(): void {
@@ -186,4 +225,13 @@ export class PairCountStore {
     lg.set(this.lastGiftDay);
     this.lastGiftDay = lg;
   }
+}
+
+/** 32-bit mix of a (user, author) pair for the hash table. */
+function hashPair(user: number, author: number): number {
+  let h = Math.imul(user, 0x9e3779b1) ^ Math.imul(author, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
 }
