@@ -33,7 +33,8 @@ import type { Param } from '../numeric/param.js';
 import { Rng } from '../numeric/rng.js';
 import type { SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
+import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
 import { FeatureFields, gatherSlots, scatterSlots } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { RequestReplay, RESP_CLICK, RESP_DIM, RESP_FOLLOW, RESP_LONG_VIEW, RESP_WATCH_SEC } from './request-replay.js';
@@ -323,12 +324,14 @@ export class RankingModel implements Ranker {
     return this.stepLosses;
   }
 
+  /** Config + parameters + Adam + sampling RNG + step counter + the stored exposures it learns from (baseline-checkpoint.ts). */
   save(): Uint8Array {
-    return saveAgentState(this.state());
+    return saveBaselineCheckpoint(this.state(), this.stores());
   }
 
+  /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    const counters = loadAgentState(bytes, this.state());
+    const counters = loadBaselineCheckpoint(bytes, this.state(), this.stores());
     this.steps = counters.steps ?? 0;
   }
 
@@ -337,9 +340,18 @@ export class RankingModel implements Ranker {
     return { agent: this.name, config: this.config, params: this.params(), optimizers: [this.optimizer], rngs: [this.rng], counters: { steps: this.steps } };
   }
 
-  /** Optimizer and RNG, for agents that embed a RankingModel and checkpoint it with themselves. */
-  internals(): { optimizer: Adam; rng: Rng } {
-    return { optimizer: this.optimizer, rng: this.rng };
+  /** The sample stores of the checkpoint: the replay of observed exposures (RLUR folds it into its own). */
+  stores(): CheckpointedStore[] {
+    const { numUsers, numItems } = this.fields.catalog;
+    return [replayStore(this.replay, { numUsers, numItems })];
+  }
+
+  /**
+   * Optimizer, RNG and step counter, for agents that embed a RankingModel and
+   * checkpoint it with themselves (`setSteps` restores the counter on load).
+   */
+  internals(): { optimizer: Adam; rng: Rng; steps: number; setSteps: (steps: number) => void } {
+    return { optimizer: this.optimizer, rng: this.rng, steps: this.steps, setSteps: (steps) => { this.steps = steps; } };
   }
 
   private scoreRows(request: RankRequest, n: number): Float32Array {

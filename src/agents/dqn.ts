@@ -34,7 +34,8 @@ import { Rng } from '../numeric/rng.js';
 import { hardCopy, softUpdate } from '../numeric/soft-update.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
+import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { checkRankRequest, RequestInput } from './request-input.js';
@@ -282,16 +283,23 @@ export class DoubleDqn implements Ranker {
     return { td, conservative, q: qSum / B };
   }
 
+  /** Config + parameters (online, target, embedding) + Adam + sampling RNG + step counter + the replay's contents (baseline-checkpoint.ts). */
   save(): Uint8Array {
-    return saveAgentState(this.state());
+    return saveBaselineCheckpoint(this.state(), this.stores());
   }
 
+  /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    this.steps = loadAgentState(bytes, this.state()).steps ?? 0;
+    this.steps = loadBaselineCheckpoint(bytes, this.state(), this.stores()).steps ?? 0;
   }
 
   protected state(): AgentState {
     return { agent: this.name, config: this.config, params: this.params(), optimizers: [this.optimizer], rngs: [this.rng], counters: { steps: this.steps } };
+  }
+
+  protected stores(): CheckpointedStore[] {
+    const { numUsers, numItems } = this.fields.catalog;
+    return [replayStore(this.replay, { numUsers, numItems })];
   }
 }
 

@@ -39,7 +39,8 @@ import { hardCopy, softUpdate } from '../numeric/soft-update.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
+import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
 import { RANKING_HEAD_COUNT, RankingModel, signalsFromLogits } from './deepfm.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
@@ -538,16 +539,27 @@ export class Rlur implements Ranker {
     return loss;
   }
 
+  /**
+   * Config + parameters (own and the ranking model's) + Adam states + both
+   * sampling RNGs + counters + both replays' contents (own and the ranking
+   * model's; baseline-checkpoint.ts). The stored candidates' signals are not
+   * saved: they are a pure function of the ranking model and the replay, and
+   * `load` marks them stale so the next `train` recomputes them bit-for-bit.
+   */
   save(): Uint8Array {
-    return saveAgentState(this.state());
+    return saveBaselineCheckpoint(this.state(), this.stores());
   }
 
+  /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    const counters = loadAgentState(bytes, this.state());
+    const counters = loadBaselineCheckpoint(bytes, this.state(), this.stores());
     this.steps = counters.steps ?? 0;
     this.actorSteps = counters.actorSteps ?? 0;
     this.rankingSteps = counters.rankingSteps ?? 0;
     this.rndMean = counters.rndMean ?? 0;
+    this.lastActorLoss = counters.lastActorLoss ?? 0;
+    this.rankingModel.internals().setSteps(counters.rankingModelSteps ?? this.rankingSteps);
+    this.signalsStale = true;
   }
 
   private state(): AgentState {
@@ -558,8 +570,16 @@ export class Rlur implements Ranker {
       params: [...this.params(), ...this.rankingModel.params()],
       optimizers: [this.criticOpt, this.actorOpt, this.rndOpt, rm.optimizer],
       rngs: [this.rng, rm.rng],
-      counters: { steps: this.steps, actorSteps: this.actorSteps, rankingSteps: this.rankingSteps, rndMean: this.rndMean },
+      counters: {
+        steps: this.steps, actorSteps: this.actorSteps, rankingSteps: this.rankingSteps, rndMean: this.rndMean,
+        lastActorLoss: this.lastActorLoss, rankingModelSteps: rm.steps,
+      },
     };
+  }
+
+  private stores(): CheckpointedStore[] {
+    const { numUsers, numItems } = this.fields.catalog;
+    return [replayStore(this.replay, { numUsers, numItems }), ...this.rankingModel.stores()];
   }
 }
 

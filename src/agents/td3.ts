@@ -30,7 +30,8 @@ import { Rng } from '../numeric/rng.js';
 import { hardCopy, softUpdate } from '../numeric/soft-update.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
+import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { checkRankRequest, RequestInput } from './request-input.js';
@@ -370,22 +371,31 @@ export class Td3 implements Ranker {
     return loss;
   }
 
+  /** Config + parameters + Adam states + sampling RNG + counters + the replay's contents (baseline-checkpoint.ts). */
   save(): Uint8Array {
-    return saveAgentState(this.state());
+    return saveBaselineCheckpoint(this.state(), this.stores());
   }
 
+  /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    const counters = loadAgentState(bytes, this.state());
+    const counters = loadBaselineCheckpoint(bytes, this.state(), this.stores());
     this.steps = counters.steps ?? 0;
     this.actorSteps = counters.actorSteps ?? 0;
+    // reported as the actor loss of a train() call without an actor update
+    this.lastActorLoss = counters.lastActorLoss ?? 0;
   }
 
   private state(): AgentState {
     return {
       agent: this.name, config: this.config, params: this.params(),
       optimizers: [this.criticOpt, this.actorOpt], rngs: [this.rng],
-      counters: { steps: this.steps, actorSteps: this.actorSteps },
+      counters: { steps: this.steps, actorSteps: this.actorSteps, lastActorLoss: this.lastActorLoss },
     };
+  }
+
+  private stores(): CheckpointedStore[] {
+    const { numUsers, numItems } = this.fields.catalog;
+    return [replayStore(this.replay, { numUsers, numItems })];
   }
 }
 
