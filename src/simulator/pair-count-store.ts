@@ -40,10 +40,8 @@ export class PairCountStore {
   private giftDays: Int32Array;
   private lastGiftDay: Int32Array;
   private rows = 0;
-  /** Hash slots: user, author and row (-1 = empty). */
-  private slotUser: Int32Array;
-  private slotAuthor: Int32Array;
-  private slotRow: Int32Array;
+  /** Hash slots, interleaved [user, author, row] (row -1 = empty) so one probe touches one cache line. */
+  private slots: Int32Array;
   private mask: number;
   private readonly pairsOfUser: Int32Array;
   private readonly deepPairsOfUser: Int32Array;
@@ -54,9 +52,7 @@ export class PairCountStore {
     this.giftDays = new Int32Array(initialCapacity);
     this.lastGiftDay = new Int32Array(initialCapacity).fill(-1);
     const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity * 2)));
-    this.slotUser = new Int32Array(slots);
-    this.slotAuthor = new Int32Array(slots);
-    this.slotRow = new Int32Array(slots).fill(-1);
+    this.slots = emptySlots(slots);
     this.mask = slots - 1;
     this.pairsOfUser = new Int32Array(numUsers);
     this.deepPairsOfUser = new Int32Array(numUsers);
@@ -80,11 +76,13 @@ export class PairCountStore {
 
   /** Row of the pair, or -1 when it was never touched. */
   rowOf(user: number, author: number): number {
+    const t = this.slots;
     let i = hashPair(user, author) & this.mask;
     for (;;) {
-      const r = this.slotRow[i]!;
+      const o = i * 3;
+      const r = t[o + 2]!;
       if (r < 0) return -1;
-      if (this.slotUser[i] === user && this.slotAuthor[i] === author) return r;
+      if (t[o] === user && t[o + 1] === author) return r;
       i = (i + 1) & this.mask;
     }
   }
@@ -179,38 +177,39 @@ export class PairCountStore {
 
   private ensureRow(user: number, author: number): number {
     if (!(user >= 0 && user < this.numUsers)) throw new RangeError(`PairCountStore: user ${user} outside [0, ${this.numUsers})`);
+    const t = this.slots;
     let i = hashPair(user, author) & this.mask;
     for (;;) {
-      const r = this.slotRow[i]!;
+      const o = i * 3;
+      const r = t[o + 2]!;
       if (r < 0) break;
-      if (this.slotUser[i] === user && this.slotAuthor[i] === author) return r;
+      if (t[o] === user && t[o + 1] === author) return r;
       i = (i + 1) & this.mask;
     }
     const r = this.rows++;
     if (r >= this.giftDays.length) this.grow();
-    this.slotUser[i] = user;
-    this.slotAuthor[i] = author;
-    this.slotRow[i] = r;
+    t[i * 3] = user;
+    t[i * 3 + 1] = author;
+    t[i * 3 + 2] = r;
     this.pairsOfUser[user]!++;
-    if (this.rows * 2 > this.slotRow.length) this.rehash();
+    if (this.rows * 2 > this.mask + 1) this.rehash();
     return r;
   }
 
   private rehash(): void {
-    const oldUser = this.slotUser, oldAuthor = this.slotAuthor, oldRow = this.slotRow;
-    const slots = oldRow.length * 2;
-    this.slotUser = new Int32Array(slots);
-    this.slotAuthor = new Int32Array(slots);
-    this.slotRow = new Int32Array(slots).fill(-1);
+    const old = this.slots;
+    const slots = (this.mask + 1) * 2;
+    const t = emptySlots(slots);
     this.mask = slots - 1;
-    for (let j = 0; j < oldRow.length; j++) {
-      if (oldRow[j]! < 0) continue;
-      let i = hashPair(oldUser[j]!, oldAuthor[j]!) & this.mask;
-      while (this.slotRow[i]! >= 0) i = (i + 1) & this.mask;
-      this.slotUser[i] = oldUser[j]!;
-      this.slotAuthor[i] = oldAuthor[j]!;
-      this.slotRow[i] = oldRow[j]!;
+    for (let o = 0; o < old.length; o += 3) {
+      if (old[o + 2]! < 0) continue;
+      let i = hashPair(old[o]!, old[o + 1]!) & this.mask;
+      while (t[i * 3 + 2]! >= 0) i = (i + 1) & this.mask;
+      t[i * 3] = old[o]!;
+      t[i * 3 + 1] = old[o + 1]!;
+      t[i * 3 + 2] = old[o + 2]!;
     }
+    this.slots = t;
   }
 
   private grow(): void {
@@ -234,4 +233,10 @@ function hashPair(user: number, author: number): number {
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
   return h >>> 0;
+}
+
+function emptySlots(slots: number): Int32Array {
+  const t = new Int32Array(slots * 3);
+  for (let o = 2; o < t.length; o += 3) t[o] = -1;
+  return t;
 }
