@@ -53,7 +53,8 @@ export interface StateEmbeddingOptions {
 /** Log2 bucket of a count: 0 for <= 0, b for [2^(b-1), 2^b), capped at buckets - 1. */
 export function countBucket(count: number, buckets: number): number {
   if (!(count >= 1)) return 0;
-  const b = 1 + Math.floor(Math.log2(count));
+  // clz32 truncates to an integer, and floor(log2(x)) = floor(log2(floor(x))) for x >= 1: the same bucket without a log.
+  const b = count < 2147483648 ? 32 - Math.clz32(count) : 1 + Math.floor(Math.log2(count));
   return b < buckets ? b : buckets - 1;
 }
 
@@ -66,7 +67,8 @@ export class StateEmbedding {
   readonly table: EmbeddingTable;
   private readonly tableValue: Float32Array;
   private readonly catalog: Catalog;
-  private readonly countBuckets: number;
+  /** Log2 buckets per count kind. */
+  readonly countBuckets: number;
   private readonly userFields: number;
   private readonly itemFields: number;
   /** Field ids (for rowOf): user id 0, user features 1..U, then author, item, tag, duration, live, item features, then the 7 count kinds. */
@@ -241,6 +243,43 @@ export class StateEmbedding {
       }
       this.writePair(counts, r * PAIR_COUNT_DIM, out, o + 2 * d, -1);
     }
+  }
+
+  /**
+   * Parameter version: changes on every {@link invalidate}. Caches derived
+   * from the parameters (h_a here, projected first layers in
+   * rliv-ua-scorer.ts) are valid while it is unchanged.
+   */
+  get paramVersion(): number {
+    return this.version;
+  }
+
+  /** h_u of `user` at out[o..o+dim) (not recorded). */
+  userVector(user: number, out: Float32Array, o: number): void {
+    this.writeUser(user, out, o, -1);
+  }
+
+  /** h_a of catalog item `item` at out[o..o+dim), through the per-version h_a cache (not recorded). */
+  authorVector(item: number, out: Float32Array, o: number): void {
+    const d = this.dim;
+    if (this.authorCache === null) {
+      this.authorCache = new Float32Array(this.catalog.numItems * d);
+      this.authorCacheVersion = new Int32Array(this.catalog.numItems);
+    }
+    const cache = this.authorCache;
+    const c = this.checkItem(item, 0) * d;
+    if (this.authorCacheVersion![item] === this.version) {
+      for (let i = 0; i < d; i++) out[o + i] = cache[c + i]!;
+    } else {
+      this.writeAuthor(item, out, o, -1);
+      for (let i = 0; i < d; i++) cache[c + i] = out[o + i]!;
+      this.authorCacheVersion![item] = this.version;
+    }
+  }
+
+  /** The table vector of count kind `k` (PAIR_COUNT order) in bucket `b` at out[o..o+dim): h_ua is the sum of one per kind. */
+  countVector(k: number, b: number, out: Float32Array, o: number): void {
+    setRow(this.tableValue, this.countRows[k * this.countBuckets + b]!, this.dim, out, o);
   }
 
   /** Must be called whenever the table's values change (optimizer step, checkpoint load): drops cached h_a. */

@@ -25,6 +25,7 @@ import type { Catalog } from '../world/catalog.js';
 import type { SampleBatch } from '../mdp/scri-mdp.js';
 import type { RlivUaConfig } from './rliv-ua-config.js';
 import { StateEmbedding } from './rliv-ua-embedding.js';
+import { FactorizedLivScorer } from './rliv-ua-scorer.js';
 import { MtclTower, type LossTerms } from './mtcl-tower.js';
 import { AssistanceGiftHead } from './assistance-gift-head.js';
 import { computeTdTargets, sampleNextItems } from './td-target.js';
@@ -74,8 +75,8 @@ export class RlivUaNetwork {
   private readonly q2n: Float32Array;
   /** TD targets of the last step, one buffer per trained tower. */
   private readonly y: Float32Array[];
-  // Scoring buffers, sized for maxCandidates.
-  private readonly scoreH: Float32Array;
+  /** Scoring path (first layer factorized over H's slots, per-version caches). */
+  private readonly scorer: FactorizedLivScorer;
 
   constructor(catalog: Catalog, config: Readonly<RlivUaConfig>, rng: Rng) {
     this.catalog = catalog;
@@ -107,7 +108,7 @@ export class RlivUaNetwork {
     this.q1n = new Float32Array(nextCap);
     this.q2n = new Float32Array(nextCap);
     this.y = this.towers.map(() => new Float32Array(cap));
-    this.scoreH = new Float32Array(config.maxCandidates * hDim);
+    this.scorer = new FactorizedLivScorer(this.embedding, this.towers, config.gamma, config.maxCandidates, catalog.numItems);
   }
 
   /** Gradient steps taken. */
@@ -218,16 +219,23 @@ export class RlivUaNetwork {
    * Per-tower LIV = min(Q_1, Q_2) of `n` candidates of one user into
    * `out[i * TOWER_COUNT + TOWERS.indexOf(tower)]` for the towers with
    * `mask[towerIndex]` set (all trained towers when mask is null); entries
-   * of towers not computed are left untouched. No allocation.
+   * of towers not computed are left untouched. No allocation once the
+   * scorer's caches exist. Equal to running the towers' online heads on
+   * `embedding.encodeCandidates` up to float rounding (rliv-ua-scorer.ts).
    */
   livPerTower(user: number, items: Int32Array, pairCounts: Float32Array, n: number, out: Float32Array, mask: Uint8Array | null): void {
     if (n > this.config.maxCandidates) throw new RangeError(`RLIV-UA scoring: ${n} candidates exceed maxCandidates ${this.config.maxCandidates}`);
     if (pairCounts.length < n * PAIR_COUNT_DIM) throw new RangeError(`RLIV-UA scoring: candidatePairCounts holds ${pairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
-    this.embedding.encodeCandidates(user, items, pairCounts, n, this.scoreH);
+    for (let r = 0; r < n; r++) {
+      const item = items[r]!;
+      if (!(item >= 0 && item < this.catalog.numItems) || !Number.isInteger(item)) {
+        throw new RangeError(`StateEmbedding: item ${item} (row ${r}) is not in the catalog (0..${this.catalog.numItems - 1})`);
+      }
+    }
     for (let t = 0; t < this.towers.length; t++) {
       const col = this.towerColumn[t]!;
       if (mask !== null && mask[col] === 0) continue;
-      this.towers[t]!.liv(this.scoreH, n, out, TOWER_COUNT, col);
+      this.scorer.liv(t, user, items, pairCounts, n, out, TOWER_COUNT, col);
     }
   }
 }
