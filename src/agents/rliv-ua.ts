@@ -67,6 +67,8 @@ export class RlivUaAgent implements Ranker {
   private readonly weights = new Float64Array(TOWER_COUNT);
   private weightedCount = 0;
   private readonly stats: RlivUaPipelineStats;
+  /** Set by loadParameters: the replay buffer was not restored, so save() refuses. */
+  private parametersOnly = false;
 
   /**
    * @param context catalog and seed.
@@ -225,6 +227,7 @@ export class RlivUaAgent implements Ranker {
    * checksums too).
    */
   save(): Uint8Array {
+    if (this.parametersOnly) throw new AgentCheckpointError(`${this.name}.save: this agent was loaded with loadParameters (serving; no replay buffer); load() the full checkpoint before saving`);
     const agentBytes = saveAgentState(this.agentState());
     const replayBytes = this.replayBuffer.save();
     const total = 8 + 4 + agentBytes.length + 4 + replayBytes.length + 4;
@@ -252,17 +255,41 @@ export class RlivUaAgent implements Ranker {
     const replay = this.newReplay();
     replay.load(replayBytes);
     const counters = loadAgentState(agentBytes, this.agentState());
+    this.restoreCounters(counters);
+    this.replayBuffer = replay;
+    this.parametersOnly = false;
+  }
+
+  private restoreCounters(counters: Record<string, number>): void {
     const weights: Partial<Record<Tower, number>> = {};
     for (const tower of TOWERS) {
       const w = counters[`scoreWeight.${tower}`];
       if (w !== undefined && w !== 0) weights[tower] = w;
     }
     this.setScoreWeights(weights);
-    this.replayBuffer = replay;
     this.network.embedding.invalidate();
     this.network.setSteps(counters.steps ?? 0);
     this.stats.sessions = counters.sessions ?? 0;
     this.stats.samples = counters.samples ?? 0;
+  }
+
+  /**
+   * Serving load: restores the parameters (and score weights, step counter)
+   * of `save()` bytes without the replay buffer and without the outer
+   * checksum pass; the parameter section's own CRC-32 is still verified and
+   * corrupt bytes throw with the agent unchanged. For callers that verified
+   * the whole file already (the model registry checks its SHA-256): on a
+   * 71 MB checkpoint this skips ~2/3 of the checksum work and the replay
+   * decode. The replay buffer is emptied and `save()` refuses to run until a
+   * full `load()`, so a parameters-only agent can never publish a checkpoint
+   * that silently lost its replay buffer.
+   */
+  loadParameters(bytes: Uint8Array): void {
+    const { agentBytes } = splitCheckpoint(bytes, this.name, false);
+    const counters = loadAgentState(agentBytes, this.agentState());
+    this.restoreCounters(counters);
+    this.replayBuffer = this.newReplay();
+    this.parametersOnly = true;
   }
 
   /** Builds an agent from a checkpoint, with the config stored in it (serving, evaluation). */
@@ -304,13 +331,13 @@ export class RlivUaAgent implements Ranker {
   }
 }
 
-function splitCheckpoint(bytes: Uint8Array, who: string): { agentBytes: Uint8Array; replayBytes: Uint8Array } {
+function splitCheckpoint(bytes: Uint8Array, who: string, verifyOuter = true): { agentBytes: Uint8Array; replayBytes: Uint8Array } {
   if (!(bytes instanceof Uint8Array) || bytes.length < 24) throw new AgentCheckpointError(`${who}.load: expected the bytes written by save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`);
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
   if (magic !== CHECKPOINT_MAGIC) throw new AgentCheckpointError(`${who}.load: not an RLIV-UA checkpoint (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${CHECKPOINT_MAGIC}")`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length - 4;
-  if (view.getUint32(end, true) !== crc32(bytes, 0, end)) throw new AgentCheckpointError(`${who}.load: checkpoint checksum mismatch: the bytes are corrupt or truncated`);
+  if (verifyOuter && view.getUint32(end, true) !== crc32(bytes, 0, end)) throw new AgentCheckpointError(`${who}.load: checkpoint checksum mismatch: the bytes are corrupt or truncated`);
   const agentLength = view.getUint32(8, true);
   const replayAt = 12 + agentLength;
   if (replayAt + 4 > end) throw new AgentCheckpointError(`${who}.load: checkpoint sections run past its end`);

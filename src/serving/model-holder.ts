@@ -77,7 +77,8 @@ export class ModelHolder {
     const recycle = this.previous;
     this.previous = null; // a failed load may leave it unusable for recycling; never reuse it twice
     try {
-      const m = await this.registry.loadLatest(recycle);
+      // Serving only: the parameters-only load (no replay buffer or optimizer use; still checksummed).
+      const m = await this.registry.loadLatest(recycle, true);
       if (m === null) return false;
       this.swap(m);
       return true;

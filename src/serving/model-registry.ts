@@ -154,8 +154,12 @@ export function sha256Hex(bytes: Uint8Array): string {
  * whole state, which saves building and randomly initializing a new agent
  * on every hot reload. On failure the recycled ranker is left as it was
  * (the agents' `load` changes nothing on bad bytes).
+ * `parametersOnly`: for a model that will only serve (the hot reload), use
+ * the ranker's `loadParameters` when it has one (RLIV-UA: no replay buffer,
+ * no redundant outer checksum; still checksummed, see RlivUaAgent). Such a
+ * model cannot be saved or re-published; trainers load in full.
  */
-export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string): Promise<ServingModel> {
+export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string, parametersOnly = false): Promise<ServingModel> {
   let ckpt: Checkpoint;
   try {
     ckpt = decodeCheckpoint(bytes, source);
@@ -176,7 +180,9 @@ export async function instantiateModel(bytes: Uint8Array, version: number, sourc
   let ranker: Ranker;
   try {
     ranker = reusable ? recycle.ranker : createAgent(ckpt.agent, { catalog, seed: agentSeed }, ckpt.agentConfig);
-    ranker.load(model);
+    const lean = (ranker as Partial<ParameterLoader>).loadParameters;
+    if (parametersOnly && typeof lean === 'function') lean.call(ranker, model);
+    else ranker.load(model);
   } catch (err) {
     throw new ModelLoadError(`${source}: cannot build ${ckpt.agent}: ${(err as Error).message}`);
   }
@@ -204,6 +210,11 @@ export function modelCheckpoint(agent: string, agentConfig: Record<string, unkno
 /** The checkpoint of a serving model (e.g. to publish it into a registry). */
 export function servingModelCheckpoint(model: ServingModel, extra: Record<string, unknown> = {}): Checkpoint {
   return modelCheckpoint(model.agent, model.agentConfig, model.ranker.save(), model.catalogSpec, model.agentSeed, extra);
+}
+
+/** Optional ranker capability: load only what scoring needs (see instantiateModel). */
+interface ParameterLoader {
+  loadParameters(bytes: Uint8Array): void;
 }
 
 export function towerScorerOf(ranker: Ranker): TowerScorer | null {
@@ -260,12 +271,12 @@ export class ModelRegistry {
     return bytes;
   }
 
-  /** Loads the latest published version (throws ModelLoadError; null when none). `recycle`: see instantiateModel. */
-  loadLatest(recycle?: ServingModel | null): Promise<ServingModel | null> {
+  /** Loads the latest published version (throws ModelLoadError; null when none). `recycle`, `parametersOnly`: see instantiateModel. */
+  loadLatest(recycle?: ServingModel | null, parametersOnly = false): Promise<ServingModel | null> {
     const p = this.latest();
     if (p === null) return Promise.resolve(null);
     try {
-      return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256);
+      return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256, parametersOnly);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -82,3 +82,37 @@ test('agent.livPerTower = reference for a w/o SL variant too; a row does not dep
     for (let c = 0; c < TOWER_COUNT; c++) assert.ok(Math.abs(one[c]! - all[i * TOWER_COUNT + c]!) <= 1e-5 * (1 + Math.abs(one[c]!)));
   }
 });
+
+test('loadParameters: same scores as load, no replay, save refuses; corrupt parameters throw and change nothing', () => {
+  const src = new RlivUaAgent({ catalog, seed: 6 }, SMALL);
+  src.observe(traces);
+  src.train(2);
+  const bytes = src.save();
+  const full = new RlivUaAgent({ catalog, seed: 6 }, SMALL);
+  full.load(bytes);
+  const lean = new RlivUaAgent({ catalog, seed: 6 }, SMALL);
+  lean.loadParameters(bytes);
+  const rng = new Rng(8);
+  const { user, items, counts } = randomCase(rng, 20);
+  const req = { user, candidates: items, candidatePairCounts: counts, summary: new Float32Array(8) };
+  const a = new Float32Array(20);
+  const b = new Float32Array(20);
+  full.score(req, a);
+  lean.score(req, b);
+  assert.deepEqual(Array.from(b), Array.from(a));
+  assert.equal(lean.replay.size, 0);
+  assert.throws(() => lean.save(), /loadParameters/);
+  // A flipped byte inside the parameter section: refused by its CRC-32, scores unchanged.
+  const bad = bytes.slice();
+  bad[200] ^= 0xff;
+  const other = new RlivUaAgent({ catalog, seed: 7 }, SMALL);
+  const before = new Float32Array(20);
+  other.score(req, before);
+  assert.throws(() => other.loadParameters(bad), /checksum/);
+  const after = new Float32Array(20);
+  other.score(req, after);
+  assert.deepEqual(Array.from(after), Array.from(before));
+  // A full load makes it saveable again.
+  lean.load(bytes);
+  assert.ok(lean.save().length > 0);
+});
