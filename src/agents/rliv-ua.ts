@@ -20,7 +20,8 @@
  *   agent.livPerTower(request, livs);   // N x 4, TOWERS order, for serving
  */
 import { Rng } from '../numeric/rng.js';
-import { crc32 } from '../numeric/params-io.js';
+import { crc32, deserializeParams } from '../numeric/params-io.js';
+import { Param } from '../numeric/param.js';
 import { TOWERS, TOWER_COUNT as TOWER_COUNT_IMPORT, type Tower } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
 import type { SessionTrace } from '../simulator/trace.js';
@@ -292,6 +293,33 @@ export class RlivUaAgent implements Ranker {
     this.parametersOnly = true;
   }
 
+  /**
+   * Applies parameters that {@link prepareRlivUaParameters} verified and
+   * decoded (typically in a worker thread, so the checksum and decoding of a
+   * large checkpoint never block the serving event loop). Checks the agent
+   * name, config and every parameter's name and shape before changing
+   * anything; then behaves like {@link loadParameters}.
+   */
+  applyPreparedParameters(prepared: PreparedRlivUaParameters): void {
+    const state = this.agentState();
+    const meta = prepared.meta as { agent?: string; config?: unknown; counters?: Record<string, number> } | null;
+    if (!meta || meta.agent !== state.agent) throw new AgentCheckpointError(`${this.name}.load: these bytes hold agent "${meta?.agent}", not "${state.agent}"`);
+    if (JSON.stringify(meta.config) !== JSON.stringify(state.config)) {
+      throw new AgentCheckpointError(`${this.name}.load: the checkpoint's config ${JSON.stringify(meta.config)} differs from this agent's ${JSON.stringify(state.config)}; create the agent with the checkpoint's config`);
+    }
+    const byName = new Map(prepared.tensors.map((t) => [t.name, t]));
+    for (const p of state.params) {
+      const t = byName.get(p.name);
+      if (!t) throw new AgentCheckpointError(`${this.name}.load: parameter ${p.name} is not in the checkpoint`);
+      if (t.shape.join('x') !== p.shape.join('x') || t.values.length !== p.value.length) throw new AgentCheckpointError(`${this.name}.load: parameter ${p.name} has shape [${t.shape}] in the checkpoint but [${p.shape}] here`);
+    }
+    if (byName.size !== state.params.length) throw new AgentCheckpointError(`${this.name}.load: the checkpoint has ${byName.size} parameters, this agent ${state.params.length}`);
+    for (const p of state.params) p.value.set(byName.get(p.name)!.values);
+    this.restoreCounters({ ...(meta.counters ?? {}) });
+    this.replayBuffer = this.newReplay();
+    this.parametersOnly = true;
+  }
+
   /** Builds an agent from a checkpoint, with the config stored in it (serving, evaluation). */
   static fromCheckpoint(bytes: Uint8Array, context: RankerContext): RlivUaAgent {
     const { agentBytes } = splitCheckpoint(bytes, 'RLIV-UA');
@@ -329,6 +357,54 @@ export class RlivUaAgent implements Ranker {
     this.stats.samples += this.staging.count;
     this.staging.count = 0;
   }
+}
+
+/** Model parameters of an RLIV-UA checkpoint, verified and decoded (structured-clone / transfer friendly). */
+export interface PreparedRlivUaParameters {
+  /** The parameter section's meta (agent, config, counters, ...). */
+  meta: unknown;
+  /** Every model parameter (not the optimizer moments). */
+  tensors: { name: string; shape: number[]; values: Float32Array }[];
+}
+
+/** Names of the Adam moment tensors that saveAgentState stores after the parameters. */
+const MOMENT_NAME = /^adam\d+\.[mv]\./;
+
+/**
+ * Verifies (parameter section CRC-32, shapes against the section's header)
+ * and decodes the model parameters of RLIV-UA `save()` bytes without an
+ * agent: the part of a serving load that reads every byte, for a worker
+ * thread. The replay section is not read, and the outer checksum is not
+ * recomputed (callers verified the whole file's SHA-256). Throws on corrupt
+ * bytes.
+ */
+export function prepareRlivUaParameters(bytes: Uint8Array): PreparedRlivUaParameters {
+  const { agentBytes } = splitCheckpoint(bytes, 'RLIV-UA', false);
+  const view = new DataView(agentBytes.buffer, agentBytes.byteOffset, agentBytes.byteLength);
+  if (agentBytes.length < 20) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter section too short');
+  const headerLength = view.getUint32(12, true);
+  if (16 + headerLength > agentBytes.length) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter header runs past the end');
+  let header: { params: { name: string; shape: number[] }[] };
+  try {
+    header = JSON.parse(new TextDecoder().decode(agentBytes.subarray(16, 16 + headerLength)));
+  } catch (err) {
+    throw new AgentCheckpointError(`RLIV-UA checkpoint: parameter header is not valid JSON (${(err as Error).message})`);
+  }
+  if (!header || !Array.isArray(header.params)) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter header has no "params" list');
+  let floats = 0;
+  for (const e of header.params) floats += Array.isArray(e?.shape) ? e.shape.reduce((a: number, b: number) => a * b, 1) : 0;
+  // A corrupt header must not make us allocate more than the bytes could hold.
+  if (!(floats * 4 <= agentBytes.length)) throw new AgentCheckpointError(`RLIV-UA checkpoint: parameter header describes ${floats} floats, the section has ${agentBytes.length} bytes`);
+  const all = header.params.map((e) => {
+    if (!e || typeof e.name !== 'string' || !Array.isArray(e.shape) || !e.shape.every((x) => Number.isInteger(x) && x >= 0)) {
+      throw new AgentCheckpointError(`RLIV-UA checkpoint: malformed parameter entry ${JSON.stringify(e)}`);
+    }
+    return new Param({ name: e.name, shape: e.shape });
+  });
+  // deserializeParams checks magic, version, CRC-32, shapes and payload length.
+  const meta = deserializeParams(agentBytes, all, 'RLIV-UA checkpoint');
+  const tensors = all.filter((p) => !MOMENT_NAME.test(p.name)).map((p) => ({ name: p.name, shape: p.shape.slice(), values: p.value }));
+  return { meta, tensors };
 }
 
 function splitCheckpoint(bytes: Uint8Array, who: string, verifyOuter = true): { agentBytes: Uint8Array; replayBytes: Uint8Array } {

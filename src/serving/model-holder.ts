@@ -12,8 +12,14 @@
  * A version that fails to load (corrupt, truncated, wrong agent) is refused,
  * counted and reported in /healthz; the current model keeps serving, and the
  * same bad file is not retried until the pointer changes.
+ *
+ * Loading runs in a worker thread (model-loader.ts): checksums and decoding
+ * of the checkpoint never block requests; only the final parameter copy
+ * runs on the event loop. If the worker cannot run, the in-thread
+ * parameters-only load is used.
  */
 import { ModelLoadError, type ModelRegistry, type RegistryPointer, type ServingModel } from './model-registry.js';
+import { ModelLoaderThread } from './model-loader.js';
 
 export interface ReloadStatus {
   /** Successful reloads since start. */
@@ -36,6 +42,8 @@ export class ModelHolder {
   private checking: Promise<boolean> | null = null;
   readonly reload: ReloadStatus = { reloads: 0, failures: 0 };
   private readonly listeners: ((m: ServingModel) => void)[] = [];
+  private loader: ModelLoaderThread | null = null;
+  private loaderBroken = false;
 
   constructor(initial: ServingModel, registry: ModelRegistry | null) {
     this.model = initial;
@@ -77,8 +85,8 @@ export class ModelHolder {
     const recycle = this.previous;
     this.previous = null; // a failed load may leave it unusable for recycling; never reuse it twice
     try {
-      // Serving only: the parameters-only load (no replay buffer or optimizer use; still checksummed).
-      const m = await this.registry.loadLatest(recycle, true);
+      // Serving only: parameters only (no replay buffer or optimizer state; still checksummed), off the event loop.
+      const m = await this.load(p, recycle);
       if (m === null) return false;
       this.swap(m);
       return true;
@@ -91,9 +99,35 @@ export class ModelHolder {
     }
   }
 
+  private async load(p: RegistryPointer, recycle: ServingModel | null): Promise<ServingModel | null> {
+    const registry = this.registry!;
+    const loader = this.loader;
+    // Until the worker has started (module loading), load here rather than wait for it.
+    if (!this.loaderBroken && loader !== null && loader.ready) {
+      try {
+        return await loader.load(registry.dir, p, recycle);
+      } catch (err) {
+        if (err instanceof ModelLoadError) throw err;
+        if (this.loader !== loader) return null; // stopped while loading
+        // The worker itself failed (not the checkpoint): load in this thread from now on.
+        this.loaderBroken = true;
+      }
+    }
+    return registry.loadLatest(recycle, true);
+  }
+
   /** Polls the registry every `intervalMs`. */
   watch(intervalMs: number): void {
     this.stop();
+    if (this.registry !== null && !this.loaderBroken) {
+      try {
+        this.loader = new ModelLoaderThread();
+        this.loader.warm();
+      } catch {
+        this.loader = null;
+        this.loaderBroken = true;
+      }
+    }
     this.timer = setInterval(() => { void this.checkNow(); }, intervalMs);
     this.timer.unref();
   }
@@ -101,5 +135,7 @@ export class ModelHolder {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.loader) void this.loader.close();
+    this.loader = null;
   }
 }
