@@ -1,0 +1,69 @@
+/**
+ * The rliv library API. Layers, bottom to top: numeric core, data, world,
+ * simulator, mdp, agents, experiments, serving (see README "Architecture").
+ *
+ *   import { buildTrainingEnvironment, createAgent, TrainingRun } from 'rliv';
+ */
+// numeric core
+export * from './numeric/index.js';
+// data
+export * from './data/interaction-kinds.js';
+export * from './data/pair-key.js';
+export * from './data/kuairand-schema.js';
+export * from './data/kuairand-reader.js';
+export * from './data/kuairand-log-writer.js';
+export * from './data/kuairand-format-error.js';
+// world
+export type { Catalog } from './world/catalog.js';
+export * from './world/response.js';
+export * from './world/world-config.js';
+export * from './world/catalog-builder.js';
+export * from './world/load-catalog.js';
+export * from './world/ground-truth-world.js';
+// simulator
+export * from './simulator/trace.js';
+export * from './simulator/environment.js';
+export * from './simulator/slate-policy.js';
+export * from './simulator/logging-policy.js';
+export * from './simulator/calibration.js';
+export * from './simulator/log-generation.js';
+export * from './simulator/learned-simulator.js';
+export * from './simulator/simulator-training.js';
+export * from './simulator/simulator-file.js';
+export * from './simulator/metrics.js';
+// mdp
+export * from './mdp/scri-mdp.js';
+export * from './mdp/label-joiner.js';
+export * from './mdp/adjacent-state-approximation.js';
+export * from './mdp/replay-buffer.js';
+// agents
+export * from './agents/ranker.js';
+export * from './agents/registry.js';
+export * from './agents/exploration.js';
+export * from './agents/ranker-policy.js';
+export * from './agents/rliv-ua.js';
+export * from './agents/rliv-ua-config.js';
+export * from './agents/rliv-ua-variants.js';
+export * from './agents/deepfm.js';
+export * from './agents/dqn.js';
+export * from './agents/cql.js';
+export * from './agents/td3.js';
+export * from './agents/rlur.js';
+// experiments
+export * from './experiments/training-loop.js';
+export * from './experiments/train-environment.js';
+export * from './experiments/train-presets.js';
+export * from './experiments/checkpoint.js';
+export * from './experiments/experiment.js';
+export * from './experiments/experiment-presets.js';
+export * from './experiments/ab-test.js';
+export * from './experiments/statistics.js';
+// serving
+export * from './serving/server.js';
+export * from './serving/online-system.js';
+export * from './serving/pair-store.js';
+export * from './serving/redis-pair-store.js';
+export * from './serving/sample-stream.js';
+export * from './serving/redis-sample-stream.js';
+export * from './serving/model-registry.js';
+export * from './serving/online-trainer.js';
