@@ -232,10 +232,12 @@ export class RlivUaNetwork {
         throw new RangeError(`StateEmbedding: item ${item} (row ${r}) is not in the catalog (0..${this.catalog.numItems - 1})`);
       }
     }
+    // h_u and the count rows are the same for every tower: computed once.
+    this.scorer.begin(user, pairCounts, n);
     for (let t = 0; t < this.towers.length; t++) {
       const col = this.towerColumn[t]!;
       if (mask !== null && mask[col] === 0) continue;
-      this.scorer.liv(t, user, items, pairCounts, n, out, TOWER_COUNT, col);
+      this.scorer.towerLiv(t, items, n, out, TOWER_COUNT, col);
     }
   }
 }

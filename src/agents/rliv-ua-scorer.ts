@@ -36,8 +36,6 @@ interface TowerProjection {
   /** Width of the first layer (heads x first hidden size). */
   width: number;
   version: number;
-  /** PAIR_COUNT_DIM x countBuckets x dim: e(k, b) - e(k, 0), the table vectors of count kind k (bucket 0 rows unused). */
-  countVectorDelta: Float32Array;
   /** b0 + W0_ua h_ua(all counts zero): the part of every item term that does not depend on the item. */
   zeroCounts: Float32Array;
   /** slots x width: W0_a h_a of the item in each slot. */
@@ -62,6 +60,13 @@ export class FactorizedLivScorer {
   private readonly rowSource: Int32Array;
   private readonly missProj: Float32Array;
   private readonly ones: Float32Array;
+  /** Per row of the current request: sum over nonzero count kinds of e(k, b_k) - e(k, 0) (maxRows x dim). */
+  private readonly countRows: Float32Array;
+  private anyCounts = false;
+  private begunRows = -1;
+  /** e(k, b) - e(k, 0) for every kind and bucket (tower-independent), valid for `vectorDeltaVersion`. */
+  private readonly vectorDelta: Float32Array;
+  private vectorDeltaVersion = 0;
   private readonly numItems: number;
   private readonly base: Float32Array;
   private readonly acts: Float32Array[];
@@ -89,6 +94,8 @@ export class FactorizedLivScorer {
     this.missRows = new Int32Array(maxRows);
     this.rowSource = new Int32Array(maxRows);
     this.ones = new Float32Array(maxRows).fill(1);
+    this.countRows = new Float32Array(maxRows * d);
+    this.vectorDelta = new Float32Array(PAIR_COUNT_DIM * embedding.countBuckets * d);
     this.numItems = numItems;
     const g = towers[0]?.online;
     let widest = 1;
@@ -106,7 +113,45 @@ export class FactorizedLivScorer {
    * out[r * stride + offset].
    */
   liv(t: number, user: number, items: Int32Array, pairCounts: Float32Array, n: number, out: Float32Array, stride: number, offset: number): void {
+    this.begin(user, pairCounts, n);
+    this.towerLiv(t, items, n, out, stride, offset);
+  }
+
+  /**
+   * The tower-independent part of a request: h_u and, per row, the sum of
+   * (e(k, b_k) - e(k, 0)) over its nonzero count buckets. Call once, then
+   * {@link towerLiv} for each tower (same user, counts and n).
+   */
+  begin(user: number, pairCounts: Float32Array, n: number): void {
     if (n > this.maxRows) throw new RangeError(`RLIV-UA scoring: ${n} candidates exceed ${this.maxRows}`);
+    const d = this.embedding.dim;
+    this.embedding.userVector(user, this.hu, 0);
+    const B = this.embedding.countBuckets;
+    const ed = this.countVectorDelta();
+    const hd = this.countRows;
+    let anyCounts = false;
+    for (let r = 0; r < n; r++) {
+      const o = r * d;
+      const c = r * PAIR_COUNT_DIM;
+      let first = true;
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+        const b = countBucket(pairCounts[c + k]!, B);
+        if (b === 0) continue;
+        const q = (k * B + b) * d;
+        if (first) for (let j = 0; j < d; j++) hd[o + j] = ed[q + j]!;
+        else for (let j = 0; j < d; j++) hd[o + j] += ed[q + j]!;
+        first = false;
+      }
+      if (first) hd.fill(0, o, o + d);
+      else anyCounts = true;
+    }
+    this.anyCounts = anyCounts;
+    this.begunRows = n;
+  }
+
+  /** LIV of tower t for the rows of the last {@link begin} into out[r * stride + offset]. */
+  towerLiv(t: number, items: Int32Array, n: number, out: Float32Array, stride: number, offset: number): void {
+    if (n !== this.begunRows) throw new RangeError(`RLIV-UA scoring: towerLiv for ${n} rows after begin for ${this.begunRows}`);
     const tower = this.towers[t]!;
     const group = tower.online;
     const p = this.projection(t);
@@ -155,31 +200,12 @@ export class FactorizedLivScorer {
 
     // 2. User term, the same for every row: a rank-1 update z0 += 1 (W0_u h_u).
     const pu = this.base;
-    this.embedding.userVector(user, this.hu, 0);
     gemmAt(false, true, 1, W, d, 1, this.hu, 0, d, w0, 0, inDim, 0, pu, 0, W);
     gemmAt(false, false, n, W, 1, 1, this.ones, 0, 1, pu, 0, W, 1, z0, 0, W);
 
-    // 3. Count terms: per row the sum of (e(k, b_k) - e(k, 0)) over kinds with a nonzero bucket, then one gemm.
-    const B = this.embedding.countBuckets;
-    const ed = p.countVectorDelta;
-    const hd = this.missH;
-    let anyCounts = false;
-    for (let r = 0; r < n; r++) {
-      const o = r * d;
-      const c = r * PAIR_COUNT_DIM;
-      let first = true;
-      for (let k = 0; k < PAIR_COUNT_DIM; k++) {
-        const b = countBucket(pairCounts[c + k]!, B);
-        if (b === 0) continue;
-        const q = (k * B + b) * d;
-        if (first) for (let j = 0; j < d; j++) hd[o + j] = ed[q + j]!;
-        else for (let j = 0; j < d; j++) hd[o + j] += ed[q + j]!;
-        first = false;
-      }
-      if (first) hd.fill(0, o, o + d);
-      else anyCounts = true;
-    }
-    if (anyCounts) gemmAt(false, true, n, W, d, 1, hd, 0, d, w0, 2 * d, inDim, 1, z0, 0, W);
+    // 3. Count terms (rows from begin): one gemm, skipped when no candidate has counts.
+    const hd = this.countRows;
+    if (this.anyCounts) gemmAt(false, true, n, W, d, 1, hd, 0, d, w0, 2 * d, inDim, 1, z0, 0, W);
 
     // Later layers exactly as MlpGroup.forward.
     const G = group.heads;
@@ -215,6 +241,26 @@ export class FactorizedLivScorer {
     }
   }
 
+  /** e(k, b) - e(k, 0) for every count kind k and bucket b (bucket 0 rows unused), for the current parameter version. */
+  private countVectorDelta(): Float32Array {
+    const version = this.embedding.paramVersion;
+    const ed = this.vectorDelta;
+    if (this.vectorDeltaVersion === version) return ed;
+    const d = this.embedding.dim;
+    const B = this.embedding.countBuckets;
+    const e = new Float32Array(d);
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+      this.embedding.countVector(k, 0, e, 0);
+      for (let b = 1; b < B; b++) {
+        const q = (k * B + b) * d;
+        this.embedding.countVector(k, b, ed, q);
+        for (let j = 0; j < d; j++) ed[q + j] -= e[j]!;
+      }
+    }
+    this.vectorDeltaVersion = version;
+    return ed;
+  }
+
   /** The projections of tower t for the current parameter version (recomputed after any parameter change). */
   private projection(t: number): TowerProjection {
     const version = this.embedding.paramVersion;
@@ -225,7 +271,6 @@ export class FactorizedLivScorer {
       const S = this.slots[t]!;
       p = {
         width: W, version: 0,
-        countVectorDelta: new Float32Array(PAIR_COUNT_DIM * this.embedding.countBuckets * this.embedding.dim),
         zeroCounts: new Float32Array(W),
         itemTerm: new Float32Array(S * W),
         slotItem: new Int32Array(S).fill(-1),
@@ -238,18 +283,12 @@ export class FactorizedLivScorer {
     const B = this.embedding.countBuckets;
     const w0 = group.weights[0]!.value;
     const inDim = group.inDim;
-    // e(k, b) - e(k, 0) for every kind and bucket, and h_ua of a pair with no interactions.
-    const ed = p.countVectorDelta;
+    // h_ua of a pair with no interactions.
     const e0 = new Float32Array(d);
     const e = new Float32Array(d);
     for (let k = 0; k < PAIR_COUNT_DIM; k++) {
       this.embedding.countVector(k, 0, e, 0);
       for (let j = 0; j < d; j++) e0[j] += e[j]!;
-      for (let b = 1; b < B; b++) {
-        const q = (k * B + b) * d;
-        this.embedding.countVector(k, b, ed, q);
-        for (let j = 0; j < d; j++) ed[q + j] -= e[j]!;
-      }
     }
     // b0 + W0_ua h_ua(zero counts): part of every item term.
     p.zeroCounts.set(group.biases[0]!.value.subarray(0, W));
