@@ -16,11 +16,13 @@
  *    `rliv train-online` as its own process).
  * 3. service CPU per rank request (fastify.inject, no network), a figure
  *    that does not depend on how busy the shared machine is;
- * 4. label joiner + ASA throughput (events/s) on a synthetic stream.
+ * 4. label joiner + ASA throughput (events/s) on a synthetic stream;
+ * 5. hot reload of a checkpoint with a full replay buffer: time to serve it
+ *    and the longest event-loop block meanwhile.
  * Figures are printed to stderr; the summary is the final JSON line.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ import { AsaSampleBuilder } from '../src/mdp/adjacent-state-approximation.js';
 import { LabelJoiner } from '../src/mdp/label-joiner.js';
 import { allocSampleBatch } from '../src/mdp/scri-mdp.js';
 import { Rng } from '../src/numeric/rng.js';
+import { servingModelCheckpoint } from '../src/serving/model-registry.js';
 import { startOnlineSystem, type OnlineSystem } from '../src/serving/online-system.js';
 import { SESSION_SUMMARY_DIM } from '../src/simulator/trace.js';
 
@@ -118,6 +121,49 @@ async function handlerCpuPerRequest(sys: OnlineSystem, requests: number): Promis
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000 / requests;
 }
+
+/**
+ * Hot reload of a Table 1-size checkpoint that includes a full replay buffer
+ * (200k samples: what `rliv train` / the online trainer publish): wall time
+ * until the new version serves, and the longest event-loop block meanwhile
+ * (a 1 ms timer's largest gap), which is what requests would wait.
+ */
+async function reloadPause(sys: OnlineSystem): Promise<{ checkpointMb: number; first: ReloadFigures; steady: ReloadFigures }> {
+  const model = sys.service.holder.current;
+  const replay = (model.ranker as { replay?: { pushBatch(b: ReturnType<typeof allocSampleBatch>): void; capacity: number } }).replay;
+  if (replay) {
+    const batch = allocSampleBatch(4096);
+    batch.count = 4096;
+    const cat = model.catalog;
+    for (let i = 0; i < 4096; i++) { batch.user[i] = i % cat.numUsers; batch.item[i] = i % cat.numItems; batch.author[i] = cat.itemAuthor[i % cat.numItems]!; }
+    for (let k = 0; k * 4096 < replay.capacity; k++) replay.pushBatch(batch);
+  }
+  let checkpointMb = 0;
+  let published = 0;
+  const once = async (): Promise<ReloadFigures> => {
+    // Distinct bytes per version (the service skips a pointer whose SHA-256 it already serves).
+    const pointer = sys.registry.publish(servingModelCheckpoint(model, { source: 'bench serve reload', reload: ++published }));
+    checkpointMb = statSync(join(sys.registry.dir, pointer.file)).size / 1e6;
+    let last = performance.now();
+    let block = 0;
+    const timer = setInterval(() => { const t = performance.now(); block = Math.max(block, t - last); last = t; }, 1);
+    const t0 = performance.now();
+    while (sys.service.holder.current.version !== pointer.version) {
+      await sys.service.holder.checkNow();
+      if (performance.now() - t0 > 60_000) break;
+    }
+    const wallMs = performance.now() - t0;
+    clearInterval(timer);
+    return { wallMs, blockMs: Math.max(block, performance.now() - last) };
+  };
+  // The first reload after start builds the serving agent object (random init included, on the event loop);
+  // later reloads recycle the model the previous swap replaced, as a long-running server does.
+  const first = await once();
+  const steady = await once();
+  return { checkpointMb, first, steady };
+}
+
+interface ReloadFigures { wallMs: number; blockMs: number }
 
 /** Label joiner + ASA events per wall-clock second and per CPU second on a synthetic impression/feedback stream. */
 function joinerThroughput(n = 300_000): { wall: number; cpu: number } {
@@ -206,6 +252,8 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
   ctx.log(`HTTP load test, memory store: POST /v1/rank x 300 candidates at ${RATE} req/s for ${duration} s ...`);
   const memHttp = await loadTest(mem, duration);
   ctx.log(`  memory: ${memHttp.rps.toFixed(1)} req/s, p50 ${memHttp.p50Ms} ms, p99 ${memHttp.p99Ms} ms, max ${memHttp.maxMs} ms, errors ${memHttp.errors} of ${memHttp.requests}`);
+  const reload = await reloadPause(mem);
+  ctx.log(`hot reload of a ${reload.checkpointMb.toFixed(0)} MB checkpoint (full replay buffer): first after start ${reload.first.wallMs.toFixed(0)} ms to serve, longest event-loop block ${reload.first.blockMs.toFixed(0)} ms; next ${reload.steady.wallMs.toFixed(0)} ms, block ${reload.steady.blockMs.toFixed(0)} ms`);
   await mem.close();
 
   let redisHttp: HttpFigures | null = null;
@@ -241,6 +289,11 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
     errors: memHttp.errors + (redisHttp?.errors ?? 0),
     redis: redisHttp ? { source: redisSource, httpRps: round(redisHttp.rps), httpP50Ms: redisHttp.p50Ms, httpP99Ms: redisHttp.p99Ms, httpMaxMs: redisHttp.maxMs, errors: redisHttp.errors } : null,
     handlerCpuMsPerRequest: round(handlerCpu),
+    reload: {
+      checkpointMb: round(reload.checkpointMb),
+      firstWallMs: Math.round(reload.first.wallMs), firstEventLoopBlockMs: Math.round(reload.first.blockMs),
+      wallMs: Math.round(reload.steady.wallMs), eventLoopBlockMs: Math.round(reload.steady.blockMs),
+    },
     joinerAsaEventsPerSec: Math.round(joinerEps.wall),
     joinerAsaEventsPerCpuSec: Math.round(joinerEps.cpu),
     rateTarget: RATE,
