@@ -7,9 +7,8 @@
  * parameters' buffers transferred, or { ok: false, message }.
  */
 import { parentPort } from 'node:worker_threads';
-import { decodeCheckpoint } from '../experiments/checkpoint.js';
 import { prepareRlivUaParameters } from '../agents/rliv-ua.js';
-import { ModelLoadError, ModelRegistry, type RegistryPointer } from './model-registry.js';
+import { decodeModelCheckpoint, ModelLoadError, ModelRegistry, type RegistryPointer } from './model-registry.js';
 import type { LoadReply, LoadRequest } from './model-loader.js';
 
 parentPort!.on('message', (req: LoadRequest) => {
@@ -18,14 +17,7 @@ parentPort!.on('message', (req: LoadRequest) => {
   try {
     const bytes = new ModelRegistry(req.dir).readBytes(req.pointer as RegistryPointer);
     const source = `model version ${req.pointer.version}`;
-    let ckpt;
-    try {
-      ckpt = decodeCheckpoint(bytes, source);
-    } catch (err) {
-      throw new ModelLoadError((err as Error).message);
-    }
-    const model = ckpt.sections.model;
-    if (!model) throw new ModelLoadError(`${source} has no "model" section`);
+    const { ckpt, model } = decodeModelCheckpoint(bytes, source);
     let prepared = null;
     let modelBytes: Uint8Array | null = null;
     if (ckpt.agent.startsWith('RLIV-UA')) {

@@ -147,6 +147,19 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Decodes a checkpoint and its "model" section; any defect is a ModelLoadError naming `source`. */
+export function decodeModelCheckpoint(bytes: Uint8Array, source: string): { ckpt: Checkpoint; model: Uint8Array } {
+  let ckpt: Checkpoint;
+  try {
+    ckpt = decodeCheckpoint(bytes, source);
+  } catch (err) {
+    throw new ModelLoadError((err as Error).message);
+  }
+  const model = ckpt.sections.model;
+  if (!model) throw new ModelLoadError(`${source} has no "model" section`);
+  return { ckpt, model };
+}
+
 /**
  * Decodes checkpoint bytes and builds the ranker; throws ModelLoadError naming
  * the problem. `recycle`: a model no request uses any more (same agent,
@@ -160,14 +173,7 @@ export function sha256Hex(bytes: Uint8Array): string {
  * model cannot be saved or re-published; trainers load in full.
  */
 export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string, parametersOnly = false): Promise<ServingModel> {
-  let ckpt: Checkpoint;
-  try {
-    ckpt = decodeCheckpoint(bytes, source);
-  } catch (err) {
-    throw new ModelLoadError((err as Error).message);
-  }
-  const model = ckpt.sections.model;
-  if (!model) throw new ModelLoadError(`${source} has no "model" section`);
+  const { ckpt, model } = decodeModelCheckpoint(bytes, source);
   const { catalogSpec, agentSeed } = checkpointWorld(ckpt);
   let catalog: Catalog;
   try {
