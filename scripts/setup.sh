@@ -3,14 +3,15 @@
 #   Debian packages: a C toolchain and OpenBLAS (the native gemm addon), Redis
 #   (the online system's store and stream, used by its tests), Chromium (the
 #   report's browser test) and PyTorch (the reference the numeric core is
-#   measured and gradient-checked against).
+#   measured and gradient-checked against); curl and jq for the README's
+#   walkthrough of the online service.
 #   npm packages: exactly the lockfile (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES="build-essential python3 libopenblas-dev redis-server chromium python3-torch"
+PACKAGES="build-essential python3 libopenblas-dev redis-server chromium python3-torch curl jq"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends $PACKAGES
