@@ -182,7 +182,16 @@ export class CandidateGenerator {
     }
     const stampValue = this.stampValue;
     const nRecent = this.recentCount[user]!;
-    const r = this.options.recentAuthorsPerUser;
+    const recentBase = user * this.options.recentAuthorsPerUser;
+    // Fields read once into locals for the hot loop.
+    const recent = this.recent;
+    const stamp = this.stamp;
+    const popular = this.popularAuthors;
+    const offsets = c.authorItemOffsets;
+    const authorItems = c.authorItemIds;
+    const numItems = c.numItems;
+    const randomShare = this.shares[2];
+    const recentLimit = this.shares[2] + this.shares[1];
     let filled = 0;
     let attempts = 0;
     const maxAttempts = n * 20;
@@ -190,20 +199,20 @@ export class CandidateGenerator {
       let item: number;
       const u = m32Uniform();
       if (attempts++ > maxAttempts) {
-        item = m32Int(c.numItems); // tiny catalogs: fall back to uniform until full
-      } else if (u < this.shares[2]) {
-        item = m32Int(c.numItems);
+        item = m32Int(numItems); // tiny catalogs: fall back to uniform until full
+      } else if (u < randomShare) {
+        item = m32Int(numItems);
       } else {
         let author: number;
-        if (u < this.shares[2] + this.shares[1] && nRecent > 0) author = this.recent[user * r + m32Int(nRecent)]!;
-        else author = this.popularAuthors.sampleAt(m32Uniform());
-        const lo = c.authorItemOffsets[author]!;
-        const hi = c.authorItemOffsets[author + 1]!;
+        if (u < recentLimit && nRecent > 0) author = recent[recentBase + m32Int(nRecent)]!;
+        else author = popular.sampleAt(m32Uniform());
+        const lo = offsets[author]!;
+        const hi = offsets[author + 1]!;
         if (hi <= lo) continue;
-        item = c.authorItemIds[lo + m32Int(hi - lo)]!;
+        item = authorItems[lo + m32Int(hi - lo)]!;
       }
-      if (this.stamp[item] === stampValue) continue;
-      this.stamp[item] = stampValue;
+      if (stamp[item] === stampValue) continue;
+      stamp[item] = stampValue;
       out[filled++] = item;
     }
   }

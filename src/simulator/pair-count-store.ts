@@ -4,8 +4,9 @@
  * plus the days on which the user gifted the author, so "deep" pairs (a
  * follow and gifts on at least 2 distinct days) can be counted per user.
  *
- * Rows live in one growable Float32Array, found through an open-addressing
- * hash table over (user, author) in typed arrays (linear probing, load <= 1/2):
+ * Rows live in one growable Float32Array, found through per-user
+ * open-addressing hash tables over authors in one typed-array pool (linear
+ * probing, load <= 1/2):
  * the environment looks up every candidate of every request, and this is
  * several times faster than a JS Map. Memory grows with the pairs actually
  * touched, not users x authors.
@@ -40,9 +41,28 @@ export class PairCountStore {
   private giftDays: Int32Array;
   private lastGiftDay: Int32Array;
   private rows = 0;
-  /** Hash slots, interleaved [user, author, row] (row -1 = empty) so one probe touches one cache line. */
-  private slots: Int32Array;
-  private mask: number;
+  /**
+   * One small open-addressing table per user, all in one pool: entries
+   * interleaved [author, row, local] (row -1 = empty; local = the pair's
+   * index among the user's pairs). A request's lookups (one user, N
+   * candidates) then stay within that user's few cache lines instead of
+   * missing all over one global table. A grown table moves to the end of the
+   * pool (the old region is left unused).
+   */
+  private pool: Int32Array;
+  private poolUsed = 0;
+  /** Start (in entries) of each user's table in the pool. */
+  private readonly tableStart: Int32Array;
+  /** Capacity (entries, power of two; 0 = no table yet) of each user's table. */
+  private readonly tableCap: Int32Array;
+  /**
+   * A copy of each user's count rows, contiguous per user (row `local` of the
+   * user's region, capacity tableCap / 2 rows), so reading a request's f_ua
+   * stays local too; kept equal to `counts` by {@link add}.
+   */
+  private mirror: Float32Array;
+  private mirrorUsed = 0;
+  private readonly mirrorStart: Int32Array;
   private readonly pairsOfUser: Int32Array;
   private readonly deepPairsOfUser: Int32Array;
   private readonly followsOfUser: Int32Array;
@@ -51,9 +71,11 @@ export class PairCountStore {
     this.counts = new Float32Array(initialCapacity * PAIR_COUNT_DIM);
     this.giftDays = new Int32Array(initialCapacity);
     this.lastGiftDay = new Int32Array(initialCapacity).fill(-1);
-    const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity * 2)));
-    this.slots = emptySlots(slots);
-    this.mask = slots - 1;
+    this.pool = emptySlots(Math.max(64, initialCapacity * 2));
+    this.tableStart = new Int32Array(numUsers);
+    this.tableCap = new Int32Array(numUsers);
+    this.mirror = new Float32Array(Math.max(64, initialCapacity) * PAIR_COUNT_DIM);
+    this.mirrorStart = new Int32Array(numUsers);
     this.pairsOfUser = new Int32Array(numUsers);
     this.deepPairsOfUser = new Int32Array(numUsers);
     this.followsOfUser = new Int32Array(numUsers);
@@ -76,14 +98,23 @@ export class PairCountStore {
 
   /** Row of the pair, or -1 when it was never touched. */
   rowOf(user: number, author: number): number {
-    const t = this.slots;
-    let i = hashPair(user, author) & this.mask;
+    const o = this.entryOf(user, author);
+    return o < 0 ? -1 : this.pool[o + 1]!;
+  }
+
+  /** Offset in the pool of the pair's entry, or -1 when it was never touched. */
+  private entryOf(user: number, author: number): number {
+    const cap = this.tableCap[user]!;
+    if (cap === 0) return -1;
+    const t = this.pool;
+    const start = this.tableStart[user]!;
+    const mask = cap - 1;
+    let i = hashAuthor(author) & mask;
     for (;;) {
-      const o = i * 3;
-      const r = t[o + 2]!;
-      if (r < 0) return -1;
-      if (t[o] === user && t[o + 1] === author) return r;
-      i = (i + 1) & this.mask;
+      const o = (start + i) * 3;
+      if (t[o + 1]! < 0) return -1;
+      if (t[o] === author) return o;
+      i = (i + 1) & mask;
     }
   }
 
@@ -100,10 +131,10 @@ export class PairCountStore {
 
   /** Like {@link read} but leaves `out` untouched for an unseen pair (for zero-initialized buffers). */
   readIfSeen(user: number, author: number, out: Float32Array, offset: number): void {
-    const r = this.rowOf(user, author);
-    if (r < 0) return;
-    const base = r * PAIR_COUNT_DIM;
-    const c = this.counts;
+    const o = this.entryOf(user, author);
+    if (o < 0) return;
+    const base = (this.mirrorStart[user]! + this.pool[o + 2]!) * PAIR_COUNT_DIM;
+    const c = this.mirror;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = c[base + k]!;
   }
 
@@ -145,7 +176,9 @@ export class PairCountStore {
    * (false for a repeated follow flag, which is ignored).
    */
   add(user: number, author: number, responses: ResponseBatch, i: number, day: number): boolean {
-    const r = this.ensureRow(user, author);
+    const entry = this.ensureEntry(user, author);
+    const r = this.pool[entry + 1]!;
+    const local = this.pool[entry + 2]!;
     const base = r * PAIR_COUNT_DIM;
     const c = this.counts;
     const wasDeep = this.isDeepRow(r);
@@ -168,6 +201,9 @@ export class PairCountStore {
       }
     }
     if (!wasDeep && this.isDeepRow(r)) this.deepPairsOfUser[user]!++;
+    const m = this.mirror;
+    const mBase = (this.mirrorStart[user]! + local) * PAIR_COUNT_DIM;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) m[mBase + k] = c[base + k]!;
     return firstFollow;
   }
 
@@ -175,41 +211,66 @@ export class PairCountStore {
     return this.counts[r * PAIR_COUNT_DIM + PC_FOLLOW] === 1 && this.giftDays[r]! >= DEEP_PAIR_MIN_GIFT_DAYS;
   }
 
-  private ensureRow(user: number, author: number): number {
+  /** Pool offset of the pair's entry, creating the pair (zero counts) if new. */
+  private ensureEntry(user: number, author: number): number {
     if (!(user >= 0 && user < this.numUsers)) throw new RangeError(`PairCountStore: user ${user} outside [0, ${this.numUsers})`);
-    const t = this.slots;
-    let i = hashPair(user, author) & this.mask;
-    for (;;) {
-      const o = i * 3;
-      const r = t[o + 2]!;
-      if (r < 0) break;
-      if (t[o] === user && t[o + 1] === author) return r;
-      i = (i + 1) & this.mask;
-    }
+    const existing = this.entryOf(user, author);
+    if (existing >= 0) return existing;
     const r = this.rows++;
     if (r >= this.giftDays.length) this.grow();
-    t[i * 3] = user;
-    t[i * 3 + 1] = author;
-    t[i * 3 + 2] = r;
-    this.pairsOfUser[user]!++;
-    if (this.rows * 2 > this.mask + 1) this.rehash();
-    return r;
+    const local = this.pairsOfUser[user]!;
+    if ((local + 1) * 2 > this.tableCap[user]!) this.growTable(user, Math.max(8, this.tableCap[user]! * 2));
+    const o = this.insert(user, author, r, local);
+    this.pairsOfUser[user] = local + 1;
+    return o;
   }
 
-  private rehash(): void {
-    const old = this.slots;
-    const slots = (this.mask + 1) * 2;
-    const t = emptySlots(slots);
-    this.mask = slots - 1;
-    for (let o = 0; o < old.length; o += 3) {
-      if (old[o + 2]! < 0) continue;
-      let i = hashPair(old[o]!, old[o + 1]!) & this.mask;
-      while (t[i * 3 + 2]! >= 0) i = (i + 1) & this.mask;
-      t[i * 3] = old[o]!;
-      t[i * 3 + 1] = old[o + 1]!;
-      t[i * 3 + 2] = old[o + 2]!;
+  /** Puts (author, row, local) into the user's table (which has room and lacks the author); returns its offset. */
+  private insert(user: number, author: number, row: number, local: number): number {
+    const t = this.pool;
+    const start = this.tableStart[user]!;
+    const mask = this.tableCap[user]! - 1;
+    let i = hashAuthor(author) & mask;
+    while (t[(start + i) * 3 + 1]! >= 0) i = (i + 1) & mask;
+    const o = (start + i) * 3;
+    t[o] = author;
+    t[o + 1] = row;
+    t[o + 2] = local;
+    return o;
+  }
+
+  /** Moves the user's table (and count mirror) to fresh regions at the end of the pools; the table gets `cap` entries. */
+  private growTable(user: number, cap: number): void {
+    const oldStart = this.tableStart[user]!;
+    const oldCap = this.tableCap[user]!;
+    if ((this.poolUsed + cap) * 3 > this.pool.length) {
+      let len = this.pool.length / 3;
+      while (this.poolUsed + cap > len) len *= 2;
+      const p = emptySlots(len);
+      p.set(this.pool);
+      this.pool = p;
     }
-    this.slots = t;
+    this.tableStart[user] = this.poolUsed;
+    this.tableCap[user] = cap;
+    this.poolUsed += cap;
+    const t = this.pool;
+    for (let i = 0; i < oldCap; i++) {
+      const o = (oldStart + i) * 3;
+      if (t[o + 1]! >= 0) this.insert(user, t[o]!, t[o + 1]!, t[o + 2]!);
+    }
+    const mRows = cap >> 1;
+    if ((this.mirrorUsed + mRows) * PAIR_COUNT_DIM > this.mirror.length) {
+      let len = this.mirror.length;
+      while ((this.mirrorUsed + mRows) * PAIR_COUNT_DIM > len) len *= 2;
+      const m = new Float32Array(len);
+      m.set(this.mirror);
+      this.mirror = m;
+    }
+    const oldM = this.mirrorStart[user]!;
+    const n = this.pairsOfUser[user]!;
+    this.mirror.copyWithin(this.mirrorUsed * PAIR_COUNT_DIM, oldM * PAIR_COUNT_DIM, (oldM + n) * PAIR_COUNT_DIM);
+    this.mirrorStart[user] = this.mirrorUsed;
+    this.mirrorUsed += mRows;
   }
 
   private grow(): void {
@@ -226,17 +287,18 @@ export class PairCountStore {
   }
 }
 
-/** 32-bit mix of a (user, author) pair for the hash table. */
-function hashPair(user: number, author: number): number {
-  let h = Math.imul(user, 0x9e3779b1) ^ Math.imul(author, 0x85ebca6b);
+/** 32-bit mix of an author id for a user's table. */
+function hashAuthor(author: number): number {
+  let h = Math.imul(author, 0x85ebca6b);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
   return h >>> 0;
 }
 
-function emptySlots(slots: number): Int32Array {
-  const t = new Int32Array(slots * 3);
-  for (let o = 2; o < t.length; o += 3) t[o] = -1;
+/** `entries` empty [author, row, local] entries (row -1). */
+function emptySlots(entries: number): Int32Array {
+  const t = new Int32Array(entries * 3);
+  for (let o = 1; o < t.length; o += 3) t[o] = -1;
   return t;
 }

@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
+import { Rng } from '../../src/numeric/rng.js';
+import { PairCountStore } from '../../src/simulator/pair-count-store.js';
+import { allocResponseBatch } from '../../src/world/response.js';
+
+// Per-user tables, their growth and the contiguous count mirror against a plain Map reference.
+test('PairCountStore matches a Map reference through table and pool growth', () => {
+  const users = 40;
+  const authors = 700;
+  const store = new PairCountStore(users, 4);
+  const ref = new Map<string, Float32Array>();
+  const rng = new Rng(3);
+  const r = allocResponseBatch(1);
+  for (let step = 0; step < 20_000; step++) {
+    const u = rng.int(users);
+    const a = rng.int(step < 10_000 ? 50 : authors);
+    r.click[0] = rng.int(2);
+    r.longView[0] = rng.int(2);
+    r.like[0] = 0;
+    r.comment[0] = 0;
+    r.follow[0] = rng.int(5) === 0 ? 1 : 0;
+    r.giftAmount[0] = rng.int(7) === 0 ? 2 : 0;
+    r.playTimeMs[0] = rng.int(20_000);
+    const key = `${u},${a}`;
+    let v = ref.get(key);
+    if (!v) ref.set(key, (v = new Float32Array(PAIR_COUNT_DIM)));
+    const first = store.add(u, a, r, 0, step >> 10);
+    assert.equal(first, r.follow[0] === 1 && v[PC_FOLLOW] === 0);
+    v[PC_CLICK]! += r.click[0]!;
+    v[PC_WATCH_TIME]! += r.playTimeMs[0]! / 1000;
+    if (first) v[PC_FOLLOW] = 1;
+    if (r.giftAmount[0]! > 0) v[PC_GIFT]! += 1;
+  }
+  assert.equal(store.size, ref.size);
+  const out = new Float32Array(PAIR_COUNT_DIM);
+  let pairs = 0;
+  for (let u = 0; u < users; u++) {
+    for (let a = 0; a < authors; a++) {
+      const v = ref.get(`${u},${a}`);
+      assert.equal(store.rowOf(u, a) >= 0, v !== undefined);
+      out.fill(0);
+      store.readIfSeen(u, a, out, 0);
+      const got = store.get(u, a);
+      const want = v ?? new Float32Array(PAIR_COUNT_DIM);
+      assert.equal(out[PC_CLICK], want[PC_CLICK]);
+      assert.equal(out[PC_FOLLOW], want[PC_FOLLOW]);
+      assert.equal(out[PC_GIFT], want[PC_GIFT]);
+      assert.deepEqual(out, got);
+      if (v) pairs++;
+    }
+    assert.equal(store.pairsOf(u), [...ref.keys()].filter((k) => k.startsWith(`${u},`)).length);
+  }
+  assert.equal(pairs, ref.size);
+});
