@@ -19,16 +19,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
-import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW } from '../src/data/interaction-kinds.js';
 import { Rng } from '../src/numeric/rng.js';
-import { Environment, allocExposureBatch } from '../src/simulator/environment.js';
+import { Environment } from '../src/simulator/environment.js';
 import type { LearnedSimulator } from '../src/simulator/learned-simulator.js';
 import { loadLogDirectory } from '../src/simulator/log-dataset.js';
 import { generateDataset } from '../src/simulator/log-generation.js';
 import { fitSimulator } from '../src/simulator/simulator-training.js';
 import { RandomPolicy } from '../src/simulator/slate-policy.js';
 import { sessionOptionsFromWorld } from '../src/simulator/world-session-options.js';
-import { allocResponseBatch } from '../src/world/response.js';
+import { benchResponses } from './world.js';
 
 interface Clock {
   wall: number;
@@ -41,37 +40,9 @@ const elapsed = (c: Clock): { wall: number; cpu: number } => {
   return { wall: (performance.now() - c.wall) / 1000, cpu: (d.user + d.system) / 1e6 };
 };
 
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
 /** The learned simulator's `respond` on random exposures: responses per wall and CPU second. */
 export function benchSimulatorRespond(sim: LearnedSimulator, batchSize = 4096, batches = 40): { perSec: number; perCpuSec: number } {
-  const c = sim.catalog;
-  const rng = new Rng(7);
-  const b = allocExposureBatch(batchSize);
-  b.count = batchSize;
-  for (let j = 0; j < batchSize; j++) {
-    b.user[j] = rng.int(c.numUsers);
-    b.item[j] = rng.int(c.numItems);
-    b.position[j] = j % 6;
-    b.repeatAuthor[j] = j % 3 === 0 ? 1 : 0;
-    b.pairCounts[j * PAIR_COUNT_DIM + PC_CLICK] = j % 5;
-    b.pairCounts[j * PAIR_COUNT_DIM + PC_FOLLOW] = j % 11 === 0 ? 1 : 0;
-  }
-  const out = allocResponseBatch(batchSize);
-  for (let r = 0; r < 5; r++) sim.respond(b, rng, out);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let rep = 0; rep < 3; rep++) {
-    const t = start();
-    for (let r = 0; r < batches; r++) sim.respond(b, rng, out);
-    const e = elapsed(t);
-    wall.push((batchSize * batches) / e.wall);
-    cpu.push((batchSize * batches) / e.cpu);
-  }
-  return { perSec: median(wall), perCpuSec: median(cpu) };
+  return benchResponses(sim, sim.catalog, batchSize, batches, 5);
 }
 
 export async function runSimulatorBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {

@@ -21,8 +21,8 @@ import { KuaiRandLogWriter, emptyLogRow } from '../src/data/kuairand-log-writer.
 import { readKuaiRandLog } from '../src/data/kuairand-reader.js';
 import { buildCatalog } from '../src/world/catalog-builder.js';
 import type { Catalog } from '../src/world/catalog.js';
-import { createWorld, type GroundTruthWorld } from '../src/world/ground-truth-world.js';
-import { allocResponseBatch, type ExposureBatch } from '../src/world/response.js';
+import { createWorld } from '../src/world/ground-truth-world.js';
+import { allocResponseBatch, type ExposureBatch, type ResponseModel } from '../src/world/response.js';
 
 function typedBytes(obj: object): number {
   let bytes = 0;
@@ -36,17 +36,19 @@ function cpuSeconds(start: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
-function median(xs: number[]): number {
+/** Median of a small sample (the middle of the sorted values). */
+export function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   return s[s.length >> 1]!;
 }
 
 /**
- * Ground-truth `respond` throughput: `batches` batches of `batchSize` random
- * exposures, median of 3 repeats, per wall second and per CPU second.
+ * `respond` throughput of any ResponseModel (the ground-truth world or the
+ * learned simulator): `batches` batches of `batchSize` random exposures with
+ * pair counts, after `warmup` untimed batches; median of 3 repeats, per wall
+ * second and per CPU second.
  */
-export function benchWorldResponses(world: GroundTruthWorld, batchSize = 4096, batches = 100): { perSec: number; perCpuSec: number } {
-  const c = world.catalog;
+export function benchResponses(responder: ResponseModel, catalog: Catalog, batchSize = 4096, batches = 100, warmup = 20): { perSec: number; perCpuSec: number } {
   const rng = new Rng(7);
   const b: ExposureBatch = {
     count: batchSize,
@@ -58,21 +60,21 @@ export function benchWorldResponses(world: GroundTruthWorld, batchSize = 4096, b
     position: new Int32Array(batchSize),
   };
   for (let j = 0; j < batchSize; j++) {
-    b.user[j] = rng.int(c.numUsers);
-    b.item[j] = rng.int(c.numItems);
+    b.user[j] = rng.int(catalog.numUsers);
+    b.item[j] = rng.int(catalog.numItems);
     b.position[j] = j % 6;
     b.repeatAuthor[j] = j % 3 === 0 ? 1 : 0;
     b.pairCounts[j * PAIR_COUNT_DIM + PC_CLICK] = j % 5;
     b.pairCounts[j * PAIR_COUNT_DIM + PC_FOLLOW] = j % 11 === 0 ? 1 : 0;
   }
   const out = allocResponseBatch(batchSize);
-  for (let r = 0; r < 20; r++) world.respond(b, rng, out);
+  for (let r = 0; r < warmup; r++) responder.respond(b, rng, out);
   const rates: number[] = [];
   const cpuRates: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    for (let r = 0; r < batches; r++) world.respond(b, rng, out);
+    for (let r = 0; r < batches; r++) responder.respond(b, rng, out);
     cpuRates.push((batchSize * batches) / cpuSeconds(c0));
     rates.push((batchSize * batches) / ((performance.now() - t0) / 1000));
   }
@@ -135,7 +137,7 @@ export async function runWorldBench(values: OptionValues, ctx: CommandContext): 
   const worldMs = performance.now() - t;
   const worldMb = (world.userInterest.byteLength + world.authorStyle.byteLength + world.authorQuality.byteLength + world.tagEmbedding.byteLength + world.itemNoise.byteLength) / 2 ** 20;
   ctx.log(`world: built in ${worldMs.toFixed(0)} ms, ${worldMb.toFixed(1)} MB of latent parameters`);
-  const responses = benchWorldResponses(world, 4096, intFlag(values, 'iterations', 1) ?? 100);
+  const responses = benchResponses(world, world.catalog, 4096, intFlag(values, 'iterations', 1) ?? 100);
   ctx.log(`world responses: ${(responses.perSec / 1e6).toFixed(2)} M/s wall, ${(responses.perCpuSec / 1e6).toFixed(2)} M per CPU second (one thread)`);
   const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-world-'));
   try {
