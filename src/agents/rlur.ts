@@ -46,35 +46,13 @@ import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { checkRankRequest, RequestInput } from './request-input.js';
 import { RequestReplay, type RewardWeights } from './request-replay.js';
+import { td3StyleDefaults, type Td3StyleConfig } from './td3-style-config.js';
 
 /** Number of ranking signals the actor weighs. */
 export const RLUR_SIGNALS = RANKING_HEAD_COUNT;
 
-export interface RlurConfig {
-  /** Width of every field embedding (Table 1: 32). */
-  embeddingDim: number;
-  /** Rows of the hashed embedding tables (own and the ranking model's). */
-  embeddingRows: number;
-  /** Hidden widths of actor, critics, RND nets and the ranking model's deep part (Table 1: [64, 64]). */
-  hidden: number[];
-  /** Adam learning rate of critics, embeddings, RND predictor and ranking model (Table 1: 1e-3). */
-  criticLr: number;
-  /** Adam learning rate of the actor (Table 1: 1e-4). */
-  actorLr: number;
-  /** Discount factor (Table 1: 0.9). */
-  gamma: number;
-  /** Soft target-update rate (Table 1: 0.005). */
-  tau: number;
-  /** Requests (and ranking-model exposures) per gradient step (Table 1: 1024). */
-  batchSize: number;
-  /** Bound of every weight (actor output = maxAction * tanh). */
-  maxAction: number;
-  /** Std of the target-policy smoothing noise, in units of maxAction (TD3: 0.2). */
-  policyNoise: number;
-  /** Clip of the smoothing noise, in units of maxAction (TD3: 0.5). */
-  noiseClip: number;
-  /** Critic steps per actor (and target) update (TD3: 2). */
-  policyDelay: number;
+/** RLUR configuration; `embeddingRows` sizes both its own table and its ranking model's. */
+export interface RlurConfig extends Td3StyleConfig {
   /** Sharpness beta of the soft top slate p(w) = sum softmax(beta w.x) x. */
   profileTemperature: number;
   /** Weight lambda_T of the retention critic in the actor loss. */
@@ -104,18 +82,7 @@ export interface RlurConfig {
 }
 
 export const RLUR_DEFAULTS: RlurConfig = {
-  embeddingDim: 32,
-  embeddingRows: 1 << 16,
-  hidden: [64, 64],
-  criticLr: 1e-3,
-  actorLr: 1e-4,
-  gamma: 0.9,
-  tau: 0.005,
-  batchSize: 1024,
-  maxAction: 1,
-  policyNoise: 0.2,
-  noiseClip: 0.5,
-  policyDelay: 2,
+  ...td3StyleDefaults(),
   profileTemperature: 4,
   lambdaRetention: 1,
   lambdaImmediate: 1,

@@ -36,32 +36,10 @@ import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { checkRankRequest, RequestInput } from './request-input.js';
 import { DEFAULT_REWARD_WEIGHTS, RequestReplay, type RewardWeights } from './request-replay.js';
+import { td3StyleDefaults, type Td3StyleConfig } from './td3-style-config.js';
 
-export interface Td3Config {
-  /** Width of every field embedding and of the action (Table 1: 32). */
-  embeddingDim: number;
-  /** Rows of the hashed embedding table. */
-  embeddingRows: number;
-  /** Hidden widths of actor and critics (Table 1: [64, 64]). */
-  hidden: number[];
-  /** Adam learning rate of the critics and embeddings (Table 1: 1e-3). */
-  criticLr: number;
-  /** Adam learning rate of the actor (Table 1: 1e-4). */
-  actorLr: number;
-  /** Discount factor (Table 1: 0.9). */
-  gamma: number;
-  /** Soft target-update rate (Table 1: 0.005). */
-  tau: number;
-  /** Requests per gradient step (Table 1: 1024). */
-  batchSize: number;
-  /** Bound of every action component (actor output = maxAction * tanh). */
-  maxAction: number;
-  /** Std of the target-policy smoothing noise, in units of maxAction (TD3: 0.2). */
-  policyNoise: number;
-  /** Clip of the smoothing noise, in units of maxAction (TD3: 0.5). */
-  noiseClip: number;
-  /** Critic steps per actor (and target) update (TD3: 2). */
-  policyDelay: number;
+/** TD3 configuration; `embeddingDim` is also the width of the action (a point in item-embedding space). */
+export interface Td3Config extends Td3StyleConfig {
   /** Requests kept in the replay. */
   replayCapacity: number;
   /** Largest slate stored per request. */
@@ -73,18 +51,7 @@ export interface Td3Config {
 }
 
 export const TD3_DEFAULTS: Td3Config = {
-  embeddingDim: 32,
-  embeddingRows: 1 << 16,
-  hidden: [64, 64],
-  criticLr: 1e-3,
-  actorLr: 1e-4,
-  gamma: 0.9,
-  tau: 0.005,
-  batchSize: 1024,
-  maxAction: 1,
-  policyNoise: 0.2,
-  noiseClip: 0.5,
-  policyDelay: 2,
+  ...td3StyleDefaults(),
   replayCapacity: 100_000,
   maxSlate: 16,
   reward: { ...DEFAULT_REWARD_WEIGHTS },
