@@ -22,6 +22,7 @@ import {
   PC_WATCH_TIME as PC_WATCH_TIME_,
 } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
+import { allocResponseBatch, type ResponseBatch } from '../world/response.js';
 import type { SessionTrace } from './trace.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
@@ -34,7 +35,12 @@ const PC_LIKE = PC_LIKE_;
 const PC_LONG_VIEW = PC_LONG_VIEW_;
 const PC_WATCH_TIME = PC_WATCH_TIME_;
 
-export interface InteractionLog {
+/**
+ * One row per logged exposure: who saw what and when, plus the responses in
+ * the ResponseBatch layout (`giftAmount` is joined from the gifts file for
+ * real or generated logs; 0 = none).
+ */
+export interface InteractionLog extends ResponseBatch {
   count: number;
   /** Dense user id per row. */
   user: Int32Array;
@@ -42,16 +48,6 @@ export interface InteractionLog {
   item: Int32Array;
   /** KuaiRand `time_ms` (rows of one request share it). */
   timeMs: Float64Array;
-  click: Uint8Array;
-  longView: Uint8Array;
-  like: Uint8Array;
-  follow: Uint8Array;
-  comment: Uint8Array;
-  forward: Uint8Array;
-  hate: Uint8Array;
-  playTimeMs: Float32Array;
-  /** Gift amount joined from the gifts file (0 = none). */
-  giftAmount: Float32Array;
 }
 
 export function allocInteractionLog(capacity: number): InteractionLog {
@@ -60,15 +56,7 @@ export function allocInteractionLog(capacity: number): InteractionLog {
     user: new Int32Array(capacity),
     item: new Int32Array(capacity),
     timeMs: new Float64Array(capacity),
-    click: new Uint8Array(capacity),
-    longView: new Uint8Array(capacity),
-    like: new Uint8Array(capacity),
-    follow: new Uint8Array(capacity),
-    comment: new Uint8Array(capacity),
-    forward: new Uint8Array(capacity),
-    hate: new Uint8Array(capacity),
-    playTimeMs: new Float32Array(capacity),
-    giftAmount: new Float32Array(capacity),
+    ...allocResponseBatch(capacity),
   };
 }
 
