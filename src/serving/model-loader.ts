@@ -8,8 +8,6 @@
  * served during a reload. Errors carry the same messages as the in-thread
  * path (ModelRegistry.readBytes, decodeCheckpoint, the agent's checks).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
@@ -17,6 +15,7 @@ import type { PreparedRlivUaParameters } from '../agents/rliv-ua.js';
 import type { Checkpoint } from '../experiments/checkpoint.js';
 import type { Catalog } from '../world/catalog.js';
 import { checkpointWorld, loadServingCatalog, ModelLoadError, towerScorerOf, type RegistryPointer, type ServingModel } from './model-registry.js';
+import { workerEntry } from './worker-entry.js';
 
 /** Message to the worker. */
 export interface LoadRequest {
@@ -32,15 +31,6 @@ export type LoadReply =
   | { id: number; ok: false; message: string; loadError: boolean };
 
 type Loaded = Extract<LoadReply, { ok: true }>;
-
-/** The worker's entry (compiled: model-load-worker.js; from sources under tsx, a bootstrap registers tsx first). */
-function workerFile(): URL {
-  const ts = new URL('./model-load-worker.ts', import.meta.url);
-  if (!(fileURLToPath(import.meta.url).endsWith('.ts') && existsSync(fileURLToPath(ts)))) return new URL('./model-load-worker.js', import.meta.url);
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(ts.href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
 
 interface ParameterApplier {
   applyPreparedParameters(prepared: PreparedRlivUaParameters): void;
@@ -79,7 +69,7 @@ export class ModelLoaderThread {
 
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
-    const worker = new Worker(workerFile());
+    const worker = new Worker(workerEntry(import.meta.url, './model-load-worker'));
     worker.unref();
     worker.on('message', (r: LoadReply | { ready: true }) => {
       if ('ready' in r) {

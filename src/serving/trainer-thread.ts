@@ -4,26 +4,12 @@
  * The main thread serves the worker's reads and acknowledgements from the
  * real sample stream and hot-reloads each version the worker publishes.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeSamples } from './sample-codec.js';
 import type { SampleStream } from './sample-stream.js';
 import type { OnlineTrainerOptions, OnlineTrainerStats } from './online-trainer.js';
 import type { TrainerWorkerData } from './trainer-worker.js';
-
-/**
- * The worker's entry. Compiled, it is trainer-worker.js next to this file.
- * Run from sources under tsx, a worker does not inherit tsx's loader, so a
- * small ESM bootstrap registers it before importing the .ts entry.
- */
-function workerFile(): URL {
-  const ts = new URL('./trainer-worker.ts', import.meta.url);
-  if (!(fileURLToPath(import.meta.url).endsWith('.ts') && existsSync(fileURLToPath(ts)))) return new URL('./trainer-worker.js', import.meta.url);
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(ts.href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
+import { workerEntry } from './worker-entry.js';
 
 export class TrainerThread {
   private readonly worker: Worker;
@@ -38,7 +24,7 @@ export class TrainerThread {
    */
   constructor(stream: SampleStream, modelsDir: string, options: Partial<OnlineTrainerOptions>, onPublished: (version: number) => void) {
     const data: TrainerWorkerData = { modelsDir, options };
-    this.worker = new Worker(workerFile(), { workerData: data });
+    this.worker = new Worker(workerEntry(import.meta.url, './trainer-worker'), { workerData: data });
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('error', (err) => { this.error = err.message; });
