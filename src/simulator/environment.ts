@@ -274,9 +274,7 @@ export class Environment {
       const candidates = candidateBuf.subarray(j * n, (j + 1) * n);
       this.candidateGenerator.generate(s.user, this.candidateRng, candidates);
       const pcBase = j * n * PAIR_COUNT_DIM;
-      if (store.hasUser(s.user)) {
-        for (let i = 0; i < n; i++) store.readIfSeen(s.user, itemAuthor[candidates[i]!]!, pairBuf, pcBase + i * PAIR_COUNT_DIM);
-      }
+      store.readItems(s.user, candidates, itemAuthor, pairBuf, pcBase);
       const summary = summaryBuf.subarray(j * SESSION_SUMMARY_DIM, (j + 1) * SESSION_SUMMARY_DIM);
       this.summarize(s, summary);
       requests[j] = { user: s.user, timeMs: s.timeMs, summary, candidates, candidatePairCounts: pairBuf.subarray(pcBase, pcBase + n * PAIR_COUNT_DIM) };

@@ -4,11 +4,10 @@
  * plus the days on which the user gifted the author, so "deep" pairs (a
  * follow and gifts on at least 2 distinct days) can be counted per user.
  *
- * Rows live in one growable Float32Array, found through per-user
- * open-addressing hash tables over authors in one typed-array pool (linear
- * probing, load <= 1/2):
- * the environment looks up every candidate of every request, and this is
- * several times faster than a JS Map. Memory grows with the pairs actually
+ * Each user's pairs live in a contiguous region of typed-array pools, found
+ * through a per-user open-addressing table over authors (linear probing,
+ * load <= 1/2): the environment looks up every candidate of every request,
+ * and this is several times faster than a JS Map. Memory grows with the pairs actually
  * touched, not users x authors.
  */
 import {
@@ -36,46 +35,51 @@ const PC_WATCH_TIME = PC_WATCH_TIME_;
 /** Minimum number of distinct gifting days, together with a follow, for a pair to count as deep. */
 export const DEEP_PAIR_MIN_GIFT_DAYS = 2;
 
+/** Smallest per-user table (entries); a user's table holds at most half as many pairs. */
+const MIN_TABLE = 8;
+
 export class PairCountStore {
-  private counts: Float32Array;
-  private giftDays: Int32Array;
-  private lastGiftDay: Int32Array;
-  private rows = 0;
   /**
-   * One small open-addressing table per user, all in one pool: entries
-   * interleaved [author, row, local] (row -1 = empty; local = the pair's
-   * index among the user's pairs). A request's lookups (one user, N
-   * candidates) then stay within that user's few cache lines instead of
-   * missing all over one global table. A grown table moves to the end of the
-   * pool (the old region is left unused).
+   * One small open-addressing table per user, all in one pool: `keys` holds
+   * author + 1 (0 = empty, so a fresh zeroed pool needs no filling) and
+   * `locals` the pair's index among the user's pairs. Keys alone are probed,
+   * 4 bytes an entry: a request's N lookups touch one user's few cache lines
+   * instead of missing all over one global table. A grown table moves to the
+   * end of the pool (the old region is left unused).
    */
-  private pool: Int32Array;
+  private keys: Int32Array;
+  private locals: Int32Array;
   private poolUsed = 0;
   /** Start (in entries) of each user's table in the pool. */
   private readonly tableStart: Int32Array;
   /** Capacity (entries, power of two; 0 = no table yet) of each user's table. */
   private readonly tableCap: Int32Array;
   /**
-   * A copy of each user's count rows, contiguous per user (row `local` of the
-   * user's region, capacity tableCap / 2 rows), so reading a request's f_ua
-   * stays local too; kept equal to `counts` by {@link add}.
+   * Per-pair state, contiguous per user (pair `local` of the user's region,
+   * capacity tableCap / 2 pairs), moved with the table: the f_ua rows
+   * (PAIR_COUNT_DIM floats), the number of distinct gifting days and the
+   * last gifting day.
    */
-  private mirror: Float32Array;
-  private mirrorUsed = 0;
-  private readonly mirrorStart: Int32Array;
+  private counts: Float32Array;
+  private giftDays: Int32Array;
+  private lastGiftDay: Int32Array;
+  private rowsUsed = 0;
+  private readonly rowStart: Int32Array;
   private readonly pairsOfUser: Int32Array;
   private readonly deepPairsOfUser: Int32Array;
   private readonly followsOfUser: Int32Array;
+  private pairs = 0;
 
   constructor(readonly numUsers: number, initialCapacity = 1024) {
-    this.counts = new Float32Array(initialCapacity * PAIR_COUNT_DIM);
-    this.giftDays = new Int32Array(initialCapacity);
-    this.lastGiftDay = new Int32Array(initialCapacity).fill(-1);
-    this.pool = emptySlots(Math.max(64, initialCapacity * 2));
+    const cap = Math.max(64, initialCapacity);
+    this.keys = new Int32Array(cap * 2);
+    this.locals = new Int32Array(cap * 2);
     this.tableStart = new Int32Array(numUsers);
     this.tableCap = new Int32Array(numUsers);
-    this.mirror = new Float32Array(Math.max(64, initialCapacity) * PAIR_COUNT_DIM);
-    this.mirrorStart = new Int32Array(numUsers);
+    this.counts = new Float32Array(cap * PAIR_COUNT_DIM);
+    this.giftDays = new Int32Array(cap);
+    this.lastGiftDay = new Int32Array(cap);
+    this.rowStart = new Int32Array(numUsers);
     this.pairsOfUser = new Int32Array(numUsers);
     this.deepPairsOfUser = new Int32Array(numUsers);
     this.followsOfUser = new Int32Array(numUsers);
@@ -83,7 +87,7 @@ export class PairCountStore {
 
   /** Number of pairs with a row (touched at least once). */
   get size(): number {
-    return this.rows;
+    return this.pairs;
   }
 
   /** True when the user has touched any pair. */
@@ -96,47 +100,88 @@ export class PairCountStore {
     return this.pairsOfUser[user]!;
   }
 
-  /** Row of the pair, or -1 when it was never touched. */
+  /** Index of the pair among the user's pairs (0 .. pairsOf - 1, in order of first touch), or -1 when it was never touched. */
   rowOf(user: number, author: number): number {
-    const o = this.entryOf(user, author);
-    return o < 0 ? -1 : this.pool[o + 1]!;
-  }
-
-  /** Offset in the pool of the pair's entry, or -1 when it was never touched. */
-  private entryOf(user: number, author: number): number {
     const cap = this.tableCap[user]!;
     if (cap === 0) return -1;
-    const t = this.pool;
+    const keys = this.keys;
     const start = this.tableStart[user]!;
     const mask = cap - 1;
+    const key = author + 1;
     let i = hashAuthor(author) & mask;
     for (;;) {
-      const o = (start + i) * 3;
-      if (t[o + 1]! < 0) return -1;
-      if (t[o] === author) return o;
+      const k = keys[start + i]!;
+      if (k === key) return this.locals[start + i]!;
+      if (k === 0) return -1;
       i = (i + 1) & mask;
     }
   }
 
   /** Copies f_ua into out[offset .. offset + PAIR_COUNT_DIM) (zeros for an unseen pair). */
   read(user: number, author: number, out: Float32Array, offset: number): void {
-    const r = this.rowOf(user, author);
-    if (r < 0) {
+    const local = this.rowOf(user, author);
+    if (local < 0) {
       out.fill(0, offset, offset + PAIR_COUNT_DIM);
       return;
     }
-    const base = r * PAIR_COUNT_DIM;
+    const base = (this.rowStart[user]! + local) * PAIR_COUNT_DIM;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = this.counts[base + k]!;
   }
 
   /** Like {@link read} but leaves `out` untouched for an unseen pair (for zero-initialized buffers). */
   readIfSeen(user: number, author: number, out: Float32Array, offset: number): void {
-    const o = this.entryOf(user, author);
-    if (o < 0) return;
-    const base = (this.mirrorStart[user]! + this.pool[o + 2]!) * PAIR_COUNT_DIM;
-    const c = this.mirror;
+    const local = this.rowOf(user, author);
+    if (local < 0) return;
+    const base = (this.rowStart[user]! + local) * PAIR_COUNT_DIM;
+    const c = this.counts;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = c[base + k]!;
   }
+
+  /**
+   * f_ua of the author of each of `items` for one user, into
+   * out[offset + i * PAIR_COUNT_DIM ...] — what a request's N candidates
+   * need, in one call. Unseen pairs are left untouched (`out` must be
+   * zeroed there).
+   */
+  readItems(user: number, items: Int32Array, itemAuthor: Int32Array, out: Float32Array, offset: number): void {
+    const cap = this.tableCap[user]!;
+    if (cap === 0) return;
+    const keys = this.keys;
+    const locals = this.locals;
+    const c = this.counts;
+    const start = this.tableStart[user]!;
+    const end = start + cap;
+    const rowBase = this.rowStart[user]!;
+    const mask = cap - 1;
+    // Stream the user's keys, locals and rows once first: a sequential pass
+    // lets the hardware prefetcher bring them in, where N random probes into
+    // a cold table would each wait for memory.
+    let touch = 0;
+    for (let e = start; e < end; e += 16) touch |= keys[e]!;
+    for (let e = start; e < end; e += 16) touch |= locals[e]!;
+    const rowEnd = (rowBase + this.pairsOfUser[user]!) * PAIR_COUNT_DIM;
+    for (let e = rowBase * PAIR_COUNT_DIM; e < rowEnd; e += 16) touch += c[e]!;
+    this.touchSink = touch;
+    for (let n = 0; n < items.length; n++) {
+      const author = itemAuthor[items[n]!]!;
+      const key = author + 1;
+      let i = hashAuthor(author) & mask;
+      for (;;) {
+        const k = keys[start + i]!;
+        if (k === key) {
+          const base = (rowBase + locals[start + i]!) * PAIR_COUNT_DIM;
+          const o = offset + n * PAIR_COUNT_DIM;
+          for (let q = 0; q < PAIR_COUNT_DIM; q++) out[o + q] = c[base + q]!;
+          break;
+        }
+        if (k === 0) break;
+        i = (i + 1) & mask;
+      }
+    }
+  }
+
+  /** Keeps the prefetch pass of {@link readItems} from being optimized away. */
+  private touchSink = 0;
 
   /** A fresh copy of f_ua (zeros for an unseen pair). */
   get(user: number, author: number): Float32Array {
@@ -147,8 +192,8 @@ export class PairCountStore {
 
   /** Distinct days on which the user gifted the author. */
   giftDaysOf(user: number, author: number): number {
-    const r = this.rowOf(user, author);
-    return r < 0 ? 0 : this.giftDays[r]!;
+    const local = this.rowOf(user, author);
+    return local < 0 ? 0 : this.giftDays[this.rowStart[user]! + local]!;
   }
 
   /** Pairs of this user with a follow and gifts on >= 2 days. */
@@ -176,9 +221,8 @@ export class PairCountStore {
    * (false for a repeated follow flag, which is ignored).
    */
   add(user: number, author: number, responses: ResponseBatch, i: number, day: number): boolean {
-    const entry = this.ensureEntry(user, author);
-    const r = this.pool[entry + 1]!;
-    const local = this.pool[entry + 2]!;
+    const local = this.ensurePair(user, author); // may move the user's region: read rowStart after
+    const r = this.rowStart[user]! + local;
     const base = r * PAIR_COUNT_DIM;
     const c = this.counts;
     const wasDeep = this.isDeepRow(r);
@@ -195,15 +239,13 @@ export class PairCountStore {
     }
     if (responses.giftAmount[i]! > 0) {
       c[base + PC_GIFT]! += 1;
-      if (this.lastGiftDay[r] !== day) {
-        this.lastGiftDay[r] = day;
+      // lastGiftDay holds day + 1 (0 = never), so a fresh zeroed region needs no filling.
+      if (this.lastGiftDay[r] !== day + 1) {
+        this.lastGiftDay[r] = day + 1;
         this.giftDays[r]!++;
       }
     }
     if (!wasDeep && this.isDeepRow(r)) this.deepPairsOfUser[user]!++;
-    const m = this.mirror;
-    const mBase = (this.mirrorStart[user]! + local) * PAIR_COUNT_DIM;
-    for (let k = 0; k < PAIR_COUNT_DIM; k++) m[mBase + k] = c[base + k]!;
     return firstFollow;
   }
 
@@ -211,80 +253,73 @@ export class PairCountStore {
     return this.counts[r * PAIR_COUNT_DIM + PC_FOLLOW] === 1 && this.giftDays[r]! >= DEEP_PAIR_MIN_GIFT_DAYS;
   }
 
-  /** Pool offset of the pair's entry, creating the pair (zero counts) if new. */
-  private ensureEntry(user: number, author: number): number {
+  /** The pair's index among the user's pairs, creating the pair (zero counts) if new. */
+  private ensurePair(user: number, author: number): number {
     if (!(user >= 0 && user < this.numUsers)) throw new RangeError(`PairCountStore: user ${user} outside [0, ${this.numUsers})`);
-    const existing = this.entryOf(user, author);
+    const existing = this.rowOf(user, author);
     if (existing >= 0) return existing;
-    const r = this.rows++;
-    if (r >= this.giftDays.length) this.grow();
     const local = this.pairsOfUser[user]!;
-    if ((local + 1) * 2 > this.tableCap[user]!) this.growTable(user, Math.max(8, this.tableCap[user]! * 2));
-    const o = this.insert(user, author, r, local);
+    if ((local + 1) * 2 > this.tableCap[user]!) this.growUser(user, Math.max(MIN_TABLE, this.tableCap[user]! * 2));
+    this.insert(user, author, local);
     this.pairsOfUser[user] = local + 1;
-    return o;
+    this.pairs++;
+    return local;
   }
 
-  /** Puts (author, row, local) into the user's table (which has room and lacks the author); returns its offset. */
-  private insert(user: number, author: number, row: number, local: number): number {
-    const t = this.pool;
+  /** Puts (author, local) into the user's table (which has room and lacks the author). */
+  private insert(user: number, author: number, local: number): void {
+    const keys = this.keys;
     const start = this.tableStart[user]!;
     const mask = this.tableCap[user]! - 1;
     let i = hashAuthor(author) & mask;
-    while (t[(start + i) * 3 + 1]! >= 0) i = (i + 1) & mask;
-    const o = (start + i) * 3;
-    t[o] = author;
-    t[o + 1] = row;
-    t[o + 2] = local;
-    return o;
+    while (keys[start + i] !== 0) i = (i + 1) & mask;
+    keys[start + i] = author + 1;
+    this.locals[start + i] = local;
   }
 
-  /** Moves the user's table (and count mirror) to fresh regions at the end of the pools; the table gets `cap` entries. */
-  private growTable(user: number, cap: number): void {
+  /** Moves the user's table and pair rows to fresh regions at the end of the pools; the table gets `cap` entries. */
+  private growUser(user: number, cap: number): void {
     const oldStart = this.tableStart[user]!;
     const oldCap = this.tableCap[user]!;
-    if ((this.poolUsed + cap) * 3 > this.pool.length) {
-      let len = this.pool.length / 3;
+    if (this.poolUsed + cap > this.keys.length) {
+      let len = this.keys.length;
       while (this.poolUsed + cap > len) len *= 2;
-      const p = emptySlots(len);
-      p.set(this.pool);
-      this.pool = p;
+      this.keys = grownInt32(this.keys, len);
+      this.locals = grownInt32(this.locals, len);
     }
     this.tableStart[user] = this.poolUsed;
     this.tableCap[user] = cap;
     this.poolUsed += cap;
-    const t = this.pool;
-    for (let i = 0; i < oldCap; i++) {
-      const o = (oldStart + i) * 3;
-      if (t[o + 1]! >= 0) this.insert(user, t[o]!, t[o + 1]!, t[o + 2]!);
+    const keys = this.keys;
+    for (let i = oldStart; i < oldStart + oldCap; i++) {
+      if (keys[i] !== 0) this.insert(user, keys[i]! - 1, this.locals[i]!);
     }
-    const mRows = cap >> 1;
-    if ((this.mirrorUsed + mRows) * PAIR_COUNT_DIM > this.mirror.length) {
-      let len = this.mirror.length;
-      while ((this.mirrorUsed + mRows) * PAIR_COUNT_DIM > len) len *= 2;
-      const m = new Float32Array(len);
-      m.set(this.mirror);
-      this.mirror = m;
+    const rows = cap >> 1;
+    if (this.rowsUsed + rows > this.giftDays.length) {
+      let len = this.giftDays.length;
+      while (this.rowsUsed + rows > len) len *= 2;
+      const counts = new Float32Array(len * PAIR_COUNT_DIM);
+      counts.set(this.counts.subarray(0, this.rowsUsed * PAIR_COUNT_DIM));
+      this.counts = counts;
+      this.giftDays = grownInt32(this.giftDays, len);
+      this.lastGiftDay = grownInt32(this.lastGiftDay, len);
     }
-    const oldM = this.mirrorStart[user]!;
+    const from = this.rowStart[user]!;
     const n = this.pairsOfUser[user]!;
-    this.mirror.copyWithin(this.mirrorUsed * PAIR_COUNT_DIM, oldM * PAIR_COUNT_DIM, (oldM + n) * PAIR_COUNT_DIM);
-    this.mirrorStart[user] = this.mirrorUsed;
-    this.mirrorUsed += mRows;
+    const to = this.rowsUsed;
+    this.counts.copyWithin(to * PAIR_COUNT_DIM, from * PAIR_COUNT_DIM, (from + n) * PAIR_COUNT_DIM);
+    this.giftDays.copyWithin(to, from, from + n);
+    this.lastGiftDay.copyWithin(to, from, from + n);
+    this.rowStart[user] = to;
+    this.rowsUsed += rows;
   }
+}
 
-  private grow(): void {
-    const cap = this.giftDays.length * 2;
-    const counts = new Float32Array(cap * PAIR_COUNT_DIM);
-    counts.set(this.counts);
-    this.counts = counts;
-    const gd = new Int32Array(cap);
-    gd.set(this.giftDays);
-    this.giftDays = gd;
-    const lg = new Int32Array(cap).fill(-1);
-    lg.set(this.lastGiftDay);
-    this.lastGiftDay = lg;
-  }
+/** A zero-extended copy of `a` with length `len`. */
+function grownInt32(a: Int32Array, len: number): Int32Array {
+  const b = new Int32Array(len);
+  b.set(a);
+  return b;
 }
 
 /** 32-bit mix of an author id for a user's table. */
@@ -294,11 +329,4 @@ function hashAuthor(author: number): number {
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
   return h >>> 0;
-}
-
-/** `entries` empty [author, row, local] entries (row -1). */
-function emptySlots(entries: number): Int32Array {
-  const t = new Int32Array(entries * 3);
-  for (let o = 1; o < t.length; o += 3) t[o] = -1;
-  return t;
 }
