@@ -28,6 +28,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { CommandContext, OptionValues } from '../src/cli/command.js';
@@ -87,12 +88,48 @@ interface HttpFigures {
   fromSendP50Ms: number; fromSendP99Ms: number;
   /** p99 of the generator's lateness against its schedule. */
   sendLagP99Ms: number;
+  /** The server thread's garbage-collection pauses during the run. */
+  gc: GcFigures;
+}
+
+/** Garbage-collection pauses of this thread (perf_hooks 'gc' entries): count, total, distribution in ms, and pauses over 5 ms. */
+interface GcFigures { count: number; totalMs: number; p50Ms: number; p99Ms: number; maxMs: number; over5Ms: number; minor: number; major: number }
+
+/** Runs `fn` while recording this thread's GC pauses. */
+async function withGcPauses<T>(fn: () => Promise<T>): Promise<{ value: T; gc: GcFigures }> {
+  const pauses: number[] = [];
+  let minor = 0;
+  let major = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      pauses.push(e.duration);
+      const kind = ((e as { detail?: { kind?: number } }).detail)?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  try {
+    const value = await fn();
+    // Entries are delivered asynchronously: let the last ones arrive.
+    await new Promise((r) => setTimeout(r, 50));
+    const sorted = Float64Array.from(pauses).sort();
+    const total = pauses.reduce((a, b) => a + b, 0);
+    return {
+      value,
+      gc: { count: pauses.length, totalMs: ms(total), p50Ms: ms(percentile(sorted, 0.5) || 0), p99Ms: ms(percentile(sorted, 0.99) || 0), maxMs: ms(sorted[sorted.length - 1] ?? 0), over5Ms: pauses.filter((p) => p > 5).length, minor, major },
+    };
+  } finally {
+    obs.disconnect();
+  }
 }
 
 async function loadTest(sys: OnlineSystem, seconds: number): Promise<HttpFigures> {
   const origin = await sys.service.app.listen({ host: '127.0.0.1', port: 0 });
-  const r = await runOpenLoopInWorker({ origin, path: '/v1/rank', bodies: rankBodies(sys, 16), rate: RATE, durationS: seconds, connections: 16, timeoutMs: 10_000 });
+  const bodies = rankBodies(sys, 16);
+  const { value: r, gc } = await withGcPauses(() => runOpenLoopInWorker({ origin, path: '/v1/rank', bodies, rate: RATE, durationS: seconds, connections: 16, timeoutMs: 10_000 }));
   return {
+    gc,
     rps: r.rps, requests: r.requests, errors: r.errors + r.non2xx, non2xx: r.non2xx,
     p50Ms: ms(r.fromScheduled.p50), p99Ms: ms(r.fromScheduled.p99), p999Ms: ms(r.fromScheduled.p999), maxMs: ms(r.fromScheduled.max),
     fromSendP50Ms: ms(r.fromSend.p50), fromSendP99Ms: ms(r.fromSend.p99), sendLagP99Ms: ms(r.sendLag.p99),
@@ -106,7 +143,8 @@ function ms(x: number): number {
 
 function describeHttp(h: HttpFigures): string {
   return `${h.rps.toFixed(1)} req/s, from scheduled send: p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, p99.9 ${h.p999Ms} ms, max ${h.maxMs} ms; `
-    + `from actual send: p50 ${h.fromSendP50Ms} ms, p99 ${h.fromSendP99Ms} ms (generator lateness p99 ${h.sendLagP99Ms} ms); errors ${h.errors} of ${h.requests}`;
+    + `from actual send: p50 ${h.fromSendP50Ms} ms, p99 ${h.fromSendP99Ms} ms (generator lateness p99 ${h.sendLagP99Ms} ms); errors ${h.errors} of ${h.requests}; `
+    + `server GC: ${h.gc.count} pauses (${h.gc.minor} minor, ${h.gc.major} major), total ${h.gc.totalMs} ms, p50 ${h.gc.p50Ms} ms, p99 ${h.gc.p99Ms} ms, max ${h.gc.maxMs} ms, ${h.gc.over5Ms} over 5 ms`;
 }
 
 /**
@@ -175,12 +213,13 @@ function joinerThroughput(n = 300_000): { wall: number; cpu: number } {
   const joiner = new LabelJoiner((r) => { if (!asa.append(r, batch)) { batch.count = 0; asa.append(r, batch); } }, { windowMs: 1000 });
   const uf = new Int32Array(4);
   const itf = new Int32Array(3);
+  const counts = new Float32Array(PAIR_COUNT_DIM);
   let events = 0;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const requestId = 'r' + ((i / 6) | 0);
-    joiner.impression({ requestId, user: i % 1000, item: i, author: i % 77, timeMs: i, pairCounts: new Float32Array(PAIR_COUNT_DIM), userFeatures: uf, itemFeatures: itf });
+    joiner.impression({ requestId, user: i % 1000, item: i, author: i % 77, timeMs: i, pairCounts: counts, userFeatures: uf, itemFeatures: itf });
     events++;
     if (i % 2 === 0) {
       joiner.feedback({ requestId, item: i, kind: 'click', value: 1, timeMs: i + 1 });
@@ -293,8 +332,9 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
     httpFromSendP50Ms: memHttp.fromSendP50Ms,
     httpFromSendP99Ms: memHttp.fromSendP99Ms,
     httpSendLagP99Ms: memHttp.sendLagP99Ms,
+    gc: memHttp.gc,
     errors: memHttp.errors + (redisHttp?.errors ?? 0),
-    redis: redisHttp ? { source: redisSource, httpRps: round(redisHttp.rps), httpP50Ms: redisHttp.p50Ms, httpP99Ms: redisHttp.p99Ms, httpP999Ms: redisHttp.p999Ms, httpMaxMs: redisHttp.maxMs, httpFromSendP50Ms: redisHttp.fromSendP50Ms, httpFromSendP99Ms: redisHttp.fromSendP99Ms, httpSendLagP99Ms: redisHttp.sendLagP99Ms, errors: redisHttp.errors } : null,
+    redis: redisHttp ? { source: redisSource, httpRps: round(redisHttp.rps), httpP50Ms: redisHttp.p50Ms, httpP99Ms: redisHttp.p99Ms, httpP999Ms: redisHttp.p999Ms, httpMaxMs: redisHttp.maxMs, httpFromSendP50Ms: redisHttp.fromSendP50Ms, httpFromSendP99Ms: redisHttp.fromSendP99Ms, httpSendLagP99Ms: redisHttp.sendLagP99Ms, gc: redisHttp.gc, errors: redisHttp.errors } : null,
     handlerCpuMsPerRequest: round(handlerCpu),
     reload: {
       checkpointMb: round(reload.checkpointMb),

@@ -50,7 +50,7 @@ export interface ImpressionEvent {
   author: number;
   /** Time of the exposure in ms (event time). */
   timeMs: number;
-  /** f_ua at ranking time (PAIR_COUNT_DIM). The joiner keeps this array: do not modify it afterwards. */
+  /** f_ua at ranking time (PAIR_COUNT_DIM; shorter is zero-padded, longer cut). Copied: the caller may reuse it. */
   pairCounts: Float32Array;
   /** Categorical user features, if known (kept by reference). */
   userFeatures?: Int32Array;
@@ -144,12 +144,6 @@ function zeroCounters(): JoinerCounters {
   };
 }
 
-interface Pending extends JoinedInteraction {
-  key: string;
-  /** Bit k set when feedback kind k was applied. */
-  seen: number;
-}
-
 interface EarlyEntry {
   key: string;
   event: FeedbackEvent;
@@ -160,20 +154,61 @@ interface EarlyEntry {
 /** Called once per joined record. The record object is not reused by the joiner. */
 export type JoinedSink = (record: JoinedInteraction) => void;
 
+/** First capacity of the rings; they double as needed (a fresh joiner per offline batch stays small). */
+const INITIAL_CAPACITY = 256;
+
+/**
+ * Storage. A service joining 500 requests/s x 6 items over a 30 s window
+ * holds ~90k pending impressions; as one object (plus key string, outcome
+ * and count arrays) each, they were ~500k long-lived heap objects that every
+ * garbage collection had to copy or mark (5-28 ms pauses). Here every
+ * impression gets a sequence number, and its fields live in preallocated
+ * column arrays indexed by `seq % capacity`:
+ * - the key ring remembers (requestId, item) of every impression from the
+ *   oldest remembered emitted one to the newest pending one, chained per
+ *   requestId in arrival order; `byRequest` maps a requestId to its oldest
+ *   remembered seq. Impressions are emitted and forgotten in arrival order,
+ *   so a chain only ever loses its head. Lookups walk one request's chain
+ *   (the items of one slate), and no key string is built per impression.
+ * - the payload ring holds the pending impressions' fields (user, author,
+ *   time, f_ua, outcome, features by reference).
+ * Seqs in [pendingHead, nextSeq) are pending; [forgetHead, pendingHead) are
+ * the remembered emitted keys (at most `closedKeyMemory`).
+ */
 export class LabelJoiner {
   readonly options: Readonly<LabelJoinerOptions>;
   readonly counters: JoinerCounters = zeroCounters();
   private readonly sink: JoinedSink;
-  private readonly pending = new Map<string, Pending>();
-  private queue: Pending[] = [];
-  private queueHead = 0;
+  private readonly closedMemory: number;
+  private nextSeq = 0;
+  private pendingHead = 0;
+  private forgetHead = 0;
+  // ---- key ring (remembered and pending impressions) ----
+  private readonly byRequest = new Map<string, number>();
+  private keyCap = INITIAL_CAPACITY;
+  private keyRequest: (string | undefined)[] = new Array(INITIAL_CAPACITY);
+  private keyItem = new Int32Array(INITIAL_CAPACITY);
+  /** Next seq of the same requestId, -1 at the end of the chain. */
+  private keyNext = new Float64Array(INITIAL_CAPACITY);
+  /** Last seq of the chain; kept at the chain's head only. */
+  private keyTail = new Float64Array(INITIAL_CAPACITY);
+  // ---- payload ring (pending impressions) ----
+  private payCap = INITIAL_CAPACITY;
+  private user = new Int32Array(INITIAL_CAPACITY);
+  private author = new Int32Array(INITIAL_CAPACITY);
+  private time = new Float64Array(INITIAL_CAPACITY);
+  private counts = new Float32Array(INITIAL_CAPACITY * PAIR_COUNT_DIM);
+  private outcome = new Float32Array(INITIAL_CAPACITY * OUTCOME_DIM);
+  /** Bit k set when feedback kind k was applied. */
+  private seen = new Uint8Array(INITIAL_CAPACITY);
+  private feedbackCount = new Uint8Array(INITIAL_CAPACITY);
+  private userFeatures: (Int32Array | undefined)[] = new Array(INITIAL_CAPACITY);
+  private itemFeatures: (Int32Array | undefined)[] = new Array(INITIAL_CAPACITY);
+  // ---- out-of-order feedback (rare: kept as objects) ----
   private readonly early = new Map<string, EarlyEntry[]>();
   private earlyQueue: EarlyEntry[] = [];
   private earlyHead = 0;
   private earlyLive = 0;
-  private readonly closedSet = new Set<string>();
-  private readonly closedRing: (string | undefined)[];
-  private closedPos = 0;
   private watermarkMs = -Infinity;
 
   /** @param sink receives every joined record exactly once. */
@@ -185,44 +220,40 @@ export class LabelJoiner {
     if (o.maxPending < 1) throw new RangeError(`LabelJoiner option maxPending must be >= 1, got ${o.maxPending}`);
     this.options = o;
     this.sink = sink;
-    this.closedRing = new Array(Math.max(1, Math.floor(o.closedKeyMemory)));
+    this.closedMemory = Math.max(1, Math.floor(o.closedKeyMemory));
   }
 
   /** Current watermark (ms); -Infinity before any impression or advanceTo. */
   get watermark(): number { return this.watermarkMs; }
   /** Impressions waiting for their window to close. */
-  get pendingCount(): number { return this.pending.size; }
+  get pendingCount(): number { return this.nextSeq - this.pendingHead; }
   /** Out-of-order feedback events waiting for their impression. */
   get earlyCount(): number { return this.earlyLive; }
 
   /** Adds an impression; may emit records whose window closed. */
   impression(ev: ImpressionEvent): void {
     this.counters.impressions++;
-    const key = joinKey(ev.requestId, ev.item);
-    if (this.pending.has(key) || this.closedSet.has(key)) {
+    const head = this.byRequest.get(ev.requestId);
+    if (head !== undefined && this.find(head, ev.item) >= 0) {
       this.counters.duplicateImpressions++;
       return;
     }
-    const rec: Pending = {
-      key, requestId: ev.requestId, user: ev.user, item: ev.item, author: ev.author, timeMs: ev.timeMs,
-      userFeatures: ev.userFeatures, itemFeatures: ev.itemFeatures,
-      pairCounts: ev.pairCounts.length === PAIR_COUNT_DIM ? ev.pairCounts : fixCounts(ev.pairCounts),
-      outcome: new Float32Array(OUTCOME_DIM), feedbackCount: 0, closedBy: 'window', seen: 0,
-    };
-    if (this.pending.size >= this.options.maxPending) {
+    if (this.pendingCount >= this.options.maxPending) {
       this.counters.evictedImpressions++;
       this.closeHead('eviction');
     }
-    this.pending.set(key, rec);
-    this.queue.push(rec);
-    const buffered = this.early.get(key);
-    if (buffered !== undefined) {
-      this.early.delete(key);
-      for (const entry of buffered) {
-        if (entry.done) continue;
-        entry.done = true;
-        this.earlyLive--;
-        if (this.apply(rec, entry.event)) this.counters.outOfOrderJoined++;
+    const seq = this.insert(ev);
+    if (this.early.size > 0) {
+      const key = joinKey(ev.requestId, ev.item);
+      const buffered = this.early.get(key);
+      if (buffered !== undefined) {
+        this.early.delete(key);
+        for (const entry of buffered) {
+          if (entry.done) continue;
+          entry.done = true;
+          this.earlyLive--;
+          if (this.apply(seq, entry.event)) this.counters.outOfOrderJoined++;
+        }
       }
     }
     if (ev.timeMs > this.watermarkMs) this.advanceTo(ev.timeMs);
@@ -235,16 +266,17 @@ export class LabelJoiner {
       this.counters.invalidFeedback++;
       return;
     }
-    const key = joinKey(ev.requestId, ev.item);
-    const rec = this.pending.get(key);
-    if (rec !== undefined) {
-      this.apply(rec, ev);
+    const head = this.byRequest.get(ev.requestId);
+    const seq = head === undefined ? -1 : this.find(head, ev.item);
+    if (seq >= this.pendingHead) {
+      this.apply(seq, ev);
       return;
     }
-    if (this.closedSet.has(key)) {
+    if (seq >= 0) {
       this.counters.lateFeedback++;
       return;
     }
+    const key = joinKey(ev.requestId, ev.item);
     const entry: EarlyEntry = { key, event: ev, expireAt: Math.max(this.watermarkMs, ev.timeMs) + this.options.earlyBufferMs, done: false };
     let list = this.early.get(key);
     if (list === undefined) {
@@ -261,9 +293,8 @@ export class LabelJoiner {
   advanceTo(timeMs: number): void {
     if (timeMs > this.watermarkMs) this.watermarkMs = timeMs;
     const limit = this.watermarkMs - this.options.windowMs;
-    while (this.queueHead < this.queue.length) {
-      const head = this.queue[this.queueHead]!;
-      if (!(head.timeMs < limit)) break;
+    while (this.pendingHead < this.nextSeq) {
+      if (!(this.time[this.pendingHead % this.payCap]! < limit)) break;
       this.closeHead('window');
     }
     while (this.earlyHead < this.earlyQueue.length) {
@@ -271,7 +302,7 @@ export class LabelJoiner {
       if (!head.done && head.expireAt >= this.watermarkMs) break;
       this.dropEarlyHead(false);
     }
-    this.compact();
+    this.compactEarly();
   }
 
   /**
@@ -279,42 +310,170 @@ export class LabelJoiner {
    * every still-buffered early feedback as orphan.
    */
   flush(): void {
-    while (this.queueHead < this.queue.length) this.closeHead('flush');
+    while (this.pendingHead < this.nextSeq) this.closeHead('flush');
     while (this.earlyHead < this.earlyQueue.length) this.dropEarlyHead(false);
-    this.compact();
+    this.compactEarly();
   }
 
-  /** Applies one feedback event to a pending record; returns true when joined. */
-  private apply(rec: Pending, ev: FeedbackEvent): boolean {
-    if (ev.timeMs > rec.timeMs + this.options.windowMs) {
+  /** The remembered seq of `item` in the chain starting at `seq`, or -1. */
+  private find(seq: number, item: number): number {
+    const cap = this.keyCap;
+    while (seq >= 0) {
+      const slot = seq % cap;
+      if (this.keyItem[slot] === item) return seq;
+      seq = this.keyNext[slot]!;
+    }
+    return -1;
+  }
+
+  /** Stores a new pending impression and chains its key; returns its seq. */
+  private insert(ev: ImpressionEvent): number {
+    if (this.nextSeq - this.forgetHead >= this.keyCap) this.growKeys();
+    if (this.nextSeq - this.pendingHead >= this.payCap) this.growPayload();
+    const seq = this.nextSeq++;
+    const k = seq % this.keyCap;
+    this.keyRequest[k] = ev.requestId;
+    this.keyItem[k] = ev.item;
+    this.keyNext[k] = -1;
+    const head = this.byRequest.get(ev.requestId);
+    if (head === undefined) {
+      this.byRequest.set(ev.requestId, seq);
+      this.keyTail[k] = seq;
+    } else {
+      const h = head % this.keyCap;
+      this.keyNext[this.keyTail[h]! % this.keyCap] = seq;
+      this.keyTail[h] = seq;
+    }
+    const p = seq % this.payCap;
+    this.user[p] = ev.user;
+    this.author[p] = ev.author;
+    this.time[p] = ev.timeMs;
+    const n = Math.min(ev.pairCounts.length, PAIR_COUNT_DIM);
+    const c = p * PAIR_COUNT_DIM;
+    for (let i = 0; i < n; i++) this.counts[c + i] = ev.pairCounts[i]!;
+    for (let i = n; i < PAIR_COUNT_DIM; i++) this.counts[c + i] = 0;
+    this.outcome.fill(0, p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM);
+    this.seen[p] = 0;
+    this.feedbackCount[p] = 0;
+    this.userFeatures[p] = ev.userFeatures;
+    this.itemFeatures[p] = ev.itemFeatures;
+    return seq;
+  }
+
+  /** Applies one feedback event to pending impression `seq`; returns true when joined. */
+  private apply(seq: number, ev: FeedbackEvent): boolean {
+    const p = seq % this.payCap;
+    if (ev.timeMs > this.time[p]! + this.options.windowMs) {
       this.counters.lateFeedback++;
       return false;
     }
     const k = feedbackKindIndex(ev.kind);
     const bit = 1 << k;
-    if ((rec.seen & bit) !== 0) {
+    const o = p * OUTCOME_DIM + k;
+    if ((this.seen[p]! & bit) !== 0) {
       this.counters.duplicateFeedback++;
-      if (ev.value > rec.outcome[k]!) rec.outcome[k] = ev.value;
+      if (ev.value > this.outcome[o]!) this.outcome[o] = ev.value;
       return false;
     }
-    rec.seen |= bit;
-    rec.outcome[k] = ev.value;
-    rec.feedbackCount++;
+    this.seen[p] = this.seen[p]! | bit;
+    this.outcome[o] = ev.value;
+    this.feedbackCount[p]++;
     this.counters.joinedFeedback++;
     return true;
   }
 
+  /** Emits the oldest pending impression as a fresh record and remembers its key. */
   private closeHead(reason: JoinedInteraction['closedBy']): void {
-    const rec = this.queue[this.queueHead]!;
-    this.queue[this.queueHead] = undefined as unknown as Pending;
-    this.queueHead++;
-    this.pending.delete(rec.key);
-    this.remember(rec.key);
-    rec.closedBy = reason;
+    const seq = this.pendingHead++;
+    const k = seq % this.keyCap;
+    const p = seq % this.payCap;
+    const rec: JoinedInteraction = {
+      requestId: this.keyRequest[k]!, user: this.user[p]!, item: this.keyItem[k]!, author: this.author[p]!, timeMs: this.time[p]!,
+      userFeatures: this.userFeatures[p], itemFeatures: this.itemFeatures[p],
+      pairCounts: this.counts.slice(p * PAIR_COUNT_DIM, p * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
+      outcome: this.outcome.slice(p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM),
+      feedbackCount: this.feedbackCount[p]!, closedBy: reason,
+    };
+    this.userFeatures[p] = undefined;
+    this.itemFeatures[p] = undefined;
+    while (this.pendingHead - this.forgetHead > this.closedMemory) this.forgetOldest();
     this.counters.emitted++;
     if (rec.feedbackCount > 0) this.counters.emittedWithFeedback++;
     else this.counters.emittedNegative++;
     this.sink(rec);
+  }
+
+  /** Forgets the oldest remembered key: the head of its request's chain. */
+  private forgetOldest(): void {
+    const seq = this.forgetHead++;
+    const k = seq % this.keyCap;
+    const requestId = this.keyRequest[k]!;
+    const next = this.keyNext[k]!;
+    if (next < 0) this.byRequest.delete(requestId);
+    else {
+      this.byRequest.set(requestId, next);
+      this.keyTail[next % this.keyCap] = this.keyTail[k]!;
+    }
+    this.keyRequest[k] = undefined;
+  }
+
+  /** Doubles the key ring, moving remembered and pending keys to their new slots. */
+  private growKeys(): void {
+    const cap = this.keyCap * 2;
+    const request: (string | undefined)[] = new Array(cap);
+    const item = new Int32Array(cap);
+    const next = new Float64Array(cap);
+    const tail = new Float64Array(cap);
+    for (let seq = this.forgetHead; seq < this.nextSeq; seq++) {
+      const from = seq % this.keyCap;
+      const to = seq % cap;
+      request[to] = this.keyRequest[from];
+      item[to] = this.keyItem[from]!;
+      next[to] = this.keyNext[from]!;
+      tail[to] = this.keyTail[from]!;
+    }
+    this.keyCap = cap;
+    this.keyRequest = request;
+    this.keyItem = item;
+    this.keyNext = next;
+    this.keyTail = tail;
+  }
+
+  /** Doubles the payload ring, moving pending impressions to their new slots. */
+  private growPayload(): void {
+    const cap = this.payCap * 2;
+    const user = new Int32Array(cap);
+    const author = new Int32Array(cap);
+    const time = new Float64Array(cap);
+    const counts = new Float32Array(cap * PAIR_COUNT_DIM);
+    const outcome = new Float32Array(cap * OUTCOME_DIM);
+    const seen = new Uint8Array(cap);
+    const feedbackCount = new Uint8Array(cap);
+    const userFeatures: (Int32Array | undefined)[] = new Array(cap);
+    const itemFeatures: (Int32Array | undefined)[] = new Array(cap);
+    for (let seq = this.pendingHead; seq < this.nextSeq; seq++) {
+      const from = seq % this.payCap;
+      const to = seq % cap;
+      user[to] = this.user[from]!;
+      author[to] = this.author[from]!;
+      time[to] = this.time[from]!;
+      counts.set(this.counts.subarray(from * PAIR_COUNT_DIM, from * PAIR_COUNT_DIM + PAIR_COUNT_DIM), to * PAIR_COUNT_DIM);
+      outcome.set(this.outcome.subarray(from * OUTCOME_DIM, from * OUTCOME_DIM + OUTCOME_DIM), to * OUTCOME_DIM);
+      seen[to] = this.seen[from]!;
+      feedbackCount[to] = this.feedbackCount[from]!;
+      userFeatures[to] = this.userFeatures[from];
+      itemFeatures[to] = this.itemFeatures[from];
+    }
+    this.payCap = cap;
+    this.user = user;
+    this.author = author;
+    this.time = time;
+    this.counts = counts;
+    this.outcome = outcome;
+    this.seen = seen;
+    this.feedbackCount = feedbackCount;
+    this.userFeatures = userFeatures;
+    this.itemFeatures = itemFeatures;
   }
 
   private dropEarlyHead(evicted: boolean): void {
@@ -335,21 +494,8 @@ export class LabelJoiner {
     }
   }
 
-  private remember(key: string): void {
-    const ring = this.closedRing;
-    const old = ring[this.closedPos];
-    if (old !== undefined) this.closedSet.delete(old);
-    ring[this.closedPos] = key;
-    this.closedSet.add(key);
-    this.closedPos = (this.closedPos + 1) % ring.length;
-  }
-
-  /** Drops consumed queue prefixes once they dominate the arrays (amortized O(1)). */
-  private compact(): void {
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
+  /** Drops the early queue's consumed prefix once it dominates the array (amortized O(1)). */
+  private compactEarly(): void {
     if (this.earlyHead > 4096 && this.earlyHead * 2 > this.earlyQueue.length) {
       this.earlyQueue = this.earlyQueue.slice(this.earlyHead);
       this.earlyHead = 0;
@@ -357,13 +503,7 @@ export class LabelJoiner {
   }
 }
 
-/** The join key of (requestId, item). */
+/** The join key of (requestId, item), used for out-of-order feedback. */
 export function joinKey(requestId: string, item: number): string {
   return requestId + '#' + item;
-}
-
-function fixCounts(counts: Float32Array): Float32Array {
-  const out = new Float32Array(PAIR_COUNT_DIM);
-  out.set(counts.subarray(0, Math.min(counts.length, PAIR_COUNT_DIM)));
-  return out;
 }

@@ -30,7 +30,7 @@ export function feedSessionToJoiner(joiner: LabelJoiner, session: SessionTrace, 
       const item = req.candidates[c]!;
       joiner.impression({
         requestId, user: req.user, item, author: catalog.itemAuthor[item]!, timeMs: t,
-        pairCounts: req.candidatePairCounts.slice(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
+        pairCounts: req.candidatePairCounts.subarray(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
         userFeatures, itemFeatures: catalog.itemFeatures.subarray(item * itf, item * itf + itf),
       });
       fed++;

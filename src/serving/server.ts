@@ -25,6 +25,7 @@ import {
   feedbackBatchBodySchema, feedbackBodySchema, feedbackResponseSchema, rankBodySchema, rankResponseSchema,
   type FeedbackBatchBody, type FeedbackBody, type RankBody,
 } from './api-schemas.js';
+import { CatalogFeatureViews } from './feature-views.js';
 import { CallbackMetric, Counter, Histogram, LATENCY_BUCKETS_S, MetricsRegistry } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import type { ModelRegistry, ServingModel } from './model-registry.js';
@@ -162,6 +163,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   const bootId = now().toString(36);
   let stamp = new Int32Array(catalog0.numItems);
   let stampGen = 0;
+  let featureViews = new CatalogFeatureViews(catalog0);
 
   app.post('/v1/rank', { schema: { body: rankBodySchema, response: { 200: rankResponseSchema } } }, async (req) => {
     const body = req.body as RankBody;
@@ -226,9 +228,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
 
     const requestId = `${bootId}-${(seq++).toString(36)}`;
     const t = now();
-    const uf = catalog.userFeatureFields.length;
-    const itf = catalog.itemFeatureFields.length;
-    const userFeatures = catalog.userFeatures.subarray(body.userId * uf, body.userId * uf + uf);
+    if (featureViews.catalog !== catalog) featureViews = new CatalogFeatureViews(catalog);
+    const userFeatures = featureViews.user(body.userId);
     const out = new Array(k);
     for (let j = 0; j < k; j++) {
       const c = order[j]!;
@@ -243,8 +244,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       };
       pipeline.impression({
         requestId, user: body.userId, item, author: authors[c]!, timeMs: t,
-        pairCounts: counts.slice(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
-        userFeatures, itemFeatures: catalog.itemFeatures.subarray(item * itf, item * itf + itf),
+        pairCounts: counts.subarray(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
+        userFeatures, itemFeatures: featureViews.item(item),
       });
     }
     return { requestId, modelVersion: model.version, degraded: !storeOk, items: out };
