@@ -34,8 +34,15 @@ export interface OpenLoopOptions {
   bodies: string[];
   /** Requests per second, evenly spaced. */
   rate: number;
-  /** Seconds of load; rate * durationS requests are sent. */
+  /** Seconds of measured load; rate * durationS requests are measured. */
   durationS: number;
+  /**
+   * Seconds of load at the same rate before the measured part, on the same
+   * schedule, not recorded: it warms the JIT for the paths under test (a
+   * store's read path, this generator's HTTP client) and opens the
+   * connections. Default 0.
+   */
+  warmupS?: number;
   /** Most concurrent keep-alive connections (requests beyond it wait in the pool, and that wait counts). */
   connections: number;
   /** A request without a complete response after this many ms counts as an error. */
@@ -47,15 +54,17 @@ export interface LatencyFigures { p50: number; p90: number; p99: number; p999: n
 
 /** What one run measured. */
 export interface OpenLoopResult {
-  /** Requests scheduled (and sent). */
+  /** Requests measured (scheduled and sent after the warm-up). */
   requests: number;
+  /** Warm-up requests without a 2xx response (not in the figures below). */
+  warmupFailures: number;
   /** Responses with a 2xx status. */
   ok: number;
   /** Responses with another status. */
   non2xx: number;
   /** Connection errors and timeouts. */
   errors: number;
-  /** 2xx responses per second over the run (first scheduled send to last response). */
+  /** Measured 2xx responses per second (first measured scheduled send to last response). */
   rps: number;
   /** Latency from each request's scheduled send time (coordinated-omission free). */
   fromScheduled: LatencyFigures;
@@ -79,14 +88,17 @@ function figures(values: Float64Array): LatencyFigures {
 
 /** Runs the load in this thread (the worker's body; tests call it directly). */
 export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
-  const total = Math.round(o.rate * o.durationS);
+  const warm = Math.round(o.rate * (o.warmupS ?? 0));
+  const measured = Math.round(o.rate * o.durationS);
+  const total = warm + measured;
   const interval = 1000 / o.rate;
   const url = new URL(o.path, o.origin);
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections, maxFreeSockets: o.connections });
   const bodies = o.bodies.map((b) => Buffer.from(b));
-  const fromScheduled = new Float64Array(total);
-  const fromSend = new Float64Array(total);
-  const sendLag = new Float64Array(total);
+  const fromScheduled = new Float64Array(measured);
+  const fromSend = new Float64Array(measured);
+  const sendLag = new Float64Array(measured);
+  let warmupFailures = 0;
   let okCount = 0;
   let non2xx = 0;
   let errors = 0;
@@ -98,20 +110,27 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const start = performance.now() + 20;
 
   const result = (): OpenLoopResult => ({
-    requests: total, ok: okCount, non2xx, errors,
-    rps: total === 0 ? 0 : okCount / ((lastEnd - start) / 1000),
+    requests: measured, warmupFailures, ok: okCount, non2xx, errors,
+    rps: measured === 0 ? 0 : okCount / ((lastEnd - (start + warm * interval)) / 1000),
     fromScheduled: figures(fromScheduled), fromSend: figures(fromSend), sendLag: figures(sendLag), connectionsOpened,
   });
 
   return new Promise((resolve) => {
     const finishOne = (i: number, due: number, sent: number, status: number): void => {
       const end = performance.now();
-      fromScheduled[i] = end - due;
-      fromSend[i] = end - sent;
-      if (status >= 200 && status < 300) okCount++;
-      else if (status > 0) non2xx++;
-      else errors++;
-      lastEnd = end;
+      const ok = status >= 200 && status < 300;
+      if (i < warm) {
+        if (!ok) warmupFailures++;
+      } else {
+        const m = i - warm;
+        fromScheduled[m] = end - due;
+        fromSend[m] = end - sent;
+        sendLag[m] = sent - due;
+        if (ok) okCount++;
+        else if (status > 0) non2xx++;
+        else errors++;
+        lastEnd = end;
+      }
       if (++done === total) {
         agent.destroy();
         resolve(result());
@@ -119,7 +138,6 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     };
     const fire = (i: number, due: number): void => {
       const sent = performance.now();
-      sendLag[i] = sent - due;
       const body = bodies[i % bodies.length]!;
       let settled = false;
       const settle = (status: number): void => {

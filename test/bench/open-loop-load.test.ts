@@ -43,6 +43,16 @@ test('open-loop generator sends rate x duration requests, bodies in turn, and so
   });
 });
 
+test('open-loop generator warm-up requests are sent but not measured', async () => {
+  await withServer(async (origin, received) => {
+    const r = await runOpenLoop({ ...base(origin), durationS: 0.05, warmupS: 0.05 });
+    assert.equal(received.length, 20);
+    assert.equal(r.requests, 10);
+    assert.equal(r.ok + r.non2xx, 10);
+    assert.ok(r.warmupFailures >= 3 && r.warmupFailures <= 4, 'every third body fails');
+  });
+});
+
 test('open-loop generator counts refused connections as errors, and runs in a worker thread', async () => {
   let port = 0;
   await withServer(async (origin) => {
