@@ -201,8 +201,9 @@ async function reloadPause(sys: OnlineSystem): Promise<{ checkpointMb: number; f
     clearInterval(timer);
     return { wallMs, blockMs: Math.max(block, performance.now() - last) };
   };
-  // The first reload after start builds the serving agent object (random init included, on the event loop);
-  // later reloads recycle the model the previous swap replaced, as a long-running server does.
+  // The first reload after start loads into the spare ranker the holder prebuilt at start (building an agent
+  // runs on the event loop: it blocked the first reload ~300-450 ms before); later reloads recycle the model
+  // the previous swap replaced, as a long-running server does.
   const first = await once();
   const steady = await once();
   return { checkpointMb, first, steady };

@@ -104,6 +104,20 @@ export class ModelLoaderThread {
   }
 }
 
+/**
+ * An idle twin of `model` (same agent, catalog, seed and config; its own
+ * freshly initialized parameters) for the next reload to load into. Building
+ * an agent is the one part of a reload that cannot leave the event loop
+ * (~300-480 ms for a Table 1 RLIV-UA: random init of the hashed embedding
+ * tables), so the holder builds this spare at start, before traffic, and
+ * later reloads recycle the model each swap replaced. Not servable until a
+ * reload copied parameters in.
+ */
+export function buildSpare(model: ServingModel): ServingModel {
+  const ranker = createAgent(model.agent, { catalog: model.catalog, seed: model.agentSeed }, model.agentConfig);
+  return { ...model, version: -1, sha256: '', ranker, towers: towerScorerOf(ranker), loadedAt: 0 };
+}
+
 /** The main-thread part: catalog, ranker (recycled when it fits), parameters copied in. */
 async function instantiateLoaded(loaded: Loaded, pointer: RegistryPointer, recycle: ServingModel | null): Promise<ServingModel> {
   const source = `model version ${pointer.version}`;
