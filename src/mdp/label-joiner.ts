@@ -36,6 +36,7 @@
  *   `invalidFeedback`, dropped.
  */
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
+import { KeyRing, PayloadRing } from './joiner-rings.js';
 import { OUTCOME_DIM, feedbackKindIndex } from './scri-mdp.js';
 
 /** An exposed item, as logged by the ranking service (or a simulator trace). */
@@ -163,7 +164,7 @@ const INITIAL_CAPACITY = 256;
  * and count arrays) each, they were ~500k long-lived heap objects that every
  * garbage collection had to copy or mark (5-28 ms pauses). Here every
  * impression gets a sequence number, and its fields live in preallocated
- * column arrays indexed by `seq % capacity`:
+ * column arrays indexed by `seq % capacity` (joiner-rings.ts):
  * - the key ring remembers (requestId, item) of every impression from the
  *   oldest remembered emitted one to the newest pending one, chained per
  *   requestId in arrival order; `byRequest` maps a requestId to its oldest
@@ -183,27 +184,10 @@ export class LabelJoiner {
   private nextSeq = 0;
   private pendingHead = 0;
   private forgetHead = 0;
-  // ---- key ring (remembered and pending impressions) ----
+  /** requestId -> its oldest remembered seq (the head of its chain in `keys`). */
   private readonly byRequest = new Map<string, number>();
-  private keyCap = INITIAL_CAPACITY;
-  private keyRequest: (string | undefined)[] = new Array(INITIAL_CAPACITY);
-  private keyItem = new Int32Array(INITIAL_CAPACITY);
-  /** Next seq of the same requestId, -1 at the end of the chain. */
-  private keyNext = new Float64Array(INITIAL_CAPACITY);
-  /** Last seq of the chain; kept at the chain's head only. */
-  private keyTail = new Float64Array(INITIAL_CAPACITY);
-  // ---- payload ring (pending impressions) ----
-  private payCap = INITIAL_CAPACITY;
-  private user = new Int32Array(INITIAL_CAPACITY);
-  private author = new Int32Array(INITIAL_CAPACITY);
-  private time = new Float64Array(INITIAL_CAPACITY);
-  private counts = new Float32Array(INITIAL_CAPACITY * PAIR_COUNT_DIM);
-  private outcome = new Float32Array(INITIAL_CAPACITY * OUTCOME_DIM);
-  /** Bit k set when feedback kind k was applied. */
-  private seen = new Uint8Array(INITIAL_CAPACITY);
-  private feedbackCount = new Uint8Array(INITIAL_CAPACITY);
-  private userFeatures: (Int32Array | undefined)[] = new Array(INITIAL_CAPACITY);
-  private itemFeatures: (Int32Array | undefined)[] = new Array(INITIAL_CAPACITY);
+  private keys = new KeyRing(INITIAL_CAPACITY);
+  private pay = new PayloadRing(INITIAL_CAPACITY);
   // ---- out-of-order feedback (rare: kept as objects) ----
   private readonly early = new Map<string, EarlyEntry[]>();
   private earlyQueue: EarlyEntry[] = [];
@@ -294,7 +278,7 @@ export class LabelJoiner {
     if (timeMs > this.watermarkMs) this.watermarkMs = timeMs;
     const limit = this.watermarkMs - this.options.windowMs;
     while (this.pendingHead < this.nextSeq) {
-      if (!(this.time[this.pendingHead % this.payCap]! < limit)) break;
+      if (!(this.pay.time[this.pendingHead % this.pay.capacity]! < limit)) break;
       this.closeHead('window');
     }
     while (this.earlyHead < this.earlyQueue.length) {
@@ -317,67 +301,70 @@ export class LabelJoiner {
 
   /** The remembered seq of `item` in the chain starting at `seq`, or -1. */
   private find(seq: number, item: number): number {
-    const cap = this.keyCap;
+    const keys = this.keys;
     while (seq >= 0) {
-      const slot = seq % cap;
-      if (this.keyItem[slot] === item) return seq;
-      seq = this.keyNext[slot]!;
+      const slot = seq % keys.capacity;
+      if (keys.item[slot] === item) return seq;
+      seq = keys.next[slot]!;
     }
     return -1;
   }
 
   /** Stores a new pending impression and chains its key; returns its seq. */
   private insert(ev: ImpressionEvent): number {
-    if (this.nextSeq - this.forgetHead >= this.keyCap) this.growKeys();
-    if (this.nextSeq - this.pendingHead >= this.payCap) this.growPayload();
+    if (this.nextSeq - this.forgetHead >= this.keys.capacity) this.keys = this.keys.grown(this.forgetHead, this.nextSeq);
+    if (this.nextSeq - this.pendingHead >= this.pay.capacity) this.pay = this.pay.grown(this.pendingHead, this.nextSeq);
+    const keys = this.keys;
+    const pay = this.pay;
     const seq = this.nextSeq++;
-    const k = seq % this.keyCap;
-    this.keyRequest[k] = ev.requestId;
-    this.keyItem[k] = ev.item;
-    this.keyNext[k] = -1;
+    const k = seq % keys.capacity;
+    keys.request[k] = ev.requestId;
+    keys.item[k] = ev.item;
+    keys.next[k] = -1;
     const head = this.byRequest.get(ev.requestId);
     if (head === undefined) {
       this.byRequest.set(ev.requestId, seq);
-      this.keyTail[k] = seq;
+      keys.tail[k] = seq;
     } else {
-      const h = head % this.keyCap;
-      this.keyNext[this.keyTail[h]! % this.keyCap] = seq;
-      this.keyTail[h] = seq;
+      const h = head % keys.capacity;
+      keys.next[keys.tail[h]! % keys.capacity] = seq;
+      keys.tail[h] = seq;
     }
-    const p = seq % this.payCap;
-    this.user[p] = ev.user;
-    this.author[p] = ev.author;
-    this.time[p] = ev.timeMs;
+    const p = seq % pay.capacity;
+    pay.user[p] = ev.user;
+    pay.author[p] = ev.author;
+    pay.time[p] = ev.timeMs;
     const n = Math.min(ev.pairCounts.length, PAIR_COUNT_DIM);
     const c = p * PAIR_COUNT_DIM;
-    for (let i = 0; i < n; i++) this.counts[c + i] = ev.pairCounts[i]!;
-    for (let i = n; i < PAIR_COUNT_DIM; i++) this.counts[c + i] = 0;
-    this.outcome.fill(0, p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM);
-    this.seen[p] = 0;
-    this.feedbackCount[p] = 0;
-    this.userFeatures[p] = ev.userFeatures;
-    this.itemFeatures[p] = ev.itemFeatures;
+    for (let i = 0; i < n; i++) pay.counts[c + i] = ev.pairCounts[i]!;
+    for (let i = n; i < PAIR_COUNT_DIM; i++) pay.counts[c + i] = 0;
+    pay.outcome.fill(0, p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM);
+    pay.seen[p] = 0;
+    pay.feedbackCount[p] = 0;
+    pay.userFeatures[p] = ev.userFeatures;
+    pay.itemFeatures[p] = ev.itemFeatures;
     return seq;
   }
 
   /** Applies one feedback event to pending impression `seq`; returns true when joined. */
   private apply(seq: number, ev: FeedbackEvent): boolean {
-    const p = seq % this.payCap;
-    if (ev.timeMs > this.time[p]! + this.options.windowMs) {
+    const pay = this.pay;
+    const p = seq % pay.capacity;
+    if (ev.timeMs > pay.time[p]! + this.options.windowMs) {
       this.counters.lateFeedback++;
       return false;
     }
     const k = feedbackKindIndex(ev.kind);
     const bit = 1 << k;
     const o = p * OUTCOME_DIM + k;
-    if ((this.seen[p]! & bit) !== 0) {
+    if ((pay.seen[p]! & bit) !== 0) {
       this.counters.duplicateFeedback++;
-      if (ev.value > this.outcome[o]!) this.outcome[o] = ev.value;
+      if (ev.value > pay.outcome[o]!) pay.outcome[o] = ev.value;
       return false;
     }
-    this.seen[p] = this.seen[p]! | bit;
-    this.outcome[o] = ev.value;
-    this.feedbackCount[p]++;
+    pay.seen[p] = pay.seen[p]! | bit;
+    pay.outcome[o] = ev.value;
+    pay.feedbackCount[p]++;
     this.counters.joinedFeedback++;
     return true;
   }
@@ -385,17 +372,18 @@ export class LabelJoiner {
   /** Emits the oldest pending impression as a fresh record and remembers its key. */
   private closeHead(reason: JoinedInteraction['closedBy']): void {
     const seq = this.pendingHead++;
-    const k = seq % this.keyCap;
-    const p = seq % this.payCap;
+    const k = seq % this.keys.capacity;
+    const pay = this.pay;
+    const p = seq % pay.capacity;
     const rec: JoinedInteraction = {
-      requestId: this.keyRequest[k]!, user: this.user[p]!, item: this.keyItem[k]!, author: this.author[p]!, timeMs: this.time[p]!,
-      userFeatures: this.userFeatures[p], itemFeatures: this.itemFeatures[p],
-      pairCounts: this.counts.slice(p * PAIR_COUNT_DIM, p * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
-      outcome: this.outcome.slice(p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM),
-      feedbackCount: this.feedbackCount[p]!, closedBy: reason,
+      requestId: this.keys.request[k]!, user: pay.user[p]!, item: this.keys.item[k]!, author: pay.author[p]!, timeMs: pay.time[p]!,
+      userFeatures: pay.userFeatures[p], itemFeatures: pay.itemFeatures[p],
+      pairCounts: pay.counts.slice(p * PAIR_COUNT_DIM, p * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
+      outcome: pay.outcome.slice(p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM),
+      feedbackCount: pay.feedbackCount[p]!, closedBy: reason,
     };
-    this.userFeatures[p] = undefined;
-    this.itemFeatures[p] = undefined;
+    pay.userFeatures[p] = undefined;
+    pay.itemFeatures[p] = undefined;
     while (this.pendingHead - this.forgetHead > this.closedMemory) this.forgetOldest();
     this.counters.emitted++;
     if (rec.feedbackCount > 0) this.counters.emittedWithFeedback++;
@@ -405,75 +393,17 @@ export class LabelJoiner {
 
   /** Forgets the oldest remembered key: the head of its request's chain. */
   private forgetOldest(): void {
+    const keys = this.keys;
     const seq = this.forgetHead++;
-    const k = seq % this.keyCap;
-    const requestId = this.keyRequest[k]!;
-    const next = this.keyNext[k]!;
+    const k = seq % keys.capacity;
+    const requestId = keys.request[k]!;
+    const next = keys.next[k]!;
     if (next < 0) this.byRequest.delete(requestId);
     else {
       this.byRequest.set(requestId, next);
-      this.keyTail[next % this.keyCap] = this.keyTail[k]!;
+      keys.tail[next % keys.capacity] = keys.tail[k]!;
     }
-    this.keyRequest[k] = undefined;
-  }
-
-  /** Doubles the key ring, moving remembered and pending keys to their new slots. */
-  private growKeys(): void {
-    const cap = this.keyCap * 2;
-    const request: (string | undefined)[] = new Array(cap);
-    const item = new Int32Array(cap);
-    const next = new Float64Array(cap);
-    const tail = new Float64Array(cap);
-    for (let seq = this.forgetHead; seq < this.nextSeq; seq++) {
-      const from = seq % this.keyCap;
-      const to = seq % cap;
-      request[to] = this.keyRequest[from];
-      item[to] = this.keyItem[from]!;
-      next[to] = this.keyNext[from]!;
-      tail[to] = this.keyTail[from]!;
-    }
-    this.keyCap = cap;
-    this.keyRequest = request;
-    this.keyItem = item;
-    this.keyNext = next;
-    this.keyTail = tail;
-  }
-
-  /** Doubles the payload ring, moving pending impressions to their new slots. */
-  private growPayload(): void {
-    const cap = this.payCap * 2;
-    const user = new Int32Array(cap);
-    const author = new Int32Array(cap);
-    const time = new Float64Array(cap);
-    const counts = new Float32Array(cap * PAIR_COUNT_DIM);
-    const outcome = new Float32Array(cap * OUTCOME_DIM);
-    const seen = new Uint8Array(cap);
-    const feedbackCount = new Uint8Array(cap);
-    const userFeatures: (Int32Array | undefined)[] = new Array(cap);
-    const itemFeatures: (Int32Array | undefined)[] = new Array(cap);
-    for (let seq = this.pendingHead; seq < this.nextSeq; seq++) {
-      const from = seq % this.payCap;
-      const to = seq % cap;
-      user[to] = this.user[from]!;
-      author[to] = this.author[from]!;
-      time[to] = this.time[from]!;
-      counts.set(this.counts.subarray(from * PAIR_COUNT_DIM, from * PAIR_COUNT_DIM + PAIR_COUNT_DIM), to * PAIR_COUNT_DIM);
-      outcome.set(this.outcome.subarray(from * OUTCOME_DIM, from * OUTCOME_DIM + OUTCOME_DIM), to * OUTCOME_DIM);
-      seen[to] = this.seen[from]!;
-      feedbackCount[to] = this.feedbackCount[from]!;
-      userFeatures[to] = this.userFeatures[from];
-      itemFeatures[to] = this.itemFeatures[from];
-    }
-    this.payCap = cap;
-    this.user = user;
-    this.author = author;
-    this.time = time;
-    this.counts = counts;
-    this.outcome = outcome;
-    this.seen = seen;
-    this.feedbackCount = feedbackCount;
-    this.userFeatures = userFeatures;
-    this.itemFeatures = itemFeatures;
+    keys.request[k] = undefined;
   }
 
   private dropEarlyHead(evicted: boolean): void {
