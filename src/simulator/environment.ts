@@ -23,17 +23,21 @@ import {
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../world/response.js';
+import { IdCounter } from './id-counter.js';
 import { CandidateGenerator, DEFAULT_CANDIDATE_MIX, MAX_CANDIDATES, type CandidateMix } from './candidate-generator.js';
 import { PairCountStore } from './pair-count-store.js';
 import { QuitModel, type QuitModelOptions } from './quit-model.js';
 import { ReturnModel, type ReturnModelOptions } from './return-model.js';
-import type { PendingRequest, SlatePolicy } from './slate-policy.js';
+import type { SlatePolicy } from './slate-policy.js';
 import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from './trace.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
 const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
 
 export const DAY_MS = 86_400_000;
+/** Placeholders of a request record before its slate is chosen and answered. */
+const NO_SLATE = new Int32Array(0);
+const NO_RESPONSES: ResponseBatch = allocResponseBatch(0);
 /** 2022-04-08 00:00 Beijing time, the first day of KuaiRand-Pure's logs. */
 export const KUAIRAND_START_MS = Date.UTC(2022, 3, 7, 16, 0, 0);
 
@@ -86,8 +90,9 @@ interface LiveSession {
   watchSec: number;
   satisfactionSum: number;
   daysSinceLast: number;
-  authorSeen: Map<number, number>;
-  tagSeen: Map<number, number>;
+  /** Exposures so far of each author and tag in this session (the quit model's repetition inputs). */
+  authorSeen: IdCounter;
+  tagSeen: IdCounter;
 }
 
 function resolveOptions(options: Partial<EnvironmentOptions>): EnvironmentOptions {
@@ -217,7 +222,7 @@ export class Environment {
         timeMs: startMs,
         exposures: 0, clicks: 0, watchRatioSum: 0, likes: 0, follows: 0, watchSec: 0, satisfactionSum: 0,
         daysSinceLast: this.lastDay[user]! < 0 ? 0 : day - this.lastDay[user]!,
-        authorSeen: new Map(), tagSeen: new Map(),
+        authorSeen: new IdCounter(128), tagSeen: new IdCounter(128),
       });
     }
     let active = live;
@@ -262,7 +267,10 @@ export class Environment {
     const o = this.options;
     const n = o.numCandidates;
     const k = o.slateSize;
-    const requests: PendingRequest[] = new Array(active.length);
+    // Each request is created as its final trace record (slate and responses
+    // are filled in after the policy and the responder ran): one object per
+    // request instead of two.
+    const requests: RequestRecord[] = new Array(active.length);
     // One buffer per kind for the whole step; each request gets views (cheaper than many small buffers).
     const candidateBuf = new Int32Array(active.length * n);
     const pairBuf = new Float32Array(active.length * n * PAIR_COUNT_DIM);
@@ -277,7 +285,7 @@ export class Environment {
       store.readItems(s.user, candidates, itemAuthor, pairBuf, pcBase);
       const summary = summaryBuf.subarray(j * SESSION_SUMMARY_DIM, (j + 1) * SESSION_SUMMARY_DIM);
       this.summarize(s, summary);
-      requests[j] = { user: s.user, timeMs: s.timeMs, summary, candidates, candidatePairCounts: pairBuf.subarray(pcBase, pcBase + n * PAIR_COUNT_DIM) };
+      requests[j] = { user: s.user, timeMs: s.timeMs, summary, candidates, candidatePairCounts: pairBuf.subarray(pcBase, pcBase + n * PAIR_COUNT_DIM), slate: NO_SLATE, responses: NO_RESPONSES };
     }
     const slates = policy.chooseSlates(requests, k);
     if (!Array.isArray(slates) || slates.length !== requests.length) {
@@ -305,15 +313,13 @@ export class Environment {
         b.position[e] = p;
         const src = req.candidatePairCounts;
         for (let q = 0; q < PAIR_COUNT_DIM; q++) b.pairCounts[e * PAIR_COUNT_DIM + q] = src[idx * PAIR_COUNT_DIM + q]!;
-        const ra = s.authorSeen.get(author) ?? 0;
-        const rt = s.tagSeen.get(tag) ?? 0;
-        b.repeatAuthor[e] = ra;
-        b.repeatTag[e] = rt;
-        s.authorSeen.set(author, ra + 1);
-        s.tagSeen.set(tag, rt + 1);
+        b.repeatAuthor[e] = s.authorSeen.increment(author);
+        b.repeatTag[e] = s.tagSeen.increment(tag);
       }
     }
     const responses = allocResponseBatch(count);
+    // Slates are copied (a policy may reuse its buffers) into one step buffer: views of it cost far less than an ArrayBuffer each.
+    const slateBuf = new Int32Array(count);
     this.responder.respond(b, this.responseRng, responses);
     this.totalResponses += count;
 
@@ -340,16 +346,9 @@ export class Environment {
       const satisfaction = this.quitModel.slateSatisfaction(b, responses, start, k, c.itemDurationMs);
       s.satisfactionSum += satisfaction;
       s.temper = this.quitModel.spend(s.temper, satisfaction);
-      const req = requests[j]!;
-      const record: RequestRecord = {
-        user: s.user,
-        timeMs: req.timeMs,
-        summary: req.summary,
-        candidates: req.candidates,
-        candidatePairCounts: req.candidatePairCounts,
-        slate: new Int32Array(slates[j]!), // a copy (the typed-array constructor is much faster than Int32Array.from)
-        responses: sliceResponses(responses, start, start + k),
-      };
+      const record = requests[j]!;
+      record.slate = copyInto(slateBuf, start, slates[j]!);
+      record.responses = sliceResponses(responses, start, start + k);
       const flags = randomFlags?.[j];
       if (flags) record.isRand = new Uint8Array(flags.subarray(0, k));
       s.trace.requests.push(record);
@@ -408,6 +407,12 @@ export function allocExposureBatch(capacity: number): ExposureBatch {
     repeatTag: new Float32Array(capacity),
     position: new Int32Array(capacity),
   };
+}
+
+/** Copies `src` into buf[offset ..] and returns that view. */
+function copyInto(buf: Int32Array, offset: number, src: Int32Array): Int32Array {
+  buf.set(src, offset);
+  return buf.subarray(offset, offset + src.length);
 }
 
 /** Views of entries [from, to) of a response batch (no copy). */

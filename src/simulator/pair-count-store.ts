@@ -36,7 +36,7 @@ const PC_WATCH_TIME = PC_WATCH_TIME_;
 export const DEEP_PAIR_MIN_GIFT_DAYS = 2;
 
 /** Smallest per-user table (entries); a user's table holds at most half as many pairs. */
-const MIN_TABLE = 8;
+const MIN_TABLE = 32;
 
 export class PairCountStore {
   /**

@@ -76,26 +76,46 @@ test('simulator responses follow KuaiRand rules and the gating of follows and gi
   assert.deepEqual(Array.from(again.playTimeMs.subarray(0, n)), Array.from(out.playTimeMs.subarray(0, n)));
 });
 
-test('cached inference input equals the training path (encode + gatherInput)', () => {
-  const n = 200;
+// The factored first layer (cached per-user / per-item / per-bucket projections) must compute the trunk exactly as training does.
+test('factored inference forward equals the training path (encode + gatherInput + mlp), through cache evictions and weight changes', () => {
+  const n = 300;
   const batch = allocExposureBatch(n);
   const rng = new Rng(12);
   batch.count = n;
   for (let e = 0; e < n; e++) {
     batch.user[e] = rng.int(catalog.numUsers);
-    batch.item[e] = rng.int(catalog.numItems);
+    batch.item[e] = e < 100 ? rng.int(catalog.numItems) : batch.item[rng.int(100)]!; // repeats hit the caches
     batch.repeatAuthor[e] = rng.int(4);
     batch.repeatTag[e] = rng.int(20);
     batch.position[e] = e % 6;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) batch.pairCounts[e * PAIR_COUNT_DIM + k] = rng.int(3) * rng.int(40);
   }
-  const cached = Float32Array.from(sim.forward(batch).subarray(0, n * 11));
   const rows = new Int32Array(n * sim.lookups);
   const x = new Float32Array(n * sim.inputDim);
-  sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows);
-  sim.gatherInput(rows, n, x);
-  const direct = sim.mlp.forward(x, n);
-  for (let i = 0; i < n * 11; i++) assert.ok(Math.abs(cached[i]! - direct[i]!) < 1e-4, `output ${i}: ${cached[i]} vs ${direct[i]}`);
+  const compare = (what: string): void => {
+    const factored = Float32Array.from(sim.forward(batch).subarray(0, n * 11));
+    sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows);
+    sim.gatherInput(rows, n, x);
+    const direct = sim.mlp.forward(x, n);
+    for (let i = 0; i < n * 11; i++) assert.ok(Math.abs(factored[i]! - direct[i]!) < 1e-4, `${what}, output ${i}: ${factored[i]} vs ${direct[i]}`);
+  };
+  compare('fitted weights');
+  compare('fitted weights, warm caches');
+  const original = sim.params().map((p) => Float32Array.from(p.value));
+  const itemCacheSlots = sim.itemCacheSlots;
+  try {
+    // A 16-slot item cache: most items evict one another.
+    sim.itemCacheSlots = 16;
+    sim.invalidateCache();
+    compare('16-slot item cache');
+    for (const p of sim.params()) for (let i = 0; i < p.value.length; i += 7) p.value[i]! += 0.05;
+    sim.invalidateCache();
+    compare('changed weights after invalidateCache');
+  } finally {
+    sim.params().forEach((p, i) => p.value.set(original[i]!));
+    sim.itemCacheSlots = itemCacheSlots;
+    sim.invalidateCache();
+  }
 });
 
 test('save / loadSimulator / openSimulatorFile round trip; corrupt and foreign files fail clearly', async () => {
