@@ -25,35 +25,32 @@ export class IdCounter {
 
   /** Times `id` was counted (0 if never). */
   get(id: number): number {
-    const keys = this.keys;
-    const mask = keys.length - 1;
-    const key = id + 1;
-    let i = mix(id) & mask;
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return this.counts[i]!;
-      if (k === 0) return 0;
-      i = (i + 1) & mask;
-    }
+    const i = this.slotOf(id);
+    return this.keys[i] === 0 ? 0 : this.counts[i]!;
   }
 
   /** Counts `id` once more and returns the count BEFORE this call. */
   increment(id: number): number {
     if (!(id >= 0 && id < 0x7fffffff && Number.isInteger(id))) throw new RangeError(`IdCounter: id must be an integer in [0, 2^31 - 1), got ${id}`);
+    const i = this.slotOf(id);
+    if (this.keys[i] !== 0) return this.counts[i]!++;
+    this.keys[i] = id + 1;
+    this.counts[i] = 1;
+    if (++this.size * 2 > this.keys.length) this.grow();
+    return 0;
+  }
+
+  /** The slot holding `id`, or the empty slot where it would go (linear probing). */
+  private slotOf(id: number): number {
     const keys = this.keys;
     const mask = keys.length - 1;
     const key = id + 1;
     let i = mix(id) & mask;
     for (;;) {
       const k = keys[i]!;
-      if (k === key) return this.counts[i]!++;
-      if (k === 0) break;
+      if (k === key || k === 0) return i;
       i = (i + 1) & mask;
     }
-    keys[i] = key;
-    this.counts[i] = 1;
-    if (++this.size * 2 > keys.length) this.grow();
-    return 0;
   }
 
   private grow(): void {
