@@ -35,6 +35,8 @@ const PC_WATCH_TIME = PC_WATCH_TIME_;
 /** Minimum number of distinct gifting days, together with a follow, for a pair to count as deep. */
 export const DEEP_PAIR_MIN_GIFT_DAYS = 2;
 
+/** Largest per-user table (entries) that readItems streams into cache before probing (~11 KB of keys, locals and rows). */
+const PREFETCH_MAX_TABLE = 512;
 /** Smallest per-user table (entries); a user's table holds at most half as many pairs. */
 const MIN_TABLE = 32;
 
@@ -153,15 +155,19 @@ export class PairCountStore {
     const end = start + cap;
     const rowBase = this.rowStart[user]!;
     const mask = cap - 1;
-    // Stream the user's keys, locals and rows once first: a sequential pass
-    // lets the hardware prefetcher bring them in, where N random probes into
-    // a cold table would each wait for memory.
-    let touch = 0;
-    for (let e = start; e < end; e += 16) touch |= keys[e]!;
-    for (let e = start; e < end; e += 16) touch |= locals[e]!;
-    const rowEnd = (rowBase + this.pairsOfUser[user]!) * PAIR_COUNT_DIM;
-    for (let e = rowBase * PAIR_COUNT_DIM; e < rowEnd; e += 16) touch += c[e]!;
-    this.touchSink = touch;
+    // Stream a small user region (keys, locals, rows) once first: a
+    // sequential pass lets the hardware prefetcher bring it in, where N
+    // random probes into a cold table would each wait for memory. A large
+    // region (a user with hundreds of pairs) costs more to stream than the
+    // probes' misses, so it is probed directly.
+    if (cap <= PREFETCH_MAX_TABLE) {
+      let touch = 0;
+      for (let e = start; e < end; e += 16) touch |= keys[e]!;
+      for (let e = start; e < end; e += 16) touch |= locals[e]!;
+      const rowEnd = (rowBase + this.pairsOfUser[user]!) * PAIR_COUNT_DIM;
+      for (let e = rowBase * PAIR_COUNT_DIM; e < rowEnd; e += 16) touch += c[e]!;
+      this.touchSink = touch;
+    }
     for (let n = 0; n < items.length; n++) {
       const author = itemAuthor[items[n]!]!;
       const key = author + 1;

@@ -54,3 +54,30 @@ test('PairCountStore matches a Map reference through table and pool growth', () 
   }
   assert.equal(pairs, ref.size);
 });
+
+// readItems (a request's N candidates in one call) against per-pair reads, for a small table (streamed first) and a large one (probed directly).
+test('PairCountStore.readItems equals per-pair reads for small and large user tables', () => {
+  const authors = 1200;
+  const store = new PairCountStore(2);
+  const r = allocResponseBatch(1);
+  const rng = new Rng(5);
+  const touch = (u: number, a: number): void => {
+    r.click[0] = 1;
+    r.playTimeMs[0] = 1000 + rng.int(9000);
+    r.giftAmount[0] = rng.int(5) === 0 ? 1 : 0;
+    store.add(u, a, r, 0, 0);
+  };
+  for (let j = 0; j < 5; j++) touch(0, rng.int(authors));
+  for (let j = 0; j < 900; j++) touch(1, rng.int(authors));
+  assert.ok(store.pairsOf(0) <= 5 && store.pairsOf(1) > 300);
+  const itemAuthor = Int32Array.from({ length: authors }, (_, i) => (i * 7) % authors); // items -> authors
+  const items = Int32Array.from({ length: 300 }, () => rng.int(authors));
+  for (const u of [0, 1]) {
+    const out = new Float32Array(3 + items.length * PAIR_COUNT_DIM).fill(0);
+    store.readItems(u, items, itemAuthor, out, 3);
+    for (let n = 0; n < items.length; n++) {
+      const want = store.get(u, itemAuthor[items[n]!]!);
+      assert.deepEqual(out.subarray(3 + n * PAIR_COUNT_DIM, 3 + (n + 1) * PAIR_COUNT_DIM), want, `user ${u}, candidate ${n}`);
+    }
+  }
+});
