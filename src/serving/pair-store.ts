@@ -42,7 +42,8 @@ export interface PairCountStore {
   /**
    * Writes f_ua of (user, authors[i]) into out[i * PAIR_COUNT_DIM ..] for
    * i < count (zeros for unknown pairs). Never throws: when the backend is
-   * down it writes zeros and resolves false (degraded).
+   * down it writes zeros and resolves false (degraded). Never touches `out`
+   * or `authors` after the promise settled (the service reuses them).
    */
   read(user: number, authors: Int32Array, count: number, out: Float32Array): Promise<boolean>;
   /** Applies ASA deltas. Never throws: failed writes are deferred (bounded) and retried on recovery. */

@@ -20,9 +20,10 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { PAIR_COUNT_DIM, TOWER_COUNT, TOWERS } from '../data/interaction-kinds.js';
 import type { RankRequest } from '../agents/ranker.js';
+import type { Catalog } from '../world/catalog.js';
 import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
 import {
-  feedbackBatchBodySchema, feedbackBodySchema, feedbackResponseSchema, rankBodySchema, rankResponseSchema,
+  MAX_CANDIDATES, feedbackBatchBodySchema, feedbackBodySchema, feedbackResponseSchema, rankBodySchema, rankResponseSchema,
   type FeedbackBatchBody, type FeedbackBody, type RankBody,
 } from './api-schemas.js';
 import { CatalogFeatureViews } from './feature-views.js';
@@ -73,6 +74,22 @@ class RequestError extends Error {
 }
 
 const ZERO_SUMMARY = new Float32Array(SESSION_SUMMARY_DIM);
+
+/**
+ * The arrays one rank request works in (candidates, authors, f_ua, scores),
+ * sized for the largest request. Kept on a free list: a request holds one
+ * set across its store read, so concurrent requests each have their own, and
+ * steady traffic allocates none (they were ~12 KB of ArrayBuffers per
+ * request, whose external-memory accounting started extra collections).
+ */
+interface RankScratch { items: Int32Array; authors: Int32Array; counts: Float32Array; scores: Float32Array }
+
+function newRankScratch(): RankScratch {
+  return {
+    items: new Int32Array(MAX_CANDIDATES), authors: new Int32Array(MAX_CANDIDATES),
+    counts: new Float32Array(MAX_CANDIDATES * PAIR_COUNT_DIM), scores: new Float32Array(MAX_CANDIDATES),
+  };
+}
 
 /** Formats ajv errors as "body/candidates/3/itemId must be integer" (unknown fields named). */
 function formatSchemaErrors(errors: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[], dataVar: string): Error {
@@ -164,6 +181,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   let stamp = new Int32Array(catalog0.numItems);
   let stampGen = 0;
   let featureViews = new CatalogFeatureViews(catalog0);
+  const scratchPool: RankScratch[] = [];
 
   app.post('/v1/rank', { schema: { body: rankBodySchema, response: { 200: rankResponseSchema } } }, async (req) => {
     const body = req.body as RankBody;
@@ -172,8 +190,18 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     if (body.userId >= catalog.numUsers) throw new RequestError(400, `body/userId ${body.userId} is not a user of the serving catalog (0..${catalog.numUsers - 1})`);
     if (stamp.length < catalog.numItems) stamp = new Int32Array(catalog.numItems);
     stampGen = (stampGen + 1) | 0 || 1;
-    const items = new Int32Array(n);
-    const authors = new Int32Array(n);
+    const scratch = scratchPool.pop() ?? newRankScratch();
+    try {
+      return await rank(body, catalog, n, scratch);
+    } finally {
+      scratchPool.push(scratch);
+    }
+  });
+
+  /** The rank handler's work after the body check, on one set of scratch arrays. */
+  async function rank(body: RankBody, catalog: Catalog, n: number, scratch: RankScratch) {
+    const items = scratch.items.subarray(0, n);
+    const authors = scratch.authors;
     for (let i = 0; i < n; i++) {
       const c = body.candidates[i]!;
       if (c.itemId >= catalog.numItems) throw new RequestError(400, `body/candidates/${i}/itemId ${c.itemId} is not an item of the serving catalog (0..${catalog.numItems - 1})`);
@@ -187,7 +215,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     const weights = body.towerWeights;
     if (weights !== undefined && holder.current.towers === null) throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
 
-    const counts = new Float32Array(n * PAIR_COUNT_DIM);
+    const counts = scratch.counts;
     const storeOk = await store.read(body.userId, authors, n, counts);
     // From here to the response everything is synchronous: one model version for the whole request.
     const model = holder.current;
@@ -196,7 +224,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     if (!storeOk) degradedRanks.inc();
 
     const request: RankRequest = { user: body.userId, candidates: items, candidatePairCounts: counts, summary: ZERO_SUMMARY };
-    const scores = new Float32Array(n);
+    const scores = scratch.scores;
     let towerOut: Float32Array | null = null;
     if (weights !== undefined) {
       towerOut = new Float32Array(n * TOWER_COUNT);
@@ -249,7 +277,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       });
     }
     return { requestId, modelVersion: model.version, degraded: !storeOk, items: out };
-  });
+  }
 
   // ---- feedback ----
   app.post('/v1/feedback', { schema: { body: feedbackBodySchema, response: { 202: feedbackResponseSchema } } }, async (req, reply) => {

@@ -55,6 +55,29 @@ test('towerWeights rank by standardized tower LIVs; k larger than N returns N', 
   for (let j = 1; j < 5; j++) assert.ok(body.items[j - 1].score >= body.items[j].score);
 });
 
+test('concurrent rank requests of different sizes each get their own answer (scratch arrays are per request)', async () => {
+  const bodies = Array.from({ length: 12 }, (_, r) => ({ userId: r, candidates: candidatesOf(sys, 5 + 7 * r, 10 * r), k: 4 }));
+  const alone = [];
+  for (const b of bodies) {
+    const r = await post('/v1/rank', b);
+    assert.equal(r.status, 200);
+    alone.push(r.body.items);
+  }
+  // Hold every store read a while, first requests longest, so all 12 are in flight together and resume in reverse.
+  const store = sys.service.store;
+  const read = store.read;
+  store.read = async (user, authors, count, out) => {
+    const ok = await read.call(store, user, authors, count, out);
+    await new Promise((r) => setTimeout(r, 2 * (bodies.length - user)));
+    return ok;
+  };
+  const together = await Promise.all(bodies.map((b) => post('/v1/rank', b))).finally(() => { store.read = read; });
+  for (let r = 0; r < bodies.length; r++) {
+    assert.equal(together[r]!.status, 200);
+    assert.deepEqual(together[r]!.body.items, alone[r], `request ${r}`);
+  }
+});
+
 test('feedback joins with the impression; ASA updates the pair store; joiner counts it', async () => {
   const cands = candidatesOf(sys, 20, 100);
   const { body } = await post('/v1/rank', { userId: 5, candidates: cands, k: 3 });
