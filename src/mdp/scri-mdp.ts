@@ -28,12 +28,12 @@ export type FeedbackKind = (typeof FEEDBACK_KINDS)[number];
 /** Length of an outcome vector (= PAIR_COUNT_DIM). */
 export const OUTCOME_DIM = PAIR_COUNT_DIM;
 
-const KIND_INDEX: Record<string, number> = Object.fromEntries(FEEDBACK_KINDS.map((k, i) => [k, i]));
+// A Map, not an object literal: inherited names such as "toString" must not look like kinds.
+const KIND_INDEX = new Map<string, number>(FEEDBACK_KINDS.map((k, i) => [k, i]));
 
 /** Index of a feedback kind in an outcome vector, or -1 when the name is not a kind. */
 export function feedbackKindIndex(kind: string): number {
-  const i = KIND_INDEX[kind];
-  return i === undefined ? -1 : i;
+  return KIND_INDEX.get(kind) ?? -1;
 }
 
 /**

@@ -125,9 +125,11 @@ test('orphan feedback (no impression) is counted at flush; invalid feedback is c
   joiner.feedback({ requestId: 'x', item: 1, kind: 'dance', value: 1, timeMs: 0 });
   joiner.feedback({ requestId: 'x', item: 1, kind: 'click', value: Number.NaN, timeMs: 0 });
   joiner.feedback({ requestId: 'x', item: 1, kind: 'gift', value: -2, timeMs: 0 });
+  // Names inherited by every JS object are not kinds either.
+  for (const kind of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) joiner.feedback({ requestId: 'x', item: 1, kind: kind as 'click', value: 1, timeMs: 0 });
   joiner.flush();
   assert.equal(joiner.counters.orphanFeedback, 1);
-  assert.equal(joiner.counters.invalidFeedback, 3);
+  assert.equal(joiner.counters.invalidFeedback, 7);
   assertConservation(joiner.counters, joiner.pendingCount, joiner.earlyCount);
 });
 
