@@ -15,7 +15,7 @@
  */
 import type { SampleBatch } from '../mdp/scri-mdp.js';
 import { decodeSamples, encodeSamples, SampleCodecError } from './sample-codec.js';
-import type { SampleStream, SampleStreamEntry, SampleStreamStatus } from './sample-stream.js';
+import { DEFAULT_STREAM_MAX_ENTRIES, type SampleStream, type SampleStreamEntry, type SampleStreamStatus } from './sample-stream.js';
 import { RedisConnection } from './redis-connection.js';
 
 /** Configuration of {@link RedisSampleStream}. */
@@ -24,7 +24,7 @@ export interface RedisSampleStreamOptions {
   url: string;
   /** Key prefix. Default "rliv:". */
   prefix: string;
-  /** Approximate MAXLEN of the stream (entries). Default 100,000. */
+  /** Approximate MAXLEN of the stream (entries). Default DEFAULT_STREAM_MAX_ENTRIES (10,000 entries, ~300 MB). */
   maxLength: number;
   /** Entries buffered in the producer while Redis is down. Default 10,000. */
   maxBufferedEntries: number;
@@ -55,7 +55,7 @@ export class RedisSampleStream implements SampleStream {
   constructor(options: Partial<RedisSampleStreamOptions> & { url: string }) {
     this.url = options.url;
     this.key = `${options.prefix ?? 'rliv:'}samples`;
-    this.maxLength = options.maxLength ?? 100_000;
+    this.maxLength = options.maxLength ?? DEFAULT_STREAM_MAX_ENTRIES;
     this.maxBuffered = options.maxBufferedEntries ?? 10_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
     this.producer = new RedisConnection({ url: options.url, commandTimeoutMs: 1000, name: 'rliv-sample-producer' });

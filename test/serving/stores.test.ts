@@ -116,6 +116,25 @@ test('memory sample stream: consumer groups, acknowledgement, redelivery after a
   await s.close();
 });
 
+test('memory sample stream: retention is bounded; unread trimmed entries are counted as dropped; reads continue in order', async () => {
+  const mem = new MemorySampleStream({ maxLength: 50 });
+  const first = await mem.read('early', 'A', 10, 0); // group 'early' exists before publishing
+  assert.equal(first.length, 0);
+  for (let i = 0; i < 3000; i++) await mem.publish(samples(1, i));
+  // 'early' had read nothing: all but the 50 retained entries were trimmed unread.
+  assert.equal(mem.status().droppedEntries, 3000 - 50);
+  const got = await mem.read('early', 'A', 100, 0);
+  assert.deepEqual(got.map((e) => Number(e.id)), Array.from({ length: 50 }, (_, j) => 2950 + j));
+  // A group created now starts at the oldest retained entry.
+  const late = await mem.read('late', 'B', 1, 0);
+  assert.equal(late[0]!.id, '2950');
+  await mem.publish(samples(1, 3000));
+  const next = await mem.read('early', 'A', 10, 0);
+  assert.deepEqual(next.map((e) => e.id), ['3000']);
+  assert.throws(() => new MemorySampleStream({ maxLength: 0 }), /maxLength must be a positive integer/);
+  await mem.close();
+});
+
 test('redis sample stream: consumer groups, acknowledgement, redelivery after a restart', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
   let first: RedisSampleStream | undefined;
   const s = await streamContract(
