@@ -316,7 +316,7 @@ export class RlivUaAgent implements Ranker {
     if (byName.size !== state.params.length) throw new AgentCheckpointError(`${this.name}.load: the checkpoint has ${byName.size} parameters, this agent ${state.params.length}`);
     for (const p of state.params) p.value.set(byName.get(p.name)!.values);
     this.restoreCounters({ ...(meta.counters ?? {}) });
-    this.replayBuffer = this.newReplay();
+    this.replayBuffer.reset(this.seed); // same as a fresh buffer, without reallocating it on every serving reload
     this.parametersOnly = true;
   }
 

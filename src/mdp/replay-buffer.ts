@@ -44,7 +44,7 @@ export class ReplayBuffer {
   private position = 0;
   private stored = 0;
   private pushedTotal = 0;
-  private readonly rng: Rng;
+  private rng: Rng;
 
   constructor(options: Partial<ReplayBufferOptions> & { seed: number }) {
     const o = { ...DEFAULT_REPLAY_BUFFER_OPTIONS, ...options };
@@ -53,6 +53,18 @@ export class ReplayBuffer {
     this.itemFeatureDim = o.itemFeatureDim;
     this.storage = allocSampleBatch(o.capacity, o.userFeatureDim, o.itemFeatureDim);
     this.rng = new Rng(o.seed).fork('replay-buffer');
+  }
+
+  /**
+   * Empties the buffer and reseeds its sampler: afterwards it behaves
+   * exactly like `new ReplayBuffer({ ...sameOptions, seed })`, without
+   * allocating the storage again (a serving reload does this).
+   */
+  reset(seed: number): void {
+    this.position = 0;
+    this.stored = 0;
+    this.pushedTotal = 0;
+    this.rng = new Rng(seed).fork('replay-buffer');
   }
 
   /** Samples currently stored. */

@@ -51,6 +51,25 @@ test('seeded sampling is deterministic and draws stored samples with all columns
   assert.throws(() => new ReplayBuffer({ capacity: 4, seed: 1 }).sample(1, allocSampleBatch(1)), /empty replay buffer/);
 });
 
+test('reset(seed) empties the buffer and makes it behave exactly like a fresh one', () => {
+  const used = new ReplayBuffer({ capacity: 32, userFeatureDim: 2, itemFeatureDim: 1, seed: 4 });
+  used.pushBatch(filled(50, 500));
+  used.sample(8, used.allocBatch(8));
+  used.reset(9);
+  assert.equal(used.size, 0);
+  assert.equal(used.writePosition, 0);
+  assert.equal(used.totalPushed, 0);
+  assert.throws(() => used.sample(1, used.allocBatch(1)), /empty replay buffer/);
+  const fresh = new ReplayBuffer({ capacity: 32, userFeatureDim: 2, itemFeatureDim: 1, seed: 9 });
+  used.pushBatch(filled(20)); fresh.pushBatch(filled(20));
+  const ou = used.allocBatch(16), of = fresh.allocBatch(16);
+  for (let k = 0; k < 4; k++) {
+    used.sample(16, ou); fresh.sample(16, of);
+    assert.deepEqual(ou.user, of.user);
+    assert.deepEqual(ou.rewards, of.rewards);
+  }
+});
+
 test('save/restore resumes exactly: same stored data and the same future batches', () => {
   const a = new ReplayBuffer({ capacity: 30, userFeatureDim: 2, itemFeatureDim: 1, seed: 3 });
   a.pushBatch(filled(45));
