@@ -332,10 +332,13 @@ export function differenceTest(
  * Relative change of the treatment mean over the control mean, with a
  * delta-method 95 % interval: Var(T̄/C̄) ≈ Var(T̄)/C̄² + T̄² Var(C̄)/C̄⁴ (the
  * A/B buckets hold hundreds to thousands of users: normal approximation).
- * The p-value is Welch's test of the difference of the means, which stays
- * defined when the first-order approximation degenerates (e.g. a treatment
- * bucket with no gifts at all has Var(T̄) = 0 and T̄ = 0); in that case the
- * interval is the Welch interval of the difference divided by C̄.
+ * The p-value is the two-sided normal test of the same statistic,
+ * z = delta / se, so the interval excludes 0 exactly when p < 0.05 (a
+ * Welch p-value beside a delta-method interval could disagree near the
+ * boundary, since the ratio's SE grows with T̄). When the first-order
+ * approximation degenerates (e.g. a treatment bucket with no gifts at all
+ * has Var(T̄) = 0 and T̄ = 0), Welch's test of the difference of the means
+ * gives both: its interval divided by C̄, and its p-value.
  */
 export function relativeDelta(treatment: ArrayLike<number>, control: ArrayLike<number>): RelativeDelta {
   checkFinite(treatment, 'relative delta, treatment');
@@ -347,18 +350,18 @@ export function relativeDelta(treatment: ArrayLike<number>, control: ArrayLike<n
   const mc = mean(control);
   if (mc === 0) return { delta: NaN, ci95: [NaN, NaN], pValue: NaN, controlMean: mc, treatmentMean: mt };
   const delta = mt / mc - 1;
-  const welch = welchTTest(treatment, control);
   const vt = treatment.length > 1 ? variance(treatment) / treatment.length : 0;
   const vc = control.length > 1 ? variance(control) / control.length : 0;
   const se = Math.sqrt(vt / (mc * mc) + (mt * mt * vc) / (mc * mc * mc * mc));
-  const pValue = welch.pValue;
   if (se > 0 && !(vt === 0 && mt === 0)) {
     const z = normalQuantile(0.975);
+    const pValue = 2 * normalCdf(-Math.abs(delta) / se);
     return { delta, ci95: [delta - z * se, delta + z * se], pValue, controlMean: mc, treatmentMean: mt };
   }
+  const welch = welchTTest(treatment, control);
   const lo = welch.ci95[0] / mc;
   const hi = welch.ci95[1] / mc;
-  return { delta, ci95: mc > 0 ? [lo, hi] : [hi, lo], pValue, controlMean: mc, treatmentMean: mt };
+  return { delta, ci95: mc > 0 ? [lo, hi] : [hi, lo], pValue: welch.pValue, controlMean: mc, treatmentMean: mt };
 }
 
 /**

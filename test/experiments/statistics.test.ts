@@ -97,7 +97,7 @@ test('two-sided p-value: df=1 closed form and degenerate cases', () => {
   assert.equal(same.pValue, 1);
 });
 
-test('relative delta: ratio of means, delta-method interval, Welch p-value', () => {
+test('relative delta: ratio of means, delta-method interval and the p-value of the same z', () => {
   const control = [10, 12, 8, 10];
   const treatment = [11, 13, 9, 11];
   const r = relativeDelta(treatment, control);
@@ -106,10 +106,26 @@ test('relative delta: ratio of means, delta-method interval, Welch p-value', () 
   const se = Math.sqrt((2 / 3) / 100 + (121 * (2 / 3)) / 10000);
   close(r.ci95[0], 0.1 - 1.959963985 * se, 1e-8, 'lo');
   close(r.ci95[1], 0.1 + 1.959963985 * se, 1e-8, 'hi');
-  // Welch: diff 1, se sqrt(4/3), df 6 (equal variances and sizes): p = 2 P(T6 > 0.866)
-  close(r.pValue, welchTTest(treatment, control).pValue, 1e-15, 'p');
-  close(r.pValue, 0.4197, 1e-3, 'p value (t table, 6 df)');
+  // se = sqrt(0.0066667 + 0.0080667) = 0.121381, z = 0.1 / se = 0.82385: p = 2 (1 - Phi(0.82385)) = 0.4100
+  close(r.pValue, 2 * normalCdf(-0.1 / se), 1e-12, 'p');
+  close(r.pValue, 0.4100, 1e-3, 'p value (normal table)');
   assert.ok(Number.isNaN(relativeDelta([1], [0, 0]).delta));
+});
+
+test('relative delta: the 95 % interval excludes 0 exactly when p < 0.05', () => {
+  const rng = new Rng(21);
+  let significant = 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const lift = rng.uniformRange(-0.4, 0.4);
+    const n = 20 + rng.int(200);
+    const control = Array.from({ length: n }, () => Math.max(0, 10 + 6 * rng.normal()));
+    const treatment = Array.from({ length: n }, () => Math.max(0, 10 * (1 + lift) + 6 * rng.normal()));
+    const r = relativeDelta(treatment, control);
+    const excludesZero = r.ci95[0] > 0 || r.ci95[1] < 0;
+    assert.equal(excludesZero, r.pValue < 0.05, `trial ${trial}: ci [${r.ci95}], p ${r.pValue}`);
+    if (excludesZero) significant++;
+  }
+  assert.ok(significant > 30 && significant < 270, `both outcomes occur (${significant} significant of 300)`);
 });
 
 test('relative delta when the treatment bucket is all zeros: Welch interval over C̄, not a zero-width one', () => {
