@@ -9,8 +9,11 @@
  * - simulator respond: the learned simulator's `respond` on batches of 4,096
  *   exposures (median of 3 repeats);
  * - environment: `Environment.runDays` over the learned simulator with a
- *   random policy (N = 100 candidates, K = 6): item responses per second of
- *   the whole loop (candidate generation, pair counts, traces, quit/return);
+ *   random policy (N = `--candidates`, default 100, K = 6): item responses
+ *   per second of the whole loop (candidate generation, pair counts, traces,
+ *   quit/return). A smaller N shows how much of the loop's cost is
+ *   per-candidate work (generation, f_ua reads, the trace's candidate
+ *   columns) rather than per-response work;
  * - peak RSS of the process.
  * Rates are per wall second (the headline figures) and per CPU second (a
  * fairer clock on a shared machine).
@@ -48,6 +51,7 @@ export function benchSimulatorRespond(sim: LearnedSimulator, batchSize = 4096, b
 export async function runSimulatorBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
   // --iterations scales the generated world (users); the default targets ~1,000,000 log rows.
   const users = intFlag(values, 'iterations', 50) ?? 9000;
+  const numCandidates = intFlag(values, 'candidates', 6, 300) ?? 100;
   const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-sim-'));
   try {
     ctx.log(`generate: ${users} synthetic users, 20,000 items, 3 days, no calibration ...`);
@@ -79,7 +83,7 @@ export async function runSimulatorBench(values: OptionValues, ctx: CommandContex
     const respond = benchSimulatorRespond(simulator);
     ctx.log(`simulator respond: ${Math.round(respond.perSec)} responses/s (${Math.round(respond.perCpuSec)} per CPU s), batches of 4,096`);
 
-    const env = new Environment(gen.catalog, simulator, { seed: ctx.seed, numCandidates: 100, ...sessionOptionsFromWorld(gen.world.config) });
+    const env = new Environment(gen.catalog, simulator, { seed: ctx.seed, numCandidates, ...sessionOptionsFromWorld(gen.world.config) });
     const policy = new RandomPolicy(new Rng(ctx.seed));
     env.runDays(1, policy); // warm-up
     const before = env.responsesServed;
@@ -88,7 +92,7 @@ export async function runSimulatorBench(values: OptionValues, ctx: CommandContex
     e = elapsed(t);
     const served = env.responsesServed - before;
     const envItemResponsesPerSec = served / e.wall;
-    ctx.log(`environment (learned simulator, random policy, N=100, K=6): ${served} item responses in ${e.wall.toFixed(1)} s: ${Math.round(envItemResponsesPerSec)} /s (${Math.round(served / e.cpu)} per CPU s)`);
+    ctx.log(`environment (learned simulator, random policy, N=${numCandidates}, K=6): ${served} item responses in ${e.wall.toFixed(1)} s: ${Math.round(envItemResponsesPerSec)} /s (${Math.round(served / e.cpu)} per CPU s)`);
 
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     ctx.log(`peak RSS: ${peakRssMb.toFixed(0)} MB`);
@@ -96,6 +100,7 @@ export async function runSimulatorBench(values: OptionValues, ctx: CommandContex
       bench: 'simulator',
       envItemResponsesPerSec: Math.round(envItemResponsesPerSec),
       envItemResponsesPerCpuSec: Math.round(served / e.cpu),
+      envCandidatesPerRequest: numCandidates,
       simulatorRespondPerSec: Math.round(respond.perSec),
       simulatorRespondPerCpuSec: Math.round(respond.perCpuSec),
       generateRowsPerSec: Math.round(generateRowsPerSec),

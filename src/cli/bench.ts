@@ -27,6 +27,7 @@ export const benchCommand: CommandSpec = {
     redis: { type: 'string', description: 'Redis URL for benchmarks that can use it (serve)', valueName: 'URL' },
     items: { type: 'string', description: 'catalog size in items (world)', default: '2000000', valueName: 'N' },
     rows: { type: 'string', description: 'log rows written and read back (world)', default: '1000000', valueName: 'N' },
+    candidates: { type: 'string', description: 'candidates per request N in the environment loop (simulator; the target is stated for 100)', default: '100', valueName: 'N' },
   },
   async run(values, positionals, ctx) {
     const which = positionals[0] ?? 'numeric';

@@ -54,6 +54,14 @@ test('--seed must be a non-negative integer', async () => {
   assert.match(r.stderr, /--seed/);
 });
 
+test('bench simulator --candidates outside [6, 300] is a usage error naming the flag (before any work)', async () => {
+  for (const bad of ['400', '2', 'many']) {
+    const r = await runCli(['bench', 'simulator', '--candidates', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--candidates must be an integer in \[6, 300\]/);
+  }
+});
+
 test('an unknown benchmark is a usage error listing the choices', async () => {
   const r = await runCli(['bench', 'nope']);
   assert.equal(r.code, 2);
