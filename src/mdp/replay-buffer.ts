@@ -9,6 +9,7 @@
 import { Rng, type RngState } from '../numeric/rng.js';
 import { PAIR_COUNT_DIM, TOWER_COUNT } from '../data/interaction-kinds.js';
 import { allocSampleBatch, copySample, type SampleBatch } from './scri-mdp.js';
+import { fnv1a } from '../numeric/fnv1a.js';
 
 /** Configuration of a {@link ReplayBuffer}. */
 export interface ReplayBufferOptions {
@@ -184,14 +185,4 @@ export class ReplayBuffer {
       s.rewards.subarray(0, n * TOWER_COUNT), s.giftLabel.subarray(0, n), s.timeMs.subarray(0, n),
     ];
   }
-}
-
-/** FNV-1a over bytes[from, to). */
-function fnv1a(bytes: Uint8Array, from: number, to: number): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

@@ -6,6 +6,7 @@
  */
 import { PAIR_COUNT_DIM, TOWER_COUNT } from '../data/interaction-kinds.js';
 import { allocSampleBatch, type SampleBatch } from '../mdp/scri-mdp.js';
+import { fnv1a } from '../numeric/fnv1a.js';
 
 const MAGIC = 0x52534231; // "RSB1"
 const HEADER_BYTES = 20;
@@ -69,13 +70,4 @@ export function decodeSamples(bytes: Uint8Array): SampleBatch {
   }
   batch.count = n;
   return batch;
-}
-
-function fnv1a(bytes: Uint8Array, from: number, to: number): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
