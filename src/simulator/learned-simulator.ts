@@ -37,6 +37,7 @@ import {
 import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, saveParams, type Param } from '../numeric/index.js';
 import { gemmAt } from '../numeric/gemm.js';
 import { reluRange } from '../numeric/kernels.js';
+import { localNormal, localUniform, seedLocalStream } from '../numeric/local-stream.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch, ResponseBatch, ResponseModel } from '../world/response.js';
 
@@ -117,27 +118,6 @@ export function log2Bucket(x: number, cap: number): number {
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
-}
-
-/**
- * `respond` draws 10 numbers per exposure; through the shared `Rng` object
- * that costs as much as the network. Each batch seeds a local mulberry32
- * stream from ONE draw of the caller's Rng (every choice still flows from
- * it; same seed, same responses).
- */
-let m32 = 0;
-function m32Uniform(): number {
-  m32 = (m32 + 0x6d2b79f5) | 0;
-  let t = Math.imul(m32 ^ (m32 >>> 15), 1 | m32);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal from two local uniforms (Box-Muller, cosine branch). */
-function m32Normal(): number {
-  const u = 1 - m32Uniform(); // (0, 1]
-  const v = m32Uniform();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 /** Play-time interval [lo, hi] (ms) of an outcome class for a video of this duration; lo > hi = impossible. */
@@ -339,7 +319,7 @@ export class LearnedSimulator implements ResponseModel {
     const layers = this.mlp.layers;
     const outDim = layers[layers.length - 1]!.outDim;
     if (this.y.length < n * outDim) this.y = new Float32Array(n * outDim * 2);
-    if (this.constantPre.length === 0) this.buildSharedProjections();
+    if (this.constantPre.length === 0) this.buildCaches();
     // Chunks of FORWARD_CHUNK exposures go through every layer in turn, so
     // the activations stay in cache instead of streaming a whole step's
     // batch (tens of thousands of exposures) through memory layer by layer.
@@ -396,37 +376,58 @@ export class LearnedSimulator implements ResponseModel {
     if (layers.length === 1) this.y.set(z.subarray(0, m * H), from * H);
   }
 
-  /** out[outOff .. + H) += W1[:, slot] v for the embedding-table row `row` (v = its d floats). */
+  /** out[outOff .. + H) += W1[:, slot] v, for the d-vector v = src[srcOff .. + d). */
+  private project(slot: number, src: Float32Array, srcOff: number, out: Float32Array, outOff: number): void {
+    const d = this.shape.embeddingDim, D = this.inputDim;
+    const w = this.mlp.layers[0]!.weight.value;
+    const H = this.mlp.layers[0]!.outDim;
+    for (let h = 0; h < H; h++) {
+      const wo = h * D + slot * d;
+      let acc = 0;
+      for (let j = 0; j < d; j++) acc += w[wo + j]! * src[srcOff + j]!;
+      out[outOff + h]! += acc;
+    }
+  }
+
+  /** {@link project} of the embedding-table row `row`. */
   private projectRow(slot: number, row: number, out: Float32Array, outOff: number): void {
-    const d = this.shape.embeddingDim, D = this.inputDim;
+    this.project(slot, this.embedding.table.value, row * this.shape.embeddingDim, out, outOff);
+  }
+
+  /** The sum of the embedding-table rows rows[from, to) (a pooled bag of features), in a scratch vector. */
+  private sumRows(rows: Int32Array, from: number, to: number): Float32Array {
+    const d = this.shape.embeddingDim;
     const table = this.embedding.table.value;
-    const w = this.mlp.layers[0]!.weight.value;
-    const H = this.mlp.layers[0]!.outDim;
-    const src = row * d;
-    for (let h = 0; h < H; h++) {
-      const wo = h * D + slot * d;
-      let acc = 0;
-      for (let j = 0; j < d; j++) acc += w[wo + j]! * table[src + j]!;
-      out[outOff + h]! += acc;
+    const sum = this.scratchD.fill(0);
+    for (let l = from; l < to; l++) {
+      const src = rows[l]! * d;
+      for (let j = 0; j < d; j++) sum[j]! += table[src + j]!;
     }
+    return sum;
   }
 
-  /** out[outOff .. + H) += W1[:, slot] v for a d-vector v. */
-  private projectVector(slot: number, v: Float32Array, out: Float32Array, outOff: number): void {
-    const d = this.shape.embeddingDim, D = this.inputDim;
-    const w = this.mlp.layers[0]!.weight.value;
+  /**
+   * (Re)builds the inference caches for the current weights: the projections
+   * shared by all exposures (bias + bucket 0 of every pair kind, the other
+   * buckets' deltas, the context buckets) now, and empty per-user and
+   * per-item caches that {@link userProjection} / {@link itemProjection}
+   * fill on first use.
+   */
+  private buildCaches(): void {
+    const d = this.shape.embeddingDim;
     const H = this.mlp.layers[0]!.outDim;
-    for (let h = 0; h < H; h++) {
-      const wo = h * D + slot * d;
-      let acc = 0;
-      for (let j = 0; j < d; j++) acc += w[wo + j]! * v[j]!;
-      out[outOff + h]! += acc;
+    if (this.userReady.length === this.catalog.numUsers) this.userReady.fill(0);
+    else {
+      this.userPre = new Float32Array(this.catalog.numUsers * (H + d));
+      this.userReady = new Uint8Array(this.catalog.numUsers);
     }
-  }
-
-  /** Projections shared by all exposures: bias + bucket 0 of every pair kind, the other buckets' deltas, the context buckets. */
-  private buildSharedProjections(): void {
-    const H = this.mlp.layers[0]!.outDim;
+    let slots = 1;
+    while (slots < this.catalog.numItems && slots < this.itemCacheSlots) slots *= 2;
+    if (this.itemTag.length === slots) this.itemTag.fill(0);
+    else {
+      this.itemPre = new Float32Array(slots * (H + 2 * d));
+      this.itemTag = new Int32Array(slots);
+    }
     const constant = new Float32Array(H);
     constant.set(this.mlp.layers[0]!.bias.value);
     const zero = new Float32Array(PAIR_COUNT_DIM * H);
@@ -454,25 +455,15 @@ export class LearnedSimulator implements ResponseModel {
     const d = this.shape.embeddingDim;
     const H = this.mlp.layers[0]!.outDim;
     const stride = H + d;
-    if (this.userPre.length === 0) {
-      this.userPre = new Float32Array(this.catalog.numUsers * stride);
-      this.userReady = new Uint8Array(this.catalog.numUsers);
-    }
     const base = u * stride;
     if (this.userReady[u] === 1) return base;
     const pre = this.userPre;
-    const table = this.embedding.table.value;
     const lu = this.userLookups;
     pre.fill(0, base, base + stride);
     const idRow = this.userRows[u * lu]!;
     this.projectRow(SLOT_USER, idRow, pre, base);
-    const profile = this.scratchD.fill(0);
-    for (let l = 1; l < lu; l++) {
-      const src = this.userRows[u * lu + l]! * d;
-      for (let j = 0; j < d; j++) profile[j]! += table[src + j]!;
-    }
-    this.projectVector(SLOT_USER_PROFILE, profile, pre, base);
-    for (let j = 0; j < d; j++) pre[base + H + j] = table[idRow * d + j]!;
+    this.project(SLOT_USER_PROFILE, this.sumRows(this.userRows, u * lu + 1, (u + 1) * lu), 0, pre, base);
+    pre.set(this.embedding.table.value.subarray(idRow * d, (idRow + 1) * d), base + H);
     this.userReady[u] = 1;
     return base;
   }
@@ -487,12 +478,6 @@ export class LearnedSimulator implements ResponseModel {
     const d = this.shape.embeddingDim;
     const H = this.mlp.layers[0]!.outDim;
     const stride = H + 2 * d;
-    if (this.itemPre.length === 0) {
-      let slots = 1;
-      while (slots < this.catalog.numItems && slots < this.itemCacheSlots) slots *= 2;
-      this.itemPre = new Float32Array(slots * stride);
-      this.itemTag = new Int32Array(slots);
-    }
     const slot = i & (this.itemTag.length - 1);
     const base = slot * stride;
     if (this.itemTag[slot] === i + 1) return base;
@@ -503,25 +488,15 @@ export class LearnedSimulator implements ResponseModel {
     const ib = i * li;
     pre.fill(0, base, base + stride);
     for (let l = 0; l < 4; l++) this.projectRow(SLOT_ITEM + l, rows[ib + l]!, pre, base);
-    const features = this.scratchD.fill(0);
-    for (let l = 4; l < li; l++) {
-      const src = rows[ib + l]! * d;
-      for (let j = 0; j < d; j++) features[j]! += table[src + j]!;
-    }
-    this.projectVector(SLOT_ITEM_FEATURES, features, pre, base);
-    for (let j = 0; j < d; j++) {
-      pre[base + H + j] = table[rows[ib]! * d + j]!;
-      pre[base + H + d + j] = table[rows[ib + 1]! * d + j]!;
-    }
+    this.project(SLOT_ITEM_FEATURES, this.sumRows(rows, ib + 4, ib + li), 0, pre, base);
+    pre.set(table.subarray(rows[ib]! * d, (rows[ib]! + 1) * d), base + H);
+    pre.set(table.subarray(rows[ib + 1]! * d, (rows[ib + 1]! + 1) * d), base + H + d);
     this.itemTag[slot] = i + 1;
     return base;
   }
 
-  /** Forgets the inference caches (after the parameters changed). */
+  /** Forgets the inference caches (after the parameters changed); the next forward rebuilds them. */
   invalidateCache(): void {
-    this.userReady.fill(0);
-    this.itemPre = new Float32Array(0);
-    this.itemTag = new Int32Array(0);
     this.constantPre = new Float32Array(0);
   }
 
@@ -535,7 +510,8 @@ export class LearnedSimulator implements ResponseModel {
       }
     }
     const y = this.forward(batch);
-    m32 = rng.nextUint32() | 0;
+    // 10 draws per exposure from the local stream, seeded by one draw of `rng` per batch (numeric/local-stream.ts).
+    seedLocalStream(rng.nextUint32());
     const cal = this.calibration;
     const dur = this.catalog.itemDurationMs;
     const isLive = this.catalog.authorIsLive;
@@ -544,16 +520,16 @@ export class LearnedSimulator implements ResponseModel {
       const o = e * OUTPUT_DIM;
       const item = batch.item[e]!;
       const d = dur[item]!;
-      const uClick = m32Uniform();
-      const uLong = m32Uniform();
-      const epsPlay = m32Normal();
-      const uLike = m32Uniform();
-      const uFollow = m32Uniform();
-      const uComment = m32Uniform();
-      const uForward = m32Uniform();
-      const uHate = m32Uniform();
-      const uGift = m32Uniform();
-      const epsAmount = m32Normal();
+      const uClick = localUniform();
+      const uLong = localUniform();
+      const epsPlay = localNormal();
+      const uLike = localUniform();
+      const uFollow = localUniform();
+      const uComment = localUniform();
+      const uForward = localUniform();
+      const uHate = localUniform();
+      const uGift = localUniform();
+      const epsAmount = localNormal();
 
       let cls: 0 | 1 | 2 = uClick < sigmoid(y[o + HEAD_CLICK]!) ? 1 : 0;
       if (cls === 1) {
