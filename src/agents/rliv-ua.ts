@@ -288,9 +288,7 @@ export class RlivUaAgent implements Ranker {
   loadParameters(bytes: Uint8Array): void {
     const { agentBytes } = splitCheckpoint(bytes, this.name, false);
     const counters = loadAgentState(agentBytes, this.agentState());
-    this.restoreCounters(counters);
-    this.replayBuffer = this.newReplay();
-    this.parametersOnly = true;
+    this.enterParametersOnly(counters);
   }
 
   /**
@@ -315,8 +313,13 @@ export class RlivUaAgent implements Ranker {
     }
     if (byName.size !== state.params.length) throw new AgentCheckpointError(`${this.name}.load: the checkpoint has ${byName.size} parameters, this agent ${state.params.length}`);
     for (const p of state.params) p.value.set(byName.get(p.name)!.values);
-    this.restoreCounters({ ...(meta.counters ?? {}) });
-    this.replayBuffer.reset(this.seed); // same as a fresh buffer, without reallocating it on every serving reload
+    this.enterParametersOnly({ ...(meta.counters ?? {}) });
+  }
+
+  /** The end of a parameters-only load: counters restored, replay emptied (reset in place: no reallocation on every serving reload), save() refused until a full load. */
+  private enterParametersOnly(counters: Record<string, number>): void {
+    this.restoreCounters(counters);
+    this.replayBuffer.reset(this.seed);
     this.parametersOnly = true;
   }
 

@@ -121,13 +121,8 @@ export class PairCountStore {
 
   /** Copies f_ua into out[offset .. offset + PAIR_COUNT_DIM) (zeros for an unseen pair). */
   read(user: number, author: number, out: Float32Array, offset: number): void {
-    const local = this.rowOf(user, author);
-    if (local < 0) {
-      out.fill(0, offset, offset + PAIR_COUNT_DIM);
-      return;
-    }
-    const base = (this.rowStart[user]! + local) * PAIR_COUNT_DIM;
-    for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k] = this.counts[base + k]!;
+    out.fill(0, offset, offset + PAIR_COUNT_DIM);
+    this.readIfSeen(user, author, out, offset);
   }
 
   /** Like {@link read} but leaves `out` untouched for an unseen pair (for zero-initialized buffers). */
