@@ -3,10 +3,29 @@ import { describe, it } from 'node:test';
 import { AgentCheckpointError } from '../../src/agents/agent-checkpoint.js';
 import { createCql } from '../../src/agents/cql.js';
 import { argmaxPerGroup, createDqn, doubleDqnTargets } from '../../src/agents/dqn.js';
+import type { Ranker } from '../../src/agents/ranker.js';
+import type { RequestRecord, SessionTrace } from '../../src/simulator/trace.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 const world = tinyWorld();
 const ctx = { catalog: world.catalog, seed: 3 };
+
+/** Mean score of the exposed items and mean immediate reward over every slate position of the sessions. */
+function meanSlateQ(agent: Ranker, sessions: SessionTrace[], reward: (r: RequestRecord, k: number) => number): { q: number; reward: number } {
+  let q = 0;
+  let sum = 0;
+  let n = 0;
+  const out = new Float32Array(300);
+  for (const r of requestsOf(sessions)) {
+    agent.score(r, out);
+    for (let k = 0; k < r.slate.length; k++) {
+      q += out[r.slate[k]!]!;
+      sum += reward(r, k);
+      n++;
+    }
+  }
+  return { q: q / n, reward: sum / n };
+}
 
 describe('DQN (double DQN, request-level)', () => {
   it('the online net picks the next item, the target net values it (hand-computed)', () => {
@@ -29,19 +48,8 @@ describe('DQN (double DQN, request-level)', () => {
     const sessions = tinySessions(world, 4, 1);
     agent.observe(sessions);
     agent.train(300);
-    let q = 0;
-    let clicks = 0;
-    let n = 0;
-    const out = new Float32Array(300);
-    for (const r of requestsOf(sessions)) {
-      agent.score(r, out);
-      for (let k = 0; k < r.slate.length; k++) {
-        q += out[r.slate[k]!]!;
-        clicks += r.responses.click[k]!;
-        n++;
-      }
-    }
-    assert.ok(Math.abs(q / n - clicks / n) < 0.06, `mean Q ${q / n} vs click rate ${clicks / n}`);
+    const { q, reward: clickRate } = meanSlateQ(agent, sessions, (r, k) => r.responses.click[k]!);
+    assert.ok(Math.abs(q - clickRate) < 0.06, `mean Q ${q} vs click rate ${clickRate}`);
   });
 
   it('values continuation: with gamma 0.9 the mean Q exceeds the mean immediate reward', () => {
@@ -50,19 +58,8 @@ describe('DQN (double DQN, request-level)', () => {
     agent.observe(sessions);
     const stats = agent.train(300);
     assert.ok(Number.isFinite(stats.losses.td!) && stats.losses.conservative === undefined);
-    let q = 0;
-    let reward = 0;
-    let n = 0;
-    const out = new Float32Array(300);
-    for (const r of requestsOf(sessions)) {
-      agent.score(r, out);
-      for (let k = 0; k < r.slate.length; k++) {
-        q += out[r.slate[k]!]!;
-        reward += r.responses.click[k]! + 0.25 * Math.log1p(r.responses.playTimeMs[k]! / 1000);
-        n++;
-      }
-    }
-    assert.ok(q / n > 1.3 * (reward / n), `mean Q ${q / n} vs mean reward ${reward / n}`);
+    const { q, reward } = meanSlateQ(agent, sessions, (r, k) => r.responses.click[k]! + 0.25 * Math.log1p(r.responses.playTimeMs[k]! / 1000));
+    assert.ok(q > 1.3 * reward, `mean Q ${q} vs mean reward ${reward}`);
   });
 
   it('is an online agent and validates its config', () => {
