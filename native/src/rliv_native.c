@@ -212,6 +212,32 @@ static napi_value GatherRows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* addRowsAt(src, offsets, count, perRow, width, out, outStride):
+   out[i*outStride + j] += src[offsets[i*perRow + r] + j] for every r < perRow
+   whose offset is >= 0 (a sum of cached rows per output row; -1 = no row). */
+static napi_value AddRowsAt(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  float *s, *o; int32_t *offs; size_t sl, ol, offl; int64_t count, per, width, ostride;
+  if (!arg_f32(env, argv[0], &s, &sl) || !arg_i32arr(env, argv[1], &offs, &offl) || !arg_i64(env, argv[2], &count) || !arg_i64(env, argv[3], &per) ||
+      !arg_i64(env, argv[4], &width) || !arg_f32(env, argv[5], &o, &ol) || !arg_i64(env, argv[6], &ostride)) {
+    THROW(env, "addRowsAt(src, offsets, count, perRow, width, out, outStride)");
+  }
+  if (count < 0 || per < 1 || width < 1 || ostride < width || (uint64_t)(count * per) > offl || (count > 0 && (uint64_t)((count - 1) * ostride + width) > ol)) {
+    THROW(env, "addRowsAt: out of bounds");
+  }
+  for (int64_t i = 0; i < count * per; i++) if (offs[i] >= 0 && (uint64_t)offs[i] + (uint64_t)width > sl) THROW(env, "addRowsAt: row offset out of range");
+  for (int64_t i = 0; i < count; i++) {
+    float *restrict dst = o + i * ostride;
+    for (int64_t r = 0; r < per; r++) {
+      const int32_t off = offs[i * per + r];
+      if (off < 0) continue;
+      const float *restrict src = s + off;
+      for (int64_t j = 0; j < width; j++) dst[j] += src[j];
+    }
+  }
+  return NULL;
+}
+
 /* scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount) -> new touchedCount */
 static napi_value ScatterAddRows(napi_env env, napi_callback_info info) {
   ARGS(10);
@@ -351,6 +377,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"adam", NULL, AdamDense, NULL, NULL, NULL, napi_default, NULL},
     {"adamRows", NULL, AdamRows, NULL, NULL, NULL, napi_default, NULL},
     {"gatherRows", NULL, GatherRows, NULL, NULL, NULL, napi_default, NULL},
+    {"addRowsAt", NULL, AddRowsAt, NULL, NULL, NULL, napi_default, NULL},
     {"scatterAddRows", NULL, ScatterAddRows, NULL, NULL, NULL, napi_default, NULL},
     {"colSumAdd", NULL, ColSumAdd, NULL, NULL, NULL, napi_default, NULL},
     {"segDot", NULL, SegDot, NULL, NULL, NULL, napi_default, NULL},

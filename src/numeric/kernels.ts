@@ -78,6 +78,26 @@ export function gatherRows(table: Float32Array, dim: number, rows: Int32Array, c
 }
 
 /**
+ * out[i*outStride .. +width) += src[offsets[i*perRow + r] .. +width) for
+ * every r < perRow whose offset is >= 0 (-1 = no row), for i < count: each
+ * output row gets a sum of cached rows (the learned simulator's factored
+ * first layer). Offsets are element offsets, so rows of any stride can be
+ * summed; bounds are checked by the caller in TypeScript, by the addon in C.
+ */
+export function addRowsAt(src: Float32Array, offsets: Int32Array, count: number, perRow: number, width: number, out: Float32Array, outStride: number): void {
+  const native = activeNative();
+  if (native) return native.addRowsAt(src, offsets, count, perRow, width, out, outStride);
+  for (let i = 0; i < count; i++) {
+    const dst = i * outStride;
+    for (let r = 0; r < perRow; r++) {
+      const from = offsets[i * perRow + r]!;
+      if (from < 0) continue;
+      for (let j = 0; j < width; j++) out[dst + j]! += src[from + j]!;
+    }
+  }
+}
+
+/**
  * grad[rows[i]*dim ..] += d[i*stride + off ..] for i < count; rows not yet
  * flagged are flagged and appended to `touched`. Returns the new touched count.
  */

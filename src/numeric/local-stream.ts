@@ -11,17 +11,23 @@
  * draws and returns without yielding), one shared stream serves them all.
  * mulberry32: full 2^32 period, passes common statistical batteries.
  */
-let state = 0;
+//
+// The state lives in a one-element Int32Array, not a module-level `let`:
+// V8 reaches a module `let` through the module context with a
+// temporal-dead-zone check on every access, which made a draw ~3x slower
+// (measured in a loop of 5e7 draws, Node 20).
+const state = new Int32Array(1);
 
 /** Restarts the stream from a 32-bit seed (one draw of the caller's Rng). */
 export function seedLocalStream(seed: number): void {
-  state = seed | 0;
+  state[0] = seed;
 }
 
 /** Next output as a uniform in [0, 1). */
 export function localUniform(): number {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
+  const s = (state[0]! + 0x6d2b79f5) | 0;
+  state[0] = s;
+  let t = Math.imul(s ^ (s >>> 15), 1 | s);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }

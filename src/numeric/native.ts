@@ -25,6 +25,7 @@ export interface NativeAddon {
   adamRows(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, rows: Int32Array, count: number, dim: number,
     beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void;
   gatherRows(table: Float32Array, dim: number, rows: Int32Array, count: number, out: Float32Array, stride: number, off: number): void;
+  addRowsAt(src: Float32Array, offsets: Int32Array, count: number, perRow: number, width: number, out: Float32Array, outStride: number): void;
   scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
     flags: Uint8Array, touched: Int32Array, touchedCount: number): number;
   colSumAdd(d: Float32Array, rows: number, width: number, out: Float32Array): void;
@@ -68,7 +69,7 @@ export function loadNative(): NativeAddon | null {
     if (!existsSync(path)) continue;
     try {
       const addon = require(path) as NativeAddon;
-      if (typeof addon.zeroRows !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
+      if (typeof addon.addRowsAt !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
       addon.setNumThreads(1);
       loaded = addon;
       return loaded;

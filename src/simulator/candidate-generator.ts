@@ -9,6 +9,7 @@
  * When the user has no recent authors the recent-author share is filled
  * from the popular source.
  */
+import { localInt, localUniform, seedLocalStream } from '../numeric/local-stream.js';
 import type { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 
@@ -38,30 +39,10 @@ export const MAX_CANDIDATES = 300;
 /**
  * The candidate generator draws ~3 numbers per candidate (300 per request),
  * which through the shared `Rng` object costs more than everything else in a
- * request. Each request therefore seeds a local mulberry32 stream (32-bit
- * state, full period, passes common statistical batteries) from ONE draw of
- * the environment's `Rng`: every choice still flows from the seeded Rng, and
- * the stream is a plain module variable the JIT keeps in a register. It is
- * the stream of numeric/local-stream.ts, kept as this module's own copy on
- * purpose: calling the shared one from this loop measured ~3 % slower for
- * the whole environment loop (best of 4 alternating runs, `rliv bench
- * simulator`-shaped), with identical draws.
+ * request. Each request therefore seeds the module-level local stream
+ * (numeric/local-stream.ts) from ONE draw of the environment's `Rng`: every
+ * choice still flows from the seeded Rng.
  */
-let m32 = 0;
-
-/** Next mulberry32 output as a uniform in [0, 1). */
-function m32Uniform(): number {
-  m32 = (m32 + 0x6d2b79f5) | 0;
-  let t = Math.imul(m32 ^ (m32 >>> 15), 1 | m32);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Uniform integer in [0, n) from the local stream (bias below n / 2^32, negligible for catalog sizes). */
-function m32Int(n: number): number {
-  return Math.floor(m32Uniform() * n);
-}
-
 /** Walker alias table for O(1) draws from a fixed discrete distribution. */
 export class AliasTable {
   private readonly prob: Float64Array;
@@ -177,7 +158,7 @@ export class CandidateGenerator {
 
   /** Fills `out` (length numCandidates) with distinct items for this user; consumes exactly one draw of `rng`. */
   generate(user: number, rng: Rng, out: Int32Array): void {
-    m32 = rng.nextUint32() | 0;
+    seedLocalStream(rng.nextUint32());
     const n = out.length;
     const c = this.catalog;
     if (++this.stampValue >= 0x7fffffff) {
@@ -201,19 +182,19 @@ export class CandidateGenerator {
     const maxAttempts = n * 20;
     while (filled < n) {
       let item: number;
-      const u = m32Uniform();
+      const u = localUniform();
       if (attempts++ > maxAttempts) {
-        item = m32Int(numItems); // tiny catalogs: fall back to uniform until full
+        item = localInt(numItems); // tiny catalogs: fall back to uniform until full
       } else if (u < randomShare) {
-        item = m32Int(numItems);
+        item = localInt(numItems);
       } else {
         let author: number;
-        if (u < recentLimit && nRecent > 0) author = recent[recentBase + m32Int(nRecent)]!;
-        else author = popular.sampleAt(m32Uniform());
+        if (u < recentLimit && nRecent > 0) author = recent[recentBase + localInt(nRecent)]!;
+        else author = popular.sampleAt(localUniform());
         const lo = offsets[author]!;
         const hi = offsets[author + 1]!;
         if (hi <= lo) continue;
-        item = authorItems[lo + m32Int(hi - lo)]!;
+        item = authorItems[lo + localInt(hi - lo)]!;
       }
       if (stamp[item] === stampValue) continue;
       stamp[item] = stampValue;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gemmBackend, nativeAvailable, nativeStatus, setGemmBackend, type GemmBackendName } from '../../src/numeric/gemm.js';
-import { adamRows, adamSpan, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, zeroRows } from '../../src/numeric/kernels.js';
+import { adamRows, adamSpan, addRowsAt, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, zeroRows } from '../../src/numeric/kernels.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { randn } from './gradcheck.js';
 
@@ -33,6 +33,9 @@ function runAll(seed: number): Float32Array[] {
   const gathered = new Float32Array(5 * 12);
   gatherRows(table, 4, Int32Array.from([9, 2, 2, 0, 5]), 5, gathered, 12, 4);
   out.push(gathered);
+  const summed = randn(4 * 5, rng);
+  addRowsAt(table, Int32Array.from([36, -1, 0, 7, 13, 20, -1, -1]), 4, 2, 4, summed, 5);
+  out.push(summed);
   const grad = new Float32Array(40), flags = new Uint8Array(10), touched = new Int32Array(10);
   const count = scatterAddRows(grad, 4, Int32Array.from([9, 2, 2, 0, 5]), 5, randn(60, rng), 12, 8, flags, touched, 0);
   out.push(grad, Float32Array.from(touched.subarray(0, count)));
@@ -63,6 +66,10 @@ test('kernels compute the hand-checked values', () => {
   const o = new Float32Array(2);
   segDot(Float32Array.from([1, 2, 3, 4]), 1, 2, 2, Float32Array.from([1, 1, 2, 0]), Float32Array.from([0.5, -1]), o);
   assert.deepEqual(Array.from(o), [3.5, 5]);
+  // Row 0 of out gets src[4..6) + src[0..2), row 1 only src[2..4) (-1 = no row); the stride-3 gap stays.
+  const summed = Float32Array.from([1, 1, 9, 1, 1, 9]);
+  addRowsAt(Float32Array.from([1, 2, 3, 4, 5, 6]), Int32Array.from([4, 0, -1, 2]), 2, 2, 2, summed, 3);
+  assert.deepEqual(Array.from(summed), [7, 9, 9, 4, 5, 9]);
 });
 
 test('native and TypeScript kernels agree', (t) => {
@@ -98,6 +105,7 @@ test('native kernels reject out-of-range rows with an error instead of crashing'
     setGemmBackend('openblas');
     assert.throws(() => gatherRows(new Float32Array(8), 4, Int32Array.from([2]), 1, new Float32Array(4), 4, 0), /row out of range/);
     assert.throws(() => reluRange(new Float32Array(4), 2, 5), /out of bounds/);
+    assert.throws(() => addRowsAt(new Float32Array(8), Int32Array.from([6]), 1, 1, 4, new Float32Array(4), 4), /row offset out of range/);
   } finally {
     setGemmBackend(previous);
   }
