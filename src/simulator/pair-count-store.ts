@@ -65,7 +65,17 @@ export class PairCountStore {
   private counts: Float32Array;
   private giftDays: Int32Array;
   private lastGiftDay: Int32Array;
+  /** The author of each pair row (moved with the rows), so a user's authors can be listed without walking the table. */
+  private rowAuthor: Int32Array;
   private rowsUsed = 0;
+  /**
+   * readItems' author-indexed scratch, two entries per author: [mark, row].
+   * A request marks its user's authors once, then each candidate is one
+   * direct lookup instead of a hash probe (grown to the largest author id
+   * stored; an author beyond it was never stored, so it is unseen).
+   */
+  private authorMarks: Int32Array = new Int32Array(0);
+  private markValue = 0;
   private readonly rowStart: Int32Array;
   private readonly pairsOfUser: Int32Array;
   private readonly deepPairsOfUser: Int32Array;
@@ -81,6 +91,7 @@ export class PairCountStore {
     this.counts = new Float32Array(cap * PAIR_COUNT_DIM);
     this.giftDays = new Int32Array(cap);
     this.lastGiftDay = new Int32Array(cap);
+    this.rowAuthor = new Int32Array(cap);
     this.rowStart = new Int32Array(numUsers);
     this.pairsOfUser = new Int32Array(numUsers);
     this.deepPairsOfUser = new Int32Array(numUsers);
@@ -141,6 +152,48 @@ export class PairCountStore {
    * zeroed there).
    */
   readItems(user: number, items: Int32Array, itemAuthor: Int32Array, out: Float32Array, offset: number): void {
+    const pairs = this.pairsOfUser[user]!;
+    if (pairs === 0) return;
+    // A user with few pairs (the common case) marks their authors in the
+    // author-indexed scratch, then every candidate is one direct lookup: no
+    // hash, no probe loop whose length the branch predictor cannot guess.
+    // A user with many more pairs than candidates is probed instead.
+    if (pairs > items.length * 2) {
+      this.probeItems(user, items, itemAuthor, out, offset);
+      return;
+    }
+    const marks = this.authorMarks;
+    if (++this.markValue >= 0x7fffffff) {
+      marks.fill(0);
+      this.markValue = 1;
+    }
+    const mark = this.markValue;
+    const rowAuthor = this.rowAuthor;
+    const rowBase = this.rowStart[user]!;
+    for (let r = rowBase; r < rowBase + pairs; r++) {
+      const a2 = rowAuthor[r]! << 1;
+      marks[a2] = mark;
+      marks[a2 + 1] = r;
+    }
+    const c = this.counts;
+    // Stream the user's f_ua rows once: a sequential pass lets the hardware
+    // prefetcher bring the (cold) region in, where the copies below, in
+    // candidate order, would each wait for memory.
+    let touch = 0;
+    for (let e = rowBase * PAIR_COUNT_DIM, end = (rowBase + pairs) * PAIR_COUNT_DIM; e < end; e += 16) touch += c[e]!;
+    this.touchSink = touch;
+    const limit = marks.length;
+    for (let n = 0; n < items.length; n++) {
+      const a2 = itemAuthor[items[n]!]! << 1;
+      if (a2 >= limit || marks[a2] !== mark) continue;
+      const base = marks[a2 + 1]! * PAIR_COUNT_DIM;
+      const o = offset + n * PAIR_COUNT_DIM;
+      for (let q = 0; q < PAIR_COUNT_DIM; q++) out[o + q] = c[base + q]!;
+    }
+  }
+
+  /** {@link readItems} by probing the user's table for each item (for users with many pairs). */
+  private probeItems(user: number, items: Int32Array, itemAuthor: Int32Array, out: Float32Array, offset: number): void {
     const cap = this.tableCap[user]!;
     if (cap === 0) return;
     const keys = this.keys;
@@ -262,6 +315,8 @@ export class PairCountStore {
     const local = this.pairsOfUser[user]!;
     if ((local + 1) * 2 > this.tableCap[user]!) this.growUser(user, Math.max(MIN_TABLE, this.tableCap[user]! * 2));
     this.insert(user, author, local);
+    this.rowAuthor[this.rowStart[user]! + local] = author;
+    if ((author << 1) >= this.authorMarks.length) this.authorMarks = grownInt32(this.authorMarks, Math.max(2 * (author + 1), this.authorMarks.length * 2));
     this.pairsOfUser[user] = local + 1;
     this.pairs++;
     return local;
@@ -304,6 +359,7 @@ export class PairCountStore {
       this.counts = counts;
       this.giftDays = grownInt32(this.giftDays, len);
       this.lastGiftDay = grownInt32(this.lastGiftDay, len);
+      this.rowAuthor = grownInt32(this.rowAuthor, len);
     }
     const from = this.rowStart[user]!;
     const n = this.pairsOfUser[user]!;
@@ -311,6 +367,7 @@ export class PairCountStore {
     this.counts.copyWithin(to * PAIR_COUNT_DIM, from * PAIR_COUNT_DIM, (from + n) * PAIR_COUNT_DIM);
     this.giftDays.copyWithin(to, from, from + n);
     this.lastGiftDay.copyWithin(to, from, from + n);
+    this.rowAuthor.copyWithin(to, from, from + n);
     this.rowStart[user] = to;
     this.rowsUsed += rows;
   }

@@ -55,10 +55,12 @@ test('PairCountStore matches a Map reference through table and pool growth', () 
   assert.equal(pairs, ref.size);
 });
 
-// readItems (a request's N candidates in one call) against per-pair reads, for a small table (streamed first) and a large one (probed directly).
+// readItems (a request's N candidates in one call) against per-pair reads: users with few pairs
+// (authors marked, then direct lookups), with up to 2N pairs (same path, many marks) and with far
+// more pairs than candidates (hash probes). Candidate authors above every stored author are unseen.
 test('PairCountStore.readItems equals per-pair reads for small and large user tables', () => {
   const authors = 1200;
-  const store = new PairCountStore(2);
+  const store = new PairCountStore(3);
   const r = allocResponseBatch(1);
   const rng = new Rng(5);
   const touch = (u: number, a: number): void => {
@@ -69,10 +71,12 @@ test('PairCountStore.readItems equals per-pair reads for small and large user ta
   };
   for (let j = 0; j < 5; j++) touch(0, rng.int(authors));
   for (let j = 0; j < 900; j++) touch(1, rng.int(authors));
-  assert.ok(store.pairsOf(0) <= 5 && store.pairsOf(1) > 300);
-  const itemAuthor = Int32Array.from({ length: authors }, (_, i) => (i * 7) % authors); // items -> authors
-  const items = Int32Array.from({ length: 300 }, () => rng.int(authors));
-  for (const u of [0, 1]) {
+  for (let j = 0; j < 200; j++) touch(2, rng.int(authors));
+  const n = 100;
+  assert.ok(store.pairsOf(0) <= 5 && store.pairsOf(1) > 2 * n && store.pairsOf(2) > n && store.pairsOf(2) <= 2 * n);
+  const itemAuthor = Int32Array.from({ length: authors + 50 }, (_, i) => (i * 7) % (authors + 50)); // items -> authors, some never stored
+  const items = Int32Array.from({ length: n }, () => rng.int(authors + 50));
+  for (const u of [0, 1, 2]) {
     const out = new Float32Array(3 + items.length * PAIR_COUNT_DIM).fill(0);
     store.readItems(u, items, itemAuthor, out, 3);
     for (let n = 0; n < items.length; n++) {
