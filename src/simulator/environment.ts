@@ -38,8 +38,6 @@ export const DAY_MS = 86_400_000;
 /** Placeholders of a request record before its slate is chosen and answered. */
 const NO_SLATE = new Int32Array(0);
 const NO_RESPONSES: ResponseBatch = allocResponseBatch(0);
-/** Size of the blocks that hold the candidates' f_ua of consecutive requests of a step. */
-const PAIR_BLOCK_BYTES = 64 * 1024;
 /** 2022-04-08 00:00 Beijing time, the first day of KuaiRand-Pure's logs. */
 export const KUAIRAND_START_MS = Date.UTC(2022, 3, 7, 16, 0, 0);
 
@@ -275,22 +273,15 @@ export class Environment {
     const requests: RequestRecord[] = new Array(active.length);
     // One buffer per kind for the whole step; each request gets views (cheaper than many small buffers).
     const candidateBuf = new Int32Array(active.length * n);
+    const pairBuf = new Float32Array(active.length * n * PAIR_COUNT_DIM);
     const summaryBuf = new Float32Array(active.length * SESSION_SUMMARY_DIM);
-    // The candidates' f_ua go into blocks of ~64 KiB allocated as they are
-    // filled, not one buffer for the step: a fresh allocation is zeroed, and
-    // a step-sized buffer (megabytes) is zeroed long before its last rows are
-    // written, so those writes all missed cache (measured: 60 % of readItems).
-    const blockRequests = Math.max(1, Math.floor(PAIR_BLOCK_BYTES / (n * PAIR_COUNT_DIM * 4)));
-    let pairBuf = new Float32Array(0);
     const store = this.pairStore;
     const itemAuthor = c.itemAuthor;
     for (let j = 0; j < active.length; j++) {
       const s = active[j]!;
       const candidates = candidateBuf.subarray(j * n, (j + 1) * n);
       this.candidateGenerator.generate(s.user, this.candidateRng, candidates);
-      const inBlock = j % blockRequests;
-      if (inBlock === 0) pairBuf = new Float32Array(Math.min(blockRequests, active.length - j) * n * PAIR_COUNT_DIM);
-      const pcBase = inBlock * n * PAIR_COUNT_DIM;
+      const pcBase = j * n * PAIR_COUNT_DIM;
       store.readItems(s.user, candidates, itemAuthor, pairBuf, pcBase);
       const summary = summaryBuf.subarray(j * SESSION_SUMMARY_DIM, (j + 1) * SESSION_SUMMARY_DIM);
       this.summarize(s, summary);
