@@ -75,6 +75,8 @@ export class PairCountStore {
    * stored; an author beyond it was never stored, so it is unseen).
    */
   private authorMarks: Int32Array = new Int32Array(0);
+  /** Regions left by grown tables, per log2(table capacity): [tableStart, rowStart, ...]. */
+  private readonly freeRegions: number[][] = [];
   private markValue = 0;
   private readonly rowStart: Int32Array;
   private readonly pairsOfUser: Int32Array;
@@ -333,43 +335,70 @@ export class PairCountStore {
     this.locals[start + i] = local;
   }
 
-  /** Moves the user's table and pair rows to fresh regions at the end of the pools; the table gets `cap` entries. */
+  /**
+   * Moves the user's table and pair rows to regions for a `cap`-entry table:
+   * one left free by another user's growth when there is one (so the pools
+   * stop growing once users' tables stop growing), else fresh ones at the
+   * end of the pools. The old regions go to the free lists.
+   */
   private growUser(user: number, cap: number): void {
     const oldStart = this.tableStart[user]!;
     const oldCap = this.tableCap[user]!;
-    if (this.poolUsed + cap > this.keys.length) {
-      let len = this.keys.length;
-      while (this.poolUsed + cap > len) len *= 2;
-      this.keys = grownInt32(this.keys, len);
-      this.locals = grownInt32(this.locals, len);
+    const from = this.rowStart[user]!;
+    const n = this.pairsOfUser[user]!;
+    const rows = cap >> 1;
+    const free = this.freeRegions[Math.log2(cap)];
+    let start: number;
+    let to: number;
+    if (free !== undefined && free.length > 0) {
+      // A reused region holds an old table and old rows: clear them (a fresh pool region is zero).
+      to = free.pop()!;
+      start = free.pop()!;
+      this.keys.fill(0, start, start + cap);
+      this.counts.fill(0, (to + n) * PAIR_COUNT_DIM, (to + rows) * PAIR_COUNT_DIM);
+      this.giftDays.fill(0, to + n, to + rows);
+      this.lastGiftDay.fill(0, to + n, to + rows);
+    } else {
+      if (this.poolUsed + cap > this.keys.length) {
+        let len = this.keys.length;
+        while (this.poolUsed + cap > len) len *= 2;
+        this.keys = grownInt32(this.keys, len);
+        this.locals = grownInt32(this.locals, len);
+      }
+      if (this.rowsUsed + rows > this.giftDays.length) {
+        let len = this.giftDays.length;
+        while (this.rowsUsed + rows > len) len *= 2;
+        const counts = new Float32Array(len * PAIR_COUNT_DIM);
+        counts.set(this.counts.subarray(0, this.rowsUsed * PAIR_COUNT_DIM));
+        this.counts = counts;
+        this.giftDays = grownInt32(this.giftDays, len);
+        this.lastGiftDay = grownInt32(this.lastGiftDay, len);
+        this.rowAuthor = grownInt32(this.rowAuthor, len);
+      }
+      start = this.poolUsed;
+      this.poolUsed += cap;
+      to = this.rowsUsed;
+      this.rowsUsed += rows;
     }
-    this.tableStart[user] = this.poolUsed;
+    this.tableStart[user] = start;
     this.tableCap[user] = cap;
-    this.poolUsed += cap;
     const keys = this.keys;
     for (let i = oldStart; i < oldStart + oldCap; i++) {
       if (keys[i] !== 0) this.insert(user, keys[i]! - 1, this.locals[i]!);
     }
-    const rows = cap >> 1;
-    if (this.rowsUsed + rows > this.giftDays.length) {
-      let len = this.giftDays.length;
-      while (this.rowsUsed + rows > len) len *= 2;
-      const counts = new Float32Array(len * PAIR_COUNT_DIM);
-      counts.set(this.counts.subarray(0, this.rowsUsed * PAIR_COUNT_DIM));
-      this.counts = counts;
-      this.giftDays = grownInt32(this.giftDays, len);
-      this.lastGiftDay = grownInt32(this.lastGiftDay, len);
-      this.rowAuthor = grownInt32(this.rowAuthor, len);
+    // Plain loops: the regions are small, and copyWithin's builtin call cost more than the copy (measured).
+    const counts = this.counts, giftDays = this.giftDays, lastGiftDay = this.lastGiftDay, rowAuthor = this.rowAuthor;
+    for (let e = 0; e < n * PAIR_COUNT_DIM; e++) counts[to * PAIR_COUNT_DIM + e] = counts[from * PAIR_COUNT_DIM + e]!;
+    for (let e = 0; e < n; e++) {
+      giftDays[to + e] = giftDays[from + e]!;
+      lastGiftDay[to + e] = lastGiftDay[from + e]!;
+      rowAuthor[to + e] = rowAuthor[from + e]!;
     }
-    const from = this.rowStart[user]!;
-    const n = this.pairsOfUser[user]!;
-    const to = this.rowsUsed;
-    this.counts.copyWithin(to * PAIR_COUNT_DIM, from * PAIR_COUNT_DIM, (from + n) * PAIR_COUNT_DIM);
-    this.giftDays.copyWithin(to, from, from + n);
-    this.lastGiftDay.copyWithin(to, from, from + n);
-    this.rowAuthor.copyWithin(to, from, from + n);
     this.rowStart[user] = to;
-    this.rowsUsed += rows;
+    if (oldCap > 0) {
+      const list = (this.freeRegions[Math.log2(oldCap)] ??= []);
+      list.push(oldStart, from);
+    }
   }
 }
 

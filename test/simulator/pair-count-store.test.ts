@@ -1,20 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
+import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_LONG_VIEW, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { PairCountStore } from '../../src/simulator/pair-count-store.js';
 import { allocResponseBatch } from '../../src/world/response.js';
 
-// Per-user tables, their growth and the contiguous count mirror against a plain Map reference.
-test('PairCountStore matches a Map reference through table and pool growth', () => {
+// Per-user tables, their growth (into fresh pool regions and into regions other users' growth
+// freed: half the users only join in the second half) against a plain Map reference.
+test('PairCountStore matches a Map reference through table and pool growth and region reuse', () => {
   const users = 40;
   const authors = 700;
   const store = new PairCountStore(users, 4);
   const ref = new Map<string, Float32Array>();
+  const giftDays = new Map<string, Set<number>>();
   const rng = new Rng(3);
   const r = allocResponseBatch(1);
   for (let step = 0; step < 20_000; step++) {
-    const u = rng.int(users);
+    const u = rng.int(step < 10_000 ? users / 2 : users);
     const a = rng.int(step < 10_000 ? 50 : authors);
     r.click[0] = rng.int(2);
     r.longView[0] = rng.int(2);
@@ -29,9 +31,14 @@ test('PairCountStore matches a Map reference through table and pool growth', () 
     const first = store.add(u, a, r, 0, step >> 10);
     assert.equal(first, r.follow[0] === 1 && v[PC_FOLLOW] === 0);
     v[PC_CLICK]! += r.click[0]!;
+    v[PC_LONG_VIEW]! += r.longView[0]!;
     v[PC_WATCH_TIME]! += r.playTimeMs[0]! / 1000;
     if (first) v[PC_FOLLOW] = 1;
-    if (r.giftAmount[0]! > 0) v[PC_GIFT]! += 1;
+    if (r.giftAmount[0]! > 0) {
+      v[PC_GIFT]! += 1;
+      if (!giftDays.has(key)) giftDays.set(key, new Set());
+      giftDays.get(key)!.add(step >> 10);
+    }
   }
   assert.equal(store.size, ref.size);
   const out = new Float32Array(PAIR_COUNT_DIM);
@@ -44,10 +51,9 @@ test('PairCountStore matches a Map reference through table and pool growth', () 
       store.readIfSeen(u, a, out, 0);
       const got = store.get(u, a);
       const want = v ?? new Float32Array(PAIR_COUNT_DIM);
-      assert.equal(out[PC_CLICK], want[PC_CLICK]);
-      assert.equal(out[PC_FOLLOW], want[PC_FOLLOW]);
-      assert.equal(out[PC_GIFT], want[PC_GIFT]);
-      assert.deepEqual(out, got);
+      assert.deepEqual(out, want, `pair ${u},${a}`);
+      assert.deepEqual(got, want);
+      assert.equal(store.giftDaysOf(u, a), giftDays.get(`${u},${a}`)?.size ?? 0);
       if (v) pairs++;
     }
     assert.equal(store.pairsOf(u), [...ref.keys()].filter((k) => k.startsWith(`${u},`)).length);
