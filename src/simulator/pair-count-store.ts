@@ -386,14 +386,10 @@ export class PairCountStore {
     for (let i = oldStart; i < oldStart + oldCap; i++) {
       if (keys[i] !== 0) this.insert(user, keys[i]! - 1, this.locals[i]!);
     }
-    // Plain loops: the regions are small, and copyWithin's builtin call cost more than the copy (measured).
-    const counts = this.counts, giftDays = this.giftDays, lastGiftDay = this.lastGiftDay, rowAuthor = this.rowAuthor;
-    for (let e = 0; e < n * PAIR_COUNT_DIM; e++) counts[to * PAIR_COUNT_DIM + e] = counts[from * PAIR_COUNT_DIM + e]!;
-    for (let e = 0; e < n; e++) {
-      giftDays[to + e] = giftDays[from + e]!;
-      lastGiftDay[to + e] = lastGiftDay[from + e]!;
-      rowAuthor[to + e] = rowAuthor[from + e]!;
-    }
+    this.counts.copyWithin(to * PAIR_COUNT_DIM, from * PAIR_COUNT_DIM, (from + n) * PAIR_COUNT_DIM);
+    this.giftDays.copyWithin(to, from, from + n);
+    this.lastGiftDay.copyWithin(to, from, from + n);
+    this.rowAuthor.copyWithin(to, from, from + n);
     this.rowStart[user] = to;
     if (oldCap > 0) {
       const list = (this.freeRegions[Math.log2(oldCap)] ??= []);
