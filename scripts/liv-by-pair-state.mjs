@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * Diagnostic behind docs/results/ab-test-quick.md's "why the w/o SL arm
+ * collapses": pre-trains RLIV-UA variants exactly as `rliv ab-test --preset
+ * quick` does (same calibrated world, same training loop), then
+ *
+ * 1. prints each variant's mean LIV per tower over the candidates of 3,000
+ *    logging-policy requests, grouped by the state of the candidate's pair
+ *    (fresh, clicked but not followed, followed, followed and gifted);
+ * 2. serves 600 users for 3 days in the ground-truth world with each variant
+ *    ranking by different tower weights (greedy), next to a random and the
+ *    logging policy, and prints what the slates look like: session length,
+ *    CTR, watch seconds per session, follows and gifts per exposure, the share
+ *    of exposures from followed / previously clicked / live-streamer authors,
+ *    the mean item duration and the share of distinct authors per session.
+ *
+ * Usage (after `npm run build`):
+ *   OPENBLAS_NUM_THREADS=1 node scripts/liv-by-pair-state.mjs [--arms "RLIV-UA(w/o SL),RLIV-UA"] [--seed 1]
+ * About 2 minutes for the two default arms.
+ */
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { arms: { type: 'string', default: 'RLIV-UA(w/o SL),RLIV-UA' }, seed: { type: 'string', default: '1' } } });
+const seed = Number(values.seed);
+const dist = new URL('../dist/src/', import.meta.url).href;
+const { experimentPreset } = await import(dist + 'experiments/experiment-presets.js');
+const { buildCalibratedWorld } = await import(dist + 'experiments/experiment-world.js');
+const { createAgent } = await import(dist + 'agents/registry.js');
+const { Environment } = await import(dist + 'simulator/environment.js');
+const { ReplayableEnvironment } = await import(dist + 'experiments/replayable-environment.js');
+const { TrainingRun } = await import(dist + 'experiments/training-loop.js');
+const { RankerPolicy } = await import(dist + 'agents/ranker-policy.js');
+const { RandomPolicy } = await import(dist + 'simulator/slate-policy.js');
+const { Rng } = await import(dist + 'numeric/rng.js');
+const { SILENT_PROGRESS } = await import(dist + 'experiments/progress.js');
+const { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, TOWERS } = await import(dist + 'data/interaction-kinds.js');
+
+const preset = experimentPreset('quick');
+const t = preset.train;
+const cw = await buildCalibratedWorld({ preset, worldSeed: seed, progress: SILENT_PROGRESS, timed: async (_name, f) => f() });
+const { catalog, groundTruth: world, environment } = cw;
+const root = new Rng(seed);
+
+// Pre-training as runAbTest does it (src/experiments/ab-test.ts, step 1).
+const agents = new Map();
+for (const name of values.arms.split(',')) {
+  const agent = createAgent(name, { catalog, seed }, { batchSize: t.batchSize });
+  const env = new ReplayableEnvironment(new Environment(catalog, world, { ...environment, seed: root.fork('pretrain-env').seed }), cw.loggingPolicy);
+  new TrainingRun(env, agent, {
+    agentName: name, agentConfig: { batchSize: t.batchSize }, seed,
+    epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
+    stepsPerEpoch: t.stepsPerEpoch, heldOutFraction: t.heldOutFraction, lastEpochsForFigure: t.lastEpochsForFigure,
+    exploration: t.exploration,
+  }, () => ({})).run(() => {});
+  agents.set(name, agent);
+}
+const users = Int32Array.from({ length: 600 }, (_, i) => i);
+
+// 1. LIV per tower by pair state.
+const requests = [];
+new Environment(catalog, world, { ...environment, seed: seed + 77 }).runDays(2, cw.loggingPolicy(new Rng(seed + 9)), (trace) => {
+  for (const r of trace.requests) if (requests.length < 3000) requests.push(r);
+}, users);
+const pairState = (pc, i) => {
+  const o = i * PAIR_COUNT_DIM;
+  if (pc[o + PC_FOLLOW] === 1) return pc[o + PC_GIFT] > 0 ? 'followed + gifted' : 'followed';
+  return pc[o + PC_CLICK] > 0 ? 'clicked, no follow' : 'fresh';
+};
+console.log(`mean LIV per tower (${TOWERS.join(' / ')}) over the candidates of ${requests.length} logging-policy requests`);
+for (const [name, agent] of agents) {
+  const groups = new Map();
+  const out = new Float32Array(300 * TOWERS.length);
+  for (const r of requests) {
+    agent.livPerTower(r, out);
+    for (let i = 0; i < r.candidates.length; i++) {
+      const key = pairState(r.candidatePairCounts, i);
+      if (!groups.has(key)) groups.set(key, { n: 0, sums: new Float64Array(TOWERS.length) });
+      const g = groups.get(key);
+      g.n++;
+      for (let c = 0; c < TOWERS.length; c++) g.sums[c] += out[i * TOWERS.length + c];
+    }
+  }
+  for (const [key, g] of groups) console.log(`  ${name.padEnd(22)} ${key.padEnd(20)} ${String(g.n).padStart(7)} candidates  ${[...g.sums].map((s) => (s / g.n).toFixed(4)).join(' / ')}`);
+}
+
+// 2. What each ranking exposes.
+function serve(label, policy) {
+  const env = new Environment(catalog, world, { ...environment, seed: seed + 76 });
+  const s = { sessions: 0, requests: 0, exposures: 0, clicks: 0, watch: 0, follows: 0, gifts: 0, followed: 0, clickedBefore: 0, live: 0, duration: 0, distinct: 0 };
+  env.runDays(3, policy, (trace) => {
+    s.sessions++;
+    s.requests += trace.requests.length;
+    const authors = new Set();
+    let exposures = 0;
+    for (const r of trace.requests) {
+      for (let p = 0; p < r.slate.length; p++) {
+        const idx = r.slate[p];
+        const item = r.candidates[idx];
+        const author = catalog.itemAuthor[item];
+        const o = idx * PAIR_COUNT_DIM;
+        exposures++;
+        s.clicks += r.responses.click[p];
+        s.watch += r.responses.playTimeMs[p] / 1000;
+        s.follows += r.responses.follow[p];
+        s.gifts += r.responses.giftAmount[p] > 0 ? 1 : 0;
+        s.followed += r.candidatePairCounts[o + PC_FOLLOW] === 1 ? 1 : 0;
+        s.clickedBefore += r.candidatePairCounts[o + PC_CLICK] > 0 ? 1 : 0;
+        s.live += catalog.authorIsLive[author];
+        s.duration += catalog.itemDurationMs[item] / 1000;
+        authors.add(author);
+      }
+    }
+    s.exposures += exposures;
+    s.distinct += authors.size / Math.max(1, exposures);
+  }, users);
+  const e = s.exposures;
+  console.log(`  ${label.padEnd(44)} ${(s.requests / s.sessions).toFixed(2).padStart(6)} ${(s.clicks / e).toFixed(3)} ${(s.watch / s.sessions).toFixed(0).padStart(6)}`
+    + ` ${(s.follows / e).toFixed(4)} ${(s.gifts / e).toFixed(4)} ${(s.followed / e).toFixed(3)} ${(s.clickedBefore / e).toFixed(3)} ${(s.live / e).toFixed(3)}`
+    + ` ${(s.duration / e).toFixed(1).padStart(6)} ${(s.distinct / s.sessions).toFixed(3)}`);
+}
+console.log('\n600 users x 3 days, greedy: session length, CTR, watch s/session, follows/exposure, gifts/exposure, exposures of followed authors, of clicked-before authors, of live streamers, mean duration s, distinct-author share');
+serve('random', new RandomPolicy(new Rng(seed + 3)));
+serve('logging policy', cw.loggingPolicy(new Rng(seed + 9)));
+for (const [name, agent] of agents) {
+  for (const weights of [{ watchTime: 1 }, { follow: 1, gift: 1 }, { follow: 1 }, { gift: 1 }]) {
+    agent.setScoreWeights(weights);
+    serve(`${name} ${JSON.stringify(weights)}`, new RankerPolicy(agent, new Rng(seed + 5)));
+  }
+}
