@@ -351,18 +351,24 @@ export class LearnedSimulator implements ResponseModel {
     const userOffsets = this.userOffsets, itemOffsets = this.itemOffsets, shared = this.sharedOffsets;
     const itemTag = this.itemTag, slotMask = itemTag.length - 1;
     z.fill(0, 0, m * H);
-    // Item rows not yet summed into z start here: a cache miss that evicts
-    // another item's row sums them first, since a row of this chunk may be
-    // the one overwritten (the item cache is direct-mapped).
+    // Item rows not yet summed into z start here: a cache miss that evicts a
+    // row some earlier exposure of this chunk still needs (the item cache is
+    // direct-mapped) sums the pending rows first.
     let itemsFrom = 0;
+    const itemStride = H + 2 * d;
     // Which cached rows each exposure sums (the caches fill on first use) ...
     for (let c = 0; c < m; c++) {
       const e = from + c;
       const item = batch.item[e]!;
       const tag = itemTag[item & slotMask]!;
-      if (tag !== item + 1 && tag !== 0 && c > itemsFrom) {
-        addRowsAt(this.itemPre, itemOffsets.subarray(itemsFrom, c), c - itemsFrom, 1, H, z.subarray(itemsFrom * H), H);
-        itemsFrom = c;
+      if (tag !== item + 1 && tag !== 0) {
+        const victim = (item & slotMask) * itemStride;
+        for (let q = itemsFrom; q < c; q++) {
+          if (itemOffsets[q] !== victim) continue;
+          addRowsAt(this.itemPre, itemOffsets.subarray(itemsFrom, c), c - itemsFrom, 1, H, z.subarray(itemsFrom * H), H);
+          itemsFrom = c;
+          break;
+        }
       }
       const ub = this.userProjection(batch.user[e]!);
       const ib = this.itemProjection(item);
