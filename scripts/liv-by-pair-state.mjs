@@ -15,13 +15,23 @@
  *    the mean item duration and the share of distinct authors per session.
  *
  * Usage (after `npm run build`):
- *   OPENBLAS_NUM_THREADS=1 node scripts/liv-by-pair-state.mjs [--arms "RLIV-UA(w/o SL),RLIV-UA"] [--seed 1]
- * About 2 minutes for the two default arms.
+ *   OPENBLAS_NUM_THREADS=1 node scripts/liv-by-pair-state.mjs [--arms "RLIV-UA(w/o SL),RLIV-UA"] [--seed 1] [--target-critics min|mean]
+ * About 2 minutes for the two default arms. `--target-critics mean` trains
+ * the arms with the mean of the two target critics in the TD target instead
+ * of the paper's min (RlivUaConfig.targetCritics), the control that tests
+ * whether the min's low bias is what drives the sparse towers below zero.
  */
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { arms: { type: 'string', default: 'RLIV-UA(w/o SL),RLIV-UA' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    arms: { type: 'string', default: 'RLIV-UA(w/o SL),RLIV-UA' },
+    seed: { type: 'string', default: '1' },
+    'target-critics': { type: 'string', default: 'min' },
+  },
+});
 const seed = Number(values.seed);
+if (!['min', 'mean'].includes(values['target-critics'])) throw new Error(`--target-critics must be min or mean, got ${values['target-critics']}`);
 const dist = new URL('../dist/src/', import.meta.url).href;
 const { experimentPreset } = await import(dist + 'experiments/experiment-presets.js');
 const { buildCalibratedWorld } = await import(dist + 'experiments/experiment-world.js');
@@ -44,10 +54,11 @@ const root = new Rng(seed);
 // Pre-training as runAbTest does it (src/experiments/ab-test.ts, step 1).
 const agents = new Map();
 for (const name of values.arms.split(',')) {
-  const agent = createAgent(name, { catalog, seed }, { batchSize: t.batchSize });
+  const agentConfig = { batchSize: t.batchSize, targetCritics: values['target-critics'] };
+  const agent = createAgent(name, { catalog, seed }, agentConfig);
   const env = new ReplayableEnvironment(new Environment(catalog, world, { ...environment, seed: root.fork('pretrain-env').seed }), cw.loggingPolicy);
   new TrainingRun(env, agent, {
-    agentName: name, agentConfig: { batchSize: t.batchSize }, seed,
+    agentName: name, agentConfig, seed,
     epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
     stepsPerEpoch: t.stepsPerEpoch, heldOutFraction: t.heldOutFraction, lastEpochsForFigure: t.lastEpochsForFigure,
     exploration: t.exploration,

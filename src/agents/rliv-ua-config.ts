@@ -36,6 +36,14 @@ export interface RlivUaConfig {
   stopTdGradientAtRewardHead: boolean;
   /** Discount factor gamma (Table 1). Default 0.9. */
   gamma: number;
+  /**
+   * How the TD target reduces the two target critics: 'min' (clipped double
+   * Q-learning, paper eq. 5) or 'mean'. 'mean' is a diagnostic control, not
+   * the paper's method: with rewards far below the critics' noise (first
+   * follows, ~0.1 % of exposures) the min's low bias, times 1/(1 - gamma),
+   * can outweigh the reward (see docs/results/ab-test-quick.md). Default 'min'.
+   */
+  targetCritics: 'min' | 'mean';
   /** Soft target update rate tau, applied after every step (Table 1). Default 0.005. */
   tau: number;
   /** Adam learning rate of the towers and the assistance network (Table 1, "critic"). Default 1e-3. */
@@ -83,6 +91,7 @@ export const DEFAULT_RLIV_UA_CONFIG: Readonly<RlivUaConfig> = Object.freeze({
   assistance: true,
   stopTdGradientAtRewardHead: true,
   gamma: 0.9,
+  targetCritics: 'min',
   tau: 0.005,
   lr: 1e-3,
   embeddingLr: 1e-3,
@@ -112,6 +121,7 @@ const configSchema = z.strictObject({
   assistance: z.boolean(),
   stopTdGradientAtRewardHead: z.boolean(),
   gamma: z.number().min(0).max(1),
+  targetCritics: z.enum(['min', 'mean']),
   tau: z.number().gt(0).max(1),
   lr: z.number().positive(),
   embeddingLr: z.number().positive(),

@@ -173,7 +173,7 @@ export class RlivUaNetwork {
       const tower = this.towers[t]!;
       // 3. TD target from the target heads (constant w.r.t. the online parameters).
       tower.targetQ(this.Hn, nn, this.q1n, this.q2n);
-      computeTdTargets(n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.q1n, this.q2n, this.nextOffsets, cfg.gamma, this.y[t]!);
+      computeTdTargets(n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.q1n, this.q2n, this.nextOffsets, cfg.gamma, this.y[t]!, cfg.targetCritics);
       // 4. Tower loss and its gradient w.r.t. H.
       const { loss, dH } = tower.lossAndBackward(this.H, n, batch.rewards, TOWER_COUNT, this.towerColumn[t]!, this.y[t]!, terms);
       addInto(this.dH, dH, n * hDim);

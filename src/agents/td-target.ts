@@ -66,7 +66,9 @@ export function sampleNextItems(
 
 /**
  * y_b = reward_b + gamma * max over the rows j of sample b (rows
- * `nextOffsets[b] .. nextOffsets[b+1])`) of min(q1[j], q2[j]).
+ * `nextOffsets[b] .. nextOffsets[b+1])`) of min(q1[j], q2[j]) — or of
+ * (q1[j] + q2[j]) / 2 with `critics` = 'mean' (a diagnostic control, see
+ * RlivUaConfig.targetCritics).
  * A sample with no next rows gets y = reward (cannot happen for catalog
  * authors: the interaction's own item is always one of its author's items).
  *
@@ -81,7 +83,9 @@ export function computeTdTargets(
   nextOffsets: Int32Array,
   gamma: number,
   out: Float32Array,
+  critics: 'min' | 'mean' = 'min',
 ): void {
+  const mean = critics === 'mean';
   for (let b = 0; b < count; b++) {
     const start = nextOffsets[b]!;
     const end = nextOffsets[b + 1]!;
@@ -91,7 +95,7 @@ export function computeTdTargets(
     for (let j = start; j < end; j++) {
       const a = q1[j]!;
       const c = q2[j]!;
-      const m = a < c ? a : c;
+      const m = mean ? 0.5 * (a + c) : a < c ? a : c;
       if (m > best) best = m;
     }
     out[b] = r + gamma * best;

@@ -197,6 +197,8 @@ test('config: defaults of Table 1; unknown or invalid fields are named', () => {
   assert.equal(c.embeddingDim, 32);
   assert.equal(c.maxNextItems, 8);
   assert.deepEqual(c.scoreWeights, { watchTime: 1 });
+  assert.equal(c.targetCritics, 'min', 'clipped double Q-learning (paper eq. 5) by default');
+  assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { targetCritics: 'max' }), /targetCritics/);
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { gama: 0.9 }), (e: unknown) => e instanceof RlivUaConfigError && /gama/.test((e as Error).message));
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { tau: 2 }), /tau/);
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { towers: ['click'] }), /scoreWeights\.watchTime/);

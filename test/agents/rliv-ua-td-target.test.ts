@@ -30,6 +30,10 @@ test('TD target, two items: y = r + gamma * max over items of min(Q1\', Q2\')', 
   // gamma = 0: the target is the reward alone.
   computeTdTargets(2, rewards, 2, 1, q1, q2, offsets, 0, y2);
   assert.deepEqual([...y2], [0.5, 1]);
+  // The 'mean' control: means per item = [1.5, 2.75] -> max 2.75 -> y0 = 0.5 + 0.9 * 2.75 = 2.975;
+  // sample 1: mean 1.5 -> y1 = 1 + 0.9 * 1.5 = 2.35.
+  computeTdTargets(2, rewards, 2, 1, q1, q2, offsets, 0.9, y2, 'mean');
+  assert.ok(Math.abs(y2[0]! - 2.975) < 1e-6 && Math.abs(y2[1]! - 2.35) < 1e-6, `mean targets ${[...y2]}`);
 });
 
 function bigAuthorCatalog(): Catalog {
