@@ -46,8 +46,9 @@ export class PairCountStore {
    * author + 1 (0 = empty, so a fresh zeroed pool needs no filling) and
    * `locals` the pair's index among the user's pairs. Keys alone are probed,
    * 4 bytes an entry: a request's N lookups touch one user's few cache lines
-   * instead of missing all over one global table. A grown table moves to the
-   * end of the pool (the old region is left unused).
+   * instead of missing all over one global table. A grown table moves to a
+   * region of its new size that another table left free, or to the end of
+   * the pool; its old region goes to a free list (see growUser).
    */
   private keys: Int32Array;
   private locals: Int32Array;
