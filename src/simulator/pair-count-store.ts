@@ -179,12 +179,8 @@ export class PairCountStore {
       marks[a2 + 1] = r;
     }
     const c = this.counts;
-    // Stream the user's f_ua rows once: a sequential pass lets the hardware
-    // prefetcher bring the (cold) region in, where the copies below, in
-    // candidate order, would each wait for memory.
-    let touch = 0;
-    for (let e = rowBase * PAIR_COUNT_DIM, end = (rowBase + pairs) * PAIR_COUNT_DIM; e < end; e += 16) touch += c[e]!;
-    this.touchSink = touch;
+    // The copies below go in candidate order: bring the (cold) rows in first.
+    this.touchSink = this.streamRows(rowBase, pairs);
     const limit = marks.length;
     for (let n = 0; n < items.length; n++) {
       const a2 = itemAuthor[items[n]!]! << 1;
@@ -197,8 +193,7 @@ export class PairCountStore {
 
   /** {@link readItems} by probing the user's table for each item (for users with many pairs). */
   private probeItems(user: number, items: Int32Array, itemAuthor: Int32Array, out: Float32Array, offset: number): void {
-    const cap = this.tableCap[user]!;
-    if (cap === 0) return;
+    const cap = this.tableCap[user]!; // > 0: readItems calls this only for a user with pairs
     const keys = this.keys;
     const locals = this.locals;
     const c = this.counts;
@@ -215,9 +210,7 @@ export class PairCountStore {
       let touch = 0;
       for (let e = start; e < end; e += 16) touch |= keys[e]!;
       for (let e = start; e < end; e += 16) touch |= locals[e]!;
-      const rowEnd = (rowBase + this.pairsOfUser[user]!) * PAIR_COUNT_DIM;
-      for (let e = rowBase * PAIR_COUNT_DIM; e < rowEnd; e += 16) touch += c[e]!;
-      this.touchSink = touch;
+      this.touchSink = touch + this.streamRows(rowBase, this.pairsOfUser[user]!);
     }
     for (let n = 0; n < items.length; n++) {
       const author = itemAuthor[items[n]!]!;
@@ -237,7 +230,20 @@ export class PairCountStore {
     }
   }
 
-  /** Keeps the prefetch pass of {@link readItems} from being optimized away. */
+  /**
+   * Reads one float per cache line of the f_ua rows [rowBase, rowBase + rows):
+   * a sequential pass the hardware prefetcher follows, so the random reads
+   * that come next hit cache instead of each waiting for memory. Returns
+   * the sum read, for the caller to keep in {@link touchSink}.
+   */
+  private streamRows(rowBase: number, rows: number): number {
+    const c = this.counts;
+    let touch = 0;
+    for (let e = rowBase * PAIR_COUNT_DIM, end = (rowBase + rows) * PAIR_COUNT_DIM; e < end; e += 16) touch += c[e]!;
+    return touch;
+  }
+
+  /** Keeps the prefetch passes of {@link readItems} from being optimized away. */
   private touchSink = 0;
 
   /** A fresh copy of f_ua (zeros for an unseen pair). */
