@@ -10,8 +10,9 @@
  * 2. serves 600 users for 3 days in the ground-truth world with each variant
  *    ranking by different tower weights (greedy), next to a random and the
  *    logging policy, and prints what the slates look like: session length,
- *    CTR, watch seconds per session, follows and gifts per exposure, the share
- *    of exposures from followed / previously clicked / live-streamer authors,
+ *    CTR and watch seconds per session (the project's metrics,
+ *    src/simulator/metrics.ts), follows and gifts per exposure, the share of
+ *    exposures from followed / previously clicked / live-streamer authors,
  *    the mean item duration and the share of distinct authors per session.
  *
  * Usage (after `npm run build`):
@@ -43,6 +44,7 @@ const { RankerPolicy } = await import(dist + 'agents/ranker-policy.js');
 const { RandomPolicy } = await import(dist + 'simulator/slate-policy.js');
 const { Rng } = await import(dist + 'numeric/rng.js');
 const { SILENT_PROGRESS } = await import(dist + 'experiments/progress.js');
+const { ctr, sessionLength, watchTime } = await import(dist + 'simulator/metrics.js');
 const { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, TOWERS } = await import(dist + 'data/interaction-kinds.js');
 
 const preset = experimentPreset('quick');
@@ -97,10 +99,10 @@ for (const [name, agent] of agents) {
 // 2. What each ranking exposes.
 function serve(label, policy) {
   const env = new Environment(catalog, world, { ...environment, seed: seed + 76 });
-  const s = { sessions: 0, requests: 0, exposures: 0, clicks: 0, watch: 0, follows: 0, gifts: 0, followed: 0, clickedBefore: 0, live: 0, duration: 0, distinct: 0 };
+  const sessions = [];
+  const s = { exposures: 0, follows: 0, gifts: 0, followed: 0, clickedBefore: 0, live: 0, duration: 0, distinct: 0 };
   env.runDays(3, policy, (trace) => {
-    s.sessions++;
-    s.requests += trace.requests.length;
+    sessions.push(trace);
     const authors = new Set();
     let exposures = 0;
     for (const r of trace.requests) {
@@ -110,8 +112,6 @@ function serve(label, policy) {
         const author = catalog.itemAuthor[item];
         const o = idx * PAIR_COUNT_DIM;
         exposures++;
-        s.clicks += r.responses.click[p];
-        s.watch += r.responses.playTimeMs[p] / 1000;
         s.follows += r.responses.follow[p];
         s.gifts += r.responses.giftAmount[p] > 0 ? 1 : 0;
         s.followed += r.candidatePairCounts[o + PC_FOLLOW] === 1 ? 1 : 0;
@@ -125,11 +125,11 @@ function serve(label, policy) {
     s.distinct += authors.size / Math.max(1, exposures);
   }, users);
   const e = s.exposures;
-  console.log(`  ${label.padEnd(44)} ${(s.requests / s.sessions).toFixed(2).padStart(6)} ${(s.clicks / e).toFixed(3)} ${(s.watch / s.sessions).toFixed(0).padStart(6)}`
+  console.log(`  ${label.padEnd(44)} ${sessionLength(sessions).toFixed(2).padStart(6)} ${ctr(sessions).toFixed(3)} ${watchTime(sessions).toFixed(0).padStart(6)}`
     + ` ${(s.follows / e).toFixed(4)} ${(s.gifts / e).toFixed(4)} ${(s.followed / e).toFixed(3)} ${(s.clickedBefore / e).toFixed(3)} ${(s.live / e).toFixed(3)}`
-    + ` ${(s.duration / e).toFixed(1).padStart(6)} ${(s.distinct / s.sessions).toFixed(3)}`);
+    + ` ${(s.duration / e).toFixed(1).padStart(6)} ${(s.distinct / sessions.length).toFixed(3)}`);
 }
-console.log('\n600 users x 3 days, greedy: session length, CTR, watch s/session, follows/exposure, gifts/exposure, exposures of followed authors, of clicked-before authors, of live streamers, mean duration s, distinct-author share');
+console.log('\n600 users x 3 days, greedy: session length, CTR (per-session mean), watch s/session, follows/exposure, gifts/exposure, exposures of followed authors, of clicked-before authors, of live streamers, mean duration s, distinct-author share');
 serve('random', new RandomPolicy(new Rng(seed + 3)));
 serve('logging policy', cw.loggingPolicy(new Rng(seed + 9)));
 for (const [name, agent] of agents) {
