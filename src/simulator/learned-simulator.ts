@@ -349,7 +349,7 @@ export class LearnedSimulator implements ResponseModel {
     if (this.chunkActs.length === 0) this.chunkActs = layers.map((l) => new Float32Array(FORWARD_CHUNK * l.outDim));
     const z = this.chunkActs[0]!, xc = this.xCross;
     const userOffsets = this.userOffsets, itemOffsets = this.itemOffsets, shared = this.sharedOffsets;
-    const itemTag = this.itemTag, slotMask = itemTag.length - 1;
+    const itemTag = this.itemTag;
     z.fill(0, 0, m * H);
     // Item rows not yet summed into z start here: a cache miss that evicts a
     // row some earlier exposure of this chunk still needs (the item cache is
@@ -360,9 +360,10 @@ export class LearnedSimulator implements ResponseModel {
     for (let c = 0; c < m; c++) {
       const e = from + c;
       const item = batch.item[e]!;
-      const tag = itemTag[item & slotMask]!;
+      const slot = this.itemSlot(item);
+      const tag = itemTag[slot]!;
       if (tag !== item + 1 && tag !== 0) {
-        const victim = (item & slotMask) * itemStride;
+        const victim = slot * itemStride;
         for (let q = itemsFrom; q < c; q++) {
           if (itemOffsets[q] !== victim) continue;
           addRowsAt(this.itemPre, itemOffsets.subarray(itemsFrom, c), c - itemsFrom, 1, H, z.subarray(itemsFrom * H), H);
@@ -513,7 +514,7 @@ export class LearnedSimulator implements ResponseModel {
     const d = this.shape.embeddingDim;
     const H = this.mlp.layers[0]!.outDim;
     const stride = H + 2 * d;
-    const slot = i & (this.itemTag.length - 1);
+    const slot = this.itemSlot(i);
     const base = slot * stride;
     if (this.itemTag[slot] === i + 1) return base;
     const pre = this.itemPre;
@@ -528,6 +529,11 @@ export class LearnedSimulator implements ResponseModel {
     pre.set(table.subarray(rows[ib + 1]! * d, (rows[ib + 1]! + 1) * d), base + H + d);
     this.itemTag[slot] = i + 1;
     return base;
+  }
+
+  /** The item cache slot of item `i` (direct-mapped: the low bits of the id). */
+  private itemSlot(i: number): number {
+    return i & (this.itemTag.length - 1);
   }
 
   /** Forgets the inference caches (after the parameters changed); the next forward rebuilds them. */
