@@ -60,7 +60,7 @@ export async function runSimulatorBench(values: OptionValues, ctx: CommandContex
       outDir: dir,
       seed: ctx.seed,
       skipCalibration: true,
-      scale: { numUsers: users, numItems: 20_000, days: 3, numCandidates: 100, calibrationUsers: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
+      scale: { numUsers: users, numItems: 20_000, days: 3, numCandidates: 100, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
     });
     let e = elapsed(t);
     const genRows = gen.rows + gen.randomRows;

@@ -23,6 +23,7 @@ export const generateCommand: CommandSpec = {
     days: { type: 'string', description: 'override the preset\'s number of logged days', valueName: 'N' },
     'users-count': { type: 'string', description: 'override the preset\'s number of synthetic users', valueName: 'N' },
     'items-count': { type: 'string', description: 'override the preset\'s number of synthetic items', valueName: 'N' },
+    'calibration-user-days': { type: 'string', description: 'user-days each calibration run simulates (more: slower, steadier rare rates) [default: the preset\'s]', valueName: 'N' },
     'no-calibrate': { type: 'boolean', description: 'keep the config\'s intercepts (skip the bisection fit)' },
   },
   async run(values, _positionals, ctx) {
@@ -34,6 +35,8 @@ export const generateCommand: CommandSpec = {
     if (users !== undefined) scale.numUsers = users;
     const items = intFlag(values, 'items-count', 1, 100_000_000);
     if (items !== undefined) scale.numItems = items;
+    const userDays = intFlag(values, 'calibration-user-days', 1, 100_000_000);
+    if (userDays !== undefined) scale.calibrationUserDays = userDays;
     let worldOverride: unknown;
     if (typeof values.world === 'string') {
       try {

@@ -25,7 +25,7 @@
 import { Rng } from '../numeric/rng.js';
 import { calibrateWorld } from '../simulator/calibration.js';
 import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
-import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, worldLoggingPolicy } from '../simulator/log-generation.js';
+import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, calibrationUsersFor, worldLoggingPolicy } from '../simulator/log-generation.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
 import { buildDescribedCatalog, buildDescribedWorld, parseWorldDescription, readWorldDescription, type WorldDescription } from '../simulator/world-description.js';
 import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
@@ -90,7 +90,7 @@ async function defaultWorld(scaleName: DefaultWorldScale, seed: number, log: (li
   const result = calibrateWorld(catalog, world, {
     policy: () => worldLoggingPolicy(catalog, world, policySeed),
     environment: { seed: root.fork('logs').seed, numCandidates: Math.min(scale.numCandidates, catalog.numItems) },
-    users: scale.calibrationUsers,
+    users: calibrationUsersFor(scale, catalog.numUsers),
     days: scale.days,
     rounds: scale.calibrationRounds,
   });

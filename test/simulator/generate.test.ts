@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { LOG_COLUMNS } from '../../src/data/kuairand-schema.js';
 import { readKuaiRandLog, readGiftLog } from '../../src/data/kuairand-reader.js';
 import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/simulator/calibration.js';
-import { GENERATION_PRESETS, generateDataset } from '../../src/simulator/log-generation.js';
+import { GENERATION_PRESETS, calibrationUsersFor, generateDataset } from '../../src/simulator/log-generation.js';
 import { buildDescribedWorld, readWorldDescription } from '../../src/simulator/world-description.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -71,4 +71,19 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   assert.deepEqual(Array.from(rebuilt.catalog.itemDurationMs.subarray(0, 50)), Array.from(result.catalog.itemDurationMs.subarray(0, 50)));
   assert.equal(rebuilt.world.config.click.intercept, result.world.config.click.intercept);
   assert.equal(rebuilt.world.affinity(3, 7), result.world.affinity(3, 7));
+});
+
+test('calibration runs on a budget of user-days: a shorter horizon calibrates on more users, never more than exist', () => {
+  // The presets keep their historical sample: 300 x 3, 600 x 7 and 1,500 x 14 user-days.
+  assert.equal(calibrationUsersFor(GENERATION_PRESETS.smoke, 300), 300);
+  assert.equal(calibrationUsersFor(GENERATION_PRESETS.quick, 3000), 600);
+  assert.equal(calibrationUsersFor(GENERATION_PRESETS.paper, 27285), 1500);
+  // `--days 1` on the quick preset: 4,200 users for one day, not 600.
+  assert.equal(calibrationUsersFor({ ...GENERATION_PRESETS.quick, days: 1 }, 27285), 4200);
+  assert.equal(calibrationUsersFor({ ...GENERATION_PRESETS.quick, days: 1 }, 3000), 3000);
+  // A budget that does not divide evenly rounds up: 1,000 user-days over 3 days is 334 users.
+  assert.equal(calibrationUsersFor({ calibrationUserDays: 1000, days: 3 }, 5000), 334);
+  assert.equal(calibrationUsersFor({ calibrationUserDays: 0, days: 3 }, 5000), 0);
+  assert.throws(() => calibrationUsersFor({ calibrationUserDays: -1, days: 3 }, 10), /calibrationUserDays must be a non-negative integer, got -1/);
+  assert.throws(() => calibrationUsersFor({ calibrationUserDays: 10, days: 0 }, 10), /days must be a positive integer, got 0/);
 });

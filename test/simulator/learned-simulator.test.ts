@@ -21,7 +21,7 @@ import { tempDir } from '../helpers/paths.js';
 
 // One generated dataset (no calibration: this file tests the simulator, not the rates) shared by the tests below.
 const dir = tempDir('rliv-sim-');
-const generated = await generateDataset({ outDir: dir, seed: 3, skipCalibration: true, scale: { numUsers: 600, numItems: 2000, days: 4, numCandidates: 50, calibrationUsers: 0, calibrationRounds: 0, randomRequestRate: 0.3 } });
+const generated = await generateDataset({ outDir: dir, seed: 3, skipCalibration: true, scale: { numUsers: 600, numItems: 2000, days: 4, numCandidates: 50, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 } });
 const { catalog, world } = generated;
 const loaded = await loadLogDirectory(dir, catalog);
 const fitted = fitSimulator(loaded.log, catalog, { epochs: 3, seed: 1 });
