@@ -56,7 +56,12 @@ export const generateCommand: CommandSpec = {
       skipCalibration: values['no-calibrate'] === true,
       log: (line) => ctx.log(line),
     });
-    if (!result.withinTolerance) ctx.log('warning: some generated rates are outside ±20 % of KuaiRand-Pure\'s (see calibration.json)');
+    if (!result.withinTolerance) {
+      const sample = result.calibrationUsers > 0 && result.calibrationUsers < result.users
+        ? `; the intercepts were fitted on ${result.calibrationUsers} of the ${result.users} users, and a larger --calibration-user-days (now ${scale.calibrationUserDays}) measures the rare rates more precisely`
+        : '';
+      ctx.log(`warning: some generated rates are outside ±20 % of KuaiRand-Pure's (see calibration.json)${sample}`);
+    }
     const rates: Record<string, number> = {};
     for (const k of RATE_KEYS) rates[k] = Number(result.rates[k].toPrecision(4));
     return {
@@ -74,6 +79,7 @@ export const generateCommand: CommandSpec = {
       isRand: Number(result.rates.is_rand.toPrecision(3)),
       withinTolerance: result.withinTolerance,
       calibrationEvaluations: result.calibrationEvaluations,
+      calibrationUsers: result.calibrationUsers,
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
     };
   },

@@ -110,6 +110,8 @@ export interface GenerateResult {
   /** True when every calibrated rate is within ±20 % of KuaiRand-Pure's. */
   withinTolerance: boolean;
   calibrationEvaluations: number;
+  /** Users each calibration evaluation simulated (0 when calibration was skipped). */
+  calibrationUsers: number;
   catalog: Catalog;
   world: GroundTruthWorld;
 }
@@ -151,8 +153,10 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   const policySeed = root.fork('logging-policy').seed;
   const policy = () => worldLoggingPolicy(catalog, world, policySeed, { randomRequestRate: o.scale.randomRequestRate, ...o.loggingPolicy });
   let evaluations = 0;
+  let calibrationUsers = 0;
   if (!o.skipCalibration) {
     const users = calibrationUsersFor(o.scale, catalog.numUsers);
+    calibrationUsers = users;
     say(`calibrating head intercepts on ${users} users x ${o.scale.days} days ...`);
     const res = calibrateWorld(catalog, world, {
       policy,
@@ -230,6 +234,6 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   return {
     files, rows: logWriter.rows, randomRows: randomWriter.rows, giftRows: giftWriter.rows, sessions,
     users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
-    rates, withinTolerance, calibrationEvaluations: evaluations, catalog, world,
+    rates, withinTolerance, calibrationEvaluations: evaluations, calibrationUsers, catalog, world,
   };
 }

@@ -11,6 +11,8 @@ import { tempDir } from '../helpers/paths.js';
 test('generate at the smoke preset writes valid KuaiRand logs whose rates are within ±20 % of KuaiRand-Pure', async () => {
   const out = tempDir('rliv-generate-');
   const result = await generateDataset({ outDir: out, scale: GENERATION_PRESETS.smoke, seed: 1 });
+  // 900 user-days over 3 days: the smoke preset's 300 users, all of them.
+  assert.equal(result.calibrationUsers, 300);
 
   // Exact header, and the reader (which validates every field) accepts the file.
   const header = readFileSync(result.files.log, 'utf8').split('\n', 1)[0];
