@@ -23,11 +23,17 @@ export interface CqlConfig extends DqnConfig {
 
 export const CQL_DEFAULTS: CqlConfig = { ...DQN_DEFAULTS, cqlAlpha: 1 };
 
-/** CQL from config overrides (registry factory). */
-export function createCql(context: RankerContext, overrides?: Record<string, unknown>): DoubleDqn {
+/** The defaults with `overrides` applied, validated (throws naming the bad field). */
+export function resolveCqlConfig(overrides?: Record<string, unknown>): CqlConfig {
   const config = resolveConfig('CQL', CQL_DEFAULTS, overrides);
   validateDqnConfig('CQL', config);
   requireRange('CQL', 'cqlAlpha', config.cqlAlpha, 0, 1e6);
   if (config.maxCandidates <= 1) throw new AgentConfigError('CQL: maxCandidates must be > 1 for the logsumexp over candidates to mean anything');
+  return config;
+}
+
+/** CQL from config overrides (registry factory). */
+export function createCql(context: RankerContext, overrides?: Record<string, unknown>): DoubleDqn {
+  const config = resolveCqlConfig(overrides);
   return new DoubleDqn(context, config, 'CQL', config.cqlAlpha, true);
 }

@@ -303,11 +303,16 @@ export class DoubleDqn implements Ranker {
   }
 }
 
-/** DQN from config overrides (registry factory). */
-export function createDqn(context: RankerContext, overrides?: Record<string, unknown>): DoubleDqn {
+/** The defaults with `overrides` applied, validated (throws naming the bad field). */
+export function resolveDqnConfig(overrides?: Record<string, unknown>): DqnConfig {
   const config = resolveConfig('DQN', DQN_DEFAULTS, overrides);
   validateDqnConfig('DQN', config);
-  return new DoubleDqn(context, config, 'DQN', 0, false);
+  return config;
+}
+
+/** DQN from config overrides (registry factory). */
+export function createDqn(context: RankerContext, overrides?: Record<string, unknown>): DoubleDqn {
+  return new DoubleDqn(context, resolveDqnConfig(overrides), 'DQN', 0, false);
 }
 
 /**

@@ -17,7 +17,7 @@
  */
 import type { Tower } from '../data/interaction-kinds.js';
 import type { RankerContext } from './ranker.js';
-import { RlivUaConfigError } from './rliv-ua-config.js';
+import { RlivUaConfigError, parseRlivUaConfig, type RlivUaConfig } from './rliv-ua-config.js';
 import { RlivUaAgent } from './rliv-ua.js';
 
 export const RLIV_UA_VARIANTS = {
@@ -43,11 +43,21 @@ export function variantConfig(variant: string): Record<string, unknown> {
  * assistance) cannot be overridden: that would silently make another model.
  */
 export function createRlivUaVariant(variant: RlivUaVariant, context: RankerContext, config: Record<string, unknown> = {}): RlivUaAgent {
+  return new RlivUaAgent(context, variantOverrides(variant, config));
+}
+
+/** The full, validated config `createRlivUaVariant(variant, _, config)` would build (throws naming the bad field). */
+export function resolveRlivUaVariantConfig(variant: RlivUaVariant, config: Record<string, unknown> = {}): RlivUaConfig {
+  return parseRlivUaConfig(variantOverrides(variant, config));
+}
+
+/** `config` with the variant's own fields added; overriding one of them is an error. */
+function variantOverrides(variant: RlivUaVariant, config: Record<string, unknown>): Record<string, unknown> {
   const base = variantConfig(variant);
   for (const key of Object.keys(base)) {
     if (key in config && JSON.stringify(config[key]) !== JSON.stringify(base[key])) {
       throw new RlivUaConfigError(`${variant}: config field "${key}" is fixed by the variant (${JSON.stringify(base[key])}); choose another variant instead`);
     }
   }
-  return new RlivUaAgent(context, { ...config, ...base });
+  return { ...config, ...base };
 }

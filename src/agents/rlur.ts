@@ -152,8 +152,7 @@ export class Rlur implements Ranker {
   private readonly action = new Float32Array(RLUR_SIGNALS);
 
   constructor(context: RankerContext, overrides?: Record<string, unknown>) {
-    const c = resolveConfig('RLUR', RLUR_DEFAULTS, overrides);
-    validateRlur(c);
+    const c = resolveRlurConfig(overrides);
     this.config = c;
     const root = new Rng(context.seed).fork('RLUR');
     this.rng = root.fork('sampling');
@@ -605,6 +604,13 @@ export function standardizeColumns(x: Float32Array, offset: number, n: number, c
     const inv = 1 / Math.max(1e-3, Math.sqrt(v / n));
     for (let j = 0; j < n; j++) x[offset + j * cols + k] = (x[offset + j * cols + k]! - mean) * inv;
   }
+}
+
+/** The defaults with `overrides` applied, validated (throws naming the bad field). */
+export function resolveRlurConfig(overrides?: Record<string, unknown>): RlurConfig {
+  const c = resolveConfig('RLUR', RLUR_DEFAULTS, overrides);
+  validateRlur(c);
+  return c;
 }
 
 function validateRlur(c: RlurConfig): void {

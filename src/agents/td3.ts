@@ -93,8 +93,7 @@ export class Td3 implements Ranker {
   private readonly action: Float32Array;
 
   constructor(context: RankerContext, overrides?: Record<string, unknown>) {
-    const c = resolveConfig('TD3', TD3_DEFAULTS, overrides);
-    validateTd3(c);
+    const c = resolveTd3Config(overrides);
     this.config = c;
     const root = new Rng(context.seed).fork('TD3');
     this.rng = root.fork('sampling');
@@ -364,6 +363,13 @@ export class Td3 implements Ranker {
     const { numUsers, numItems } = this.fields.catalog;
     return [replayStore(this.replay, { numUsers, numItems })];
   }
+}
+
+/** The defaults with `overrides` applied, validated (throws naming the bad field). */
+export function resolveTd3Config(overrides?: Record<string, unknown>): Td3Config {
+  const c = resolveConfig('TD3', TD3_DEFAULTS, overrides);
+  validateTd3(c);
+  return c;
 }
 
 function validateTd3(c: Td3Config): void {

@@ -1,7 +1,10 @@
 /**
  * `rliv train --agent NAME [--variant NAME] --out DIR [--preset] [--env world|simulator]
- *  [--simulator FILE] [--resume] [--epochs N]`: trains one model against the
- * environment with the generic trainer (src/experiments/training-loop.ts).
+ *  [--simulator FILE] [--agent-config FILE.json] [--resume] [--epochs N]`: trains one
+ * model against the environment with the generic trainer
+ * (src/experiments/training-loop.ts). `--agent-config` overrides fields of
+ * the agent's config (validated before the world is built; the checkpoint
+ * keeps them, so `evaluate` and `--resume` rebuild the same agent).
  *
  * Writes DIR/checkpoint.ckpt after every epoch (atomic, checksummed; the
  * final one is named in the summary as "checkpoint") and DIR/training.json
@@ -14,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.js';
-import { AGENTS, createAgent } from '../agents/registry.js';
+import { AGENTS, createAgent, resolveAgentConfig } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import { loadCheckpoint, writeFileAtomic } from '../experiments/checkpoint.js';
 import { buildTrainingEnvironment, readWorldFile, type DefaultWorldScale, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
@@ -22,6 +25,7 @@ import { trainPreset } from '../experiments/train-presets.js';
 import { TrainingRun, type EpochReport, type MetricsFunction, type TrainingLoopOptions } from '../experiments/training-loop.js';
 import { computeMetrics } from '../simulator/metrics.js';
 import type { Catalog } from '../world/catalog.js';
+import { readAgentConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, requireString, UsageError, type CommandContext, type CommandSpec, type OptionValues } from './command.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
@@ -117,17 +121,19 @@ export const trainCommand: CommandSpec = {
     resume: { type: 'boolean', description: 'continue from DIR/checkpoint.ckpt', default: false },
     epochs: { type: 'string', description: 'total epochs (overrides the preset; with --resume, runs up to this many)', valueName: 'N' },
     exploration: { type: 'string', description: 'exploration while collecting training sessions (evaluation is always greedy) [default: epsilon-greedy]', valueName: 'KIND', choices: EXPLORATION_KINDS },
+    'agent-config': { type: 'string', description: 'JSON object of overrides of the agent\'s config, e.g. {"gamma": 0.95, "targetCritics": "mean"} (unknown keys are errors; see the agent\'s config file in src/agents/)', valueName: 'FILE.json' },
   },
   async run(values, _positionals, ctx) {
     const started = performance.now();
     const outDir = resolve(requireString(values, 'out'));
     const checkpointPath = join(outDir, CHECKPOINT_FILE);
     const epochs = intFlag(values, 'epochs', 1, 1_000_000);
-    mkdirSync(outDir, { recursive: true });
 
     let run: TrainingRun;
     let catalog: Catalog;
+    const agentConfigPath = typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined;
     if (values.resume === true) {
+      if (agentConfigPath !== undefined) throw new UsageError('--agent-config cannot be combined with --resume: a resumed run keeps the agent config stored in its checkpoint');
       const ckpt = loadCheckpoint(checkpointPath);
       const meta = (ckpt.state.options as TrainingLoopOptions | undefined)?.meta as { env?: TrainEnvironmentSpec; agentSeed?: number } | undefined;
       if (!meta?.env || typeof meta.agentSeed !== 'number') throw new Error(`${checkpointPath} was not written by "rliv train" (no environment spec); cannot resume`);
@@ -142,10 +148,17 @@ export const trainCommand: CommandSpec = {
     } else {
       const name = resolveAgentName(requireString(values, 'agent'), values.variant as string | undefined);
       const preset = trainPreset(String(values.preset));
+      const agentConfig: Record<string, unknown> = { batchSize: preset.batchSize, ...(agentConfigPath === undefined ? {} : readAgentConfigFile('agent-config', agentConfigPath)) };
+      // Checked now, not after minutes of building and calibrating the world.
+      try {
+        resolveAgentConfig(name, agentConfig);
+      } catch (err) {
+        if (agentConfigPath === undefined) throw err;
+        throw new UsageError(`--agent-config ${agentConfigPath}: ${(err as Error).message}`);
+      }
       const built = await buildTrainingEnvironment(environmentSpec(values, String(values.preset) as DefaultWorldScale, ctx.seed), ctx.log);
       catalog = built.catalog;
       ctx.log(`${built.description}; training ${name} with preset ${String(values.preset)}`);
-      const agentConfig: Record<string, unknown> = { batchSize: preset.batchSize };
       const agent: Ranker = createAgent(name, { catalog, seed: ctx.seed }, agentConfig);
       const options: TrainingLoopOptions = {
         agentName: name,
@@ -163,6 +176,8 @@ export const trainCommand: CommandSpec = {
       run = new TrainingRun(built.env, agent, options, designMetrics(catalog), checkpointPath);
     }
 
+    // Created only now: a bad flag or config above leaves no empty output directory behind.
+    mkdirSync(outDir, { recursive: true });
     if (run.done) throw new UsageError(`${checkpointPath} already has ${run.epoch} epochs; pass --epochs N larger than that to train further`);
     const progress = progressReporter(ctx, run.options.epochs, run.epoch);
     const trainingFile = join(outDir, TRAINING_FILE);

@@ -17,12 +17,14 @@
  *    an agent restored from save() (replay contents, RNGs, counters) and the
  *    original, fed the same sessions and steps, stay byte-identical;
  * 4. the same seed gives identical scores (two independent trainings);
- * 5. scoring 300 candidates returns 300 finite scores.
+ * 5. scoring 300 candidates returns 300 finite scores;
+ * 6. `resolveAgentConfig` (what commands validate a user's config with)
+ *    gives the config the agent runs with and names a bad field.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
-import { AGENTS, createAgent } from '../../src/agents/registry.js';
+import { AGENTS, createAgent, resolveAgentConfig } from '../../src/agents/registry.js';
 import type { Ranker, RankRequest } from '../../src/agents/ranker.js';
 import { SESSION_SUMMARY_DIM, type RequestRecord } from '../../src/simulator/trace.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
@@ -156,6 +158,13 @@ describe('shared agent harness', () => {
         const so = scoresOf(original, heldOut.slice(0, 10));
         const sr = scoresOf(resumed, heldOut.slice(0, 10));
         for (let r = 0; r < so.length; r++) assert.deepEqual(sr[r], so[r], `request ${r}`);
+      });
+
+      it('resolveAgentConfig gives the config the agent runs with, and rejects bad overrides by name', () => {
+        // The trained agent got SMALL; resolving SMALL without building must give the same full config.
+        assert.deepEqual(resolveAgentConfig(name, SMALL), (a.agent as unknown as { config: object }).config);
+        assert.throws(() => resolveAgentConfig(name, { ...SMALL, noSuchField: 1 }), /noSuchField/);
+        assert.throws(() => resolveAgentConfig(name, { batchSize: 'sixty-four' }), /batchSize/);
       });
 
       it('scores 300 candidates with 300 finite scores', () => {

@@ -106,3 +106,38 @@ test('rliv train: variants by paper name, --world FILE, --simulator FILE (+ sim-
   assert.equal(noCkpt.code, 1);
   assert.match(noCkpt.stderr, /cannot read checkpoint/);
 });
+
+test('rliv train --agent-config: the overrides reach the agent and its checkpoint (evaluate rebuilds it); a bad file or key fails before any world is built and writes nothing', async () => {
+  const dir = tempDir();
+  const cfg = join(dir, 'rliv.json');
+  writeFileSync(cfg, JSON.stringify({ targetCritics: 'mean', gamma: 0.9 }));
+  const out = join(dir, 'run');
+  const r = await runCli(['train', '--agent', 'RLIV-UA', '--variant', 'w/o SL', '--preset', 'smoke', '--out', out, '--epochs', '1', '--agent-config', cfg, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const ckpt = loadCheckpoint(r.summary!.checkpoint);
+  assert.equal(ckpt.agent, 'RLIV-UA(w/o SL)');
+  assert.deepEqual(ckpt.agentConfig, { batchSize: ckpt.agentConfig!.batchSize, targetCritics: 'mean', gamma: 0.9 });
+  const ev = await runCli(['evaluate', '--checkpoint', r.summary!.checkpoint, '--preset', 'smoke', '--rounds', '1', '--quiet']);
+  assert.equal(ev.code, 0, ev.stderr);
+  const resumed = await runCli(['train', '--resume', '--out', out, '--epochs', '2', '--agent-config', cfg, '--quiet']);
+  assert.equal(resumed.code, 2);
+  assert.match(resumed.stderr, /--agent-config cannot be combined with --resume/);
+
+  const cases: [string, string, RegExp][] = [
+    ['unknown.json', JSON.stringify({ gammma: 0.9 }), /--agent-config .*unknown\.json: .*"gammma"/],
+    ['bad-value.json', JSON.stringify({ targetCritics: 'max' }), /bad-value\.json: .*targetCritics/],
+    ['variant-field.json', JSON.stringify({ supervised: true }), /variant-field\.json: .*"supervised" is fixed by the variant/],
+    ['array.json', '[1, 2]', /array\.json: expected a JSON object of config overrides, got an array/],
+    ['broken.json', '{"gamma": ', /broken\.json: .*JSON/],
+  ];
+  for (const [file, text, message] of cases) {
+    const path = join(dir, file);
+    writeFileSync(path, text);
+    const bad = join(dir, `out-${file}`);
+    const b = await runCli(['train', '--agent', 'RLIV-UA', '--variant', 'w/o SL', '--preset', 'smoke', '--out', bad, '--agent-config', path, '--quiet']);
+    assert.equal(b.code, 2, `${file}: ${b.stderr}`);
+    assert.match(b.stderr, message);
+    assert.doesNotMatch(b.stderr, /world|calibrat/i, `${file}: the config is checked before the world is built`);
+    assert.equal(existsSync(bad), false, `${file}: no output directory is created`);
+  }
+});
