@@ -4,8 +4,9 @@
  * src/experiments/ab-test.ts.
  */
 import { TOWERS } from '../data/interaction-kinds.js';
-import { AB_CONTROL, AB_TREATMENTS, runAbTest } from '../experiments/ab-test.js';
+import { AB_CONTROL, AB_TREATMENTS, abArmConfigs, runAbTest } from '../experiments/ab-test.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
+import { readAgentConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
 import { progressSink } from './progress-bars.js';
 
@@ -22,6 +23,7 @@ export const abTestCommand: CommandSpec = {
     world: { type: 'string', description: 'world.json written by "rliv generate", or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
     'online-steps': { type: 'string', description: 'gradient steps per arm after each simulated day (default: the preset\'s steps per epoch)', valueName: 'N' },
     towers: { type: 'string', description: `towers the RLIV-UA arms rank by, comma-separated from ${TOWERS.join(', ')} (default follow,gift: the paper's revenue test; watchTime: its watch-time test)`, valueName: 'LIST' },
+    'agent-config': { type: 'string', description: 'JSON object of config overrides per arm, by arm name, e.g. {"RLIV-UA": {"targetCritics": "mean"}} (unknown arms or keys are errors)', valueName: 'FILE.json' },
   },
   async run(values, _positionals, ctx) {
     const weeks = intFlag(values, 'weeks', 1, 520) ?? 2;
@@ -34,9 +36,18 @@ export const abTestCommand: CommandSpec = {
       if (bad.length || towers.length === 0) throw new UsageError(`--towers takes names from ${TOWERS.join(', ')}; got ${JSON.stringify(values.towers)}`);
       scoreWeights = Object.fromEntries(towers.map((t) => [t, 1]));
     }
+    const configPath = typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined;
+    const agentConfigs = configPath === undefined ? undefined : readAgentConfigFile('agent-config', configPath) as Record<string, Record<string, unknown>>;
     const out = String(values.out);
     ctx.log(`ab-test: ${weeks} week(s), preset ${preset.name}, control ${AB_CONTROL}, treatments ${AB_TREATMENTS.join(', ')} -> ${out}`);
-    const { results, files } = await runAbTest({ weeks, outDir: out, preset, seed: ctx.seed, onlineStepsPerDay, scoreWeights, worldPath: typeof values.world === 'string' ? values.world : undefined, progress: progressSink(ctx) });
+    if (agentConfigs) {
+      try {
+        abArmConfigs([AB_CONTROL, ...AB_TREATMENTS], preset.train.batchSize, agentConfigs);
+      } catch (err) {
+        throw new UsageError(`--agent-config ${configPath}: ${(err as Error).message}`);
+      }
+    }
+    const { results, files } = await runAbTest({ weeks, outDir: out, preset, seed: ctx.seed, onlineStepsPerDay, scoreWeights, agentConfigs, worldPath: typeof values.world === 'string' ? values.world : undefined, progress: progressSink(ctx) });
     const deltas: Record<string, Record<string, number>> = {};
     for (const arm of results.arms) {
       if (!arm.delta) continue;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AB_METRICS, assignBuckets, runAbTest, type AbTestResults } from '../../src/experiments/ab-test.js';
 import { experimentPreset } from '../../src/experiments/experiment-presets.js';
@@ -62,4 +62,37 @@ test('rliv ab-test rejects --weeks 0 and writes nothing', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--weeks must be an integer in \[1, 520\]/);
   assert.equal(existsSync(out), false);
+});
+
+test('per-arm agent configs reach their arm (recorded in settings; the run changes) and are checked before anything runs', { timeout: 600_000 }, async () => {
+  const preset = experimentPreset('smoke');
+  const base = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-a-'), preset, seed: 4 });
+  const mean = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-b-'), preset, seed: 4, agentConfigs: { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.9 } } });
+  const configs = mean.results.settings.agentConfigs as Record<string, Record<string, unknown>>;
+  assert.deepEqual(configs['RLIV-UA'], { batchSize: preset.train.batchSize, targetCritics: 'mean', gamma: 0.9 });
+  assert.deepEqual(configs.RankingModel, { batchSize: preset.train.batchSize });
+  // Same seed and world: had the overrides not reached the RLIV-UA arm, the two runs would be identical.
+  const arm = (r: AbTestResults) => r.arms.find((a) => a.model === 'RLIV-UA')!.means;
+  assert.notDeepEqual(arm(mean.results), arm(base.results));
+
+  const out = join(tempDir('rliv-ab-cfg-bad-'), 'never');
+  await assert.rejects(runAbTest({ weeks: 1, outDir: out, preset, seed: 4, agentConfigs: { 'RLIV-UA(w/o MT)': {} } }), /"RLIV-UA\(w\/o MT\)", which is not an arm of this test; arms: RankingModel, RLIV-UA\(w\/o AL & SL\), RLIV-UA\(w\/o SL\), RLIV-UA/);
+  await assert.rejects(runAbTest({ weeks: 1, outDir: out, preset, seed: 4, agentConfigs: { RankingModel: { lr: -1 } } }), /lr/);
+  assert.equal(existsSync(out), false, 'nothing is written');
+});
+
+test('rliv ab-test --agent-config: a bad arm or key is a usage error naming the file, and writes nothing', async () => {
+  const dir = tempDir('rliv-ab-cfg-cli-');
+  const out = join(dir, 'never');
+  for (const [file, text, message] of [
+    ['arm.json', JSON.stringify({ DQN: { gamma: 0.9 } }), /arm\.json: agent config for "DQN", which is not an arm of this test/],
+    ['key.json', JSON.stringify({ 'RLIV-UA': { gammma: 0.9 } }), /key\.json: .*"gammma"/],
+  ] as const) {
+    const path = join(dir, file);
+    writeFileSync(path, text);
+    const r = await runCli(['ab-test', '--weeks', '1', '--preset', 'smoke', '--out', out, '--agent-config', path]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(existsSync(out), false);
+  }
 });
