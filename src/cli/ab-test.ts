@@ -4,9 +4,9 @@
  * src/experiments/ab-test.ts.
  */
 import { TOWERS } from '../data/interaction-kinds.js';
-import { AB_CONTROL, AB_TREATMENTS, abArmConfigs, runAbTest } from '../experiments/ab-test.js';
+import { AB_CONTROL, AB_TREATMENTS, runAbTest } from '../experiments/ab-test.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
-import { readAgentConfigFile } from './agent-config-file.js';
+import { readPerModelConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
 import { progressSink } from './progress-bars.js';
 
@@ -37,16 +37,9 @@ export const abTestCommand: CommandSpec = {
       scoreWeights = Object.fromEntries(towers.map((t) => [t, 1]));
     }
     const configPath = typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined;
-    const agentConfigs = configPath === undefined ? undefined : readAgentConfigFile('agent-config', configPath) as Record<string, Record<string, unknown>>;
+    const agentConfigs = configPath === undefined ? undefined : readPerModelConfigFile(configPath, [AB_CONTROL, ...AB_TREATMENTS], preset.train.batchSize, 'arms of this A/B test');
     const out = String(values.out);
     ctx.log(`ab-test: ${weeks} week(s), preset ${preset.name}, control ${AB_CONTROL}, treatments ${AB_TREATMENTS.join(', ')} -> ${out}`);
-    if (agentConfigs) {
-      try {
-        abArmConfigs([AB_CONTROL, ...AB_TREATMENTS], preset.train.batchSize, agentConfigs);
-      } catch (err) {
-        throw new UsageError(`--agent-config ${configPath}: ${(err as Error).message}`);
-      }
-    }
     const { results, files } = await runAbTest({ weeks, outDir: out, preset, seed: ctx.seed, onlineStepsPerDay, scoreWeights, agentConfigs, worldPath: typeof values.world === 'string' ? values.world : undefined, progress: progressSink(ctx) });
     const deltas: Record<string, Record<string, number>> = {};
     for (const arm of results.arms) {

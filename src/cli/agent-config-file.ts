@@ -1,9 +1,12 @@
 /**
  * `--agent-config FILE.json`: agent config overrides from a file. The file
  * is read and shape-checked here; the agent's own resolver
- * (`resolveAgentConfig`) then validates every key and value.
+ * (`resolveAgentConfig`) then validates every key and value. `rliv train`
+ * takes one agent's overrides; `rliv experiment` and `rliv ab-test` take
+ * them per model, keyed by model name.
  */
 import { readFileSync } from 'node:fs';
+import { modelConfigs } from '../experiments/model-configs.js';
 import { UsageError } from './command.js';
 
 /** The JSON object in `path` (for `--<flag>`); anything else is a UsageError naming the file. */
@@ -18,4 +21,19 @@ export function readAgentConfigFile(flag: string, path: string): Record<string, 
     throw new UsageError(`--${flag} ${path}: expected a JSON object of config overrides, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * `--agent-config FILE.json` of a multi-model run: `{ "<model>": { overrides } }`,
+ * checked against `names` and each agent's resolver now (before any world is
+ * built); a problem is a UsageError naming the file.
+ */
+export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string): Record<string, unknown> {
+  const overrides = readAgentConfigFile('agent-config', path);
+  try {
+    modelConfigs(names, batchSize, overrides, what);
+  } catch (err) {
+    throw new UsageError(`--agent-config ${path}: ${(err as Error).message}`);
+  }
+  return overrides;
 }

@@ -5,6 +5,7 @@
 import { PAPER_MODEL_ORDER } from '../agents/registry.js';
 import { runExperiment } from '../experiments/experiment.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
+import { readPerModelConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
 import { progressSink } from './progress-bars.js';
 
@@ -24,6 +25,7 @@ export const experimentCommand: CommandSpec = {
     videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
     models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
     epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
+    'agent-config': { type: 'string', description: 'JSON object of config overrides per model, by model name, e.g. {"RLIV-UA": {"gamma": 0.95}} (unknown models or keys are errors)', valueName: 'FILE.json' },
     workers: { type: 'string', description: 'worker threads for the (model, seed) jobs (default: one per CPU; results do not depend on it)', valueName: 'N' },
   },
   async run(values, _positionals, ctx) {
@@ -38,6 +40,9 @@ export const experimentCommand: CommandSpec = {
       const unknown = models.filter((m) => !(PAPER_MODEL_ORDER as readonly string[]).includes(m));
       if (unknown.length) throw new UsageError(`unknown model(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')}; known: ${PAPER_MODEL_ORDER.join(', ')}`);
     }
+    const agentConfigs = typeof values['agent-config'] === 'string'
+      ? readPerModelConfigFile(values['agent-config'], models ?? preset.models, preset.train.batchSize, 'models of this experiment')
+      : undefined;
     const out = String(values.out);
     ctx.log(`experiment: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${n} seed(s) [${seeds.join(', ')}], ${preset.train.epochs} epochs each -> ${out}`);
     const { results, files } = await runExperiment({
@@ -49,6 +54,7 @@ export const experimentCommand: CommandSpec = {
       usersPath: typeof values.users === 'string' ? values.users : undefined,
       videosPath: typeof values.videos === 'string' ? values.videos : undefined,
       models,
+      agentConfigs,
       workers: intFlag(values, 'workers', 1, 256),
       progress: progressSink(ctx),
     });

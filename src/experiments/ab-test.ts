@@ -30,7 +30,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { explorationAtEpoch } from '../agents/exploration.js';
-import { createAgent, resolveAgentConfig } from '../agents/registry.js';
+import { createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import { RankerPolicy } from '../agents/ranker-policy.js';
 import { PAIR_COUNT_DIM, TOWERS } from '../data/interaction-kinds.js';
@@ -46,6 +46,7 @@ import { ReplayableEnvironment } from './replayable-environment.js';
 import { mean, relativeDelta, std, type RelativeDelta } from './statistics.js';
 import { TrainingRun } from './training-loop.js';
 import { renderAbHtml } from './ab-report.js';
+import { modelConfigs } from './model-configs.js';
 import { buildCalibratedWorld } from './experiment-world.js';
 
 export const AB_CONTROL = 'RankingModel';
@@ -89,7 +90,7 @@ export interface AbTestOptions {
    * over the preset's batch size. Checked before the world is built: an
    * unknown arm or a bad field throws.
    */
-  agentConfigs?: Record<string, Record<string, unknown>>;
+  agentConfigs?: Record<string, unknown>;
   progress?: ProgressSink;
 }
 
@@ -202,23 +203,6 @@ class BucketRouter implements SlatePolicy {
 }
 
 /** Persistent buckets: a seeded shuffle of the users dealt round-robin into `arms` buckets. */
-/**
- * Each arm's config: the preset's batch size under the user's overrides,
- * validated by the agent's resolver (throws naming the arm and the field).
- */
-export function abArmConfigs(armNames: readonly string[], batchSize: number, overrides: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
-  const unknown = Object.keys(overrides).filter((k) => !armNames.includes(k));
-  if (unknown.length > 0) throw new RangeError(`agent config for ${unknown.map((k) => JSON.stringify(k)).join(', ')}, which is not an arm of this test; arms: ${armNames.join(', ')}`);
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const name of armNames) {
-    const own = overrides[name] ?? {};
-    if (own === null || typeof own !== 'object' || Array.isArray(own)) throw new RangeError(`agent config for ${name} must be an object of config overrides, got ${JSON.stringify(own)}`);
-    out[name] = { batchSize, ...own };
-    resolveAgentConfig(name, out[name]);
-  }
-  return out;
-}
-
 export function assignBuckets(numUsers: number, arms: number, seed: number): Int32Array {
   if (!(Number.isInteger(arms) && arms >= 2)) throw new RangeError(`an A/B test needs at least 2 arms, got ${arms}`);
   if (numUsers < arms) throw new RangeError(`an A/B test needs at least one user per arm: ${numUsers} users for ${arms} arms`);
@@ -279,7 +263,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const treatments = options.treatments ?? [...AB_TREATMENTS];
   const armNames = [control, ...treatments];
   const t = preset.train;
-  const agentConfigs = abArmConfigs(armNames, t.batchSize, options.agentConfigs ?? {});
+  const agentConfigs = modelConfigs(armNames, t.batchSize, options.agentConfigs ?? {}, 'arms of this A/B test');
   const onlineSteps = options.onlineStepsPerDay ?? t.stepsPerEpoch;
   const scoreWeights = options.scoreWeights ?? { follow: 1, gift: 1 };
   const outDir = resolve(options.outDir);
@@ -404,7 +388,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     giftValue,
     settings: {
       users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
-      buckets: armNames.length, pretrainEpochs: t.epochs, pretrainStepsPerEpoch: t.stepsPerEpoch, batchSize: t.batchSize, agentConfigs,
+      buckets: armNames.length, pretrainEpochs: t.epochs, pretrainStepsPerEpoch: t.stepsPerEpoch, batchSize: t.batchSize, agentConfigOverrides: options.agentConfigs ?? {},
       onlineStepsPerDay: onlineSteps, servingExploration: explore, rlivScoreWeights: scoreWeights, environment, dataSource: cw.dataSource,
     },
     wallSeconds: (performance.now() - started) / 1000,

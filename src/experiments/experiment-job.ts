@@ -32,6 +32,8 @@ export interface JobSetup {
   train: TrainPreset;
   /** Greedy rounds in the world after training; the world figure is the mean of the last `lastEpochsForFigure`. */
   worldRounds: number;
+  /** Each model's agent config (batch size and the user's overrides; see model-configs.ts). */
+  agentConfigs: Record<string, Record<string, unknown>>;
 }
 
 export interface JobResult {
@@ -61,12 +63,13 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   const { catalog } = setup;
   const t = setup.train;
   const t0 = performance.now();
-  const agent = createAgent(name, { catalog, seed }, { batchSize: t.batchSize });
+  const agentConfig = setup.agentConfigs[name] ?? { batchSize: t.batchSize };
+  const agent = createAgent(name, { catalog, seed }, agentConfig);
   // Every model of a seed gets the same environment seed: the same candidates and random streams (common random numbers).
   const env = new ReplayableEnvironment(new Environment(catalog, setup.simulator, { ...setup.environment, seed }), setup.loggingPolicy);
   const run = new TrainingRun(env, agent, {
     agentName: name,
-    agentConfig: { batchSize: t.batchSize },
+    agentConfig,
     seed,
     epochs: t.epochs,
     sessionsPerEpoch: t.sessionsPerEpoch,

@@ -21,6 +21,7 @@ export interface WorkerData {
   environment: Partial<EnvironmentOptions>;
   train: TrainPreset;
   worldRounds: number;
+  agentConfigs: Record<string, Record<string, unknown>>;
 }
 
 async function main(): Promise<void> {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     loggingPolicy: loggingPolicyFactory(catalog, world),
     train: data.train,
     worldRounds: data.worldRounds,
+    agentConfigs: data.agentConfigs,
   };
   port.on('message', (msg: { type: 'job'; model: string; seed: number } | { type: 'exit' }) => {
     if (msg.type === 'exit') {

@@ -29,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
 import { runModelSeed, type JobResult, type JobSetup } from './experiment-job.js';
+import { modelConfigs } from './model-configs.js';
 import type { WorkerData } from './experiment-worker.js';
 import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
@@ -55,6 +56,12 @@ export interface ExperimentOptions {
   videosPath?: string;
   /** Models to run (default: the preset's, i.e. all ten in the paper's order). */
   models?: string[];
+  /**
+   * Config overrides per model, by model name (e.g. `{"RLIV-UA": {"gamma": 0.95}}`),
+   * over the preset's batch size. Checked before anything runs: a name that
+   * is not one of `models` or a bad field throws.
+   */
+  agentConfigs?: Record<string, unknown>;
   /** Worker threads for the (model, seed) jobs; default: the number of CPUs. 1 = everything in this thread. Results do not depend on it. */
   workers?: number;
   /** Progress hooks (the CLI draws bars); default silent. */
@@ -144,6 +151,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const seeds = options.seeds;
   if (seeds.length === 0) throw new RangeError('the experiment needs at least one seed');
   if (new Set(seeds).size !== seeds.length) throw new RangeError(`seeds must be distinct, got [${seeds.join(', ')}]`);
+  const agentConfigs = modelConfigs(models, preset.train.batchSize, options.agentConfigs ?? {}, 'models of this experiment');
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const started = performance.now();
@@ -182,7 +190,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const worldRounds = t.lastEpochsForFigure;
   const setup: JobSetup = {
     catalog, simulator: world.simulator, groundTruth: world.groundTruth, environment: world.environment,
-    loggingPolicy: world.loggingPolicy, train: t, worldRounds,
+    loggingPolicy: world.loggingPolicy, train: t, worldRounds, agentConfigs,
   };
   const jobs = models.flatMap((model) => seeds.map((seed) => ({ model, seed })));
   const workers = Math.max(1, Math.min(options.workers ?? cpus().length, jobs.length));
@@ -204,7 +212,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   if (workers === 1) {
     for (const job of jobs) onDone(job.model, job.seed, runModelSeed(setup, job.model, job.seed, (note) => progress.update(++units, note)));
   } else {
-    await runInWorkers(workers, { description: world.description, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds }, jobs,
+    await runInWorkers(workers, { description: world.description, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds, agentConfigs }, jobs,
       (note) => progress.update(++units, note), onDone);
   }
   phases.train = (performance.now() - trainStart) / 1000;
@@ -234,6 +242,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       evalSessionsPerEpoch: t.evalSessionsPerEpoch,
       stepsPerEpoch: t.stepsPerEpoch,
       batchSize: t.batchSize,
+      agentConfigOverrides: options.agentConfigs ?? {},
       heldOutFraction: t.heldOutFraction,
       lastEpochsForFigure: t.lastEpochsForFigure,
       worldEvalRounds: worldRounds,

@@ -68,15 +68,14 @@ test('per-arm agent configs reach their arm (recorded in settings; the run chang
   const preset = experimentPreset('smoke');
   const base = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-a-'), preset, seed: 4 });
   const mean = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-b-'), preset, seed: 4, agentConfigs: { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.9 } } });
-  const configs = mean.results.settings.agentConfigs as Record<string, Record<string, unknown>>;
-  assert.deepEqual(configs['RLIV-UA'], { batchSize: preset.train.batchSize, targetCritics: 'mean', gamma: 0.9 });
-  assert.deepEqual(configs.RankingModel, { batchSize: preset.train.batchSize });
+  assert.deepEqual(mean.results.settings.agentConfigOverrides, { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.9 } });
+  assert.deepEqual(base.results.settings.agentConfigOverrides, {});
   // Same seed and world: had the overrides not reached the RLIV-UA arm, the two runs would be identical.
   const arm = (r: AbTestResults) => r.arms.find((a) => a.model === 'RLIV-UA')!.means;
   assert.notDeepEqual(arm(mean.results), arm(base.results));
 
   const out = join(tempDir('rliv-ab-cfg-bad-'), 'never');
-  await assert.rejects(runAbTest({ weeks: 1, outDir: out, preset, seed: 4, agentConfigs: { 'RLIV-UA(w/o MT)': {} } }), /"RLIV-UA\(w\/o MT\)", which is not an arm of this test; arms: RankingModel, RLIV-UA\(w\/o AL & SL\), RLIV-UA\(w\/o SL\), RLIV-UA/);
+  await assert.rejects(runAbTest({ weeks: 1, outDir: out, preset, seed: 4, agentConfigs: { 'RLIV-UA(w/o MT)': {} } }), /"RLIV-UA\(w\/o MT\)", which is not one of the arms of this A\/B test: RankingModel, RLIV-UA\(w\/o AL & SL\), RLIV-UA\(w\/o SL\), RLIV-UA/);
   await assert.rejects(runAbTest({ weeks: 1, outDir: out, preset, seed: 4, agentConfigs: { RankingModel: { lr: -1 } } }), /lr/);
   assert.equal(existsSync(out), false, 'nothing is written');
 });
@@ -85,7 +84,7 @@ test('rliv ab-test --agent-config: a bad arm or key is a usage error naming the 
   const dir = tempDir('rliv-ab-cfg-cli-');
   const out = join(dir, 'never');
   for (const [file, text, message] of [
-    ['arm.json', JSON.stringify({ DQN: { gamma: 0.9 } }), /arm\.json: agent config for "DQN", which is not an arm of this test/],
+    ['arm.json', JSON.stringify({ DQN: { gamma: 0.9 } }), /arm\.json: agent config for "DQN", which is not one of the arms of this A\/B test/],
     ['key.json', JSON.stringify({ 'RLIV-UA': { gammma: 0.9 } }), /key\.json: .*"gammma"/],
   ] as const) {
     const path = join(dir, file);

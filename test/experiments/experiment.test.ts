@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
@@ -96,4 +96,34 @@ test('rliv experiment rejects an unknown model name and changes nothing', async 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown model\(s\) "DQN2"/);
   assert.equal(existsSync(out), false);
+});
+
+test('rliv experiment --agent-config: overrides reach only their model, in-process and on worker threads; a bad file changes nothing', { timeout: 600_000 }, async () => {
+  const dir = tempDir('rliv-experiment-cfg-');
+  const cfg = join(dir, 'cfg.json');
+  // Ranking by the click tower changes what the greedy evaluation shows even after smoke's 40 gradient steps.
+  writeFileSync(cfg, JSON.stringify({ 'RLIV-UA': { scoreWeights: { click: 1 } } }));
+  const run = async (name: string, extra: string[]) => {
+    const out = join(dir, name);
+    const r = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--models', 'RLIV-UA,DQN', '--out', out, '--quiet', ...extra], { timeoutMs: 600_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  };
+  const base = await run('base', ['--workers', '1']);
+  const inProcess = await run('cfg-w1', ['--workers', '1', '--agent-config', cfg]);
+  const threads = await run('cfg-w2', ['--workers', '2', '--agent-config', cfg]);
+  assert.deepEqual(inProcess.settings.agentConfigOverrides, { 'RLIV-UA': { scoreWeights: { click: 1 } } });
+  assert.deepEqual(base.settings.agentConfigOverrides, {});
+  // Jobs are independent: DQN is untouched, RLIV-UA ranks by its click tower — the same on worker threads.
+  assert.deepEqual(inProcess.models.DQN, base.models.DQN);
+  assert.notDeepEqual(inProcess.models['RLIV-UA'], base.models['RLIV-UA']);
+  assert.deepEqual(threads.models['RLIV-UA'], inProcess.models['RLIV-UA']);
+
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ TD3: { gamma: 0.9 } }));
+  const never = join(dir, 'never');
+  const r = await runCli(['experiment', '--preset', 'smoke', '--models', 'RLIV-UA,DQN', '--agent-config', bad, '--out', never]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bad\.json: agent config for "TD3", which is not one of the models of this experiment: RLIV-UA, DQN/);
+  assert.equal(existsSync(never), false);
 });
