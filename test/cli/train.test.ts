@@ -110,13 +110,13 @@ test('rliv train: variants by paper name, --world FILE, --simulator FILE (+ sim-
 test('rliv train --agent-config: the overrides reach the agent and its checkpoint (evaluate rebuilds it); a bad file or key fails before any world is built and writes nothing', async () => {
   const dir = tempDir();
   const cfg = join(dir, 'rliv.json');
-  writeFileSync(cfg, JSON.stringify({ targetCritics: 'mean', gamma: 0.9 }));
+  writeFileSync(cfg, JSON.stringify({ targetCritics: 'mean', gamma: 0.8 }));
   const out = join(dir, 'run');
   const r = await runCli(['train', '--agent', 'RLIV-UA', '--variant', 'w/o SL', '--preset', 'smoke', '--out', out, '--epochs', '1', '--agent-config', cfg, '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const ckpt = loadCheckpoint(r.summary!.checkpoint);
   assert.equal(ckpt.agent, 'RLIV-UA(w/o SL)');
-  assert.deepEqual(ckpt.agentConfig, { batchSize: ckpt.agentConfig!.batchSize, targetCritics: 'mean', gamma: 0.9 });
+  assert.deepEqual(ckpt.agentConfig, { batchSize: ckpt.agentConfig!.batchSize, targetCritics: 'mean', gamma: 0.8 });
   const ev = await runCli(['evaluate', '--checkpoint', r.summary!.checkpoint, '--preset', 'smoke', '--rounds', '1', '--quiet']);
   assert.equal(ev.code, 0, ev.stderr);
   const resumed = await runCli(['train', '--resume', '--out', out, '--epochs', '2', '--agent-config', cfg, '--quiet']);

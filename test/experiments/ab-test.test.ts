@@ -67,8 +67,8 @@ test('rliv ab-test rejects --weeks 0 and writes nothing', async () => {
 test('per-arm agent configs reach their arm (recorded in settings; the run changes) and are checked before anything runs', { timeout: 600_000 }, async () => {
   const preset = experimentPreset('smoke');
   const base = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-a-'), preset, seed: 4 });
-  const mean = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-b-'), preset, seed: 4, agentConfigs: { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.9 } } });
-  assert.deepEqual(mean.results.settings.agentConfigOverrides, { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.9 } });
+  const mean = await runAbTest({ weeks: 1, outDir: tempDir('rliv-ab-cfg-b-'), preset, seed: 4, agentConfigs: { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.8 } } });
+  assert.deepEqual(mean.results.settings.agentConfigOverrides, { 'RLIV-UA': { targetCritics: 'mean', gamma: 0.8 } });
   assert.deepEqual(base.results.settings.agentConfigOverrides, {});
   // Same seed and world: had the overrides not reached the RLIV-UA arm, the two runs would be identical.
   const arm = (r: AbTestResults) => r.arms.find((a) => a.model === 'RLIV-UA')!.means;
@@ -84,7 +84,7 @@ test('rliv ab-test --agent-config: a bad arm or key is a usage error naming the 
   const dir = tempDir('rliv-ab-cfg-cli-');
   const out = join(dir, 'never');
   for (const [file, text, message] of [
-    ['arm.json', JSON.stringify({ DQN: { gamma: 0.9 } }), /arm\.json: agent config for "DQN", which is not one of the arms of this A\/B test/],
+    ['arm.json', JSON.stringify({ DQN: { gamma: 0.8 } }), /arm\.json: agent config for "DQN", which is not one of the arms of this A\/B test/],
     ['key.json', JSON.stringify({ 'RLIV-UA': { gammma: 0.9 } }), /key\.json: .*"gammma"/],
   ] as const) {
     const path = join(dir, file);
