@@ -9,16 +9,16 @@ import { readFileSync } from 'node:fs';
 import { modelConfigs } from '../experiments/model-configs.js';
 import { UsageError } from './command.js';
 
-/** The JSON object in `path` (for `--<flag>`); anything else is a UsageError naming the file. */
-export function readAgentConfigFile(flag: string, path: string): Record<string, unknown> {
+/** The JSON object in `path`; anything else is a UsageError naming the flag and the file. */
+export function readAgentConfigFile(path: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new UsageError(`--${flag} ${path}: ${(err as Error).message}`);
+    throw new UsageError(`--agent-config ${path}: ${(err as Error).message}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`--${flag} ${path}: expected a JSON object of config overrides, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
+    throw new UsageError(`--agent-config ${path}: expected a JSON object of config overrides, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
   }
   return parsed as Record<string, unknown>;
 }
@@ -29,7 +29,7 @@ export function readAgentConfigFile(flag: string, path: string): Record<string, 
  * built); a problem is a UsageError naming the file.
  */
 export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string): Record<string, unknown> {
-  const overrides = readAgentConfigFile('agent-config', path);
+  const overrides = readAgentConfigFile(path);
   try {
     modelConfigs(names, batchSize, overrides, what);
   } catch (err) {

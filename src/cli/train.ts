@@ -148,7 +148,7 @@ export const trainCommand: CommandSpec = {
     } else {
       const name = resolveAgentName(requireString(values, 'agent'), values.variant as string | undefined);
       const preset = trainPreset(String(values.preset));
-      const agentConfig: Record<string, unknown> = { batchSize: preset.batchSize, ...(agentConfigPath === undefined ? {} : readAgentConfigFile('agent-config', agentConfigPath)) };
+      const agentConfig: Record<string, unknown> = { batchSize: preset.batchSize, ...(agentConfigPath === undefined ? {} : readAgentConfigFile(agentConfigPath)) };
       // Checked now, not after minutes of building and calibrating the world.
       try {
         resolveAgentConfig(name, agentConfig);
