@@ -32,7 +32,7 @@ export const fitSimulatorCommand: CommandSpec = {
     users: { type: 'string', description: 'real KuaiRand user_features_*.csv (logs without world.json)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic_*.csv (logs without world.json)', valueName: 'PATH' },
     epochs: { type: 'string', description: 'override the preset\'s training epochs', valueName: 'N' },
-    'max-rows': { type: 'string', description: 'read at most N log rows', valueName: 'N' },
+    'max-rows': { type: 'string', description: 'read at most N log rows: the complete histories of a seeded random subset of users (default: the preset\'s cap; smoke 300k, quick 3M, paper all)', valueName: 'N' },
   },
   async run(values, _positionals, ctx) {
     const logsDir = requireString(values, 'logs');
@@ -60,8 +60,9 @@ export const fitSimulatorCommand: CommandSpec = {
     const started = performance.now();
     const catalog = await buildDescribedCatalog(description);
     ctx.log(`catalog: ${catalog.numUsers} users, ${catalog.numItems} items, ${catalog.numAuthors} authors`);
-    const loaded = await loadLogDirectory(logsDir, catalog, scale.maxRows);
-    ctx.log(`logs: ${loaded.log.count} rows from ${loaded.files.logs.length} file(s); ${loaded.rowsSkippedUnknownId} skipped (unknown user/video); gifts joined ${loaded.giftsJoined}, unmatched ${loaded.giftsUnmatched}`);
+    const loaded = await loadLogDirectory(logsDir, catalog, { maxRows: scale.maxRows, seed: ctx.seed });
+    const subset = loaded.usersKept < catalog.numUsers ? ` (the complete histories of ${loaded.usersKept} of ${catalog.numUsers} users, within --max-rows ${scale.maxRows})` : '';
+    ctx.log(`logs: ${loaded.log.count} rows from ${loaded.files.logs.length} file(s)${subset}; ${loaded.rowsSkippedUnknownId} skipped (unknown user/video); gifts joined ${loaded.giftsJoined}, unmatched ${loaded.giftsUnmatched}`);
     const { simulator, report } = fitSimulator(loaded.log, catalog, {
       epochs: scale.epochs,
       seed: ctx.seed,
@@ -76,7 +77,7 @@ export const fitSimulatorCommand: CommandSpec = {
     const simulatorPath = join(values.out as string, SIMULATOR_FILE);
     const reportPath = join(values.out as string, 'simulator-report.json');
     simulator.save(simulatorPath, { world: description, report: { heads: report.heads, watchTimeMaeSec: report.watchTimeMaeSec } });
-    writeFileSync(reportPath, JSON.stringify({ logs: loaded.files, rows: loaded.log.count, skipped: loaded.rowsSkippedUnknownId, giftsJoined: loaded.giftsJoined, giftsUnmatched: loaded.giftsUnmatched, ...report }, null, 2) + '\n');
+    writeFileSync(reportPath, JSON.stringify({ logs: loaded.files, rows: loaded.log.count, usersKept: loaded.usersKept, skipped: loaded.rowsSkippedUnknownId, giftsJoined: loaded.giftsJoined, giftsUnmatched: loaded.giftsUnmatched, ...report }, null, 2) + '\n');
     const auc: Record<string, number> = {};
     const logLoss: Record<string, number> = {};
     for (const [name, h] of Object.entries(report.heads)) {

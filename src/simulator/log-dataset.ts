@@ -5,11 +5,13 @@
  * raw ids mapped to the catalog's dense ids, gifts joined from
  * `gifts_*.csv` (rliv's gifts file) onto the row of the same user, request
  * time and author. Rows whose user or video is not in the catalog are
- * skipped and counted, never silently dropped.
+ * skipped and counted, never silently dropped. Under a row cap, whole users
+ * are kept (see {@link LoadLogOptions.maxRows}).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readGiftLog, readKuaiRandLog } from '../data/kuairand-reader.js';
+import { readGiftLog, readKuaiRandLog, type LogBatch } from '../data/kuairand-reader.js';
+import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocInteractionLog, type InteractionLog } from './interaction-log.js';
 
@@ -38,6 +40,8 @@ export interface LoadedLogs {
   /** Gift rows matched to a log row / not matched. */
   giftsJoined: number;
   giftsUnmatched: number;
+  /** Users whose rows were kept: all of the catalog's, or the subset a `maxRows` cap chose. */
+  usersKept: number;
 }
 
 function grow(log: InteractionLog, capacity: number): InteractionLog {
@@ -50,45 +54,94 @@ function grow(log: InteractionLog, capacity: number): InteractionLog {
   return next;
 }
 
-/** Loads every log file of `dir` (optionally at most `maxRows` rows) for `catalog`. */
-export async function loadLogDirectory(dir: string, catalog: Catalog, maxRows = Infinity): Promise<LoadedLogs> {
+export interface LoadLogOptions {
+  /**
+   * At most this many rows (default all). A cap keeps the COMPLETE histories
+   * of a seeded random subset of users, in every file: a prefix of the files
+   * would be the random log alone (it sorts first) or the first days alone,
+   * and an arbitrary row sample would break the pair counts f_ua that the
+   * simulator's features rebuild from each user's history.
+   */
+  maxRows?: number;
+  /** Seed of the user subset under a cap. Default 1. */
+  seed?: number;
+}
+
+/** Loads the log files of `dir` for `catalog` (all rows, or whole users up to `maxRows`). */
+export async function loadLogDirectory(dir: string, catalog: Catalog, options: LoadLogOptions = {}): Promise<LoadedLogs> {
+  const maxRows = options.maxRows ?? Infinity;
+  if (!(maxRows >= 1)) throw new RangeError(`maxRows must be >= 1, got ${maxRows}`);
   const files = findLogFiles(dir);
   const userOf = new Map<number, number>();
   for (let u = 0; u < catalog.numUsers; u++) userOf.set(catalog.userRawId[u]!, u);
   const itemOf = new Map<number, number>();
   for (let i = 0; i < catalog.numItems; i++) itemOf.set(catalog.itemRawId[i]!, i);
-  let log = allocInteractionLog(1 << 16);
-  let rowsRead = 0;
-  let skipped = 0;
-  outer: for (const path of files.logs) {
-    for await (const b of readKuaiRandLog(path)) {
-      for (let r = 0; r < b.count; r++) {
-        if (log.count >= maxRows) break outer;
-        rowsRead++;
-        const u = userOf.get(b.userId[r]!);
-        const i = itemOf.get(b.videoId[r]!);
-        if (u === undefined || i === undefined) {
-          skipped++;
-          continue;
-        }
-        if (log.count === log.user.length) log = grow(log, log.user.length * 2);
-        const e = log.count++;
-        log.user[e] = u;
-        log.item[e] = i;
-        log.timeMs[e] = b.timeMs[r]!;
-        log.click[e] = b.isClick[r]!;
-        log.longView[e] = b.longView[r]!;
-        log.like[e] = b.isLike[r]!;
-        log.follow[e] = b.isFollow[r]!;
-        log.comment[e] = b.isComment[r]!;
-        log.forward[e] = b.isForward[r]!;
-        log.hate[e] = b.isHate[r]!;
-        const play = b.playTimeMs[r]!;
-        log.playTimeMs[e] = Number.isFinite(play) ? play : 0;
-        log.giftAmount[e] = 0;
+  /** Visits every row of every file with its dense user and item (-1 = not in the catalog). */
+  const eachRow = async (visit: (b: LogBatch, r: number, user: number, item: number) => void): Promise<void> => {
+    for (const path of files.logs) {
+      for await (const b of readKuaiRandLog(path)) {
+        for (let r = 0; r < b.count; r++) visit(b, r, userOf.get(b.userId[r]!) ?? -1, itemOf.get(b.videoId[r]!) ?? -1);
+      }
+    }
+  };
+
+  let keep: Uint8Array | null = null;
+  let usersKept = catalog.numUsers;
+  if (Number.isFinite(maxRows)) {
+    // Pass 1: each user's row count, then whole users in a seeded order while they fit.
+    const rowsOf = new Float64Array(catalog.numUsers);
+    let total = 0;
+    await eachRow((_b, _r, u, i) => {
+      if (u < 0 || i < 0) return;
+      rowsOf[u]!++;
+      total++;
+    });
+    if (total > maxRows) {
+      keep = new Uint8Array(catalog.numUsers);
+      usersKept = 0;
+      const order = Int32Array.from({ length: catalog.numUsers }, (_, u) => u);
+      new Rng(options.seed ?? 1).fork('log-users').shuffle(order);
+      let taken = 0;
+      for (const u of order) {
+        if (rowsOf[u]! === 0 || taken + rowsOf[u]! > maxRows) continue;
+        keep[u] = 1;
+        usersKept++;
+        taken += rowsOf[u]!;
+      }
+      if (taken === 0) {
+        let smallest = Infinity;
+        for (const c of rowsOf) if (c > 0) smallest = Math.min(smallest, c);
+        throw new RangeError(`maxRows ${maxRows} is smaller than any user's history in ${dir} (the smallest has ${smallest} rows); raise it`);
       }
     }
   }
+
+  let log = allocInteractionLog(1 << 16);
+  let rowsRead = 0;
+  let skipped = 0;
+  await eachRow((b, r, u, i) => {
+    rowsRead++;
+    if (u < 0 || i < 0) {
+      skipped++;
+      return;
+    }
+    if (keep && keep[u] === 0) return;
+    if (log.count === log.user.length) log = grow(log, log.user.length * 2);
+    const e = log.count++;
+    log.user[e] = u;
+    log.item[e] = i;
+    log.timeMs[e] = b.timeMs[r]!;
+    log.click[e] = b.isClick[r]!;
+    log.longView[e] = b.longView[r]!;
+    log.like[e] = b.isLike[r]!;
+    log.follow[e] = b.isFollow[r]!;
+    log.comment[e] = b.isComment[r]!;
+    log.forward[e] = b.isForward[r]!;
+    log.hate[e] = b.isHate[r]!;
+    const play = b.playTimeMs[r]!;
+    log.playTimeMs[e] = Number.isFinite(play) ? play : 0;
+    log.giftAmount[e] = 0;
+  });
   // Gifts: (raw user, time_ms, raw author) -> amount, joined onto the first matching row.
   let joined = 0;
   let unmatched = 0;
@@ -97,6 +150,7 @@ export async function loadLogDirectory(dir: string, catalog: Catalog, maxRows = 
     for (const path of files.gifts) {
       const g = await readGiftLog(path);
       for (let k = 0; k < g.count; k++) {
+        if (keep && keep[userOf.get(g.userId[k]!) ?? 0] === 0) continue; // a user left out by the cap
         const key = `${g.userId[k]}:${g.timeMs[k]}:${g.authorId[k]}`;
         const list = pending.get(key);
         if (list) list.push(g.amount[k]!);
@@ -114,5 +168,5 @@ export async function loadLogDirectory(dir: string, catalog: Catalog, maxRows = 
       unmatched--;
     }
   }
-  return { log, files, rowsRead, rowsSkippedUnknownId: skipped, giftsJoined: joined, giftsUnmatched: unmatched };
+  return { log, files, rowsRead, rowsSkippedUnknownId: skipped, giftsJoined: joined, giftsUnmatched: unmatched, usersKept };
 }

@@ -29,6 +29,13 @@ test('rliv generate (tiny, no calibration) then rliv fit-simulator: files, summa
   assert.ok(lines.some((l) => l.startsWith('click ')), 'the AUC table went to the log');
   const opened = await openSimulatorFile(simFiles.simulator!);
   assert.equal(opened.catalog.numItems, 600);
+
+  // --max-rows: whole users within the cap, said in the log and the summary.
+  const rows = (gen.rows as number) + (gen.randomRows as number);
+  lines.length = 0;
+  const capped = await fitSimulatorCommand.run({ logs: join(dir, 'logs'), out: join(dir, 'sim-capped'), preset: 'smoke', epochs: '1', 'max-rows': String(Math.floor(rows / 3)) }, [], ctx);
+  assert.ok((capped.rows as number) <= rows / 3 && (capped.rows as number) > 0);
+  assert.ok(lines.some((l) => /the complete histories of \d+ of 120 users, within --max-rows \d+/.test(l)), lines.join('\n'));
 });
 
 test('bad input gets clear errors', async () => {

@@ -6,6 +6,7 @@ import { PAIR_COUNT_DIM, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { Environment, allocExposureBatch } from '../../src/simulator/environment.js';
 import { loadSimulator } from '../../src/simulator/learned-simulator.js';
+import { replayExposures } from '../../src/simulator/interaction-log.js';
 import { loadLogDirectory } from '../../src/simulator/log-dataset.js';
 import { generateDataset } from '../../src/simulator/log-generation.js';
 import { metricsOf } from './stats.js';
@@ -32,6 +33,45 @@ test('log directory loads every row and joins every gift', () => {
   assert.equal(loaded.rowsSkippedUnknownId, 0);
   assert.equal(loaded.giftsJoined, generated.giftRows);
   assert.equal(loaded.giftsUnmatched, 0);
+});
+
+test('a row cap keeps the complete histories of a seeded subset of users, so their f_ua is exactly what the full log gives', async () => {
+  const full = loaded.log;
+  const cap = Math.floor(full.count / 2);
+  const capped = await loadLogDirectory(dir, catalog, { maxRows: cap, seed: 5 });
+  const c = capped.log;
+  assert.ok(c.count <= cap && c.count > 0.95 * cap, `${c.count} rows for a cap of ${cap}`);
+  const rowsOf = (log: typeof full) => {
+    const m = new Map<number, number>();
+    for (let e = 0; e < log.count; e++) m.set(log.user[e]!, (m.get(log.user[e]!) ?? 0) + 1);
+    return m;
+  };
+  const fullRows = rowsOf(full);
+  const keptRows = rowsOf(c);
+  assert.equal(capped.usersKept, keptRows.size);
+  assert.ok(keptRows.size > 0 && keptRows.size < fullRows.size);
+  // Whole users: every kept user has all of their rows, from the random and the standard log alike.
+  for (const [u, n] of keptRows) assert.equal(n, fullRows.get(u), `user ${u}`);
+  // Their pair counts (rebuilt from each user's history) match the full log's, row for row.
+  const key = (log: typeof full, e: number) => `${log.user[e]}:${log.timeMs[e]}:${log.item[e]}`;
+  const fullReplay = replayExposures(full, catalog);
+  const fullIndex = new Map<string, number>();
+  for (let e = 0; e < full.count; e++) fullIndex.set(key(full, e), e);
+  const cappedReplay = replayExposures(c, catalog);
+  for (let e = 0; e < c.count; e++) {
+    const f = fullIndex.get(key(c, e))!;
+    for (let q = 0; q < PAIR_COUNT_DIM; q++) assert.equal(cappedReplay.pairCounts[e * PAIR_COUNT_DIM + q], fullReplay.pairCounts[f * PAIR_COUNT_DIM + q], `row ${e} f_ua[${q}]`);
+  }
+  // Gifts of users left out are not "unmatched"; the kept users' gifts all join.
+  let keptGifts = 0;
+  for (let e = 0; e < full.count; e++) if (full.giftAmount[e]! > 0 && keptRows.has(full.user[e]!)) keptGifts++;
+  assert.equal(capped.giftsJoined, keptGifts);
+  assert.equal(capped.giftsUnmatched, 0);
+  // Seeded: the same seed keeps the same users; a cap above the log keeps everything.
+  const again = await loadLogDirectory(dir, catalog, { maxRows: cap, seed: 5 });
+  assert.deepEqual(again.log.user.subarray(0, again.log.count), c.user.subarray(0, c.count));
+  assert.equal((await loadLogDirectory(dir, catalog, { maxRows: full.count })).log.count, full.count);
+  await assert.rejects(loadLogDirectory(dir, catalog, { maxRows: 1 }), /maxRows 1 is smaller than any user's history in .* \(the smallest has \d+ rows\); raise it/);
 });
 
 test('learned simulator: held-out click AUC >= 0.70 on generated logs, sensible other heads', () => {
