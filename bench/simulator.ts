@@ -73,8 +73,10 @@ export async function runSimulatorBench(values: OptionValues, ctx: CommandContex
     const loadRowsPerSec = loaded.log.count / e.wall;
     ctx.log(`load: ${loaded.log.count} rows (reader + id mapping + gift join) in ${e.wall.toFixed(1)} s: ${Math.round(loadRowsPerSec)} rows/s (${Math.round(loaded.log.count / e.cpu)} per CPU s)`);
 
-    // A learned simulator fitted on part of the log (one pass: speed, not quality, is measured here).
-    const part = { ...loaded.log, count: Math.min(loaded.log.count, 200_000) };
+    // A learned simulator fitted on part of the log (one pass: speed, not quality, is measured here) — whole
+    // users, as fit-simulator's cap takes them: a prefix of the rows would be the random log alone, and a
+    // simulator of random traffic alone gives the environment shorter, less engaged sessions to simulate.
+    const part = (await loadLogDirectory(dir, gen.catalog, { maxRows: 200_000, seed: ctx.seed })).log;
     t = start();
     const { simulator, report } = fitSimulator(part, gen.catalog, { epochs: 1, minSteps: 0, seed: ctx.seed });
     e = elapsed(t);
