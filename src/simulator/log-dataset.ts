@@ -150,7 +150,8 @@ export async function loadLogDirectory(dir: string, catalog: Catalog, options: L
     for (const path of files.gifts) {
       const g = await readGiftLog(path);
       for (let k = 0; k < g.count; k++) {
-        if (keep && keep[userOf.get(g.userId[k]!) ?? 0] === 0) continue; // a user left out by the cap
+        const giver = userOf.get(g.userId[k]!);
+        if (keep && giver !== undefined && keep[giver] === 0) continue; // a user left out by the cap (an unknown user's gift stays unmatched)
         const key = `${g.userId[k]}:${g.timeMs[k]}:${g.authorId[k]}`;
         const list = pending.get(key);
         if (list) list.push(g.amount[k]!);
