@@ -36,10 +36,8 @@ if (!['min', 'mean'].includes(values['target-critics'])) throw new Error(`--targ
 const dist = new URL('../dist/src/', import.meta.url).href;
 const { experimentPreset } = await import(dist + 'experiments/experiment-presets.js');
 const { buildCalibratedWorld } = await import(dist + 'experiments/experiment-world.js');
-const { createAgent } = await import(dist + 'agents/registry.js');
+const { pretrainArm } = await import(dist + 'experiments/ab-test.js');
 const { Environment } = await import(dist + 'simulator/environment.js');
-const { ReplayableEnvironment } = await import(dist + 'experiments/replayable-environment.js');
-const { TrainingRun } = await import(dist + 'experiments/training-loop.js');
 const { RankerPolicy } = await import(dist + 'agents/ranker-policy.js');
 const { RandomPolicy } = await import(dist + 'simulator/slate-policy.js');
 const { Rng } = await import(dist + 'numeric/rng.js');
@@ -51,21 +49,11 @@ const preset = experimentPreset('quick');
 const t = preset.train;
 const cw = await buildCalibratedWorld({ preset, worldSeed: seed, progress: SILENT_PROGRESS, timed: async (_name, f) => f() });
 const { catalog, groundTruth: world, environment } = cw;
-const root = new Rng(seed);
 
-// Pre-training as runAbTest does it (src/experiments/ab-test.ts, step 1).
+// Pre-training by runAbTest's own step 1 (src/experiments/ab-test.ts).
 const agents = new Map();
 for (const name of values.arms.split(',')) {
-  const agentConfig = { batchSize: t.batchSize, targetCritics: values['target-critics'] };
-  const agent = createAgent(name, { catalog, seed }, agentConfig);
-  const env = new ReplayableEnvironment(new Environment(catalog, world, { ...environment, seed: root.fork('pretrain-env').seed }), cw.loggingPolicy);
-  new TrainingRun(env, agent, {
-    agentName: name, agentConfig, seed,
-    epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
-    stepsPerEpoch: t.stepsPerEpoch, heldOutFraction: t.heldOutFraction, lastEpochsForFigure: t.lastEpochsForFigure,
-    exploration: t.exploration,
-  }, () => ({})).run(() => {});
-  agents.set(name, agent);
+  agents.set(name, pretrainArm(cw, preset, name, { batchSize: t.batchSize, targetCritics: values['target-critics'] }, seed));
 }
 const users = Int32Array.from({ length: 600 }, (_, i) => i);
 

@@ -47,7 +47,7 @@ import { mean, relativeDelta, std, type RelativeDelta } from './statistics.js';
 import { TrainingRun } from './training-loop.js';
 import { renderAbHtml } from './ab-report.js';
 import { modelConfigs } from './model-configs.js';
-import { buildCalibratedWorld } from './experiment-world.js';
+import { buildCalibratedWorld, type CalibratedWorld } from './experiment-world.js';
 
 export const AB_CONTROL = 'RankingModel';
 export const AB_TREATMENTS = ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-UA'] as const;
@@ -203,6 +203,25 @@ class BucketRouter implements SlatePolicy {
 }
 
 /** Persistent buckets: a seeded shuffle of the users dealt round-robin into `arms` buckets. */
+/**
+ * Step 1 of the test for one arm: a fresh `name` agent trained on the
+ * preset's schedule in the world, from the logging policy's traffic on
+ * (every arm gets the same environment seed). Exported so a diagnostic can
+ * pre-train exactly as the test does (scripts/liv-by-pair-state.mjs).
+ */
+export function pretrainArm(cw: CalibratedWorld, preset: ExperimentPreset, name: string, agentConfig: Record<string, unknown>, seed: number, onEpoch: () => void = () => {}): Ranker {
+  const t = preset.train;
+  const agent = createAgent(name, { catalog: cw.catalog, seed }, agentConfig);
+  const env = new ReplayableEnvironment(new Environment(cw.catalog, cw.groundTruth, { ...cw.environment, seed: new Rng(seed).fork('pretrain-env').seed }), cw.loggingPolicy);
+  new TrainingRun(env, agent, {
+    agentName: name, agentConfig, seed,
+    epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
+    stepsPerEpoch: t.stepsPerEpoch, heldOutFraction: t.heldOutFraction, lastEpochsForFigure: t.lastEpochsForFigure,
+    exploration: t.exploration,
+  }, () => ({})).run(onEpoch);
+  return agent;
+}
+
 export function assignBuckets(numUsers: number, arms: number, seed: number): Int32Array {
   if (!(Number.isInteger(arms) && arms >= 2)) throw new RangeError(`an A/B test needs at least 2 arms, got ${arms}`);
   if (numUsers < arms) throw new RangeError(`an A/B test needs at least one user per arm: ${numUsers} users for ${arms} arms`);
@@ -280,15 +299,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   progress.start('pre-train', armNames.length * t.epochs, 'epochs');
   let done = 0;
   for (const name of armNames) {
-    const agentConfig = agentConfigs[name]!;
-    const agent = createAgent(name, { catalog, seed: options.seed }, agentConfig);
-    const env = new ReplayableEnvironment(new Environment(catalog, world, { ...environment, seed: root.fork('pretrain-env').seed }), cw.loggingPolicy);
-    new TrainingRun(env, agent, {
-      agentName: name, agentConfig, seed: options.seed,
-      epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
-      stepsPerEpoch: t.stepsPerEpoch, heldOutFraction: t.heldOutFraction, lastEpochsForFigure: t.lastEpochsForFigure,
-      exploration: t.exploration,
-    }, () => ({})).run(() => progress.update(++done, name));
+    const agent = pretrainArm(cw, preset, name, agentConfigs[name]!, options.seed, () => progress.update(++done, name));
     if (hasLiv(agent) && agent.setScoreWeights) agent.setScoreWeights(scoreWeights);
     agents.push(agent);
   }
