@@ -24,16 +24,31 @@ export function readAgentConfigFile(path: string): Record<string, unknown> {
 }
 
 /**
+ * `rliv train`'s `--agent-config FILE.json`: one agent's overrides, returned
+ * over `{ batchSize }` as the agent's full override set, checked by its
+ * resolver now (before any world is built).
+ */
+export function readOneAgentConfigFile(path: string, name: string, batchSize: number): Record<string, unknown> {
+  const overrides = readAgentConfigFile(path);
+  return checked(path, () => modelConfigs([name], batchSize, { [name]: overrides }, 'agents of this run'))[name]!;
+}
+
+/**
  * `--agent-config FILE.json` of a multi-model run: `{ "<model>": { overrides } }`,
  * checked against `names` and each agent's resolver now (before any world is
- * built); a problem is a UsageError naming the file.
+ * built).
  */
 export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string): Record<string, unknown> {
   const overrides = readAgentConfigFile(path);
+  checked(path, () => modelConfigs(names, batchSize, overrides, what));
+  return overrides;
+}
+
+/** `check()`'s result; its error becomes a UsageError naming the file. */
+function checked<T>(path: string, check: () => T): T {
   try {
-    modelConfigs(names, batchSize, overrides, what);
+    return check();
   } catch (err) {
     throw new UsageError(`--agent-config ${path}: ${(err as Error).message}`);
   }
-  return overrides;
 }

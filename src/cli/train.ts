@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.js';
-import { AGENTS, createAgent, resolveAgentConfig } from '../agents/registry.js';
+import { AGENTS, createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import { loadCheckpoint, writeFileAtomic } from '../experiments/checkpoint.js';
 import { buildTrainingEnvironment, readWorldFile, type DefaultWorldScale, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
@@ -25,7 +25,7 @@ import { trainPreset } from '../experiments/train-presets.js';
 import { TrainingRun, type EpochReport, type MetricsFunction, type TrainingLoopOptions } from '../experiments/training-loop.js';
 import { computeMetrics } from '../simulator/metrics.js';
 import type { Catalog } from '../world/catalog.js';
-import { readAgentConfigFile } from './agent-config-file.js';
+import { readOneAgentConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, requireString, UsageError, type CommandContext, type CommandSpec, type OptionValues } from './command.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
@@ -148,14 +148,8 @@ export const trainCommand: CommandSpec = {
     } else {
       const name = resolveAgentName(requireString(values, 'agent'), values.variant as string | undefined);
       const preset = trainPreset(String(values.preset));
-      const agentConfig: Record<string, unknown> = { batchSize: preset.batchSize, ...(agentConfigPath === undefined ? {} : readAgentConfigFile(agentConfigPath)) };
-      // Checked now, not after minutes of building and calibrating the world.
-      try {
-        resolveAgentConfig(name, agentConfig);
-      } catch (err) {
-        if (agentConfigPath === undefined) throw err;
-        throw new UsageError(`--agent-config ${agentConfigPath}: ${(err as Error).message}`);
-      }
+      // A config file is checked now, not after minutes of building and calibrating the world.
+      const agentConfig = agentConfigPath === undefined ? { batchSize: preset.batchSize } : readOneAgentConfigFile(agentConfigPath, name, preset.batchSize);
       const built = await buildTrainingEnvironment(environmentSpec(values, String(values.preset) as DefaultWorldScale, ctx.seed), ctx.log);
       catalog = built.catalog;
       ctx.log(`${built.description}; training ${name} with preset ${String(values.preset)}`);
