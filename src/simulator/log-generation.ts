@@ -153,15 +153,13 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   const policySeed = root.fork('logging-policy').seed;
   const policy = () => worldLoggingPolicy(catalog, world, policySeed, { randomRequestRate: o.scale.randomRequestRate, ...o.loggingPolicy });
   let evaluations = 0;
-  let calibrationUsers = 0;
+  const calibrationUsers = o.skipCalibration ? 0 : calibrationUsersFor(o.scale, catalog.numUsers);
   if (!o.skipCalibration) {
-    const users = calibrationUsersFor(o.scale, catalog.numUsers);
-    calibrationUsers = users;
-    say(`calibrating head intercepts on ${users} users x ${o.scale.days} days ...`);
+    say(`calibrating head intercepts on ${calibrationUsers} users x ${o.scale.days} days ...`);
     const res = calibrateWorld(catalog, world, {
       policy,
       environment,
-      users,
+      users: calibrationUsers,
       days: o.scale.days,
       rounds: o.scale.calibrationRounds,
       onStep: (head, step, x, v) => { if (step === 0) say(`  ${head}: intercept ${x.toFixed(3)} -> ${v.toPrecision(4)}`); },
