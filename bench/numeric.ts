@@ -1,6 +1,6 @@
 /**
  * `rliv bench numeric`: the numeric core's speed on the RLIV-UA training
- * workload, against PyTorch in the same run (issue 2, DESIGN.md §7).
+ * workload, against PyTorch in the same run (issue 2, docs/design.md §11).
  *
  * Workloads (batch 1024, all through the same EmbeddingTable / MlpGroup /
  * Mlp / Adam classes the agents use):

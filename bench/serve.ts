@@ -1,6 +1,6 @@
 /**
  * `rliv bench serve [--duration S] [--redis URL]`: the ranking service's
- * speed (issue 7, DESIGN.md §7 targets: in-process scoring of 300
+ * speed (issue 7, docs/design.md §11 targets: in-process scoring of 300
  * candidates p99 <= 1 ms; over HTTP p99 <= 10 ms at 500 requests/s on 2
  * cores).
  *

@@ -14,7 +14,7 @@
  * LIV network", §3.2), soft-updated with tau after each step.
  *
  * Loss (eq. 9): huber(r_hat, r) + sum_k huber(Q_k, y), y from td-target.ts.
- * The TD part's gradient is stopped at r_hat by default (DESIGN.md §2.4): the
+ * The TD part's gradient is stopped at r_hat by default (docs/design.md §4.4): the
  * point of the split is that r_hat is anchored to the observed reward — if
  * the TD error, which is dominated by the inaccurate target critics early on
  * (§3.3, the deviation SL is introduced to fix), could also move r_hat, the

@@ -1,11 +1,11 @@
 /**
- * Configuration of the RLIV-UA agent (paper §3, Table 1; DESIGN.md §2).
+ * Configuration of the RLIV-UA agent (paper §3, Table 1; docs/design.md §4).
  *
  * Every field has a documented default; the ablations of the paper's Table 3
  * are configurations of the same agent (see rliv-ua-variants.ts), never forks.
  * `parseRlivUaConfig` validates overrides (zod) and names the offending field.
  *
- * Reward scales (DESIGN.md §2.5), applied by the MDP layer's ASA sample
+ * Reward scales (docs/design.md §4.5), applied by the MDP layer's ASA sample
  * builder (`towerRewards` in src/mdp/scri-mdp.ts):
  *   click 0/1, watch time log1p(seconds), follow 0/1,
  *   gift 0/1 by default (`giftReward: 'log1pAmount'` gives log1p(amount)).
@@ -29,7 +29,7 @@ export interface RlivUaConfig {
   /** Assistance gift network (AL): two FC layers on (h_u, h_a), BCE on "gift at this interaction". Default true. */
   assistance: boolean;
   /**
-   * Stop the TD loss's gradient at r_hat (DESIGN.md §2.4). With it on, r_hat
+   * Stop the TD loss's gradient at r_hat (docs/design.md §4.4). With it on, r_hat
    * learns only from its supervised loss and the V heads carry the long-term
    * remainder. Default true.
    */
@@ -60,16 +60,16 @@ export interface RlivUaConfig {
   embeddingRows: number;
   /** Std of the initial embedding values. Default 0.05. */
   embeddingInitScale: number;
-  /** Huber delta of every Huber loss (DESIGN.md §2.4). Default 1. */
+  /** Huber delta of every Huber loss (docs/design.md §4.4). Default 1. */
   huberDelta: number;
-  /** The TD target's max over the author's items uses at most this many (sampled, seeded) items (DESIGN.md §2.2). Default 8. */
+  /** The TD target's max over the author's items uses at most this many (sampled, seeded) items (docs/design.md §4.2). Default 8. */
   maxNextItems: number;
   /** Log2 buckets of each pair count (bucket 0 = zero, b = count in [2^(b-1), 2^b)); the last bucket is open-ended. Default 16. */
   countBuckets: number;
   /** Gift reward: 'flag' (0/1, paper's labels) or 'log1pAmount'. Default 'flag'. */
   giftReward: 'flag' | 'log1pAmount';
   /**
-   * Ranking weights over the towers' standardized LIV scores (DESIGN.md §2.6).
+   * Ranking weights over the towers' standardized LIV scores (docs/design.md §4.6).
    * Default { watchTime: 1 }: rank by the watch-time LIV, as the paper does offline.
    * With one nonzero weight the raw LIV is used (standardizing would not change the order).
    */

@@ -4,7 +4,7 @@
  * part `dim` wide (Table 1's embedding dimension, 32: H is 96 wide).
  *
  * All fields hash into ONE EmbeddingTable (bounded memory for any number of
- * ids; DESIGN.md §6). Each part is the sum ("bag") of its fields' vectors:
+ * ids; docs/design.md §4.13). Each part is the sum ("bag") of its fields' vectors:
  *
  *   h_u  = user id + each categorical user feature
  *   h_a  = author id + item id + tag + duration bucket + live-streamer flag

@@ -1,6 +1,6 @@
 /**
  * The RLIV-UA model and its ablations (paper §4.1.2, Table 3) as
- * configurations of one agent (DESIGN.md §2.7), selectable by exactly these
+ * configurations of one agent (docs/design.md §4.7), selectable by exactly these
  * names:
  *
  * | name                   | towers          | SL (r_hat) | AL (gift assistance) |

@@ -1,5 +1,5 @@
 /**
- * The TD target of one LIV tower (paper eq. 2 and 7, DESIGN.md §2.2):
+ * The TD target of one LIV tower (paper eq. 2 and 7, docs/design.md §4.2):
  *
  *   y = r + gamma * max_{j in I_a} min(Q'_1, Q'_2)(H^{t+1}_j)
  *

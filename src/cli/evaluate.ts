@@ -4,7 +4,7 @@
  * a fresh environment (the one it was trained in unless --env/--simulator
  * say otherwise — e.g. train in the learned simulator, evaluate in the
  * ground-truth world). Each round runs one session per held-out user; the
- * figures are the mean over rounds of the metrics of DESIGN.md §4.
+ * figures are the mean over rounds of the metrics of docs/design.md §6.4.
  */
 import { join, resolve } from 'node:path';
 import { createAgent } from '../agents/registry.js';

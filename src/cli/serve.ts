@@ -1,7 +1,7 @@
 /**
  * `rliv serve [--checkpoint FILE] [--host 127.0.0.1] [--port 8080] [--redis URL]
  *  [--models DIR] [--trainer inline|none] [--join-window S] [--duration S]`:
- * the online ranking service (DESIGN.md §6).
+ * the online ranking service (docs/design.md §9).
  *
  * Without --checkpoint it serves the registry's latest version, or on an
  * empty registry a fresh RLIV-UA over a synthetic world the size of

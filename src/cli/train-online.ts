@@ -1,7 +1,7 @@
 /**
  * `rliv train-online --redis URL [--models DIR] [--group NAME] [--consumer NAME]
  *  [--steps-per-round N] [--publish-every N] [--versions N] [--duration S]`:
- * an online trainer process (DESIGN.md §6). It consumes ASA samples from the
+ * an online trainer process (docs/design.md §9). It consumes ASA samples from the
  * Redis sample stream (consumer group: several trainers share the work),
  * trains a copy of the registry's latest model, and publishes versioned,
  * checksummed checkpoints that `rliv serve` hot-reloads. Stream entries are

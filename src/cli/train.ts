@@ -31,7 +31,7 @@ import { intFlag, outOption, presetOption, requireString, UsageError, type Comma
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const TRAINING_FILE = 'training.json';
 
-/** Metrics of DESIGN.md §4 over a batch of sessions. */
+/** Metrics of docs/design.md §6.4 over a batch of sessions. */
 export function designMetrics(catalog: Catalog): MetricsFunction {
   return (sessions) => ({ ...computeMetrics(sessions, catalog) });
 }

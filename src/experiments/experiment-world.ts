@@ -208,7 +208,7 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     target: r.target,
     world: worldRates[r.key],
     simulator: simRates[r.key],
-    source: 'KuaiRand-Pure standard log (DESIGN.md §4)',
+    source: 'KuaiRand-Pure standard log (docs/design.md §5.2)',
   }));
   const heads = Object.entries(report.heads)
     .map(([k, h]) => `${k} AUC ${Number.isFinite(h.auc) ? h.auc.toFixed(3) : 'n/a'} (rate ${h.rate.toPrecision(3)}, predicted ${h.predictedRate.toPrecision(3)})`)

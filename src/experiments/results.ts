@@ -20,7 +20,7 @@ export const TABLE2_MODELS = ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV
 /** Models of the paper's Table 3 (ablations and RLIV-UA). */
 export const TABLE3_MODELS = ['RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)', 'RLIV-UA'] as const;
 
-/** Metrics of the offline experiment (DESIGN.md §4 "Metrics"), in table order. */
+/** Metrics of the offline experiment (docs/design.md §6.4), in table order. */
 export const REPORT_METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans'] as const;
 export type ReportMetric = (typeof REPORT_METRICS)[number];
 

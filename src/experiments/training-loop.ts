@@ -1,5 +1,5 @@
 /**
- * The generic trainer (DESIGN.md §2.9 and §4 "Protocol"): one loop for every
+ * The generic trainer (docs/design.md §4.9 and §6.5): one loop for every
  * agent behind the `Ranker` interface.
  *
  * Each epoch e:
@@ -50,7 +50,7 @@ export interface TrainingEnvironment {
   loadState(bytes: Uint8Array): void;
 }
 
-/** Figures of one evaluation (DESIGN.md §4 metrics), e.g. sessionLength, watchTime, ctr. */
+/** Figures of one evaluation (docs/design.md §6.4 metrics), e.g. sessionLength, watchTime, ctr. */
 export type EvaluationMetrics = Record<string, number>;
 
 /** Turns the sessions of one evaluation into metrics. */

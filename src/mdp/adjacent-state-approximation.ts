@@ -7,7 +7,7 @@
  * is positive, unchanged otherwise, with two kind-specific rules:
  * - watchTimeSec adds the seconds watched (it is a total, not a count);
  * - follow is a 0/1 flag: a positive follow sets it to 1 (never above 1).
- * Every tower shares this one s' (DESIGN.md §2.3).
+ * Every tower shares this one s' (docs/design.md §4.3).
  *
  * `AsaSampleBuilder` turns joined interactions into `(s, a, r, s')` rows of a
  * {@link SampleBatch}.

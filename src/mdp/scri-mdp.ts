@@ -59,7 +59,7 @@ export interface PairState {
 export interface RewardOptions {
   /**
    * Gift reward: `flag` gives 1 when a gift was sent (default, paper's 0/1
-   * labels); `log1pAmount` gives log1p(amount) (DESIGN.md §2.5 option).
+   * labels); `log1pAmount` gives log1p(amount) (docs/design.md §4.5 option).
    */
   giftReward: 'flag' | 'log1pAmount';
 }

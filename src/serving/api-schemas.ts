@@ -1,5 +1,5 @@
 /**
- * JSON schemas of the ranking service's HTTP API (DESIGN.md §6, issue 7),
+ * JSON schemas of the ranking service's HTTP API (docs/design.md §9, issue 7),
  * validated by Fastify's ajv before any handler runs, so a rejected request
  * changes nothing. Every object is closed (`additionalProperties: false`),
  * arrays are bounded, numbers are finite (ajv rejects 1e999 = Infinity) and

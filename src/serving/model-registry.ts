@@ -1,5 +1,5 @@
 /**
- * The model registry of the online system (DESIGN.md §6): a directory of
+ * The model registry of the online system (docs/design.md §9): a directory of
  * versioned, checksummed checkpoints written by trainers and watched by the
  * ranking service.
  *

@@ -1,5 +1,5 @@
 /**
- * Wires the online system together (DESIGN.md §6): model registry, initial
+ * Wires the online system together (docs/design.md §9): model registry, initial
  * model, pair-count store and sample stream (memory or Redis), the ranking
  * service, and optionally an in-process online trainer. Used by `rliv
  * serve`, the tests and the serving benchmark.

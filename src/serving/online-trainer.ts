@@ -1,5 +1,5 @@
 /**
- * Online training (paper Fig. 4, DESIGN.md §6): consumes ASA samples from
+ * Online training (paper Fig. 4, docs/design.md §9): consumes ASA samples from
  * the sample stream, trains a copy of the served model, and publishes
  * versioned checksummed checkpoints to the model registry, which the
  * ranking service hot-reloads.

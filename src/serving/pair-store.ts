@@ -1,5 +1,5 @@
 /**
- * The feature store of the dynamic pair features f_ua (DESIGN.md §6): read
+ * The feature store of the dynamic pair features f_ua (docs/design.md §9): read
  * at ranking time for every candidate's (user, author) pair, updated by ASA
  * from joined feedback. One interface, two backends: in-memory (default,
  * this file) and Redis (redis-pair-store.ts).

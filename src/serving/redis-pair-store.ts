@@ -1,5 +1,5 @@
 /**
- * Pair-count store on Redis (DESIGN.md §6 "feature store").
+ * Pair-count store on Redis (docs/design.md §9, "pair-count feature store").
  *
  * Encoding: one hash per user, `<prefix>pc:<user>`, field = author id, value
  * = the 7 counts as comma-separated text ("click,longView,like,follow,

@@ -1,5 +1,5 @@
 /**
- * Sample stream on Redis Streams with consumer groups (DESIGN.md §6).
+ * Sample stream on Redis Streams with consumer groups (docs/design.md §9).
  *
  * One stream key (`<prefix>samples`); each entry holds one encoded sample
  * batch (field "d") and its row count (field "n"). Trainers form a consumer

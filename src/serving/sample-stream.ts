@@ -1,6 +1,6 @@
 /**
  * The sample stream between the label joiner (producer: the ranking
- * service) and online trainers (consumers), DESIGN.md §6. One interface, two
+ * service) and online trainers (consumers), docs/design.md §9. One interface, two
  * backends: in-memory (default, this file; producer and consumers in one
  * process) and Redis Streams with consumer groups (redis-sample-stream.ts;
  * several processes share the work, unacknowledged entries are redelivered

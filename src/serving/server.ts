@@ -1,5 +1,5 @@
 /**
- * The ranking service (DESIGN.md §6, paper Fig. 4) on Fastify:
+ * The ranking service (docs/design.md §9, paper Fig. 4) on Fastify:
  *   POST /v1/rank            user + up to 300 candidates -> top K with per-tower LIV
  *   POST /v1/feedback        one feedback event
  *   POST /v1/feedback/batch  up to 1000 events
@@ -369,7 +369,7 @@ function livObject(liv: Float32Array, j: number): Record<string, number | null> 
 
 /**
  * Weighted sum of the towers' LIV, each standardized over the candidates
- * (DESIGN.md §2.6): towers live on different scales (log-seconds vs 0/1).
+ * (docs/design.md §4.6): towers live on different scales (log-seconds vs 0/1).
  * A tower constant over the candidates contributes nothing. Returns the name
  * of a weighted tower whose LIV is NaN (not trained by the variant), else null.
  */

@@ -2,7 +2,7 @@
  * Calibration of the ground-truth world to KuaiRand-Pure: each head's
  * intercept is FITTED by bisection until the logging policy, run in the
  * environment over the world, reproduces the rate KuaiRand-Pure's standard
- * log shows (DESIGN.md §4). The world's own config object is adjusted in
+ * log shows (docs/design.md §5.4). The world's own config object is adjusted in
  * place (`world.config.<head>.intercept`), so the world the caller holds is
  * the calibrated one.
  *
@@ -30,7 +30,7 @@ import { sessionOptionsFromWorld } from './world-session-options.js';
 const PAIR_COUNT_DIM = PAIR_COUNT_DIM_;
 const PC_FOLLOW = PC_FOLLOW_;
 
-/** KuaiRand-Pure standard-log rates (DESIGN.md §4), keyed as in calibration.json. */
+/** KuaiRand-Pure standard-log rates (docs/design.md §5.2), keyed as in calibration.json. */
 export const KUAIRAND_PURE_RATES = {
   click: 0.46,
   long_view: 0.332,

@@ -1,5 +1,5 @@
 /**
- * The ground-truth world (DESIGN.md §4): latent user interests, author
+ * The ground-truth world (docs/design.md §5.3): latent user interests, author
  * styles and qualities, item vectors, and the familiarity by which a
  * user-author relationship deepens (click -> follow -> gift). It answers
  * exposures as a {@link ResponseModel}; it is stateless given the batch — the

@@ -1,6 +1,6 @@
 /**
- * Every parameter of the ground-truth world (DESIGN.md §4, "World model, a
- * starting point") in one documented, zod-validated config.
+ * Every parameter of the ground-truth world (docs/design.md §5.3) in one
+ * documented, zod-validated config.
  *
  * Shape of the model (all logits are natural-log odds):
  *   affinity  a_ui = <z_u, v_i> / sqrt(d),   v_i = w_a(i) + e_tag(i) + itemNoise * n_i

@@ -11,7 +11,7 @@
  *   (the premise of the paper's Fig. 2). True LIVs (gamma 0.9, watch-time
  *   reward log1p(s)): A 0.85 * log1p(8) / 0.1 = 18.7; B at n = 0: 33.8 (value iteration).
  *   B's first click rate is kept >= 0.5 on purpose: with Huber delta 1
- *   (DESIGN.md §2.4) TD errors of several units fall in Huber's L1 regime,
+ *   (docs/design.md §4.4) TD errors of several units fall in Huber's L1 regime,
  *   whose fixed point is the MEDIAN of the targets — for a pair whose
  *   rewarding transition has probability < 0.5 the median is the no-click
  *   self-loop and the LIV collapses toward 0 (measured: B at 0.25 + 0.15 n
