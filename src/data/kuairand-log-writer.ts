@@ -7,9 +7,10 @@
  * Output is buffered (1 MiB) and written synchronously, so memory stays
  * bounded and callers need no backpressure handling. The file is written to
  * `<path>.partial` and renamed on `close()`, so a crashed run never leaves a
- * log that looks complete.
+ * log that looks complete; a run that fails calls `abort()`, which deletes
+ * the partial file.
  */
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { LOG_COLUMNS } from './kuairand-schema.js';
 import { GIFT_COLUMNS } from './kuairand-reader.js';
 
@@ -159,6 +160,14 @@ class ByteLineFile {
     renameSync(`${this.path}.partial`, this.path);
     this.closed = true;
   }
+
+  /** Discards the file: closes it and deletes `<path>.partial` (no-op after close or abort). */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try { closeSync(this.fd); } catch { /* already closed */ }
+    try { unlinkSync(`${this.path}.partial`); } catch { /* already gone */ }
+  }
 }
 
 /** Longest possible row in bytes (19 fields of at most 21 characters + commas + newline). */
@@ -221,6 +230,11 @@ export class KuaiRandLogWriter {
   close(): void {
     this.file.close();
   }
+
+  /** Discards an unfinished log: deletes its `.partial` file (no-op after close). */
+  abort(): void {
+    this.file.abort();
+  }
 }
 
 /** Writer of rliv's gifts file: `user_id,author_id,time_ms,amount`. */
@@ -254,5 +268,10 @@ export class GiftLogWriter {
 
   close(): void {
     this.file.close();
+  }
+
+  /** Discards an unfinished gifts file: deletes its `.partial` file (no-op after close). */
+  abort(): void {
+    this.file.abort();
   }
 }

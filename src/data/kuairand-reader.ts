@@ -6,8 +6,11 @@
  * Validation: the header must be exactly the documented column list (the
  * first mismatching column is named); every row must have exactly that many
  * fields (a short last line is reported as a truncated file); every numeric
- * field must parse, flags must be 0 or 1, integers integral. Any violation
- * throws {@link KuaiRandFormatError} naming file, line and column.
+ * field must parse, flags must be 0 or 1, integers integral, numbers finite
+ * and inside the column's sane range ({@link LOG_RANGES}: no negative play
+ * time or duration, times between 1970 and 2100); feature tables must have
+ * at least one row and no id twice. Any violation throws
+ * {@link KuaiRandFormatError} naming file, line and column.
  *
  * Missing values (see kuairand-schema.ts): empty fields in optional numeric
  * columns become NaN; in categorical columns code 0; negative sentinels in
@@ -100,6 +103,39 @@ interface LogField {
   kind: FieldKind;
   optional: boolean;
 }
+
+/** Latest accepted event time: 2100-01-01T00:00:00Z in ms (times are ms since the epoch). */
+export const MAX_TIME_MS = Date.UTC(2100, 0, 1);
+/** Longest accepted play time or video duration: 24 h in ms (a short-video platform's items last seconds to minutes). */
+export const MAX_DURATION_MS = 86_400_000;
+
+/** A column's sane range [min, max] and what it means (for the error message). */
+export interface ValueRange {
+  min: number;
+  max: number;
+  meaning: string;
+}
+
+const TIME_RANGE: ValueRange = { min: 0, max: MAX_TIME_MS, meaning: 'ms since 1970-01-01 UTC, before the year 2100' };
+
+/**
+ * Sane ranges of the log columns that have one (flags are 0/1, ids any
+ * 32-bit integer); a value outside is refused. The stay times keep their
+ * KuaiRand meaning (a negative value is a sentinel there) and are only
+ * required to be finite.
+ */
+export const LOG_RANGES: Partial<Record<(typeof LOG_COLUMNS)[number], ValueRange>> = {
+  date: { min: 19700101, max: 21001231, meaning: 'YYYYMMDD' },
+  hourmin: { min: 0, max: 2359, meaning: 'HHMM' },
+  time_ms: TIME_RANGE,
+  play_time_ms: { min: 0, max: MAX_DURATION_MS, meaning: 'a play time in ms, at most 24 h' },
+  duration_ms: { min: 0, max: MAX_DURATION_MS, meaning: 'a video duration in ms, at most 24 h' },
+};
+
+/** The message of a value outside its column's range. */
+function rangeProblem(text: string, r: ValueRange): string {
+  return `out of range: '${text}' is not in [${r.min}, ${r.max}] (${r.meaning})`;
+}
 const LOG_FIELD: Record<(typeof LOG_COLUMNS)[number], LogField> = {
   user_id: { kind: 'int', optional: false },
   video_id: { kind: 'int', optional: false },
@@ -178,15 +214,18 @@ const SCAN_MISSING = 2;
 const SCAN_NOT_NUMBER = 3;
 const SCAN_NOT_FLAG = 4;
 const SCAN_NOT_INT = 5;
+const SCAN_NOT_FINITE = 6;
+const SCAN_OUT_OF_RANGE = 7;
 /** Where the last failed scan stopped (read only after a non-zero scan code). */
 const scan = { column: 0, fieldStart: 0, fieldEnd: 0, fields: 0 };
 
 /**
  * Parses one comma-separated numeric line buf[start, end) into `values`
- * without allocating. kinds: 0 int, 1 flag, 2 float. Returns 0 or a SCAN_*
- * code (details in `scan`).
+ * without allocating. kinds: 0 int, 1 flag, 2 float; every value must lie in
+ * [lo[c], hi[c]] (+-Infinity for no bound). Returns 0 or a SCAN_* code
+ * (details in `scan`).
  */
-function scanLogLine(buf: Uint8Array, start: number, end: number, values: Float64Array, kinds: Uint8Array, optional: Uint8Array, ncol: number): number {
+function scanLogLine(buf: Uint8Array, start: number, end: number, values: Float64Array, kinds: Uint8Array, optional: Uint8Array, lo: Float64Array, hi: Float64Array, ncol: number): number {
   let pos = start;
   for (let c = 0; c < ncol; c++) {
     const fs = pos;
@@ -227,6 +266,8 @@ function scanLogLine(buf: Uint8Array, start: number, end: number, values: Float6
       const kind = kinds[c];
       if (kind === 1 && v !== 0 && v !== 1) return SCAN_NOT_FLAG;
       if (kind === 0 && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)) return SCAN_NOT_INT;
+      if (v === Infinity || v === -Infinity) return SCAN_NOT_FINITE;
+      if (v < lo[c]! || v > hi[c]!) return SCAN_OUT_OF_RANGE;
       values[c] = v;
     }
     if (c < ncol - 1) {
@@ -260,9 +301,16 @@ export async function* readKuaiRandLog(path: string, options: LogReaderOptions =
   const ncol = LOG_COLUMNS.length;
   const kinds = new Uint8Array(ncol);
   const optional = new Uint8Array(ncol);
+  const lo = new Float64Array(ncol).fill(-Infinity);
+  const hi = new Float64Array(ncol).fill(Infinity);
   LOG_COLUMNS.forEach((c, k) => {
     kinds[k] = LOG_FIELD[c].kind === 'int' ? 0 : LOG_FIELD[c].kind === 'flag' ? 1 : 2;
     optional[k] = LOG_FIELD[c].optional ? 1 : 0;
+    const range = LOG_RANGES[c];
+    if (range) {
+      lo[k] = range.min;
+      hi[k] = range.max;
+    }
   });
   const values = new Float64Array(ncol);
   const stream = createReadStream(path, { highWaterMark: options.highWaterMark ?? 1 << 20 });
@@ -278,7 +326,7 @@ export async function* readKuaiRandLog(path: string, options: LogReaderOptions =
 
   /** Parses one data line buf[start, end) into `values`; throws KuaiRandFormatError. */
   const parseLine = (buf: Buffer, start: number, end: number, truncated: boolean): void => {
-    const code = scanLogLine(buf, start, end, values, kinds, optional, ncol);
+    const code = scanLogLine(buf, start, end, values, kinds, optional, lo, hi, ncol);
     if (code === 0) return;
     const c = scan.column;
     const fs = scan.fieldStart, fe = scan.fieldEnd;
@@ -286,6 +334,8 @@ export async function* readKuaiRandLog(path: string, options: LogReaderOptions =
     if (code === SCAN_MISSING) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, 'missing value in a required column');
     if (code === SCAN_NOT_NUMBER) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a number, got '${fieldText(buf, fs, fe)}'`);
     if (code === SCAN_NOT_FLAG) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected 0 or 1, got '${fieldText(buf, fs, fe)}'`);
+    if (code === SCAN_NOT_FINITE) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a finite number, got '${fieldText(buf, fs, fe)}'`);
+    if (code === SCAN_OUT_OF_RANGE) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, rangeProblem(fieldText(buf, fs, fe), LOG_RANGES[LOG_COLUMNS[c]!]!));
     throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a 32-bit integer, got '${fieldText(buf, fs, fe)}'`);
   };
 
@@ -390,6 +440,8 @@ export async function readGiftLog(path: string): Promise<GiftBatch> {
       const v = fields.slice(0, 4).map((s, c) => {
         const x = s.length ? parseDecimal(s) : NaN;
         if (Number.isNaN(x) || (c < 2 && !Number.isInteger(x)) || x < 0) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, `expected a non-negative ${c < 2 ? 'integer' : 'number'}, got '${s}'`);
+        if (x === Infinity) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, `expected a finite number, got '${s}'`);
+        if (c === 2 && x > TIME_RANGE.max) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, rangeProblem(s, TIME_RANGE));
         return x;
       });
       user.push(v[0]!);
@@ -406,6 +458,7 @@ export async function readGiftLog(path: string): Promise<GiftBatch> {
 async function readTable(path: string, expected: readonly string[] | null, onHeader: (cols: string[]) => void, onRow: (fields: string[], lineNo: number) => void): Promise<void> {
   const fields: string[] = [];
   let headerSeen = false;
+  let rows = 0;
   let ncol = expected?.length ?? 0;
   for await (const chunk of readLineChunks(path)) {
     let start = 0;
@@ -427,11 +480,24 @@ async function readTable(path: string, expected: readonly string[] | null, onHea
       const n = splitCsvLine(line, fields);
       if (n !== ncol) throw fieldCountError(path, lineNo, n, ncol, chunk.lastLineUnterminated && li === chunk.lines.length - 1);
       onRow(fields, lineNo);
+      rows++;
     }
   }
   if (!headerSeen) {
     if (expected) checkHeader(path, undefined, expected);
     throw new KuaiRandFormatError(path, 1, undefined, undefined, 'empty file: expected a header line');
+  }
+  if (rows === 0) throw new KuaiRandFormatError(path, 1, undefined, undefined, 'no data rows: the table has a header and nothing else');
+}
+
+/** Remembers the line of each id of a table and refuses an id seen before. */
+class UniqueIds {
+  private readonly lineOf = new Map<number, number>();
+  constructor(private readonly path: string, private readonly column: string, private readonly columnIndex: number) {}
+  add(id: number, lineNo: number): void {
+    const first = this.lineOf.get(id);
+    if (first !== undefined) throw new KuaiRandFormatError(this.path, lineNo, this.column, this.columnIndex, `duplicate id ${id} (first on line ${first})`);
+    this.lineOf.set(id, lineNo);
   }
 }
 
@@ -496,8 +562,12 @@ function optionalNumber(path: string, lineNo: number, col: string, c: number, s:
   if (s.length === 0) return NaN;
   const v = parseDecimal(s);
   if (Number.isNaN(v)) throw new KuaiRandFormatError(path, lineNo, col, c, `expected a number or an empty field, got '${s}'`);
+  if (v === Infinity || v === -Infinity) throw new KuaiRandFormatError(path, lineNo, col, c, `expected a finite number or an empty field, got '${s}'`);
   return v;
 }
+
+/** Sane range of `video_duration` in the video table (0 and empty mean unknown). */
+const VIDEO_DURATION_RANGE: ValueRange = { min: 0, max: MAX_DURATION_MS, meaning: 'a video duration in ms, at most 24 h; empty or 0 when unknown' };
 
 /**
  * Loads `user_features_*` (31 columns). Categorical columns keep their raw
@@ -511,8 +581,11 @@ export async function loadUserFeatures(path: string): Promise<UserFeatureTable> 
   const numericIdx = USER_NUMERIC_COLUMNS.map((c) => USER_FEATURE_COLUMNS.indexOf(c));
   const catIdx = USER_CATEGORICAL_COLUMNS.map((c) => USER_FEATURE_COLUMNS.indexOf(c));
   const cats = USER_CATEGORICAL_COLUMNS.map((c) => new CategoricalBuilder(c, normalizeCategorical));
+  const seen = new UniqueIds(path, 'user_id', 0);
   await readTable(path, USER_FEATURE_COLUMNS, () => {}, (f, lineNo) => {
-    userId.push(requireInt(path, lineNo, 'user_id', 0, f[0]!));
+    const id = requireInt(path, lineNo, 'user_id', 0, f[0]!);
+    seen.add(id, lineNo);
+    userId.push(id);
     for (let k = 0; k < numericIdx.length; k++) {
       const c = numericIdx[k]!;
       const v = optionalNumber(path, lineNo, USER_FEATURE_COLUMNS[c]!, c, f[c]!);
@@ -554,10 +627,14 @@ export async function loadVideoFeatures(path: string): Promise<VideoFeatureTable
   const cats = VIDEO_CATEGORICAL_COLUMNS.map((c) => new CategoricalBuilder(c, c === 'tag' ? (t: string) => t || null : normalizeCategorical));
   const tagCol = VIDEO_BASIC_COLUMNS.indexOf('tag');
   const durCol = VIDEO_BASIC_COLUMNS.indexOf('video_duration');
+  const seen = new UniqueIds(path, 'video_id', 0);
   await readTable(path, VIDEO_BASIC_COLUMNS, () => {}, (f, lineNo) => {
-    videoId.push(requireInt(path, lineNo, 'video_id', 0, f[0]!));
+    const id = requireInt(path, lineNo, 'video_id', 0, f[0]!);
+    seen.add(id, lineNo);
+    videoId.push(id);
     authorId.push(requireInt(path, lineNo, 'author_id', 1, f[1]!));
     const d = optionalNumber(path, lineNo, 'video_duration', durCol, f[durCol]!);
+    if (d < VIDEO_DURATION_RANGE.min || d > VIDEO_DURATION_RANGE.max) throw new KuaiRandFormatError(path, lineNo, 'video_duration', durCol, rangeProblem(f[durCol]!, VIDEO_DURATION_RANGE));
     duration.push(d > 0 ? d : NaN);
     for (let k = 0; k < numIdx.length; k++) nums[k]!.push(optionalNumber(path, lineNo, numCols[k]!, numIdx[k]!, f[numIdx[k]!]!));
     for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
@@ -585,6 +662,7 @@ export async function loadVideoStatistics(path: string): Promise<VideoStatisticT
   const videoId = new Grow((v) => Int32Array.from(v));
   const values = new Grow((v) => Float64Array.from(v));
   let columns: string[] = [];
+  const seen = new UniqueIds(path, 'video_id', 0);
   await readTable(
     path,
     null,
@@ -593,7 +671,9 @@ export async function loadVideoStatistics(path: string): Promise<VideoStatisticT
       columns = cols.slice(1);
     },
     (f, lineNo) => {
-      videoId.push(requireInt(path, lineNo, 'video_id', 0, f[0]!));
+      const id = requireInt(path, lineNo, 'video_id', 0, f[0]!);
+      seen.add(id, lineNo);
+      videoId.push(id);
       for (let c = 0; c < columns.length; c++) values.push(optionalNumber(path, lineNo, columns[c]!, c + 1, f[c + 1]!));
     },
   );

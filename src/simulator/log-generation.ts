@@ -176,9 +176,16 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
     world: join(o.outDir, WORLD_DESCRIPTION_FILE),
     calibration: join(o.outDir, 'calibration.json'),
   };
-  const logWriter = new KuaiRandLogWriter(files.log);
-  const randomWriter = new KuaiRandLogWriter(files.randomLog);
-  const giftWriter = new GiftLogWriter(files.gifts);
+  const opened: { abort(): void }[] = [];
+  let logWriter: KuaiRandLogWriter, randomWriter: KuaiRandLogWriter, giftWriter: GiftLogWriter;
+  try {
+    opened.push(logWriter = new KuaiRandLogWriter(files.log));
+    opened.push(randomWriter = new KuaiRandLogWriter(files.randomLog));
+    opened.push(giftWriter = new GiftLogWriter(files.gifts));
+  } catch (err) {
+    for (const w of opened) w.abort();
+    throw err;
+  }
   const acc = new RateAccumulator();
   const row = emptyLogRow();
   let sessions = 0;
@@ -210,15 +217,21 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
       }
     }
   };
-  const env = new Environment(catalog, world, { ...environment, ...sessionOptionsFromWorld(world.config) });
-  const logPolicy = policy();
-  for (let d = 0; d < o.scale.days; d++) {
-    const summary = env.runDays(1, logPolicy, writeSession);
-    say(`day ${d + 1}/${o.scale.days}: ${summary.sessions} sessions, ${logWriter.rows} rows so far`);
+  try {
+    const env = new Environment(catalog, world, { ...environment, ...sessionOptionsFromWorld(world.config) });
+    const logPolicy = policy();
+    for (let d = 0; d < o.scale.days; d++) {
+      const summary = env.runDays(1, logPolicy, writeSession);
+      say(`day ${d + 1}/${o.scale.days}: ${summary.sessions} sessions, ${logWriter.rows} rows so far`);
+    }
+    logWriter.close();
+    randomWriter.close();
+    giftWriter.close();
+  } catch (err) {
+    // A failed run leaves no *.partial file behind (closed files are kept: they are complete).
+    for (const w of opened) w.abort();
+    throw err;
   }
-  logWriter.close();
-  randomWriter.close();
-  giftWriter.close();
   const rates = acc.rates();
   const withinTolerance = RATE_KEYS.every((k) => Math.abs(rates[k] / KUAIRAND_PURE_RATES[k] - 1) <= CALIBRATION_TOLERANCE);
   writeFileSync(files.world, JSON.stringify({ ...description, worldConfig: world.config }, null, 2) + '\n');

@@ -260,3 +260,69 @@ test('parseDecimal and splitCsvLine', () => {
   assert.equal(f[1], '');
   assert.equal(splitCsvLine('"a"b', f), -1);
 });
+
+// ---- impossible values (issue 17): refused with file, line and column ----
+
+test('log: non-finite numbers, negative play times and durations, out-of-range times are refused', async () => {
+  const withField = (c: number, v: string) => { const f = GOOD.split(','); f[c] = v; return f.join(','); };
+  const play = writeLog([HEADER, GOOD, withField(12, '1e400')]);
+  await rejectsWith(readAll(play), `log.csv: line 3, column 13 'play_time_ms': expected a finite number, got '1e400' (file ${play})`, 3, 'play_time_ms');
+  const longDigits = writeLog([HEADER, withField(13, '1' + '0'.repeat(400))]);
+  await rejectsWith(readAll(longDigits), `log.csv: line 2, column 14 'duration_ms': expected a finite number, got '1000000000000000000000000000000000000000...' (file ${longDigits})`, 2, 'duration_ms');
+  const negPlay = writeLog([HEADER, GOOD, GOOD, withField(12, '-5')]);
+  await rejectsWith(readAll(negPlay), `log.csv: line 4, column 13 'play_time_ms': out of range: '-5' is not in [0, 86400000] (a play time in ms, at most 24 h) (file ${negPlay})`, 4, 'play_time_ms');
+  const negDur = writeLog([HEADER, withField(13, '-1000.5')]);
+  await rejectsWith(readAll(negDur), `log.csv: line 2, column 14 'duration_ms': out of range: '-1000.5' is not in [0, 86400000] (a video duration in ms, at most 24 h) (file ${negDur})`, 2, 'duration_ms');
+  const farTime = writeLog([HEADER, withField(4, '1e300')]);
+  await rejectsWith(readAll(farTime), `log.csv: line 2, column 5 'time_ms': out of range: '1e300' is not in [0, 4102444800000] (ms since 1970-01-01 UTC, before the year 2100) (file ${farTime})`, 2, 'time_ms');
+  const negTime = writeLog([HEADER, withField(4, '-1')]);
+  await rejectsWith(readAll(negTime), `log.csv: line 2, column 5 'time_ms': out of range: '-1' is not in [0, 4102444800000] (ms since 1970-01-01 UTC, before the year 2100) (file ${negTime})`, 2, 'time_ms');
+  const badDate = writeLog([HEADER, withField(2, '99999999')]);
+  await rejectsWith(readAll(badDate), `log.csv: line 2, column 3 'date': out of range: '99999999' is not in [19700101, 21001231] (YYYYMMDD) (file ${badDate})`, 2, 'date');
+  const badHour = writeLog([HEADER, withField(3, '2500')]);
+  await rejectsWith(readAll(badHour), `log.csv: line 2, column 4 'hourmin': out of range: '2500' is not in [0, 2359] (HHMM) (file ${badHour})`, 2, 'hourmin');
+  // The edges of the ranges are accepted.
+  const edges = writeLog([HEADER, withField(12, '86400000'), withField(4, '0')]);
+  const [b] = await readAll(edges);
+  assert.equal(b!.playTimeMs[0], 86400000);
+  assert.equal(b!.timeMs[1], 0);
+});
+
+test('gifts: non-finite amounts and out-of-range times are refused', async () => {
+  const path = join(tempDir(), 'gifts_bad.csv');
+  writeFileSync(path, 'user_id,author_id,time_ms,amount\n3,17,1649404800123,5\n4,2,1649404800999,1e400\n');
+  await rejectsWith(readGiftLog(path), `gifts_bad.csv: line 3, column 4 'amount': expected a finite number, got '1e400' (file ${path})`, 3, 'amount');
+  const t = join(tempDir(), 'gifts_time.csv');
+  writeFileSync(t, 'user_id,author_id,time_ms,amount\n3,17,1e300,5\n');
+  await rejectsWith(readGiftLog(t), `gifts_time.csv: line 2, column 3 'time_ms': out of range: '1e300' is not in [0, 4102444800000] (ms since 1970-01-01 UTC, before the year 2100) (file ${t})`, 2, 'time_ms');
+});
+
+const VIDEO_HEADER = 'video_id,author_id,video_type,upload_dt,upload_type,visible_status,video_duration,server_width,server_height,music_id,music_type,tag';
+const USER_HEADER = 'user_id,user_active_degree,is_lowactive_period,is_live_streamer,is_video_author,follow_user_num,follow_user_num_range,fans_user_num,fans_user_num_range,friend_user_num,friend_user_num_range,register_days,register_days_range,' + Array.from({ length: 18 }, (_, i) => `onehot_feat${i}`).join(',');
+const userRow = (id: string, follow = '5') => `${id},full_active,0,1,1,${follow},"(0,10]",1,0,3,"[1,5)",100,91-180,${Array.from({ length: 18 }, () => '1').join(',')}`;
+const videoRow = (id: string, duration = '5000.0') => `${id},7,NORMAL,2022-04-10,Web,0.0,${duration},720.0,1280.0,5,9.0,3`;
+
+test('feature tables: header-only tables, duplicate ids, non-finite and negative values are refused', async () => {
+  const dir = tempDir();
+  const write = (name: string, lines: string[]) => { const p = join(dir, name); writeFileSync(p, lines.join('\n') + '\n'); return p; };
+  const u0 = write('user_features_empty.csv', [USER_HEADER]);
+  await rejectsWith(loadUserFeatures(u0), `user_features_empty.csv: line 1: no data rows: the table has a header and nothing else (file ${u0})`, 1);
+  const v0 = write('video_features_basic_empty.csv', [VIDEO_HEADER]);
+  await rejectsWith(loadVideoFeatures(v0), `video_features_basic_empty.csv: line 1: no data rows: the table has a header and nothing else (file ${v0})`, 1);
+  const s0 = write('video_features_statistic_empty.csv', ['video_id,counts']);
+  await rejectsWith(loadVideoStatistics(s0), `video_features_statistic_empty.csv: line 1: no data rows: the table has a header and nothing else (file ${s0})`, 1);
+  const ud = write('user_features_dup.csv', [USER_HEADER, userRow('0'), userRow('1'), userRow('0')]);
+  await rejectsWith(loadUserFeatures(ud), `user_features_dup.csv: line 4, column 1 'user_id': duplicate id 0 (first on line 2) (file ${ud})`, 4, 'user_id');
+  const vd = write('video_features_basic_dup.csv', [VIDEO_HEADER, videoRow('8'), videoRow('8')]);
+  await rejectsWith(loadVideoFeatures(vd), `video_features_basic_dup.csv: line 3, column 1 'video_id': duplicate id 8 (first on line 2) (file ${vd})`, 3, 'video_id');
+  const sd = write('video_features_statistic_dup.csv', ['video_id,counts', '1,2', '1,3']);
+  await rejectsWith(loadVideoStatistics(sd), `video_features_statistic_dup.csv: line 3, column 1 'video_id': duplicate id 1 (first on line 2) (file ${sd})`, 3, 'video_id');
+  const vinf = write('video_features_basic_inf.csv', [VIDEO_HEADER, videoRow('1'), videoRow('2', '1e400')]);
+  await rejectsWith(loadVideoFeatures(vinf), `video_features_basic_inf.csv: line 3, column 7 'video_duration': expected a finite number or an empty field, got '1e400' (file ${vinf})`, 3, 'video_duration');
+  const vneg = write('video_features_basic_neg.csv', [VIDEO_HEADER, videoRow('1', '-3.0')]);
+  await rejectsWith(loadVideoFeatures(vneg), `video_features_basic_neg.csv: line 2, column 7 'video_duration': out of range: '-3.0' is not in [0, 86400000] (a video duration in ms, at most 24 h; empty or 0 when unknown) (file ${vneg})`, 2, 'video_duration');
+  const uinf = write('user_features_inf.csv', [USER_HEADER, userRow('0', '1e400')]);
+  await rejectsWith(loadUserFeatures(uinf), `user_features_inf.csv: line 2, column 6 'follow_user_num': expected a finite number or an empty field, got '1e400' (file ${uinf})`, 2, 'follow_user_num');
+  const sinf = write('video_features_statistic_inf.csv', ['video_id,counts', '1,1e999']);
+  await rejectsWith(loadVideoStatistics(sinf), `video_features_statistic_inf.csv: line 2, column 2 'counts': expected a finite number or an empty field, got '1e999' (file ${sinf})`, 2, 'counts');
+});
