@@ -6,8 +6,7 @@
  * grade) and findings computed from the numbers. Self-contained: inline CSS
  * and SVG, no scripts.
  */
-import type { AbMetric, AbTestResults } from './ab-test.js';
-import { AB_METRICS, AB_METRIC_INFO } from './ab-test.js';
+import { AB_METRICS, AB_METRIC_INFO, type AbMetric, type AbTestResults } from './ab-results.js';
 import { fmt, fmtP, isNum } from './findings.js';
 import { REPORT_CSS } from './report-html.js';
 import { barChartSvg } from './svg-bar-chart.js';

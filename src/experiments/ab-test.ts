@@ -48,23 +48,13 @@ import { TrainingRun } from './training-loop.js';
 import { renderAbHtml } from './ab-report.js';
 import { modelConfigs } from './model-configs.js';
 import { buildCalibratedWorld, type CalibratedWorld } from './experiment-world.js';
+import { AB_METRICS, type AbArmResult, type AbMetric, type AbTestResults, type GiftGrade } from './ab-results.js';
+
+export { AB_METRICS, AB_METRIC_INFO, type AbArmResult, type AbMetric, type AbTestResults, type GiftGrade } from './ab-results.js';
 
 export const AB_CONTROL = 'RankingModel';
 export const AB_TREATMENTS = ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-UA'] as const;
 
-/** Table 4 (revenue test) and Table 5 (watch-time test) metrics, per user over the test. */
-export const AB_METRICS = ['uaCount', 'weeklyGiftedUsers', 'totalRevenue', 'newFans', 'watchTime', 'appUsageTime', 'weeklyRetention'] as const;
-export type AbMetric = (typeof AB_METRICS)[number];
-
-export const AB_METRIC_INFO: Record<AbMetric, { label: string; table: 4 | 5; perUser: string }> = {
-  uaCount: { label: 'UA Count', table: 4, perUser: 'deep user-author pairs formed during the test (follow + gifts on >= 2 days)' },
-  weeklyGiftedUsers: { label: 'Weekly Gifted Users', table: 4, perUser: 'share of the test\'s weeks in which the user gave a gift (bucket mean = weekly gifted users / bucket size)' },
-  totalRevenue: { label: 'Total Revenue', table: 4, perUser: 'gift coins given during the test' },
-  newFans: { label: 'New Fans', table: 4, perUser: 'first follows during the test' },
-  watchTime: { label: 'Watch Time', table: 5, perUser: 'seconds played during the test' },
-  appUsageTime: { label: 'App Usage Time', table: 5, perUser: 'seconds in the app (session start to end) during the test' },
-  weeklyRetention: { label: 'Weekly Retention', table: 5, perUser: 'share of the user\'s sessions followed by a return within 7 days (users with >= 1 session)' },
-};
 
 export interface AbTestOptions {
   /** Length of the test in weeks (>= 1). */
@@ -94,41 +84,6 @@ export interface AbTestOptions {
   progress?: ProgressSink;
 }
 
-/** One arm's figures. */
-export interface AbArmResult {
-  model: string;
-  users: number;
-  /** Per-user mean of each metric (retention over users with sessions). */
-  means: Record<AbMetric, number>;
-  /** Bucket totals (sum over users) — e.g. total revenue, total new fans. */
-  totals: Record<AbMetric, number>;
-  /** Relative delta over control; absent for the control arm. */
-  delta?: Record<AbMetric, RelativeDelta>;
-}
-
-export interface GiftGrade {
-  /** 0 = clicked, no gift; 1..5 = quintiles of the gift amount. */
-  grade: number;
-  /** Gift-amount range of the grade [min, max]. */
-  amountRange: [number, number];
-  pairs: number;
-  meanLiv: number;
-  stdLiv: number;
-}
-
-export interface AbTestResults {
-  weeks: number;
-  days: number;
-  seed: number;
-  preset: string;
-  control: string;
-  arms: AbArmResult[];
-  /** Fig. 6 per RLIV-UA arm: LIV of the gift tower per gift-amount grade, and the Spearman correlation over gifted pairs. */
-  giftValue: Record<string, { grades: GiftGrade[]; spearman: number; giftedPairs: number }>;
-  settings: Record<string, unknown>;
-  wallSeconds: number;
-  notes: string[];
-}
 
 /** Per-user accumulators over the test. */
 class UserOutcomes {
