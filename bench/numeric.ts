@@ -26,7 +26,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
+import type { BenchContext } from './bench-context.js';
 import { Adam } from '../src/numeric/adam.js';
 import { EmbeddingTable } from '../src/numeric/embedding.js';
 import { gemmBackend, nativeStatus } from '../src/numeric/gemm.js';
@@ -256,9 +256,15 @@ async function interleaved(label: string, step: () => void, torchCommand: string
   return { label, wall: rate(ours, 'wall')!, cpu: rate(ours, 'cpu')!, torchWall: rate(theirs, 'wall'), torchCpu: rate(theirs, 'cpu') };
 }
 
-export async function runNumericBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
+/** `rliv bench numeric`'s flags. */
+export interface NumericBenchFlags {
+  /** `--iterations N`: timed steps per repeat (and 100 N scoring calls, at least 100); default DEFAULT_NUMERIC_BENCH's. */
+  iterations?: number;
+}
+
+export async function runNumericBench(flags: NumericBenchFlags, ctx: BenchContext): Promise<Record<string, unknown>> {
   const o: NumericBenchOptions = { ...DEFAULT_NUMERIC_BENCH };
-  const iterations = intFlag(values, 'iterations', 1, 1_000_000);
+  const iterations = flags.iterations;
   if (iterations !== undefined) {
     o.steps = iterations;
     o.scoreCalls = Math.max(100, iterations * 100);

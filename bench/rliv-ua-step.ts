@@ -26,7 +26,6 @@ import { buildCatalog } from '../src/world/catalog-builder.js';
 import { loadCatalogFromKuaiRand } from '../src/world/load-catalog.js';
 import type { Catalog } from '../src/world/catalog.js';
 import { findBenchScript, SYSTEM_PYTHON, torchAvailability } from './numeric.js';
-import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
 
 export interface RlivUaStepBenchOptions {
   batch: number;
@@ -167,12 +166,6 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
     }
   }
   return result;
-}
-
-/** The `rliv bench` runner shape (`--iterations N` = timed steps per repeat). */
-export async function runRlivUaStepBenchCommand(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
-  const steps = intFlag(values, 'iterations', 1, 1_000_000);
-  return runRlivUaStepBench(steps !== undefined ? { steps } : {}, (m) => ctx.log(m));
 }
 
 // Standalone: node --import tsx bench/rliv-ua-step.ts [--steps N] [--batch B] [--no-torch]

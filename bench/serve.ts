@@ -33,8 +33,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { CommandContext, OptionValues } from '../src/cli/command.js';
-import { UsageError } from '../src/cli/command.js';
+import type { BenchContext } from './bench-context.js';
 import { PAIR_COUNT_DIM } from '../src/data/interaction-kinds.js';
 import { AsaSampleBuilder } from '../src/mdp/adjacent-state-approximation.js';
 import { LabelJoiner } from '../src/mdp/label-joiner.js';
@@ -272,11 +271,19 @@ async function privateRedis(): Promise<{ url: string; proc: ChildProcess } | nul
   return null;
 }
 
-export async function runServeBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
-  const duration = values.duration === undefined ? 60 : Number(values.duration);
-  if (!(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
-  const calls = values.iterations === undefined ? 2000 : Number(values.iterations);
-  if (!(Number.isInteger(calls) && calls >= 10)) throw new UsageError(`--iterations must be an integer >= 10, got ${JSON.stringify(values.iterations)}`);
+/** `rliv bench serve`'s flags (checked by the command). */
+export interface ServeBenchFlags {
+  /** `--duration S`: seconds of HTTP load per store (> 0). */
+  durationSeconds: number;
+  /** `--iterations N`: in-process scoring calls (integer >= 10). */
+  scoreCalls: number;
+  /** `--redis URL`: the Redis server of the Redis-store run; absent: a private redis-server if one can be started. */
+  redisUrl?: string;
+}
+
+export async function runServeBench(flags: ServeBenchFlags, ctx: BenchContext): Promise<Record<string, unknown>> {
+  const duration = flags.durationSeconds;
+  const calls = flags.scoreCalls;
   const dirs: string[] = [];
   const newSystem = async (redisUrl?: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-serve-'));
@@ -306,7 +313,7 @@ export async function runServeBench(values: OptionValues, ctx: CommandContext): 
   let redisHttp: HttpFigures | null = null;
   let redisSource = 'none';
   let own: { url: string; proc: ChildProcess } | null = null;
-  let redisUrl = typeof values.redis === 'string' ? values.redis : undefined;
+  let redisUrl = flags.redisUrl;
   if (redisUrl === undefined) {
     own = await privateRedis();
     redisUrl = own?.url;

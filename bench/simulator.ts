@@ -21,7 +21,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
+import type { BenchContext } from './bench-context.js';
 import { Rng } from '../src/numeric/rng.js';
 import { Environment } from '../src/simulator/environment.js';
 import type { LearnedSimulator } from '../src/simulator/learned-simulator.js';
@@ -48,10 +48,17 @@ export function benchSimulatorRespond(sim: LearnedSimulator, batchSize = 4096, b
   return benchResponses(sim, sim.catalog, batchSize, batches, 5);
 }
 
-export async function runSimulatorBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
-  // --iterations scales the generated world (users); the default targets ~1,000,000 log rows.
-  const users = intFlag(values, 'iterations', 50) ?? 9000;
-  const numCandidates = intFlag(values, 'candidates', 6, 300) ?? 100;
+/** `rliv bench simulator`'s flags (checked by the command). */
+export interface SimulatorBenchFlags {
+  /** `--iterations N`: synthetic users of the generated world (>= 50; 9,000 gives ~1,000,000 log rows). */
+  users: number;
+  /** `--candidates N`: candidates per request in the environment loop (6..300; the target is stated for 100). */
+  candidates: number;
+}
+
+export async function runSimulatorBench(flags: SimulatorBenchFlags, ctx: BenchContext): Promise<Record<string, unknown>> {
+  const users = flags.users;
+  const numCandidates = flags.candidates;
   const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-sim-'));
   try {
     ctx.log(`generate: ${users} synthetic users, 20,000 items, 3 days, no calibration ...`);

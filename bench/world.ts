@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { intFlag, type CommandContext, type OptionValues } from '../src/cli/command.js';
+import type { BenchContext } from './bench-context.js';
 import { Rng } from '../src/numeric/rng.js';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW } from '../src/data/interaction-kinds.js';
 import { KuaiRandLogWriter, emptyLogRow } from '../src/data/kuairand-log-writer.js';
@@ -123,9 +123,19 @@ export async function benchLogIo(catalog: Catalog, rows: number, dir: string): P
   return { writeRowsPerSec, writeRowsPerCpuSec, loadRowsPerSec, loadRowsPerCpuSec, bytes };
 }
 
-export async function runWorldBench(values: OptionValues, ctx: CommandContext): Promise<Record<string, unknown>> {
-  const items = intFlag(values, 'items', 1) ?? 2_000_000;
-  const logRows = intFlag(values, 'rows', 1) ?? 1_000_000;
+/** `rliv bench world`'s flags (checked by the command). */
+export interface WorldBenchFlags {
+  /** `--items N`: catalog size in items (>= 1). */
+  items: number;
+  /** `--rows N`: log rows written and read back (>= 1). */
+  rows: number;
+  /** `--iterations N`: batches of 4,096 exposures timed for the world's responses (>= 1). */
+  responseBatches: number;
+}
+
+export async function runWorldBench(flags: WorldBenchFlags, ctx: BenchContext): Promise<Record<string, unknown>> {
+  const items = flags.items;
+  const logRows = flags.rows;
   const rssBefore = process.memoryUsage().rss;
   let t = performance.now();
   const catalog = buildCatalog({ numUsers: 27285, numItems: items }, new Rng(ctx.seed).fork('catalog'));
@@ -137,7 +147,7 @@ export async function runWorldBench(values: OptionValues, ctx: CommandContext): 
   const worldMs = performance.now() - t;
   const worldMb = (world.userInterest.byteLength + world.authorStyle.byteLength + world.authorQuality.byteLength + world.tagEmbedding.byteLength + world.itemNoise.byteLength) / 2 ** 20;
   ctx.log(`world: built in ${worldMs.toFixed(0)} ms, ${worldMb.toFixed(1)} MB of latent parameters`);
-  const responses = benchResponses(world, world.catalog, 4096, intFlag(values, 'iterations', 1) ?? 100);
+  const responses = benchResponses(world, world.catalog, 4096, flags.responseBatches);
   ctx.log(`world responses: ${(responses.perSec / 1e6).toFixed(2)} M/s wall, ${(responses.perCpuSec / 1e6).toFixed(2)} M per CPU second (one thread)`);
   const dir = mkdtempSync(join(tmpdir(), 'rliv-bench-world-'));
   try {
