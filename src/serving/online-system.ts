@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, DEFAULT_CATALOG_SIZE, type ServingModel } from './model-registry.js';
-import { MemoryPairStore, type PairCountStore } from './pair-store.js';
+import { MemoryPairStore, type PairFeatureStore } from './pair-store.js';
 import { RedisPairStore } from './redis-pair-store.js';
 import { MemorySampleStream, type SampleStream } from './sample-stream.js';
 import { RedisSampleStream } from './redis-sample-stream.js';
@@ -103,7 +103,7 @@ export async function initialModel(registry: ModelRegistry, options: OnlineSyste
 export async function startOnlineSystem(options: OnlineSystemOptions): Promise<OnlineSystem> {
   const registry = new ModelRegistry(resolve(options.modelsDir));
   const { model, origin } = await initialModel(registry, options);
-  let store: PairCountStore;
+  let store: PairFeatureStore;
   let stream: SampleStream;
   if (options.redisUrl) {
     const rs = new RedisPairStore({ url: options.redisUrl, prefix: options.redisPrefix });

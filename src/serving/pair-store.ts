@@ -37,7 +37,12 @@ export interface PairStoreStatus {
   lastError?: string;
 }
 
-export interface PairCountStore {
+/**
+ * The service's feature store of f_ua (named apart from the environment's
+ * in-process `PairCountStore` of src/simulator/pair-count-store.ts, which
+ * also keeps gift days and deep pairs for the offline metrics).
+ */
+export interface PairFeatureStore {
   readonly kind: 'memory' | 'redis';
   /**
    * Writes f_ua of (user, authors[i]) into out[i * PAIR_COUNT_DIM ..] for
@@ -59,7 +64,7 @@ export interface MemoryPairStoreOptions {
 }
 
 /** In-process pair store: one Float32Array per pair in a Map (insertion order = write recency). */
-export class MemoryPairStore implements PairCountStore {
+export class MemoryPairStore implements PairFeatureStore {
   readonly kind = 'memory' as const;
   private readonly pairs = new Map<number, Float32Array>();
   private readonly maxPairs: number;

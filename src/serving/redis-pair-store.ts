@@ -16,7 +16,7 @@
  */
 import { PAIR_COUNT_DIM, PC_FOLLOW } from '../data/interaction-kinds.js';
 import { pairKey } from '../data/pair-key.js';
-import type { PairCountStore, PairDelta, PairStoreStatus } from './pair-store.js';
+import type { PairFeatureStore, PairDelta, PairStoreStatus } from './pair-store.js';
 import { RedisConnection } from './redis-connection.js';
 
 /** Configuration of {@link RedisPairStore}. */
@@ -55,7 +55,7 @@ return 1
 
 interface Deferred { user: number; author: number; delta: Float32Array }
 
-export class RedisPairStore implements PairCountStore {
+export class RedisPairStore implements PairFeatureStore {
   readonly kind = 'redis' as const;
   private readonly conn: RedisConnection;
   private readonly prefix: string;

@@ -12,7 +12,7 @@ import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { AsaSampleBuilder, asaDelta } from '../mdp/adjacent-state-approximation.js';
 import { LabelJoiner, type FeedbackEvent, type ImpressionEvent, type JoinedInteraction, type LabelJoinerOptions } from '../mdp/label-joiner.js';
 import { allocSampleBatch, type RewardOptions, type SampleBatch } from '../mdp/scri-mdp.js';
-import type { PairCountStore, PairDelta } from './pair-store.js';
+import type { PairFeatureStore, PairDelta } from './pair-store.js';
 import type { SampleStream } from './sample-stream.js';
 
 /** Configuration of a {@link SamplePipeline}. */
@@ -44,7 +44,7 @@ export class SamplePipeline {
   storeUpdates = 0;
 
   constructor(
-    private readonly store: PairCountStore,
+    private readonly store: PairFeatureStore,
     private readonly stream: SampleStream,
     options: Partial<SamplePipelineOptions> = {},
   ) {

@@ -30,7 +30,7 @@ import { CatalogFeatureViews } from './feature-views.js';
 import { CallbackMetric, Counter, Histogram, LATENCY_BUCKETS_S, MetricsRegistry } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import type { ModelRegistry, ServingModel } from './model-registry.js';
-import type { PairCountStore } from './pair-store.js';
+import type { PairFeatureStore } from './pair-store.js';
 import { SamplePipeline, type SamplePipelineOptions } from './sample-pipeline.js';
 import type { SampleStream } from './sample-stream.js';
 
@@ -41,7 +41,7 @@ export interface RankingServiceOptions {
   /** Registry watched for new versions (null: never reload). */
   registry: ModelRegistry | null;
   /** Pair-count store (memory or redis). */
-  store: PairCountStore;
+  store: PairFeatureStore;
   /** Sample stream the joined ASA samples go to. */
   stream: SampleStream;
   /** Joiner / sample settings. */
@@ -60,7 +60,7 @@ export interface RankingService {
   app: FastifyInstance;
   holder: ModelHolder;
   pipeline: SamplePipeline;
-  store: PairCountStore;
+  store: PairFeatureStore;
   stream: SampleStream;
   /** Stops timers, flushes the joiner, closes the HTTP server, store and stream. */
   close(): Promise<void>;
