@@ -53,7 +53,7 @@ export * from './agents/rlur.js';
 export * from './experiments/training-loop.js';
 export * from './experiments/train-environment.js';
 export * from './experiments/train-presets.js';
-export * from './experiments/checkpoint.js';
+export * from './agents/checkpoint.js';
 export * from './experiments/experiment.js';
 export * from './experiments/experiment-presets.js';
 export * from './experiments/ab-test.js';

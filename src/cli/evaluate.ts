@@ -8,7 +8,7 @@
  */
 import { join, resolve } from 'node:path';
 import { createAgent } from '../agents/registry.js';
-import { loadCheckpoint, writeFileAtomic } from '../experiments/checkpoint.js';
+import { loadCheckpoint, writeFileAtomic } from '../agents/checkpoint.js';
 import { buildTrainingEnvironment, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
 import { trainPreset } from '../experiments/train-presets.js';
 import { evaluateRanker, evaluationUsers, type TrainingLoopOptions } from '../experiments/training-loop.js';

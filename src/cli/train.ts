@@ -19,7 +19,7 @@ import cliProgress from 'cli-progress';
 import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.js';
 import { AGENTS, createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
-import { loadCheckpoint, writeFileAtomic } from '../experiments/checkpoint.js';
+import { loadCheckpoint, writeFileAtomic } from '../agents/checkpoint.js';
 import { buildTrainingEnvironment, readWorldFile, type DefaultWorldScale, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
 import { trainPreset } from '../experiments/train-presets.js';
 import { TrainingRun, type EpochReport, type MetricsFunction, type TrainingLoopOptions } from '../experiments/training-loop.js';

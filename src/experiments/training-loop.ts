@@ -30,7 +30,7 @@ import type { Ranker, TrainStats } from '../agents/ranker.js';
 import { Rng } from '../numeric/rng.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
 import type { SessionTrace } from '../simulator/trace.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../agents/checkpoint.js';
 
 /** What the loop needs from an environment (the learned simulator or the ground-truth world). */
 export interface TrainingEnvironment {

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import type { PreparedRlivUaParameters } from '../agents/rliv-ua.js';
-import type { Checkpoint } from '../experiments/checkpoint.js';
+import type { Checkpoint } from '../agents/checkpoint.js';
 import type { Catalog } from '../world/catalog.js';
 import { checkpointWorld, loadServingCatalog, ModelLoadError, towerScorerOf, type RegistryPointer, type ServingModel } from './model-registry.js';
 import { workerEntry } from './worker-entry.js';

@@ -5,7 +5,7 @@
  *
  * Layout of DIR:
  *   v000001.ckpt, v000002.ckpt, ...  checkpoints (the format of
- *                                     src/experiments/checkpoint.ts: SHA-256
+ *                                     src/agents/checkpoint.ts: SHA-256
  *                                     inside, atomic writes)
  *   LATEST.json                       {"version", "file", "sha256", "agent", "publishedAt"}
  * A version number is claimed by creating its file exclusively, so two
@@ -24,7 +24,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { createAgent } from '../agents/registry.js';
 import type { Ranker, RankRequest } from '../agents/ranker.js';
-import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, CheckpointError, type Checkpoint } from '../experiments/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, CheckpointError, type Checkpoint } from '../agents/checkpoint.js';
 import { Rng } from '../numeric/rng.js';
 import { buildDescribedCatalog } from '../simulator/world-description.js';
 import type { Catalog } from '../world/catalog.js';

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../../src/experiments/checkpoint.js';
+import { loadCheckpoint } from '../../src/agents/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 

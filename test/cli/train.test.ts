@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../../src/experiments/checkpoint.js';
+import { loadCheckpoint } from '../../src/agents/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { LearnedSimulator } from '../../src/simulator/learned-simulator.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DEFAULT_EXPLORATION } from '../../src/agents/exploration.js';
-import { loadCheckpoint } from '../../src/experiments/checkpoint.js';
+import { loadCheckpoint } from '../../src/agents/checkpoint.js';
 import { figureOf, splitUsers, TrainingDivergedError, TrainingRun, type TrainingLoopOptions } from '../../src/experiments/training-loop.js';
 import { tempDir } from '../helpers/paths.js';
 import { FakeEnv, fakeMetrics, FakeRanker } from './fakes.js';

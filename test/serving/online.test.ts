@@ -227,7 +227,7 @@ test('redis + inline trainer in its worker thread: versions published and served
 });
 
 test('serves a checkpoint in rliv train\'s layout: catalog rebuilt from its world description, env kept verbatim on re-publish', async () => {
-  const { encodeCheckpoint } = await import('../../src/experiments/checkpoint.js');
+  const { encodeCheckpoint } = await import('../../src/agents/checkpoint.js');
   const { buildDescribedCatalog } = await import('../../src/simulator/world-description.js');
   const { createAgent } = await import('../../src/agents/registry.js');
   const { startOnlineSystem } = await import('../../src/serving/online-system.js');
@@ -257,7 +257,7 @@ test('serves a checkpoint in rliv train\'s layout: catalog rebuilt from its worl
     assert.equal(r.json().items[0].score, Math.max(...s));
     // The registry copy keeps the world description (worldConfig included) for rliv evaluate.
     const p = sys.registry.latest()!;
-    const { decodeCheckpoint } = await import('../../src/experiments/checkpoint.js');
+    const { decodeCheckpoint } = await import('../../src/agents/checkpoint.js');
     const back = decodeCheckpoint(readFileSync(join(sys.registry.dir, p.file)));
     assert.deepEqual((back.state.options as any).meta.env.world, world);
   } finally {
