@@ -100,6 +100,7 @@ export function resolveRankingModelConfig(agent: string, overrides?: Record<stri
 
 export class RankingModel implements Ranker {
   readonly name: string;
+  readonly towerLiv = null;
   readonly learnsOffline: boolean;
   readonly config: RankingModelConfig;
   readonly fields: FeatureFields;

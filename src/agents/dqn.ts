@@ -104,6 +104,7 @@ export function validateDqnConfig(agent: string, c: DqnConfig): void {
 
 export class DoubleDqn implements Ranker {
   readonly name: string;
+  readonly towerLiv = null;
   readonly learnsOffline: boolean;
   readonly config: DqnConfig;
   /** Weight of the conservative (CQL) term; 0 for plain DQN. */

@@ -4,6 +4,7 @@
  * test harness and the ranking service treat them alike.
  */
 import type { Catalog } from '../world/catalog.js';
+import type { Tower } from '../data/interaction-kinds.js';
 import type { SessionTrace, SessionSummary } from '../simulator/trace.js';
 
 /** One request to score. */
@@ -26,9 +27,33 @@ export interface TrainStats {
   losses: Record<string, number>;
 }
 
+/**
+ * The per-tower lifelong interaction value of a model with LIV towers
+ * (RLIV-UA and its variants). The ranking score such a model gives is
+ * {@link combineTowerLivs} (src/agents/tower-liv.ts) of these LIVs with its
+ * `scoreWeights`; the service and the A/B test call the same function with
+ * weights of their own.
+ */
+export interface TowerLiv {
+  /** Towers the model trains, in TOWERS order; the others read NaN in `livPerTower`. */
+  readonly trainedTowers: readonly Tower[];
+  /** The tower weights `score` ranks by (only trained towers, at least one nonzero). */
+  readonly scoreWeights: Readonly<Partial<Record<Tower, number>>>;
+  /** Changes the tower weights `score` ranks by; validated (an untrained tower or all zeros throws, nothing changes). */
+  setScoreWeights(weights: Partial<Record<Tower, number>>): void;
+  /**
+   * The LIV of every tower for the request's candidates: out[i * TOWER_COUNT + t],
+   * t in TOWERS order (click, watchTime, follow, gift); NaN for a tower the
+   * model does not train. `out` holds N * TOWER_COUNT floats.
+   */
+  livPerTower(request: RankRequest, out: Float32Array): void;
+}
+
 export interface Ranker {
   /** Model name as used in reports, e.g. "RLIV-UA(w/o SL)" or "DQN". */
   readonly name: string;
+  /** The model's per-tower LIV; null for models without LIV towers (the baselines). */
+  readonly towerLiv: TowerLiv | null;
   /**
    * True for offline agents (CQL, and the RankingModel's pre-training): the
    * training loop feeds them sessions of the behaviour (logging) policy only,

@@ -10,8 +10,9 @@
  * request (RequestRecord.candidatePairCounts).
  *
  * Ranking: per-tower LIV = min(Q_1, Q_2) (eq. 5); the score is a weighted sum
- * of the towers' LIVs standardized over the request's candidates (default:
- * the watch-time LIV alone, as the paper does offline). No exploration here:
+ * of the towers' LIVs standardized over the request's candidates
+ * (combineTowerLivs in tower-liv.ts; default: the watch-time LIV alone, as the
+ * paper does offline). No exploration here:
  * the training loop adds it (agents/exploration.ts).
  *
  * Usage:
@@ -30,7 +31,8 @@ import { AsaSampleBuilder } from '../mdp/adjacent-state-approximation.js';
 import { ReplayBuffer } from '../mdp/replay-buffer.js';
 import { allocSampleBatch, type SampleBatch } from '../mdp/scri-mdp.js';
 import { feedSessionToJoiner } from '../mdp/trace-events.js';
-import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
+import type { Ranker, RankerContext, RankRequest, TowerLiv, TrainStats } from './ranker.js';
+import { combineTowerLivs, towerWeightVector } from './tower-liv.js';
 import { AgentCheckpointError, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
 import { parseRlivUaConfig, type RlivUaConfig } from './rliv-ua-config.js';
 import { RlivUaNetwork, type StepLosses } from './rliv-ua-network.js';
@@ -50,8 +52,10 @@ export interface RlivUaPipelineStats {
   joiner: JoinerCounters;
 }
 
-export class RlivUaAgent implements Ranker {
+export class RlivUaAgent implements Ranker, TowerLiv {
   readonly name: string;
+  /** The agent is its own per-tower LIV source. */
+  readonly towerLiv: TowerLiv = this;
   readonly learnsOffline = false;
   readonly config: RlivUaConfig;
   readonly catalog: Catalog;
@@ -66,7 +70,6 @@ export class RlivUaAgent implements Ranker {
   private readonly livs: Float32Array;
   private readonly weightMask = new Uint8Array(TOWER_COUNT);
   private readonly weights = new Float64Array(TOWER_COUNT);
-  private weightedCount = 0;
   private readonly stats: RlivUaPipelineStats;
   /** Set by loadParameters: the replay buffer was not restored, so save() refuses. */
   private parametersOnly = false;
@@ -114,46 +117,25 @@ export class RlivUaAgent implements Ranker {
   setScoreWeights(weights: Partial<Record<Tower, number>>): void {
     const checked = parseRlivUaConfig({ scoreWeights: weights }, { ...this.config, scoreWeights: { watchTime: 1 } }).scoreWeights;
     this.config.scoreWeights = checked;
-    this.weightedCount = 0;
-    for (let c = 0; c < TOWER_COUNT; c++) {
-      const w = checked[TOWERS[c]!] ?? 0;
-      this.weights[c] = w;
-      this.weightMask[c] = w !== 0 ? 1 : 0;
-      if (w !== 0) this.weightedCount++;
-    }
+    towerWeightVector(checked, this.weights);
+    for (let c = 0; c < TOWER_COUNT; c++) this.weightMask[c] = this.weights[c] !== 0 ? 1 : 0;
   }
 
+  /** The tower weights `score` ranks by (a copy of the config's). */
+  get scoreWeights(): Readonly<Partial<Record<Tower, number>>> {
+    return { ...this.config.scoreWeights };
+  }
+
+  /**
+   * The ranking score: {@link combineTowerLivs} of the weighted towers' LIVs
+   * with `scoreWeights` (each tower standardized over the candidates; only
+   * the weighted towers are computed).
+   */
   score(request: RankRequest, out: Float32Array): void {
     const n = request.candidates.length;
     if (out.length < n) throw new RangeError(`${this.name}.score: out holds ${out.length} scores, ${n} candidates given`);
-    const livs = this.livs;
-    this.network.livPerTower(request.user, request.candidates, request.candidatePairCounts, n, livs, this.weightMask);
-    if (this.weightedCount === 1) {
-      // One tower: its LIV itself (standardizing would not change the order).
-      for (let c = 0; c < TOWER_COUNT; c++) {
-        if (this.weightMask[c] === 0) continue;
-        const w = this.weights[c]!;
-        for (let i = 0; i < n; i++) out[i] = w * livs[i * TOWER_COUNT + c]!;
-      }
-      return;
-    }
-    out.fill(0, 0, n);
-    for (let c = 0; c < TOWER_COUNT; c++) {
-      if (this.weightMask[c] === 0) continue;
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += livs[i * TOWER_COUNT + c]!;
-      mean /= n;
-      let variance = 0;
-      for (let i = 0; i < n; i++) {
-        const d = livs[i * TOWER_COUNT + c]! - mean;
-        variance += d * d;
-      }
-      const std = Math.sqrt(variance / n);
-      // A tower that rates every candidate alike carries no ranking signal here.
-      if (!(std > 1e-12)) continue;
-      const k = this.weights[c]! / std;
-      for (let i = 0; i < n; i++) out[i] += k * (livs[i * TOWER_COUNT + c]! - mean);
-    }
+    this.network.livPerTower(request.user, request.candidates, request.candidatePairCounts, n, this.livs, this.weightMask);
+    combineTowerLivs(this.livs, n, this.weights, out);
   }
 
   /**

@@ -103,6 +103,7 @@ const CRITIC_T = 1;
 
 export class Rlur implements Ranker {
   readonly name = 'RLUR';
+  readonly towerLiv = null;
   readonly config: RlurConfig;
   /** The embedded DeepFM whose predictions the actor weighs. */
   readonly rankingModel: RankingModel;

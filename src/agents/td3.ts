@@ -60,6 +60,7 @@ export const TD3_DEFAULTS: Td3Config = {
 
 export class Td3 implements Ranker {
   readonly name = 'TD3';
+  readonly towerLiv = null;
   readonly config: Td3Config;
   private readonly fields: FeatureFields;
   private readonly emb: EmbeddingTable;

@@ -31,7 +31,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { explorationAtEpoch } from '../agents/exploration.js';
 import { createAgent } from '../agents/registry.js';
-import type { Ranker } from '../agents/ranker.js';
+import type { Ranker, TowerLiv } from '../agents/ranker.js';
 import { RankerPolicy } from '../agents/ranker-policy.js';
 import { PAIR_COUNT_DIM, TOWERS } from '../data/interaction-kinds.js';
 import { Rng } from '../numeric/rng.js';
@@ -187,17 +187,8 @@ export function assignBuckets(numUsers: number, arms: number, seed: number): Int
   return bucket;
 }
 
-interface GiftLivAgent extends Ranker {
-  livPerTower(request: PendingRequest, out: Float32Array): void;
-  setScoreWeights?(weights: Partial<Record<string, number>>): void;
-}
-
-function hasLiv(agent: Ranker): agent is GiftLivAgent {
-  return typeof (agent as Partial<GiftLivAgent>).livPerTower === 'function';
-}
-
 /** Fig. 6 for one arm: the gift-tower LIV per gift-amount grade over the pairs of its bucket. */
-function giftValueByGrade(agent: GiftLivAgent, env: Environment, catalog: Catalog, pairs: Map<number, { user: number; author: number; amount: number }>, clickedNoGift: Array<{ user: number; author: number }>): { grades: GiftGrade[]; spearman: number; giftedPairs: number } {
+function giftValueByGrade(agent: TowerLiv, env: Environment, catalog: Catalog, pairs: Map<number, { user: number; author: number; amount: number }>, clickedNoGift: Array<{ user: number; author: number }>): { grades: GiftGrade[]; spearman: number; giftedPairs: number } {
   const out = new Float32Array(TOWERS.length);
   const giftIndex = TOWERS.indexOf('gift');
   const liv = (user: number, author: number): number => {
@@ -255,7 +246,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   let done = 0;
   for (const name of armNames) {
     const agent = pretrainArm(cw, preset, name, agentConfigs[name]!, options.seed, () => progress.update(++done, name));
-    if (hasLiv(agent) && agent.setScoreWeights) agent.setScoreWeights(scoreWeights);
+    agent.towerLiv?.setScoreWeights(scoreWeights);
     agents.push(agent);
   }
   progress.stop();
@@ -341,7 +332,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   // 5. Fig. 6.
   const giftValue: AbTestResults['giftValue'] = {};
   agents.forEach((a, b) => {
-    if (hasLiv(a)) giftValue[armNames[b]!] = giftValueByGrade(a, env, catalog, giftPairs[b]!, [...clickedPairs[b]!.values()]);
+    if (a.towerLiv !== null) giftValue[armNames[b]!] = giftValueByGrade(a.towerLiv, env, catalog, giftPairs[b]!, [...clickedPairs[b]!.values()]);
   });
 
   const results: AbTestResults = {

@@ -14,7 +14,7 @@ import type { Ranker } from '../agents/ranker.js';
 import type { PreparedRlivUaParameters } from '../agents/rliv-ua.js';
 import type { Checkpoint } from '../agents/checkpoint.js';
 import type { Catalog } from '../world/catalog.js';
-import { checkpointWorld, loadServingCatalog, ModelLoadError, towerScorerOf, type RegistryPointer, type ServingModel } from './model-registry.js';
+import { checkpointWorld, loadServingCatalog, ModelLoadError, type RegistryPointer, type ServingModel } from './model-registry.js';
 import { workerEntry } from './worker-entry.js';
 
 /** Message to the worker. */
@@ -115,7 +115,7 @@ export class ModelLoaderThread {
  */
 export function buildSpare(model: ServingModel): ServingModel {
   const ranker = createAgent(model.agent, { catalog: model.catalog, seed: model.agentSeed }, model.agentConfig);
-  return { ...model, version: -1, sha256: '', ranker, towers: towerScorerOf(ranker), loadedAt: 0 };
+  return { ...model, version: -1, sha256: '', ranker, loadedAt: 0 };
 }
 
 /** The main-thread part: catalog, ranker (recycled when it fits), parameters copied in. */
@@ -144,7 +144,7 @@ async function instantiateLoaded(loaded: Loaded, pointer: RegistryPointer, recyc
     throw new ModelLoadError(`${source}: cannot build ${loaded.agent}: ${(err as Error).message}`);
   }
   return {
-    version: pointer.version, agent: loaded.agent, ranker, towers: towerScorerOf(ranker), sha256: pointer.sha256,
+    version: pointer.version, agent: loaded.agent, ranker, sha256: pointer.sha256,
     catalog, catalogSpec, agentConfig: loaded.agentConfig, agentSeed, loadedAt: Date.now(),
   };
 }

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent } from '../agents/registry.js';
-import type { Ranker, RankRequest } from '../agents/ranker.js';
+import type { Ranker } from '../agents/ranker.js';
 import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, CheckpointError, type Checkpoint } from '../agents/checkpoint.js';
 import { Rng } from '../numeric/rng.js';
 import { buildDescribedCatalog } from '../simulator/world-description.js';
@@ -64,26 +64,14 @@ export function syntheticCatalogSpec(users: number, items: number, seed: number)
   return { env: { kind: 'world', scale: 'serve', seed, world }, description: { catalogSeed: world.catalogSeed, numUsers: users, numItems: items } };
 }
 
-/**
- * Optional capability of a ranker: the per-tower LIV of each candidate,
- * N x 4 in TOWERS order (click, watchTime, follow, gift), written into `out`;
- * NaN for towers the variant does not train. The RLIV-UA agent provides it
- * (`RlivUaAgent.livPerTower`); the service reports `liv: null` for rankers
- * without it.
- */
-export interface TowerScorer {
-  livPerTower(request: RankRequest, out: Float32Array): void;
-}
-
 /** A loaded, ready-to-serve model version. */
 export interface ServingModel {
   /** Registry version (0 for a checkpoint served from outside a registry or a fresh default model). */
   version: number;
   /** Exact agent name. */
   agent: string;
+  /** The model; its `towerLiv` (null for baselines) gives the per-tower LIV the service reports. */
   ranker: Ranker;
-  /** Per-tower LIV, when the ranker provides it. */
-  towers: TowerScorer | null;
   /** SHA-256 (hex) of the checkpoint bytes. */
   sha256: string;
   catalog: Catalog;
@@ -193,7 +181,7 @@ export async function instantiateModel(bytes: Uint8Array, version: number, sourc
     throw new ModelLoadError(`${source}: cannot build ${ckpt.agent}: ${(err as Error).message}`);
   }
   return {
-    version, agent: ckpt.agent, ranker, towers: towerScorerOf(ranker), sha256: knownSha256 ?? sha256Hex(bytes),
+    version, agent: ckpt.agent, ranker, sha256: knownSha256 ?? sha256Hex(bytes),
     catalog, catalogSpec, agentConfig: ckpt.agentConfig, agentSeed, loadedAt: Date.now(),
   };
 }
@@ -205,7 +193,7 @@ export async function instantiateModel(bytes: Uint8Array, version: number, sourc
 export async function freshModel(agent: string, spec: CatalogSpec, agentSeed: number, agentConfig: Record<string, unknown> = {}): Promise<ServingModel> {
   const catalog = await loadServingCatalog(spec);
   const ranker = createAgent(agent, { catalog, seed: agentSeed }, agentConfig);
-  return { version: 0, agent, ranker, towers: towerScorerOf(ranker), sha256: '', catalog, catalogSpec: spec, agentConfig, agentSeed, loadedAt: Date.now() };
+  return { version: 0, agent, ranker, sha256: '', catalog, catalogSpec: spec, agentConfig, agentSeed, loadedAt: Date.now() };
 }
 
 /** The checkpoint of a ranker's `save()` bytes, in the layout `instantiateModel` reads. */
@@ -221,11 +209,6 @@ export function servingModelCheckpoint(model: ServingModel, extra: Record<string
 /** Optional ranker capability: load only what scoring needs (see instantiateModel). */
 interface ParameterLoader {
   loadParameters(bytes: Uint8Array): void;
-}
-
-export function towerScorerOf(ranker: Ranker): TowerScorer | null {
-  const r = ranker as Partial<TowerScorer>;
-  return typeof r.livPerTower === 'function' ? (ranker as unknown as TowerScorer) : null;
 }
 
 const VERSION_FILE = /^v(\d{6,})\.ckpt$/;

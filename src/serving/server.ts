@@ -20,6 +20,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { PAIR_COUNT_DIM, TOWER_COUNT, TOWERS } from '../data/interaction-kinds.js';
 import type { RankRequest } from '../agents/ranker.js';
+import { combineTowerLivs, towerWeightVector } from '../agents/tower-liv.js';
 import type { Catalog } from '../world/catalog.js';
 import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
 import {
@@ -213,14 +214,15 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       authors[i] = author;
     }
     const weights = body.towerWeights;
-    if (weights !== undefined && holder.current.towers === null) throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
+    if (weights !== undefined && holder.current.ranker.towerLiv === null) throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
 
     const counts = scratch.counts;
     const storeOk = await store.read(body.userId, authors, n, counts);
     // From here to the response everything is synchronous: one model version for the whole request.
     const model = holder.current;
     if (model.catalog !== catalog) throw new RequestError(503, 'the model changed to another catalog during the request; retry');
-    if (weights !== undefined && model.towers === null) throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
+    const towerLiv = model.ranker.towerLiv;
+    if (weights !== undefined && towerLiv === null) throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
     if (!storeOk) degradedRanks.inc();
 
     const request: RankRequest = { user: body.userId, candidates: items, candidatePairCounts: counts, summary: ZERO_SUMMARY };
@@ -228,8 +230,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     let towerOut: Float32Array | null = null;
     if (weights !== undefined) {
       towerOut = new Float32Array(n * TOWER_COUNT);
-      model.towers!.livPerTower(request, towerOut);
-      const untrained = combineTowers(towerOut, n, weights, scores);
+      towerLiv!.livPerTower(request, towerOut);
+      const untrained = combineTowerLivs(towerOut, n, towerWeightVector(weights), scores);
       if (untrained !== null) throw new RequestError(400, `body/towerWeights/${untrained}: model ${model.agent} does not train the ${untrained} tower; give it weight 0 or leave it out`);
     } else {
       model.ranker.score(request, scores);
@@ -242,7 +244,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     if (towerOut !== null) {
       livOfTop = new Float32Array(k * TOWER_COUNT);
       for (let j = 0; j < k; j++) livOfTop.set(towerOut.subarray(order[j]! * TOWER_COUNT, order[j]! * TOWER_COUNT + TOWER_COUNT), j * TOWER_COUNT);
-    } else if (model.towers !== null) {
+    } else if (towerLiv !== null) {
       // The LIV of the exposed items only: one small forward pass over K candidates.
       const sub = new Int32Array(k);
       const subCounts = new Float32Array(k * PAIR_COUNT_DIM);
@@ -251,7 +253,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
         subCounts.set(counts.subarray(order[j]! * PAIR_COUNT_DIM, order[j]! * PAIR_COUNT_DIM + PAIR_COUNT_DIM), j * PAIR_COUNT_DIM);
       }
       livOfTop = new Float32Array(k * TOWER_COUNT);
-      model.towers.livPerTower({ user: body.userId, candidates: sub, candidatePairCounts: subCounts, summary: ZERO_SUMMARY }, livOfTop);
+      towerLiv.livPerTower({ user: body.userId, candidates: sub, candidatePairCounts: subCounts, summary: ZERO_SUMMARY }, livOfTop);
     }
 
     const requestId = `${bootId}-${(seq++).toString(36)}`;
@@ -323,7 +325,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     return {
       status: degraded.store || degraded.stream || degraded.modelReload ? 'degraded' : 'ok',
       modelVersion: m.version,
-      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: { users: m.catalog.numUsers, authors: m.catalog.numAuthors, items: m.catalog.numItems, ...m.catalogSpec.description }, perTowerLiv: m.towers !== null },
+      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: { users: m.catalog.numUsers, authors: m.catalog.numAuthors, items: m.catalog.numItems, ...m.catalogSpec.description }, perTowerLiv: m.ranker.towerLiv !== null },
       degraded,
       store: storeStatus,
       stream: streamStatus,
@@ -365,33 +367,6 @@ function livObject(liv: Float32Array, j: number): Record<string, number | null> 
     o[TOWERS[t]!] = Number.isFinite(v) ? v : null;
   }
   return o;
-}
-
-/**
- * Weighted sum of the towers' LIV, each standardized over the candidates
- * (docs/design.md §4.6): towers live on different scales (log-seconds vs 0/1).
- * A tower constant over the candidates contributes nothing. Returns the name
- * of a weighted tower whose LIV is NaN (not trained by the variant), else null.
- */
-export function combineTowers(towers: Float32Array, n: number, weights: Partial<Record<string, number>>, out: Float32Array): string | null {
-  out.fill(0, 0, n);
-  for (let t = 0; t < TOWER_COUNT; t++) {
-    const w = weights[TOWERS[t]!] ?? 0;
-    if (w === 0) continue;
-    if (Number.isNaN(towers[t]!)) return TOWERS[t]!;
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += towers[i * TOWER_COUNT + t]!;
-    mean /= n;
-    let varSum = 0;
-    for (let i = 0; i < n; i++) {
-      const d = towers[i * TOWER_COUNT + t]! - mean;
-      varSum += d * d;
-    }
-    const std = Math.sqrt(varSum / n);
-    if (!(std > 1e-12)) continue;
-    for (let i = 0; i < n; i++) out[i] = out[i]! + (w * (towers[i * TOWER_COUNT + t]! - mean)) / std;
-  }
-  return null;
 }
 
 /**

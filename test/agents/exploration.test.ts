@@ -84,6 +84,7 @@ test('RankerPolicy scores each request with the ranker, exposes the top K greedi
   const { RankerPolicy } = await import('../../src/agents/ranker-policy.js');
   const ranker = {
     name: 'ById',
+    towerLiv: null,
     nan: false,
     score(req: { candidates: Int32Array }, out: Float32Array) { for (let i = 0; i < req.candidates.length; i++) out[i] = this.nan && i === 2 ? NaN : req.candidates[i]!; },
     observe() {}, train() { return { steps: 0, losses: {} }; }, save() { return new Uint8Array(0); }, load() {},

@@ -6,6 +6,7 @@ import { createRlivUaVariant, RLIV_UA_VARIANTS } from '../../src/agents/rliv-ua-
 import { AGENTS, createAgent } from '../../src/agents/registry.js';
 import { NonFiniteLossError } from '../../src/agents/agent-checkpoint.js';
 import type { RankRequest } from '../../src/agents/ranker.js';
+import { combineTowerLivs, towerWeightVector } from '../../src/agents/tower-liv.js';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_LONG_VIEW, PC_WATCH_TIME, TOWER_COUNT } from '../../src/data/interaction-kinds.js';
 import { familiarityCatalog, familiarityTraces, freshRequest } from './rliv-ua-fixtures.js';
 
@@ -158,17 +159,12 @@ test('variants: the five registered names, their towers, heads and assistance ne
   assert.throws(() => createRlivUaVariant('RLIV-UA(w/o MT)', { catalog, seed: 1 }, { towers: ['click', 'watchTime'] }), /fixed by the variant/);
 });
 
-test('score: the watch-time LIV by default; weighted standardized towers when configured', () => {
+test('score: the standardized watch-time LIV by default; weighted standardized towers when configured', () => {
   const agent = trained(9, 8);
   const r = traces[1]!.requests[2]!;
   const n = r.candidates.length;
   const livs = new Float32Array(n * TOWER_COUNT);
   agent.livPerTower(r, livs);
-  const out = new Float32Array(n);
-  agent.score(r, out);
-  for (let i = 0; i < n; i++) assert.equal(out[i], livs[i * TOWER_COUNT + 1]);
-  agent.setScoreWeights({ watchTime: 1, click: 2 });
-  agent.score(r, out);
   const z = (c: number): number[] => {
     const v = Array.from({ length: n }, (_, i) => livs[i * TOWER_COUNT + c]!);
     const mean = v.reduce((a, b) => a + b, 0) / n;
@@ -177,6 +173,17 @@ test('score: the watch-time LIV by default; weighted standardized towers when co
   };
   const zw = z(1);
   const zc = z(0);
+  const out = new Float32Array(n);
+  agent.score(r, out);
+  assert.deepEqual(agent.scoreWeights, { watchTime: 1 });
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(out[i]! - zw[i]!) < 1e-4, `candidate ${i}: ${out[i]} vs ${zw[i]}`);
+  // The same function as the service's towerWeights: identical numbers for the same weights.
+  const viaCombine = new Float32Array(n);
+  assert.equal(combineTowerLivs(livs, n, towerWeightVector({ watchTime: 1 }), viaCombine), null);
+  assert.deepEqual(out, viaCombine);
+  assert.equal(agent.towerLiv, agent);
+  agent.setScoreWeights({ watchTime: 1, click: 2 });
+  agent.score(r, out);
   for (let i = 0; i < n; i++) assert.ok(Math.abs(out[i]! - (zw[i]! + 2 * zc[i]!)) < 1e-4, `candidate ${i}`);
   assert.throws(() => agent.setScoreWeights({}), /nonzero/);
   const wt = createRlivUaVariant('RLIV-UA(w/o MT)', { catalog, seed: 1 }, SMALL);

@@ -86,6 +86,7 @@ export class FakeEnv implements TrainingEnvironment {
 /** Logistic click model per item, trained by SGD on minibatches drawn by its own seeded Rng. */
 export class FakeRanker implements Ranker {
   readonly name: string;
+  readonly towerLiv = null;
   readonly learnsOffline: boolean;
   logits = new Float32Array(FAKE_ITEMS);
   private items: number[] = [];

@@ -37,14 +37,33 @@ test('rank returns the top K by the model\'s score with per-tower LIV, and logs 
   }
   // LIV: the watch-time LIV is the default ranking score of RLIV-UA.
   const liv = new Float32Array(50 * TOWER_COUNT);
-  (model.towers!).livPerTower(req, liv);
+  model.ranker.towerLiv!.livPerTower(req, liv);
   const top = expected[0]!;
   // The service computes the LIV of the K exposed items in one small batch: equal up to float rounding.
   const got = body.items[0].liv;
   const want = { click: liv[top * 4]!, watchTime: liv[top * 4 + 1]!, follow: liv[top * 4 + 2]!, gift: liv[top * 4 + 3]! };
   for (const k of Object.keys(want) as (keyof typeof want)[]) assert.ok(Math.abs(got[k] - want[k]) < 1e-5, `${k}: ${got[k]} vs ${want[k]}`);
-  assert.ok(Math.abs(got.watchTime - body.items[0].score) < 1e-5, 'default score = watch-time LIV');
+  // The default score is the watch-time LIV standardized over the request's candidates.
+  const w = Array.from({ length: 50 }, (_, i) => liv[i * 4 + 1]!);
+  const mean = w.reduce((x, y) => x + y, 0) / 50;
+  const sd = Math.sqrt(w.reduce((x, y) => x + (y - mean) ** 2, 0) / 50);
+  assert.ok(Math.abs((w[top]! - mean) / sd - body.items[0].score) < 1e-4, 'default score = standardized watch-time LIV');
   assert.equal(sys.service.pipeline.joiner.counters.impressions - before, 6);
+});
+
+test('the default ranking and explicit default towerWeights give identical items and scores', async () => {
+  const cands = candidatesOf(sys, 40, 20);
+  const model = sys.service.holder.current;
+  assert.deepEqual(model.ranker.towerLiv!.scoreWeights, { watchTime: 1 });
+  const implicit = await post('/v1/rank', { userId: 5, candidates: cands, k: 8 });
+  const explicit = await post('/v1/rank', { userId: 5, candidates: cands, k: 8, towerWeights: { watchTime: 1 } });
+  assert.equal(implicit.status, 200);
+  assert.equal(explicit.status, 200);
+  assert.deepEqual(explicit.body.items.map((it: any) => [it.itemId, it.score]), implicit.body.items.map((it: any) => [it.itemId, it.score]));
+  // A different weight on the same tower scales the standardized scores (same order).
+  const doubled = await post('/v1/rank', { userId: 5, candidates: cands, k: 8, towerWeights: { watchTime: 2 } });
+  assert.deepEqual(doubled.body.items.map((it: any) => it.itemId), implicit.body.items.map((it: any) => it.itemId));
+  for (let j = 0; j < 8; j++) assert.ok(Math.abs(doubled.body.items[j].score - 2 * implicit.body.items[j].score) < 1e-5);
 });
 
 test('towerWeights rank by standardized tower LIVs; k larger than N returns N', async () => {

@@ -31,11 +31,11 @@ test('loader thread: a published RLIV-UA version serves the same LIV as a full l
     const req = { user: 7, candidates: Int32Array.from({ length: n }, (_, i) => i * 3), candidatePairCounts: new Float32Array(n * PAIR_COUNT_DIM).fill(2), summary: new Float32Array(SESSION_SUMMARY_DIM) };
     const a = new Float32Array(n * TOWER_COUNT);
     const b = new Float32Array(n * TOWER_COUNT);
-    full.towers!.livPerTower(req, a);
+    full.ranker.towerLiv!.livPerTower(req, a);
     const fresh = new Float32Array(n * TOWER_COUNT);
-    (await freshModel('RLIV-UA', spec, 5, SMALL_AGENT_CONFIG)).towers!.livPerTower(req, fresh);
+    (await freshModel('RLIV-UA', spec, 5, SMALL_AGENT_CONFIG)).ranker.towerLiv!.livPerTower(req, fresh);
     assert.notDeepEqual(Array.from(fresh), Array.from(a));
-    viaThread.towers!.livPerTower(req, b);
+    viaThread.ranker.towerLiv!.livPerTower(req, b);
     assert.deepEqual(Array.from(b), Array.from(a));
     assert.throws(() => viaThread.ranker.save(), /loadParameters/);
 
@@ -46,7 +46,7 @@ test('loader thread: a published RLIV-UA version serves the same LIV as a full l
     writeFileSync(path, bytes);
     await assert.rejects(loader.load(registry.dir, pointer, viaThread), (err: unknown) => err instanceof ModelLoadError && /corrupted/.test(err.message));
     const c = new Float32Array(n * TOWER_COUNT);
-    viaThread.towers!.livPerTower(req, c);
+    viaThread.ranker.towerLiv!.livPerTower(req, c);
     assert.deepEqual(Array.from(c), Array.from(a));
   } finally {
     await loader.close();
