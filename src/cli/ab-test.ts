@@ -8,6 +8,7 @@ import { AB_CONTROL, AB_TREATMENTS, runAbTest } from '../experiments/ab-test.js'
 import { experimentPreset } from '../experiments/experiment-presets.js';
 import { readPerModelConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
+import { checkOutDir, forceOption } from './out-dir.js';
 import { progressSink } from './progress-bars.js';
 
 export const abTestCommand: CommandSpec = {
@@ -20,6 +21,7 @@ export const abTestCommand: CommandSpec = {
     weeks: { type: 'string', description: 'length of the test in weeks', default: '2', valueName: 'W' },
     preset: presetOption('quick'),
     out: outOption('runs/ab-test'),
+    force: forceOption(),
     world: { type: 'string', description: 'world.json written by "rliv generate", or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
     'online-steps': { type: 'string', description: 'gradient steps per arm after each simulated day (default: the preset\'s steps per epoch)', valueName: 'N' },
     towers: { type: 'string', description: `towers the RLIV-UA arms rank by, comma-separated from ${TOWERS.join(', ')} (default follow,gift: the paper's revenue test; watchTime: its watch-time test)`, valueName: 'LIST' },
@@ -39,6 +41,7 @@ export const abTestCommand: CommandSpec = {
     const configPath = typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined;
     const agentConfigs = configPath === undefined ? undefined : readPerModelConfigFile(configPath, [AB_CONTROL, ...AB_TREATMENTS], preset.train.batchSize, 'arms of this A/B test');
     const out = String(values.out);
+    checkOutDir(out, { force: values.force === true });
     ctx.log(`ab-test: ${weeks} week(s), preset ${preset.name}, control ${AB_CONTROL}, treatments ${AB_TREATMENTS.join(', ')} -> ${out}`);
     const { results, files } = await runAbTest({ weeks, outDir: out, preset, seed: ctx.seed, onlineStepsPerDay, scoreWeights, agentConfigs, worldPath: typeof values.world === 'string' ? values.world : undefined, progress: progressSink(ctx) });
     const deltas: Record<string, Record<string, number>> = {};

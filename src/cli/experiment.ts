@@ -7,6 +7,7 @@ import { runExperiment } from '../experiments/experiment.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
 import { readPerModelConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
+import { checkOutDir, forceOption } from './out-dir.js';
 import { progressSink } from './progress-bars.js';
 
 export const experimentCommand: CommandSpec = {
@@ -15,11 +16,14 @@ export const experimentCommand: CommandSpec = {
   description:
     'Generates the world (or loads --users/--videos KuaiRand tables), logs traffic and fits the learned simulator, trains every model\n' +
     '(RankingModel, CQL, DQN, TD3, RLUR, RLIV-UA and its four variants) on seeds --seed .. --seed+N-1, evaluates each in the simulator\n' +
-    '(mean of the last 10 evaluation epochs) and in the ground-truth world, and writes the results and the reports to --out.',
+    '(mean of the last 10 evaluation epochs) and in the ground-truth world, and writes to --out: results.json, report.html, report.md,\n' +
+    'config.json (the fully resolved config of every model, the environment and the world), curves.csv and metrics.csv\n' +
+    '(long format: model,seed,epoch,metric,value), world.json and simulator.bin. A non-empty --out is refused unless --force.',
   options: {
     preset: presetOption('quick'),
     seeds: { type: 'string', description: 'number of seeds (default: the preset\'s; quick = 3)', valueName: 'N' },
     out: outOption('runs/experiment'),
+    force: forceOption(),
     world: { type: 'string', description: 'world.json written by "rliv generate" (use that exact world), or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
     users: { type: 'string', description: 'real KuaiRand user_features CSV (the users of the world)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
@@ -44,6 +48,7 @@ export const experimentCommand: CommandSpec = {
       ? readPerModelConfigFile(values['agent-config'], models ?? preset.models, preset.train.batchSize, 'models of this experiment')
       : undefined;
     const out = String(values.out);
+    checkOutDir(out, { force: values.force === true });
     ctx.log(`experiment: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${n} seed(s) [${seeds.join(', ')}], ${preset.train.epochs} epochs each -> ${out}`);
     const { results, files } = await runExperiment({
       preset,

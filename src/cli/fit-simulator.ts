@@ -14,6 +14,7 @@ import { fitSimulator } from '../simulator/simulator-training.js';
 import { DEFAULT_WORLD_CONFIG } from '../world/world-config.js';
 import { WORLD_DESCRIPTION_FILE, buildDescribedCatalog, readWorldDescription, type WorldDescription } from '../simulator/world-description.js';
 import { intFlag, outOption, presetOption, requireString, UsageError, type CommandSpec, type Preset } from './command.js';
+import { checkOutDir, forceOption } from './out-dir.js';
 
 /** Training scale per preset. */
 export const FIT_PRESETS: Record<Preset, { epochs: number; maxRows: number }> = {
@@ -28,6 +29,7 @@ export const fitSimulatorCommand: CommandSpec = {
   options: {
     logs: { type: 'string', description: 'directory with log_standard_*.csv (+ gifts_*.csv, world.json from rliv generate)', valueName: 'DIR' },
     out: outOption('data/simulator'),
+    force: forceOption(),
     preset: presetOption('quick'),
     users: { type: 'string', description: 'real KuaiRand user_features_*.csv (logs without world.json)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic_*.csv (logs without world.json)', valueName: 'PATH' },
@@ -43,6 +45,7 @@ export const fitSimulatorCommand: CommandSpec = {
     const maxRows = intFlag(values, 'max-rows', 10, 2_000_000_000);
     if (maxRows !== undefined) scale.maxRows = maxRows;
 
+    checkOutDir(String(values.out), { force: values.force === true });
     const worldPath = join(logsDir, WORLD_DESCRIPTION_FILE);
     let description: WorldDescription;
     if (typeof values.users === 'string' || typeof values.videos === 'string') {

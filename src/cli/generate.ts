@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { GENERATION_PRESETS, generateDataset } from '../simulator/log-generation.js';
 import { RATE_KEYS } from '../simulator/calibration.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec, type Preset } from './command.js';
+import { checkOutDir, forceOption } from './out-dir.js';
 
 export const generateCommand: CommandSpec = {
   name: 'generate',
@@ -16,6 +17,7 @@ export const generateCommand: CommandSpec = {
   description: 'Without --users/--videos the world is synthetic at the preset\'s scale; with them it uses the real KuaiRand tables\' users and/or videos.',
   options: {
     out: outOption('data/generated'),
+    force: forceOption(),
     preset: presetOption('quick'),
     users: { type: 'string', description: 'real KuaiRand user_features_*.csv (its users instead of synthetic ones)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic_*.csv (its videos, authors, tags, durations)', valueName: 'PATH' },
@@ -45,6 +47,7 @@ export const generateCommand: CommandSpec = {
         throw new UsageError(`--world ${values.world}: ${(err as Error).message}`);
       }
     }
+    checkOutDir(String(values.out), { force: values.force === true });
     const started = performance.now();
     const result = await generateDataset({
       outDir: values.out as string,

@@ -7,8 +7,11 @@
  * keeps them, so `evaluate` and `--resume` rebuild the same agent).
  *
  * Writes DIR/checkpoint.ckpt after every epoch (atomic, checksummed; the
- * final one is named in the summary as "checkpoint") and DIR/training.json
- * (per-epoch losses and evaluation metrics). `--resume` continues from
+ * final one is named in the summary as "checkpoint"), DIR/training.json
+ * (per-epoch losses and evaluation metrics), DIR/config.json (the resolved
+ * agent config, training options and environment) and the long-format
+ * DIR/curves.csv and DIR/metrics.csv. A non-empty DIR is refused unless
+ * --resume (continue the run there) or --force (start over on top of it). `--resume` continues from
  * DIR/checkpoint.ckpt and ends with exactly the parameters an uninterrupted
  * run would have; the preset, environment and agent config then come from
  * the checkpoint (only --epochs may change).
@@ -18,11 +21,15 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { EXPLORATION_KINDS, type ExplorationKind } from '../agents/exploration.js';
 import { AGENTS, createAgent } from '../agents/registry.js';
+import { checkOutDir, forceOption } from './out-dir.js';
 import type { Ranker } from '../agents/ranker.js';
 import { loadCheckpoint, writeFileAtomic } from '../agents/checkpoint.js';
 import { buildTrainingEnvironment, readWorldFile, type DefaultWorldScale, type TrainEnvironmentSpec } from '../experiments/train-environment.js';
 import { trainPreset } from '../experiments/train-presets.js';
 import { TrainingRun, type EpochReport, type MetricsFunction, type TrainingLoopOptions } from '../experiments/training-loop.js';
+import { resolveAgentConfig } from '../agents/registry.js';
+import { longCsv, runJson, trainingCurveRows, trainingMetricRows, writeRunFile } from '../experiments/run-files.js';
+import { resolvedEnvironmentOptions } from '../simulator/environment.js';
 import { computeMetrics } from '../simulator/metrics.js';
 import type { Catalog } from '../world/catalog.js';
 import { readOneAgentConfigFile } from './agent-config-file.js';
@@ -30,6 +37,7 @@ import { intFlag, outOption, presetOption, requireString, UsageError, type Comma
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const TRAINING_FILE = 'training.json';
+export const CONFIG_FILE = 'config.json';
 
 /** Metrics of docs/design.md §6.4 over a batch of sessions. */
 export function designMetrics(catalog: Catalog): MetricsFunction {
@@ -119,6 +127,7 @@ export const trainCommand: CommandSpec = {
     simulator: { type: 'string', description: 'learned simulator file from "rliv fit-simulator" (implies --env simulator)', valueName: 'FILE' },
     world: { type: 'string', description: 'world.json written by "rliv generate" (default: build and calibrate the preset\'s default world, as generate does)', valueName: 'FILE' },
     resume: { type: 'boolean', description: 'continue from DIR/checkpoint.ckpt', default: false },
+    force: forceOption(),
     epochs: { type: 'string', description: 'total epochs (overrides the preset; with --resume, runs up to this many)', valueName: 'N' },
     exploration: { type: 'string', description: 'exploration while collecting training sessions (evaluation is always greedy) [default: epsilon-greedy]', valueName: 'KIND', choices: EXPLORATION_KINDS },
     'agent-config': { type: 'string', description: 'JSON object of overrides of the agent\'s config, e.g. {"gamma": 0.95, "targetCritics": "mean"} (unknown keys are errors; see the agent\'s config file in src/agents/)', valueName: 'FILE.json' },
@@ -128,9 +137,12 @@ export const trainCommand: CommandSpec = {
     const outDir = resolve(requireString(values, 'out'));
     const checkpointPath = join(outDir, CHECKPOINT_FILE);
     const epochs = intFlag(values, 'epochs', 1, 1_000_000);
+    checkOutDir(outDir, { force: values.force === true, resume: { available: true, given: values.resume === true } });
+    if (values.resume === true && values.force === true) throw new UsageError('--resume continues the run in --out and --force starts a new one over it; pass one of them');
 
     let run: TrainingRun;
     let catalog: Catalog;
+    let built: Awaited<ReturnType<typeof buildTrainingEnvironment>>;
     const agentConfigPath = typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined;
     if (values.resume === true) {
       if (agentConfigPath !== undefined) throw new UsageError('--agent-config cannot be combined with --resume: a resumed run keeps the agent config stored in its checkpoint');
@@ -140,7 +152,7 @@ export const trainCommand: CommandSpec = {
       if (typeof values.agent === 'string' && resolveAgentName(values.agent, values.variant as string | undefined) !== ckpt.agent) {
         throw new UsageError(`--agent asks for ${values.agent}${values.variant ? ` --variant ${values.variant}` : ''} but ${checkpointPath} holds ${ckpt.agent}`);
       }
-      const built = await buildTrainingEnvironment(meta.env, ctx.log);
+      built = await buildTrainingEnvironment(meta.env, ctx.log);
       catalog = built.catalog;
       ctx.log(`resuming ${ckpt.agent} from ${checkpointPath} (epoch ${String(ckpt.state.epoch)}); replaying the environment's history`);
       const agentSeed = meta.agentSeed;
@@ -150,7 +162,7 @@ export const trainCommand: CommandSpec = {
       const preset = trainPreset(String(values.preset));
       // A config file is checked now, not after minutes of building and calibrating the world.
       const agentConfig = agentConfigPath === undefined ? { batchSize: preset.batchSize } : readOneAgentConfigFile(agentConfigPath, name, preset.batchSize);
-      const built = await buildTrainingEnvironment(environmentSpec(values, String(values.preset) as DefaultWorldScale, ctx.seed), ctx.log);
+      built = await buildTrainingEnvironment(environmentSpec(values, String(values.preset) as DefaultWorldScale, ctx.seed), ctx.log);
       catalog = built.catalog;
       ctx.log(`${built.description}; training ${name} with preset ${String(values.preset)}`);
       const agent: Ranker = createAgent(name, { catalog, seed: ctx.seed }, agentConfig);
@@ -175,6 +187,19 @@ export const trainCommand: CommandSpec = {
     if (run.done) throw new UsageError(`${checkpointPath} already has ${run.epoch} epochs; pass --epochs N larger than that to train further`);
     const progress = progressReporter(ctx, run.options.epochs, run.epoch);
     const trainingFile = join(outDir, TRAINING_FILE);
+    const envKind = built.spec.kind;
+    const files = { checkpoint: checkpointPath, training: trainingFile, config: join(outDir, CONFIG_FILE), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv') };
+    const o = run.options;
+    writeRunFile(files.config, runJson({
+      kind: 'rliv-train-config',
+      version: 1,
+      agent: o.agentName,
+      agentConfig: resolveAgentConfig(o.agentName, o.agentConfig),
+      agentConfigOverrides: o.agentConfig,
+      training: { seed: o.seed, epochs: o.epochs, sessionsPerEpoch: o.sessionsPerEpoch, evalSessionsPerEpoch: o.evalSessionsPerEpoch, stepsPerEpoch: o.stepsPerEpoch, heldOutFraction: o.heldOutFraction, lastEpochsForFigure: o.lastEpochsForFigure, exploration: o.exploration, preset: o.meta?.preset },
+      environment: { kind: envKind, ...(built.spec.simulatorPath ? { simulatorPath: built.spec.simulatorPath } : {}), options: resolvedEnvironmentOptions(built.env.env.options) },
+      world: built.spec.world,
+    }));
     const writeTraining = (): void => {
       const r = run.result();
       writeFileAtomic(trainingFile, new TextEncoder().encode(JSON.stringify({ agent: r.agent, epochs: r.epochs, figure: r.figure, lastEpochsForFigure: run.options.lastEpochsForFigure, options: run.options, reports: r.reports }, null, 1) + '\n'));
@@ -189,6 +214,8 @@ export const trainCommand: CommandSpec = {
     }
     writeTraining();
     const result = run.result();
+    writeRunFile(files.curves, longCsv(trainingCurveRows(result, envKind, o.seed)));
+    writeRunFile(files.metrics, longCsv(trainingMetricRows(result, envKind, o.seed)));
     const last = result.reports[result.reports.length - 1]!;
     return {
       command: 'train',
@@ -200,7 +227,7 @@ export const trainCommand: CommandSpec = {
       lastEpoch: last.eval,
       curve: { sessionLength: result.reports.map((r) => r.eval.sessionLength) },
       world: { users: catalog.numUsers, authors: catalog.numAuthors, items: catalog.numItems },
-      files: { checkpoint: checkpointPath, training: trainingFile },
+      files,
       wallSeconds: (performance.now() - started) / 1000,
     };
   },

@@ -5,6 +5,7 @@
  * test writes this shape and the report (ab-report.ts) reads it, so neither
  * imports the other.
  */
+import type { ReportMetric } from './results.js';
 import type { RelativeDelta } from './statistics.js';
 
 /** Table 4 (revenue test) and Table 5 (watch-time test) metrics, per user over the test. */
@@ -52,6 +53,8 @@ export interface AbTestResults {
   arms: AbArmResult[];
   /** Fig. 6 per RLIV-UA arm: LIV of the gift tower per gift-amount grade, and the Spearman correlation over gifted pairs. */
   giftValue: Record<string, { grades: GiftGrade[]; spearman: number; giftedPairs: number }>;
+  /** Per arm, the session metrics of each simulated day of the test (day 1..days); written as curves.csv. */
+  daily?: Record<string, { day: number[] } & Record<ReportMetric, number[]>>;
   settings: Record<string, unknown>;
   wallSeconds: number;
   notes: string[];

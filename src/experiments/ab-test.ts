@@ -44,6 +44,9 @@ import { spearman } from './findings.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
 import { mean, relativeDelta, std, type RelativeDelta } from './statistics.js';
+import { computeMetrics } from '../simulator/metrics.js';
+import { REPORT_METRICS, type ReportMetric } from './results.js';
+import { abCurveRows, abMetricRows, longCsv, resolvedAgentConfigs, resolvedEnvironment, runJson, writeRunFile } from './run-files.js';
 import { TrainingRun } from './training-loop.js';
 import { renderAbHtml } from './ab-report.js';
 import { modelConfigs } from './model-configs.js';
@@ -59,7 +62,7 @@ export const AB_TREATMENTS = ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-U
 export interface AbTestOptions {
   /** Length of the test in weeks (>= 1). */
   weeks: number;
-  /** Output directory for ab-results.json and ab-report.html. */
+  /** Output directory for ab-results.json, ab-report.html, config.json, curves.csv and metrics.csv. */
   outDir: string;
   /** World size, environment and the pre-training schedule (epochs, steps, batch). */
   preset: ExperimentPreset;
@@ -219,7 +222,7 @@ function giftValueByGrade(agent: TowerLiv, env: Environment, catalog: Catalog, p
   return { grades, spearman: rho, giftedPairs: gifted.length };
 }
 
-export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTestResults; files: { json: string; html: string } }> {
+export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTestResults; files: { json: string; html: string; config: string; curves: string; metrics: string } }> {
   const progress = options.progress ?? SILENT_PROGRESS;
   const started = performance.now();
   if (!(Number.isInteger(options.weeks) && options.weeks >= 1)) throw new RangeError(`--weeks must be an integer >= 1, got ${options.weeks}`);
@@ -233,12 +236,33 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const scoreWeights = options.scoreWeights ?? { follow: 1, gift: 1 };
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
+  const files = {
+    json: join(outDir, 'ab-results.json'), html: join(outDir, 'ab-report.html'),
+    config: join(outDir, 'config.json'), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv'),
+  };
   const root = new Rng(options.seed);
 
   // The calibrated world (as in the offline experiment), its environment settings and logging policy.
   const timed = async <T>(_name: string, f: () => T | Promise<T>): Promise<T> => f();
   const cw = await buildCalibratedWorld({ preset, worldSeed: options.seed, worldPath: options.worldPath, progress, timed });
   const { catalog, groundTruth: world, environment } = cw;
+  writeRunFile(files.config, runJson({
+    kind: 'rliv-ab-test-config',
+    version: 1,
+    preset: preset.name,
+    seed: options.seed,
+    weeks: options.weeks,
+    control,
+    treatments,
+    models: resolvedAgentConfigs(agentConfigs),
+    agentConfigOverrides: options.agentConfigs ?? {},
+    pretraining: t,
+    onlineStepsPerDay: onlineSteps,
+    servingExploration: explorationAtEpoch(t.exploration, t.epochs),
+    rlivScoreWeights: scoreWeights,
+    environment: resolvedEnvironment(environment, root.fork('ab-env').seed),
+    world: cw.description,
+  }));
 
   // 1. Pre-train every arm on traffic before the test.
   const agents: Ranker[] = [];
@@ -262,6 +286,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const outcomes = new UserOutcomes(catalog.numUsers, options.weeks);
   const giftPairs = agents.map(() => new Map<number, { user: number; author: number; amount: number }>());
   const clickedPairs = agents.map(() => new Map<number, { user: number; author: number }>());
+  const daily = armNames.map(() => ({ day: [] as number[], ...Object.fromEntries(REPORT_METRICS.map((m) => [m, [] as number[]])) }) as { day: number[] } & Record<ReportMetric, number[]>);
   progress.start('a/b test', days, 'days');
   for (let d = 0; d < days; d++) {
     const byArm: SessionTrace[][] = agents.map(() => []);
@@ -283,6 +308,11 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
           }
         }
       }
+    });
+    byArm.forEach((traces, b) => {
+      const m = computeMetrics(traces, catalog);
+      daily[b]!.day.push(d + 1);
+      for (const k of REPORT_METRICS) daily[b]![k].push(m[k]);
     });
     // Online learning: each arm learns from its own bucket's traffic of the day.
     agents.forEach((a, b) => {
@@ -343,6 +373,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     control,
     arms,
     giftValue,
+    daily: Object.fromEntries(armNames.map((name, b) => [name, daily[b]!])),
     settings: {
       users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
       buckets: armNames.length, pretrainEpochs: t.epochs, pretrainStepsPerEpoch: t.stepsPerEpoch, batchSize: t.batchSize, agentConfigOverrides: options.agentConfigs ?? {},
@@ -355,8 +386,11 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
       'Every arm learns online from its own bucket\'s traffic after each simulated day.',
     ],
   };
-  const files = { json: join(outDir, 'ab-results.json'), html: join(outDir, 'ab-report.html') };
-  writeFileSync(files.json, JSON.stringify(results, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  writeFileSync(files.html, renderAbHtml(results));
+  const json = runJson(results);
+  writeFileSync(files.json, json);
+  // Rendered from the saved JSON, exactly as `rliv report` rebuilds it.
+  writeFileSync(files.html, renderAbHtml(JSON.parse(json) as AbTestResults));
+  writeRunFile(files.curves, longCsv(abCurveRows(results)));
+  writeRunFile(files.metrics, longCsv(abMetricRows(results)));
   return { results, files };
 }

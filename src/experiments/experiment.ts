@@ -17,7 +17,10 @@
  *      users in the ground-truth world for `lastEpochsForFigure` (10) rounds;
  *      its world figure is their mean;
  *   6. write DIR/results.json, DIR/report.html and DIR/report.md (and
- *      DIR/world.json + DIR/simulator.bin, the exact world and simulator).
+ *      DIR/world.json + DIR/simulator.bin, the exact world and simulator),
+ *      DIR/config.json (the fully resolved config of every model, the
+ *      environment and the world; written before training starts) and the
+ *      long-format DIR/curves.csv and DIR/metrics.csv (run-files.ts).
  *
  * The (model, seed) jobs run on worker threads (one per CPU by default);
  * each job's result depends only on its seed, so the thread count never
@@ -36,6 +39,7 @@ import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderHtmlReport } from './report-html.js';
 import { renderMarkdownReport } from './report-markdown.js';
 import { buildResults, resultsToJson, type ExperimentResults, type SeedRun } from './results.js';
+import { experimentCurveRows, experimentMetricRows, longCsv, resolvedAgentConfigs, resolvedEnvironment, runJson, writeRunFile } from './run-files.js';
 
 export { reportMetrics } from './experiment-job.js';
 
@@ -70,7 +74,7 @@ export interface ExperimentOptions {
 
 export interface ExperimentOutput {
   results: ExperimentResults;
-  files: { results: string; html: string; markdown: string; world: string; simulator: string };
+  files: { results: string; html: string; markdown: string; world: string; simulator: string; config: string; curves: string; metrics: string };
 }
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
@@ -181,9 +185,24 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const files = {
     results: join(outDir, 'results.json'), html: join(outDir, 'report.html'), markdown: join(outDir, 'report.md'),
     world: join(outDir, 'world.json'), simulator: join(outDir, 'simulator.bin'),
+    config: join(outDir, 'config.json'), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv'),
   };
   writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
+  writeRunFile(files.config, runJson({
+    kind: 'rliv-experiment-config',
+    version: 1,
+    preset: preset.name,
+    seeds,
+    models: resolvedAgentConfigs(agentConfigs),
+    agentConfigOverrides: options.agentConfigs ?? {},
+    training: { ...preset.train, worldEvalRounds: preset.train.lastEpochsForFigure },
+    environment: resolvedEnvironment(world.environment, 'the training seed of each (model, seed) job'),
+    world: world.description,
+    logDays: preset.logDays,
+    calibration: preset.calibration,
+    simulatorFit: preset.simulatorFit,
+  }));
 
   // 4-5. Train every model on every seed; evaluate each in the world too.
   const t = preset.train;
@@ -254,9 +273,14 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     },
     notes: world.notes,
   });
-  writeFileSync(files.results, resultsToJson(results));
-  writeFileSync(files.html, renderHtmlReport(results));
-  writeFileSync(files.markdown, renderMarkdownReport(results));
+  const json = resultsToJson(results);
+  writeFileSync(files.results, json);
+  // The reports are rendered from the saved JSON, exactly as `rliv report` rebuilds them.
+  const saved = JSON.parse(json) as ExperimentResults;
+  writeFileSync(files.html, renderHtmlReport(saved));
+  writeFileSync(files.markdown, renderMarkdownReport(saved));
+  writeRunFile(files.curves, longCsv(experimentCurveRows(results)));
+  writeRunFile(files.metrics, longCsv(experimentMetricRows(results)));
   return { results, files };
 }
 

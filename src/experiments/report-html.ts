@@ -82,14 +82,15 @@ export function renderHtmlReport(results: ExperimentResults): string {
     ? (['watchTime', 'sessionLength', 'ctr'] as ReportMetric[]).map((m) => curveChart(results, m, fig5Models, `fig5-${m}`, `Fig. 5: ${METRIC_INFO[m].label}`, ['#4e79a7', '#e15759'])).join('\n')
     : '';
   const notes = (results.notes ?? []).map((n) => `<li>${escapeXml(n)}</li>`).join('');
-  const date = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  // The run's own date (not the time of rendering): a report rebuilt from results.json is the same file.
+  const date = results.createdAt ? ` Run finished ${escapeXml(results.createdAt.replace('T', ' ').slice(0, 16))} UTC.` : '';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rliv experiment report (${escapeXml(results.preset)})</title>
 <style>${REPORT_CSS}</style></head>
 <body>
 <h1>RLIV-UA experiment report</h1>
-<p class="meta">Preset <b>${escapeXml(results.preset)}</b>, seeds ${escapeXml(results.seeds.join(', '))}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s. Generated ${date} UTC by <code>rliv experiment</code>.</p>
+<p class="meta">Preset <b>${escapeXml(results.preset)}</b>, seeds ${escapeXml(results.seeds.join(', '))}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s.${date}</p>
 <section id="findings"><h2>Findings</h2><ul class="findings">${findings.map((f) => `<li>${escapeXml(f)}</li>`).join('\n')}</ul>
 ${notes ? `<p class="caption">Notes from the run:</p><ul>${notes}</ul>` : ''}</section>
 ${tableHtml(byId.table2!)}

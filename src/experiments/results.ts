@@ -102,6 +102,8 @@ export interface ExperimentResults {
   calibration: Calibration;
   significance: Record<string, { [M in ReportMetric]: SignificanceEntry }>;
   wallSeconds: number;
+  /** When the run finished (ISO 8601, UTC): the report's date, so a report rebuilt from this file is the same byte for byte. */
+  createdAt?: string;
   /** Seconds spent per phase (generate, fit-simulator, train:<model>, ...). */
   phases?: Record<string, number>;
   machine?: MachineInfo;
@@ -130,6 +132,8 @@ export interface BuildResultsInput {
   runs: Record<string, SeedRun[]>;
   calibration: Calibration;
   wallSeconds: number;
+  /** When the run finished (ISO 8601); default: now. */
+  createdAt?: string;
   phases?: Record<string, number>;
   machine?: MachineInfo;
   settings?: Record<string, unknown>;
@@ -186,6 +190,7 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     calibration: input.calibration,
     significance,
     wallSeconds: input.wallSeconds,
+    createdAt: input.createdAt ?? new Date().toISOString(),
     phases: input.phases,
     machine: input.machine,
     settings: input.settings,

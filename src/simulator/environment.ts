@@ -121,6 +121,16 @@ function resolveOptions(options: Partial<EnvironmentOptions>): EnvironmentOption
   return o;
 }
 
+/**
+ * Every option with its default filled in, the nested quit-model,
+ * return-model and candidate-mix settings too: what an environment built
+ * from `options` runs with (recorded in a run's config.json).
+ */
+export function resolvedEnvironmentOptions(options: Partial<EnvironmentOptions> = {}): EnvironmentOptions & { candidateMix: CandidateMix; quit: QuitModelOptions; returnModel: ReturnModelOptions } {
+  const o = resolveOptions(options);
+  return { ...o, candidateMix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix }, quit: { ...new QuitModel(o.quit).options }, returnModel: { ...new ReturnModel(o.returnModel).options } };
+}
+
 export class Environment {
   readonly options: EnvironmentOptions;
   readonly quitModel: QuitModel;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/agents/checkpoint.js';
+import { resolveAgentConfig } from '../../src/agents/registry.js';
+import { DEFAULT_QUIT_OPTIONS } from '../../src/simulator/quit-model.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { LearnedSimulator } from '../../src/simulator/learned-simulator.js';
@@ -43,6 +45,30 @@ test('rliv train --agent RLIV-UA --preset smoke builds the default world, trains
   assert.ok(Buffer.from(cb.sections.model!).equals(Buffer.from(ca.sections.model!)), 'resumed parameters differ from the uninterrupted run');
   assert.ok(Buffer.from(cb.sections.env!).equals(Buffer.from(ca.sections.env!)));
   assert.deepEqual(b2.summary!.metrics, s.metrics);
+
+  // config.json (resolved agent config), curves.csv (every epoch, the resumed ones too) and metrics.csv.
+  const config = JSON.parse(readFileSync(join(broken, 'config.json'), 'utf8'));
+  assert.equal(config.kind, 'rliv-train-config');
+  assert.equal(config.agent, 'RLIV-UA');
+  assert.equal(config.agentConfig.gamma, (resolveAgentConfig('RLIV-UA', {}) as { gamma: number }).gamma);
+  assert.equal(config.environment.kind, 'world');
+  assert.deepEqual(Object.keys(config.environment.options.quit).sort(), Object.keys(DEFAULT_QUIT_OPTIONS).sort(), 'the quit model with every default');
+  const curveLines = readFileSync(join(broken, 'curves.csv'), 'utf8').trimEnd().split('\n');
+  assert.equal(curveLines[0], 'model,seed,epoch,metric,value');
+  for (const e of [1, 2, 3]) assert.ok(curveLines.some((l) => l.startsWith(`RLIV-UA,1,${e},world.sessionLength,`)), `epoch ${e} in curves.csv`);
+  assert.ok(curveLines.some((l) => l.startsWith('RLIV-UA,1,3,loss.click,')));
+  const metricLines = readFileSync(join(broken, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+  assert.ok(metricLines.includes(`RLIV-UA,1,,world.sessionLength,${b2.summary!.metrics.sessionLength}`));
+
+  // A non-empty --out without --resume is refused and left as it is; --resume with --force is a contradiction.
+  const ckptBefore = readFileSync(join(broken, 'checkpoint.ckpt'));
+  const fresh = await runCli(['train', '--agent', 'RLIV-UA', '--preset', 'smoke', '--out', broken, '--epochs', '1', '--quiet']);
+  assert.equal(fresh.code, 2);
+  assert.match(fresh.stderr, /broken is not empty \(checkpoint\.ckpt, .*\); .* pass --resume to continue the run that is there, --force to write over it/);
+  assert.ok(readFileSync(join(broken, 'checkpoint.ckpt')).equals(ckptBefore));
+  const both = await runCli(['train', '--resume', '--force', '--out', broken, '--quiet']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /pass one of them/);
 
   const again = await runCli(['train', '--resume', '--out', broken, '--epochs', '3', '--quiet']);
   assert.equal(again.code, 2);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AB_METRICS, assignBuckets, runAbTest, type AbTestResults } from '../../src/experiments/ab-test.js';
 import { experimentPreset } from '../../src/experiments/experiment-presets.js';
+import { resolveAgentConfig } from '../../src/agents/registry.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -54,6 +55,27 @@ test('simulated A/B test (smoke, 1 week): arms, relative deltas over control, Fi
   const html = readFileSync(files.html, 'utf8');
   for (const id of ['table4', 'table5', 'ab-means', 'fig6']) assert.match(html, new RegExp(`data-table="${id}"`));
   assert.doesNotMatch(html, /<script|\bsrc=|\bhref=/i);
+
+  // config.json, curves.csv (each arm per simulated day) and metrics.csv beside the results.
+  const config = JSON.parse(readFileSync(files.config, 'utf8'));
+  assert.equal(config.kind, 'rliv-ab-test-config');
+  assert.deepEqual(Object.keys(config.models), results.arms.map((a) => a.model));
+  assert.equal(config.models['RLIV-UA'].gamma, (resolveAgentConfig('RLIV-UA', {}) as { gamma: number }).gamma);
+  assert.equal(typeof config.environment.seed, 'number');
+  assert.ok(config.environment.quit && config.environment.returnModel);
+  const rows = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n');
+  const curves = rows(files.curves);
+  assert.equal(curves[0], 'model,seed,epoch,metric,value');
+  assert.equal(curves.length - 1, 4 * 7 * 5, '4 arms x 7 days x 5 metrics');
+  for (const [model, d] of Object.entries(results.daily!)) {
+    assert.deepEqual(d.day, [1, 2, 3, 4, 5, 6, 7]);
+    const line = curves.find((l) => l.startsWith(`${model.includes(',') ? `"${model}"` : model},3,4,world.watchTime,`));
+    assert.equal(line?.split(',').pop(), String(d.watchTime[3]), `${model} day 4 watch time`);
+  }
+  const metrics = rows(files.metrics);
+  const arm = results.arms[3]!;
+  assert.ok(metrics.includes(`${arm.model},3,,mean.totalRevenue,${arm.means.totalRevenue}`));
+  assert.ok(metrics.includes(`${arm.model},3,,delta.totalRevenue.pValue,${arm.delta!.totalRevenue.pValue}`));
 });
 
 test('rliv ab-test rejects --weeks 0 and writes nothing', async () => {

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveAgentConfig } from '../../src/agents/registry.js';
+import { DEFAULT_QUIT_OPTIONS } from '../../src/simulator/quit-model.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -77,6 +79,51 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.match(html, /data-table="table2"/);
   assert.match(html, /data-chart="curve-sessionLength"/);
   assert.ok(existsSync(join(out, 'world.json')) && existsSync(join(out, 'simulator.bin')));
+
+  // config.json: every model's config resolved (defaults filled in), the environment's nested settings, the world.
+  const config = JSON.parse(readFileSync(r.summary!.files.config, 'utf8'));
+  assert.equal(config.kind, 'rliv-experiment-config');
+  assert.deepEqual(Object.keys(config.models), MODELS);
+  assert.deepEqual(config.models['RLIV-UA'], JSON.parse(JSON.stringify(resolveAgentConfig('RLIV-UA', { batchSize: res.settings.batchSize }))));
+  assert.equal(config.models['RLIV-UA'].gamma, (resolveAgentConfig('RLIV-UA', {}) as { gamma: number }).gamma, 'defaults are recorded, not only overrides');
+  assert.equal(config.models.DQN.batchSize, res.settings.batchSize);
+  for (const k of ['numCandidates', 'slateSize', 'candidateMix', 'quit', 'returnModel', 'browseMsPerItem', 'sessionHours']) assert.ok(k in config.environment, `environment.${k}`);
+  assert.equal(config.environment.numCandidates, 30);
+  assert.deepEqual(Object.keys(config.environment.quit).sort(), Object.keys(DEFAULT_QUIT_OPTIONS).sort());
+  assert.deepEqual(config.world, JSON.parse(readFileSync(join(out, 'world.json'), 'utf8')));
+  assert.equal(config.training.epochs, epochs);
+
+  // curves.csv and metrics.csv: long format, the same numbers as results.json.
+  const csv = (path: string) => {
+    const [header, ...rows] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    assert.equal(header, 'model,seed,epoch,metric,value');
+    return rows.map((line) => {
+      const m = /^("(?:[^"]|"")*"|[^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$/.exec(line);
+      assert.ok(m, line);
+      return { model: m[1]!.replace(/^"|"$/g, ''), seed: Number(m[2]), epoch: m[3] === '' ? null : Number(m[3]), metric: m[4]!, value: m[5] === '' ? null : Number(m[5]) };
+    });
+  };
+  const curves = csv(r.summary!.files.curves);
+  assert.equal(curves.length, MODELS.length * 2 * METRICS.length * epochs);
+  for (const row of curves) {
+    const metric = row.metric.replace(/^simulator\./, '');
+    assert.equal(row.value, res.models[row.model].curves[metric][res.seeds.indexOf(row.seed)][row.epoch! - 1], `${row.model} ${row.seed} ${row.epoch} ${row.metric}`);
+  }
+  const metrics = csv(r.summary!.files.metrics);
+  assert.equal(metrics.length, MODELS.length * 2 * METRICS.length * 2);
+  for (const row of metrics) {
+    const [env, metric] = row.metric.split('.') as [string, string];
+    const source = env === 'simulator' ? res.models : res.simToReal;
+    assert.equal(row.epoch, null);
+    assert.equal(row.value, source[row.model][metric].values[res.seeds.indexOf(row.seed)], `${row.model} ${row.seed} ${row.metric}`);
+  }
+
+  // Rerunning into the same --out is refused (the 10-model results stay), and nothing is touched.
+  const resultsBefore = readFileSync(join(out, 'results.json'));
+  const again = await runCli(['experiment', '--preset', 'smoke', '--models', 'RankingModel', '--seeds', '1', '--out', out, '--quiet']);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /--out .* is not empty \(.*\); refusing to overwrite a previous run\. Choose another --out, or pass --force to write over it/);
+  assert.ok(readFileSync(join(out, 'results.json')).equals(resultsBefore), 'results.json untouched');
 
   // Where a job runs does not matter: in-process (--workers 1), a subset of models gives the same figures.
   const out1 = tempDir('rliv-experiment-w1-');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../../src/cli/command.js';
 import { fitSimulatorCommand } from '../../src/cli/fit-simulator.js';
@@ -43,11 +43,38 @@ test('bad input gets clear errors', async () => {
   await assert.rejects(fitSimulatorCommand.run({ out: dir, preset: 'smoke' }, [], ctx), /missing required flag --logs/);
   mkdirSync(join(dir, 'empty'));
   writeFileSync(join(dir, 'empty', 'log_standard_x.csv'), 'user_id\n');
-  await assert.rejects(fitSimulatorCommand.run({ logs: join(dir, 'empty'), out: dir, preset: 'smoke' }, [], ctx), /no world\.json.*--users and --videos/);
+  await assert.rejects(fitSimulatorCommand.run({ logs: join(dir, 'empty'), out: join(dir, 'never'), preset: 'smoke' }, [], ctx), /no world\.json.*--users and --videos/);
+  assert.equal(existsSync(join(dir, 'never')), false);
   const bad = join(dir, 'world.json');
   writeFileSync(bad, JSON.stringify({ click: { intercept: 'high' } }));
   await assert.rejects(generateCommand.run({ out: join(dir, 'g'), preset: 'smoke', world: bad, 'no-calibrate': true }, [], ctx), /click\.intercept/);
   writeFileSync(bad, JSON.stringify({ clik: {} }));
   await assert.rejects(generateCommand.run({ out: join(dir, 'g'), preset: 'smoke', world: bad, 'no-calibrate': true }, [], ctx), /unknown field 'clik'/);
   await assert.rejects(generateCommand.run({ out: join(dir, 'g'), preset: 'smoke', days: '0' }, [], ctx), /--days must be an integer/);
+});
+
+test('generate and fit-simulator refuse a non-empty --out (naming what is there) unless --force, and change nothing', async () => {
+  const dir = tempDir('rliv-cmd-out-');
+  const logs = join(dir, 'logs');
+  const tiny = { preset: 'smoke', 'users-count': '60', 'items-count': '200', days: '1', 'no-calibrate': true };
+  await generateCommand.run({ ...tiny, out: logs }, [], ctx);
+  const before = readFileSync(join(logs, 'world.json'));
+  const names = readdirSync(logs).sort();
+  await assert.rejects(generateCommand.run({ ...tiny, out: logs, 'users-count': '70' }, [], ctx),
+    (err: Error) => err.name === 'UsageError' && /--out .*logs is not empty \(calibration\.json, .*\); refusing to overwrite a previous run\. Choose another --out, or pass --force to write over it/.test(err.message));
+  assert.deepEqual(readdirSync(logs).sort(), names);
+  assert.ok(readFileSync(join(logs, 'world.json')).equals(before), 'world.json untouched');
+  // --force writes over it: the new world has 70 users.
+  const forced = await generateCommand.run({ ...tiny, out: logs, 'users-count': '70', force: true }, [], ctx);
+  assert.equal(forced.users, 70);
+  assert.equal(JSON.parse(readFileSync(join(logs, 'world.json'), 'utf8')).numUsers, 70);
+
+  const sim = join(dir, 'sim');
+  mkdirSync(sim);
+  writeFileSync(join(sim, 'notes.txt'), 'mine\n');
+  await assert.rejects(fitSimulatorCommand.run({ logs, out: sim, preset: 'smoke', epochs: '1' }, [], ctx), /sim is not empty \(notes\.txt\)/);
+  assert.deepEqual(readdirSync(sim), ['notes.txt']);
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  await assert.rejects(fitSimulatorCommand.run({ logs, out: file, preset: 'smoke', epochs: '1' }, [], ctx), /a-file is a file, not a directory/);
 });
