@@ -10,6 +10,7 @@ import { experimentCommand } from './experiment.js';
 import { abTestCommand } from './ab-test.js';
 import { serveCommand } from './serve.js';
 import { trainOnlineCommand } from './train-online.js';
+import { registryCommand } from './registry.js';
 import { generateCommand } from './generate.js';
 import { fitSimulatorCommand } from './fit-simulator.js';
 
@@ -23,5 +24,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   abTestCommand,
   serveCommand,
   trainOnlineCommand,
+  registryCommand,
   benchCommand,
 ];

@@ -15,6 +15,7 @@
 import { resolve } from 'node:path';
 import { intFlag, UsageError, type CommandSpec } from './command.js';
 import { startOnlineSystem } from '../serving/online-system.js';
+import { dataTablesFlags } from './data-tables-flags.js';
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
@@ -28,6 +29,8 @@ export const serveCommand: CommandSpec = {
     port: { type: 'string', description: 'TCP port (0 = any free port)', default: '8080', valueName: 'PORT' },
     redis: { type: 'string', description: 'Redis URL for the pair-count store and the sample stream (default: in memory)', valueName: 'URL' },
     models: { type: 'string', description: 'model registry directory (versions published by trainers, watched for hot reload)', default: 'rliv-models', valueName: 'DIR' },
+    users: { type: 'string', description: 'KuaiRand user_features_*.csv for models trained on it (a table path recorded in a checkpoint is never read)', valueName: 'FILE' },
+    videos: { type: 'string', description: 'KuaiRand video_features_basic_*.csv for models trained on it', valueName: 'FILE' },
     trainer: { type: 'string', description: 'online trainer in this process (inline) or none (run "rliv train-online")', default: 'inline', choices: ['inline', 'none'], valueName: 'KIND' },
     'join-window': { type: 'string', description: 'seconds feedback may arrive after its impression (the label joiner window)', default: '30', valueName: 'S' },
     'publish-every': { type: 'string', description: 'inline trainer: publish a version after this many new samples', default: '64', valueName: 'N' },
@@ -50,6 +53,7 @@ export const serveCommand: CommandSpec = {
       modelsDir,
       checkpointPath: typeof values.checkpoint === 'string' ? values.checkpoint : undefined,
       redisUrl,
+      tables: dataTablesFlags(values),
       seed: ctx.seed,
       inlineTrainer: values.trainer !== 'none',
       trainer: { publishEverySamples: publishEvery, minPublishIntervalMs: 5000 },

@@ -14,6 +14,7 @@ import { intFlag, requireString, UsageError, type CommandSpec } from './command.
 import { ModelRegistry } from '../serving/model-registry.js';
 import { RedisSampleStream } from '../serving/redis-sample-stream.js';
 import { OnlineTrainer } from '../serving/online-trainer.js';
+import { dataTablesFlags } from './data-tables-flags.js';
 
 export const trainOnlineCommand: CommandSpec = {
   name: 'train-online',
@@ -21,6 +22,8 @@ export const trainOnlineCommand: CommandSpec = {
   options: {
     redis: { type: 'string', description: 'Redis URL of the sample stream (the one "rliv serve --redis" writes)', valueName: 'URL' },
     models: { type: 'string', description: 'model registry directory shared with "rliv serve"', default: 'rliv-models', valueName: 'DIR' },
+    users: { type: 'string', description: 'KuaiRand user_features_*.csv for models trained on it (as given to "rliv serve")', valueName: 'FILE' },
+    videos: { type: 'string', description: 'KuaiRand video_features_basic_*.csv for models trained on it', valueName: 'FILE' },
     group: { type: 'string', description: 'consumer group of the trainers', default: 'trainers', valueName: 'NAME' },
     consumer: { type: 'string', description: 'this trainer\'s consumer name (keep it stable across restarts)', default: 'trainer-1', valueName: 'NAME' },
     'steps-per-round': { type: 'string', description: 'gradient steps after each read that brought samples', default: '20', valueName: 'N' },
@@ -33,7 +36,7 @@ export const trainOnlineCommand: CommandSpec = {
   async run(values, _positionals, ctx) {
     const url = requireString(values, 'redis');
     if (!/^rediss?:\/\//.test(url)) throw new UsageError(`--redis must be a redis:// URL, got ${JSON.stringify(url)}`);
-    const registry = new ModelRegistry(resolve(String(values.models)));
+    const registry = new ModelRegistry(resolve(String(values.models)), undefined, dataTablesFlags(values));
     const steps = intFlag(values, 'steps-per-round', 1, 1_000_000)!;
     const publishEvery = intFlag(values, 'publish-every', 1, 1_000_000_000)!;
     const interval = Number(values['publish-interval']);

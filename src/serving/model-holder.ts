@@ -14,14 +14,16 @@
  * the first reload used to block requests for).
  * A version that fails to load (corrupt, truncated, wrong agent) is refused,
  * counted and reported in /healthz; the current model keeps serving, and the
- * same bad file is not retried until the pointer changes.
+ * same bad file is not retried until the pointer changes. A damaged pointer
+ * (LATEST.json unreadable or inconsistent) is reported as `pointerError`
+ * (counted once per distinct problem) until it reads again.
  *
  * Loading runs in a worker thread (model-loader.ts): checksums and decoding
  * of the checkpoint never block requests; only the final parameter copy
  * runs on the event loop. If the worker cannot run, the in-thread
  * parameters-only load is used.
  */
-import { ModelLoadError, type ModelRegistry, type RegistryPointer, type ServingModel } from './model-registry.js';
+import { ModelLoadError, RegistryError, type ModelRegistry, type RegistryPointer, type ServingModel } from './model-registry.js';
 import { buildSpare, ModelLoaderThread } from './model-loader.js';
 
 export interface ReloadStatus {
@@ -33,6 +35,8 @@ export interface ReloadStatus {
   lastError?: string;
   /** Version of the last refused pointer. */
   lastFailedVersion?: number;
+  /** Set while the registry's LATEST.json is damaged (the message names the file and the repair command). */
+  pointerError?: string;
 }
 
 export class ModelHolder {
@@ -82,7 +86,19 @@ export class ModelHolder {
 
   private async check(): Promise<boolean> {
     if (this.registry === null) return false;
-    const p: RegistryPointer | null = this.registry.latest();
+    let p: RegistryPointer | null;
+    try {
+      p = this.registry.latest();
+      delete this.reload.pointerError;
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err;
+      if (this.reload.pointerError !== err.message) {
+        this.reload.failures++;
+        this.reload.lastError = err.message;
+      }
+      this.reload.pointerError = err.message;
+      return false;
+    }
     if (p === null || p.sha256 === this.model.sha256 || p.sha256 === this.failedSha) return false;
     if (p.version < this.model.version) return false;
     const recycle = this.previous;
@@ -108,7 +124,7 @@ export class ModelHolder {
     // Until the worker has started (module loading), load here rather than wait for it.
     if (!this.loaderBroken && loader !== null && loader.ready) {
       try {
-        return await loader.load(registry.dir, p, recycle);
+        return await loader.load(registry.dir, p, recycle, registry.tables);
       } catch (err) {
         if (err instanceof ModelLoadError) throw err;
         if (this.loader !== loader) return null; // stopped while loading

@@ -14,7 +14,7 @@ import type { Ranker } from '../agents/ranker.js';
 import type { PreparedRlivUaParameters } from '../agents/rliv-ua.js';
 import type { Checkpoint } from '../agents/checkpoint.js';
 import type { Catalog } from '../world/catalog.js';
-import { checkpointWorld, loadServingCatalog, ModelLoadError, type RegistryPointer, type ServingModel } from './model-registry.js';
+import { checkpointWorld, ModelLoadError, servingCatalog, type DataTables, type RegistryPointer, type ServingModel } from './model-registry.js';
 import { workerEntry } from './worker-entry.js';
 
 /** Message to the worker. */
@@ -52,10 +52,14 @@ export class ModelLoaderThread {
     return this.isReady && this.worker !== null;
   }
 
-  /** Verifies and decodes registry version `pointer` of `dir` in the worker, then builds the serving model here. */
-  async load(dir: string, pointer: RegistryPointer, recycle: ServingModel | null): Promise<ServingModel> {
+  /**
+   * Verifies and decodes registry version `pointer` of `dir` in the worker,
+   * then builds the serving model here (catalog tables from `tables`, never
+   * from the checkpoint).
+   */
+  async load(dir: string, pointer: RegistryPointer, recycle: ServingModel | null, tables: DataTables = {}): Promise<ServingModel> {
     const loaded = await this.request(dir, pointer);
-    return instantiateLoaded(loaded, pointer, recycle);
+    return instantiateLoaded(loaded, pointer, recycle, tables);
   }
 
   private request(dir: string, pointer: RegistryPointer): Promise<Loaded> {
@@ -119,15 +123,10 @@ export function buildSpare(model: ServingModel): ServingModel {
 }
 
 /** The main-thread part: catalog, ranker (recycled when it fits), parameters copied in. */
-async function instantiateLoaded(loaded: Loaded, pointer: RegistryPointer, recycle: ServingModel | null): Promise<ServingModel> {
+async function instantiateLoaded(loaded: Loaded, pointer: RegistryPointer, recycle: ServingModel | null, tables: DataTables): Promise<ServingModel> {
   const source = `model version ${pointer.version}`;
   const { catalogSpec, agentSeed } = checkpointWorld({ agent: loaded.agent, agentConfig: loaded.agentConfig, state: loaded.state, sections: {} });
-  let catalog: Catalog;
-  try {
-    catalog = await loadServingCatalog(catalogSpec);
-  } catch (err) {
-    throw new ModelLoadError(`${source}: cannot rebuild its catalog: ${(err as Error).message}`);
-  }
+  const catalog = await servingCatalog(catalogSpec, tables, source);
   const reusable = recycle && recycle.agent === loaded.agent && recycle.catalog === catalog && recycle.agentSeed === agentSeed
     && JSON.stringify(recycle.agentConfig) === JSON.stringify(loaded.agentConfig);
   let ranker: Ranker;

@@ -14,13 +14,21 @@
  * pointer to a partial file. Readers verify the pointer's SHA-256 of the
  * whole file and the checkpoint's own checksum before using anything.
  *
+ * The registry never loses a trained model: an unreadable or inconsistent
+ * LATEST.json is a {@link RegistryError} naming the file (never "no model
+ * yet"), `rliv registry repair` ({@link ModelRegistry.repair}) points it at
+ * the newest valid version, and a pointer can only name a version file of
+ * the directory itself (`../` and other paths are refused).
+ *
  * Checkpoints carry what the server needs to rebuild the model: the agent
  * name and config, and (as `rliv train` writes them) `state.options.meta =
  * {env: {kind, users, items, seed}, agentSeed}`, from which the serving
- * catalog is rebuilt exactly as the trainer built it.
+ * catalog is rebuilt exactly as the trainer built it. A data path recorded
+ * there (a KuaiRand table) is never read or shown by the service: the
+ * operator names the tables ({@link DataTables}, `rliv serve --users/--videos`).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
@@ -95,14 +103,76 @@ export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
 }
 
+/**
+ * The registry itself is damaged: LATEST.json unreadable, inconsistent or
+ * pointing outside the directory, or versions present without a pointer.
+ * The message names the file and says how to repair it; nothing is
+ * published over it.
+ */
+export class RegistryError extends ModelLoadError {
+  override name = 'RegistryError';
+}
+
+/**
+ * The KuaiRand tables a service may read, named by its operator (`rliv serve
+ * --users FILE --videos FILE`). A model trained on a table is served only
+ * with the table given here: the path recorded in its checkpoint is never
+ * read (a checkpoint is data, not a file-system capability).
+ */
+export interface DataTables {
+  /** KuaiRand user_features_*.csv, for models whose world was built on a user table. */
+  usersPath?: string;
+  /** KuaiRand video_features_basic_*.csv, for models whose world was built on a video table. */
+  videosPath?: string;
+}
+
+/**
+ * The description the service builds a model's catalog from: the recorded
+ * one with its table paths replaced by the operator's `tables`. Throws
+ * ModelLoadError (naming `source` and the flag to give, never the recorded
+ * path) when the model needs a table the operator did not give.
+ */
+export function servingCatalogDescription(spec: CatalogSpec, tables: DataTables, source: string): CatalogDescription {
+  const d: CatalogDescription = { ...spec.description };
+  if (d.usersPath !== undefined) {
+    if (tables.usersPath === undefined) throw new ModelLoadError(`${source} was trained on a KuaiRand user table: give the service that table with --users FILE (a data path recorded in a checkpoint is never read)`);
+    d.usersPath = tables.usersPath;
+  }
+  if (d.videosPath !== undefined) {
+    if (tables.videosPath === undefined) throw new ModelLoadError(`${source} was trained on a KuaiRand video table: give the service that table with --videos FILE (a data path recorded in a checkpoint is never read)`);
+    d.videosPath = tables.videosPath;
+  }
+  return d;
+}
+
+/** What /healthz shows of a catalog description: seeds and sizes, whether tables were used, never their paths. */
+export function publicCatalogDescription(d: CatalogDescription): Record<string, unknown> {
+  const out: Record<string, unknown> = { catalogSeed: d.catalogSeed };
+  if (d.numUsers !== undefined) out.numUsers = d.numUsers;
+  if (d.numItems !== undefined) out.numItems = d.numItems;
+  if (d.usersPath !== undefined) out.usersTable = true;
+  if (d.videosPath !== undefined) out.videosTable = true;
+  return out;
+}
+
 const catalogCache = new Map<string, Promise<Catalog>>();
 
-/** Builds (once per process and description) the catalog a model was trained on, exactly as training built it. */
-export function loadServingCatalog(spec: CatalogSpec): Promise<Catalog> {
-  const key = JSON.stringify(spec.description);
+/**
+ * Builds (once per process and description) the catalog a model was trained
+ * on, exactly as training built it, with the operator's `tables` in place of
+ * any recorded table path (see {@link servingCatalogDescription}).
+ */
+export function loadServingCatalog(spec: CatalogSpec, tables: DataTables = {}, source = 'the checkpoint'): Promise<Catalog> {
+  let description: CatalogDescription;
+  try {
+    description = servingCatalogDescription(spec, tables, source);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const key = JSON.stringify(description);
   let c = catalogCache.get(key);
   if (c === undefined) {
-    c = buildDescribedCatalog({ kind: 'rliv-world', version: 1, worldSeed: 0, ...spec.description });
+    c = buildDescribedCatalog({ kind: 'rliv-world', version: 1, worldSeed: 0, ...description });
     catalogCache.set(key, c);
     c.catch(() => catalogCache.delete(key));
   }
@@ -160,15 +230,10 @@ export function decodeModelCheckpoint(bytes: Uint8Array, source: string): { ckpt
  * no redundant outer checksum; still checksummed, see RlivUaAgent). Such a
  * model cannot be saved or re-published; trainers load in full.
  */
-export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string, parametersOnly = false): Promise<ServingModel> {
+export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string, parametersOnly = false, tables: DataTables = {}): Promise<ServingModel> {
   const { ckpt, model } = decodeModelCheckpoint(bytes, source);
   const { catalogSpec, agentSeed } = checkpointWorld(ckpt);
-  let catalog: Catalog;
-  try {
-    catalog = await loadServingCatalog(catalogSpec);
-  } catch (err) {
-    throw new ModelLoadError(`${source}: cannot rebuild its catalog: ${(err as Error).message}`);
-  }
+  const catalog = await servingCatalog(catalogSpec, tables, source);
   const reusable = recycle && recycle.agent === ckpt.agent && recycle.catalog === catalog && recycle.agentSeed === agentSeed
     && JSON.stringify(recycle.agentConfig) === JSON.stringify(ckpt.agentConfig);
   let ranker: Ranker;
@@ -184,6 +249,16 @@ export async function instantiateModel(bytes: Uint8Array, version: number, sourc
     version, agent: ckpt.agent, ranker, sha256: knownSha256 ?? sha256Hex(bytes),
     catalog, catalogSpec, agentConfig: ckpt.agentConfig, agentSeed, loadedAt: Date.now(),
   };
+}
+
+/** The catalog of a model being loaded; any failure is a ModelLoadError naming `source`. */
+export async function servingCatalog(spec: CatalogSpec, tables: DataTables, source: string): Promise<Catalog> {
+  try {
+    return await loadServingCatalog(spec, tables, source);
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`${source}: cannot rebuild its catalog: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -213,12 +288,28 @@ interface ParameterLoader {
 
 const VERSION_FILE = /^v(\d{6,})\.ckpt$/;
 
+/** The file name of a version: v000001.ckpt. */
+export function versionFileName(version: number): string {
+  return `v${String(version).padStart(6, '0')}.ckpt`;
+}
+
+/** What `ModelRegistry.repair` did. */
+export interface RegistryRepair {
+  /** The new pointer (the newest version that decodes and verifies). */
+  pointer: RegistryPointer;
+  /** The pointer before the repair, or the reason it was unusable. */
+  previous: RegistryPointer | string | null;
+  /** Newer version files that were skipped, with why. */
+  skipped: { file: string; problem: string }[];
+}
+
 export class ModelRegistry {
   /**
    * @param dir the registry directory (created on first publish).
    * @param keepVersions checkpoints kept on disk; older versions are deleted after each publish. Default 10.
+   * @param tables the KuaiRand tables models may be served with (see {@link DataTables}). Default none.
    */
-  constructor(readonly dir: string, readonly keepVersions = 10) {}
+  constructor(readonly dir: string, readonly keepVersions = 10, readonly tables: DataTables = {}) {}
 
   /** Deletes version files older than the newest `keepVersions`. */
   private prune(newest: number): void {
@@ -234,20 +325,41 @@ export class ModelRegistry {
     return join(this.dir, 'LATEST.json');
   }
 
-  /** The current pointer, or null when nothing was published (or the pointer is unreadable). */
+  private get repairHint(): string {
+    return `run "rliv registry repair --models ${this.dir}" to point it at the newest valid version`;
+  }
+
+  /**
+   * The current pointer, or null when nothing was ever published (no
+   * LATEST.json). A pointer that exists but cannot be read, is not JSON, is
+   * inconsistent, or names a file other than its version's file in this
+   * directory is a RegistryError naming the file: a damaged pointer is
+   * never mistaken for an empty registry.
+   */
   latest(): RegistryPointer | null {
-    if (!existsSync(this.pointerPath)) return null;
+    const path = this.pointerPath;
+    let text: string;
     try {
-      const p = JSON.parse(readFileSync(this.pointerPath, 'utf8')) as RegistryPointer;
-      if (!Number.isInteger(p.version) || typeof p.file !== 'string' || typeof p.sha256 !== 'string') return null;
-      return p;
-    } catch {
-      return null;
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new RegistryError(`model registry pointer ${path} cannot be read (${(err as Error).message}); ${this.repairHint}`);
     }
+    let p: unknown;
+    try {
+      p = JSON.parse(text);
+    } catch (err) {
+      throw new RegistryError(`model registry pointer ${path} is not valid JSON (${(err as Error).message}); ${this.repairHint}`);
+    }
+    const problem = pointerProblem(p);
+    if (problem !== null) throw new RegistryError(`model registry pointer ${path} ${problem}; ${this.repairHint}`);
+    return p as RegistryPointer;
   }
 
   /** Reads and verifies the checkpoint bytes of a pointer (throws ModelLoadError). */
   readBytes(pointer: RegistryPointer): Uint8Array {
+    const problem = pointerProblem(pointer);
+    if (problem !== null) throw new RegistryError(`model registry pointer of ${this.dir} ${problem}; ${this.repairHint}`);
     const path = join(this.dir, pointer.file);
     let bytes: Uint8Array;
     try {
@@ -260,33 +372,82 @@ export class ModelRegistry {
     return bytes;
   }
 
-  /** Loads the latest published version (throws ModelLoadError; null when none). `recycle`, `parametersOnly`: see instantiateModel. */
+  /** Loads the latest published version (throws ModelLoadError / RegistryError; null when none). `recycle`, `parametersOnly`: see instantiateModel. */
   loadLatest(recycle?: ServingModel | null, parametersOnly = false): Promise<ServingModel | null> {
-    const p = this.latest();
-    if (p === null) return Promise.resolve(null);
     try {
-      return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256, parametersOnly);
+      const p = this.latest();
+      if (p === null) return Promise.resolve(null);
+      return instantiateModel(this.readBytes(p), p.version, `model version ${p.version}`, recycle, p.sha256, parametersOnly, this.tables);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Highest version present in the directory (files or pointer). */
-  highestVersion(): number {
-    let max = this.latest()?.version ?? 0;
-    if (existsSync(this.dir)) for (const f of readdirSync(this.dir)) {
+  /** Version numbers of the checkpoint files in the directory, newest first. */
+  versions(): number[] {
+    if (!existsSync(this.dir)) return [];
+    const out: number[] = [];
+    for (const f of readdirSync(this.dir)) {
       const m = VERSION_FILE.exec(f);
-      if (m) max = Math.max(max, Number(m[1]));
+      if (m) out.push(Number(m[1]));
     }
-    return max;
+    return out.sort((a, b) => b - a);
+  }
+
+  /** Highest version present in the directory (files or pointer; throws RegistryError on a damaged pointer). */
+  highestVersion(): number {
+    return Math.max(this.latest()?.version ?? 0, this.versions()[0] ?? 0);
+  }
+
+  /**
+   * Throws RegistryError when the registry holds versions but no pointer:
+   * its LATEST.json was lost, and "empty" would publish an untrained model
+   * over trained ones.
+   */
+  assertEmptyOrPointed(): void {
+    if (existsSync(this.pointerPath)) return;
+    const v = this.versions();
+    if (v.length > 0) throw new RegistryError(`model registry ${this.dir} holds ${v.length} model version(s) (newest ${versionFileName(v[0]!)}) but no LATEST.json; refusing to treat it as empty; ${this.repairHint}`);
+  }
+
+  /**
+   * Rebuilds LATEST.json from the newest version file whose checkpoint
+   * decodes and verifies (its own checksums), and returns what it did.
+   * Throws RegistryError when no version is valid.
+   */
+  repair(): RegistryRepair {
+    let previous: RegistryPointer | string | null;
+    try {
+      previous = this.latest();
+    } catch (err) {
+      previous = (err as Error).message;
+    }
+    const skipped: { file: string; problem: string }[] = [];
+    for (const version of this.versions()) {
+      const file = versionFileName(version);
+      const path = join(this.dir, file);
+      try {
+        const bytes = readFileSync(path);
+        const ckpt = decodeCheckpoint(bytes, path);
+        if (!ckpt.sections.model) throw new CheckpointError(`${path} has no "model" section`);
+        const pointer: RegistryPointer = { version, file, sha256: sha256Hex(bytes), agent: ckpt.agent, publishedAt: statSync(path).mtime.toISOString() };
+        writeFileAtomic(this.pointerPath, new TextEncoder().encode(JSON.stringify(pointer, null, 2) + '\n'));
+        return { pointer, previous, skipped };
+      } catch (err) {
+        skipped.push({ file, problem: (err as Error).message });
+      }
+    }
+    throw new RegistryError(`model registry ${this.dir} has no valid model version to point LATEST.json at${skipped.length ? ` (${skipped.map((s) => `${s.file}: ${s.problem}`).join('; ')})` : ' (no v*.ckpt files)'}`);
   }
 
   /**
    * Publishes a checkpoint as the next version: claims the version file
    * exclusively, writes it atomically, verifies it decodes, then swaps
-   * LATEST.json. Returns the new pointer.
+   * LATEST.json. Returns the new pointer. Refuses (RegistryError) while the
+   * pointer is damaged or missing next to existing versions.
    */
   publish(ckpt: Checkpoint): RegistryPointer {
+    this.assertEmptyOrPointed();
     mkdirSync(this.dir, { recursive: true });
     const bytes = encodeCheckpoint(ckpt);
     try {
@@ -296,7 +457,7 @@ export class ModelRegistry {
     }
     for (let attempt = 0; attempt < 100; attempt++) {
       const version = this.highestVersion() + 1;
-      const file = `v${String(version).padStart(6, '0')}.ckpt`;
+      const file = versionFileName(version);
       const path = join(this.dir, file);
       let fd: number;
       try {
@@ -319,4 +480,17 @@ export class ModelRegistry {
     }
     throw new Error(`could not claim a new model version in ${this.dir} after 100 attempts`);
   }
+}
+
+/** Why `p` is not a usable pointer (null when it is): fields, and a file that is exactly its version's file in the registry. */
+function pointerProblem(p: unknown): string | null {
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) return 'is not a JSON object';
+  const o = p as Record<string, unknown>;
+  if (!Number.isInteger(o.version) || (o.version as number) < 1) return `has no valid "version" (a positive integer), got ${JSON.stringify(o.version)}`;
+  if (typeof o.file !== 'string') return `has no "file" string`;
+  const expected = versionFileName(o.version as number);
+  if (o.file !== expected) return `names file ${JSON.stringify(o.file).slice(0, 80)} for version ${o.version as number}; only "${expected}" inside the registry is allowed (no other path)`;
+  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) return 'has no valid "sha256" (64 hex digits)';
+  if (typeof o.agent !== 'string') return 'has no "agent" string';
+  return null;
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, DEFAULT_CATALOG_SIZE, type ServingModel } from './model-registry.js';
+import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, DEFAULT_CATALOG_SIZE, type DataTables, type ServingModel } from './model-registry.js';
 import { MemoryPairStore, type PairFeatureStore } from './pair-store.js';
 import { RedisPairStore } from './redis-pair-store.js';
 import { MemorySampleStream, type SampleStream } from './sample-stream.js';
@@ -23,8 +23,10 @@ export const DEFAULT_SERVING_AGENT_CONFIG: Readonly<Record<string, unknown>> = {
 export interface OnlineSystemOptions {
   /** Model registry directory (created when missing). */
   modelsDir: string;
-  /** Checkpoint to serve (published into the registry when it is not its latest version). Default: the registry's latest, else a fresh model. */
+  /** Checkpoint to serve (published into the registry when it is not its latest version). Default: the registry's latest, else (only in an empty registry) a fresh model. */
   checkpointPath?: string;
+  /** KuaiRand tables for models trained on them (`--users/--videos`); a table path recorded in a checkpoint is never read. Default none. */
+  tables?: DataTables;
   /** Redis URL for the pair store and the sample stream; memory backends when absent. */
   redisUrl?: string;
   /** Redis key prefix. Default "rliv:". */
@@ -70,7 +72,12 @@ export interface OnlineSystem {
   close(): Promise<void>;
 }
 
-/** Chooses the initial model and makes sure it is the registry's latest version. */
+/**
+ * Chooses the initial model and makes sure it is the registry's latest
+ * version. A damaged registry (LATEST.json unreadable or inconsistent, or
+ * versions without a pointer) is a RegistryError: a fresh model is
+ * published only into an empty registry.
+ */
 export async function initialModel(registry: ModelRegistry, options: OnlineSystemOptions): Promise<{ model: ServingModel; origin: string }> {
   if (options.checkpointPath) {
     const path = resolve(options.checkpointPath);
@@ -80,17 +87,19 @@ export async function initialModel(registry: ModelRegistry, options: OnlineSyste
     } catch (err) {
       throw new ModelLoadError(`cannot read --checkpoint ${path}: ${(err as Error).message}`);
     }
+    registry.assertEmptyOrPointed();
     const latest = registry.latest();
     if (latest && latest.sha256 === sha256Hex(bytes)) {
-      return { model: await instantiateModel(bytes, latest.version, `checkpoint ${path}`), origin: `checkpoint ${path} (registry version ${latest.version})` };
+      return { model: await instantiateModel(bytes, latest.version, `checkpoint ${path}`, null, undefined, false, registry.tables), origin: `checkpoint ${path} (registry version ${latest.version})` };
     }
-    const loaded = await instantiateModel(bytes, 0, `checkpoint ${path}`);
+    const loaded = await instantiateModel(bytes, 0, `checkpoint ${path}`, null, undefined, false, registry.tables);
     const pointer = registry.publish(servingModelCheckpoint(loaded, { source: path }));
     // The published bytes hold exactly this ranker's state: serve the object we have.
     return { model: { ...loaded, version: pointer.version, sha256: pointer.sha256 }, origin: `checkpoint ${path}, published as registry version ${pointer.version}` };
   }
   const latest = await registry.loadLatest();
   if (latest) return { model: latest, origin: `registry ${registry.dir} version ${latest.version}` };
+  registry.assertEmptyOrPointed();
   const agent = options.agent ?? 'RLIV-UA';
   const size = options.catalog ?? DEFAULT_CATALOG_SIZE;
   const spec = syntheticCatalogSpec(size.users, size.items, options.seed);
@@ -101,7 +110,7 @@ export async function initialModel(registry: ModelRegistry, options: OnlineSyste
 }
 
 export async function startOnlineSystem(options: OnlineSystemOptions): Promise<OnlineSystem> {
-  const registry = new ModelRegistry(resolve(options.modelsDir));
+  const registry = new ModelRegistry(resolve(options.modelsDir), undefined, options.tables ?? {});
   const { model, origin } = await initialModel(registry, options);
   let store: PairFeatureStore;
   let stream: SampleStream;
@@ -124,7 +133,7 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
   if (options.inlineTrainer ?? true) {
     const trainerOptions = { publishEverySamples: 64, ...options.trainer };
     if (options.trainerInWorker ?? true) {
-      trainer = new TrainerThread(stream, registry.dir, trainerOptions, () => { void service.holder.checkNow(); });
+      trainer = new TrainerThread(stream, registry.dir, registry.tables, trainerOptions, () => { void service.holder.checkNow(); });
     } else {
       const t = new OnlineTrainer(model, stream, registry, trainerOptions);
       const done = t.run(() => { void service.holder.checkNow(); });

@@ -30,7 +30,7 @@ import {
 import { CatalogFeatureViews } from './feature-views.js';
 import { CallbackMetric, Counter, Histogram, LATENCY_BUCKETS_S, MetricsRegistry } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
-import type { ModelRegistry, ServingModel } from './model-registry.js';
+import { publicCatalogDescription, type ModelRegistry, type ServingModel } from './model-registry.js';
 import type { PairFeatureStore } from './pair-store.js';
 import { SamplePipeline, type SamplePipelineOptions } from './sample-pipeline.js';
 import type { SampleStream } from './sample-stream.js';
@@ -321,11 +321,11 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     const m = holder.current;
     const storeStatus = store.status();
     const streamStatus = stream.status();
-    const degraded = { store: !storeStatus.healthy, stream: !streamStatus.healthy, modelReload: holder.reload.lastError !== undefined && holder.reload.lastFailedVersion !== undefined && holder.reload.lastFailedVersion > m.version };
+    const degraded = { store: !storeStatus.healthy, stream: !streamStatus.healthy, modelReload: holder.reload.pointerError !== undefined || (holder.reload.lastError !== undefined && holder.reload.lastFailedVersion !== undefined && holder.reload.lastFailedVersion > m.version) };
     return {
       status: degraded.store || degraded.stream || degraded.modelReload ? 'degraded' : 'ok',
       modelVersion: m.version,
-      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: { users: m.catalog.numUsers, authors: m.catalog.numAuthors, items: m.catalog.numItems, ...m.catalogSpec.description }, perTowerLiv: m.ranker.towerLiv !== null },
+      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: { users: m.catalog.numUsers, authors: m.catalog.numAuthors, items: m.catalog.numItems, ...publicCatalogDescription(m.catalogSpec.description) }, perTowerLiv: m.ranker.towerLiv !== null },
       degraded,
       store: storeStatus,
       stream: streamStatus,

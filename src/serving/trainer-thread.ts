@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { encodeSamples } from './sample-codec.js';
 import type { SampleStream } from './sample-stream.js';
 import type { OnlineTrainerOptions, OnlineTrainerStats } from './online-trainer.js';
+import type { DataTables } from './model-registry.js';
 import type { TrainerWorkerData } from './trainer-worker.js';
 import { workerEntry } from './worker-entry.js';
 
@@ -22,8 +23,8 @@ export class TrainerThread {
   /**
    * @param onPublished called in the main thread after each version the worker published.
    */
-  constructor(stream: SampleStream, modelsDir: string, options: Partial<OnlineTrainerOptions>, onPublished: (version: number) => void) {
-    const data: TrainerWorkerData = { modelsDir, options };
+  constructor(stream: SampleStream, modelsDir: string, tables: DataTables, options: Partial<OnlineTrainerOptions>, onPublished: (version: number) => void) {
+    const data: TrainerWorkerData = { modelsDir, tables, options };
     this.worker = new Worker(workerEntry(import.meta.url, './trainer-worker'), { workerData: data });
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));

@@ -10,12 +10,14 @@ import type { MessagePort } from 'node:worker_threads';
 import { decodeSamples } from './sample-codec.js';
 import type { SampleBatch } from '../mdp/scri-mdp.js';
 import type { SampleStream, SampleStreamEntry, SampleStreamStatus } from './sample-stream.js';
-import { ModelRegistry } from './model-registry.js';
+import { ModelRegistry, type DataTables } from './model-registry.js';
 import { OnlineTrainer, type OnlineTrainerOptions } from './online-trainer.js';
 
 /** What the main thread sends the worker at start. */
 export interface TrainerWorkerData {
   modelsDir: string;
+  /** The service's KuaiRand tables (see DataTables). */
+  tables: DataTables;
   options: Partial<OnlineTrainerOptions>;
 }
 
@@ -68,7 +70,7 @@ class PortSampleStream implements SampleStream {
 async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as TrainerWorkerData;
-  const registry = new ModelRegistry(data.modelsDir);
+  const registry = new ModelRegistry(data.modelsDir, undefined, data.tables);
   const base = await registry.loadLatest();
   if (base === null) throw new Error(`no model in registry ${data.modelsDir}`);
   const trainer = new OnlineTrainer(base, new PortSampleStream(port), registry, data.options);
