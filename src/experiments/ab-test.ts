@@ -40,7 +40,7 @@ import type { PendingRequest, SlatePolicy } from '../simulator/slate-policy.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExperimentPreset } from './experiment-presets.js';
-import { spearman } from './findings.js';
+import { spearman } from './statistics.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
 import { mean, relativeDelta, std, type RelativeDelta } from './statistics.js';

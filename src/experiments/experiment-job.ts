@@ -6,7 +6,9 @@
  * from the seed, so where a job runs never changes its result.
  */
 import { createAgent } from '../agents/registry.js';
-import type { Rng } from '../numeric/rng.js';
+import { Rng } from '../numeric/rng.js';
+import { DEFAULT_QUIT_OPTIONS } from '../simulator/quit-model.js';
+import { GreedyClickPolicy, UniformRandomPolicy, type ClickProbabilityModel } from '../simulator/reference-policies.js';
 import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
 import { computeMetrics } from '../simulator/metrics.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
@@ -14,6 +16,7 @@ import type { SessionTrace } from '../simulator/trace.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ResponseModel } from '../world/response.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
+import type { PolicyFigures } from './fidelity.js';
 import { REPORT_METRICS, type ReportMetric, type SeedRun } from './results.js';
 import type { TrainPreset } from './train-presets.js';
 import { evaluateRanker, evaluationUsers, TrainingRun, type EvaluationMetrics } from './training-loop.js';
@@ -42,11 +45,89 @@ export interface JobResult {
   worldSeconds: number;
 }
 
-/** The metrics a figure is made of, from one evaluation's sessions. */
-export function reportMetrics(sessions: readonly SessionTrace[], catalog: Catalog): EvaluationMetrics {
+/**
+ * The metrics a figure is made of, from one evaluation's sessions, plus
+ * `capShare`: the share of sessions that ended at the request cap
+ * `maxRequests` (the fidelity gate G2 reads it).
+ */
+export function reportMetrics(sessions: readonly SessionTrace[], catalog: Catalog, maxRequests = DEFAULT_QUIT_OPTIONS.maxRequests): EvaluationMetrics {
   const m = computeMetrics(sessions, catalog);
   const out: EvaluationMetrics = {};
   for (const k of REPORT_METRICS) out[k] = m[k];
+  out.capShare = capShare(sessions, maxRequests);
+  return out;
+}
+
+/** Share of sessions with `maxRequests` requests or more (ended by the cap, not by the user). */
+export function capShare(sessions: readonly SessionTrace[], maxRequests: number): number {
+  if (sessions.length === 0) return NaN;
+  let n = 0;
+  for (const t of sessions) if (t.requests.length >= maxRequests) n++;
+  return n / sessions.length;
+}
+
+/** The request cap of the environment options (the quit model's `maxRequests`). */
+export function maxRequestsOf(environment: Partial<EnvironmentOptions>): number {
+  return environment.quit?.maxRequests ?? DEFAULT_QUIT_OPTIONS.maxRequests;
+}
+
+/**
+ * What a policy did in one environment, for the fidelity gates: pooled
+ * per-exposure rates (clicks, long views, play seconds per exposure) and the
+ * per-session figures of the report.
+ */
+export function policyFigures(sessions: readonly SessionTrace[], catalog: Catalog, maxRequests: number): PolicyFigures {
+  let n = 0, clicks = 0, longViews = 0, play = 0;
+  for (const t of sessions) {
+    for (const r of t.requests) {
+      const s = r.responses;
+      for (let p = 0; p < r.slate.length; p++) {
+        n++;
+        clicks += s.click[p]!;
+        longViews += s.longView[p]!;
+        play += s.playTimeMs[p]!;
+      }
+    }
+  }
+  const m = computeMetrics(sessions, catalog);
+  return {
+    click: clicks / n, longView: longViews / n, playTimeS: play / n / 1000,
+    sessionLength: m.sessionLength, watchTime: m.watchTime, ctr: m.ctr, capShare: capShare(sessions, maxRequests), sessions: sessions.length,
+  };
+}
+
+/**
+ * The reference policies of the fidelity gates on the held-out panel of
+ * `seed`, `rounds` rounds in each environment (fresh environments with the
+ * seed: the same candidates and random streams as the models' evaluation).
+ * `world` may be absent (real KuaiRand logs): then only the simulator runs.
+ */
+export function runReferencePolicies(
+  setup: Pick<JobSetup, 'catalog' | 'simulator' | 'environment' | 'loggingPolicy' | 'train'>,
+  world: (ResponseModel & ClickProbabilityModel) | undefined,
+  simulatorClicks: ClickProbabilityModel,
+  seed: number,
+  rounds: number,
+): Record<string, { sim: PolicyFigures; world?: PolicyFigures }> {
+  const { catalog } = setup;
+  const t = setup.train;
+  const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
+  const maxRequests = maxRequestsOf(setup.environment);
+  const policies: Record<string, () => SlatePolicy> = {
+    'uniform random': () => new UniformRandomPolicy(seed),
+    'logging policy': () => setup.loggingPolicy(new Rng(seed).fork('reference-logging')),
+    ...(world ? { 'click oracle': () => new GreedyClickPolicy(world) } : {}),
+    'simulator-greedy': () => new GreedyClickPolicy(simulatorClicks),
+  };
+  const run = (responder: ResponseModel, make: () => SlatePolicy): PolicyFigures => {
+    const env = new Environment(catalog, responder, { ...setup.environment, seed });
+    const policy = make();
+    const sessions: SessionTrace[] = [];
+    for (let r = 0; r < rounds; r++) sessions.push(...env.runSessions(panel, policy));
+    return policyFigures(sessions, catalog, maxRequests);
+  };
+  const out: Record<string, { sim: PolicyFigures; world?: PolicyFigures }> = {};
+  for (const [name, make] of Object.entries(policies)) out[name] = { sim: run(setup.simulator, make), ...(world ? { world: run(world, make) } : {}) };
   return out;
 }
 
@@ -62,6 +143,7 @@ function lastMean(rounds: EvaluationMetrics[], last: number, metric: string): nu
 export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit: (note: string) => void): JobResult {
   const { catalog } = setup;
   const t = setup.train;
+  const maxRequests = maxRequestsOf(setup.environment);
   const t0 = performance.now();
   const agentConfig = setup.agentConfigs[name] ?? { batchSize: t.batchSize };
   const agent = createAgent(name, { catalog, seed }, agentConfig);
@@ -78,7 +160,7 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
     heldOutFraction: t.heldOutFraction,
     lastEpochsForFigure: t.lastEpochsForFigure,
     exploration: t.exploration,
-  }, (sessions) => reportMetrics(sessions, catalog));
+  }, (sessions) => reportMetrics(sessions, catalog, maxRequests));
   const result = run.run(() => onUnit(`${name} seed ${seed}`));
   const trainSeconds = (performance.now() - t0) / 1000;
 
@@ -88,7 +170,7 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
   const world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
     onUnit(`${name} seed ${seed} (world)`);
-    return reportMetrics(sessions, catalog);
+    return reportMetrics(sessions, catalog, maxRequests);
   }).rounds;
   const worldSeconds = (performance.now() - t1) / 1000;
 
@@ -100,5 +182,6 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
     real[m] = lastMean(world, t.lastEpochsForFigure, m);
     curve[m] = result.reports.map((r) => r.eval[m]!);
   }
-  return { run: { seed, sim, real, curve }, trainSeconds, worldSeconds };
+  const capShare = { sim: result.figure.capShare!, real: lastMean(world, t.lastEpochsForFigure, 'capShare') };
+  return { run: { seed, sim, real, curve, capShare }, trainSeconds, worldSeconds };
 }

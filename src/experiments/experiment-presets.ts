@@ -23,6 +23,13 @@ export interface ExperimentPreset {
   numItems: number;
   /** Days of logging-policy traffic in the ground-truth world that the learned simulator is fitted on. */
   logDays: number;
+  /**
+   * Share of the logging policy's requests served uniformly at random: the
+   * random log (KuaiRand's `log_random_*`), held out of the simulator's fit
+   * to validate it and to set its pessimism. 0.3 as in `rliv generate`
+   * (KuaiRand-Pure's random log is 45 % of its rows).
+   */
+  randomRequestRate: number;
   /** Bisection of the world's intercepts against KuaiRand-Pure (src/simulator/calibration.ts): users and days per evaluation run, passes over the heads, steps per head. */
   calibration: { users: number; days: number; rounds: number; maxSteps: number };
   /** Options passed to the learned simulator's fit (epochs, batch size, ...); see src/simulator/simulator-training.ts. */
@@ -45,6 +52,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 120,
     numItems: 300,
     logDays: 2,
+    randomRequestRate: 0.3,
     calibration: { users: 120, days: 1, rounds: 1, maxSteps: 4 },
     simulatorFit: { epochs: 1 },
     // Ten epochs so the "mean of the last 10 evaluation epochs" is what it says.
@@ -58,7 +66,8 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 2000,
     numItems: 3000,
     logDays: 3,
-    calibration: { users: 400, days: 2, rounds: 1, maxSteps: 8 },
+    randomRequestRate: 0.3,
+    calibration: { users: 400, days: 2, rounds: 2, maxSteps: 8 },
     simulatorFit: { epochs: 2 },
     // train-presets' quick (20 epochs, batch 256) with 50 gradient steps and 40 sessions collected and
     // 40 evaluated per epoch: gradient steps dominate (CQL's most), and at 100 steps the 30 jobs took
@@ -73,6 +82,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 27_285,
     numItems: 7_583,
     logDays: 14,
+    randomRequestRate: 0.3,
     calibration: { users: 2000, days: 2, rounds: 2, maxSteps: 14 },
     simulatorFit: { epochs: 10 },
     train: { ...trainPreset('paper') },

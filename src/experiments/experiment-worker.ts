@@ -7,7 +7,7 @@
  *   out: {type: 'ready'} | {type: 'unit', note} | {type: 'done', model, seed, result} | {type: 'error', message, stack}
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadSimulator } from '../simulator/learned-simulator.js';
+import { loadSimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import { buildDescribedWorld, type WorldDescription } from '../simulator/world-description.js';
 import type { EnvironmentOptions } from '../simulator/environment.js';
 import { runModelSeed, type JobSetup } from './experiment-job.js';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const { catalog, world } = await buildDescribedWorld(data.description);
   const setup: JobSetup = {
     catalog,
-    simulator: loadSimulator(data.simulatorPath, catalog),
+    simulator: loadSimulatorEnsemble(data.simulatorPath, catalog),
     groundTruth: world,
     environment: data.environment,
     loggingPolicy: loggingPolicyFactory(catalog, world),

@@ -16,12 +16,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Rng } from '../numeric/rng.js';
-import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../simulator/calibration.js';
+import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../simulator/calibration.js';
 import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
 import { interactionLogFromTraces } from '../simulator/interaction-log.js';
-import type { LearnedSimulator } from '../simulator/learned-simulator.js';
-import { LoggingPolicy } from '../simulator/logging-policy.js';
-import { fitSimulator } from '../simulator/simulator-training.js';
+import { worldLoggingPolicy } from '../simulator/log-generation.js';
+import { fitSimulatorEnsemble, type EnsembleReport, type SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
 import type { SessionTrace } from '../simulator/trace.js';
 import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from '../simulator/world-description.js';
@@ -53,8 +52,10 @@ export interface CalibratedWorld {
   groundTruth: GroundTruthWorld;
   /** Environment options for every environment of the run: the preset's, plus the quit/return models of the world's config. */
   environment: Partial<EnvironmentOptions>;
-  /** The behaviour policy of the logs (a fresh instance per seed); offline agents learn from its sessions. */
+  /** The behaviour policy (a fresh instance per seed): the standard log's ranker; offline agents learn from its sessions. */
   loggingPolicy: (rng: Rng) => SlatePolicy;
+  /** The same ranker serving a share `randomRequestRate` of requests uniformly at random: what writes the logs (standard + random). */
+  loggingWithRandom: (rng: Rng) => SlatePolicy;
   /** "synthetic", the real tables' paths, or the world description's path. */
   dataSource: string;
   /** The fitted intercepts, when this run calibrated the world. */
@@ -64,8 +65,10 @@ export interface CalibratedWorld {
 }
 
 export interface ExperimentWorld extends CalibratedWorld {
-  /** What agents are trained and evaluated in (the paper's protocol): the learned simulator. */
-  simulator: LearnedSimulator;
+  /** What agents are trained and evaluated in (the paper's protocol): the pessimistic ensemble of learned simulators. */
+  simulator: SimulatorEnsemble;
+  /** How the ensemble was fitted and how it does on the held-out standard log and on the random log. */
+  simulatorReport: EnsembleReport;
   calibration: Calibration;
   /** Rows of logs the simulator was fitted on. */
   logRows: number;
@@ -73,9 +76,14 @@ export interface ExperimentWorld extends CalibratedWorld {
   notes: string[];
 }
 
-/** The production-like logging policy over the world's (noisy) affinity, seeded. */
-export function loggingPolicyFactory(catalog: Catalog, world: GroundTruthWorld): (rng: Rng) => SlatePolicy {
-  return (rng: Rng) => new LoggingPolicy(catalog, (u, i) => world.affinity(u, i), { seed: rng.nextUint32() });
+/**
+ * The production-like logging policy (`rliv generate`'s: a noisy estimate of
+ * the world's item appeal, popularity and the pair's history), seeded;
+ * `randomRequestRate` > 0 serves that share of requests uniformly at random
+ * (the random log).
+ */
+export function loggingPolicyFactory(catalog: Catalog, world: GroundTruthWorld, randomRequestRate = 0): (rng: Rng) => SlatePolicy {
+  return (rng: Rng) => worldLoggingPolicy(catalog, world, rng.nextUint32(), { randomRequestRate });
 }
 
 /** Builds (and, when fresh, calibrates) the ground-truth world. */
@@ -118,6 +126,7 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
   const { catalog, world } = built;
   progress.log(`world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items (${built.dataSource})`);
   const loggingPolicy = loggingPolicyFactory(catalog, world);
+  const loggingWithRandom = loggingPolicyFactory(catalog, world, preset.randomRequestRate);
   const environmentOf = () => ({ ...preset.environment, ...sessionOptionsFromWorld(world.config) });
 
   let intercepts: Record<string, number> | undefined;
@@ -133,7 +142,8 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
       rounds: c.rounds,
       maxSteps: c.maxSteps,
       environment: { ...preset.environment, seed: root.fork('calibration').seed },
-      policy: () => loggingPolicy(root.fork('calibration-policy')),
+      // With the random requests: the random-log click rate fits the affinity scale.
+      policy: () => loggingWithRandom(root.fork('calibration-policy')),
       onStep: (head) => progress.update(++runs, head),
     }));
     progress.stop();
@@ -142,7 +152,7 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
   }
   // The description carries the calibrated config.
   const description: WorldDescription = { ...built.description, worldConfig: world.config as WorldConfig };
-  return { catalog, groundTruth: world, environment: environmentOf(), loggingPolicy, dataSource: built.dataSource, intercepts, description };
+  return { catalog, groundTruth: world, environment: environmentOf(), loggingPolicy, loggingWithRandom, dataSource: built.dataSource, intercepts, description };
 }
 
 /** Runs `days` days of logging-policy traffic (all users) in an environment over `responder`. */
@@ -162,7 +172,7 @@ function ratesOf(traces: readonly SessionTrace[]): MeasuredRates {
   return acc.rates();
 }
 
-const RATE_ROWS: Array<{ key: keyof MeasuredRates; label: string; target: number }> = [
+const RATE_ROWS: Array<{ key: Exclude<keyof MeasuredRates, 'random'>; label: string; target: number }> = [
   { key: 'click', label: 'click rate (is_click)', target: KUAIRAND_PURE_RATES.click },
   { key: 'long_view', label: 'long-view rate', target: KUAIRAND_PURE_RATES.long_view },
   { key: 'like', label: 'like rate', target: KUAIRAND_PURE_RATES.like },
@@ -177,29 +187,30 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
   const { preset, progress } = o;
   const root = new Rng(o.worldSeed);
   const base = await buildCalibratedWorld(o);
-  const { catalog, groundTruth, environment, loggingPolicy } = base;
+  const { catalog, groundTruth, environment, loggingWithRandom } = base;
   const notes: string[] = [
-    'Logging policy: a production-like ranker over a noisy estimate of the world\'s affinity, author popularity and the pair\'s history (src/simulator/logging-policy.ts); offline agents (CQL, and the RankingModel\'s supervised data) learn from its sessions.',
+    'Logging policy: a production-like ranker over a noisy estimate of the world\'s item appeal, author popularity and the pair\'s history (src/simulator/logging-policy.ts); offline agents (CQL, and the RankingModel\'s supervised data) learn from its sessions.',
+    `Logs: the logging policy serves ${(preset.randomRequestRate * 100).toFixed(0)} % of requests uniformly at random (the random log, KuaiRand's log_random_*); the simulator is fitted on the standard log and validated on the random log.`,
   ];
 
   progress.start('logs', preset.logDays, 'days');
-  const logs = await o.timed('logs', () => logTraffic(catalog, groundTruth, environment, preset.logDays, root.fork('logs').seed, loggingPolicy(root.fork('logging-policy')), (d) => progress.update(d)));
+  const logs = await o.timed('logs', () => logTraffic(catalog, groundTruth, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) => progress.update(d)));
   progress.stop();
   const log = interactionLogFromTraces(logs);
   progress.log(`logs: ${logs.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
 
-  const fitEpochs = Number(preset.simulatorFit.epochs ?? 3);
-  progress.start('fit-simulator', fitEpochs, 'epochs');
-  const { simulator, report } = await o.timed('fit-simulator', () => fitSimulator(log, catalog, {
+  const members = Number(preset.simulatorFit.members ?? 5);
+  progress.start('fit-simulator', members, 'members');
+  const { ensemble: simulator, report } = await o.timed('fit-simulator', () => fitSimulatorEnsemble(log, catalog, {
     ...preset.simulatorFit,
     seed: root.fork('simulator').seed,
-    onEpoch: (e) => progress.update(e + 1),
+    onMember: (k) => progress.update(k),
   }));
   progress.stop();
-  progress.log(`simulator: held-out click AUC ${report.heads.click.auc.toFixed(3)}, watch-time MAE ${report.watchTimeMaeSec.toFixed(1)} s`);
+  progress.log(`simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}, watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(1)} s`);
 
   progress.start('sim-check', preset.logDays, 'days');
-  const simLogs = await o.timed('sim-check', () => logTraffic(catalog, simulator, environment, preset.logDays, root.fork('logs').seed, loggingPolicy(root.fork('logging-policy')), (d) => progress.update(d)));
+  const simLogs = await o.timed('sim-check', () => logTraffic(catalog, simulator, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) => progress.update(d)));
   progress.stop();
   const worldRates = ratesOf(logs);
   const simRates = ratesOf(simLogs);
@@ -210,7 +221,10 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     simulator: simRates[r.key],
     source: 'KuaiRand-Pure standard log (docs/design.md §5.2)',
   }));
-  const heads = Object.entries(report.heads)
+  for (const [key, label] of [['click', 'random log: click rate'], ['long_view', 'random log: long-view rate'], ['like', 'random log: like rate']] as const) {
+    rows.push({ quantity: label, target: KUAIRAND_PURE_RANDOM_RATES[key], world: worldRates.random[key], simulator: simRates.random[key], source: 'KuaiRand-Pure random log (DESIGN.md §4)' });
+  }
+  const heads = Object.entries(report.standard.heads)
     .map(([k, h]) => `${k} AUC ${Number.isFinite(h.auc) ? h.auc.toFixed(3) : 'n/a'} (rate ${h.rate.toPrecision(3)}, predicted ${h.predictedRate.toPrecision(3)})`)
     .join('; ');
   const calibration: Calibration = {
@@ -220,8 +234,11 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
       base.intercepts
         ? `World intercepts fitted by bisection in this run: ${Object.entries(base.intercepts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}.`
         : `The world comes from ${base.dataSource} (already calibrated by rliv generate).`,
-      `Learned simulator, held-out requests (${report.heldOutRows} rows, trained on ${report.trainRows} for ${report.epochs} epoch(s)): ${heads}; watch-time MAE ${report.watchTimeMaeSec.toFixed(2)} s (mean ${report.watchTimeMeanSec.toFixed(2)} s logged vs ${report.watchTimePredictedMeanSec.toFixed(2)} s predicted).`,
+      `Learned simulator: an ensemble of ${report.members} members (bootstrap over users, ${report.trainRows[0]} standard-log rows each), f_ua read as of the session start; held-out standard requests (${report.heldOutRows} rows): ${heads}; watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(2)} s (mean ${report.standard.watchTimeMeanSec.toFixed(2)} s logged vs ${report.standard.watchTimePredictedMeanSec.toFixed(2)} s predicted).`,
+      report.clickRandom
+        ? `Random log (${report.randomRows} rows, held out of the fit): observed click ${report.clickRandom.observed.toFixed(4)}, ensemble mean ${report.clickRandom.predictedMean.toFixed(4)}, pessimistic ${report.clickRandom.predictedPessimistic.toFixed(4)}, click AUC ${report.random!.heads.click.auc.toFixed(3)}. Pessimism: ${report.lambdaRule}: lambda = ${report.lambda.toFixed(4)}.`
+        : 'No random log: no pessimism (lambda = 0).',
     ],
   };
-  return { ...base, simulator, calibration, logRows: log.count, notes };
+  return { ...base, simulator, simulatorReport: report, calibration, logRows: log.count, notes };
 }

@@ -31,7 +31,9 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
-import { runModelSeed, type JobResult, type JobSetup } from './experiment-job.js';
+import { runModelSeed, runReferencePolicies, type JobResult, type JobSetup } from './experiment-job.js';
+import { computeFidelity, type ModelSeedFigures, type ReferenceFigures } from './fidelity.js';
+import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
 import { modelConfigs } from './model-configs.js';
 import type { WorkerData } from './experiment-worker.js';
 import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
@@ -238,6 +240,31 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   progress.stop();
   const runs: Record<string, SeedRun[]> = Object.fromEntries(models.map((m) => [m, done[m]!.map((r) => r!.run)]));
 
+  // 6. The fidelity gates: reference policies in both environments, then G1-G3 on everything measured.
+  progress.log('fidelity: reference policies in the simulator and in the world ...');
+  const reference = await timed('reference policies', () => runReferencePolicies(setup, world.groundTruth, world.simulator, seeds[0]!, worldRounds)) as ReferenceFigures;
+  const seedFigures: Record<string, ModelSeedFigures[]> = Object.fromEntries(models.map((m) => [m, runs[m]!.map((r) => ({
+    sim: { sessionLength: r.sim.sessionLength, watchTime: r.sim.watchTime, ctr: r.sim.ctr, capShare: r.capShare?.sim ?? NaN },
+    world: { sessionLength: r.real.sessionLength, watchTime: r.real.watchTime, ctr: r.real.ctr, capShare: r.capShare?.real ?? NaN },
+  }))]));
+  const fidelity = computeFidelity({ models, runs: seedFigures, reference });
+  const counts = [1, 2, 4, 8, 16];
+  const simResponse = clickLogitByPairCount(world.simulator, counts, 2000, options.worldSeed ?? 1);
+  const bn = world.groundTruth.config.familiarity.clicks;
+  const rep = world.simulatorReport;
+  fidelity.instrument = {
+    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
+    lambda: rep.lambda,
+    lambdaRule: rep.lambdaRule,
+    disagreementThreshold: rep.disagreementThreshold,
+    disagreementQuantile: rep.disagreementQuantile,
+    clickStandard: rep.clickStandard,
+    clickRandom: rep.clickRandom,
+    randomLogHeads: rep.random?.heads,
+    pairCountResponse: counts.map((n, i) => ({ clicks: n, world: bn * Math.log1p(n), simulator: simResponse[i]! })),
+  };
+  for (const g of fidelity.gates) progress.log(`fidelity ${g.id} ${g.pass ? 'PASS' : 'FAIL'}: ${g.title}`);
+
   const wallSeconds = (performance.now() - started) / 1000;
   const results = buildResults({
     preset: preset.name,
@@ -273,6 +300,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     },
     notes: world.notes,
   });
+  results.fidelity = fidelity;
   const json = resultsToJson(results);
   writeFileSync(files.results, json);
   // The reports are rendered from the saved JSON, exactly as `rliv report` rebuilds them.

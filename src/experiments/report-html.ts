@@ -5,6 +5,7 @@
  * sim-to-real, calibration, the paper's figures for reference, and the
  * run's settings.
  */
+import { fidelityTables, fidelityVerdict } from './report-fidelity.js';
 import { computeFindings, isNum } from './findings.js';
 import { reportTables, type ReportTable } from './report-tables.js';
 import { METRIC_INFO, type ExperimentResults, type ReportMetric } from './results.js';
@@ -91,10 +92,13 @@ export function renderHtmlReport(results: ExperimentResults): string {
 <body>
 <h1>RLIV-UA experiment report</h1>
 <p class="meta">Preset <b>${escapeXml(results.preset)}</b>, seeds ${escapeXml(results.seeds.join(', '))}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s.${date}</p>
+<section id="fidelity"><h2>Fidelity of the offline instrument</h2><p class="verdict">${escapeXml(fidelityVerdict(results.fidelity))}</p></section>
+${fidelityTables(results).map(tableHtml).join('\n')}
 <section id="findings"><h2>Findings</h2><ul class="findings">${findings.map((f) => `<li>${escapeXml(f)}</li>`).join('\n')}</ul>
 ${notes ? `<p class="caption">Notes from the run:</p><ul>${notes}</ul>` : ''}</section>
 ${tableHtml(byId.table2!)}
 ${tableHtml(byId.table3!)}
+${byId['table2-world'] ? `${tableHtml(byId['table2-world'])}\n${tableHtml(byId['table3-world']!)}` : ''}
 ${tableHtml(byId.significance!)}
 <section id="curves"><h2>Learning curves (Fig. 5)</h2>
 <p class="caption">Evaluation on held-out users after each training epoch: line = mean over seeds, band = ± one standard deviation over seeds.</p>

@@ -3,6 +3,7 @@
  * markdown (bold = best mean / significant), for the README and notes.
  * Learning curves are summarized by their first and last epoch.
  */
+import { fidelityTables, fidelityVerdict } from './report-fidelity.js';
 import { computeFindings, fmt, isNum } from './findings.js';
 import { curveBand } from './report-html.js';
 import { reportTables, type ReportTable } from './report-tables.js';
@@ -58,6 +59,11 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     '',
     `Preset **${results.preset}**, seeds ${results.seeds.join(', ')}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s.`,
     '',
+    '## Fidelity of the offline instrument',
+    '',
+    fidelityVerdict(results.fidelity),
+    '',
+    ...fidelityTables(results).map(tableMarkdown),
     '## Findings',
     '',
     ...computeFindings(results).map((f) => `- ${f}`),
@@ -65,6 +71,7 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     ...(results.notes?.length ? ['Notes from the run:', '', ...results.notes.map((n) => `- ${n}`), ''] : []),
     tableMarkdown(byId.table2!),
     tableMarkdown(byId.table3!),
+    ...(byId['table2-world'] ? [tableMarkdown(byId['table2-world']), tableMarkdown(byId['table3-world']!)] : []),
     tableMarkdown(byId.significance!),
     curveSummary(results),
     tableMarkdown(byId['sim-to-real']!),

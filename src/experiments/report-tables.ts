@@ -48,11 +48,15 @@ function meanStdCell(mean: unknown, sd: unknown, digits: number): string {
 }
 
 /** Models × metrics, mean ± std, the best mean of each column in bold. */
-function performanceTable(results: ExperimentResults, id: string, title: string, caption: string, models: readonly string[]): ReportTable {
-  const present = models.filter((m) => results.models[m]);
+/** Where a performance table's figures come from: the learned simulator (the paper's protocol) or the ground-truth world. */
+type Column = 'simulator' | 'world';
+
+function performanceTable(results: ExperimentResults, id: string, title: string, caption: string, models: readonly string[], column: Column = 'simulator'): ReportTable {
+  const source = (m: string) => (column === 'simulator' ? results.models[m] : results.simToReal[m]);
+  const present = models.filter((m) => source(m));
   const best: Partial<Record<ReportMetric, number>> = {};
   for (const metric of REPORT_METRICS) {
-    const vals = present.map((m) => results.models[m]![metric].mean).filter(isNum);
+    const vals = present.map((m) => source(m)![metric].mean).filter(isNum);
     if (vals.length) best[metric] = METRIC_INFO[metric].higherIsBetter ? Math.max(...vals) : Math.min(...vals);
   }
   return {
@@ -61,7 +65,7 @@ function performanceTable(results: ExperimentResults, id: string, title: string,
     rows: present.map((m) => [
       { text: m },
       ...REPORT_METRICS.map((metric) => {
-        const s = results.models[m]![metric];
+        const s = source(m)![metric];
         return { text: meanStdCell(s.mean, s.std, METRIC_INFO[metric].digits), bold: isNum(s.mean) && s.mean === best[metric] };
       }),
     ]),
@@ -78,6 +82,20 @@ export function table3(results: ExperimentResults): ReportTable {
   return performanceTable(results, 'table3', 'Table 3: variations of RLIV-UA (learned simulator)',
     'The ablations of RLIV-UA: MT = multi-task critic learning, SL = auxiliary supervised learning, AL = assistance gift network. Best mean per column in bold.',
     TABLE3_MODELS);
+}
+
+/** Table 2 in the ground-truth world: the same trained policies on the same held-out users (ground truth). */
+export function table2World(results: ExperimentResults): ReportTable {
+  return performanceTable(results, 'table2-world', 'Table 2: overall performance of the models (ground-truth world)',
+    'The same trained policies evaluated greedily on the same held-out users in the ground-truth world whose logs the simulator was fitted on: the ground truth the simulator column stands in for. Mean ± standard deviation over seeds. Best mean per column in bold.',
+    TABLE2_MODELS, 'world');
+}
+
+/** Table 3 in the ground-truth world. */
+export function table3World(results: ExperimentResults): ReportTable {
+  return performanceTable(results, 'table3-world', 'Table 3: variations of RLIV-UA (ground-truth world)',
+    'The ablations, evaluated in the ground-truth world (ground truth). Best mean per column in bold.',
+    TABLE3_MODELS, 'world');
 }
 
 export function significanceTable(results: ExperimentResults): ReportTable {
@@ -161,5 +179,6 @@ export function settingsTable(results: ExperimentResults): ReportTable {
 
 /** Every table of the report, in page order. */
 export function reportTables(results: ExperimentResults): ReportTable[] {
-  return [table2(results), table3(results), significanceTable(results), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results)];
+  const world = Object.keys(results.simToReal ?? {}).length > 0 ? [table2World(results), table3World(results)] : [];
+  return [table2(results), table3(results), ...world, significanceTable(results), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results)];
 }

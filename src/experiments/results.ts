@@ -10,6 +10,7 @@
  * {"diffVsRLIV-UA", ci95, pValue}}}, wallSeconds}` plus additive fields
  * (per-seed values, n, test kind, settings, machine, phases).
  */
+import type { FidelityResults } from './fidelity.js';
 import { differenceTest, summarize } from './statistics.js';
 
 /** The reference model every other model is tested against. */
@@ -111,6 +112,10 @@ export interface ExperimentResults {
   settings?: Record<string, unknown>;
   /** Notes the runner wants in the report (data source, caveats). */
   notes?: string[];
+  /** The fidelity gates G1-G3 of the offline instrument (src/experiments/fidelity.ts). */
+  fidelity?: FidelityResults;
+  /** Per model, per seed: the raw final figures (simulator and world) and cap shares. */
+  perSeed?: Record<string, SeedRun[] extends Array<infer R> ? Array<Omit<R, 'curve'>> : never>;
 }
 
 /** Raw figures of one model on one seed: the "mean of the last 10 evaluation epochs" per metric, and the curves. */
@@ -122,6 +127,8 @@ export interface SeedRun {
   real: Record<ReportMetric, number>;
   /** Per-epoch evaluation figures in the learned simulator. */
   curve: { epoch: number[] } & Record<ReportMetric, number[]>;
+  /** Share of evaluation sessions that ended at the request cap, in the simulator and in the world (fidelity gate G2). */
+  capShare?: { sim: number; real: number };
 }
 
 export interface BuildResultsInput {
@@ -195,6 +202,7 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     machine: input.machine,
     settings: input.settings,
     notes: input.notes,
+    perSeed: Object.fromEntries(input.modelOrder.map((m) => [m, input.runs[m]!.map(({ curve: _curve, ...rest }) => rest)])),
   };
 }
 

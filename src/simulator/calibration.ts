@@ -40,6 +40,21 @@ export const KUAIRAND_PURE_RATES = {
   play_time_s: 15.7,
 } as const;
 export type RateKey = keyof typeof KUAIRAND_PURE_RATES;
+/**
+ * KuaiRand-Pure random-log rates (`log_random_*`: uniformly random items
+ * inserted in users' feeds; DESIGN §4 of docs/design.md), the targets of
+ * requests served uniformly at random. Calibrated within
+ * {@link RANDOM_CALIBRATION_TOLERANCE}.
+ */
+export const KUAIRAND_PURE_RANDOM_RATES = {
+  click: 0.176,
+  long_view: 0.085,
+  like: 0.0048,
+} as const;
+export type RandomRateKey = keyof typeof KUAIRAND_PURE_RANDOM_RATES;
+export const RANDOM_RATE_KEYS = Object.keys(KUAIRAND_PURE_RANDOM_RATES) as RandomRateKey[];
+/** Relative tolerance of the random-log rates (they are measured on fewer, less engaging exposures). */
+export const RANDOM_CALIBRATION_TOLERANCE = 0.2;
 export const RATE_KEYS = Object.keys(KUAIRAND_PURE_RATES) as RateKey[];
 /** KuaiRand-Pure: share of users who come back the next day. */
 export const KUAIRAND_NEXT_DAY_RETURN = 0.617;
@@ -62,6 +77,8 @@ export interface MeasuredRates {
   click_given_follow: number;
   /** Share of sessions followed by a session the next day. */
   next_day_return: number;
+  /** The same rates on the requests served uniformly at random (the random log); NaN when there were none. */
+  random: { click: number; long_view: number; like: number; play_time_s: number; exposures: number };
 }
 
 /** Accumulates the calibration rates over sessions (streaming). */
@@ -72,14 +89,25 @@ export class RateAccumulator {
   private followedClicks = 0;
   private sessions = 0;
   private nextDay = 0;
+  private randomSums = { n: 0, click: 0, long_view: 0, like: 0, play: 0 };
 
-  /** Adds a session's standard-log exposures (requests of the random log are left out, as KuaiRand's standard-log rates are). */
+  /** Adds a session: its standard-log exposures to the main rates, its random-log requests to `random` (KuaiRand reports them apart). */
   add(t: SessionTrace): void {
     this.sessions++;
     if (t.returnGapDays === 1) this.nextDay++;
     for (const r of t.requests) {
-      if (isRandomRequest(r.isRand)) continue;
       const s = r.responses;
+      if (isRandomRequest(r.isRand)) {
+        const z = this.randomSums;
+        for (let p = 0; p < r.slate.length; p++) {
+          z.n++;
+          z.click += s.click[p]!;
+          z.long_view += s.longView[p]!;
+          z.like += s.like[p]!;
+          z.play += s.playTimeMs[p]!;
+        }
+        continue;
+      }
       for (let p = 0; p < r.slate.length; p++) {
         this.n++;
         this.sums.click += s.click[p]!;
@@ -110,6 +138,11 @@ export class RateAccumulator {
       is_rand: this.sums.rand / n,
       click_given_follow: this.followed > 0 ? this.followedClicks / this.followed : NaN,
       next_day_return: this.sessions > 0 ? this.nextDay / this.sessions : NaN,
+      random: (() => {
+        const z = this.randomSums;
+        const m = z.n > 0 ? 1 / z.n : NaN;
+        return { click: z.click * m, long_view: z.long_view * m, like: z.like * m, play_time_s: (z.play * m) / 1000, exposures: z.n };
+      })(),
     };
   }
 }
@@ -166,6 +199,11 @@ function logitShift(target: number, value: number): number {
 const HEADS: FittedHead[] = [
   // Returns first: they decide which sessions exist, which every other rate is measured on.
   { name: 'return (next_day_return)', target: KUAIRAND_NEXT_DAY_RETURN, shift: logitShift, measure: (r) => r.next_day_return, get: (c) => c.returnGap.intercept, set: (c, v) => { c.returnGap.intercept = v; } },
+  // The affinity scale s sets how much better than chance a ranker over affinity does: KuaiRand's
+  // standard log clicks 0.460 / 0.176 = 2.6 times as often as its random log. Fitted on that ratio
+  // (measured on the requests served uniformly at random; skipped when the policy serves none);
+  // the ratio rises with s at any click intercept, so it goes before the click head.
+  { name: 'affinity scale (standard/random click ratio)', target: KUAIRAND_PURE_RATES.click / KUAIRAND_PURE_RANDOM_RATES.click, shift: (t, v) => Math.log(t / Math.max(v, 1e-3)), measure: (r) => r.click / r.random.click, get: (c) => c.affinityScale, set: (c, v) => { c.affinityScale = Math.max(0.05, v); } },
   { name: 'click', target: KUAIRAND_PURE_RATES.click, shift: logitShift, measure: (r) => r.click, get: (c) => c.click.intercept, set: (c, v) => { c.click.intercept = v; } },
   { name: 'watch (play_time_s)', target: KUAIRAND_PURE_RATES.play_time_s, shift: (t, v) => 2 * Math.log(t / Math.max(v, 1e-3)), measure: (r) => r.play_time_s, get: (c) => c.watch.intercept, set: (c, v) => { c.watch.intercept = v; } },
   // long_view has no intercept (KuaiRand derives it from play time): at a fixed mean play time, a wider
@@ -213,6 +251,7 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
       let x = head.get(config);
       let value = head.measure(evaluate());
       o.onStep?.(head.name, 0, x, value);
+      if (Number.isNaN(value)) continue; // e.g. the random-click ratio under a policy that serves no random requests
       if (Math.abs(value / head.target - 1) <= o.tolerance) continue;
       // First probe: the shift that would close the gap if the rate were a
       // logistic function of the intercept; keep stepping until the target
@@ -260,7 +299,9 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
     let worst: FittedHead | null = null;
     let worstErr = 0;
     for (const h of HEADS) {
-      const err = Math.abs(Math.log(Math.max(h.measure(rates), 1e-9) / h.target));
+      const m = h.measure(rates);
+      if (Number.isNaN(m)) continue;
+      const err = Math.abs(Math.log(Math.max(m, 1e-9) / h.target));
       if (err > worstErr) { worst = h; worstErr = err; }
     }
     if (!worst || worstErr <= Math.log(1 + o.polishTolerance)) break;
@@ -283,6 +324,15 @@ export function calibrationTable(rates: MeasuredRates): string[] {
     const err = g / t - 1;
     lines.push(`${k.padEnd(16)}  ${fmt(g).padStart(9)}    ${fmt(t).padStart(9)}       ${(err >= 0 ? '+' : '') + (err * 100).toFixed(1)}%${Math.abs(err) <= CALIBRATION_TOLERANCE ? '' : '  OUT OF TOLERANCE'}`);
   }
+  if (rates.random.exposures > 0) {
+    lines.push(`random log (${rates.random.exposures} exposures served uniformly at random):`);
+    for (const k of RANDOM_RATE_KEYS) {
+      const g = rates.random[k];
+      const t = KUAIRAND_PURE_RANDOM_RATES[k];
+      const err = g / t - 1;
+      lines.push(`${('random ' + k).padEnd(16)}  ${fmt(g).padStart(9)}    ${fmt(t).padStart(9)}       ${(err >= 0 ? '+' : '') + (err * 100).toFixed(1)}%${Math.abs(err) <= RANDOM_CALIBRATION_TOLERANCE ? '' : '  OUT OF TOLERANCE'}`);
+    }
+  }
   lines.push(`is_rand share     ${fmt(rates.is_rand).padStart(9)}    ${fmt(0.0037).padStart(9)}`);
   lines.push(`P(click|follow)   ${fmt(rates.click_given_follow).padStart(9)}    ${fmt(0.89).padStart(9)}`);
   lines.push(`next-day return   ${fmt(rates.next_day_return).padStart(9)}    ${fmt(KUAIRAND_NEXT_DAY_RETURN).padStart(9)}`);
@@ -293,9 +343,20 @@ function fmt(x: number): string {
   return x >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 
-/** calibration.json's shape: {"rates": {"click": {"generated": ..., "kuairand": 0.46}, ...}}. */
+/**
+ * calibration.json's shape: {"rates": {"click": {"generated": ..., "kuairand": 0.46}, ...},
+ * "randomRates": {"click": {"generated": ..., "kuairand": 0.176}, ...}} (the second table when
+ * random requests were served).
+ */
 export function calibrationJson(rates: MeasuredRates, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const out: Record<string, { generated: number; kuairand: number }> = {};
   for (const k of RATE_KEYS) out[k] = { generated: rates[k], kuairand: KUAIRAND_PURE_RATES[k] };
-  return { rates: out, ...extra };
+  const random: Record<string, { generated: number; kuairand: number }> = {};
+  for (const k of RANDOM_RATE_KEYS) random[k] = { generated: rates.random[k], kuairand: KUAIRAND_PURE_RANDOM_RATES[k] };
+  return { rates: out, ...(rates.random.exposures > 0 ? { randomRates: random, randomExposures: rates.random.exposures, randomTolerance: RANDOM_CALIBRATION_TOLERANCE } : {}), ...extra };
+}
+
+/** True when every random-log rate is within {@link RANDOM_CALIBRATION_TOLERANCE} (false when no random requests were served). */
+export function randomRatesWithinTolerance(rates: MeasuredRates): boolean {
+  return rates.random.exposures > 0 && RANDOM_RATE_KEYS.every((k) => Math.abs(rates.random[k] / KUAIRAND_PURE_RANDOM_RATES[k] - 1) <= RANDOM_CALIBRATION_TOLERANCE);
 }

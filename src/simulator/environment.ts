@@ -93,6 +93,8 @@ interface LiveSession {
   /** Exposures so far of each author and tag in this session (the quit model's repetition inputs). */
   authorSeen: IdCounter;
   tagSeen: IdCounter;
+  /** Under a `session-start` responder: each author's f_ua when this session first exposed it. */
+  startCounts: Map<number, Float32Array> | null;
 }
 
 function resolveOptions(options: Partial<EnvironmentOptions>): EnvironmentOptions {
@@ -151,6 +153,8 @@ export class Environment {
   private calendarDay = 0;
   private batch: ExposureBatch;
   private totalResponses = 0;
+  /** The responder reads f_ua as of the session's start (see PairCountView in world/response.ts). */
+  private readonly sessionStartCounts: boolean;
 
   constructor(readonly catalog: Catalog, readonly responder: ResponseModel, options: Partial<EnvironmentOptions> = {}) {
     this.options = resolveOptions(options);
@@ -174,6 +178,7 @@ export class Environment {
       this.nextDay[u] = this.returnModel.sampleGapDays(ref, 0, 0, catalog.userActivity[u]!, phaseRng) - 1;
     }
     this.batch = allocExposureBatch(0);
+    this.sessionStartCounts = responder.pairCountView === 'session-start';
   }
 
   /** The calendar day `runDays` continues from. */
@@ -233,6 +238,7 @@ export class Environment {
         exposures: 0, clicks: 0, watchRatioSum: 0, likes: 0, follows: 0, watchSec: 0, satisfactionSum: 0,
         daysSinceLast: this.lastDay[user]! < 0 ? 0 : day - this.lastDay[user]!,
         authorSeen: new IdCounter(128), tagSeen: new IdCounter(128),
+        startCounts: this.sessionStartCounts ? new Map() : null,
       });
     }
     let active = live;
@@ -322,7 +328,15 @@ export class Environment {
         b.item[e] = item;
         b.position[e] = p;
         const src = req.candidatePairCounts;
-        for (let q = 0; q < PAIR_COUNT_DIM; q++) b.pairCounts[e * PAIR_COUNT_DIM + q] = src[idx * PAIR_COUNT_DIM + q]!;
+        const dst = e * PAIR_COUNT_DIM;
+        for (let q = 0; q < PAIR_COUNT_DIM; q++) b.pairCounts[dst + q] = src[idx * PAIR_COUNT_DIM + q]!;
+        if (s.startCounts) {
+          // An author this session has not exposed yet still has its session-start counts; later
+          // exposures read that snapshot, so the session's own responses never reach the responder.
+          const start = s.startCounts.get(author);
+          if (start) b.pairCounts.set(start, dst);
+          else s.startCounts.set(author, b.pairCounts.slice(dst, dst + PAIR_COUNT_DIM));
+        }
         b.repeatAuthor[e] = s.authorSeen.increment(author);
         b.repeatTag[e] = s.tagSeen.increment(tag);
       }

@@ -22,7 +22,8 @@ import {
   PC_WATCH_TIME as PC_WATCH_TIME_,
 } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
-import { allocResponseBatch, type ResponseBatch } from '../world/response.js';
+import { allocResponseBatch, type PairCountView, type ResponseBatch } from '../world/response.js';
+import { isRandomRequest } from './logging-policy.js';
 import type { SessionTrace } from './trace.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
@@ -48,6 +49,13 @@ export interface InteractionLog extends ResponseBatch {
   item: Int32Array;
   /** KuaiRand `time_ms` (rows of one request share it). */
   timeMs: Float64Array;
+  /**
+   * 1 when the row belongs to the random log (KuaiRand's `log_random_*`: a
+   * request served uniformly at random, see logging-policy.ts), 0 for the
+   * standard log. The simulator is fitted on the standard rows and
+   * validated on the random ones.
+   */
+  fromRandomLog: Uint8Array;
 }
 
 export function allocInteractionLog(capacity: number): InteractionLog {
@@ -56,6 +64,7 @@ export function allocInteractionLog(capacity: number): InteractionLog {
     user: new Int32Array(capacity),
     item: new Int32Array(capacity),
     timeMs: new Float64Array(capacity),
+    fromRandomLog: new Uint8Array(capacity),
     ...allocResponseBatch(capacity),
   };
 }
@@ -69,7 +78,9 @@ export function interactionLogFromTraces(traces: readonly SessionTrace[]): Inter
   for (const t of traces) {
     for (const r of t.requests) {
       const rs = r.responses;
+      const random = isRandomRequest(r.isRand) ? 1 : 0;
       for (let p = 0; p < r.slate.length; p++, e++) {
+        log.fromRandomLog[e] = random;
         log.user[e] = t.user;
         log.item[e] = r.candidates[r.slate[p]!]!;
         log.timeMs[e] = r.timeMs;
@@ -103,14 +114,18 @@ export interface ReplayedExposures {
   requests: number;
 }
 
+
 export interface ReplayOptions {
   /** A gap between requests longer than this starts a new session. Default 30 min. */
   sessionGapMs: number;
+  /** f_ua as the response model reads it (see {@link PairCountView}). Default `live`. */
+  pairCountView: PairCountView;
 }
 
 /** Reconstructs f_ua, repetition and position for every row (rows may be in any order). */
 export function replayExposures(log: InteractionLog, catalog: Catalog, options: Partial<ReplayOptions> = {}): ReplayedExposures {
   const gap = options.sessionGapMs ?? 30 * 60_000;
+  const sessionStart = (options.pairCountView ?? 'live') === 'session-start';
   const n = log.count;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -126,6 +141,8 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
     requests: 0,
   };
   let pairs = new Map<number, Float32Array>();
+  /** Under the session-start view: each author's counts when the session first exposed it. */
+  const startCounts = new Map<number, Float32Array | null>();
   const authorSeen = new Map<number, number>();
   const tagSeen = new Map<number, number>();
   let prevUser = -1;
@@ -143,9 +160,11 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
       pairs = new Map();
       authorSeen.clear();
       tagSeen.clear();
+      startCounts.clear();
     } else if (time - prevTime > gap) {
       authorSeen.clear();
       tagSeen.clear();
+      startCounts.clear();
     }
     requestId++;
     // Snapshot before the request, then repetition in slate order.
@@ -154,7 +173,11 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
       const item = log.item[row]!;
       const author = catalog.itemAuthor[item]!;
       const tag = catalog.itemTag[item]!;
-      const c = pairs.get(author);
+      let c = pairs.get(author);
+      if (sessionStart) {
+        if (!startCounts.has(author)) startCounts.set(author, c ? c.slice() : null);
+        c = startCounts.get(author) ?? undefined;
+      }
       if (c) out.pairCounts.set(c, row * PAIR_COUNT_DIM);
       const ra = authorSeen.get(author) ?? 0;
       const rt = tagSeen.get(tag) ?? 0;

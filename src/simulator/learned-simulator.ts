@@ -542,70 +542,8 @@ export class LearnedSimulator implements ResponseModel {
   }
 
   respond(batch: ExposureBatch, rng: Rng, out: ResponseBatch): void {
-    const n = batch.count;
-    if (out.click.length < n) throw new RangeError(`respond: output batch holds ${out.click.length} responses, the exposure batch has ${n}`);
-    for (let e = 0; e < n; e++) {
-      const u = batch.user[e]!, i = batch.item[e]!;
-      if (!(u >= 0 && u < this.catalog.numUsers) || !(i >= 0 && i < this.catalog.numItems)) {
-        throw new RangeError(`respond: exposure ${e} has user ${u} / item ${i} outside the simulator's catalog (${this.catalog.numUsers} users, ${this.catalog.numItems} items)`);
-      }
-    }
-    const y = this.forward(batch);
-    // 10 draws per exposure from the local stream, seeded by one draw of `rng` per batch (numeric/local-stream.ts).
-    seedLocalStream(rng.nextUint32());
-    const cal = this.calibration;
-    const dur = this.catalog.itemDurationMs;
-    const isLive = this.catalog.authorIsLive;
-    const itemAuthor = this.catalog.itemAuthor;
-    for (let e = 0; e < n; e++) {
-      const o = e * OUTPUT_DIM;
-      const item = batch.item[e]!;
-      const d = dur[item]!;
-      const uClick = localUniform();
-      const uLong = localUniform();
-      const epsPlay = localNormal();
-      const uLike = localUniform();
-      const uFollow = localUniform();
-      const uComment = localUniform();
-      const uForward = localUniform();
-      const uHate = localUniform();
-      const uGift = localUniform();
-      const epsAmount = localNormal();
-
-      let cls: 0 | 1 | 2 = uClick < sigmoid(y[o + HEAD_CLICK]!) ? 1 : 0;
-      if (cls === 1) {
-        const [lo, hi] = classInterval(1, d, cal.maxWatchRatio);
-        if (lo > hi || uLong < sigmoid(y[o + HEAD_LONG_VIEW]!)) cls = 2;
-      } else {
-        const [lo, hi] = classInterval(0, d, cal.maxWatchRatio);
-        if (lo > hi) cls = 1; // a zero-length video cannot be skimmed
-      }
-      const [lo, hi] = classInterval(cls, d, cal.maxWatchRatio);
-      let play = Math.round(Math.expm1(y[o + HEAD_PLAY_SKIM + cls]! + cal.playStd[cls] * epsPlay) * 1000);
-      if (play < lo) play = lo;
-      if (play > hi) play = hi;
-      const click = cls > 0 ? 1 : 0;
-      out.click[e] = click;
-      out.longView[e] = cls === 2 ? 1 : 0;
-      out.playTimeMs[e] = play;
-      out.hate[e] = uHate < sigmoid(y[o + HEAD_HATE]!) ? 1 : 0;
-      if (click) {
-        out.like[e] = uLike < sigmoid(y[o + HEAD_LIKE]!) ? 1 : 0;
-        out.comment[e] = uComment < sigmoid(y[o + HEAD_COMMENT]!) ? 1 : 0;
-        out.forward[e] = uForward < sigmoid(y[o + HEAD_FORWARD]!) ? 1 : 0;
-        out.follow[e] = batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW]! === 0 && uFollow < sigmoid(y[o + HEAD_FOLLOW]!) ? 1 : 0;
-        if (isLive[itemAuthor[item]!] === 1 && uGift < sigmoid(y[o + HEAD_GIFT]!)) {
-          const amount = Math.round(Math.exp(cal.giftLogMean + cal.giftLogStd * epsAmount));
-          out.giftAmount[e] = amount < 1 ? 1 : amount;
-        } else out.giftAmount[e] = 0;
-      } else {
-        out.like[e] = 0;
-        out.comment[e] = 0;
-        out.forward[e] = 0;
-        out.follow[e] = 0;
-        out.giftAmount[e] = 0;
-      }
-    }
+    checkExposures(this.catalog, batch, out);
+    sampleResponses(this.catalog, this.calibration, batch, this.forward(batch), rng, out);
   }
 
   /**
@@ -614,40 +552,123 @@ export class LearnedSimulator implements ResponseModel {
    * (from {@link forward}) — what the held-out AUC and log-loss are computed on.
    */
   marginals(batch: ExposureBatch, y: Float32Array, e: number, out: Float64Array): number {
-    const o = e * OUTPUT_DIM;
-    const item = batch.item[e]!;
-    const d = this.catalog.itemDurationMs[item]!;
-    const cal = this.calibration;
-    const pc = sigmoid(y[o + HEAD_CLICK]!);
-    const [slo, shi] = classInterval(1, d, cal.maxWatchRatio);
-    const pLongGivenClick = slo > shi ? 1 : sigmoid(y[o + HEAD_LONG_VIEW]!);
-    const live = this.catalog.authorIsLive[this.catalog.itemAuthor[item]!] === 1;
-    const following = batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW]! > 0;
-    out[0] = pc;
-    out[1] = pc * pLongGivenClick;
-    out[2] = pc * sigmoid(y[o + HEAD_LIKE]!);
-    out[3] = following ? 0 : pc * sigmoid(y[o + HEAD_FOLLOW]!);
-    out[4] = pc * sigmoid(y[o + HEAD_COMMENT]!);
-    out[5] = pc * sigmoid(y[o + HEAD_FORWARD]!);
-    out[6] = sigmoid(y[o + HEAD_HATE]!);
-    out[7] = live ? pc * sigmoid(y[o + HEAD_GIFT]!) : 0;
-    // Expected play: class probabilities times the (clamped) class median.
-    const probs = [1 - pc, pc * (1 - pLongGivenClick), pc * pLongGivenClick];
-    let expected = 0;
-    for (let c = 0 as 0 | 1 | 2; c <= 2; c = (c + 1) as 0 | 1 | 2) {
-      if (probs[c]! <= 0) continue;
-      const [lo, hi] = classInterval(c, d, cal.maxWatchRatio);
-      if (lo > hi) continue;
-      let v = Math.expm1(y[o + HEAD_PLAY_SKIM + c]!) * 1000;
-      v = v < lo ? lo : v > hi ? hi : v;
-      expected += probs[c]! * v;
-    }
-    return expected / 1000;
+    return marginalsOf(this.catalog, this.calibration, batch, y, e, out);
   }
 
   /** Saves shape, calibration and parameters in the numeric params-io format (atomic). */
   save(path: string, extraMeta: Record<string, unknown> = {}): void {
     saveParams(path, this.params(), { kind: 'rliv-learned-simulator', version: 1, shape: this.shape, calibration: this.calibration, catalog: catalogFingerprint(this.catalog), ...extraMeta });
+  }
+}
+
+
+/** {@link LearnedSimulator.marginals} for any trunk outputs (the ensemble's combined ones too). */
+export function marginalsOf(catalog: Catalog, calibration: SimulatorCalibration, batch: ExposureBatch, y: Float32Array, e: number, out: Float64Array): number {
+  const o = e * OUTPUT_DIM;
+  const item = batch.item[e]!;
+  const d = catalog.itemDurationMs[item]!;
+  const cal = calibration;
+  const pc = sigmoid(y[o + HEAD_CLICK]!);
+  const [slo, shi] = classInterval(1, d, cal.maxWatchRatio);
+  const pLongGivenClick = slo > shi ? 1 : sigmoid(y[o + HEAD_LONG_VIEW]!);
+  const live = catalog.authorIsLive[catalog.itemAuthor[item]!] === 1;
+  const following = batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW]! > 0;
+  out[0] = pc;
+  out[1] = pc * pLongGivenClick;
+  out[2] = pc * sigmoid(y[o + HEAD_LIKE]!);
+  out[3] = following ? 0 : pc * sigmoid(y[o + HEAD_FOLLOW]!);
+  out[4] = pc * sigmoid(y[o + HEAD_COMMENT]!);
+  out[5] = pc * sigmoid(y[o + HEAD_FORWARD]!);
+  out[6] = sigmoid(y[o + HEAD_HATE]!);
+  out[7] = live ? pc * sigmoid(y[o + HEAD_GIFT]!) : 0;
+  // Expected play: class probabilities times the (clamped) class median.
+  const probs = [1 - pc, pc * (1 - pLongGivenClick), pc * pLongGivenClick];
+  let expected = 0;
+  for (let c = 0 as 0 | 1 | 2; c <= 2; c = (c + 1) as 0 | 1 | 2) {
+    if (probs[c]! <= 0) continue;
+    const [lo, hi] = classInterval(c, d, cal.maxWatchRatio);
+    if (lo > hi) continue;
+    let v = Math.expm1(y[o + HEAD_PLAY_SKIM + c]!) * 1000;
+    v = v < lo ? lo : v > hi ? hi : v;
+    expected += probs[c]! * v;
+  }
+  return expected / 1000;
+}
+
+/** Throws when the output batch is too small or an exposure's user or item is outside `catalog`. */
+export function checkExposures(catalog: Catalog, batch: ExposureBatch, out: ResponseBatch): void {
+  const n = batch.count;
+  if (out.click.length < n) throw new RangeError(`respond: output batch holds ${out.click.length} responses, the exposure batch has ${n}`);
+  for (let e = 0; e < n; e++) {
+    const u = batch.user[e]!, i = batch.item[e]!;
+    if (!(u >= 0 && u < catalog.numUsers) || !(i >= 0 && i < catalog.numItems)) {
+      throw new RangeError(`respond: exposure ${e} has user ${u} / item ${i} outside the simulator's catalog (${catalog.numUsers} users, ${catalog.numItems} items)`);
+    }
+  }
+}
+
+/**
+ * Samples responses from trunk outputs `y` (count x OUTPUT_DIM, logits of
+ * the binary heads and log1p play seconds per class), with KuaiRand's
+ * definitions (see the file comment). Shared by the single simulator and
+ * the ensemble, which hands in its combined (pessimistic) outputs.
+ */
+export function sampleResponses(catalog: Catalog, calibration: SimulatorCalibration, batch: ExposureBatch, y: Float32Array, rng: Rng, out: ResponseBatch): void {
+  const n = batch.count;
+  // 10 draws per exposure from the local stream, seeded by one draw of `rng` per batch (numeric/local-stream.ts).
+  seedLocalStream(rng.nextUint32());
+  const cal = calibration;
+  const dur = catalog.itemDurationMs;
+  const isLive = catalog.authorIsLive;
+  const itemAuthor = catalog.itemAuthor;
+  for (let e = 0; e < n; e++) {
+    const o = e * OUTPUT_DIM;
+    const item = batch.item[e]!;
+    const d = dur[item]!;
+    const uClick = localUniform();
+    const uLong = localUniform();
+    const epsPlay = localNormal();
+    const uLike = localUniform();
+    const uFollow = localUniform();
+    const uComment = localUniform();
+    const uForward = localUniform();
+    const uHate = localUniform();
+    const uGift = localUniform();
+    const epsAmount = localNormal();
+
+    let cls: 0 | 1 | 2 = uClick < sigmoid(y[o + HEAD_CLICK]!) ? 1 : 0;
+    if (cls === 1) {
+      const [lo, hi] = classInterval(1, d, cal.maxWatchRatio);
+      if (lo > hi || uLong < sigmoid(y[o + HEAD_LONG_VIEW]!)) cls = 2;
+    } else {
+      const [lo, hi] = classInterval(0, d, cal.maxWatchRatio);
+      if (lo > hi) cls = 1; // a zero-length video cannot be skimmed
+    }
+    const [lo, hi] = classInterval(cls, d, cal.maxWatchRatio);
+    let play = Math.round(Math.expm1(y[o + HEAD_PLAY_SKIM + cls]! + cal.playStd[cls] * epsPlay) * 1000);
+    if (play < lo) play = lo;
+    if (play > hi) play = hi;
+    const click = cls > 0 ? 1 : 0;
+    out.click[e] = click;
+    out.longView[e] = cls === 2 ? 1 : 0;
+    out.playTimeMs[e] = play;
+    out.hate[e] = uHate < sigmoid(y[o + HEAD_HATE]!) ? 1 : 0;
+    if (click) {
+      out.like[e] = uLike < sigmoid(y[o + HEAD_LIKE]!) ? 1 : 0;
+      out.comment[e] = uComment < sigmoid(y[o + HEAD_COMMENT]!) ? 1 : 0;
+      out.forward[e] = uForward < sigmoid(y[o + HEAD_FORWARD]!) ? 1 : 0;
+      out.follow[e] = batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW]! === 0 && uFollow < sigmoid(y[o + HEAD_FOLLOW]!) ? 1 : 0;
+      if (isLive[itemAuthor[item]!] === 1 && uGift < sigmoid(y[o + HEAD_GIFT]!)) {
+        const amount = Math.round(Math.exp(cal.giftLogMean + cal.giftLogStd * epsAmount));
+        out.giftAmount[e] = amount < 1 ? 1 : amount;
+      } else out.giftAmount[e] = 0;
+    } else {
+      out.like[e] = 0;
+      out.comment[e] = 0;
+      out.forward[e] = 0;
+      out.follow[e] = 0;
+      out.giftAmount[e] = 0;
+    }
   }
 }
 

@@ -9,11 +9,14 @@
  * are kept (see {@link LoadLogOptions.maxRows}).
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { readGiftLog, readKuaiRandLog, type LogBatch } from '../data/kuairand-reader.js';
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocInteractionLog, type InteractionLog } from './interaction-log.js';
+
+/** KuaiRand's random log: `log_random_*.csv` (exposures of uniformly random items). */
+const RANDOM_LOG_NAME = /^log_random_.*\.csv$/;
 
 export interface LogDirectoryFiles {
   logs: string[];
@@ -77,10 +80,11 @@ export async function loadLogDirectory(dir: string, catalog: Catalog, options: L
   const itemOf = new Map<number, number>();
   for (let i = 0; i < catalog.numItems; i++) itemOf.set(catalog.itemRawId[i]!, i);
   /** Visits every row of every file with its dense user and item (-1 = not in the catalog). */
-  const eachRow = async (visit: (b: LogBatch, r: number, user: number, item: number) => void): Promise<void> => {
+  const eachRow = async (visit: (b: LogBatch, r: number, user: number, item: number, random: number) => void): Promise<void> => {
     for (const path of files.logs) {
+      const random = RANDOM_LOG_NAME.test(basename(path)) ? 1 : 0;
       for await (const b of readKuaiRandLog(path)) {
-        for (let r = 0; r < b.count; r++) visit(b, r, userOf.get(b.userId[r]!) ?? -1, itemOf.get(b.videoId[r]!) ?? -1);
+        for (let r = 0; r < b.count; r++) visit(b, r, userOf.get(b.userId[r]!) ?? -1, itemOf.get(b.videoId[r]!) ?? -1, random);
       }
     }
   };
@@ -119,7 +123,7 @@ export async function loadLogDirectory(dir: string, catalog: Catalog, options: L
   let log = allocInteractionLog(1 << 16);
   let rowsRead = 0;
   let skipped = 0;
-  await eachRow((b, r, u, i) => {
+  await eachRow((b, r, u, i, random) => {
     rowsRead++;
     if (u < 0 || i < 0) {
       skipped++;
@@ -131,6 +135,7 @@ export async function loadLogDirectory(dir: string, catalog: Catalog, options: L
     log.user[e] = u;
     log.item[e] = i;
     log.timeMs[e] = b.timeMs[r]!;
+    log.fromRandomLog[e] = random;
     log.click[e] = b.isClick[r]!;
     log.longView[e] = b.longView[r]!;
     log.like[e] = b.isLike[r]!;

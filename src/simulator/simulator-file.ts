@@ -8,13 +8,15 @@ import { readFileSync } from 'node:fs';
 import { ParamsFormatError } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
-import { loadSimulator, readParamsMeta, type LearnedSimulator } from './learned-simulator.js';
+import { readParamsMeta } from './learned-simulator.js';
+import { loadSimulatorEnsemble, type SimulatorEnsemble } from './simulator-ensemble.js';
 import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from './world-description.js';
 
 export const SIMULATOR_FILE = 'simulator.params';
 
 export interface OpenedSimulator {
-  simulator: LearnedSimulator;
+  /** The simulator: an ensemble (a single-model file loads as a one-member ensemble). */
+  simulator: SimulatorEnsemble;
   catalog: Catalog;
   /** The ground-truth world the logs came from (for real KuaiRand logs: a world over the same catalog with the saved config). */
   world: GroundTruthWorld;
@@ -33,5 +35,5 @@ export async function openSimulatorFile(path: string): Promise<OpenedSimulator> 
   if (!meta || meta.world === undefined) throw new ParamsFormatError(`${path}: the simulator file has no embedded world description; refit it with rliv fit-simulator`);
   const description = parseWorldDescription(meta.world, `${path} (embedded world)`);
   const { catalog, world } = await buildDescribedWorld(description);
-  return { simulator: loadSimulator(path, catalog), catalog, world, description };
+  return { simulator: loadSimulatorEnsemble(path, catalog), catalog, world, description };
 }

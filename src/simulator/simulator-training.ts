@@ -17,6 +17,7 @@ import type { ExposureBatch } from '../world/response.js';
 import { logLoss, rocAuc } from './auc.js';
 import { allocExposureBatch } from './environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
+import type { PairCountView } from '../world/response.js';
 import {
   BINARY_HEADS, HEAD_CLICK, HEAD_COMMENT, HEAD_FOLLOW, HEAD_FORWARD, HEAD_GIFT, HEAD_HATE, HEAD_LIKE, HEAD_LONG_VIEW, HEAD_PLAY_SKIM,
   LearnedSimulator, OUTPUT_DIM, classInterval, playClass, type LearnedSimulatorShape, type SimulatorCalibration,
@@ -41,6 +42,8 @@ export interface SimulatorTrainingOptions {
   holdoutShare: number;
   /** Seed of initialization, split and shuffling. Default 1. */
   seed: number;
+  /** Which f_ua the simulator is fitted on (and must be run with); see PairCountView in world/response.ts. Default `live`. */
+  pairCountView: PairCountView;
   /** Called after each epoch with the mean training loss (for progress output). */
   onEpoch?: (epoch: number, meanLoss: number) => void;
 }
@@ -52,6 +55,8 @@ export interface HeadReport {
   /** Share of positive labels and mean predicted probability on held-out rows. */
   rate: number;
   predictedRate: number;
+  /** Calibration curve: equal-count bins of the predicted probability, each with its observed rate. */
+  reliability: Array<{ predicted: number; observed: number; rows: number }>;
 }
 
 export interface SimulatorReport {
@@ -128,8 +133,16 @@ function lossAndGrad(sim: LearnedSimulator, log: InteractionLog, rep: ReplayedEx
   return loss * inv;
 }
 
-/** Trains a simulator on `log` (dense ids of `catalog`) and evaluates it on held-out requests. */
-export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Partial<SimulatorTrainingOptions> = {}): { simulator: LearnedSimulator; report: SimulatorReport } {
+/** What held-out evaluation needs of a fitted model: the single simulator and the ensemble both provide it. */
+export interface SimulatorScorer {
+  /** Trunk outputs (count x OUTPUT_DIM) for the batch. */
+  forward(batch: ExposureBatch): Float32Array;
+  /** Marginal probabilities of the binary heads into `out`; returns the expected play seconds. */
+  marginals(batch: ExposureBatch, y: Float32Array, e: number, out: Float64Array): number;
+}
+
+/** Resolves and checks the fitting options (defaults in {@link SimulatorTrainingOptions}). */
+export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptions>): SimulatorTrainingOptions {
   const o: SimulatorTrainingOptions = {
     shape: options.shape ?? {},
     epochs: options.epochs ?? 3,
@@ -138,29 +151,43 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
     lr: options.lr ?? 2e-3,
     holdoutShare: options.holdoutShare ?? 0.1,
     seed: options.seed ?? 1,
+    pairCountView: options.pairCountView ?? 'live',
     onEpoch: options.onEpoch,
   };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
   if (!(o.holdoutShare > 0 && o.holdoutShare < 1)) throw new RangeError(`holdoutShare must be in (0, 1), got ${o.holdoutShare}`);
+  return o;
+}
+
+/** Throws unless the log has enough rows and every row's user and item are in the catalog. */
+export function checkLog(log: InteractionLog, catalog: Catalog): void {
   if (log.count < 10) throw new RangeError(`the log has ${log.count} rows; the simulator needs at least 10`);
   for (let r = 0; r < log.count; r++) {
     if (!(log.user[r]! >= 0 && log.user[r]! < catalog.numUsers) || !(log.item[r]! >= 0 && log.item[r]! < catalog.numItems)) {
       throw new RangeError(`log row ${r}: user ${log.user[r]} / item ${log.item[r]} outside the catalog`);
     }
   }
-  const rng = new Rng(o.seed);
-  const rep = replayExposures(log, catalog);
-  const splitRng = rng.fork('split');
+}
+
+/** Splits the rows accepted by `keep` into training and held-out rows by request (a share `holdoutShare` of requests held out). */
+export function splitByRequest(rep: ReplayedExposures, count: number, holdoutShare: number, rng: Rng, keep: (row: number) => boolean = () => true): { train: Int32Array; held: Int32Array } {
   const heldRequest = new Uint8Array(rep.requests);
-  for (let q = 0; q < rep.requests; q++) heldRequest[q] = splitRng.uniform() < o.holdoutShare ? 1 : 0;
+  for (let q = 0; q < rep.requests; q++) heldRequest[q] = rng.uniform() < holdoutShare ? 1 : 0;
   const trainIdx: number[] = [];
   const heldIdx: number[] = [];
-  for (let r = 0; r < log.count; r++) (heldRequest[rep.requestId[r]!] ? heldIdx : trainIdx).push(r);
-  if (trainIdx.length === 0 || heldIdx.length === 0) throw new RangeError(`the log's ${rep.requests} requests are too few to hold out ${o.holdoutShare} of them`);
-  const train = Int32Array.from(trainIdx);
-  const held = Int32Array.from(heldIdx);
+  for (let r = 0; r < count; r++) if (keep(r)) (heldRequest[rep.requestId[r]!] ? heldIdx : trainIdx).push(r);
+  if (trainIdx.length === 0 || heldIdx.length === 0) throw new RangeError(`the log's ${rep.requests} requests are too few to hold out ${holdoutShare} of them`);
+  return { train: Int32Array.from(trainIdx), held: Int32Array.from(heldIdx) };
+}
 
+/**
+ * Trains one simulator on rows `train` of the log (a row may appear more
+ * than once: a bootstrap sample), seeded by `o.seed`; fits the play-time
+ * spreads and gift-amount moments on those rows.
+ */
+export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures, catalog: Catalog, train: Int32Array, o: SimulatorTrainingOptions): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number } {
+  const rng = new Rng(o.seed);
   // Gift amount moments from the training rows.
   let gN = 0, gS = 0, gS2 = 0;
   for (const r of train) {
@@ -222,15 +249,19 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
   });
   for (let c = 0; c < 3; c++) if (resid[c]![0] > 1) calibration.playStd[c] = Math.max(0.05, Math.sqrt(resid[c]![1] / resid[c]![0]));
   sim.calibration = calibration;
+  return { simulator: sim, epochs, finalTrainLoss: lastLoss };
+}
 
-  // Held-out evaluation.
+/** Held-out quality of a fitted model on rows `held`: AUC, log-loss and rates per binary head, watch-time error. */
+export function heldOutReport(model: SimulatorScorer, log: InteractionLog, rep: ReplayedExposures, held: Int32Array, batchSize = 512): Pick<SimulatorReport, 'heads' | 'watchTimeMaeSec' | 'watchTimeMeanSec' | 'watchTimePredictedMeanSec'> {
+  const batch = allocExposureBatch(batchSize);
   const H = held.length;
   const preds = BINARY_HEADS.map(() => new Float64Array(H));
   const labels = BINARY_HEADS.map(() => new Uint8Array(H));
   const m = new Float64Array(BINARY_HEADS.length);
   let mae = 0, meanTrue = 0, meanPred = 0, h = 0;
-  forEachForward(sim, log, rep, held, batch, (r, y, b) => {
-    const expected = sim.marginals(batch, y, b, m);
+  forEachForward(model, log, rep, held, batch, (r, y, b) => {
+    const expected = model.marginals(batch, y, b, m);
     for (let k = 0; k < BINARY_HEADS.length; k++) preds[k]![h] = m[k]!;
     labels[0]![h] = log.click[r]!;
     labels[1]![h] = log.longView[r]!;
@@ -253,19 +284,49 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
       pos += labels[k]![i]!;
       pred += preds[k]![i]!;
     }
-    heads[name] = { auc: rocAuc(preds[k]!, labels[k]!, H), logLoss: logLoss(preds[k]!, labels[k]!, H), rate: pos / H, predictedRate: pred / H };
+    heads[name] = { auc: rocAuc(preds[k]!, labels[k]!, H), logLoss: logLoss(preds[k]!, labels[k]!, H), rate: pos / H, predictedRate: pred / H, reliability: reliabilityBins(preds[k]!, labels[k]!, H) };
   });
+  return { heads, watchTimeMaeSec: mae / H, watchTimeMeanSec: meanTrue / H, watchTimePredictedMeanSec: meanPred / H };
+}
+
+/**
+ * A calibration curve: rows sorted by predicted probability and cut into
+ * (up to) `bins` equal-count bins; each bin's mean prediction and observed rate.
+ */
+export function reliabilityBins(pred: Float64Array, label: Uint8Array, n: number, bins = 10): Array<{ predicted: number; observed: number; rows: number }> {
+  if (n === 0) return [];
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => pred[a]! - pred[b]!);
+  const out: Array<{ predicted: number; observed: number; rows: number }> = [];
+  const k = Math.min(bins, n);
+  for (let b = 0; b < k; b++) {
+    const from = Math.floor((b * n) / k), to = Math.floor(((b + 1) * n) / k);
+    let p = 0, y = 0;
+    for (let i = from; i < to; i++) {
+      p += pred[order[i]!]!;
+      y += label[order[i]!]!;
+    }
+    out.push({ predicted: p / (to - from), observed: y / (to - from), rows: to - from });
+  }
+  return out;
+}
+
+/** Trains a simulator on `log` (dense ids of `catalog`) and evaluates it on held-out requests. */
+export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Partial<SimulatorTrainingOptions> = {}): { simulator: LearnedSimulator; report: SimulatorReport } {
+  const o = simulatorTrainingOptions(options);
+  checkLog(log, catalog);
+  const rng = new Rng(o.seed);
+  const rep = replayExposures(log, catalog, { pairCountView: o.pairCountView });
+  const { train, held } = splitByRequest(rep, log.count, o.holdoutShare, rng.fork('split'));
+  const fit = trainSimulatorOnRows(log, rep, catalog, train, o);
+  const quality = heldOutReport(fit.simulator, log, rep, held);
   return {
-    simulator: sim,
-    report: {
-      trainRows: train.length, heldOutRows: H, epochs, finalTrainLoss: lastLoss, heads,
-      watchTimeMaeSec: mae / H, watchTimeMeanSec: meanTrue / H, watchTimePredictedMeanSec: meanPred / H, calibration,
-    },
+    simulator: fit.simulator,
+    report: { trainRows: train.length, heldOutRows: held.length, epochs: fit.epochs, finalTrainLoss: fit.finalTrainLoss, ...quality, calibration: fit.simulator.calibration },
   };
 }
 
 /** Runs the trunk over rows `idx` in batches; calls `visit(row, outputs, indexInBatch)` for each. */
-function forEachForward(sim: LearnedSimulator, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, batch: ExposureBatch, visit: (row: number, y: Float32Array, b: number) => void): void {
+function forEachForward(sim: SimulatorScorer, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, batch: ExposureBatch, visit: (row: number, y: Float32Array, b: number) => void): void {
   const B = batch.user.length;
   for (let from = 0; from < idx.length; from += B) {
     const n = Math.min(B, idx.length - from);

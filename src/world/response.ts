@@ -38,9 +38,24 @@ export interface ResponseBatch {
   giftAmount: Float32Array;
 }
 
+/**
+ * Which f_ua a response model reads for an exposure:
+ * - `live`: the pair's counts just before the request (what the ground-truth
+ *   world reads: familiarity moves within the session);
+ * - `session-start`: the pair's counts at the start of the session (history
+ *   of earlier sessions only). The learned simulator is fitted and run with
+ *   this view, so a policy's own simulated clicks in a session never feed
+ *   back into that session's click predictions (docs/design.md, the offline
+ *   instrument); repetition within the session is carried by the
+ *   repeat-author / repeat-tag context instead.
+ */
+export type PairCountView = 'live' | 'session-start';
+
 export interface ResponseModel {
   /** Samples responses for `batch` into `out` (first batch.count entries), drawing only from `rng`. */
   respond(batch: ExposureBatch, rng: Rng, out: ResponseBatch): void;
+  /** Which f_ua `batch.pairCounts` must hold (see {@link PairCountView}); the environment provides it. Default `live`. */
+  readonly pairCountView?: PairCountView;
 }
 
 /** Allocates a ResponseBatch of the given capacity. */
