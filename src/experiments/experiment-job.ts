@@ -8,7 +8,8 @@
 import { createAgent } from '../agents/registry.js';
 import { Rng } from '../numeric/rng.js';
 import { DEFAULT_QUIT_OPTIONS } from '../simulator/quit-model.js';
-import { GreedyClickPolicy, UniformRandomPolicy, type ClickProbabilityModel } from '../simulator/reference-policies.js';
+import { GreedyClickPolicy, type ClickProbabilityModel } from '../simulator/reference-policies.js';
+import { RandomPolicy } from '../simulator/slate-policy.js';
 import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
 import { computeMetrics } from '../simulator/metrics.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
@@ -114,7 +115,7 @@ export function runReferencePolicies(
   const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
   const maxRequests = maxRequestsOf(setup.environment);
   const policies: Record<string, () => SlatePolicy> = {
-    'uniform random': () => new UniformRandomPolicy(seed),
+    'uniform random': () => new RandomPolicy(new Rng(seed).fork('reference-random')),
     'logging policy': () => setup.loggingPolicy(new Rng(seed).fork('reference-logging')),
     ...(world ? { 'click oracle': () => new GreedyClickPolicy(world) } : {}),
     'simulator-greedy': () => new GreedyClickPolicy(simulatorClicks),

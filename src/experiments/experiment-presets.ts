@@ -54,7 +54,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     logDays: 2,
     randomRequestRate: 0.3,
     calibration: { users: 120, days: 1, rounds: 1, maxSteps: 4 },
-    simulatorFit: { epochs: 1 },
+    simulatorFit: { epochs: 1, members: 3 },
     // Ten epochs so the "mean of the last 10 evaluation epochs" is what it says.
     train: { ...trainPreset('smoke'), epochs: 10, sessionsPerEpoch: 6, evalSessionsPerEpoch: 6, stepsPerEpoch: 4, batchSize: 32 },
     seeds: 2,

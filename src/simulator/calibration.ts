@@ -188,6 +188,8 @@ interface FittedHead {
   measure: (r: MeasuredRates) => number;
   get: (c: WorldConfig) => number;
   set: (c: WorldConfig, v: number) => void;
+  /** A head re-fitted at every probe of this one (its rates are what this head measures). */
+  inner?: string;
 }
 
 function logitShift(target: number, value: number): number {
@@ -200,10 +202,11 @@ const HEADS: FittedHead[] = [
   // Returns first: they decide which sessions exist, which every other rate is measured on.
   { name: 'return (next_day_return)', target: KUAIRAND_NEXT_DAY_RETURN, shift: logitShift, measure: (r) => r.next_day_return, get: (c) => c.returnGap.intercept, set: (c, v) => { c.returnGap.intercept = v; } },
   // The affinity scale s sets how much better than chance a ranker over affinity does: KuaiRand's
-  // standard log clicks 0.460 / 0.176 = 2.6 times as often as its random log. Fitted on that ratio
-  // (measured on the requests served uniformly at random; skipped when the policy serves none);
-  // the ratio rises with s at any click intercept, so it goes before the click head.
-  { name: 'affinity scale (standard/random click ratio)', target: KUAIRAND_PURE_RATES.click / KUAIRAND_PURE_RANDOM_RATES.click, shift: (t, v) => Math.log(t / Math.max(v, 1e-3)), measure: (r) => r.click / r.random.click, get: (c) => c.affinityScale, set: (c, v) => { c.affinityScale = Math.max(0.05, v); } },
+  // random log clicks 0.176 where its standard log clicks 0.460. s is bisected on the random-log
+  // click rate with the click intercept re-fitted to the standard rate at every probe (`inner`):
+  // at a calibrated standard rate, the random rate falls as s rises (bisected on -s). Skipped when
+  // the policy serves no random requests; never polished (each probe is a whole click fit).
+  { name: 'affinity scale (random-log click)', target: KUAIRAND_PURE_RANDOM_RATES.click, shift: (t, v) => 0.5 * logitShift(t, v), measure: (r) => r.random.click, get: (c) => -c.affinityScale, set: (c, v) => { c.affinityScale = Math.max(0.05, -v); }, inner: 'click' },
   { name: 'click', target: KUAIRAND_PURE_RATES.click, shift: logitShift, measure: (r) => r.click, get: (c) => c.click.intercept, set: (c, v) => { c.click.intercept = v; } },
   { name: 'watch (play_time_s)', target: KUAIRAND_PURE_RATES.play_time_s, shift: (t, v) => 2 * Math.log(t / Math.max(v, 1e-3)), measure: (r) => r.play_time_s, get: (c) => c.watch.intercept, set: (c, v) => { c.watch.intercept = v; } },
   // long_view has no intercept (KuaiRand derives it from play time): at a fixed mean play time, a wider
@@ -246,13 +249,18 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
     evaluations++;
     return measureRates(catalog, world, o);
   };
-  for (let round = 0; round < o.rounds; round++) {
-    for (const head of HEADS) {
+  let lastRates: MeasuredRates | null = null;
+  const evaluateFor = (head: FittedHead): MeasuredRates => {
+    if (!head.inner) return (lastRates = evaluate());
+    fitHead(HEADS.find((h) => h.name === head.inner)!);
+    return lastRates!;
+  };
+  const fitHead = (head: FittedHead): void => {
       let x = head.get(config);
-      let value = head.measure(evaluate());
+      let value = head.measure(evaluateFor(head));
       o.onStep?.(head.name, 0, x, value);
-      if (Number.isNaN(value)) continue; // e.g. the random-click ratio under a policy that serves no random requests
-      if (Math.abs(value / head.target - 1) <= o.tolerance) continue;
+      if (Number.isNaN(value)) return; // e.g. the random-log click under a policy that serves no random requests
+      if (Math.abs(value / head.target - 1) <= o.tolerance) return;
       // First probe: the shift that would close the gap if the rate were a
       // logistic function of the intercept; keep stepping until the target
       // is bracketed, then bisect.
@@ -264,7 +272,7 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
         const shift = Math.min(4, Math.max(0.05, Math.abs(head.shift(head.target, value)))) * (widen + 1);
         const probe = up ? hi + shift : lo - shift;
         head.set(config, probe);
-        const v = head.measure(evaluate());
+        const v = head.measure(evaluateFor(head));
         o.onStep?.(head.name, 0, probe, v);
         if (Math.abs(v / head.target - 1) <= o.tolerance) {
           x = probe;
@@ -279,7 +287,7 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
         for (let step = 1; step <= o.maxSteps; step++) {
           x = (lo + hi) / 2;
           head.set(config, x);
-          value = head.measure(evaluate());
+          value = head.measure(evaluateFor(head));
           o.onStep?.(head.name, step, x, value);
           if (Math.abs(value / head.target - 1) <= o.tolerance) break;
           if (value < head.target) lo = x;
@@ -287,8 +295,8 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
         }
       }
       head.set(config, x);
-    }
-  }
+  };
+  for (let round = 0; round < o.rounds; round++) for (const head of HEADS) fitHead(head);
   // Polish: any change reshuffles which sessions happen (and so the random
   // numbers each exposure draws), so at small scales rare rates move by
   // their sampling noise between runs. Until the LAST run — the one the
@@ -300,7 +308,7 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
     let worstErr = 0;
     for (const h of HEADS) {
       const m = h.measure(rates);
-      if (Number.isNaN(m)) continue;
+      if (Number.isNaN(m) || h.inner) continue;
       const err = Math.abs(Math.log(Math.max(m, 1e-9) / h.target));
       if (err > worstErr) { worst = h; worstErr = err; }
     }

@@ -4,8 +4,8 @@
  * in the ground-truth world, they show what each environment makes of a
  * known behaviour.
  *
- * - {@link UniformRandomPolicy}: K candidates uniformly at random (the
- *   random log's policy; G1's off-distribution check).
+ * - uniformly random slates (slate-policy.ts's `RandomPolicy`: the random
+ *   log's policy; G1's off-distribution check).
  * - {@link GreedyClickPolicy} over the world's true click probability: the
  *   click oracle (an upper reference for CTR in the world).
  * - {@link GreedyClickPolicy} over the simulator's own click probability
@@ -15,23 +15,9 @@
  * The logging policy (logging-policy.ts) is the fourth.
  */
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
-import { Rng } from '../numeric/rng.js';
 import type { ExposureBatch } from '../world/response.js';
 import { allocExposureBatch } from './environment.js';
-import { sampleWithoutReplacement, topKIndices, type PendingRequest, type SlatePolicy } from './slate-policy.js';
-
-/** K distinct candidates uniformly at random, from its own seeded stream. */
-export class UniformRandomPolicy implements SlatePolicy {
-  private readonly rng: Rng;
-
-  constructor(seed: number) {
-    this.rng = new Rng(seed).fork('uniform-random-policy');
-  }
-
-  chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
-    return requests.map((r) => sampleWithoutReplacement(this.rng, r.candidates.length, k));
-  }
-}
+import { topKIndices, type PendingRequest, type SlatePolicy } from './slate-policy.js';
 
 /** Anything that gives the click probability of a batch of exposures: the world, the simulator ensemble. */
 export interface ClickProbabilityModel {
