@@ -3,7 +3,7 @@
  * as many sessions as a full `rliv train` run of the preset collects
  * (epochs x sessionsPerEpoch, here from the world's logging policy), takes
  * one training step, and its save() is split into the params-io agent state
- * and the replay snapshots (baseline-checkpoint.ts).
+ * and the replay snapshots (agent-checkpoint.ts).
  *
  *   node --import tsx bench/baseline-checkpoint-size.ts [smoke|quick|paper]
  */

@@ -33,8 +33,7 @@ import type { Param } from '../numeric/param.js';
 import { Rng } from '../numeric/rng.js';
 import type { SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
-import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
+import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { FeatureFields, gatherSlots, scatterSlots } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { RequestReplay, RESP_CLICK, RESP_DIM, RESP_FOLLOW, RESP_LONG_VIEW, RESP_WATCH_SEC } from './request-replay.js';
@@ -325,14 +324,14 @@ export class RankingModel implements Ranker {
     return this.stepLosses;
   }
 
-  /** Config + parameters + Adam + sampling RNG + step counter + the stored exposures it learns from (baseline-checkpoint.ts). */
+  /** Config + parameters + Adam + sampling RNG + step counter + the stored exposures it learns from (agent-checkpoint.ts). */
   save(): Uint8Array {
-    return saveBaselineCheckpoint(this.state(), this.stores());
+    return saveAgentCheckpoint(this.state(), this.stores());
   }
 
   /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    const counters = loadBaselineCheckpoint(bytes, this.state(), this.stores());
+    const counters = loadAgentCheckpoint(bytes, this.state(), this.stores());
     this.steps = counters.steps ?? 0;
   }
 

@@ -34,8 +34,7 @@ import { Rng } from '../numeric/rng.js';
 import { hardCopy, softUpdate } from '../numeric/soft-update.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
-import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
+import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { checkRankRequest, RequestInput } from './request-input.js';
@@ -284,14 +283,14 @@ export class DoubleDqn implements Ranker {
     return { td, conservative, q: qSum / B };
   }
 
-  /** Config + parameters (online, target, embedding) + Adam + sampling RNG + step counter + the replay's contents (baseline-checkpoint.ts). */
+  /** Config + parameters (online, target, embedding) + Adam + sampling RNG + step counter + the replay's contents (agent-checkpoint.ts). */
   save(): Uint8Array {
-    return saveBaselineCheckpoint(this.state(), this.stores());
+    return saveAgentCheckpoint(this.state(), this.stores());
   }
 
   /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    this.steps = loadBaselineCheckpoint(bytes, this.state(), this.stores()).steps ?? 0;
+    this.steps = loadAgentCheckpoint(bytes, this.state(), this.stores()).steps ?? 0;
   }
 
   protected state(): AgentState {

@@ -21,7 +21,7 @@
  *   agent.livPerTower(request, livs);   // N x 4, TOWERS order, for serving
  */
 import { Rng } from '../numeric/rng.js';
-import { crc32, deserializeParams } from '../numeric/params-io.js';
+import { deserializeParams, readParamsHeader, readParamsMeta } from '../numeric/params-io.js';
 import { Param } from '../numeric/param.js';
 import { TOWERS, TOWER_COUNT as TOWER_COUNT_IMPORT, type Tower } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
@@ -33,12 +33,11 @@ import { allocSampleBatch, type SampleBatch } from '../mdp/scri-mdp.js';
 import { feedSessionToJoiner } from '../mdp/trace-events.js';
 import type { Ranker, RankerContext, RankRequest, TowerLiv, TrainStats } from './ranker.js';
 import { combineTowerLivs, towerWeightVector } from './tower-liv.js';
-import { AgentCheckpointError, loadAgentState, saveAgentState, type AgentState } from './agent-checkpoint.js';
+import { AgentCheckpointError, agentCheckpointSections, loadAgentCheckpoint, loadAgentState, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { parseRlivUaConfig, type RlivUaConfig } from './rliv-ua-config.js';
 import { RlivUaNetwork, type StepLosses } from './rliv-ua-network.js';
 
 const TOWER_COUNT = TOWER_COUNT_IMPORT;
-const CHECKPOINT_MAGIC = 'RLIVUA01';
 /** Samples staged between the joiner and the replay buffer. */
 const STAGING_ROWS = 4096;
 
@@ -205,42 +204,42 @@ export class RlivUaAgent implements Ranker, TowerLiv {
 
   /**
    * Config + parameters (online, target, embedding) + Adam state + RNG state
-   * + step counter + replay buffer contents and position, as one byte string
-   * with an outer CRC-32 (the parameter and replay sections carry their own
-   * checksums too).
+   * + step counter + replay buffer contents and position, in the agent
+   * checkpoint container every agent uses (agent-checkpoint.ts: section 0 the
+   * agent state, section 1 the replay buffer; an outer CRC-32, and the
+   * parameter and replay sections carry their own checksums too).
    */
   save(): Uint8Array {
     if (this.parametersOnly) throw new AgentCheckpointError(`${this.name}.save: this agent was loaded with loadParameters (serving; no replay buffer); load() the full checkpoint before saving`);
-    const agentBytes = saveAgentState(this.agentState());
-    const replayBytes = this.replayBuffer.save();
-    const total = 8 + 4 + agentBytes.length + 4 + replayBytes.length + 4;
-    const out = new Uint8Array(total);
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < 8; i++) out[i] = CHECKPOINT_MAGIC.charCodeAt(i);
-    let off = 8;
-    view.setUint32(off, agentBytes.length, true); off += 4;
-    out.set(agentBytes, off); off += agentBytes.length;
-    view.setUint32(off, replayBytes.length, true); off += 4;
-    out.set(replayBytes, off); off += replayBytes.length;
-    view.setUint32(off, crc32(out, 0, off), true);
-    return out;
+    return saveAgentCheckpoint(this.agentState(), [this.replayStore()]);
   }
 
   /**
-   * Restores what `save` wrote. Verifies the outer checksum, then loads the
-   * replay section into a fresh buffer and the parameters into shadow copies;
-   * only when everything checks out does the agent change. On corrupt or
-   * mismatched bytes it throws (AgentCheckpointError, ParamsFormatError or
+   * Restores what `save` wrote (or RLIV-UA's former RLIVUA01 bytes).
+   * Verifies the outer checksum, then loads the replay section into a fresh
+   * buffer and the parameters into shadow copies; only when everything
+   * checks out does the agent change. On corrupt or mismatched bytes it
+   * throws (AgentCheckpointError, ParamsFormatError or
    * ReplayBufferFormatError) and the agent is unchanged.
    */
   load(bytes: Uint8Array): void {
-    const { agentBytes, replayBytes } = splitCheckpoint(bytes, this.name);
-    const replay = this.newReplay();
-    replay.load(replayBytes);
-    const counters = loadAgentState(agentBytes, this.agentState());
+    const counters = loadAgentCheckpoint(bytes, this.agentState(), [this.replayStore()]);
     this.restoreCounters(counters);
-    this.replayBuffer = replay;
     this.parametersOnly = false;
+  }
+
+  /** The replay buffer as the checkpoint's store: loads into a fresh buffer, swapped in only by the install step. */
+  private replayStore(): CheckpointedStore {
+    return {
+      save: () => this.replayBuffer.save(),
+      prepareLoad: (bytes) => {
+        const replay = this.newReplay();
+        if (bytes !== null) replay.load(bytes);
+        return () => {
+          this.replayBuffer = replay;
+        };
+      },
+    };
   }
 
   private restoreCounters(counters: Record<string, number>): void {
@@ -268,7 +267,7 @@ export class RlivUaAgent implements Ranker, TowerLiv {
    * that silently lost its replay buffer.
    */
   loadParameters(bytes: Uint8Array): void {
-    const { agentBytes } = splitCheckpoint(bytes, this.name, false);
+    const agentBytes = agentCheckpointSections(bytes, `${this.name}.load`, false)[0]!;
     const counters = loadAgentState(agentBytes, this.agentState());
     this.enterParametersOnly(counters);
   }
@@ -307,8 +306,8 @@ export class RlivUaAgent implements Ranker, TowerLiv {
 
   /** Builds an agent from a checkpoint, with the config stored in it (serving, evaluation). */
   static fromCheckpoint(bytes: Uint8Array, context: RankerContext): RlivUaAgent {
-    const { agentBytes } = splitCheckpoint(bytes, 'RLIV-UA');
-    const meta = readParamsMeta(agentBytes) as { config?: Record<string, unknown>; counters?: Record<string, number> } | null;
+    const agentBytes = agentCheckpointSections(bytes, 'RLIV-UA.load')[0]!;
+    const meta = readParamsMeta(agentBytes, 'RLIV-UA checkpoint') as { config?: Record<string, unknown>; counters?: Record<string, number> } | null;
     if (!meta || typeof meta.config !== 'object' || meta.config === null) throw new AgentCheckpointError('RLIV-UA checkpoint holds no config');
     const { catalog: _shape, ...config } = meta.config;
     const agent = new RlivUaAgent({ catalog: context.catalog, seed: meta.counters?.seed ?? context.seed }, config);
@@ -364,59 +363,13 @@ const MOMENT_NAME = /^adam\d+\.[mv]\./;
  * bytes.
  */
 export function prepareRlivUaParameters(bytes: Uint8Array): PreparedRlivUaParameters {
-  const { agentBytes } = splitCheckpoint(bytes, 'RLIV-UA', false);
-  const view = new DataView(agentBytes.buffer, agentBytes.byteOffset, agentBytes.byteLength);
-  if (agentBytes.length < 20) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter section too short');
-  const headerLength = view.getUint32(12, true);
-  if (16 + headerLength > agentBytes.length) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter header runs past the end');
-  let header: { params: { name: string; shape: number[] }[] };
-  try {
-    header = JSON.parse(new TextDecoder().decode(agentBytes.subarray(16, 16 + headerLength)));
-  } catch (err) {
-    throw new AgentCheckpointError(`RLIV-UA checkpoint: parameter header is not valid JSON (${(err as Error).message})`);
-  }
-  if (!header || !Array.isArray(header.params)) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter header has no "params" list');
-  let floats = 0;
-  for (const e of header.params) floats += Array.isArray(e?.shape) ? e.shape.reduce((a: number, b: number) => a * b, 1) : 0;
-  // A corrupt header must not make us allocate more than the bytes could hold.
-  if (!(floats * 4 <= agentBytes.length)) throw new AgentCheckpointError(`RLIV-UA checkpoint: parameter header describes ${floats} floats, the section has ${agentBytes.length} bytes`);
-  const all = header.params.map((e) => {
-    if (!e || typeof e.name !== 'string' || !Array.isArray(e.shape) || !e.shape.every((x) => Number.isInteger(x) && x >= 0)) {
-      throw new AgentCheckpointError(`RLIV-UA checkpoint: malformed parameter entry ${JSON.stringify(e)}`);
-    }
-    return new Param({ name: e.name, shape: e.shape });
-  });
+  const agentBytes = agentCheckpointSections(bytes, 'RLIV-UA.load', false)[0]!;
+  // The header's shapes are checked against the section's length before anything is allocated.
+  const all = readParamsHeader(agentBytes, 'RLIV-UA checkpoint').params.map((e) => new Param({ name: e.name, shape: e.shape }));
   // deserializeParams checks magic, version, CRC-32, shapes and payload length.
   const meta = deserializeParams(agentBytes, all, 'RLIV-UA checkpoint');
   const tensors = all.filter((p) => !MOMENT_NAME.test(p.name)).map((p) => ({ name: p.name, shape: p.shape.slice(), values: p.value }));
   return { meta, tensors };
-}
-
-function splitCheckpoint(bytes: Uint8Array, who: string, verifyOuter = true): { agentBytes: Uint8Array; replayBytes: Uint8Array } {
-  if (!(bytes instanceof Uint8Array) || bytes.length < 24) throw new AgentCheckpointError(`${who}.load: expected the bytes written by save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`);
-  const magic = String.fromCharCode(...bytes.subarray(0, 8));
-  if (magic !== CHECKPOINT_MAGIC) throw new AgentCheckpointError(`${who}.load: not an RLIV-UA checkpoint (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${CHECKPOINT_MAGIC}")`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const end = bytes.length - 4;
-  if (verifyOuter && view.getUint32(end, true) !== crc32(bytes, 0, end)) throw new AgentCheckpointError(`${who}.load: checkpoint checksum mismatch: the bytes are corrupt or truncated`);
-  const agentLength = view.getUint32(8, true);
-  const replayAt = 12 + agentLength;
-  if (replayAt + 4 > end) throw new AgentCheckpointError(`${who}.load: checkpoint sections run past its end`);
-  const replayLength = view.getUint32(replayAt, true);
-  if (replayAt + 4 + replayLength !== end) throw new AgentCheckpointError(`${who}.load: checkpoint replay section is ${end - replayAt - 4} bytes, its header says ${replayLength}`);
-  return { agentBytes: bytes.subarray(12, replayAt), replayBytes: bytes.subarray(replayAt + 4, end) };
-}
-
-/** The meta JSON of a params-io byte string (format in numeric/params-io.ts), without loading its tensors. */
-function readParamsMeta(bytes: Uint8Array): unknown {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(12, true);
-  if (16 + headerLength > bytes.length) throw new AgentCheckpointError('RLIV-UA checkpoint: parameter header runs past the end');
-  try {
-    return (JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength))) as { meta: unknown }).meta;
-  } catch (err) {
-    throw new AgentCheckpointError(`RLIV-UA checkpoint: parameter header is not valid JSON (${(err as Error).message})`);
-  }
 }
 
 function emptyCounters(): JoinerCounters {

@@ -39,8 +39,7 @@ import { hardCopy, softUpdate } from '../numeric/soft-update.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
-import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
+import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { RANKING_HEAD_COUNT, RankingModel, signalsFromLogits } from './deepfm.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
@@ -509,17 +508,17 @@ export class Rlur implements Ranker {
   /**
    * Config + parameters (own and the ranking model's) + Adam states + both
    * sampling RNGs + counters + both replays' contents (own and the ranking
-   * model's; baseline-checkpoint.ts). The stored candidates' signals are not
+   * model's; agent-checkpoint.ts). The stored candidates' signals are not
    * saved: they are a pure function of the ranking model and the replay, and
    * `load` marks them stale so the next `train` recomputes them bit-for-bit.
    */
   save(): Uint8Array {
-    return saveBaselineCheckpoint(this.state(), this.stores());
+    return saveAgentCheckpoint(this.state(), this.stores());
   }
 
   /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    const counters = loadBaselineCheckpoint(bytes, this.state(), this.stores());
+    const counters = loadAgentCheckpoint(bytes, this.state(), this.stores());
     this.steps = counters.steps ?? 0;
     this.actorSteps = counters.actorSteps ?? 0;
     this.rankingSteps = counters.rankingSteps ?? 0;

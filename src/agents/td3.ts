@@ -30,8 +30,7 @@ import { Rng } from '../numeric/rng.js';
 import { hardCopy, softUpdate } from '../numeric/soft-update.js';
 import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
-import { assertFiniteLoss, type AgentState } from './agent-checkpoint.js';
-import { loadBaselineCheckpoint, replayStore, saveBaselineCheckpoint, type CheckpointedStore } from './baseline-checkpoint.js';
+import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { checkRankRequest, RequestInput } from './request-input.js';
@@ -338,14 +337,14 @@ export class Td3 implements Ranker {
     return loss;
   }
 
-  /** Config + parameters + Adam states + sampling RNG + counters + the replay's contents (baseline-checkpoint.ts). */
+  /** Config + parameters + Adam states + sampling RNG + counters + the replay's contents (agent-checkpoint.ts). */
   save(): Uint8Array {
-    return saveBaselineCheckpoint(this.state(), this.stores());
+    return saveAgentCheckpoint(this.state(), this.stores());
   }
 
   /** Restores what `save` wrote, all or nothing (corrupt or mismatched bytes throw and change nothing). */
   load(bytes: Uint8Array): void {
-    const counters = loadBaselineCheckpoint(bytes, this.state(), this.stores());
+    const counters = loadAgentCheckpoint(bytes, this.state(), this.stores());
     this.steps = counters.steps ?? 0;
     this.actorSteps = counters.actorSteps ?? 0;
     // reported as the actor loss of a train() call without an actor update

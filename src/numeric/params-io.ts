@@ -32,9 +32,22 @@ export class ParamsFormatError extends Error {
   override name = 'ParamsFormatError';
 }
 
-interface HeaderEntry {
+/** One tensor as the header lists it. */
+export interface ParamsHeaderEntry {
   name: string;
   shape: number[];
+}
+
+/** The JSON header of a params file and where its payload starts (see {@link readParamsHeader}). */
+export interface ParamsHeader {
+  /** The tensors, in payload order. */
+  params: ParamsHeaderEntry[];
+  /** The meta the writer stored (null when none). */
+  meta: unknown;
+  /** Byte offset of the first float of the payload. */
+  payloadStart: number;
+  /** Number of float32 values the header describes (sum over the shapes). */
+  floats: number;
 }
 
 const CRC_TABLE = (() => {
@@ -81,50 +94,80 @@ export function serializeParams(params: readonly Param[], meta: unknown = null):
   return bytes;
 }
 
-/**
- * Decodes `bytes` into `params` (matched by name; every param must be in the
- * file with the same shape and vice versa). Returns the stored meta. Throws
- * ParamsFormatError and leaves every param unchanged on any problem.
- */
-export function deserializeParams(bytes: Uint8Array, params: readonly Param[], source = 'params data'): unknown {
+/** Checks size, magic and version; returns a view of the bytes. */
+function checkPrologue(bytes: Uint8Array, source: string): DataView {
   if (bytes.length < 20) throw new ParamsFormatError(`${source}: only ${bytes.length} bytes, too short to be an rliv params file`);
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
   if (magic !== PARAMS_MAGIC) throw new ParamsFormatError(`${source}: not an rliv params file (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${PARAMS_MAGIC}")`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
   if (version !== PARAMS_VERSION) throw new ParamsFormatError(`${source}: format version ${version}, this build reads version ${PARAMS_VERSION}`);
-  const stored = view.getUint32(bytes.length - 4, true);
-  const actual = crc32(bytes, 0, bytes.length - 4);
-  if (stored !== actual) throw new ParamsFormatError(`${source}: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the file is corrupted or truncated`);
+  return view;
+}
+
+/**
+ * Reads the header of a params file (magic, version, the JSON header with
+ * every tensor's name and shape, the meta) without reading or checksumming
+ * the payload: for callers that need the meta or the shapes before (or
+ * instead of) loading, e.g. to build a model of the stored shape. Every
+ * entry is checked (a name, a shape of non-negative integers) and the payload
+ * length must be what the shapes describe, so a corrupt header never makes a
+ * caller allocate more than the bytes hold. Throws {@link ParamsFormatError}.
+ */
+export function readParamsHeader(bytes: Uint8Array, source = 'params data'): ParamsHeader {
+  const view = checkPrologue(bytes, source);
   const headerLength = view.getUint32(12, true);
   if (16 + headerLength > bytes.length - 4) throw new ParamsFormatError(`${source}: header length ${headerLength} runs past the end of the file`);
-  let header: { params: HeaderEntry[]; meta: unknown };
+  let header: { params: ParamsHeaderEntry[]; meta: unknown };
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength)));
   } catch (err) {
     throw new ParamsFormatError(`${source}: header is not valid JSON (${(err as Error).message})`);
   }
   if (!header || !Array.isArray(header.params)) throw new ParamsFormatError(`${source}: header has no "params" list`);
+  let floats = 0;
+  for (const entry of header.params) {
+    if (!entry || typeof entry.name !== 'string' || !Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new ParamsFormatError(`${source}: malformed header entry ${JSON.stringify(entry)}`);
+    }
+    floats += entry.shape.reduce((a, d) => a * d, 1);
+  }
+  const payloadStart = align4(16 + headerLength);
+  if (payloadStart + 4 * floats + 4 !== bytes.length) {
+    throw new ParamsFormatError(`${source}: payload is ${bytes.length - 4 - payloadStart} bytes, the header describes ${4 * floats}`);
+  }
+  return { params: header.params, meta: header.meta ?? null, payloadStart, floats };
+}
+
+/** The meta JSON of a params file, without loading its tensors (see {@link readParamsHeader}). */
+export function readParamsMeta(bytes: Uint8Array, source = 'params data'): unknown {
+  return readParamsHeader(bytes, source).meta;
+}
+
+/**
+ * Decodes `bytes` into `params` (matched by name; every param must be in the
+ * file with the same shape and vice versa). Returns the stored meta. Throws
+ * ParamsFormatError and leaves every param unchanged on any problem.
+ */
+export function deserializeParams(bytes: Uint8Array, params: readonly Param[], source = 'params data'): unknown {
+  const view = checkPrologue(bytes, source);
+  const stored = view.getUint32(bytes.length - 4, true);
+  const actual = crc32(bytes, 0, bytes.length - 4);
+  if (stored !== actual) throw new ParamsFormatError(`${source}: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the file is corrupted or truncated`);
+  const header = readParamsHeader(bytes, source);
   const byName = new Map<string, Param>();
   for (const p of params) byName.set(p.name, p);
   const fileNames = new Set<string>();
-  let count = 0;
   for (const entry of header.params) {
-    if (!entry || typeof entry.name !== 'string' || !Array.isArray(entry.shape)) throw new ParamsFormatError(`${source}: malformed header entry ${JSON.stringify(entry)}`);
     fileNames.add(entry.name);
     const p = byName.get(entry.name);
     if (!p) throw new ParamsFormatError(`${source}: the file has param "${entry.name}" which the model does not (model params: ${[...byName.keys()].join(', ')})`);
     if (entry.shape.join('x') !== p.shape.join('x')) throw new ParamsFormatError(`${source}: param "${entry.name}" has shape [${entry.shape}] in the file but [${p.shape}] in the model`);
-    count += p.size;
   }
   const missing = params.filter((p) => !fileNames.has(p.name)).map((p) => p.name);
   if (missing.length > 0) throw new ParamsFormatError(`${source}: the model's params ${missing.join(', ')} are not in the file`);
-  const payloadStart = align4(16 + headerLength);
-  if (payloadStart + 4 * count + 4 !== bytes.length) {
-    throw new ParamsFormatError(`${source}: payload is ${bytes.length - 4 - payloadStart} bytes, the header describes ${4 * count}`);
-  }
   // Everything is verified: only now write values.
-  let off = payloadStart;
+  let off = header.payloadStart;
   for (const entry of header.params) {
     const v = byName.get(entry.name)!.value;
     for (let i = 0; i < v.length; i++, off += 4) v[i] = view.getFloat32(off, true);

@@ -34,7 +34,7 @@ import {
   PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
   PC_FOLLOW as PC_FOLLOW_,
 } from '../data/interaction-kinds.js';
-import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, saveParams, type Param } from '../numeric/index.js';
+import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, readParamsMeta, saveParams, type Param } from '../numeric/index.js';
 import { gemmAt } from '../numeric/gemm.js';
 import { addRowsAt, reluRange } from '../numeric/kernels.js';
 import { localNormal, localUniform, seedLocalStream } from '../numeric/local-stream.js';
@@ -677,19 +677,6 @@ export function catalogFingerprint(c: Catalog): Record<string, number> {
   let itemSum = 0;
   for (let i = 0; i < c.numItems; i += Math.max(1, Math.floor(c.numItems / 1000))) itemSum = (itemSum * 31 + c.itemRawId[i]! + c.itemAuthor[i]!) % 1_000_000_007;
   return { numUsers: c.numUsers, numItems: c.numItems, numAuthors: c.numAuthors, userFeatureFields: c.userFeatureFields.length, itemFeatureFields: c.itemFeatureFields.length, itemChecksum: itemSum };
-}
-
-/** Reads the JSON meta of a params-io file without loading the parameters. */
-export function readParamsMeta(bytes: Uint8Array, source: string): unknown {
-  if (bytes.length < 20 || String.fromCharCode(...bytes.subarray(0, 8)) !== 'RLIVPARM') throw new ParamsFormatError(`${source}: not an rliv params file`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const h = view.getUint32(12, true);
-  if (16 + h > bytes.length) throw new ParamsFormatError(`${source}: header length ${h} runs past the end of the file`);
-  try {
-    return (JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + h))) as { meta: unknown }).meta;
-  } catch (err) {
-    throw new ParamsFormatError(`${source}: header is not valid JSON (${(err as Error).message})`);
-  }
 }
 
 /**

@@ -32,14 +32,14 @@
  * clicks (the in-session feedback loop of the single simulator).
  */
 import { readFileSync } from 'node:fs';
-import { ParamsFormatError, Param, Rng, deserializeParams, saveParams } from '../numeric/index.js';
+import { ParamsFormatError, Param, Rng, deserializeParams, readParamsMeta, saveParams } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch, PairCountView, ResponseBatch, ResponseModel } from '../world/response.js';
 import { PAIR_COUNT_DIM, PC_CLICK } from '../data/interaction-kinds.js';
 import { allocExposureBatch } from './environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
 import {
-  HEAD_CLICK, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, checkExposures, marginalsOf, readParamsMeta, sampleResponses,
+  HEAD_CLICK, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, checkExposures, marginalsOf, sampleResponses,
   type LearnedSimulatorShape, type SimulatorCalibration,
 } from './learned-simulator.js';
 import {

@@ -5,10 +5,9 @@
  * (and the ground-truth world, for sim-to-real checks) from the one path.
  */
 import { readFileSync } from 'node:fs';
-import { ParamsFormatError } from '../numeric/index.js';
+import { ParamsFormatError, readParamsMeta } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
-import { readParamsMeta } from './learned-simulator.js';
 import { loadSimulatorEnsemble, type SimulatorEnsemble } from './simulator-ensemble.js';
 import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from './world-description.js';
 
