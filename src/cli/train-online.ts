@@ -7,7 +7,9 @@
  * checksummed checkpoints that `rliv serve` hot-reloads. Stream entries are
  * acknowledged only once a published version includes them, so a killed
  * trainer loses nothing: restarted with the same --consumer it gets its
- * unacknowledged entries again.
+ * unacknowledged entries again, once each, and trains each exactly once
+ * (entries its base version already records are acknowledged, not
+ * retrained). SIGINT/SIGTERM publish what was trained since the last version.
  */
 import { resolve } from 'node:path';
 import { intFlag, requireString, UsageError, type CommandSpec } from './command.js';

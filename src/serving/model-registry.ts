@@ -87,6 +87,8 @@ export interface ServingModel {
   agentConfig: Record<string, unknown>;
   agentSeed: number;
   loadedAt: number;
+  /** What the online trainer recorded in this version (the checkpoint's `state.online`: parent version, stream entries trained on), when loaded in full. */
+  online?: Record<string, unknown>;
 }
 
 /** The pointer file of a registry. */
@@ -245,9 +247,11 @@ export async function instantiateModel(bytes: Uint8Array, version: number, sourc
   } catch (err) {
     throw new ModelLoadError(`${source}: cannot build ${ckpt.agent}: ${(err as Error).message}`);
   }
+  const online = ckpt.state.online;
   return {
     version, agent: ckpt.agent, ranker, sha256: knownSha256 ?? sha256Hex(bytes),
     catalog, catalogSpec, agentConfig: ckpt.agentConfig, agentSeed, loadedAt: Date.now(),
+    ...(online !== null && typeof online === 'object' && !Array.isArray(online) ? { online: online as Record<string, unknown> } : {}),
   };
 }
 

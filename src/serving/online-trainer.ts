@@ -4,10 +4,16 @@
  * versioned checksummed checkpoints to the model registry, which the
  * ranking service hot-reloads.
  *
- * Delivery: stream entries are acknowledged only after a checkpoint that
- * contains them is published, so a trainer that dies mid-way loses nothing:
- * on restart it resumes from the last published version and its
- * unacknowledged entries are delivered again.
+ * Delivery, exactly once per model lineage: stream entries are acknowledged
+ * only after a checkpoint that contains them is published, so a trainer that
+ * dies mid-way loses nothing: on restart it resumes from the last published
+ * version, and its unacknowledged entries are delivered again, once each,
+ * before new ones. Each version records the entries it was trained on since
+ * its parent ({@link TrainedEntries}, `state.online.stream`), so a restart
+ * after a publish whose acknowledgement never happened skips (acknowledges
+ * without training) the entries its base version already contains. On
+ * `stop()` the trainer publishes what it trained since the last version
+ * (`publishOnStop`), so a clean restart retrains nothing.
  *
  * Feeding the agent: a ranker with `observeSamples(batch)` takes the samples
  * as they are; any other `Ranker` gets them as one-exposure session traces
@@ -50,6 +56,33 @@ export interface OnlineTrainerOptions {
   blockMs: number;
   /** Reward options the samples were built with ('flag' gift rewards carry no amount). Default 'flag'. */
   giftReward: 'flag' | 'log1pAmount';
+  /** On stop, publish the samples trained on since the last version (so a restart does not train them again). Default true. */
+  publishOnStop: boolean;
+}
+
+/**
+ * What a version published by an online trainer records about the stream
+ * entries it was trained on (checkpoint `state.online.stream`).
+ */
+export interface TrainedEntries {
+  group: string;
+  consumer: string;
+  /** Ids of the stream entries trained on since the parent version (acknowledged right after this publish). */
+  entries: string[];
+  /** Samples in those entries. */
+  samples: number;
+  /** Entries trained on over the version's whole lineage of online training (parent's total + `entries`). */
+  entriesTotal: number;
+  /** Samples trained on over the lineage. */
+  samplesTotal: number;
+}
+
+/** The stream record of a loaded version, if it has a valid one. */
+export function trainedEntriesOf(model: ServingModel): TrainedEntries | null {
+  const r = (model.online as { stream?: Partial<TrainedEntries> } | undefined)?.stream;
+  if (!r || typeof r.group !== 'string' || typeof r.consumer !== 'string' || !Array.isArray(r.entries) || !r.entries.every((e) => typeof e === 'string')) return null;
+  if (![r.samples, r.entriesTotal, r.samplesTotal].every((n) => Number.isInteger(n) && (n as number) >= 0)) return null;
+  return r as TrainedEntries;
 }
 
 export const DEFAULT_ONLINE_TRAINER_OPTIONS: Readonly<OnlineTrainerOptions> = {
@@ -61,6 +94,7 @@ export const DEFAULT_ONLINE_TRAINER_OPTIONS: Readonly<OnlineTrainerOptions> = {
   maxEntriesPerRead: 32,
   blockMs: 1000,
   giftReward: 'flag',
+  publishOnStop: true,
 };
 
 /** Figures of a trainer, for logs and tests. */
@@ -71,6 +105,8 @@ export interface OnlineTrainerStats {
   published: number;
   lastPublishedVersion: number;
   divergences: number;
+  /** Redelivered entries skipped because the base version already contains them (published, acknowledgement lost). */
+  entriesAlreadyTrained: number;
   /** Rounds that failed (e.g. the registry could not be written); the loop retries after a pause. */
   errors: number;
   lastError?: string;
@@ -82,7 +118,14 @@ export class OnlineTrainer {
   readonly stats: OnlineTrainerStats;
   private ranker: Ranker;
   private lastGoodBytes: Uint8Array;
+  /** Entries trained on since the last publish (acknowledged after the next one). */
   private unacked: string[] = [];
+  /** Entries whose acknowledgement failed (Redis down); retried every round. */
+  private ackBacklog: string[] = [];
+  /** Entries the base version was trained on since its parent: redelivered ones are skipped, not trained twice. */
+  private readonly inBase: Set<string>;
+  private entriesTotal = 0;
+  private samplesTotal = 0;
   private samplesSincePublish = 0;
   private stepsSincePublish = 0;
   private lastPublishAt = 0;
@@ -100,7 +143,11 @@ export class OnlineTrainer {
     this.options = { ...DEFAULT_ONLINE_TRAINER_OPTIONS, ...options };
     this.lastGoodBytes = base.ranker.save();
     this.ranker = this.rebuild(this.lastGoodBytes);
-    this.stats = { samplesConsumed: 0, entriesConsumed: 0, steps: 0, published: 0, lastPublishedVersion: base.version, divergences: 0, errors: 0, lastLosses: {} };
+    this.stats = { samplesConsumed: 0, entriesConsumed: 0, steps: 0, published: 0, lastPublishedVersion: base.version, divergences: 0, entriesAlreadyTrained: 0, errors: 0, lastLosses: {} };
+    const record = trainedEntriesOf(base);
+    this.entriesTotal = record?.entriesTotal ?? 0;
+    this.samplesTotal = record?.samplesTotal ?? 0;
+    this.inBase = new Set(record && record.group === this.options.group && record.consumer === this.options.consumer ? record.entries : []);
   }
 
   private rebuild(bytes: Uint8Array): Ranker {
@@ -112,7 +159,21 @@ export class OnlineTrainer {
   /** One read -> observe -> train -> maybe publish round. Returns the pointer when a version was published. */
   async round(): Promise<RegistryPointer | null> {
     const o = this.options;
-    const entries = await this.stream.read(o.group, o.consumer, o.maxEntriesPerRead, o.blockMs);
+    if (this.ackBacklog.length > 0) {
+      await this.stream.ack(o.group, this.ackBacklog);
+      this.ackBacklog = [];
+    }
+    let entries = await this.stream.read(o.group, o.consumer, o.maxEntriesPerRead, o.blockMs);
+    if (this.inBase.size > 0) {
+      // Published in the base version, acknowledgement lost (the trainer died in between): acknowledge, do not train again.
+      const known = entries.filter((e) => this.inBase.has(e.id));
+      if (known.length > 0) {
+        for (const e of known) this.inBase.delete(e.id);
+        this.stats.entriesAlreadyTrained += known.length;
+        await this.stream.ack(o.group, known.map((e) => e.id));
+        entries = entries.filter((e) => !known.includes(e));
+      }
+    }
     if (entries.length > 0) {
       let samples = 0;
       for (const e of entries) {
@@ -133,8 +194,9 @@ export class OnlineTrainer {
         // Diverged: back to the last published parameters; drop (ack) what caused it.
         this.stats.divergences++;
         this.ranker = this.rebuild(this.lastGoodBytes);
-        await this.stream.ack(o.group, this.unacked);
+        const dropped = this.unacked;
         this.unacked = [];
+        this.ackBacklog.push(...dropped);
         this.samplesSincePublish = 0;
         this.stepsSincePublish = 0;
         void err;
@@ -147,21 +209,36 @@ export class OnlineTrainer {
     return null;
   }
 
-  /** Publishes the current parameters as a new version and acknowledges the entries they include. */
+  /**
+   * Publishes the current parameters as a new version, recording the stream
+   * entries trained on since the last one, then acknowledges them (a failed
+   * acknowledgement is retried every round).
+   */
   async publish(): Promise<RegistryPointer> {
     const bytes = this.ranker.save();
+    const trained = this.unacked;
+    const stream: TrainedEntries = {
+      group: this.options.group, consumer: this.options.consumer, entries: trained, samples: this.samplesSincePublish,
+      entriesTotal: this.entriesTotal + trained.length, samplesTotal: this.samplesTotal + this.samplesSincePublish,
+    };
     const ckpt = modelCheckpoint(this.base.agent, this.base.agentConfig, bytes, this.base.catalogSpec, this.base.agentSeed, {
-      parentVersion: this.stats.lastPublishedVersion, samplesConsumed: this.stats.samplesConsumed, steps: this.stats.steps,
+      parentVersion: this.stats.lastPublishedVersion, samplesConsumed: this.stats.samplesConsumed, steps: this.stats.steps, stream,
     });
     const pointer = this.registry.publish(ckpt);
     this.lastGoodBytes = bytes;
-    await this.stream.ack(this.options.group, this.unacked);
     this.unacked = [];
+    this.entriesTotal = stream.entriesTotal;
+    this.samplesTotal = stream.samplesTotal;
     this.samplesSincePublish = 0;
     this.stepsSincePublish = 0;
     this.lastPublishAt = Date.now();
     this.stats.published++;
     this.stats.lastPublishedVersion = pointer.version;
+    try {
+      await this.stream.ack(this.options.group, trained);
+    } catch {
+      this.ackBacklog.push(...trained);
+    }
     return pointer;
   }
 
@@ -179,6 +256,15 @@ export class OnlineTrainer {
       }
       // Let the event loop breathe between rounds (an in-process trainer shares it with the HTTP server).
       await new Promise((r) => setImmediate(r));
+    }
+    if (this.options.publishOnStop && this.unacked.length > 0) {
+      try {
+        const p = await this.publish();
+        if (onPublish) onPublish(p);
+      } catch (err) {
+        this.stats.errors++;
+        this.stats.lastError = (err as Error).message;
+      }
     }
   }
 

@@ -5,9 +5,14 @@
  * batch (field "d") and its row count (field "n"). Trainers form a consumer
  * group: XREADGROUP spreads entries over them, XACK marks an entry done.
  * After a restart a consumer first re-reads its own unacknowledged entries
- * (XREADGROUP ... 0), and entries left unacknowledged by a consumer that
- * never came back are taken over with XAUTOCLAIM after `claimIdleMs`, so
- * acknowledged-or-not, no published entry is lost.
+ * once each, page by page in id order (XREADGROUP ... <last id read>), then
+ * new ones; entries left unacknowledged by a consumer that never came back
+ * are taken over with XAUTOCLAIM after `claimIdleMs`, so acknowledged-or-not,
+ * no published entry is lost. Entries this object delivered and that are not
+ * acknowledged yet ("held": a trainer acknowledges at its next publish) are
+ * never delivered again by it: XAUTOCLAIM results it already holds are
+ * skipped, and a heartbeat (XCLAIM ... JUSTID every `claimIdleMs / 3`) keeps
+ * them from looking idle to other consumers while their holder is alive.
  *
  * The producer never blocks the ranking path: while Redis is down it keeps up
  * to `maxBufferedEntries` encoded entries in memory (then drops, counted) and
@@ -46,7 +51,12 @@ export class RedisSampleStream implements SampleStream {
   private buffer: { bytes: Buffer; n: number }[] = [];
   private readonly groupsReady = new Set<string>();
   private readonly drainedOwnPending = new Set<string>();
+  /** group/consumer -> id of the last own pending entry re-read (the next page starts after it). */
+  private readonly pendingCursor = new Map<string, string>();
+  /** group/consumer -> ids delivered by this object and not acknowledged yet. */
+  private readonly held = new Map<string, Set<string>>();
   private lastClaimAt = 0;
+  private lastHeartbeatAt = 0;
   private publishedEntries = 0;
   private publishedSamples = 0;
   private dropped = 0;
@@ -136,21 +146,38 @@ export class RedisSampleStream implements SampleStream {
     try {
       await this.ensureGroup(conn, group);
       const who = `${group}/${consumer}`;
-      if (!this.drainedOwnPending.has(who)) {
-        const own = await conn.client.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'STREAMS', this.key, '0');
-        const entries = await this.decode(conn, group, own as [Buffer, RawEntry[]][] | null);
-        if (entries.length > 0) return entries;
-        this.drainedOwnPending.add(who);
+      let held = this.held.get(who);
+      if (held === undefined) this.held.set(who, (held = new Set()));
+      while (!this.drainedOwnPending.has(who)) {
+        // Own unacknowledged entries (after a restart): each once, the page after the last one read.
+        const own = (await conn.client.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'STREAMS', this.key, this.pendingCursor.get(who) ?? '0')) as [Buffer, RawEntry[]][] | null;
+        const page = own?.[0]?.[1] ?? [];
+        if (page.length === 0) {
+          this.drainedOwnPending.add(who);
+          this.pendingCursor.delete(who);
+          break;
+        }
+        this.pendingCursor.set(who, page[page.length - 1]![0].toString());
+        const entries = await this.decode(conn, group, own);
+        if (entries.length > 0) return this.hold(held, entries);
       }
       const now = Date.now();
+      if (held.size > 0 && now - this.lastHeartbeatAt > this.claimIdleMs / 3) {
+        this.lastHeartbeatAt = now;
+        // Still alive: reset the idle time of the held entries so no other consumer claims them.
+        const ids = [...held];
+        for (let i = 0; i < ids.length; i += 1000) await conn.client.xclaim(this.key, group, consumer, 0, ...ids.slice(i, i + 1000), 'JUSTID');
+      }
       if (now - this.lastClaimAt > Math.min(this.claimIdleMs, 10_000)) {
         this.lastClaimAt = now;
         const claimed = (await conn.client.callBuffer('XAUTOCLAIM', this.key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', maxEntries)) as unknown as [Buffer, RawEntry[]];
-        const entries = await this.decode(conn, group, [[Buffer.from(this.key), claimed[1]]]);
-        if (entries.length > 0) return entries;
+        // Entries this object holds (delivered, not yet acknowledged) are not delivered twice.
+        const others = claimed[1].filter(([id]) => !held!.has(id.toString()));
+        const entries = await this.decode(conn, group, [[Buffer.from(this.key), others]]);
+        if (entries.length > 0) return this.hold(held, entries);
       }
       const fresh = await conn.client.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'BLOCK', Math.max(1, Math.min(blockMs, 5000)), 'STREAMS', this.key, '>');
-      return await this.decode(conn, group, fresh as [Buffer, RawEntry[]][] | null);
+      return this.hold(held, await this.decode(conn, group, fresh as [Buffer, RawEntry[]][] | null));
     } catch (err) {
       conn.lastError = (err as Error).message;
       this.groupsReady.delete(group);
@@ -183,10 +210,17 @@ export class RedisSampleStream implements SampleStream {
     return out;
   }
 
+  /** Remembers delivered entries as held until acknowledged. */
+  private hold(held: Set<string>, entries: SampleStreamEntry[]): SampleStreamEntry[] {
+    for (const e of entries) held.add(e.id);
+    return entries;
+  }
+
   async ack(group: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const conn = await this.consumer();
     await conn.client.xack(this.key, group, ...ids);
+    for (const [who, held] of this.held) if (who.startsWith(`${group}/`)) for (const id of ids) held.delete(id);
   }
 
   status(): SampleStreamStatus {

@@ -9,10 +9,11 @@
  * Semantics (both backends): every entry is delivered to one consumer of
  * each group; a consumer acknowledges entries once their effect is durable
  * (the trainer: after publishing a checkpoint that includes them); entries
- * delivered but not acknowledged are delivered again to the same consumer
- * name when it starts again (the first read of that name by a stream
- * object; on Redis they are also claimed by another consumer after
- * `claimIdleMs`).
+ * delivered but not acknowledged are delivered again, once each, to the
+ * same consumer name when it starts again (the first reads of that name by
+ * a stream object, in id order, before any new entry; on Redis they are also
+ * claimed by another consumer after `claimIdleMs`). An entry is never
+ * delivered twice by one stream object while it is unacknowledged.
  */
 import type { SampleBatch } from '../mdp/scri-mdp.js';
 import { decodeSamples, encodeSamples } from './sample-codec.js';
@@ -97,6 +98,8 @@ export class MemorySampleStream implements SampleStream {
   private closed = false;
   /** group/consumer names that already got their unacknowledged entries back (once per consumer "start"). */
   private readonly drained = new Set<string>();
+  /** group/consumer -> sequence number of the last own pending entry re-delivered since its start. */
+  private readonly pendingCursor = new Map<string, number>();
 
   constructor(options: Partial<MemorySampleStreamOptions> = {}) {
     this.maxLength = options.maxLength ?? DEFAULT_STREAM_MAX_ENTRIES;
@@ -145,14 +148,19 @@ export class MemorySampleStream implements SampleStream {
     const out: SampleStreamEntry[] = [];
     const who = `${group}/${consumer}`;
     if (!this.drained.has(who)) {
-      for (const [id, owner] of g.pending) {
-        if (out.length >= maxEntries) break;
-        if (owner !== consumer) continue;
-        const e = this.entry(Number(id));
-        if (e) out.push({ id, batch: decodeSamples(e.bytes) });
+      // Own unacknowledged entries, each once, in id order after the last one re-delivered.
+      const after = this.pendingCursor.get(who) ?? -1;
+      const own: number[] = [];
+      for (const [id, owner] of g.pending) if (owner === consumer && Number(id) > after) own.push(Number(id));
+      own.sort((a, b) => a - b);
+      for (const seq of own.slice(0, maxEntries)) {
+        const e = this.entry(seq);
+        if (e) out.push({ id: String(seq), batch: decodeSamples(e.bytes) });
+        this.pendingCursor.set(who, seq);
       }
       if (out.length > 0) return out;
       this.drained.add(who);
+      this.pendingCursor.delete(who);
     }
     if (g.next >= this.nextSeq && blockMs > 0 && !this.closed) {
       await new Promise<void>((resolve) => {
@@ -183,6 +191,7 @@ export class MemorySampleStream implements SampleStream {
    */
   restartConsumer(group: string, consumer: string): void {
     this.drained.delete(`${group}/${consumer}`);
+    this.pendingCursor.delete(`${group}/${consumer}`);
   }
 
   /** Entries delivered to `group` and not yet acknowledged. */

@@ -47,8 +47,9 @@ export class TestRedis {
   private proc: ChildProcess | undefined;
   constructor(readonly port: number) {}
 
-  static async start(): Promise<TestRedis> {
-    const r = new TestRedis(await freePort());
+  /** Starts a server on `port` (tests of issue 17 use their range, 6500-6549), or on any free port. */
+  static async start(port?: number): Promise<TestRedis> {
+    const r = new TestRedis(port ?? (await freePort()));
     await r.start();
     return r;
   }
