@@ -8,6 +8,7 @@ import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { experimentCommand } from './experiment.js';
 import { abTestCommand } from './ab-test.js';
+import { workerCommand } from './worker.js';
 import { serveCommand } from './serve.js';
 import { trainOnlineCommand } from './train-online.js';
 import { registryCommand } from './registry.js';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   trainCommand,
   evaluateCommand,
   experimentCommand,
+  workerCommand,
   abTestCommand,
   serveCommand,
   trainOnlineCommand,

@@ -2,9 +2,13 @@
  * `rliv experiment`: the paper's offline experiment end to end (Tables 2
  * and 3, Fig. 5, sim-to-real, calibration) — see src/experiments/experiment.ts.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PAPER_MODEL_ORDER } from '../agents/registry.js';
 import { runExperiment } from '../experiments/experiment.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
+import { checkQueueUrl, QueueError } from '../experiments/job-queue.js';
+import { queueJobRunner, type QueueJobRunner } from '../experiments/queue-runner.js';
 import { readPerModelConfigFile } from './agent-config-file.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
 import { checkOutDir, forceOption } from './out-dir.js';
@@ -31,6 +35,7 @@ export const experimentCommand: CommandSpec = {
     epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
     'agent-config': { type: 'string', description: 'JSON object of config overrides per model, by model name, e.g. {"RLIV-UA": {"gamma": 0.95}} (unknown models or keys are errors)', valueName: 'FILE.json' },
     workers: { type: 'string', description: 'worker threads for the (model, seed) jobs (default: one per CPU; results do not depend on it)', valueName: 'N' },
+    queue: { type: 'string', description: 'put the jobs on a BullMQ queue at this Redis server instead, for "rliv worker --queue URL" processes on any machine; finished jobs are kept there and not run again (results do not depend on it)', valueName: 'redis://HOST:PORT' },
   },
   async run(values, _positionals, ctx) {
     const preset = experimentPreset(String(values.preset ?? 'quick'));
@@ -47,10 +52,26 @@ export const experimentCommand: CommandSpec = {
     const agentConfigs = typeof values['agent-config'] === 'string'
       ? readPerModelConfigFile(values['agent-config'], models ?? preset.models, preset.train.batchSize, 'models of this experiment')
       : undefined;
+    let queueUrl: string | undefined;
+    if (typeof values.queue === 'string') {
+      try {
+        queueUrl = checkQueueUrl(values.queue);
+      } catch (err) {
+        throw new UsageError((err as QueueError).message);
+      }
+      if (values.workers !== undefined) throw new UsageError('--workers and --queue exclude each other: with --queue the jobs run on "rliv worker" processes (their --concurrency sets the threads)');
+    }
     const out = String(values.out);
-    checkOutDir(out, { force: values.force === true });
+    // With --queue, a killed coordinator started again with the same arguments resumes: its --out holds
+    // world.json and simulator.bin but no results.json yet (results.json is written last), and is accepted.
+    const unfinishedQueueRun = queueUrl !== undefined && !existsSync(join(out, 'results.json'));
+    checkOutDir(out, { force: values.force === true || unfinishedQueueRun });
+    // Reach Redis before building anything: an unreachable queue is an error at once, not after the world is fitted.
+    const runner: QueueJobRunner | undefined = queueUrl ? await queueJobRunner({ url: queueUrl }) : undefined;
+    if (runner) ctx.log(`experiment: jobs go on ${runner.description}`);
     ctx.log(`experiment: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${n} seed(s) [${seeds.join(', ')}], ${preset.train.epochs} epochs each -> ${out}`);
     const { results, files } = await runExperiment({
+      jobRunner: runner,
       preset,
       seeds,
       outDir: out,
@@ -62,7 +83,7 @@ export const experimentCommand: CommandSpec = {
       agentConfigs,
       workers: intFlag(values, 'workers', 1, 256),
       progress: progressSink(ctx),
-    });
+    }).finally(() => runner?.close());
     ctx.log(`wall time ${results.wallSeconds.toFixed(1)} s (process CPU ${results.machine?.cpuSeconds?.toFixed(1) ?? '?'} s, 1-min load average ${results.machine?.loadAverageEnd.toFixed(1) ?? '?'} on ${results.machine?.cpus ?? '?'} CPUs); wrote ${files.results}, ${files.html}, ${files.markdown}`);
     const headline: Record<string, unknown> = {};
     // Key figures: the Table 2/3 means of every model.
@@ -70,6 +91,7 @@ export const experimentCommand: CommandSpec = {
       const m = results.models[name]!;
       headline[name] = { sessionLength: m.sessionLength.mean, watchTime: m.watchTime.mean, ctr: m.ctr.mean, diversity: m.diversity.mean };
     }
-    return { command: 'experiment', preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), cpuSeconds: Number((results.machine?.cpuSeconds ?? NaN).toFixed(2)), files, means: headline };
+    const queue = runner ? { queue: runner.queueName, ...runner.stats } : {};
+    return { command: 'experiment', ...queue, preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), cpuSeconds: Number((results.machine?.cpuSeconds ?? NaN).toFixed(2)), files, means: headline };
   },
 };

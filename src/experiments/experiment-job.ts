@@ -47,6 +47,38 @@ export interface JobResult {
 }
 
 /**
+ * One job of the experiment as plain JSON data: with the run's
+ * {@link JobSetup} it determines the job's result completely, so a job runner
+ * (job-runner.ts: in this thread, on worker threads, or on a BullMQ queue
+ * across machines, queue-runner.ts) may run it anywhere, and a queue may key
+ * its result by a hash of the job and the setup. A new kind of job is one
+ * more member of this union and one more case in {@link runJob}; the runners
+ * carry it unchanged.
+ */
+export type ExperimentJob =
+  /** Train `model` on `seed` in the learned simulator, then evaluate it in the world ({@link runModelSeed}). */
+  | { kind: 'model-seed'; model: string; seed: number; agentConfig: Record<string, unknown> };
+
+/** What a job returns, by kind. */
+export type ExperimentJobResult = JobResult;
+
+/** A short human name of a job (progress notes, errors). */
+export function jobLabel(job: ExperimentJob): string {
+  return `${job.model} seed ${job.seed}`;
+}
+
+/** Runs one job in this thread; `onUnit` is called after every unit of progress (an epoch or a world round). */
+export function runJob(setup: JobSetup, job: ExperimentJob, onUnit: (note: string) => void): ExperimentJobResult {
+  switch (job.kind) {
+    case 'model-seed':
+      // The job carries its model's config, so what it computes is the job plus the shared setup.
+      return runModelSeed({ ...setup, agentConfigs: { [job.model]: job.agentConfig } }, job.model, job.seed, onUnit);
+    default:
+      throw new RangeError(`unknown experiment job kind ${JSON.stringify((job as { kind: unknown }).kind)}`);
+  }
+}
+
+/**
  * The metrics a figure is made of, from one evaluation's sessions, plus
  * `capShare`: the share of sessions that ended at the request cap
  * `maxRequests` (the fidelity gate G2 reads it).

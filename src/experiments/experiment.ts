@@ -22,20 +22,20 @@
  *      environment and the world; written before training starts) and the
  *      long-format DIR/curves.csv and DIR/metrics.csv (run-files.ts).
  *
- * The (model, seed) jobs run on worker threads (one per CPU by default);
- * each job's result depends only on its seed, so the thread count never
- * changes the numbers.
+ * The (model, seed) jobs run through a job runner (job-runner.ts): worker
+ * threads (one per CPU by default) or a BullMQ queue served by `rliv worker`
+ * processes; each job's result depends only on the job (its seed), so where
+ * it runs never changes the numbers.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
-import { runModelSeed, runReferencePolicies, type JobResult, type JobSetup } from './experiment-job.js';
+import { runReferencePolicies, type ExperimentJob, type JobResult, type JobSetup } from './experiment-job.js';
 import { computeFidelity, type ModelSeedFigures, type ReferenceFigures } from './fidelity.js';
+import { threadJobRunner, type JobRunner } from './job-runner.js';
 import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
 import { modelConfigs } from './model-configs.js';
-import type { WorkerData } from './experiment-worker.js';
 import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderHtmlReport } from './report-html.js';
@@ -70,6 +70,12 @@ export interface ExperimentOptions {
   agentConfigs?: Record<string, unknown>;
   /** Worker threads for the (model, seed) jobs; default: the number of CPUs. 1 = everything in this thread. Results do not depend on it. */
   workers?: number;
+  /**
+   * Runs the jobs instead of this process's worker threads (job-runner.ts),
+   * e.g. a BullMQ queue served by `rliv worker` processes (queue-runner.ts).
+   * Results do not depend on it. `workers` is then ignored.
+   */
+  jobRunner?: JobRunner;
   /** Progress hooks (the CLI draws bars); default silent. */
   progress?: ProgressSink;
 }
@@ -86,68 +92,6 @@ function cpuSecondsSince(start: NodeJS.CpuUsage): number {
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
-
-/**
- * Runs the jobs on `count` worker threads (each rebuilds the world and loads
- * the simulator once, then takes jobs until none are left).
- */
-function runInWorkers(
-  count: number,
-  data: WorkerData,
-  jobs: Array<{ model: string; seed: number }>,
-  onUnit: (note: string) => void,
-  onDone: (model: string, seed: number, r: JobResult) => void,
-): Promise<void> {
-  // Compiled, the worker is the .js beside this file. Under tsx (tests, development) it is the .ts
-  // source, and a worker thread does not inherit tsx's loader: a tiny bootstrap registers it first.
-  let url = new URL('./experiment-worker.js', import.meta.url);
-  if (import.meta.url.endsWith('.ts')) {
-    const source = new URL('./experiment-worker.ts', import.meta.url).href;
-    const code = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(source)});`;
-    url = new URL('data:text/javascript,' + encodeURIComponent(code));
-  }
-  const queue = jobs.slice();
-  let remaining = jobs.length;
-  return new Promise((resolvePromise, reject) => {
-    const pool: Worker[] = [];
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      for (const w of pool) void w.terminate();
-      reject(err);
-    };
-    const next = (w: Worker) => {
-      const job = queue.shift();
-      if (job) w.postMessage({ type: 'job', ...job });
-      else w.postMessage({ type: 'exit' });
-    };
-    for (let i = 0; i < count; i++) {
-      const w = new Worker(url, { workerData: data });
-      pool.push(w);
-      w.on('message', (msg: { type: string; note?: string; model?: string; seed?: number; result?: JobResult; message?: string; stack?: string }) => {
-        if (msg.type === 'ready') next(w);
-        else if (msg.type === 'unit') onUnit(msg.note ?? '');
-        else if (msg.type === 'done') {
-          onDone(msg.model!, msg.seed!, msg.result!);
-          remaining--;
-          if (remaining === 0) {
-            for (const x of pool) x.postMessage({ type: 'exit' });
-            resolvePromise();
-          } else next(w);
-        } else if (msg.type === 'error') {
-          const e = new Error(msg.message);
-          if (msg.stack) e.stack = msg.stack;
-          fail(e);
-        }
-      });
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (code !== 0 && remaining > 0) fail(new Error(`experiment worker exited with code ${code} with ${remaining} job(s) left`));
-      });
-    }
-  });
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentOutput> {
@@ -213,12 +157,14 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     catalog, simulator: world.simulator, groundTruth: world.groundTruth, environment: world.environment,
     loggingPolicy: world.loggingPolicy, train: t, worldRounds, agentConfigs,
   };
-  const jobs = models.flatMap((model) => seeds.map((seed) => ({ model, seed })));
+  const jobs: ExperimentJob[] = models.flatMap((model) => seeds.map((seed) => ({ kind: 'model-seed' as const, model, seed, agentConfig: agentConfigs[model]! })));
   const workers = Math.max(1, Math.min(options.workers ?? cpus().length, jobs.length));
+  const runner = options.jobRunner ?? threadJobRunner(workers);
   const done: Record<string, Array<JobResult | undefined>> = Object.fromEntries(models.map((m) => [m, seeds.map(() => undefined)]));
   let units = 0;
   progress.start('train', jobs.length * (t.epochs + worldRounds), 'epochs');
-  const onDone = (model: string, seed: number, r: JobResult): void => {
+  const onDone = (job: ExperimentJob, r: JobResult): void => {
+    const { model, seed } = job;
     done[model]![seeds.indexOf(seed)] = r;
     phases[`train: ${model}`] = (phases[`train: ${model}`] ?? 0) + r.trainSeconds;
     phases['sim-to-real'] = (phases['sim-to-real'] ?? 0) + r.worldSeconds;
@@ -230,12 +176,12 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
   };
   const trainStart = performance.now();
-  if (workers === 1) {
-    for (const job of jobs) onDone(job.model, job.seed, runModelSeed(setup, job.model, job.seed, (note) => progress.update(++units, note)));
-  } else {
-    await runInWorkers(workers, { description: world.description, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds, agentConfigs }, jobs,
-      (note) => progress.update(++units, note), onDone);
-  }
+  await runner.run({ setup, shipped: { description: world.description, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds } }, jobs, {
+    onUnit: (note) => progress.update(++units, note),
+    onStatus: (note) => progress.update(units, note),
+    onDone,
+    log: (message) => progress.log(message),
+  });
   phases.train = (performance.now() - trainStart) / 1000;
   progress.stop();
   const runs: Record<string, SeedRun[]> = Object.fromEntries(models.map((m) => [m, done[m]!.map((r) => r!.run)]));
@@ -292,7 +238,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       heldOutFraction: t.heldOutFraction,
       lastEpochsForFigure: t.lastEpochsForFigure,
       worldEvalRounds: worldRounds,
-      workers,
+      ...(options.jobRunner ? {} : { workers }),
+      jobRunner: runner.description,
       exploration: t.exploration,
       environment: world.environment,
       calibration: preset.calibration,
