@@ -27,7 +27,8 @@ export const serveCommand: CommandSpec = {
     checkpoint: { type: 'string', description: 'checkpoint to serve (from "rliv train" or a registry); default: the registry\'s latest or a fresh RLIV-UA', valueName: 'FILE' },
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1', valueName: 'HOST' },
     port: { type: 'string', description: 'TCP port (0 = any free port)', default: '8080', valueName: 'PORT' },
-    redis: { type: 'string', description: 'Redis URL for the pair-count store and the sample stream (default: in memory)', valueName: 'URL' },
+    redis: { type: 'string', description: 'Redis URL for the pair-count store and the sample stream (default: in memory); a cluster: its seed nodes, redis://H1:P1,H2:P2 with --redis-cluster', valueName: 'URL' },
+    'redis-cluster': { type: 'boolean', description: '--redis is a Redis Cluster (pair counts spread over its masters by user; the stream on one slot)', default: false },
     models: { type: 'string', description: 'model registry directory (versions published by trainers, watched for hot reload)', default: 'rliv-models', valueName: 'DIR' },
     users: { type: 'string', description: 'KuaiRand user_features_*.csv for models trained on it (a table path recorded in a checkpoint is never read)', valueName: 'FILE' },
     videos: { type: 'string', description: 'KuaiRand video_features_basic_*.csv for models trained on it', valueName: 'FILE' },
@@ -45,6 +46,7 @@ export const serveCommand: CommandSpec = {
     if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
     const redisUrl = typeof values.redis === 'string' ? values.redis : undefined;
     if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new UsageError(`--redis must be a redis:// URL, got ${JSON.stringify(redisUrl)}`);
+    if (values['redis-cluster'] === true && redisUrl === undefined) throw new UsageError('--redis-cluster needs --redis URL (the cluster\'s seed nodes)');
     const host = String(values.host);
     const modelsDir = resolve(String(values.models));
 
@@ -54,6 +56,7 @@ export const serveCommand: CommandSpec = {
       checkpointPath: typeof values.checkpoint === 'string' ? values.checkpoint : undefined,
       redisUrl,
       tables: dataTablesFlags(values),
+      redisCluster: values['redis-cluster'] === true,
       seed: ctx.seed,
       inlineTrainer: values.trainer !== 'none',
       trainer: { publishEverySamples: publishEvery, minPublishIntervalMs: 5000 },

@@ -23,6 +23,7 @@ export const trainOnlineCommand: CommandSpec = {
   summary: 'consume ASA samples from the Redis sample stream, train, publish versions for "rliv serve" to hot-reload',
   options: {
     redis: { type: 'string', description: 'Redis URL of the sample stream (the one "rliv serve --redis" writes)', valueName: 'URL' },
+    'redis-cluster': { type: 'boolean', description: '--redis is a Redis Cluster (as for "rliv serve --redis-cluster")', default: false },
     models: { type: 'string', description: 'model registry directory shared with "rliv serve"', default: 'rliv-models', valueName: 'DIR' },
     users: { type: 'string', description: 'KuaiRand user_features_*.csv for models trained on it (as given to "rliv serve")', valueName: 'FILE' },
     videos: { type: 'string', description: 'KuaiRand video_features_basic_*.csv for models trained on it', valueName: 'FILE' },
@@ -57,7 +58,7 @@ export const trainOnlineCommand: CommandSpec = {
     if (base === null) throw new Error(`no model in registry ${registry.dir}: start "rliv serve --models ${registry.dir} --redis ${url}" first (it publishes version 1)`);
     ctx.log(`training ${base.agent} from registry version ${base.version} (${registry.dir}); consuming ${url} as ${String(values.group)}/${String(values.consumer)}`);
 
-    const stream = new RedisSampleStream({ url });
+    const stream = new RedisSampleStream({ url, cluster: values['redis-cluster'] === true });
     await stream.connect();
     const trainer = new OnlineTrainer(base, stream, registry, {
       group: String(values.group), consumer: String(values.consumer), stepsPerRound: steps, publishEverySamples: publishEvery, minPublishIntervalMs: interval * 1000,

@@ -31,6 +31,8 @@ export interface OnlineSystemOptions {
   redisUrl?: string;
   /** Redis key prefix. Default "rliv:". */
   redisPrefix?: string;
+  /** `redisUrl` names a Redis Cluster (its seed nodes, redis://h1:p1,h2:p2). Default false. */
+  redisCluster?: boolean;
   /** Agent of a fresh default model. Default "RLIV-UA". */
   agent?: string;
   /** Agent config of a fresh default model. Default {@link DEFAULT_SERVING_AGENT_CONFIG}. */
@@ -115,8 +117,9 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
   let store: PairFeatureStore;
   let stream: SampleStream;
   if (options.redisUrl) {
-    const rs = new RedisPairStore({ url: options.redisUrl, prefix: options.redisPrefix });
-    const ss = new RedisSampleStream({ url: options.redisUrl, prefix: options.redisPrefix });
+    const cluster = options.redisCluster ?? false;
+    const rs = new RedisPairStore({ url: options.redisUrl, prefix: options.redisPrefix, cluster });
+    const ss = new RedisSampleStream({ url: options.redisUrl, prefix: options.redisPrefix, cluster });
     await Promise.all([rs.connect(), ss.connect()]); // false = degraded; both keep retrying in the background
     store = rs;
     stream = ss;

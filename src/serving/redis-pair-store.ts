@@ -1,13 +1,15 @@
 /**
  * Pair-count store on Redis (docs/design.md §9, "pair-count feature store").
  *
- * Encoding: one hash per user, `<prefix>pc:<user>`, field = author id, value
+ * Encoding: one hash per user, `<prefix>pc:{<user>}`, field = author id, value
  * = the 7 counts as comma-separated text ("click,longView,like,follow,
  * comment,gift,watchTimeSec"). Reading the 300 candidates of a request is ONE
  * HMGET (one round trip); readable with redis-cli. Updates run a Lua script
  * per user that applies ASA deltas atomically (read-modify-write on the
  * server, so concurrent joiners never lose an increment); a batch of updates
- * is one pipeline.
+ * is one pipeline (on a Redis Cluster: one call per user, pipelined per node
+ * by the client; the user id is the key's hash tag, so each user's counts
+ * live on one slot and the users spread over the masters).
  *
  * Failure behaviour: while Redis is down, reads return zeros (default
  * counts) and resolve false; updates are merged per pair into a bounded
@@ -17,12 +19,14 @@
 import { PAIR_COUNT_DIM, PC_FOLLOW } from '../data/interaction-kinds.js';
 import { pairKey } from '../data/pair-key.js';
 import type { PairFeatureStore, PairDelta, PairStoreStatus } from './pair-store.js';
-import { RedisConnection } from './redis-connection.js';
+import { hashTag, RedisConnection } from './redis-connection.js';
 
 /** Configuration of {@link RedisPairStore}. */
 export interface RedisPairStoreOptions {
-  /** redis://host:port URL. */
+  /** redis://host:port URL (a cluster: its seed nodes, redis://h1:p1,h2:p2). */
   url: string;
+  /** The URL is a Redis Cluster. Default false. */
+  cluster: boolean;
   /** Key prefix (namespaces several deployments in one Redis). Default "rliv:". */
   prefix: string;
   /** Fail a Redis command after this many ms (then default counts are served). Default 200. */
@@ -59,6 +63,7 @@ export class RedisPairStore implements PairFeatureStore {
   readonly kind = 'redis' as const;
   private readonly conn: RedisConnection;
   private readonly prefix: string;
+  private readonly cluster: boolean;
   private readonly maxDeferred: number;
   private readonly deferred = new Map<number, Deferred>();
   private readFailures = 0;
@@ -68,8 +73,10 @@ export class RedisPairStore implements PairFeatureStore {
 
   constructor(options: Partial<RedisPairStoreOptions> & { url: string }) {
     this.prefix = options.prefix ?? 'rliv:';
+    hashTag(this.prefix, 0); // refuses a prefix that would move the hash tag
+    this.cluster = options.cluster ?? false;
     this.maxDeferred = options.maxDeferredPairs ?? 100_000;
-    this.conn = new RedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 200, name: 'rliv-pair-store' });
+    this.conn = new RedisConnection({ url: options.url, cluster: this.cluster, commandTimeoutMs: options.commandTimeoutMs ?? 200, name: 'rliv-pair-store' });
     this.conn.client.defineCommand('rlivApplyAsa', { numberOfKeys: 1, lua: APPLY_LUA });
     this.conn.onReady(() => { void this.flushDeferred(); });
   }
@@ -79,8 +86,9 @@ export class RedisPairStore implements PairFeatureStore {
     return this.conn.connect();
   }
 
-  private userKey(user: number): string {
-    return `${this.prefix}pc:${user}`;
+  /** The hash of one user's counts; the user id is its hash tag. */
+  userKey(user: number): string {
+    return `${this.prefix}pc:{${user}}`;
   }
 
   async read(user: number, authors: Int32Array, count: number, out: Float32Array): Promise<boolean> {
@@ -132,8 +140,15 @@ export class RedisPairStore implements PairFeatureStore {
       args.push(u.author);
       for (let k = 0; k < PAIR_COUNT_DIM; k++) args.push(u.delta[k]!);
     }
+    type Apply = { rlivApplyAsa(key: string, ...args: (string | number)[]): Promise<unknown> };
+    if (this.cluster) {
+      // Users live on different slots (and masters), and a cluster pipeline must stay on one node: one call each, all in flight at once.
+      const client = this.conn.client as unknown as Apply;
+      await Promise.all([...byUser].map(([user, args]) => client.rlivApplyAsa(this.userKey(user), ...args)));
+      return;
+    }
     const pipeline = this.conn.client.pipeline();
-    for (const [user, args] of byUser) (pipeline as unknown as { rlivApplyAsa(key: string, ...args: (string | number)[]): void }).rlivApplyAsa(this.userKey(user), ...args);
+    for (const [user, args] of byUser) (pipeline as unknown as Apply).rlivApplyAsa(this.userKey(user), ...args);
     const results = await pipeline.exec();
     if (results === null) throw new Error('Redis pipeline was aborted');
     for (const [err] of results) if (err) throw err;

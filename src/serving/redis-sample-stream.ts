@@ -1,7 +1,8 @@
 /**
  * Sample stream on Redis Streams with consumer groups (docs/design.md §9).
  *
- * One stream key (`<prefix>samples`); each entry holds one encoded sample
+ * One stream key (`<prefix>{samples}`: the hash tag keeps the stream, and any
+ * key used with it, on one slot of a Redis Cluster); each entry holds one encoded sample
  * batch (field "d") and its row count (field "n"). Trainers form a consumer
  * group: XREADGROUP spreads entries over them, XACK marks an entry done.
  * After a restart a consumer first re-reads its own unacknowledged entries
@@ -21,12 +22,14 @@
 import type { SampleBatch } from '../mdp/scri-mdp.js';
 import { decodeSamples, encodeSamples, SampleCodecError } from './sample-codec.js';
 import { DEFAULT_STREAM_MAX_ENTRIES, type SampleStream, type SampleStreamEntry, type SampleStreamStatus } from './sample-stream.js';
-import { RedisConnection } from './redis-connection.js';
+import { hashTag, RedisConnection } from './redis-connection.js';
 
 /** Configuration of {@link RedisSampleStream}. */
 export interface RedisSampleStreamOptions {
-  /** redis://host:port URL. */
+  /** redis://host:port URL (a cluster: its seed nodes, redis://h1:p1,h2:p2). */
   url: string;
+  /** The URL is a Redis Cluster. Default false. */
+  cluster: boolean;
   /** Key prefix. Default "rliv:". */
   prefix: string;
   /** Approximate MAXLEN of the stream (entries). Default DEFAULT_STREAM_MAX_ENTRIES (10,000 entries, ~300 MB). */
@@ -43,6 +46,7 @@ export class RedisSampleStream implements SampleStream {
   readonly kind = 'redis' as const;
   readonly key: string;
   private readonly url: string;
+  private readonly cluster: boolean;
   private readonly producer: RedisConnection;
   private consumerConn: RedisConnection | undefined;
   private readonly maxLength: number;
@@ -64,11 +68,13 @@ export class RedisSampleStream implements SampleStream {
 
   constructor(options: Partial<RedisSampleStreamOptions> & { url: string }) {
     this.url = options.url;
-    this.key = `${options.prefix ?? 'rliv:'}samples`;
+    this.cluster = options.cluster ?? false;
+    const prefix = options.prefix ?? 'rliv:';
+    this.key = `${prefix}${hashTag(prefix, 'samples')}`;
     this.maxLength = options.maxLength ?? DEFAULT_STREAM_MAX_ENTRIES;
     this.maxBuffered = options.maxBufferedEntries ?? 10_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
-    this.producer = new RedisConnection({ url: options.url, commandTimeoutMs: 1000, name: 'rliv-sample-producer' });
+    this.producer = new RedisConnection({ url: options.url, cluster: this.cluster, commandTimeoutMs: 1000, name: 'rliv-sample-producer' });
     this.producer.onReady(() => { void this.flushBuffer(); });
   }
 
@@ -124,7 +130,7 @@ export class RedisSampleStream implements SampleStream {
 
   private async consumer(): Promise<RedisConnection> {
     if (this.consumerConn === undefined) {
-      this.consumerConn = new RedisConnection({ url: this.url, commandTimeoutMs: 10_000, name: 'rliv-sample-consumer' });
+      this.consumerConn = new RedisConnection({ url: this.url, cluster: this.cluster, commandTimeoutMs: 10_000, name: 'rliv-sample-consumer' });
       await this.consumerConn.connect();
     }
     return this.consumerConn;

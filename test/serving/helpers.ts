@@ -97,3 +97,60 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * A private Redis Cluster of `ports.length` masters on loopback (no replicas,
+ * no persistence): `redis-server --cluster-enabled yes` per port (cluster bus
+ * on port + 10), joined by `redis-cli --cluster create ... --cluster-yes`.
+ */
+export class TestRedisCluster {
+  private procs: ChildProcess[] = [];
+  private readonly dir = tempDir('rliv-cluster-');
+  constructor(readonly ports: number[]) {}
+
+  static async start(ports: number[]): Promise<TestRedisCluster> {
+    const c = new TestRedisCluster(ports);
+    await c.start();
+    return c;
+  }
+
+  /** The seed-node URL `rliv serve --redis URL --redis-cluster` takes. */
+  get url(): string {
+    return `redis://${this.ports.map((p) => `127.0.0.1:${p}`).join(',')}`;
+  }
+
+  /** The cluster create command's output. */
+  createOutput = '';
+
+  async start(): Promise<void> {
+    for (const port of this.ports) {
+      this.procs.push(spawn('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-port', String(port + 10),
+        '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '3000', '--dir', this.dir,
+        '--save', '', '--appendonly', 'no',
+      ], { stdio: 'ignore' }));
+    }
+    for (const port of this.ports) await waitFor(async () => (await redisCliOut(port, ['ping'])) === 'PONG', 10_000, `cluster node ${port} to start`);
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    this.createOutput = create.stdout + create.stderr;
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status}):\n${this.createOutput}`);
+    for (const port of this.ports) {
+      await waitFor(async () => /cluster_state:ok/.test(await redisCliOut(port, ['cluster', 'info'])), 20_000, `cluster_state:ok on node ${port}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.procs.map((p) => new Promise<void>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    })));
+    this.procs = [];
+  }
+}
+
+/** redis-cli -p PORT ARGS... (trimmed stdout; '' when it failed). */
+export async function redisCliOut(port: number, args: string[]): Promise<string> {
+  const r = spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
+  return r.status === 0 ? r.stdout.trim() : '';
+}

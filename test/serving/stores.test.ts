@@ -80,7 +80,7 @@ test('redis pair store: one HMGET per request, same ASA semantics as the memory 
   }
   // Readable encoding: one hash per user, one field per author.
   const c = new Redis(redis!.url);
-  const raw = await c.hgetall('t1:pc:0');
+  const raw = await c.hgetall('t1:pc:{0}');
   c.disconnect();
   assert.ok(Object.keys(raw).length > 0);
   assert.match(Object.values(raw)[0]!, /^[\d.]+(,[\d.]+){6}$/);
