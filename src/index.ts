@@ -56,6 +56,9 @@ export * from './experiments/train-presets.js';
 export * from './agents/checkpoint.js';
 export * from './experiments/experiment.js';
 export * from './experiments/experiment-presets.js';
+export * from './experiments/job-runner.js';
+export * from './experiments/queue-runner.js';
+export * from './experiments/queue-worker.js';
 export * from './experiments/ab-test.js';
 export * from './experiments/statistics.js';
 // serving

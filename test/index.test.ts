@@ -6,7 +6,7 @@ test('the library entry point exports every layer\'s main API', () => {
   for (const name of [
     'gemm', 'Mlp', 'MlpGroup', 'EmbeddingTable', 'Adam', 'huberLoss', 'Rng', 'softUpdate', 'saveParams',
     'Environment', 'computeMetrics', 'LabelJoiner', 'ReplayBuffer', 'createAgent', 'RlivUaAgent',
-    'TrainingRun', 'runExperiment', 'runAbTest', 'startOnlineSystem',
+    'TrainingRun', 'runExperiment', 'threadJobRunner', 'queueJobRunner', 'startQueueWorker', 'runAbTest', 'startOnlineSystem',
   ]) {
     assert.ok(name in rliv, `rliv exports ${name}`);
   }

@@ -131,6 +131,9 @@ export class TestRedisCluster {
       ], { stdio: 'ignore' }));
     }
     for (const port of this.ports) await waitFor(async () => (await redisCliOut(port, ['ping'])) === 'PONG', 10_000, `cluster node ${port} to start`);
+    // A node that exited found its port taken: the PONG came from someone else's server.
+    const dead = this.ports.filter((_, i) => this.procs[i]!.exitCode !== null);
+    if (dead.length) throw new Error(`redis-server on port(s) ${dead.join(', ')} exited at start: is another server using them?`);
     const create = spawnSync('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     this.createOutput = create.stdout + create.stderr;
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status}):\n${this.createOutput}`);
