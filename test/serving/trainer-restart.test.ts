@@ -195,7 +195,7 @@ test('rliv train-online killed with fewer pending samples than --publish-every: 
   const client = new Redis(redis!.url);
   await client.flushall();
   const sys = await smallSystem({ redisUrl: redis!.url, joiner: { windowMs: 50 } });
-  const key = `${prefix}samples`;
+  const key = `${prefix}{samples}`;
   try {
     await traffic(sys, 100, 1);
     const before = await streamEntries(client, key);
@@ -233,7 +233,7 @@ test('rliv train-online SIGKILLed at several points with more samples than --pub
   const client = new Redis(redis!.url);
   await client.flushall();
   const sys = await smallSystem({ redisUrl: redis!.url, joiner: { windowMs: 50 } });
-  const key = 'rliv:samples';
+  const key = 'rliv:{samples}';
   let killed = 0;
   try {
     await traffic(sys, 60, 3);
