@@ -375,7 +375,7 @@ export function prepareRlivUaParameters(bytes: Uint8Array): PreparedRlivUaParame
 function emptyCounters(): JoinerCounters {
   return {
     impressions: 0, duplicateImpressions: 0, evictedImpressions: 0, emitted: 0, emittedWithFeedback: 0, emittedNegative: 0,
-    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
+    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, beforeImpressionFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
     earlyEvicted: 0, invalidFeedback: 0,
   };
 }

@@ -1,7 +1,10 @@
 /**
  * `rliv serve [--checkpoint FILE] [--host 127.0.0.1] [--port 8080] [--redis URL]
- *  [--models DIR] [--trainer inline|none] [--join-window S] [--duration S]`:
- * the online ranking service (docs/design.md §9).
+ *  [--models DIR] [--trainer inline|none] [--join-window S] [--duration S]
+ *  [--auth-token-file FILE] [--rank-token-file FILE] [--users FILE --videos FILE]`:
+ * the online ranking service (docs/design.md §9). With --auth-token-file every
+ * write (feedback) needs that bearer token; without it the service should
+ * stay on loopback (a warning says so otherwise).
  *
  * Without --checkpoint it serves the registry's latest version, or on an
  * empty registry a fresh RLIV-UA over a synthetic world the size of
@@ -12,10 +15,35 @@
  * hot-reloads; with --trainer none run `rliv train-online --redis URL` next
  * to it instead.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { intFlag, UsageError, type CommandSpec } from './command.js';
+import { intFlag, UsageError, type CommandSpec, type OptionValues } from './command.js';
 import { startOnlineSystem } from '../serving/online-system.js';
 import { dataTablesFlags } from './data-tables-flags.js';
+import { AuthTokenError, validateToken, type ServiceAuthOptions } from '../serving/request-guards.js';
+
+/** Reads and checks the token in the file a flag names (undefined when the flag is absent). */
+function readTokenFlag(values: OptionValues, flag: string): string | undefined {
+  const path = values[flag];
+  if (typeof path !== 'string') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag} ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return validateToken(text.trim(), `--${flag} ${path}`);
+  } catch (err) {
+    if (err instanceof AuthTokenError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** True for addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
@@ -25,7 +53,9 @@ export const serveCommand: CommandSpec = {
     'Stops on SIGINT/SIGTERM (or after --duration seconds) and prints a summary line.',
   options: {
     checkpoint: { type: 'string', description: 'checkpoint to serve (from "rliv train" or a registry); default: the registry\'s latest or a fresh RLIV-UA', valueName: 'FILE' },
-    host: { type: 'string', description: 'address to listen on', default: '127.0.0.1', valueName: 'HOST' },
+    host: { type: 'string', description: 'address to listen on (anything but loopback should come with --auth-token-file)', default: '127.0.0.1', valueName: 'HOST' },
+    'auth-token-file': { type: 'string', description: 'file holding the bearer token that feedback and every other write must send (Authorization: Bearer ...; at least 32 characters, e.g. openssl rand -hex 32)', valueName: 'FILE' },
+    'rank-token-file': { type: 'string', description: 'file holding a bearer token /v1/rank must send (default: ranking is open)', valueName: 'FILE' },
     port: { type: 'string', description: 'TCP port (0 = any free port)', default: '8080', valueName: 'PORT' },
     redis: { type: 'string', description: 'Redis URL for the pair-count store and the sample stream (default: in memory); a cluster: its seed nodes, redis://H1:P1,H2:P2 with --redis-cluster', valueName: 'URL' },
     'redis-cluster': { type: 'boolean', description: '--redis is a Redis Cluster (pair counts spread over its masters by user; the stream on one slot)', default: false },
@@ -49,6 +79,14 @@ export const serveCommand: CommandSpec = {
     if (values['redis-cluster'] === true && redisUrl === undefined) throw new UsageError('--redis-cluster needs --redis URL (the cluster\'s seed nodes)');
     const host = String(values.host);
     const modelsDir = resolve(String(values.models));
+    const auth: ServiceAuthOptions = {};
+    const writeToken = readTokenFlag(values, 'auth-token-file');
+    if (writeToken !== undefined) auth.writeToken = writeToken;
+    const rankToken = readTokenFlag(values, 'rank-token-file');
+    if (rankToken !== undefined) auth.rankToken = rankToken;
+    if (auth.writeToken === undefined && !isLoopback(host)) {
+      process.stderr.write(`rliv serve: WARNING: listening on ${host} without --auth-token-file: anyone who can reach it can post feedback and change what the model learns\n`);
+    }
 
     ctx.log(`loading the model (registry ${modelsDir}) ...`);
     const system = await startOnlineSystem({
@@ -61,6 +99,7 @@ export const serveCommand: CommandSpec = {
       inlineTrainer: values.trainer !== 'none',
       trainer: { publishEverySamples: publishEvery, minPublishIntervalMs: 5000 },
       joiner: { windowMs: joinWindowS * 1000 },
+      auth,
     });
     const { service } = system;
     ctx.log(`model: ${system.origin}`);

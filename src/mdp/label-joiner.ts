@@ -21,14 +21,18 @@
  * - duplicate impression (same key pending or recently emitted): dropped,
  *   counted in `duplicateImpressions`.
  * - feedback for a pending record: applied (`joinedFeedback`), unless its
- *   time is after the window (`lateFeedback`, dropped) or the same kind was
- *   already applied (`duplicateFeedback`; the larger value is kept, so
- *   retries are idempotent and progressive watch-time reports end at the
- *   final figure).
+ *   time is after the window (`lateFeedback`, dropped), before the
+ *   impression (`beforeImpressionFeedback`, dropped: a reaction cannot
+ *   precede its exposure) or the same kind was already applied
+ *   (`duplicateFeedback`; the larger value is kept, so retries are
+ *   idempotent and progressive watch-time reports end at the final figure).
  * - feedback for a record already emitted (remembered for the last
  *   `closedKeyMemory` keys): `lateFeedback`, dropped.
  * - feedback with no impression yet (out of order): buffered for up to
- *   `earlyBufferMs` of watermark time and at most `maxEarlyFeedback` events;
+ *   `earlyBufferMs` of watermark time from its arrival (its own time, set
+ *   by a client, never extends the wait: an event stamped far in the future
+ *   cannot hold up the expiry of the ones behind it) and at most
+ *   `maxEarlyFeedback` events;
  *   applied when its impression arrives (`outOfOrderJoined`, also counted in
  *   `joinedFeedback`); otherwise dropped as `orphanFeedback` when it
  *   expires or `earlyEvicted` when the buffer is full.
@@ -130,6 +134,8 @@ export interface JoinerCounters {
   joinedFeedback: number;
   duplicateFeedback: number;
   lateFeedback: number;
+  /** Feedback whose time is before its impression's (dropped). */
+  beforeImpressionFeedback: number;
   /** Feedback that arrived before its impression and was joined later (subset of joinedFeedback). */
   outOfOrderJoined: number;
   orphanFeedback: number;
@@ -140,7 +146,7 @@ export interface JoinerCounters {
 function zeroCounters(): JoinerCounters {
   return {
     impressions: 0, duplicateImpressions: 0, evictedImpressions: 0, emitted: 0, emittedWithFeedback: 0, emittedNegative: 0,
-    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
+    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, beforeImpressionFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
     earlyEvicted: 0, invalidFeedback: 0,
   };
 }
@@ -151,6 +157,17 @@ interface EarlyEntry {
   expireAt: number;
   done: boolean;
 }
+
+/**
+ * Where an impression stands ({@link LabelJoiner.lookup}): pending (with its
+ * time), closed (emitted and still remembered), `otherItem` (the request is
+ * remembered, but did not expose this item), or unknown.
+ */
+export type ImpressionLookup =
+  | { status: 'pending'; timeMs: number }
+  | { status: 'closed' }
+  | { status: 'otherItem' }
+  | { status: 'unknown' };
 
 /** Called once per joined record. The record object is not reused by the joiner. */
 export type JoinedSink = (record: JoinedInteraction) => void;
@@ -261,7 +278,10 @@ export class LabelJoiner {
       return;
     }
     const key = joinKey(ev.requestId, ev.item);
-    const entry: EarlyEntry = { key, event: ev, expireAt: Math.max(this.watermarkMs, ev.timeMs) + this.options.earlyBufferMs, done: false };
+    // Expiry in watermark time from arrival (before any watermark: from the event's time, clamped once the
+    // watermark exists), so expiry times never decrease along the queue and its head-first expiry is exact.
+    const from = this.watermarkMs === -Infinity ? ev.timeMs : this.watermarkMs;
+    const entry: EarlyEntry = { key, event: ev, expireAt: from + this.options.earlyBufferMs, done: false };
     let list = this.early.get(key);
     if (list === undefined) {
       list = [];
@@ -275,7 +295,17 @@ export class LabelJoiner {
 
   /** Moves the watermark to `timeMs` (if later) and emits every record whose window closed. */
   advanceTo(timeMs: number): void {
-    if (timeMs > this.watermarkMs) this.watermarkMs = timeMs;
+    if (timeMs > this.watermarkMs) {
+      if (this.watermarkMs === -Infinity) {
+        // Feedback buffered before any watermark waited from its own time: bound it by the first watermark.
+        const bound = timeMs + this.options.earlyBufferMs;
+        for (let i = this.earlyHead; i < this.earlyQueue.length; i++) {
+          const e = this.earlyQueue[i]!;
+          if (e.expireAt > bound) e.expireAt = bound;
+        }
+      }
+      this.watermarkMs = timeMs;
+    }
     const limit = this.watermarkMs - this.options.windowMs;
     while (this.pendingHead < this.nextSeq) {
       if (!(this.pay.time[this.pendingHead % this.pay.capacity]! < limit)) break;
@@ -297,6 +327,16 @@ export class LabelJoiner {
     while (this.pendingHead < this.nextSeq) this.closeHead('flush');
     while (this.earlyHead < this.earlyQueue.length) this.dropEarlyHead(false);
     this.compactEarly();
+  }
+
+  /** Where the impression of (`requestId`, `item`) stands; changes nothing (the service checks feedback with it before applying any). */
+  lookup(requestId: string, item: number): ImpressionLookup {
+    const head = this.byRequest.get(requestId);
+    if (head === undefined) return { status: 'unknown' };
+    const seq = this.find(head, item);
+    if (seq < 0) return { status: 'otherItem' };
+    if (seq >= this.pendingHead) return { status: 'pending', timeMs: this.pay.time[seq % this.pay.capacity]! };
+    return { status: 'closed' };
   }
 
   /** The remembered seq of `item` in the chain starting at `seq`, or -1. */
@@ -352,6 +392,10 @@ export class LabelJoiner {
     const p = seq % pay.capacity;
     if (ev.timeMs > pay.time[p]! + this.options.windowMs) {
       this.counters.lateFeedback++;
+      return false;
+    }
+    if (ev.timeMs < pay.time[p]!) {
+      this.counters.beforeImpressionFeedback++;
       return false;
     }
     const k = feedbackKindIndex(ev.kind);

@@ -12,6 +12,7 @@ import { RedisPairStore } from './redis-pair-store.js';
 import { MemorySampleStream, type SampleStream } from './sample-stream.js';
 import { RedisSampleStream } from './redis-sample-stream.js';
 import { createRankingService, type RankingService } from './server.js';
+import type { ServiceAuthOptions } from './request-guards.js';
 import { OnlineTrainer, type OnlineTrainerOptions, type OnlineTrainerStats } from './online-trainer.js';
 import { TrainerThread } from './trainer-thread.js';
 import type { LabelJoinerOptions } from '../mdp/label-joiner.js';
@@ -49,6 +50,8 @@ export interface OnlineSystemOptions {
   trainer?: Partial<OnlineTrainerOptions>;
   /** Label joiner settings of the service. */
   joiner?: Partial<LabelJoinerOptions>;
+  /** Bearer tokens of the service (writes, optionally ranking). Default none. */
+  auth?: ServiceAuthOptions;
   /** Registry polling interval (ms). Default 1000. */
   reloadIntervalMs?: number;
   /** Joiner clock / write interval (ms). Default 200. */
@@ -130,6 +133,7 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
   const service = await createRankingService({
     model, registry, store, stream,
     pipeline: options.joiner ? { joiner: options.joiner } : {},
+    ...(options.auth ? { auth: options.auth } : {}),
     reloadIntervalMs: options.reloadIntervalMs, tickIntervalMs: options.tickIntervalMs,
   });
   let trainer: InlineTrainer | null = null;

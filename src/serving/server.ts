@@ -12,7 +12,11 @@
  * (items known to the serving catalog, authors matching, no duplicate
  * candidates) also run before anything changes, so a rejected request
  * changes nothing. Client errors are 4xx with a message naming the field;
- * an unexpected error is a 500 for that request only.
+ * an unexpected error is a 500 for that request only. request-guards.ts
+ * adds what runs before the schema: bearer tokens on writes (and optionally
+ * on /v1/rank), JSON-only bodies without duplicate or forbidden keys, random
+ * 128-bit request ids, and feedback accepted only for issued requests and
+ * their items at times not before the impression nor ahead of the clock.
  *
  * Degraded operation: when the pair store cannot be read the request is
  * ranked with default (zero) counts and the response says `degraded: true`.
@@ -33,6 +37,7 @@ import { ModelHolder } from './model-holder.js';
 import { publicCatalogDescription, type ModelRegistry, type ServingModel } from './model-registry.js';
 import type { PairFeatureStore } from './pair-store.js';
 import { SamplePipeline, type SamplePipelineOptions } from './sample-pipeline.js';
+import { checkFeedback, installRequestGuards, RequestIds, unsupportedMediaTypeMessage, zeroGuardCounters, type ServiceAuthOptions } from './request-guards.js';
 import type { SampleStream } from './sample-stream.js';
 
 /** Configuration of {@link createRankingService}. */
@@ -55,6 +60,10 @@ export interface RankingServiceOptions {
   bodyLimit?: number;
   /** Clock (ms since the epoch); tests may replace it. Default Date.now. */
   now?: () => number;
+  /** Bearer tokens (see request-guards.ts). Default none: every route open (`rliv serve` binds to loopback unless told otherwise). */
+  auth?: ServiceAuthOptions;
+  /** How far a feedback event's `time` may be ahead of the server clock (ms); later is a 400. Default 60,000. */
+  maxFeedbackSkewMs?: number;
 }
 
 export interface RankingService {
@@ -165,20 +174,27 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     latency.observe(reply.elapsedTime / 1000, { route });
   });
 
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
     const code = err.statusCode;
     const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500;
-    const message = status === 500 ? `internal error: ${err.message}` : err.message;
-    const error = status === 500 ? 'Internal Server Error' : status === 503 ? 'Service Unavailable' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : status === 404 ? 'Not Found' : 'Bad Request';
+    const message = status === 500 ? `internal error: ${err.message}` : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedMediaTypeMessage(req.headers['content-type']) : err.message;
+    const error = status === 500 ? 'Internal Server Error' : status === 503 ? 'Service Unavailable' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : 'Bad Request';
     void reply.status(status).send({ statusCode: status, error, message });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /v1/catalog/items, GET /healthz, GET /metrics` });
   });
 
+  // ---- authentication, body checks (before any route) ----
+  const guards = zeroGuardCounters();
+  installRequestGuards(app, options.auth ?? {}, guards);
+  const maxSkewMs = options.maxFeedbackSkewMs ?? 60_000;
+  metrics.add(new CallbackMetric('rliv_unauthorized_total', 'Requests refused for a missing or wrong bearer token', 'counter', () => guards.unauthorized));
+  metrics.add(new CallbackMetric('rliv_feedback_rejected_total', 'Feedback events refused (unknown request or item, time before the impression or ahead of the clock)', 'counter', () =>
+    Object.entries(guards.feedbackRejected).map(([reason, value]) => ({ labels: { reason }, value }))));
+
   // ---- rank ----
-  let seq = 0;
-  const bootId = now().toString(36);
+  const requestIds = new RequestIds();
   let stamp = new Int32Array(catalog0.numItems);
   let stampGen = 0;
   let featureViews = new CatalogFeatureViews(catalog0);
@@ -256,7 +272,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       towerLiv.livPerTower({ user: body.userId, candidates: sub, candidatePairCounts: subCounts, summary: ZERO_SUMMARY }, livOfTop);
     }
 
-    const requestId = `${bootId}-${(seq++).toString(36)}`;
+    const requestId = requestIds.id();
     const t = now();
     if (featureViews.catalog !== catalog) featureViews = new CatalogFeatureViews(catalog);
     const userFeatures = featureViews.user(body.userId);
@@ -284,14 +300,15 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   // ---- feedback ----
   app.post('/v1/feedback', { schema: { body: feedbackBodySchema, response: { 202: feedbackResponseSchema } } }, async (req, reply) => {
     const b = req.body as FeedbackBody;
-    pipeline.feedback({ requestId: b.requestId, item: b.itemId, kind: b.kind, value: b.value, timeMs: b.time ?? now() });
+    const [timeMs] = checkFeedback(pipeline.joiner, [b], now(), maxSkewMs, guards, () => 'body');
+    pipeline.feedback({ requestId: b.requestId, item: b.itemId, kind: b.kind, value: b.value, timeMs: timeMs! });
     void reply.status(202);
     return { accepted: 1 };
   });
   app.post('/v1/feedback/batch', { schema: { body: feedbackBatchBodySchema, response: { 202: feedbackResponseSchema } } }, async (req, reply) => {
     const b = req.body as FeedbackBatchBody;
-    const t = now();
-    for (const e of b.events) pipeline.feedback({ requestId: e.requestId, item: e.itemId, kind: e.kind, value: e.value, timeMs: e.time ?? t });
+    const times = checkFeedback(pipeline.joiner, b.events, now(), maxSkewMs, guards, (i) => `body/events/${i}`);
+    b.events.forEach((e, i) => pipeline.feedback({ requestId: e.requestId, item: e.itemId, kind: e.kind, value: e.value, timeMs: times[i]! }));
     void reply.status(202);
     return { accepted: b.events.length };
   });
@@ -331,6 +348,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       stream: streamStatus,
       reload: holder.reload,
       joiner: { ...pipeline.joiner.counters, pending: pipeline.joiner.pendingCount, earlyFeedback: pipeline.joiner.earlyCount },
+      requests: { unauthorized: guards.unauthorized, feedbackRejected: { ...guards.feedbackRejected } },
     };
   });
   app.get('/metrics', async (_req, reply) => {

@@ -19,7 +19,7 @@ function imp(requestId: string, item: number, timeMs: number, user = 1, author =
 
 /** Every feedback event ends in exactly one bucket; every impression likewise. */
 function assertConservation(c: JoinerCounters, pending: number, early: number): void {
-  assert.equal(c.feedback, c.joinedFeedback + c.duplicateFeedback + c.lateFeedback + c.orphanFeedback + c.earlyEvicted + c.invalidFeedback + early, 'feedback conservation');
+  assert.equal(c.feedback, c.joinedFeedback + c.duplicateFeedback + c.lateFeedback + c.beforeImpressionFeedback + c.orphanFeedback + c.earlyEvicted + c.invalidFeedback + early, 'feedback conservation');
   assert.equal(c.impressions, c.emitted + c.duplicateImpressions + pending, 'impression conservation');
   assert.equal(c.emitted, c.emittedWithFeedback + c.emittedNegative);
 }
@@ -208,4 +208,56 @@ test('randomized streams: exactly-once emission, correct outcome of on-time feed
     assert.equal(joiner.pendingCount, 0);
     if (roomy) assert.equal(joiner.counters.lateFeedback + joiner.counters.earlyEvicted + joiner.counters.evictedImpressions, 0);
   }
+});
+
+test('one early feedback stamped far in the future (1e14) does not stop the expiry of the orphans behind it', () => {
+  const { joiner } = setup();
+  joiner.impression(imp('r0', 1, 0));
+  joiner.feedback({ requestId: 'ghost0', item: 3, kind: 'click', value: 1, timeMs: 1e14 });
+  for (let i = 1; i <= 50; i++) joiner.feedback({ requestId: `ghost${i}`, item: 3, kind: 'click', value: 1, timeMs: 10 });
+  assert.equal(joiner.earlyCount, 51);
+  joiner.advanceTo(400);
+  assert.equal(joiner.counters.orphanFeedback, 0, 'still within the early buffer');
+  // Buffered for earlyBufferMs (500) of watermark time from arrival (watermark 0): all expire at 501.
+  // Before: the 1e14 event at the head of the queue held every later one until the cap evicted it.
+  joiner.advanceTo(501);
+  assert.equal(joiner.counters.orphanFeedback, 51);
+  assert.equal(joiner.earlyCount, 0);
+  assertConservation(joiner.counters, joiner.pendingCount, joiner.earlyCount);
+  // Before any watermark, a far-future event waits at most earlyBufferMs past the first watermark.
+  const fresh = setup().joiner;
+  fresh.feedback({ requestId: 'g', item: 1, kind: 'click', value: 1, timeMs: 1e14 });
+  fresh.feedback({ requestId: 'h', item: 1, kind: 'click', value: 1, timeMs: 5 });
+  fresh.advanceTo(100);
+  assert.equal(fresh.counters.orphanFeedback, 0);
+  fresh.advanceTo(601);
+  assert.equal(fresh.counters.orphanFeedback, 2);
+});
+
+test('feedback stamped before its impression is not joined: dropped and counted', () => {
+  const { joiner, out } = setup();
+  joiner.impression(imp('r1', 10, 100));
+  joiner.feedback({ requestId: 'r1', item: 10, kind: 'click', value: 1, timeMs: 99 });
+  joiner.feedback({ requestId: 'r1', item: 10, kind: 'like', value: 1, timeMs: 100 });
+  // Out of order and before its impression: buffered, then refused when the impression comes.
+  joiner.feedback({ requestId: 'r2', item: 4, kind: 'follow', value: 1, timeMs: 150 });
+  joiner.impression(imp('r2', 4, 200));
+  joiner.flush();
+  assert.equal(joiner.counters.beforeImpressionFeedback, 2);
+  assert.equal(joiner.counters.joinedFeedback, 1);
+  assert.equal(out.find((r) => r.requestId === 'r1')!.outcome[PC_CLICK], 0);
+  assert.equal(out.find((r) => r.requestId === 'r2')!.feedbackCount, 0);
+  assertConservation(joiner.counters, joiner.pendingCount, joiner.earlyCount);
+});
+
+test('lookup tells pending (with its time), closed, other item and unknown apart without changing anything', () => {
+  const { joiner } = setup({ closedKeyMemory: 10 });
+  joiner.impression(imp('r1', 10, 100));
+  joiner.impression(imp('r1', 11, 100));
+  assert.deepEqual(joiner.lookup('r1', 10), { status: 'pending', timeMs: 100 });
+  assert.deepEqual(joiner.lookup('r1', 12), { status: 'otherItem' });
+  assert.deepEqual(joiner.lookup('r9', 10), { status: 'unknown' });
+  joiner.advanceTo(100 + WINDOW + 1);
+  assert.deepEqual(joiner.lookup('r1', 11), { status: 'closed' });
+  assert.equal(joiner.counters.feedback, 0);
 });
