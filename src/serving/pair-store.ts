@@ -35,6 +35,10 @@ export interface PairStoreStatus {
   appliedUpdates: number;
   /** Last backend error message, if any. */
   lastError?: string;
+  /** Redis only: times the store found Redis emptied under it (restarted without persistence, or flushed) since start. */
+  resets?: number;
+  /** Redis only: when the last reset was noticed (ISO time). */
+  lastResetAt?: string;
 }
 
 /**

@@ -15,7 +15,16 @@
  * counts) and resolve false; updates are merged per pair into a bounded
  * in-memory buffer and written when the connection is ready again; updates
  * beyond the buffer are dropped and counted.
+ *
+ * A Redis that comes back empty (restarted without persistence, or
+ * flushed) is noticed: the store keeps a boot marker `<prefix>boot` (a
+ * random id set once with SET NX) and checks it on every (re)connect and
+ * every `resetCheckIntervalMs`; a marker that vanished or changed (another
+ * replica noticed first and set a new one) is counted in `status().resets`
+ * (/healthz, `rliv_store_resets_total`). Every pair count written before is
+ * gone then; run Redis with AOF persistence (README) so it never is.
  */
+import { randomBytes } from 'node:crypto';
 import { PAIR_COUNT_DIM, PC_FOLLOW } from '../data/interaction-kinds.js';
 import { pairKey } from '../data/pair-key.js';
 import type { PairFeatureStore, PairDelta, PairStoreStatus } from './pair-store.js';
@@ -33,6 +42,8 @@ export interface RedisPairStoreOptions {
   commandTimeoutMs: number;
   /** Most pairs whose updates wait in memory while Redis is down. Default 100,000. */
   maxDeferredPairs: number;
+  /** How often the boot marker is checked besides every reconnect (ms; 0: only on reconnects). Default 5,000. */
+  resetCheckIntervalMs: number;
 }
 
 // ARGV: groups of 8 = author, then the 7 ASA deltas. Follow (k == FOLLOW+1 in Lua's 1-based indexing) is a flag.
@@ -70,6 +81,12 @@ export class RedisPairStore implements PairFeatureStore {
   private dropped = 0;
   private applied = 0;
   private flushing = false;
+  /** The boot marker's value as this store last saw it (undefined before the first check). */
+  private marker: string | undefined;
+  private resets = 0;
+  private lastResetAt: string | undefined;
+  private checking: Promise<boolean> | null = null;
+  private readonly checkTimer: NodeJS.Timeout | undefined;
 
   constructor(options: Partial<RedisPairStoreOptions> & { url: string }) {
     this.prefix = options.prefix ?? 'rliv:';
@@ -78,7 +95,55 @@ export class RedisPairStore implements PairFeatureStore {
     this.maxDeferred = options.maxDeferredPairs ?? 100_000;
     this.conn = new RedisConnection({ url: options.url, cluster: this.cluster, commandTimeoutMs: options.commandTimeoutMs ?? 200, name: 'rliv-pair-store' });
     this.conn.client.defineCommand('rlivApplyAsa', { numberOfKeys: 1, lua: APPLY_LUA });
-    this.conn.onReady(() => { void this.flushDeferred(); });
+    this.conn.onReady(() => {
+      void this.checkReset();
+      void this.flushDeferred();
+    });
+    const every = options.resetCheckIntervalMs ?? 5000;
+    if (every > 0) {
+      this.checkTimer = setInterval(() => { void this.checkReset(); }, every);
+      this.checkTimer.unref();
+    }
+  }
+
+  /** The boot marker's key (hash-tagged like the rest of the prefix's keys). */
+  get markerKey(): string {
+    return `${this.prefix}boot`;
+  }
+
+  /**
+   * Checks the boot marker (on reconnects and on a timer; never rejects):
+   * set it when missing, and count a reset when it vanished or changed
+   * since the last check. The first check of a process cannot tell an
+   * emptied Redis from a fresh one, so it only sets or adopts the marker.
+   * Resolves true when the marker was read (false: Redis unavailable or
+   * slow; the next check tries again).
+   */
+  checkReset(): Promise<boolean> {
+    if (this.checking === null) this.checking = this.checkMarker().finally(() => { this.checking = null; });
+    return this.checking;
+  }
+
+  private async checkMarker(): Promise<boolean> {
+    if (!this.conn.healthy) return false;
+    try {
+      const client = this.conn.client;
+      let current = await client.get(this.markerKey);
+      if (current === null) {
+        const mine = randomBytes(12).toString('base64url');
+        await client.set(this.markerKey, mine, 'NX');
+        current = (await client.get(this.markerKey)) ?? mine;
+      }
+      if (this.marker !== undefined && current !== this.marker) {
+        this.resets++;
+        this.lastResetAt = new Date().toISOString();
+      }
+      this.marker = current;
+      return true;
+    } catch (err) {
+      this.conn.lastError = (err as Error).message;
+      return false;
+    }
   }
 
   /** Connects (resolves true when Redis answered; false means degraded, retrying in the background). */
@@ -192,10 +257,13 @@ export class RedisPairStore implements PairFeatureStore {
       deferredUpdates: this.deferred.size, droppedUpdates: this.dropped, appliedUpdates: this.applied,
     };
     if (this.conn.lastError !== undefined) s.lastError = this.conn.lastError;
+    s.resets = this.resets;
+    if (this.lastResetAt !== undefined) s.lastResetAt = this.lastResetAt;
     return s;
   }
 
   close(): Promise<void> {
+    if (this.checkTimer) clearInterval(this.checkTimer);
     return this.conn.close();
   }
 }

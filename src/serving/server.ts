@@ -146,6 +146,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   metrics.add(new CallbackMetric('rliv_store_degraded', '1 while the pair-count store is unavailable', 'gauge', () => (store.status().healthy ? 0 : 1)));
   metrics.add(new CallbackMetric('rliv_stream_degraded', '1 while the sample stream is unavailable', 'gauge', () => (stream.status().healthy ? 0 : 1)));
   metrics.add(new CallbackMetric('rliv_store_read_failures_total', 'Pair-count reads answered with defaults', 'counter', () => store.status().readFailures));
+  metrics.add(new CallbackMetric('rliv_store_resets_total', 'Times the Redis pair store was found emptied (restarted without persistence, or flushed): every earlier pair count lost', 'counter', () => store.status().resets ?? 0));
   metrics.add(new CallbackMetric('rliv_store_updates_total', 'Pair-count ASA updates by outcome', 'counter', () => {
     const s = store.status();
     return [

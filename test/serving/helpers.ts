@@ -45,11 +45,16 @@ export async function freePort(): Promise<number> {
 /** A private redis-server on loopback, no persistence; stop() and start() again on the same port. */
 export class TestRedis {
   private proc: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  /**
+   * @param aofDir when set, the server persists to an append-only file in
+   * this directory (fsync on every write), so a restart keeps its data;
+   * otherwise it has no persistence at all.
+   */
+  constructor(readonly port: number, private readonly aofDir?: string) {}
 
   /** Starts a server on `port` (tests of issue 17 use their range, 6500-6549), or on any free port. */
-  static async start(port?: number): Promise<TestRedis> {
-    const r = new TestRedis(port ?? (await freePort()));
+  static async start(port?: number, aofDir?: string): Promise<TestRedis> {
+    const r = new TestRedis(port ?? (await freePort()), aofDir);
     await r.start();
     return r;
   }
@@ -59,7 +64,8 @@ export class TestRedis {
   }
 
   async start(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const persistence = this.aofDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.aofDir];
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
