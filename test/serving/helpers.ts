@@ -31,6 +31,15 @@ export function candidatesOf(system: OnlineSystem, n: number, offset = 0): { ite
 export const HAS_REDIS_SERVER = spawnSync('redis-server', ['--version']).status === 0;
 export const NO_REDIS_REASON = 'redis-server is not installed (apt-get install -y redis-server); Redis integration tests skipped';
 
+/** True when nothing listens on loopback `port`. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -52,11 +61,34 @@ export class TestRedis {
    */
   constructor(readonly port: number, private readonly aofDir?: string) {}
 
-  /** Starts a server on `port` (tests of issue 17 use their range, 6500-6549), or on any free port. */
+  /** Starts a server on `port`, or on any free port. */
   static async start(port?: number, aofDir?: string): Promise<TestRedis> {
     const r = new TestRedis(port ?? (await freePort()), aofDir);
     await r.start();
     return r;
+  }
+
+  /**
+   * Starts a server on a free port of [lo, hi] (issue 17's tests use 6500-6549):
+   * ports are tried from a random one on, so concurrent test runs on one
+   * machine pick different ports, and a port another server answers on is
+   * skipped (start() checks the answering server is this one).
+   */
+  static async startInRange(lo: number, hi: number, aofDir?: string): Promise<TestRedis> {
+    const n = hi - lo + 1;
+    const first = Math.floor(Math.random() * n);
+    for (let k = 0; k < n; k++) {
+      const port = lo + ((first + k) % n);
+      if (!(await portFree(port))) continue;
+      const r = new TestRedis(port, aofDir);
+      try {
+        await r.start();
+        return r;
+      } catch {
+        await r.stop();
+      }
+    }
+    throw new Error(`no free port in ${lo}-${hi} for a test redis-server`);
   }
 
   get url(): string {
@@ -70,16 +102,20 @@ export class TestRedis {
     for (;;) {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
       c.on('error', () => {});
+      let pid: number;
       try {
         await c.connect();
-        await c.ping();
+        pid = Number(/process_id:(\d+)/.exec(await c.info('server'))?.[1]);
         c.disconnect();
-        return;
       } catch {
         c.disconnect();
-        if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
+        if (this.proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
         await new Promise((r) => setTimeout(r, 50));
+        continue;
       }
+      // Another server on this port (our own failed to bind): never use it.
+      if (pid !== this.proc.pid) throw new Error(`port ${this.port} is taken by another redis-server (pid ${pid})`);
+      return;
     }
   }
 

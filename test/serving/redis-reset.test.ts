@@ -13,9 +13,8 @@ import { tempDir } from '../helpers/paths.js';
 import { RedisPairStore } from '../../src/serving/redis-pair-store.js';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
 
-/** This file's Redis ports (issue 17's tests use 6500-6549). */
-const PORT_EMPTY = 6502;
-const PORT_AOF = 6503;
+/** Issue 17's tests start their servers on ports 6500-6549. */
+const LO = 6500, HI = 6549;
 
 const clickDelta = () => Float32Array.from({ length: PAIR_COUNT_DIM }, (_, k) => (k === 0 ? 1 : 0));
 
@@ -26,7 +25,7 @@ async function readCount(store: RedisPairStore, user: number, author: number): P
 }
 
 test('a Redis restarted without persistence: the store counts the reset, healthz and metrics report it', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
-  const redis = await TestRedis.start(PORT_EMPTY);
+  const redis = await TestRedis.startInRange(LO, HI);
   const sys = await smallSystem({ redisUrl: redis.url });
   try {
     const store = sys.service.store as RedisPairStore;
@@ -60,7 +59,7 @@ test('a Redis restarted without persistence: the store counts the reset, healthz
 });
 
 test('two replicas share one marker: both count the reset once, whoever re-creates the marker', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
-  const redis = await TestRedis.start(PORT_EMPTY);
+  const redis = await TestRedis.startInRange(LO, HI);
   const a = new RedisPairStore({ url: redis.url, resetCheckIntervalMs: 0 });
   const b = new RedisPairStore({ url: redis.url, resetCheckIntervalMs: 0 });
   try {
@@ -82,7 +81,7 @@ test('two replicas share one marker: both count the reset once, whoever re-creat
 });
 
 test('with AOF persistence (appendonly yes) a Redis restart keeps the counts and is not a reset', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
-  const redis = await TestRedis.start(PORT_AOF, tempDir('rliv-aof-'));
+  const redis = await TestRedis.startInRange(LO, HI, tempDir('rliv-aof-'));
   const store = new RedisPairStore({ url: redis.url, resetCheckIntervalMs: 0 });
   try {
     await store.connect();

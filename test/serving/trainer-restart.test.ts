@@ -24,10 +24,9 @@ import { decodeCheckpoint } from '../../src/agents/checkpoint.js';
 import { allocSampleBatch, type SampleBatch } from '../../src/mdp/scri-mdp.js';
 import type { OnlineSystem } from '../../src/serving/online-system.js';
 
-/** This file's Redis port (issue 17's tests use 6500-6549). */
-const PORT = 6501;
 let redis: TestRedis | undefined;
-before(async () => { if (HAS_REDIS_SERVER) redis = await TestRedis.start(PORT); });
+/** A private server on a port of issue 17's range, 6500-6549. */
+before(async () => { if (HAS_REDIS_SERVER) redis = await TestRedis.startInRange(6500, 6549); });
 after(async () => { await redis?.stop(); });
 
 /** `n` plausible samples of the small catalog (user `tag`), feature widths of that catalog. */
