@@ -145,7 +145,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
     ...(o.videosPath ? { videosPath: resolve(o.videosPath) } : { numItems: o.scale.numItems }),
   };
   const config = mergeWorldConfig(o.worldOverride ?? {}, mergeWorldConfig(GENERATION_WORLD_DEFAULTS));
-  const catalog = await buildDescribedCatalog(description);
+  const catalog = await buildDescribedCatalog(description, config.popularityExponent);
   const world = createWorld(catalog, config, description.worldSeed);
   say(`world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items, ${catalog.numTags} tags${o.usersPath || o.videosPath ? ' (KuaiRand tables)' : ' (synthetic)'}`);
 

@@ -75,15 +75,15 @@ export function readWorldDescription(path: string): WorldDescription {
 }
 
 /** Builds the catalog a description names (reading the real tables when it has paths). */
-export async function buildDescribedCatalog(d: Omit<WorldDescription, 'worldConfig'>): Promise<Catalog> {
+export async function buildDescribedCatalog(d: Omit<WorldDescription, 'worldConfig'>, popularityExponent?: number): Promise<Catalog> {
   const rng = new Rng(d.catalogSeed);
   const sizes = { ...(d.numUsers !== undefined ? { numUsers: d.numUsers } : {}), ...(d.numItems !== undefined ? { numItems: d.numItems } : {}) };
   if (d.usersPath || d.videosPath) return loadCatalogFromKuaiRand(d.usersPath && resolve(d.usersPath), d.videosPath && resolve(d.videosPath), sizes, rng);
-  return buildCatalog(sizes, rng);
+  return buildCatalog({ ...sizes, ...(popularityExponent !== undefined ? { popularityExponent } : {}) }, rng);
 }
 
 /** Catalog and ground-truth world of a description. */
 export async function buildDescribedWorld(d: WorldDescription): Promise<{ catalog: Catalog; world: GroundTruthWorld }> {
-  const catalog = await buildDescribedCatalog(d);
+  const catalog = await buildDescribedCatalog(d, d.worldConfig.popularityExponent);
   return { catalog, world: createWorld(catalog, d.worldConfig, d.worldSeed) };
 }

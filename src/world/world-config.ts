@@ -58,6 +58,13 @@ export const worldConfigSchema = z
     authorQualityStd: z.number().min(0),
     /** Share of authors who are live streamers (gift recipients). Default 0.226, the share of `is_live_streamer = 1` among KuaiRand-Pure users. */
     liveStreamerShare: z.number().min(0).max(1),
+    /**
+     * Exponent of the synthetic catalog's power-law author popularity
+     * (rank + 1)^-exponent: how skewed exposure is toward the top authors.
+     * Default 1.0 (absent in older world files: 1.0). Ignored on the real
+     * KuaiRand tables.
+     */
+    popularityExponent: z.number().min(0).optional(),
 
     familiarity: z
       .object({
@@ -201,6 +208,7 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
   itemNoise: 0.5,
   authorQualityStd: 0.5,
   liveStreamerShare: 0.226,
+  popularityExponent: 1.0,
   familiarity: { clicks: 0.15, follow: 2.4, gifts: 0.3 },
   fatigue: { author: 0.3, tag: 0.15, position: 0.02 },
   click: { intercept: -2.7 },
