@@ -144,11 +144,14 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
         cs[e]! += p * p; // sum of squares for now
       }
     }
+    // A single member without pessimism keeps its own click logit bit for bit (logit(sigmoid(z)) is not z in float).
+    const replaceClick = K > 1 || this.lambda > 0;
     for (let e = 0; e < n; e++) {
       const m = cm[e]! * inv;
       const v = cs[e]! * inv - m * m;
       cm[e] = m;
       cs[e] = v > 0 ? Math.sqrt(v) : 0;
+      if (!replaceClick) continue;
       const p = pessimisticProbability(m, cs[e]!, this.lambda);
       y[e * OUTPUT_DIM + HEAD_CLICK] = Math.log(p / (1 - p));
     }
@@ -238,8 +241,8 @@ export interface EnsembleFitOptions extends SimulatorTrainingOptions {
   /** Quantile of the members' disagreement reported as the high-disagreement threshold tau (held-out logged exposures). Default 0.99. */
   disagreementQuantile: number;
   /**
-   * Share of the random log's users whose random-log rows join the members'
-   * training rows; the other users' random-log rows are held out (lambda and
+   * Share of the random log's requests that join the members' training
+   * rows; the other random-log requests are held out (lambda and
    * validation). Default 0.5. 0 = train on the standard log alone.
    *
    * Why not 0: fitted on the standard log alone, the members predict a mean
@@ -251,6 +254,12 @@ export interface EnsembleFitOptions extends SimulatorTrainingOptions {
    * what users do with items the production policy would not show.
    */
   randomTrainShare: number;
+  /**
+   * What each member resamples: `users` (every user's whole history, drawn
+   * with replacement) or `rows` (exposures drawn with replacement). Default
+   * `users`.
+   */
+  bootstrap: 'users' | 'rows';
   /** Called when a member is fitted (for progress output). */
   onMember?: (member: number) => void;
 }
@@ -306,6 +315,8 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
   const K = options.members ?? DEFAULT_ENSEMBLE_MEMBERS;
   const q = options.disagreementQuantile ?? 0.99;
   const randomShare = options.randomTrainShare ?? 0.5;
+  const bootstrap = options.bootstrap ?? 'users';
+  if (bootstrap !== 'users' && bootstrap !== 'rows') throw new RangeError(`bootstrap must be "users" or "rows", got ${JSON.stringify(bootstrap)}`);
   if (!(randomShare >= 0 && randomShare < 1)) throw new RangeError(`randomTrainShare must be in [0, 1), got ${randomShare}`);
   if (!(Number.isInteger(K) && K >= 1 && K <= 32)) throw new RangeError(`members must be an integer in [1, 32], got ${K}`);
   if (!(q > 0 && q < 1)) throw new RangeError(`disagreementQuantile must be in (0, 1), got ${q}`);
@@ -313,16 +324,16 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
   const rng = new Rng(base.seed);
   const rep = replayExposures(log, catalog, { pairCountView: base.pairCountView });
   const { train, held } = splitByRequest(rep, log.count, base.holdoutShare, rng.fork('split'), (r) => log.fromRandomLog[r] === 0);
-  // The random log, split by user: a share joins the training rows, the rest is held out.
-  const randomUserRng = rng.fork('random-log-users');
-  const randomTrainUser = new Uint8Array(catalog.numUsers);
-  for (let u = 0; u < catalog.numUsers; u++) randomTrainUser[u] = randomUserRng.uniform() < randomShare ? 1 : 0;
+  // The random log, split by request: a share of its requests joins the training rows, the rest is held out.
+  const randomRequestRng = rng.fork('random-log-requests');
+  const randomTrainRequest = new Uint8Array(rep.requests);
+  for (let q = 0; q < rep.requests; q++) randomTrainRequest[q] = randomRequestRng.uniform() < randomShare ? 1 : 0;
   const randomRows: number[] = [];
   const trainRowsAll = Array.from(train);
   let randomTrainRows = 0;
   for (let r = 0; r < log.count; r++) {
     if (log.fromRandomLog[r] !== 1) continue;
-    if (randomTrainUser[log.user[r]!]) {
+    if (randomTrainRequest[rep.requestId[r]!]) {
       trainRowsAll.push(r);
       randomTrainRows++;
     } else randomRows.push(r);
@@ -343,8 +354,9 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
   for (let k = 0; k < K; k++) {
     const boot = rng.fork(`bootstrap-${k}`);
     const rows: number[] = [];
-    // K = 1 is the plain fit (no resampling); otherwise users are drawn with replacement.
-    for (let j = 0; j < users.length; j++) for (const r of byUser.get(K === 1 ? users[j]! : users[boot.int(users.length)]!)!) rows.push(r);
+    // K = 1 is the plain fit (no resampling); otherwise users (or rows) are drawn with replacement.
+    if (K > 1 && bootstrap === 'rows') for (let j = 0; j < trainRowsAll.length; j++) rows.push(trainRowsAll[boot.int(trainRowsAll.length)]!);
+    else for (let j = 0; j < users.length; j++) for (const r of byUser.get(K === 1 ? users[j]! : users[boot.int(users.length)]!)!) rows.push(r);
     const fit = trainSimulatorOnRows(log, rep, catalog, Int32Array.from(rows), { ...base, seed: rng.fork(`member-${k}`).seed });
     members.push(fit.simulator);
     trainRows.push(rows.length);
