@@ -7,8 +7,8 @@
  * HMGET (one round trip); readable with redis-cli. Updates run a Lua script
  * per user that applies ASA deltas atomically (read-modify-write on the
  * server, so concurrent joiners never lose an increment); a batch of updates
- * is one pipeline (on a Redis Cluster: one call per user, pipelined per node
- * by the client; the user id is the key's hash tag, so each user's counts
+ * is one pipeline (on a Redis Cluster: one call per user, all in flight at
+ * once; the user id is the key's hash tag, so each user's counts
  * live on one slot and the users spread over the masters).
  *
  * Failure behaviour: while Redis is down, reads return zeros (default

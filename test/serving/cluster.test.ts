@@ -90,7 +90,7 @@ test('pair store and sample stream on a 3-master cluster: same counts as the mem
   assert.throws(() => new RedisPairStore({ url: cluster!.url, cluster: true, prefix: 'a{b}:' }), /must not contain \{ or \}/);
 });
 
-test('end to end on the cluster: rank -> feedback -> joiner -> ASA -> trainer -> new version served', { skip, timeout: 180_000 }, async () => {
+test('end to end on the cluster: rank -> feedback -> joiner -> ASA -> trainer -> new version served', { skip, timeout: 300_000 }, async () => {
   const sys = await smallSystem({ redisUrl: cluster!.url, redisCluster: true, redisPrefix: 'e2e:', joiner: { windowMs: 30 } });
   const trainerStream = new RedisSampleStream({ url: cluster!.url, cluster: true, prefix: 'e2e:' });
   await trainerStream.connect();
@@ -114,7 +114,12 @@ test('end to end on the cluster: rank -> feedback -> joiner -> ASA -> trainer ->
       const f = await sys.service.app.inject({ method: 'POST', url: '/v1/feedback/batch', payload: { events } });
       assert.equal(f.statusCode, 202, f.body);
     }
-    await waitFor(() => sys.service.holder.current.version > 1, 120_000, 'the trainer\'s version to be served');
+    try {
+      await waitFor(() => sys.service.holder.current.version > 1, 240_000, 'the trainer\'s version to be served');
+    } catch (err) {
+      // Say where it stopped: the trainer's and the stream's figures at the time.
+      throw new Error(`${(err as Error).message}; trainer ${JSON.stringify(trainer.stats)}; stream ${JSON.stringify(sys.service.stream.status())}; store ${JSON.stringify(sys.service.store.status())}; joiner ${JSON.stringify(sys.service.pipeline.joiner.counters)}`);
+    }
     const after = await rank(3, 0);
     assert.ok(after.modelVersion > 1, `version ${after.modelVersion}`);
     assert.ok(sys.service.pipeline.joiner.counters.joinedFeedback > 0, 'the joiner joined feedback');
