@@ -3,6 +3,9 @@
  * `rliv <command> [options]`: the only module that reads argv and writes to
  * the terminal. Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { commandHelp, parseCommandLine } from './args.js';
 import { UsageError, type CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
@@ -18,15 +21,36 @@ function topLevelHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
-    'Run "rliv <command> --help" for the options of a command.',
+    'Run "rliv <command> --help" for the options of a command; "rliv --version" prints the version.',
   ].join('\n');
+}
+
+/** The version in the package.json of this installation (found upward from this file, in src/ or dist/src/). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++, dir = dirname(dir)) {
+    const path = join(dir, 'package.json');
+    if (!existsSync(path)) continue;
+    const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'rliv' && typeof pkg.version === 'string') return pkg.version;
+  }
+  throw new Error('cannot find the package.json of rliv above ' + fileURLToPath(import.meta.url));
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // No command is a usage error: the help goes where errors go.
     process.stderr.write(topLevelHelp() + '\n');
-    return name === undefined ? 2 : 0;
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topLevelHelp() + '\n');
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(packageVersion() + '\n');
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

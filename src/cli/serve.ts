@@ -44,12 +44,14 @@ function readTokenFlag(values: OptionValues, flag: string): string | undefined {
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
+import { LOG_LEVELS, type LogLevel } from '../serving/service-log.js';
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'run the HTTP ranking service (rank, feedback, health, metrics) with online training and hot reload',
   description:
-    'Routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /healthz, GET /metrics.\n' +
+    'Routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /healthz, GET /metrics (rliv_* series plus process and event-loop metrics).\n' +
+    'Logs through Fastify\'s logger (pino): one JSON object per line on stderr, at --log-level and above.\n' +
     'Stops on SIGINT/SIGTERM (or after --duration seconds) and prints a summary line.',
   options: {
     checkpoint: { type: 'string', description: 'checkpoint to serve (from "rliv train" or a registry); default: the registry\'s latest or a fresh RLIV-UA', valueName: 'FILE' },
@@ -66,6 +68,7 @@ export const serveCommand: CommandSpec = {
     'join-window': { type: 'string', description: 'seconds feedback may arrive after its impression (the label joiner window)', default: '30', valueName: 'S' },
     'publish-every': { type: 'string', description: 'inline trainer: publish a version after this many new samples', default: '64', valueName: 'N' },
     duration: { type: 'string', description: 'stop after this many seconds (default: run until interrupted)', valueName: 'S' },
+    'log-level': { type: 'string', description: 'service log (pino JSON lines on stderr): info logs every request, warn only degraded store/stream and refused model versions, error only failed requests', default: 'warn', choices: LOG_LEVELS, valueName: 'LEVEL' },
   },
   async run(values, _positionals, ctx) {
     const port = intFlag(values, 'port', 0, 65535) ?? 8080;
@@ -100,6 +103,7 @@ export const serveCommand: CommandSpec = {
       trainer: { publishEverySamples: publishEvery, minPublishIntervalMs: 5000 },
       joiner: { windowMs: joinWindowS * 1000 },
       auth,
+      log: { level: values['log-level'] as LogLevel },
     });
     const { service } = system;
     ctx.log(`model: ${system.origin}`);

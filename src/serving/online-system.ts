@@ -13,6 +13,7 @@ import { MemorySampleStream, type SampleStream } from './sample-stream.js';
 import { RedisSampleStream } from './redis-sample-stream.js';
 import { createRankingService, type RankingService } from './server.js';
 import type { ServiceAuthOptions } from './request-guards.js';
+import type { ServiceLogOptions } from './service-log.js';
 import { OnlineTrainer, type OnlineTrainerOptions, type OnlineTrainerStats } from './online-trainer.js';
 import { TrainerThread } from './trainer-thread.js';
 import type { LabelJoinerOptions } from '../mdp/label-joiner.js';
@@ -56,6 +57,8 @@ export interface OnlineSystemOptions {
   reloadIntervalMs?: number;
   /** Joiner clock / write interval (ms). Default 200. */
   tickIntervalMs?: number;
+  /** The service's log: level (default warn) and destination (default stderr). */
+  log?: ServiceLogOptions;
 }
 
 /** The in-process trainer, on the main thread or in a worker. */
@@ -135,6 +138,7 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
     pipeline: options.joiner ? { joiner: options.joiner } : {},
     ...(options.auth ? { auth: options.auth } : {}),
     reloadIntervalMs: options.reloadIntervalMs, tickIntervalMs: options.tickIntervalMs,
+    log: options.log,
   });
   let trainer: InlineTrainer | null = null;
   if (options.inlineTrainer ?? true) {

@@ -5,7 +5,7 @@
  *   POST /v1/feedback/batch  up to 1000 events
  *   GET  /v1/catalog/items   item ids with their authors (?offset=&limit=, for building candidate lists)
  *   GET  /healthz            model version, store and stream status, degraded flags
- *   GET  /metrics            Prometheus text
+ *   GET  /metrics            Prometheus text: the rliv_* series and the process's (process_*, nodejs_*: CPU, memory, GC, event-loop delay)
  *
  * Every body is validated by JSON schema before the handler runs (closed
  * objects, bounded arrays, finite numbers, body size limit); semantic checks
@@ -18,10 +18,13 @@
  * 128-bit request ids, and feedback accepted only for issued requests and
  * their items at times not before the impression nor ahead of the clock.
  *
+ * Requests, refusals and failures are logged through Fastify's logger
+ * (pino, JSON lines on stderr; level warn by default, see service-log.ts).
+ *
  * Degraded operation: when the pair store cannot be read the request is
  * ranked with default (zero) counts and the response says `degraded: true`.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { PAIR_COUNT_DIM, TOWER_COUNT, TOWERS } from '../data/interaction-kinds.js';
 import type { RankRequest } from '../agents/ranker.js';
 import { combineTowerLivs, towerWeightVector } from '../agents/tower-liv.js';
@@ -36,8 +39,10 @@ import { CallbackMetric, Counter, Histogram, LATENCY_BUCKETS_S, MetricsRegistry 
 import { ModelHolder } from './model-holder.js';
 import { publicCatalogDescription, type ModelRegistry, type ServingModel } from './model-registry.js';
 import type { PairFeatureStore } from './pair-store.js';
+import { processMetricsText } from './process-metrics.js';
 import { SamplePipeline, type SamplePipelineOptions } from './sample-pipeline.js';
 import { checkFeedback, installRequestGuards, RequestIds, unsupportedMediaTypeMessage, zeroGuardCounters, type ServiceAuthOptions } from './request-guards.js';
+import { fastifyLoggerOptions, watchServiceHealth, type ServiceLogOptions } from './service-log.js';
 import type { SampleStream } from './sample-stream.js';
 
 /** Configuration of {@link createRankingService}. */
@@ -64,6 +69,8 @@ export interface RankingServiceOptions {
   auth?: ServiceAuthOptions;
   /** How far a feedback event's `time` may be ahead of the server clock (ms); later is a 400. Default 60,000. */
   maxFeedbackSkewMs?: number;
+  /** The service's log (pino through Fastify): level (default warn) and destination (default stderr); see service-log.ts. */
+  log?: ServiceLogOptions;
 }
 
 export interface RankingService {
@@ -127,7 +134,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   const stream = options.stream;
 
   const app = Fastify({
-    logger: false,
+    logger: fastifyLoggerOptions(options.log),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     schemaErrorFormatter: formatSchemaErrors as never,
@@ -180,6 +187,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500;
     const message = status === 500 ? `internal error: ${err.message}` : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedMediaTypeMessage(req.headers['content-type']) : err.message;
     const error = status === 500 ? 'Internal Server Error' : status === 503 ? 'Service Unavailable' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : 'Bad Request';
+    if (status === 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ statusCode: status, message }, 'request refused');
     void reply.status(status).send({ statusCode: status, error, message });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -354,13 +363,14 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   });
   app.get('/metrics', async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return metrics.render();
+    return metrics.render() + await processMetricsText();
   });
 
   // ---- timers ----
   const tickTimer = setInterval(() => pipeline.tick(now()), options.tickIntervalMs ?? 200);
   tickTimer.unref();
   if (registry !== null) holder.watch(options.reloadIntervalMs ?? 1000);
+  const stopHealthLog = watchServiceHealth(app.log, { holder, store, stream }, options.tickIntervalMs ?? 200);
 
   let closed = false;
   return {
@@ -369,11 +379,14 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       if (closed) return;
       closed = true;
       clearInterval(tickTimer);
+      stopHealthLog();
       holder.stop();
       await app.close();
       await pipeline.flush();
       await store.close();
       await stream.close();
+      // The log is written asynchronously: what is buffered goes out before close() resolves.
+      await new Promise<void>((done) => (app.log as FastifyBaseLogger & { flush?: (cb: () => void) => void }).flush?.(() => done()) ?? done());
     },
   };
 }

@@ -44,7 +44,12 @@ export interface SimulatorTrainingOptions {
   seed: number;
   /** Which f_ua the simulator is fitted on (and must be run with); see PairCountView in world/response.ts. Default `live`. */
   pairCountView: PairCountView;
-  /** Called after each epoch with the mean training loss (for progress output). */
+  /**
+   * Called once before training with the number of epochs it will run: at
+   * least `epochs`, more when a small log needs them to reach `minSteps`.
+   */
+  onStart?: (epochs: number) => void;
+  /** Called after each epoch (1-based) with the mean training loss (for progress output). */
   onEpoch?: (epoch: number, meanLoss: number) => void;
 }
 
@@ -152,6 +157,7 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
     holdoutShare: options.holdoutShare ?? 0.1,
     seed: options.seed ?? 1,
     pairCountView: options.pairCountView ?? 'live',
+    onStart: options.onStart,
     onEpoch: options.onEpoch,
   };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
@@ -215,6 +221,7 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
   const shuffleRng = rng.fork('shuffle');
   let lastLoss = NaN;
   const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / Math.ceil(train.length / B)));
+  o.onStart?.(epochs);
   for (let epoch = 0; epoch < epochs; epoch++) {
     shuffleRng.shuffle(train);
     let sum = 0;

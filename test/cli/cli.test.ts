@@ -1,15 +1,31 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
-test('rliv --help lists the commands and exits 0', async () => {
-  const r = await runCli(['--help']);
-  assert.equal(r.code, 0);
-  assert.match(r.stderr, /Commands:/);
-  assert.match(r.stderr, /bench/);
+test('rliv --help lists the commands on stdout and exits 0; with no command the same help is a usage error on stderr', async () => {
+  for (const flag of ['--help', '-h', 'help']) {
+    const r = await runCli([flag]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Commands:/);
+    assert.match(r.stdout, /\n {2}bench {2,}/);
+    assert.equal(r.stderr, '');
+  }
+  const none = await runCli([]);
+  assert.equal(none.code, 2);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /Usage: rliv <command>/);
+});
+
+test('rliv --version prints the package version on stdout', async () => {
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V', 'version']) {
+    const r = await runCli([flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${version}\n`);
+  }
 });
 
 test('an unknown command exits 2 and names it', async () => {

@@ -61,9 +61,12 @@ async function discoverCandidates(base: string): Promise<void> {
   }
 }
 
-test('rliv serve (memory, inline trainer): rank, feedback, the version changes, SIGTERM prints a summary', async () => {
+test('rliv serve (memory, inline trainer, --log-level info): rank, feedback, the version changes, requests logged as JSON on stderr, SIGTERM prints a summary', async () => {
   const models = tempDir('rliv-cli-models-');
-  const p = start(['serve', '--port', '0', '--models', models, '--join-window', '0.2', '--publish-every', '24']);
+  const bad = start(['serve', '--port', '0', '--models', models, '--log-level', 'chatty']);
+  assert.equal(await bad.exited, 2);
+  assert.match(bad.stderr, /--log-level must be one of fatal, error, warn, info, debug, trace, silent; got "chatty"/);
+  const p = start(['serve', '--port', '0', '--models', models, '--join-window', '0.2', '--publish-every', '24', '--log-level', 'info']);
   try {
     const base = await address(p);
     const h = await json(`${base}/healthz`);
@@ -80,6 +83,13 @@ test('rliv serve (memory, inline trainer): rank, feedback, the version changes, 
   assert.equal(summary.command, 'serve');
   assert.ok(summary.modelVersion > 1);
   assert.ok(summary.joiner.joinedFeedback > 0);
+  // stderr: the CLI's own lines, then pino's JSON lines for every request.
+  const logged = p.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const completed = logged.filter((l) => l.msg === 'request completed');
+  assert.ok(completed.some((l) => l.res.statusCode === 200) && completed.some((l) => l.res.statusCode === 202), 'rank and feedback requests logged');
+  assert.ok(logged.some((l) => l.msg === 'incoming request' && l.req.url === '/v1/rank'));
+  assert.ok(logged.some((l) => l.msg === 'serving a new model version' && l.modelVersion > 1));
+  assert.equal(p.stdout.trim().split('\n').length, 1, 'stdout has only the summary line');
 });
 
 test('rliv serve --redis --trainer none + rliv train-online --redis: the trainer\'s version is served', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {

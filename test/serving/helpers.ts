@@ -199,3 +199,13 @@ export async function redisCliOut(port: number, args: string[]): Promise<string>
   const r = spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
   return r.status === 0 ? r.stdout.trim() : '';
 }
+
+/** A pino destination that keeps the service's log lines (parsed JSON) for a test. */
+export function captureLog(): { destination: { write(line: string): void }; lines: Array<Record<string, any>>; messages(level?: number): string[] } {
+  const lines: Array<Record<string, any>> = [];
+  return {
+    destination: { write: (chunk: string) => { for (const l of chunk.split('\n')) if (l.trim()) lines.push(JSON.parse(l)); } },
+    lines,
+    messages: (level?: number) => lines.filter((l) => level === undefined || l.level === level).map((l) => String(l.msg)),
+  };
+}

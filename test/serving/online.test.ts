@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { smallSystem, candidatesOf, waitFor, HAS_REDIS_SERVER, NO_REDIS_REASON, TestRedis, SMALL_AGENT_CONFIG, SMALL_CATALOG } from './helpers.js';
+import { smallSystem, candidatesOf, captureLog, waitFor, HAS_REDIS_SERVER, NO_REDIS_REASON, TestRedis, SMALL_AGENT_CONFIG, SMALL_CATALOG } from './helpers.js';
 import type { OnlineSystem } from '../../src/serving/online-system.js';
 import { freshModel, servingModelCheckpoint, sha256Hex, instantiateModel } from '../../src/serving/model-registry.js';
 import { OnlineTrainer } from '../../src/serving/online-trainer.js';
@@ -76,8 +76,9 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
   }
 });
 
-test('a corrupt or unloadable version is refused; the current model keeps serving; healthz says so', async () => {
-  const sys = await smallSystem();
+test('a corrupt or unloadable version is refused; the current model keeps serving; healthz and the log say so', async () => {
+  const log = captureLog();
+  const sys = await smallSystem({ log: { level: 'info', destination: log.destination } });
   try {
     const v1 = sys.service.holder.current;
     // (a) bytes changed after publishing: SHA-256 mismatch.
@@ -109,6 +110,13 @@ test('a corrupt or unloadable version is refused; the current model keeps servin
     const p4 = sys.registry.publish(servingModelCheckpoint(other));
     await waitFor(() => sys.service.holder.current.version === p4.version, 5000, 'the good version');
     assert.equal((await rank(sys, 2)).modelVersion, p4.version);
+    // The log: a warning for the refused versions (a poll of the reload status), info when the good one is served.
+    await waitFor(() => log.messages(40).length > 0, 5000, 'the refusal in the log');
+    const refused = log.lines.find((l) => l.level === 40)!;
+    assert.match(refused.msg, /model version refused by hot reload; the current version keeps serving/);
+    assert.match(refused.error, /not an rliv checkpoint|corrupted/);
+    assert.equal(refused.servingVersion, 1);
+    assert.ok(log.lines.some((l) => l.level === 30 && l.msg === 'serving a new model version' && l.modelVersion === p4.version));
   } finally {
     await sys.close();
   }
@@ -164,7 +172,8 @@ test('hot reload under load: no failed request, every response consistent with e
 
 test('end to end (redis): separate trainer consumes the Redis stream, publishes, the server hot-reloads; kill Redis mid-run: degraded, then recovered', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
   const redis = await TestRedis.start();
-  const sys = await smallSystem({ redisUrl: redis.url, joiner: { windowMs: 30 } });
+  const log = captureLog();
+  const sys = await smallSystem({ redisUrl: redis.url, joiner: { windowMs: 30 }, log: { level: 'info', destination: log.destination } });
   const trainerStream = new RedisSampleStream({ url: redis.url });
   await trainerStream.connect();
   const trainer = new OnlineTrainer(sys.service.holder.current, trainerStream, sys.registry, { publishEverySamples: 24, minPublishIntervalMs: 0, blockMs: 50, stepsPerRound: 5, consumer: 'test-trainer' });
@@ -200,6 +209,14 @@ test('end to end (redis): separate trainer consumes the Redis stream, publishes,
     const back = await rank(sys, 3);
     assert.equal(back.degraded, false);
     await waitFor(() => sys.service.store.status().deferredUpdates === 0 && sys.service.stream.status().bufferedEntries === 0, 10_000, 'buffers flushed');
+    // The outage in the log: a warning when the store and stream went down, info when they came back.
+    await waitFor(() => log.messages(30).includes('pair-count store available again'), 5000, 'the recovery in the log');
+    const warns = log.messages(40);
+    assert.ok(warns.includes('pair-count store unavailable: ranking with default pair counts (degraded)'), warns.join('\n'));
+    assert.ok(warns.includes('sample stream unavailable: samples are buffered (bounded) until it returns'), warns.join('\n'));
+    const down = log.lines.find((l) => l.msg.startsWith('pair-count store unavailable'))!;
+    assert.equal(down.store, 'redis');
+    assert.ok(down.error === undefined || typeof down.error === 'string', 'the store\'s last error, when it has one');
   } finally {
     trainer.stop();
     await sys.close();

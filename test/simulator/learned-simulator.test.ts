@@ -28,6 +28,18 @@ const loaded = await loadLogDirectory(dir, catalog);
 const fitted = fitSimulator(loaded.log, catalog, { epochs: 3, seed: 1 });
 const sim = fitted.simulator;
 
+test('fitSimulator announces the epochs it will run (more than asked on a small log, to reach minSteps) and counts them 1..N', async () => {
+  const small = await loadLogDirectory(dir, catalog, { maxRows: 20_000, seed: 2 });
+  const seen: number[] = [];
+  let announced = 0;
+  const { report } = fitSimulator(small.log, catalog, { epochs: 1, seed: 1, onStart: (n) => { announced = n; }, onEpoch: (e) => seen.push(e) });
+  const stepsPerEpoch = Math.ceil(report.trainRows / 512);
+  assert.equal(announced, Math.ceil(500 / stepsPerEpoch), `${report.trainRows} training rows, ${stepsPerEpoch} steps per epoch`);
+  assert.ok(announced > 1, 'the minimum of steps raises the epochs');
+  assert.equal(report.epochs, announced);
+  assert.deepEqual(seen, Array.from({ length: announced }, (_, i) => i + 1));
+});
+
 test('log directory loads every row and joins every gift', () => {
   assert.equal(loaded.log.count, generated.rows + generated.randomRows);
   assert.equal(loaded.rowsSkippedUnknownId, 0);
