@@ -16,7 +16,8 @@ export const abTestCommand: CommandSpec = {
   summary: 'simulated online A/B test: RankingModel vs RLIV-UA variants in persistent user buckets over W weeks (Tables 4, 5, Fig. 6)',
   description:
     `Pre-trains ${AB_CONTROL} (control) and ${AB_TREATMENTS.join(', ')} in the ground-truth world, splits users into persistent buckets,\n` +
-    'runs W weeks with online learning, and reports relative deltas with 95 % intervals as ab-results.json and ab-report.html.',
+    'runs W weeks with online learning, and reports relative deltas with 95 % intervals as ab-results.json, ab-report.html and ab-report.md,\n' +
+    'beside config.json, curves.csv (each arm per simulated day) and metrics.csv. A non-empty --out is refused unless --force.',
   options: {
     weeks: { type: 'string', description: 'length of the test in weeks', default: '2', valueName: 'W' },
     preset: presetOption('quick'),
@@ -49,7 +50,7 @@ export const abTestCommand: CommandSpec = {
       if (!arm.delta) continue;
       deltas[arm.model] = Object.fromEntries(Object.entries(arm.delta).map(([k, d]) => [k, Number(d.delta.toFixed(5))]));
     }
-    ctx.log(`wall time ${results.wallSeconds.toFixed(1)} s; wrote ${files.json}, ${files.html}`);
+    ctx.log(`wall time ${results.wallSeconds.toFixed(1)} s; wrote ${Object.values(files).join(', ')}`);
     return { command: 'ab-test', weeks, wallSeconds: Number(results.wallSeconds.toFixed(2)), files, relativeDeltas: deltas };
   },
 };

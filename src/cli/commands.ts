@@ -9,6 +9,7 @@ import { evaluateCommand } from './evaluate.js';
 import { experimentCommand } from './experiment.js';
 import { abTestCommand } from './ab-test.js';
 import { workerCommand } from './worker.js';
+import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
 import { trainOnlineCommand } from './train-online.js';
 import { registryCommand } from './registry.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   experimentCommand,
   workerCommand,
   abTestCommand,
+  reportCommand,
   serveCommand,
   trainOnlineCommand,
   registryCommand,

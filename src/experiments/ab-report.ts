@@ -1,5 +1,5 @@
 /**
- * `ab-report.html` of the simulated A/B test: Table 4 (UA count, weekly
+ * `ab-report.html` (and `ab-report.md`, the same tables as GitHub markdown) of the simulated A/B test: Table 4 (UA count, weekly
  * gifted users, total revenue, new fans) and Table 5 (watch time, app usage
  * time, weekly retention) as relative deltas over the control with 95 %
  * intervals, the per-arm means, Fig. 6 (gift-tower LIV per gift-amount
@@ -98,4 +98,62 @@ ${paper}
 <section id="ab-settings"><h2>Settings</h2><table data-table="ab-settings"><tbody>${settings}</tbody></table></section>
 </body></html>
 `;
+}
+
+const mdCell = (s: string) => s.replace(/\|/g, '\\|');
+const mdRow = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
+const mdHead = (cells: string[]) => [mdRow(cells), `|${cells.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+
+function deltaMarkdown(r: AbTestResults, title: string, metrics: AbMetric[]): string[] {
+  const rows = r.arms.map((arm) => [arm.model, ...metrics.map((m) => {
+    const d = arm.delta?.[m];
+    if (!d) return '-';
+    const text = `${pct(d.delta)} [${pct(d.ci95[0])}, ${pct(d.ci95[1])}], p = ${fmtP(d.pValue)}`;
+    return isNum(d.pValue) && d.pValue < 0.05 ? `**${text}**` : text;
+  })]);
+  return [`### ${title}`, '', `Relative change of the per-user mean over the control bucket (${r.control}), 95 % delta-method interval and p-value. Bold: p < 0.05.`, '',
+    ...mdHead(['Models', ...metrics.map((m) => AB_METRIC_INFO[m].label)]), ...rows.map(mdRow), ''];
+}
+
+/** `ab-report.md`: the findings and tables of ab-report.html as GitHub markdown (Fig. 6 as its table). */
+export function renderAbMarkdown(r: AbTestResults): string {
+  const gradeRows = Object.entries(r.giftValue).flatMap(([model, g]) => g.grades.map((x) =>
+    [model, String(x.grade), `${fmt(x.amountRange[0], 1)} – ${fmt(x.amountRange[1], 1)}`, String(x.pairs), `${fmt(x.meanLiv)} ± ${fmt(x.stdLiv)}`]));
+  return [
+    '# Simulated online A/B test',
+    '',
+    `${r.weeks} week(s) (${r.days} days), ${r.arms.length} buckets, control ${r.control}, preset ${r.preset}, seed ${r.seed}, wall time ${fmt(r.wallSeconds, 1)} s.`,
+    '',
+    '## Findings',
+    '',
+    ...abFindings(r).map((f) => `- ${f}`),
+    ...r.notes.map((n) => `- ${n}`),
+    '',
+    ...deltaMarkdown(r, 'Table 4: revenue metrics (relative to the control)', ['uaCount', 'weeklyGiftedUsers', 'totalRevenue', 'newFans']),
+    ...deltaMarkdown(r, 'Table 5: engagement metrics (relative to the control)', ['watchTime', 'appUsageTime', 'weeklyRetention']),
+    '### Per-arm means (per user over the test)',
+    '',
+    ...mdHead(['Models', 'Users', ...AB_METRICS.map((m) => AB_METRIC_INFO[m].label)]),
+    ...r.arms.map((a) => mdRow([a.model, String(a.users), ...AB_METRICS.map((m) => fmt(a.means[m]))])),
+    '',
+    ...AB_METRICS.map((m) => `- **${AB_METRIC_INFO[m].label}**: ${AB_METRIC_INFO[m].perUser}`),
+    '',
+    '### Fig. 6: lifelong gift value per gift-amount grade',
+    '',
+    'The gift tower\'s LIV for the user-author pairs of each RLIV-UA arm\'s bucket, grouped by the pair\'s total gifts during the test; the chart is in ab-report.html.',
+    '',
+    ...mdHead(['Model', 'Grade', 'Gift amount', 'Pairs', 'LIV (mean ± std)']),
+    ...gradeRows.map(mdRow),
+    '',
+    '### For reference: the paper\'s Tables 4 and 5 (quoted, production A/B tests)',
+    '',
+    ...mdHead(['Models', ...AB_METRICS.map((m) => AB_METRIC_INFO[m].label)]),
+    ...Object.entries(PAPER_AB).map(([m, v]) => mdRow([m, ...AB_METRICS.map((k) => (v[k] === undefined ? '' : pct(v[k])))])),
+    '',
+    '### Settings',
+    '',
+    ...mdHead(['Setting', 'Value']),
+    ...Object.entries(r.settings).map(([k, v]) => mdRow([k, typeof v === 'string' ? v : JSON.stringify(v)])),
+    '',
+  ].join('\n');
 }

@@ -48,7 +48,7 @@ import { computeMetrics } from '../simulator/metrics.js';
 import { REPORT_METRICS, type ReportMetric } from './results.js';
 import { abCurveRows, abMetricRows, longCsv, resolvedAgentConfigs, resolvedEnvironment, runJson, writeRunFile } from './run-files.js';
 import { TrainingRun } from './training-loop.js';
-import { renderAbHtml } from './ab-report.js';
+import { renderSavedReports } from './results-file.js';
 import { modelConfigs } from './model-configs.js';
 import { buildCalibratedWorld, type CalibratedWorld } from './experiment-world.js';
 import { AB_METRICS, type AbArmResult, type AbMetric, type AbTestResults, type GiftGrade } from './ab-results.js';
@@ -62,7 +62,7 @@ export const AB_TREATMENTS = ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-U
 export interface AbTestOptions {
   /** Length of the test in weeks (>= 1). */
   weeks: number;
-  /** Output directory for ab-results.json, ab-report.html, config.json, curves.csv and metrics.csv. */
+  /** Output directory for ab-results.json, ab-report.html, ab-report.md, config.json, curves.csv and metrics.csv. */
   outDir: string;
   /** World size, environment and the pre-training schedule (epochs, steps, batch). */
   preset: ExperimentPreset;
@@ -222,7 +222,7 @@ function giftValueByGrade(agent: TowerLiv, env: Environment, catalog: Catalog, p
   return { grades, spearman: rho, giftedPairs: gifted.length };
 }
 
-export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTestResults; files: { json: string; html: string; config: string; curves: string; metrics: string } }> {
+export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTestResults; files: { json: string; html: string; markdown: string; config: string; curves: string; metrics: string } }> {
   const progress = options.progress ?? SILENT_PROGRESS;
   const started = performance.now();
   if (!(Number.isInteger(options.weeks) && options.weeks >= 1)) throw new RangeError(`--weeks must be an integer >= 1, got ${options.weeks}`);
@@ -237,7 +237,7 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const files = {
-    json: join(outDir, 'ab-results.json'), html: join(outDir, 'ab-report.html'),
+    json: join(outDir, 'ab-results.json'), html: join(outDir, 'ab-report.html'), markdown: join(outDir, 'ab-report.md'),
     config: join(outDir, 'config.json'), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv'),
   };
   const root = new Rng(options.seed);
@@ -388,8 +388,8 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   };
   const json = runJson(results);
   writeFileSync(files.json, json);
-  // Rendered from the saved JSON, exactly as `rliv report` rebuilds it.
-  writeFileSync(files.html, renderAbHtml(JSON.parse(json) as AbTestResults));
+  // Rendered from the saved JSON, exactly as `rliv report` rebuilds them.
+  for (const f of renderSavedReports({ kind: 'ab-test', results }, json)) writeFileSync(join(outDir, f.name), f.text);
   writeRunFile(files.curves, longCsv(abCurveRows(results)));
   writeRunFile(files.metrics, longCsv(abMetricRows(results)));
   return { results, files };

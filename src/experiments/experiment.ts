@@ -38,8 +38,7 @@ import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
 import { modelConfigs } from './model-configs.js';
 import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
-import { renderHtmlReport } from './report-html.js';
-import { renderMarkdownReport } from './report-markdown.js';
+import { renderSavedReports } from './results-file.js';
 import { buildResults, resultsToJson, type ExperimentResults, type SeedRun } from './results.js';
 import { experimentCurveRows, experimentMetricRows, longCsv, resolvedAgentConfigs, resolvedEnvironment, runJson, writeRunFile } from './run-files.js';
 
@@ -251,9 +250,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const json = resultsToJson(results);
   writeFileSync(files.results, json);
   // The reports are rendered from the saved JSON, exactly as `rliv report` rebuilds them.
-  const saved = JSON.parse(json) as ExperimentResults;
-  writeFileSync(files.html, renderHtmlReport(saved));
-  writeFileSync(files.markdown, renderMarkdownReport(saved));
+  for (const f of renderSavedReports({ kind: 'experiment', results }, json)) writeFileSync(join(outDir, f.name), f.text);
   writeRunFile(files.curves, longCsv(experimentCurveRows(results)));
   writeRunFile(files.metrics, longCsv(experimentMetricRows(results)));
   return { results, files };

@@ -11,6 +11,7 @@ test('rliv --help lists the commands on stdout and exits 0; with no command the 
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Commands:/);
     assert.match(r.stdout, /\n {2}bench {2,}/);
+    assert.match(r.stdout, /\n {2}report {2,}rebuild report.html/);
     assert.equal(r.stderr, '');
   }
   const none = await runCli([]);

@@ -56,6 +56,17 @@ test('simulated A/B test (smoke, 1 week): arms, relative deltas over control, Fi
   for (const id of ['table4', 'table5', 'ab-means', 'fig6']) assert.match(html, new RegExp(`data-table="${id}"`));
   assert.doesNotMatch(html, /<script|\bsrc=|\bhref=/i);
 
+  // ab-report.md carries the same tables; rliv report rebuilds both reports byte for byte from ab-results.json.
+  const md = readFileSync(files.markdown, 'utf8');
+  assert.match(md, /### Table 4: revenue metrics \(relative to the control\)/);
+  for (const arm of results.arms.slice(1)) assert.ok(md.includes(`| ${arm.model} | `), arm.model);
+  const elsewhere = join(tempDir('rliv-ab-report-'), 'rebuilt');
+  const rebuilt = await runCli(['report', files.json, '--out', elsewhere, '--quiet']);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  assert.equal(rebuilt.summary!.kind, 'ab-test');
+  assert.ok(readFileSync(join(elsewhere, 'ab-report.html')).equals(readFileSync(files.html)), 'ab-report.html rebuilt byte for byte');
+  assert.ok(readFileSync(join(elsewhere, 'ab-report.md')).equals(readFileSync(files.markdown)), 'ab-report.md rebuilt byte for byte');
+
   // config.json, curves.csv (each arm per simulated day) and metrics.csv beside the results.
   const config = JSON.parse(readFileSync(files.config, 'utf8'));
   assert.equal(config.kind, 'rliv-ab-test-config');

@@ -118,6 +118,25 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     assert.equal(row.value, source[row.model][metric].values[res.seeds.indexOf(row.seed)], `${row.model} ${row.seed} ${row.metric}`);
   }
 
+  // rliv report rebuilds both reports from results.json byte for byte: elsewhere, and in place.
+  const html0 = readFileSync(join(out, 'report.html'));
+  const md0 = readFileSync(join(out, 'report.md'));
+  const elsewhere = join(tempDir('rliv-report-'), 'rebuilt');
+  const rebuilt = await runCli(['report', join(out, 'results.json'), '--out', elsewhere, '--quiet']);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  assert.equal(rebuilt.summary!.kind, 'experiment');
+  assert.deepEqual(rebuilt.summary!.files, { html: join(elsewhere, 'report.html'), markdown: join(elsewhere, 'report.md') });
+  assert.ok(readFileSync(join(elsewhere, 'report.html')).equals(html0), 'report.html rebuilt byte for byte');
+  assert.ok(readFileSync(join(elsewhere, 'report.md')).equals(md0), 'report.md rebuilt byte for byte');
+  const inPlace = await runCli(['report', join(out, 'results.json'), '--quiet']);
+  assert.equal(inPlace.code, 0, inPlace.stderr);
+  assert.equal(inPlace.summary!.files.html, join(out, 'report.html'));
+  assert.ok(readFileSync(join(out, 'report.html')).equals(html0));
+  const busy = await runCli(['report', join(out, 'results.json'), '--out', elsewhere]);
+  assert.equal(busy.code, 2, 'another non-empty --out is refused');
+  assert.match(busy.stderr, /rebuilt is not empty \(report\.html, report\.md\)/);
+  assert.equal((await runCli(['report', join(out, 'results.json'), '--out', elsewhere, '--force', '--quiet'])).code, 0);
+
   // Rerunning into the same --out is refused (the 10-model results stay), and nothing is touched.
   const resultsBefore = readFileSync(join(out, 'results.json'));
   const again = await runCli(['experiment', '--preset', 'smoke', '--models', 'RankingModel', '--seeds', '1', '--out', out, '--quiet']);
