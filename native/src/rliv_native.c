@@ -238,6 +238,85 @@ static napi_value AddRowsAt(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sumRowsToSlots(table, dim, rows, capacity, slotOf, positions, slotCount, batch, out, outStride, outOffset):
+   for every example b < batch: zero slots 0..slotCount-1 (dim floats each) of out row b at outOffset, then
+   for j = 0..positions-1 in order add table row rows[j*capacity + b] into slot slotOf[j]
+   (the baselines' dense inputs: several fields' embeddings summed per slot). Same additions in the same
+   order as the TypeScript loop, so the same float32 results. */
+static napi_value SumRowsToSlots(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  float *t, *o; int32_t *rows, *slot; size_t tl, ol, rl, sl; int64_t dim, cap, positions, slots, batch, ostride, ooff;
+  if (!arg_f32(env, argv[0], &t, &tl) || !arg_i64(env, argv[1], &dim) || !arg_i32arr(env, argv[2], &rows, &rl) || !arg_i64(env, argv[3], &cap) ||
+      !arg_i32arr(env, argv[4], &slot, &sl) || !arg_i64(env, argv[5], &positions) || !arg_i64(env, argv[6], &slots) || !arg_i64(env, argv[7], &batch) ||
+      !arg_f32(env, argv[8], &o, &ol) || !arg_i64(env, argv[9], &ostride) || !arg_i64(env, argv[10], &ooff)) {
+    THROW(env, "sumRowsToSlots(table, dim, rows, capacity, slotOf, positions, slotCount, batch, out, outStride, outOffset)");
+  }
+  if (dim < 1 || cap < 0 || batch < 0 || batch > cap || positions < 0 || (uint64_t)positions > sl || slots < 0 || ooff < 0 ||
+      ostride < ooff + slots * dim || (uint64_t)(positions * cap) > rl || (batch > 0 && (uint64_t)((batch - 1) * ostride + ooff + slots * dim) > ol)) {
+    THROW(env, "sumRowsToSlots: out of bounds");
+  }
+  uint64_t nrows = tl / (uint64_t)dim;
+  for (int64_t j = 0; j < positions; j++) {
+    if (slot[j] < 0 || slot[j] >= slots) THROW(env, "sumRowsToSlots: slot out of range");
+    for (int64_t b = 0; b < batch; b++) if (rows[j * cap + b] < 0 || (uint64_t)rows[j * cap + b] >= nrows) THROW(env, "sumRowsToSlots: row out of range");
+  }
+  for (int64_t b = 0; b < batch; b++) {
+    float *restrict dst = o + b * ostride + ooff;
+    memset(dst, 0, (size_t)(slots * dim) * sizeof(float));
+    for (int64_t j = 0; j < positions; j++) {
+      float *restrict d = dst + (int64_t)slot[j] * dim;
+      const float *restrict src = t + (int64_t)rows[j * cap + b] * dim;
+      for (int64_t k = 0; k < dim; k++) d[k] += src[k];
+    }
+  }
+  return NULL;
+}
+
+/* fmForward(x, n, fields, dim, sumV, fm): the factorization machine's second-order term per example b
+   (x laid out [n, fields*dim]): sumV[b*dim+k] = sum_j x[b, j, k]; fm[b] = 1/2 sum_k (sumV^2 - sum_j x^2).
+   Accumulated in double in the TypeScript loop's order, so both give the same float32 values. */
+static napi_value FmForward(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  float *x, *sv, *fm; size_t xl, svl, fml; int64_t n, fields, dim;
+  if (!arg_f32(env, argv[0], &x, &xl) || !arg_i64(env, argv[1], &n) || !arg_i64(env, argv[2], &fields) || !arg_i64(env, argv[3], &dim) ||
+      !arg_f32(env, argv[4], &sv, &svl) || !arg_f32(env, argv[5], &fm, &fml)) THROW(env, "fmForward(x, n, fields, dim, sumV, fm)");
+  if (n < 0 || fields < 1 || dim < 1 || (uint64_t)(n * fields * dim) > xl || (uint64_t)(n * dim) > svl || (uint64_t)n > fml) THROW(env, "fmForward: out of bounds");
+  for (int64_t b = 0; b < n; b++) {
+    const float *xb = x + b * fields * dim;
+    double total = 0;
+    for (int64_t k = 0; k < dim; k++) {
+      double s = 0, sq = 0;
+      for (int64_t j = 0; j < fields; j++) {
+        double v = xb[j * dim + k];
+        s += v;
+        sq += v * v;
+      }
+      sv[b * dim + k] = (float)s;
+      total += s * s - sq;
+    }
+    fm[b] = (float)(0.5 * total);
+  }
+  return NULL;
+}
+
+/* fmBackward(dfm, x, n, fields, dim, sumV, dx): dx[b, j, k] += dfm[b] * (sumV[b, k] - x[b, j, k]) (in double, rounded once) */
+static napi_value FmBackward(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  float *dfm, *x, *sv, *dx; size_t dl, xl, svl, dxl; int64_t n, fields, dim;
+  if (!arg_f32(env, argv[0], &dfm, &dl) || !arg_f32(env, argv[1], &x, &xl) || !arg_i64(env, argv[2], &n) || !arg_i64(env, argv[3], &fields) ||
+      !arg_i64(env, argv[4], &dim) || !arg_f32(env, argv[5], &sv, &svl) || !arg_f32(env, argv[6], &dx, &dxl)) THROW(env, "fmBackward(dfm, x, n, fields, dim, sumV, dx)");
+  if (n < 0 || fields < 1 || dim < 1 || (uint64_t)n > dl || (uint64_t)(n * fields * dim) > xl || (uint64_t)(n * fields * dim) > dxl || (uint64_t)(n * dim) > svl) THROW(env, "fmBackward: out of bounds");
+  for (int64_t b = 0; b < n; b++) {
+    const double g = dfm[b];
+    if (g == 0) continue;
+    for (int64_t j = 0; j < fields; j++) {
+      const int64_t o = (b * fields + j) * dim;
+      for (int64_t k = 0; k < dim; k++) dx[o + k] = (float)((double)dx[o + k] + g * ((double)sv[b * dim + k] - (double)x[o + k]));
+    }
+  }
+  return NULL;
+}
+
 /* scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount) -> new touchedCount */
 static napi_value ScatterAddRows(napi_env env, napi_callback_info info) {
   ARGS(10);
@@ -379,6 +458,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"gatherRows", NULL, GatherRows, NULL, NULL, NULL, napi_default, NULL},
     {"addRowsAt", NULL, AddRowsAt, NULL, NULL, NULL, napi_default, NULL},
     {"scatterAddRows", NULL, ScatterAddRows, NULL, NULL, NULL, napi_default, NULL},
+    {"sumRowsToSlots", NULL, SumRowsToSlots, NULL, NULL, NULL, napi_default, NULL},
+    {"fmForward", NULL, FmForward, NULL, NULL, NULL, napi_default, NULL},
+    {"fmBackward", NULL, FmBackward, NULL, NULL, NULL, napi_default, NULL},
     {"colSumAdd", NULL, ColSumAdd, NULL, NULL, NULL, napi_default, NULL},
     {"segDot", NULL, SegDot, NULL, NULL, NULL, napi_default, NULL},
     {"segDotBackward", NULL, SegDotBackward, NULL, NULL, NULL, napi_default, NULL},

@@ -26,6 +26,7 @@ import type { Catalog } from '../world/catalog.js';
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { Adam } from '../numeric/adam.js';
 import { EmbeddingTable } from '../numeric/embedding.js';
+import { fmBackward, fmForward } from '../numeric/kernels.js';
 import { Linear } from '../numeric/linear.js';
 import { bceWithLogitsLoss, mseLoss } from '../numeric/losses.js';
 import { Mlp } from '../numeric/mlp.js';
@@ -195,23 +196,7 @@ export class RankingModel implements Ranker {
     gatherSlots(this.emb, this.rows, this.cap, this.fieldSlots, F, n, x, F * d, 0);
     gatherSlots(this.first, this.rows, this.cap, this.zeroSlots, 1, n, this.lin, H, 0);
     // FM second order via the sum-square trick: O(F d) per example.
-    for (let b = 0; b < n; b++) {
-      const base = b * F * d;
-      const sv = b * d;
-      let fm = 0;
-      for (let k = 0; k < d; k++) {
-        let s = 0;
-        let sq = 0;
-        for (let j = 0; j < F; j++) {
-          const v = x[base + j * d + k]!;
-          s += v;
-          sq += v * v;
-        }
-        this.sumV[sv + k] = s;
-        fm += s * s - sq;
-      }
-      this.fm[b] = 0.5 * fm;
-    }
+    fmForward(x, n, F, d, this.sumV, this.fm);
     const deep = this.deep.forward(x, n);
     const fmOut = this.fmHead.forward(this.fm, n);
     const logits = this.logits;
@@ -226,18 +211,8 @@ export class RankingModel implements Ranker {
     const H = RANKING_HEAD_COUNT;
     const dx = this.deep.backward(dLogits, n);
     const dfm = this.fmHead.backward(dLogits, n);
-    const x = this.x;
     // d FM / d v_fk = sum_j v_jk - v_fk
-    for (let b = 0; b < n; b++) {
-      const g = dfm[b]!;
-      if (g === 0) continue;
-      const base = b * F * d;
-      const sv = b * d;
-      for (let j = 0; j < F; j++) {
-        const o = base + j * d;
-        for (let k = 0; k < d; k++) dx[o + k]! += g * (this.sumV[sv + k]! - x[o + k]!);
-      }
-    }
+    fmBackward(dfm, this.x, n, F, d, this.sumV, dx);
     scatterSlots(this.emb, this.rows, this.cap, this.fieldSlots, n, dx, F * d, 0);
     scatterSlots(this.first, this.rows, this.cap, this.zeroSlots, n, dLogits, H, 0);
   }

@@ -19,6 +19,7 @@
 import type { Catalog } from '../world/catalog.js';
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import type { EmbeddingTable } from '../numeric/embedding.js';
+import { sumRowsToSlots } from '../numeric/kernels.js';
 
 /** Number of buckets of a bucketized pair count. */
 export const COUNT_BUCKETS = 16;
@@ -44,6 +45,12 @@ export class FeatureFields {
   readonly pairFieldCount = PAIR_COUNT_DIM;
   private readonly userCats: number;
   private readonly itemCats: number;
+  /** Every user's field rows (numUsers x userFieldCount), or null when the catalog is too large to tabulate (rows are then hashed per call). */
+  private readonly userRowTable: Int32Array | null;
+  /** Every item's field rows (numItems x itemFieldCount), or null likewise. */
+  private readonly itemRowTable: Int32Array | null;
+  /** Rows of every (pair field, bucket): PAIR_COUNT_DIM x COUNT_BUCKETS. */
+  private readonly pairRowTable: Int32Array;
 
   constructor(
     readonly catalog: Catalog,
@@ -53,10 +60,40 @@ export class FeatureFields {
     this.itemCats = catalog.itemFeatureFields.length;
     this.userFieldCount = 1 + this.userCats;
     this.itemFieldCount = 3 + this.itemCats;
+    // The row of a (field, value) is a pure function of the table size: hashing it once per user and item
+    // instead of once per example changes no value, only the time (the baselines set thousands of rows per step).
+    this.userRowTable = tabulate(catalog.numUsers, this.userFieldCount, (u, out, o) => this.hashUserRows(u, out, o, 1));
+    this.itemRowTable = tabulate(catalog.numItems, this.itemFieldCount, (i, out, o) => this.hashItemRows(i, out, o, 1));
+    this.pairRowTable = new Int32Array(PAIR_COUNT_DIM * COUNT_BUCKETS);
+    const c0 = 4 + this.userCats + this.itemCats;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) for (let v = 0; v < COUNT_BUCKETS; v++) this.pairRowTable[k * COUNT_BUCKETS + v] = table.rowOf(c0 + k, v);
   }
 
   /** Writes the user's field rows at out[offset + j * stride], j = 0..userFieldCount-1. */
   userRows(user: number, out: Int32Array, offset: number, stride: number): void {
+    const t = this.userRowTable;
+    if (t === null) return this.hashUserRows(user, out, offset, stride);
+    const n = this.userFieldCount;
+    const base = user * n;
+    for (let j = 0; j < n; j++) out[offset + j * stride] = t[base + j]!;
+  }
+
+  /** Writes the item's field rows at out[offset + j * stride], j = 0..itemFieldCount-1. */
+  itemRows(item: number, out: Int32Array, offset: number, stride: number): void {
+    const t = this.itemRowTable;
+    if (t === null) return this.hashItemRows(item, out, offset, stride);
+    const n = this.itemFieldCount;
+    const base = item * n;
+    for (let j = 0; j < n; j++) out[offset + j * stride] = t[base + j]!;
+  }
+
+  /** Writes the bucketized pair-count rows of counts[countsOffset..+7] at out[offset + j * stride]. */
+  pairRows(counts: Float32Array, countsOffset: number, out: Int32Array, offset: number, stride: number): void {
+    const t = this.pairRowTable;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) out[offset + k * stride] = t[k * COUNT_BUCKETS + countBucket(counts[countsOffset + k]!)]!;
+  }
+
+  private hashUserRows(user: number, out: Int32Array, offset: number, stride: number): void {
     const t = this.table;
     out[offset] = t.rowOf(0, user);
     const base = user * this.userCats;
@@ -64,8 +101,7 @@ export class FeatureFields {
     for (let c = 0; c < this.userCats; c++) out[offset + (1 + c) * stride] = t.rowOf(1 + c, f[base + c]!);
   }
 
-  /** Writes the item's field rows at out[offset + j * stride], j = 0..itemFieldCount-1. */
-  itemRows(item: number, out: Int32Array, offset: number, stride: number): void {
+  private hashItemRows(item: number, out: Int32Array, offset: number, stride: number): void {
     const t = this.table;
     const c0 = 1 + this.userCats;
     out[offset] = t.rowOf(c0, item);
@@ -74,14 +110,6 @@ export class FeatureFields {
     const base = item * this.itemCats;
     const f = this.catalog.itemFeatures;
     for (let c = 0; c < this.itemCats; c++) out[offset + (3 + c) * stride] = t.rowOf(c0 + 3 + c, f[base + c]!);
-  }
-
-  /** Writes the bucketized pair-count rows of counts[countsOffset..+7] at out[offset + j * stride]. */
-  pairRows(counts: Float32Array, countsOffset: number, out: Int32Array, offset: number, stride: number): void {
-    const c0 = 4 + this.userCats + this.itemCats;
-    for (let k = 0; k < PAIR_COUNT_DIM; k++) {
-      out[offset + k * stride] = this.table.rowOf(c0 + k, countBucket(counts[countsOffset + k]!));
-    }
   }
 
   /** Validates the candidates' item ids (clear error naming `agent`.score otherwise; allocation-free when valid). */
@@ -103,11 +131,23 @@ export class FeatureFields {
   }
 }
 
+/** Largest table of precomputed field rows (entries) kept per catalog side: 4M int32 = 16 MB. */
+const ROW_TABLE_LIMIT = 1 << 22;
+
+/** `count` x `width` rows filled by `fill(id, out, offset)`, or null past ROW_TABLE_LIMIT. */
+function tabulate(count: number, width: number, fill: (id: number, out: Int32Array, offset: number) => void): Int32Array | null {
+  if (count * width > ROW_TABLE_LIMIT) return null;
+  const out = new Int32Array(count * width);
+  for (let id = 0; id < count; id++) fill(id, out, id * width);
+  return out;
+}
+
 /**
  * Sums embedding rows into dense slots: example b, position j adds row
  * rows[j * capacity + b] of the table into out[b * outStride + outOffset +
- * slotOf[j] * dim ...]. Slots are zeroed first. Reads the table directly
- * (no allocation) because it runs on the scoring path.
+ * slotOf[j] * dim ...]. Slots are zeroed first. No allocation: it runs on the
+ * scoring path. The loop is the numeric core's `sumRowsToSlots` (native when
+ * the addon is loaded, the same additions in the same order otherwise).
  */
 export function gatherSlots(
   table: EmbeddingTable,
@@ -120,18 +160,7 @@ export function gatherSlots(
   outStride: number,
   outOffset: number,
 ): void {
-  const dim = table.table.shape[1]!;
-  const value = table.table.value;
-  for (let b = 0; b < batch; b++) out.fill(0, b * outStride + outOffset, b * outStride + outOffset + slotCount * dim);
-  for (let j = 0; j < slotOf.length; j++) {
-    const slotBase = outOffset + slotOf[j]! * dim;
-    const rowBase = j * capacity;
-    for (let b = 0; b < batch; b++) {
-      const src = rows[rowBase + b]! * dim;
-      const dst = b * outStride + slotBase;
-      for (let d = 0; d < dim; d++) out[dst + d]! += value[src + d]!;
-    }
-  }
+  sumRowsToSlots(table.table.value, table.table.shape[1]!, rows, capacity, slotOf, slotOf.length, slotCount, batch, out, outStride, outOffset);
 }
 
 /** Backward of {@link gatherSlots}: adds each slot's gradient into every row summed into it (marks touched rows). */

@@ -19,6 +19,7 @@ import type { ResponseModel } from '../world/response.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
 import type { PolicyFigures } from './fidelity.js';
 import { REPORT_METRICS, type ReportMetric, type SeedRun } from './results.js';
+import { PartClock } from './thread-clock.js';
 import type { TrainPreset } from './train-presets.js';
 import { evaluateRanker, evaluationUsers, TrainingRun, type EvaluationMetrics } from './training-loop.js';
 
@@ -42,8 +43,28 @@ export interface JobSetup {
 
 export interface JobResult {
   run: SeedRun;
+  /** Seconds of the whole training run (every epoch's collect, train and evaluation, plus building the agent). */
   trainSeconds: number;
+  /** Seconds of the evaluation in the ground-truth world after training. */
   worldSeconds: number;
+  /** The job's wall-clock seconds by part, summed over epochs (see {@link JobParts}). */
+  parts: JobParts;
+  /** The same parts in CPU seconds of the thread that ran the job; null where the platform has no per-thread clock. */
+  cpuParts: JobParts | null;
+}
+
+/** Where a job's time went, summed over epochs. */
+export interface JobParts {
+  /** Sessions collected with the policy plus exploration (or the logging policy, for offline agents). */
+  collect: number;
+  /** `agent.observe`: storing the sessions in the agent's replay. */
+  observe: number;
+  /** `agent.train`: the gradient steps (and whatever an agent recomputes before them). */
+  trainSteps: number;
+  /** Greedy evaluation on the held-out users in the learned simulator. */
+  evaluation: number;
+  /** Greedy evaluation in the ground-truth world after training. */
+  world: number;
 }
 
 /**
@@ -199,6 +220,8 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
 
   // The same held-out panel the loop evaluated on, now in a fresh ground-truth world.
   const t1 = performance.now();
+  const worldClock = new PartClock();
+  worldClock.start();
   const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
   const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
   const world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
@@ -206,6 +229,7 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
     return reportMetrics(sessions, catalog, maxRequests);
   }).rounds;
   const worldSeconds = (performance.now() - t1) / 1000;
+  const worldCpu = worldClock.lap().cpu;
 
   const sim = {} as Record<ReportMetric, number>;
   const real = {} as Record<ReportMetric, number>;
@@ -216,5 +240,21 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
     curve[m] = result.reports.map((r) => r.eval[m]!);
   }
   const capShare = { sim: result.figure.capShare!, real: lastMean(world, t.lastEpochsForFigure, 'capShare') };
-  return { run: { seed, sim, real, curve, capShare }, trainSeconds, worldSeconds };
+  const parts: JobParts = { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: worldSeconds };
+  let cpuParts: JobParts | null = worldCpu === null ? null : { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: worldCpu };
+  for (const r of result.reports) {
+    addParts(parts, r.seconds);
+    if (cpuParts && r.cpuSeconds) addParts(cpuParts, r.cpuSeconds);
+    else cpuParts = null;
+  }
+  return { run: { seed, sim, real, curve, capShare }, trainSeconds, worldSeconds, parts, cpuParts };
+}
+
+/** Adds one epoch's seconds (collect, observe, train including observe, eval) to the job's parts. */
+function addParts(parts: JobParts, s: { collect: number; train: number; eval: number; observe?: number }): void {
+  const observe = s.observe ?? 0;
+  parts.collect += s.collect;
+  parts.observe += observe;
+  parts.trainSteps += s.train - observe;
+  parts.evaluation += s.eval;
 }

@@ -31,7 +31,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
-import { runReferencePolicies, type ExperimentJob, type JobResult, type JobSetup } from './experiment-job.js';
+import { runReferencePolicies, type ExperimentJob, type JobParts, type JobResult, type JobSetup } from './experiment-job.js';
 import { computeFidelity, type ModelSeedFigures, type ReferenceFigures } from './fidelity.js';
 import { threadJobRunner, type JobRunner } from './job-runner.js';
 import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
@@ -84,6 +84,15 @@ export interface ExperimentOutput {
   files: { results: string; html: string; markdown: string; world: string; simulator: string; config: string; curves: string; metrics: string };
 }
 
+/** Keys of the per-model, per-part phases of results.json (`"<model>: <part>"`), summed over seeds. */
+export const PART_LABELS: Record<keyof JobParts, string> = {
+  collect: 'collect',
+  observe: 'observe',
+  trainSteps: 'train steps',
+  evaluation: 'evaluation',
+  world: 'world evaluation',
+};
+
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(start);
   return (u.user + u.system) / 1e6;
@@ -107,6 +116,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const loadStart = loadavg()[0]!;
   const cpuStart = process.cpuUsage();
   const phases: Record<string, number> = {};
+  /** CPU seconds of the thread that ran each job part (keys as in `phases`); empty where there is no per-thread clock. */
+  const phasesCpu: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const v = await f();
@@ -167,6 +178,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     done[model]![seeds.indexOf(seed)] = r;
     phases[`train: ${model}`] = (phases[`train: ${model}`] ?? 0) + r.trainSeconds;
     phases['sim-to-real'] = (phases['sim-to-real'] ?? 0) + r.worldSeconds;
+    for (const part of Object.keys(PART_LABELS) as Array<keyof JobParts>) {
+      const key = `${model}: ${PART_LABELS[part]}`;
+      phases[key] = (phases[key] ?? 0) + r.parts[part];
+      if (r.cpuParts) phasesCpu[key] = (phasesCpu[key] ?? 0) + r.cpuParts[part];
+    }
     const all = done[model]!;
     if (all.every(Boolean)) {
       const sl = mean(all.map((x) => x!.run.sim.sessionLength));
@@ -219,6 +235,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     calibration: world.calibration,
     wallSeconds,
     phases,
+    ...(Object.keys(phasesCpu).length > 0 ? { phasesCpu } : {}),
     machine: { cpus: cpus().length, node: process.version, loadAverageStart: loadStart, loadAverageEnd: loadavg()[0]!, cpuSeconds: cpuSecondsSince(cpuStart) },
     settings: {
       users: catalog.numUsers,

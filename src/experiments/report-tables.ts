@@ -173,12 +173,42 @@ export function settingsTable(results: ExperimentResults): ReportTable {
     rows.push([{ text: 'machine' }, { text: `${m.cpus} CPU(s), Node ${m.node}, 1-min load average ${fmt(m.loadAverageStart, 2)} at start, ${fmt(m.loadAverageEnd, 2)} at end${isNum(m.cpuSeconds) ? `; this process used ${fmt(m.cpuSeconds, 1)} CPU s` : ''}` }]);
   }
   for (const [k, v] of Object.entries(results.settings ?? {})) rows.push([{ text: k }, { text: typeof v === 'string' ? v : JSON.stringify(v) }]);
-  for (const [k, v] of Object.entries(results.phases ?? {})) rows.push([{ text: `time: ${k}` }, { text: `${fmt(v, 1)} s` }]);
+  // Per-model parts ("<model>: <part>") are in the timing table.
+  for (const [k, v] of Object.entries(results.phases ?? {})) if (!results.modelOrder.some((m) => k.startsWith(`${m}: `))) rows.push([{ text: `time: ${k}` }, { text: `${fmt(v, 1)} s` }]);
   return { id: 'settings', title: 'Settings and timings', caption: 'What this run used, and where the time went.', header: ['Setting', 'Value'], rows };
+}
+
+/** The parts of a job, as keyed in results.phases ("<model>: <part>"). */
+const TIMING_PARTS = ['collect', 'observe', 'train steps', 'evaluation', 'world evaluation'] as const;
+
+/** Seconds per model and part of its jobs (summed over seeds): wall clock, and in brackets the CPU time of the thread that ran them. */
+export function timingTable(results: ExperimentResults): ReportTable | null {
+  const phases = results.phases ?? {};
+  const cpu = results.phasesCpu ?? {};
+  const models = results.modelOrder.filter((m) => TIMING_PARTS.some((p) => isNum(phases[`${m}: ${p}`])));
+  if (models.length === 0) return null;
+  const cell = (key: string): Cell => ({ text: isNum(phases[key]) ? `${fmt(phases[key], 1)}${isNum(cpu[key]) ? ` (${fmt(cpu[key], 1)})` : ''}` : 'n/a' });
+  const rows = models.map((m) => {
+    let wall = 0;
+    let c = 0;
+    for (const p of TIMING_PARTS) {
+      wall += phases[`${m}: ${p}`] ?? 0;
+      c += cpu[`${m}: ${p}`] ?? 0;
+    }
+    return [{ text: m }, ...TIMING_PARTS.map((p) => cell(`${m}: ${p}`)), { text: `${fmt(wall, 1)}${Object.keys(cpu).length ? ` (${fmt(c, 1)})` : ''}` }];
+  });
+  return {
+    id: 'timing',
+    title: 'Time per model and part',
+    caption: `Seconds per model, summed over its ${results.seeds.length} seed(s): wall clock, and in brackets CPU seconds of the thread that ran the job (on a shared machine the difference is time spent waiting for a core). Collect = sessions gathered for training; observe = storing them in the replay; train steps = the gradient steps; evaluation = the greedy held-out sessions of every epoch; world evaluation = the sim-to-real rounds after training.`,
+    header: ['Model', ...TIMING_PARTS, 'total'],
+    rows,
+  };
 }
 
 /** Every table of the report, in page order. */
 export function reportTables(results: ExperimentResults): ReportTable[] {
   const world = Object.keys(results.simToReal ?? {}).length > 0 ? [table2World(results), table3World(results)] : [];
-  return [table2(results), table3(results), ...world, significanceTable(results), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results)];
+  const timing = timingTable(results);
+  return [table2(results), table3(results), ...world, significanceTable(results), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
 }

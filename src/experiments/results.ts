@@ -105,8 +105,16 @@ export interface ExperimentResults {
   wallSeconds: number;
   /** When the run finished (ISO 8601, UTC): the report's date, so a report rebuilt from this file is the same byte for byte. */
   createdAt?: string;
-  /** Seconds spent per phase (generate, fit-simulator, train:<model>, ...). */
+  /**
+   * Wall-clock seconds spent per phase: generate, calibrate, logs,
+   * fit-simulator, sim-check, train (the whole training stage), and per model
+   * "train: <model>" (whole jobs) and "<model>: <part>" with part one of
+   * collect, observe, train steps, evaluation, world evaluation, summed over
+   * seeds (jobs on worker threads overlap, so these sum to more than `train`).
+   */
   phases?: Record<string, number>;
+  /** CPU seconds of the thread that ran each "<model>: <part>" of `phases` (Linux; absent elsewhere): on a shared machine, what the parts cost without waiting for a core. */
+  phasesCpu?: Record<string, number>;
   machine?: MachineInfo;
   /** The settings the run used (epochs, sessions per epoch, users, ...). */
   settings?: Record<string, unknown>;
@@ -142,6 +150,7 @@ export interface BuildResultsInput {
   /** When the run finished (ISO 8601); default: now. */
   createdAt?: string;
   phases?: Record<string, number>;
+  phasesCpu?: Record<string, number>;
   machine?: MachineInfo;
   settings?: Record<string, unknown>;
   notes?: string[];
@@ -199,6 +208,7 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     wallSeconds: input.wallSeconds,
     createdAt: input.createdAt ?? new Date().toISOString(),
     phases: input.phases,
+    ...(input.phasesCpu ? { phasesCpu: input.phasesCpu } : {}),
     machine: input.machine,
     settings: input.settings,
     notes: input.notes,

@@ -31,6 +31,7 @@ import { Rng } from '../numeric/rng.js';
 import type { SlatePolicy } from '../simulator/slate-policy.js';
 import type { SessionTrace } from '../simulator/trace.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../agents/checkpoint.js';
+import { PartClock } from './thread-clock.js';
 
 /** What the loop needs from an environment (the learned simulator or the ground-truth world). */
 export interface TrainingEnvironment {
@@ -92,8 +93,10 @@ export interface EpochReport {
   train: TrainStats;
   /** Metrics of the greedy evaluation on held-out users. */
   eval: EvaluationMetrics;
-  /** Wall-clock seconds of collect / train / eval. */
-  seconds: { collect: number; train: number; eval: number };
+  /** Wall-clock seconds of collect / train / eval; `observe` (the agent storing the sessions) is the part of `train` before the gradient steps. */
+  seconds: { collect: number; train: number; eval: number; observe?: number };
+  /** The same parts in CPU seconds of the thread that ran them (absent where the platform has no per-thread clock, see thread-clock.ts). */
+  cpuSeconds?: { collect: number; train: number; eval: number; observe: number };
 }
 
 /** Outcome of a run. */
@@ -258,7 +261,8 @@ export class TrainingRun {
   runEpoch(): EpochReport {
     const e = this.epoch;
     const o = this.options;
-    let t0 = performance.now();
+    const clock = new PartClock();
+    clock.start();
 
     // 1. Collect sessions of training users.
     const users = pickUsers(this.trainUsers, o.sessionsPerEpoch, this.root.fork(`train-users/${e}`));
@@ -267,11 +271,12 @@ export class TrainingRun {
       ? this.env.loggingPolicy(exploreRng)
       : new RankerPolicy(this.agent, exploreRng, explorationAtEpoch(o.exploration, e));
     const sessions = this.env.runSessions(users, policy);
-    const collectSeconds = (performance.now() - t0) / 1000;
+    const collect = clock.lap();
 
     // 2. Learn.
-    t0 = performance.now();
+    clock.start();
     this.agent.observe(sessions);
+    const observe = clock.lap();
     const diverged = (what: string): TrainingDivergedError => {
       const kept = this.checkpointPath && e > 0 ? `the last good checkpoint ${this.checkpointPath} (after epoch ${e}) is kept` : 'no checkpoint was written yet';
       return new TrainingDivergedError(
@@ -289,14 +294,14 @@ export class TrainingRun {
     for (const [component, value] of Object.entries(stats.losses)) {
       if (!Number.isFinite(value)) throw diverged(`a non-finite ${component} loss (${value})`);
     }
-    const trainSeconds = (performance.now() - t0) / 1000;
+    const train = clock.lap();
 
     // 3. Evaluate greedily on held-out users.
-    t0 = performance.now();
+    clock.start();
     const evalPolicy = new RankerPolicy(this.agent, this.root.fork(`eval-policy/${e}`), GREEDY);
     const evalSessions = this.env.runSessions(this.evalUsers, evalPolicy);
     const evalMetrics = this.metrics(evalSessions);
-    const evalSeconds = (performance.now() - t0) / 1000;
+    const evaluation = clock.lap();
 
     const report: EpochReport = {
       epoch: e,
@@ -304,7 +309,10 @@ export class TrainingRun {
       trainSessionLength: meanSessionLength(sessions),
       train: stats,
       eval: evalMetrics,
-      seconds: { collect: collectSeconds, train: trainSeconds, eval: evalSeconds },
+      seconds: { collect: collect.wall, train: train.wall, eval: evaluation.wall, observe: observe.wall },
+      ...(collect.cpu !== null && observe.cpu !== null && train.cpu !== null && evaluation.cpu !== null
+        ? { cpuSeconds: { collect: collect.cpu, train: train.cpu, eval: evaluation.cpu, observe: observe.cpu } }
+        : {}),
     };
     this.reports.push(report);
     this.epoch = e + 1;

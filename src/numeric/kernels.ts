@@ -98,6 +98,77 @@ export function addRowsAt(src: Float32Array, offsets: Int32Array, count: number,
 }
 
 /**
+ * Dense inputs made of summed embedding rows: for every example b < batch,
+ * slots 0..slotCount-1 (dim floats each) of out row b (at
+ * out[b*outStride + outOffset]) are zeroed, then for each position
+ * j = 0..positions-1 in order, table row rows[j*capacity + b] is added into
+ * slot slotOf[j]. Row indices are position-major (the rows of one field over
+ * a batch are contiguous). The native loop adds in the same order, so both
+ * backends give the same float32 values. Bounds are checked by the caller in
+ * TypeScript, by the addon in C.
+ */
+export function sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Array, capacity: number, slotOf: Int32Array, positions: number, slotCount: number,
+  batch: number, out: Float32Array, outStride: number, outOffset: number): void {
+  const native = activeNative();
+  if (native) return native.sumRowsToSlots(table, dim, rows, capacity, slotOf, positions, slotCount, batch, out, outStride, outOffset);
+  for (let b = 0; b < batch; b++) out.fill(0, b * outStride + outOffset, b * outStride + outOffset + slotCount * dim);
+  for (let j = 0; j < positions; j++) {
+    const slotBase = outOffset + slotOf[j]! * dim;
+    const rowBase = j * capacity;
+    for (let b = 0; b < batch; b++) {
+      const src = rows[rowBase + b]! * dim;
+      const dst = b * outStride + slotBase;
+      for (let d = 0; d < dim; d++) out[dst + d]! += table[src + d]!;
+    }
+  }
+}
+
+/**
+ * Second-order term of a factorization machine (Rendle 2010) by the
+ * sum-square trick, for n examples of `fields` embeddings of width dim laid
+ * out [n, fields*dim]: sumV[b*dim + k] = sum_j x[b, j, k] and
+ * fm[b] = 1/2 sum_k ((sum_j x[b, j, k])^2 - sum_j x[b, j, k]^2), accumulated
+ * in double (both backends, same order, same float32 results).
+ */
+export function fmForward(x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, fm: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.fmForward(x, n, fields, dim, sumV, fm);
+  for (let b = 0; b < n; b++) {
+    const base = b * fields * dim;
+    const sv = b * dim;
+    let total = 0;
+    for (let k = 0; k < dim; k++) {
+      let s = 0;
+      let sq = 0;
+      for (let j = 0; j < fields; j++) {
+        const v = x[base + j * dim + k]!;
+        s += v;
+        sq += v * v;
+      }
+      sumV[sv + k] = s;
+      total += s * s - sq;
+    }
+    fm[b] = 0.5 * total;
+  }
+}
+
+/** Backward of {@link fmForward}: dx[b, j, k] += dfm[b] * (sumV[b, k] - x[b, j, k]) (examples with dfm[b] = 0 are skipped). */
+export function fmBackward(dfm: Float32Array, x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, dx: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.fmBackward(dfm, x, n, fields, dim, sumV, dx);
+  for (let b = 0; b < n; b++) {
+    const g = dfm[b]!;
+    if (g === 0) continue;
+    const base = b * fields * dim;
+    const sv = b * dim;
+    for (let j = 0; j < fields; j++) {
+      const o = base + j * dim;
+      for (let k = 0; k < dim; k++) dx[o + k]! += g * (sumV[sv + k]! - x[o + k]!);
+    }
+  }
+}
+
+/**
  * grad[rows[i]*dim ..] += d[i*stride + off ..] for i < count; rows not yet
  * flagged are flagged and appended to `touched`. Returns the new touched count.
  */

@@ -26,6 +26,10 @@ export interface NativeAddon {
     beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void;
   gatherRows(table: Float32Array, dim: number, rows: Int32Array, count: number, out: Float32Array, stride: number, off: number): void;
   addRowsAt(src: Float32Array, offsets: Int32Array, count: number, perRow: number, width: number, out: Float32Array, outStride: number): void;
+  sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Array, capacity: number, slotOf: Int32Array, positions: number, slotCount: number,
+    batch: number, out: Float32Array, outStride: number, outOffset: number): void;
+  fmForward(x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, fm: Float32Array): void;
+  fmBackward(dfm: Float32Array, x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, dx: Float32Array): void;
   scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
     flags: Uint8Array, touched: Int32Array, touchedCount: number): number;
   colSumAdd(d: Float32Array, rows: number, width: number, out: Float32Array): void;
@@ -69,7 +73,7 @@ export function loadNative(): NativeAddon | null {
     if (!existsSync(path)) continue;
     try {
       const addon = require(path) as NativeAddon;
-      if (typeof addon.addRowsAt !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
+      if (typeof addon.fmForward !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
       addon.setNumThreads(1);
       loaded = addon;
       return loaded;

@@ -70,6 +70,15 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.ok(Array.isArray(res.calibration.rows) && res.calibration.rows.length > 0);
   for (const row of res.calibration.rows) assert.ok(isNumOrNull(row.world) && isNumOrNull(row.simulator), row.quantity);
   assert.ok(res.wallSeconds > 0);
+  // Where the time went: every model's parts, wall clock and (Linux) CPU seconds of the job's thread.
+  for (const name of MODELS) {
+    for (const part of ['collect', 'observe', 'train steps', 'evaluation', 'world evaluation']) {
+      const key = `${name}: ${part}`;
+      assert.ok(res.phases[key] >= 0 && Number.isFinite(res.phases[key]), `phases["${key}"] = ${res.phases[key]}`);
+      if (process.platform === 'linux') assert.ok(res.phasesCpu[key] >= 0 && Number.isFinite(res.phasesCpu[key]), `phasesCpu["${key}"] = ${res.phasesCpu[key]}`);
+    }
+    assert.ok(res.phases[`${name}: train steps`] > 0, `${name} spent time in its gradient steps`);
+  }
 
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   const md = readFileSync(join(out, 'report.md'), 'utf8');
@@ -77,6 +86,7 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     assert.ok(md.includes(`| ${name} |`) || md.includes(`| **${name}** |`), `report.md lists ${name}`);
   }
   assert.match(html, /data-table="table2"/);
+  assert.match(html, /data-table="timing"/);
   assert.match(html, /data-chart="curve-sessionLength"/);
   assert.ok(existsSync(join(out, 'world.json')) && existsSync(join(out, 'simulator.bin')));
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gemmBackend, nativeAvailable, nativeStatus, setGemmBackend, type GemmBackendName } from '../../src/numeric/gemm.js';
-import { adamRows, adamSpan, addRowsAt, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, zeroRows } from '../../src/numeric/kernels.js';
+import { adamRows, adamSpan, addRowsAt, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, sumRowsToSlots, zeroRows, fmForward, fmBackward } from '../../src/numeric/kernels.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { randn } from './gradcheck.js';
 
@@ -50,6 +50,15 @@ function runAll(seed: number): Float32Array[] {
   const gw = new Float32Array(24), dA = new Float32Array(6 * 24);
   segDotBackward(randn(18, rng), a, 6, 3, 8, sw, gw, dA);
   out.push(gw, dA);
+  // 3 examples (capacity 4), 5 positions into 2 slots of a 4-wide table, at offset 2 of stride 11 (the gap columns stay).
+  const slotted = randn(3 * 11, rng);
+  sumRowsToSlots(table, 4, Int32Array.from([1, 2, 3, 0, 9, 8, 7, 0, 4, 4, 4, 0, 0, 5, 6, 0, 2, 2, 1, 0]), 4, Int32Array.from([0, 1, 1, 0, 1]), 5, 2, 3, slotted, 11, 2);
+  out.push(slotted);
+  const fmX = randn(4 * 3 * 5, rng), fmSum = new Float32Array(4 * 5), fmOut = new Float32Array(4);
+  fmForward(fmX, 4, 3, 5, fmSum, fmOut);
+  const fmDx = randn(4 * 3 * 5, rng);
+  fmBackward(Float32Array.from([0.5, 0, -1, 2]), fmX, 4, 3, 5, fmSum, fmDx);
+  out.push(fmSum, fmOut, fmDx);
   return out;
 }
 
@@ -70,6 +79,19 @@ test('kernels compute the hand-checked values', () => {
   const summed = Float32Array.from([1, 1, 9, 1, 1, 9]);
   addRowsAt(Float32Array.from([1, 2, 3, 4, 5, 6]), Int32Array.from([4, 0, -1, 2]), 2, 2, 2, summed, 3);
   assert.deepEqual(Array.from(summed), [7, 9, 9, 4, 5, 9]);
+  // Table rows r = [r, 10 r]; example 0 sums rows 1 + 3 into slot 0 and row 2 into slot 1, example 1 rows 0 + 0 and 4; column 0 of each row is left alone.
+  const table = Float32Array.from([0, 0, 1, 10, 2, 20, 3, 30, 4, 40]);
+  const slots = Float32Array.from([-1, 9, 9, 9, 9, -1, 9, 9, 9, 9]);
+  sumRowsToSlots(table, 2, Int32Array.from([1, 0, 2, 4, 3, 0]), 2, Int32Array.from([0, 1, 0]), 3, 2, 2, slots, 5, 1);
+  assert.deepEqual(Array.from(slots), [-1, 4, 40, 2, 20, -1, 0, 0, 4, 40]);
+  // FM of one example with fields [1, 2] and [3, 4] (dim 2): sums [4, 6]; 1/2 ((16 - 10) + (36 - 20)) = 11.
+  const sumV = new Float32Array(2), fm = new Float32Array(1);
+  fmForward(Float32Array.from([1, 2, 3, 4]), 1, 2, 2, sumV, fm);
+  assert.deepEqual(Array.from(sumV), [4, 6]);
+  assert.deepEqual(Array.from(fm), [11]);
+  const dxFm = Float32Array.from([1, 1, 1, 1]);
+  fmBackward(Float32Array.from([2]), Float32Array.from([1, 2, 3, 4]), 1, 2, 2, sumV, dxFm);
+  assert.deepEqual(Array.from(dxFm), [1 + 2 * 3, 1 + 2 * 4, 1 + 2 * 1, 1 + 2 * 2]);
 });
 
 test('native and TypeScript kernels agree', (t) => {
@@ -95,6 +117,41 @@ test('native and TypeScript kernels agree', (t) => {
   }
 });
 
+test('the embedding-sum and FM kernels give bit-identical results on both backends (the agents\' figures do not depend on the addon)', (t) => {
+  if (!nativeAvailable()) {
+    t.skip(`OpenBLAS addon unavailable: ${nativeStatus()}`);
+    return;
+  }
+  const previous: GemmBackendName = gemmBackend();
+  const run = (): Float32Array[] => {
+    const rng = new Rng(5);
+    const dim = 32, fields = 23, n = 37, cap = 40;
+    const table = randn(500 * dim, rng);
+    const rows = Int32Array.from({ length: fields * cap }, () => rng.int(500));
+    const slotOf = Int32Array.from({ length: fields }, (_, j) => (j < 8 ? 0 : j < 12 ? 1 : 2 + (j % 4)));
+    const x = new Float32Array(n * 6 * dim + 3);
+    sumRowsToSlots(table, dim, rows, cap, slotOf, fields, 6, n, x, 6 * dim, 0);
+    const wide = new Float32Array(n * fields * dim);
+    sumRowsToSlots(table, dim, rows, cap, Int32Array.from({ length: fields }, (_, j) => j), fields, fields, n, wide, fields * dim, 0);
+    const sumV = new Float32Array(n * dim), fm = new Float32Array(n);
+    fmForward(wide, n, fields, dim, sumV, fm);
+    const dfm = randn(n, rng);
+    dfm[3] = 0;
+    const dx = randn(n * fields * dim, rng);
+    fmBackward(dfm, wide, n, fields, dim, sumV, dx);
+    return [x, wide, sumV, fm, dx];
+  };
+  try {
+    setGemmBackend('typescript');
+    const ts = run();
+    setGemmBackend('openblas');
+    const native = run();
+    ts.forEach((a, k) => assert.deepEqual(native[k], a, `output ${k} differs between backends`));
+  } finally {
+    setGemmBackend(previous);
+  }
+});
+
 test('native kernels reject out-of-range rows with an error instead of crashing', (t) => {
   if (!nativeAvailable()) {
     t.skip(`OpenBLAS addon unavailable: ${nativeStatus()}`);
@@ -106,6 +163,8 @@ test('native kernels reject out-of-range rows with an error instead of crashing'
     assert.throws(() => gatherRows(new Float32Array(8), 4, Int32Array.from([2]), 1, new Float32Array(4), 4, 0), /row out of range/);
     assert.throws(() => reluRange(new Float32Array(4), 2, 5), /out of bounds/);
     assert.throws(() => addRowsAt(new Float32Array(8), Int32Array.from([6]), 1, 1, 4, new Float32Array(4), 4), /row offset out of range/);
+    assert.throws(() => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([2]), 1, Int32Array.from([0]), 1, 1, 1, new Float32Array(4), 4, 0), /row out of range/);
+    assert.throws(() => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([1]), 1, Int32Array.from([1]), 1, 1, 1, new Float32Array(8), 8, 0), /slot out of range/);
   } finally {
     setGemmBackend(previous);
   }
