@@ -317,6 +317,31 @@ static napi_value FmBackward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* scatterRowsAt(src, srcStride, count, perRow, width, offsets, out): the transpose of addRowsAt:
+   out[offsets[i*perRow + r] + j] += src[i*srcStride + j] for every r < perRow whose offset is >= 0. */
+static napi_value ScatterRowsAt(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  float *s, *o; int32_t *offs; size_t sl, ol, offl; int64_t sstride, count, per, width;
+  if (!arg_f32(env, argv[0], &s, &sl) || !arg_i64(env, argv[1], &sstride) || !arg_i64(env, argv[2], &count) || !arg_i64(env, argv[3], &per) ||
+      !arg_i64(env, argv[4], &width) || !arg_i32arr(env, argv[5], &offs, &offl) || !arg_f32(env, argv[6], &o, &ol)) {
+    THROW(env, "scatterRowsAt(src, srcStride, count, perRow, width, offsets, out)");
+  }
+  if (count < 0 || per < 1 || width < 1 || sstride < width || (uint64_t)(count * per) > offl || (count > 0 && (uint64_t)((count - 1) * sstride + width) > sl)) {
+    THROW(env, "scatterRowsAt: out of bounds");
+  }
+  for (int64_t i = 0; i < count * per; i++) if (offs[i] >= 0 && (uint64_t)offs[i] + (uint64_t)width > ol) THROW(env, "scatterRowsAt: row offset out of range");
+  for (int64_t i = 0; i < count; i++) {
+    const float *restrict src = s + i * sstride;
+    for (int64_t r = 0; r < per; r++) {
+      const int32_t off = offs[i * per + r];
+      if (off < 0) continue;
+      float *restrict dst = o + off;
+      for (int64_t j = 0; j < width; j++) dst[j] += src[j];
+    }
+  }
+  return NULL;
+}
+
 /* scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount) -> new touchedCount */
 static napi_value ScatterAddRows(napi_env env, napi_callback_info info) {
   ARGS(10);
@@ -459,6 +484,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"addRowsAt", NULL, AddRowsAt, NULL, NULL, NULL, napi_default, NULL},
     {"scatterAddRows", NULL, ScatterAddRows, NULL, NULL, NULL, napi_default, NULL},
     {"sumRowsToSlots", NULL, SumRowsToSlots, NULL, NULL, NULL, napi_default, NULL},
+    {"scatterRowsAt", NULL, ScatterRowsAt, NULL, NULL, NULL, napi_default, NULL},
     {"fmForward", NULL, FmForward, NULL, NULL, NULL, napi_default, NULL},
     {"fmBackward", NULL, FmBackward, NULL, NULL, NULL, napi_default, NULL},
     {"colSumAdd", NULL, ColSumAdd, NULL, NULL, NULL, napi_default, NULL},

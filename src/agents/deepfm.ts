@@ -26,7 +26,8 @@ import type { Catalog } from '../world/catalog.js';
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { Adam } from '../numeric/adam.js';
 import { EmbeddingTable } from '../numeric/embedding.js';
-import { fmBackward, fmForward } from '../numeric/kernels.js';
+import { FieldLinear } from '../numeric/field-linear.js';
+import { addRowsAt, scatterRowsAt } from '../numeric/kernels.js';
 import { Linear } from '../numeric/linear.js';
 import { bceWithLogitsLoss, mseLoss } from '../numeric/losses.js';
 import { Mlp } from '../numeric/mlp.js';
@@ -110,6 +111,8 @@ export class RankingModel implements Ranker {
   /** First-order weights: one row per field value, one column per head (same hashing as `emb`). */
   private readonly first: EmbeddingTable;
   private readonly deep: Mlp;
+  /** The deep part's first layer over the batch's distinct field rows (each field its own slot). */
+  private readonly firstLayer: FieldLinear;
   private readonly fmHead: Linear;
   private readonly optimizer: Adam;
   private readonly rng: Rng;
@@ -121,7 +124,11 @@ export class RankingModel implements Ranker {
   // Batch buffers, grown by ensureCapacity (never per call once sized).
   private cap = 0;
   private rows = new Int32Array(0);
-  private x = new Float32Array(0);
+  /** Pre-activation of the deep part's first layer (n x hidden[0]), kept for its backward. */
+  private h0 = new Float32Array(0);
+  /** Squared norm of each distinct embedding row of the batch, and the FM gradient's per-row count (scratch). */
+  private sqNorm = new Float32Array(0);
+  private dfmCount = new Float32Array(0);
   private lin = new Float32Array(0);
   private fm = new Float32Array(0);
   private sumV = new Float32Array(0);
@@ -149,6 +156,7 @@ export class RankingModel implements Ranker {
     this.optimizer = new Adam(this.params(), { lr: c.lr });
     this.replay = new RequestReplay({ capacity: c.replayCapacity, maxCandidates: c.maxSlate, maxSlate: c.maxSlate });
     this.fieldSlots = Int32Array.from({ length: this.fieldCount }, (_, j) => j);
+    this.firstLayer = new FieldLinear({ table: this.emb, slotOf: this.fieldSlots, slotCount: this.fieldCount, denseCols: 0, name: `${name}.deep input` });
     this.zeroSlots = new Int32Array(this.fieldCount);
     this.ensureCapacity(300);
   }
@@ -166,7 +174,7 @@ export class RankingModel implements Ranker {
     const H = RANKING_HEAD_COUNT;
     this.cap = n;
     this.rows = new Int32Array(F * n);
-    this.x = new Float32Array(n * F * d);
+    this.h0 = new Float32Array(n * this.deep.sizes[1]!);
     this.lin = new Float32Array(n * H);
     this.fm = new Float32Array(n);
     this.sumV = new Float32Array(n * d);
@@ -187,17 +195,41 @@ export class RankingModel implements Ranker {
     f.pairRows(counts, countsOffset, this.rows, (f.userFieldCount + f.itemFieldCount) * cap + b, cap);
   }
 
-  /** Logits (n x 4, row-major, columns = RANKING_HEADS) of the first n examples set. Buffer owned by the model. */
+  /**
+   * Logits (n x 4, row-major, columns = RANKING_HEADS) of the first n
+   * examples set. Buffer owned by the model. The deep part's first layer and
+   * the FM term run over the batch's distinct embedding rows (FieldLinear:
+   * the N candidates of a request share the user's fields, and items and
+   * count buckets repeat), with the same values as on the concatenated
+   * field embeddings up to float32 rounding.
+   */
   forward(n: number): Float32Array {
     const F = this.fieldCount;
     const d = this.config.embeddingDim;
     const H = RANKING_HEAD_COUNT;
-    const x = this.x;
-    gatherSlots(this.emb, this.rows, this.cap, this.fieldSlots, F, n, x, F * d, 0);
+    const fl = this.firstLayer;
+    fl.prepare(this.rows, this.cap, n);
     gatherSlots(this.first, this.rows, this.cap, this.zeroSlots, 1, n, this.lin, H, 0);
-    // FM second order via the sum-square trick: O(F d) per example.
-    fmForward(x, n, F, d, this.sumV, this.fm);
-    const deep = this.deep.forward(x, n);
+    // FM second order via the sum-square trick, from the distinct rows:
+    // sumV_b = sum_j v_jb (rows summed per example), fm_b = 1/2 (|sumV_b|^2 - sum_j |v_jb|^2).
+    const e = fl.distinctEmbeddings();
+    const u = fl.distinct;
+    if (this.sqNorm.length < u) this.sqNorm = new Float32Array(Math.max(u, 2 * this.sqNorm.length));
+    for (let r = 0; r < u; r++) {
+      let q = 0;
+      for (let k = 0; k < d; k++) q += e[r * d + k]! * e[r * d + k]!;
+      this.sqNorm[r] = q;
+    }
+    this.sumV.fill(0, 0, n * d);
+    addRowsAt(e, fl.offsetsFor(d), n, F, d, this.sumV, d);
+    this.fm.fill(0, 0, n);
+    addRowsAt(this.sqNorm, fl.offsetsFor(1), n, F, 1, this.fm, 1);
+    for (let b = 0; b < n; b++) {
+      let s2 = 0;
+      for (let k = 0; k < d; k++) s2 += this.sumV[b * d + k]! * this.sumV[b * d + k]!;
+      this.fm[b] = 0.5 * (s2 - this.fm[b]!);
+    }
+    const deep = this.deep.forwardFrom(fl.forward(this.deep.layers[0]!, this.h0), n);
     const fmOut = this.fmHead.forward(this.fm, n);
     const logits = this.logits;
     for (let i = 0; i < n * H; i++) logits[i] = this.lin[i]! + deep[i]! + fmOut[i]!;
@@ -209,11 +241,27 @@ export class RankingModel implements Ranker {
     const F = this.fieldCount;
     const d = this.config.embeddingDim;
     const H = RANKING_HEAD_COUNT;
-    const dx = this.deep.backward(dLogits, n);
+    const fl = this.firstLayer;
+    const dh0 = this.deep.backwardTo(dLogits, n);
     const dfm = this.fmHead.backward(dLogits, n);
-    // d FM / d v_fk = sum_j v_jk - v_fk
-    fmBackward(dfm, this.x, n, F, d, this.sumV, dx);
-    scatterSlots(this.emb, this.rows, this.cap, this.fieldSlots, n, dx, F * d, 0);
+    // d FM / d v_jb = sumV_b - v_jb: per distinct row u, sum over its occurrences (b, j) of
+    // dfm_b sumV_b, minus (sum of dfm_b) v_u; added to the deep part's gradient of the rows.
+    const u = fl.distinct;
+    for (let b = 0; b < n; b++) {
+      const g = dfm[b]!;
+      for (let k = 0; k < d; k++) this.sumV[b * d + k]! *= g; // sumV is not needed after this
+    }
+    if (this.dfmCount.length < u) this.dfmCount = new Float32Array(Math.max(u, 2 * this.dfmCount.length));
+    this.dfmCount.fill(0, 0, u);
+    scatterRowsAt(dfm, 1, n, F, 1, fl.offsetsFor(1), this.dfmCount);
+    const e = fl.distinctEmbeddings();
+    fl.backward(this.deep.layers[0]!, dh0, (dE) => {
+      scatterRowsAt(this.sumV, d, n, F, d, fl.offsetsFor(d), dE);
+      for (let r = 0; r < u; r++) {
+        const c = this.dfmCount[r]!;
+        if (c !== 0) for (let k = 0; k < d; k++) dE[r * d + k]! -= c * e[r * d + k]!;
+      }
+    });
     scatterSlots(this.first, this.rows, this.cap, this.zeroSlots, n, dLogits, H, 0);
   }
 

@@ -175,7 +175,8 @@ export class DoubleDqn implements Ranker {
     const inp = this.input;
     inp.ensureCapacity(n);
     for (let c = 0; c < n; c++) inp.set(c, request.user, request.summary, 0, request.candidates[c]!);
-    const q = this.q.forward(inp.gather(n), n);
+    inp.prepare(n);
+    const q = inp.forward(this.q, n);
     for (let c = 0; c < n; c++) out[c] = q[c]!;
   }
 
@@ -231,9 +232,9 @@ export class DoubleDqn implements Ranker {
     // 2. Double-DQN targets: the online net picks a*, the target net evaluates it.
     for (let b = 0; b < B; b++) this.reward[b] = rp.itemReward(this.idx[b]!, this.loggedRow[b]!, c.reward);
     if (m > 0) {
-      const x = inp.gather(m);
-      argmaxPerGroup(this.q.forward(x, m), this.groupStart, this.groupCount, B, this.bestRow);
-      const qT = this.qTarget.forward(x, m);
+      inp.prepare(m); // one pass over the distinct embedding rows serves both networks
+      argmaxPerGroup(inp.forward(this.q, m), this.groupStart, this.groupCount, B, this.bestRow);
+      const qT = inp.forward(this.qTarget, m);
       doubleDqnTargets(qT, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);
     } else {
       doubleDqnTargets(this.dQ, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);
@@ -259,7 +260,8 @@ export class DoubleDqn implements Ranker {
       }
     }
     this.optimizer.zeroGrad();
-    const q = this.q.forward(inp.gather(rows), rows);
+    inp.prepare(rows);
+    const q = inp.forward(this.q, rows);
     let qSum = 0;
     for (let b = 0; b < B; b++) {
       this.pred[b] = q[this.loggedRow[b]!]!;
@@ -275,8 +277,7 @@ export class DoubleDqn implements Ranker {
     assertFiniteLoss(this.name, 'conservative', conservative, this.steps);
 
     // 4. Backward into the Q network and the embedding rows; Adam; soft target update.
-    const dx = this.q.backward(dQ, rows);
-    inp.scatter(dx, rows);
+    inp.backward(this.q, dQ, rows);
     this.optimizer.step();
     softUpdate(this.qTarget.params(), this.q.params(), c.tau);
     this.steps++;

@@ -9,7 +9,10 @@
  * the embedded DeepFM RankingModel's [P(click), P(long view), predicted
  * log1p(watch s), P(follow)] (deepfm.ts; trained supervised on the observed
  * sessions: each `train(steps)` first runs the ranking model's steps, then
- * recomputes the stored candidates' signals with it, then the RL steps).
+ * the RL steps, which read the stored candidates' signals as computed by the
+ * ranking model after its steps: an entry's signals are computed the first
+ * time a step of this `train` samples it (in batched forwards), which gives
+ * the values a full recomputation of the replay would, for the entries used).
  * State s = [h_user | h_userCats | session summary] (own embedding table).
  * Action w = maxAction * tanh(MLP_pi(s)) in R^4; a candidate's score is w . x_j.
  *
@@ -97,6 +100,9 @@ export const RLUR_DEFAULTS: RlurConfig = {
   initScale: 0.05,
 };
 
+/** Rows (kept candidates) per ranking-model forward when computing replay entries' signals. */
+const SIGNAL_ROWS = 4096;
+
 const CRITIC_I = 0;
 const CRITIC_T = 1;
 
@@ -121,16 +127,21 @@ export class Rlur implements Ranker {
   private readonly rndOpt: Adam;
   private readonly rng: Rng;
   readonly replay: RequestReplay;
-  /** Standardized signals of each replay entry's kept candidates (capacity x maxCandidates x 4), refreshed at every train(). */
+  /** Standardized signals of each replay entry's kept candidates (capacity x maxCandidates x 4); entry i is current when signalsAt[i] = signalGeneration. */
   private readonly signals: Float32Array;
+  /** The generation at which each entry's signals were computed. */
+  private readonly signalsAt: Int32Array;
+  /** Bumped by every train() (the ranking model may have moved, new entries may have replaced old ones): older signals are stale. */
+  private signalGeneration = 0;
+  /** Entries whose signals a step needs (sampled and next), and the entries of one signal batch (scratch). */
+  private readonly needed: Int32Array;
+  private readonly batchEntries = new Int32Array(SIGNAL_ROWS);
   private steps = 0;
   private actorSteps = 0;
   private rankingSteps = 0;
   /** Running mean of the raw RND error (normalizes the bonus). */
   private rndMean = 0;
   private lastActorLoss = 0;
-  /** True when entries were added since the last refreshSignals. */
-  private signalsStale = false;
 
   private readonly sd: number;
   private readonly xcCur: Float32Array;
@@ -191,6 +202,8 @@ export class Rlur implements Ranker {
     this.rndOpt = new Adam(this.rndPredictor.params(), { lr: c.criticLr });
     this.replay = new RequestReplay({ capacity: c.replayCapacity, maxCandidates: c.maxCandidates, maxSlate: c.maxSlate });
     this.signals = new Float32Array(c.replayCapacity * c.maxCandidates * S);
+    this.signalsAt = new Int32Array(c.replayCapacity);
+    this.needed = new Int32Array(2 * c.batchSize);
     const B = c.batchSize;
     const w = this.sd + S;
     this.xcCur = new Float32Array(B * w);
@@ -247,27 +260,48 @@ export class Rlur implements Ranker {
     const catalog = this.fields.catalog;
     this.replay.push(sessions, this.rng, catalog.numItems, catalog.numUsers); // validates first; throws before any change
     this.rankingModel.observe(sessions);
-    this.signalsStale = true;
   }
 
   /**
-   * Recomputes the standardized signals of every stored entry's kept
-   * candidates with the current ranking model, so the critics judge slates
-   * in the signal space the actor ranks with.
+   * Makes the signals of `entries[0..count)` current: the entries not yet
+   * computed in this generation get the standardized signals of their kept
+   * candidates from the current ranking model, in forwards of up to
+   * SIGNAL_ROWS rows, so the critics judge slates in the signal space the
+   * actor ranks with.
    */
-  refreshSignals(): void {
+  private ensureSignals(entries: Int32Array, count: number): void {
     const rp = this.replay;
     const C = rp.maxCandidates;
     const S = RLUR_SIGNALS;
     const rm = this.rankingModel;
-    rm.ensureCapacity(C);
-    for (let i = 0; i < rp.size; i++) {
-      const n = rp.candidateCount[i]!;
-      for (let j = 0; j < n; j++) rm.setExample(j, rp.user[i]!, rp.candidates[i * C + j]!, rp.pairCounts, (i * C + j) * PAIR_COUNT_DIM);
-      signalsFromLogits(rm.forward(n), n, this.signals.subarray(i * C * S, (i * C + n) * S));
-      standardizeColumns(this.signals, i * C * S, n, S);
+    const gen = this.signalGeneration;
+    rm.ensureCapacity(Math.max(C, SIGNAL_ROWS));
+    let k = 0;
+    while (k < count) {
+      // One batch: the next stale entries whose candidates fit in SIGNAL_ROWS rows.
+      let rows = 0;
+      let batch = 0;
+      for (; k < count; k++) {
+        const i = entries[k]!;
+        if (this.signalsAt[i] === gen) continue;
+        const n = rp.candidateCount[i]!;
+        if (rows + n > SIGNAL_ROWS) break;
+        for (let j = 0; j < n; j++) rm.setExample(rows + j, rp.user[i]!, rp.candidates[i * C + j]!, rp.pairCounts, (i * C + j) * PAIR_COUNT_DIM);
+        this.signalsAt[i] = gen; // a repeat of i later in this batch is skipped
+        this.batchEntries[batch++] = i;
+        rows += n;
+      }
+      if (batch === 0) continue;
+      const logits = rm.forward(rows);
+      let r = 0;
+      for (let q = 0; q < batch; q++) {
+        const i = this.batchEntries[q]!;
+        const n = rp.candidateCount[i]!;
+        signalsFromLogits(logits.subarray(r * S), n, this.signals.subarray(i * C * S, (i * C + n) * S));
+        standardizeColumns(this.signals, i * C * S, n, S);
+        r += n;
+      }
     }
-    this.signalsStale = false;
   }
 
   train(steps: number): TrainStats {
@@ -279,14 +313,14 @@ export class Rlur implements Ranker {
     let rnd = 0;
     let actor = 0;
     let actorUpdates = 0;
-    // 1. the ranking model first (its predictions are the actor's inputs), 2. fresh signals, 3. RL steps.
+    // 1. the ranking model first (its predictions are the actor's inputs), 2. the RL steps on signals of the updated model.
     const rankingSteps = steps * this.config.rankingStepsPerStep;
     for (let r = 0; r < rankingSteps; r++) {
       const l = this.rankingModel.trainStep();
       ranking += l[0]! + l[1]! + l[2]! + l[3]!;
       this.rankingSteps++;
     }
-    if (rankingSteps > 0 || this.signalsStale) this.refreshSignals();
+    this.signalGeneration++;
     for (let s = 0; s < steps; s++) {
       const c = this.criticStep();
       immediate += c.immediate;
@@ -342,6 +376,12 @@ export class Rlur implements Ranker {
       si.set(nNext, rp.user[j]!, rp.summary, j * SD, 0);
       this.nextRow[b] = nNext++;
     }
+    let needed = 0;
+    for (let b = 0; b < B; b++) {
+      this.needed[needed++] = this.idx[b]!;
+      if (this.nextRow[b]! >= 0) this.needed[needed++] = rp.next(this.idx[b]!);
+    }
+    this.ensureSignals(this.needed, needed);
     if (nNext > 0) {
       const xs = si.gather(nNext);
       const z = this.actorTarget.forward(xs, nNext);
@@ -510,7 +550,7 @@ export class Rlur implements Ranker {
    * sampling RNGs + counters + both replays' contents (own and the ranking
    * model's; agent-checkpoint.ts). The stored candidates' signals are not
    * saved: they are a pure function of the ranking model and the replay, and
-   * `load` marks them stale so the next `train` recomputes them bit-for-bit.
+   * `load` marks them stale so the next `train` recomputes the ones it samples.
    */
   save(): Uint8Array {
     return saveAgentCheckpoint(this.state(), this.stores());
@@ -525,7 +565,7 @@ export class Rlur implements Ranker {
     this.rndMean = counters.rndMean ?? 0;
     this.lastActorLoss = counters.lastActorLoss ?? 0;
     this.rankingModel.internals().setSteps(counters.rankingModelSteps ?? this.rankingSteps);
-    this.signalsStale = true;
+    this.signalGeneration++; // the loaded ranking model and replay: every entry's signals are stale
   }
 
   private state(): AgentState {

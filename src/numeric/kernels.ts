@@ -169,6 +169,26 @@ export function fmBackward(dfm: Float32Array, x: Float32Array, n: number, fields
 }
 
 /**
+ * The transpose of {@link addRowsAt}: out[offsets[i*perRow + r] .. +width)
+ * += src[i*srcStride .. +width) for every r < perRow whose offset is >= 0,
+ * for i < count (gradients of rows that were summed per example, gathered
+ * back per distinct row). Bounds are checked by the caller in TypeScript, by
+ * the addon in C.
+ */
+export function scatterRowsAt(src: Float32Array, srcStride: number, count: number, perRow: number, width: number, offsets: Int32Array, out: Float32Array): void {
+  const native = activeNative();
+  if (native) return native.scatterRowsAt(src, srcStride, count, perRow, width, offsets, out);
+  for (let i = 0; i < count; i++) {
+    const from = i * srcStride;
+    for (let r = 0; r < perRow; r++) {
+      const to = offsets[i * perRow + r]!;
+      if (to < 0) continue;
+      for (let j = 0; j < width; j++) out[to + j]! += src[from + j]!;
+    }
+  }
+}
+
+/**
  * grad[rows[i]*dim ..] += d[i*stride + off ..] for i < count; rows not yet
  * flagged are flagged and appended to `touched`. Returns the new touched count.
  */

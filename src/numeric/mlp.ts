@@ -75,6 +75,41 @@ export class Mlp {
     return d;
   }
 
+  /**
+   * Forward from layer 0's pre-activation h0 (batch x sizes[1]) computed
+   * elsewhere with layer 0's parameters (e.g. by a FieldLinear): ReLU in
+   * place on h0 (when layer 0 is hidden), then layers 1..L. h0 is kept as
+   * layer 1's input until backward. Returns the output (batch x outDim).
+   */
+  forwardFrom(h0: Float32Array, batch: number): Float32Array {
+    const last = this.layers.length - 1;
+    if (h0.length < batch * this.sizes[1]!) throw new ShapeError(`Mlp ${this.layers[0]!.weight.name}: h0 has ${h0.length} floats, batch ${batch} x ${this.sizes[1]} needed`);
+    if (last === 0) return h0;
+    reluRange(h0, 0, batch * this.sizes[1]!);
+    this.outs[0] = h0;
+    let h = h0;
+    for (let l = 1; l <= last; l++) {
+      h = this.layers[l]!.forward(h, batch);
+      if (l < last) reluRange(h, 0, batch * this.sizes[l + 1]!);
+      this.outs[l] = h;
+    }
+    return h;
+  }
+
+  /**
+   * Backward of {@link forwardFrom}: accumulates the gradients of layers
+   * L..1 and returns dH0, the gradient w.r.t. layer 0's pre-activation
+   * (masked by its ReLU), for the caller to take through layer 0.
+   */
+  backwardTo(dOut: Float32Array, batch: number): Float32Array {
+    let d = dOut;
+    for (let l = this.layers.length - 1; l >= 1; l--) {
+      d = this.layers[l]!.backward(d, batch);
+      reluMask(d, this.outs[l - 1]!, batch * this.sizes[l]!);
+    }
+    return d;
+  }
+
   params(): Param[] {
     return this.layers.flatMap((layer) => layer.params());
   }

@@ -28,6 +28,7 @@ export interface NativeAddon {
   addRowsAt(src: Float32Array, offsets: Int32Array, count: number, perRow: number, width: number, out: Float32Array, outStride: number): void;
   sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Array, capacity: number, slotOf: Int32Array, positions: number, slotCount: number,
     batch: number, out: Float32Array, outStride: number, outOffset: number): void;
+  scatterRowsAt(src: Float32Array, srcStride: number, count: number, perRow: number, width: number, offsets: Int32Array, out: Float32Array): void;
   fmForward(x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, fm: Float32Array): void;
   fmBackward(dfm: Float32Array, x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, dx: Float32Array): void;
   scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
@@ -73,7 +74,7 @@ export function loadNative(): NativeAddon | null {
     if (!existsSync(path)) continue;
     try {
       const addon = require(path) as NativeAddon;
-      if (typeof addon.fmForward !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
+      if (typeof addon.scatterRowsAt !== 'function') throw new Error('the addon is out of date (run `npm run build:native`)');
       addon.setNumThreads(1);
       loaded = addon;
       return loaded;

@@ -55,7 +55,8 @@ describe('RankingModel (DeepFM)', () => {
     const rng = new Rng(9);
     const n = 3;
     m.ensureCapacity(n);
-    for (let b = 0; b < n; b++) m.setExample(b, b * 5, 10 + 7 * b, counts, 0);
+    // Examples 0 and 2 share the user (so their user rows are one distinct row each in the deep part's first layer and the FM term).
+    for (let b = 0; b < n; b++) m.setExample(b, (b % 2) * 5, 10 + 7 * b, counts, 0);
     const r = Float32Array.from({ length: n * RANKING_HEAD_COUNT }, () => rng.normal());
     const objective = () => {
       const z = m.forward(n);

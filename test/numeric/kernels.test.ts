@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gemmBackend, nativeAvailable, nativeStatus, setGemmBackend, type GemmBackendName } from '../../src/numeric/gemm.js';
-import { adamRows, adamSpan, addRowsAt, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, sumRowsToSlots, zeroRows, fmForward, fmBackward } from '../../src/numeric/kernels.js';
+import { adamRows, adamSpan, addRowsAt, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, sumRowsToSlots, zeroRows, fmForward, fmBackward, scatterRowsAt } from '../../src/numeric/kernels.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { randn } from './gradcheck.js';
 
@@ -54,6 +54,9 @@ function runAll(seed: number): Float32Array[] {
   const slotted = randn(3 * 11, rng);
   sumRowsToSlots(table, 4, Int32Array.from([1, 2, 3, 0, 9, 8, 7, 0, 4, 4, 4, 0, 0, 5, 6, 0, 2, 2, 1, 0]), 4, Int32Array.from([0, 1, 1, 0, 1]), 5, 2, 3, slotted, 11, 2);
   out.push(slotted);
+  const scattered = randn(20, rng);
+  scatterRowsAt(randn(4 * 6, rng), 6, 4, 2, 4, Int32Array.from([16, -1, 0, 7, 13, 16, -1, 2]), scattered);
+  out.push(scattered);
   const fmX = randn(4 * 3 * 5, rng), fmSum = new Float32Array(4 * 5), fmOut = new Float32Array(4);
   fmForward(fmX, 4, 3, 5, fmSum, fmOut);
   const fmDx = randn(4 * 3 * 5, rng);
@@ -84,6 +87,10 @@ test('kernels compute the hand-checked values', () => {
   const slots = Float32Array.from([-1, 9, 9, 9, 9, -1, 9, 9, 9, 9]);
   sumRowsToSlots(table, 2, Int32Array.from([1, 0, 2, 4, 3, 0]), 2, Int32Array.from([0, 1, 0]), 3, 2, 2, slots, 5, 1);
   assert.deepEqual(Array.from(slots), [-1, 4, 40, 2, 20, -1, 0, 0, 4, 40]);
+  // scatterRowsAt is addRowsAt's transpose: row 0 of src goes to offsets 4 and 0, row 1 to offset 2 (-1 = none).
+  const back = Float32Array.from([0, 0, 0, 0, 0, 0]);
+  scatterRowsAt(Float32Array.from([1, 2, 9, 3, 4, 9]), 3, 2, 2, 2, Int32Array.from([4, 0, -1, 2]), back);
+  assert.deepEqual(Array.from(back), [1, 2, 3, 4, 1, 2]);
   // FM of one example with fields [1, 2] and [3, 4] (dim 2): sums [4, 6]; 1/2 ((16 - 10) + (36 - 20)) = 11.
   const sumV = new Float32Array(2), fm = new Float32Array(1);
   fmForward(Float32Array.from([1, 2, 3, 4]), 1, 2, 2, sumV, fm);
@@ -163,6 +170,7 @@ test('native kernels reject out-of-range rows with an error instead of crashing'
     assert.throws(() => gatherRows(new Float32Array(8), 4, Int32Array.from([2]), 1, new Float32Array(4), 4, 0), /row out of range/);
     assert.throws(() => reluRange(new Float32Array(4), 2, 5), /out of bounds/);
     assert.throws(() => addRowsAt(new Float32Array(8), Int32Array.from([6]), 1, 1, 4, new Float32Array(4), 4), /row offset out of range/);
+    assert.throws(() => scatterRowsAt(new Float32Array(4), 4, 1, 1, 4, Int32Array.from([6]), new Float32Array(8)), /row offset out of range/);
     assert.throws(() => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([2]), 1, Int32Array.from([0]), 1, 1, 1, new Float32Array(4), 4, 0), /row out of range/);
     assert.throws(() => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([1]), 1, Int32Array.from([1]), 1, 1, 1, new Float32Array(8), 8, 0), /slot out of range/);
   } finally {
