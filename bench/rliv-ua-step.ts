@@ -40,7 +40,7 @@ export interface RlivUaStepBenchOptions {
 
 const DEFAULTS: RlivUaStepBenchOptions = { batch: 1024, steps: 10, repeats: 3, warmup: 3, samples: 50_000, scoreCalls: 2000, torch: true };
 
-async function benchCatalog(log: (m: string) => void): Promise<{ catalog: Catalog; source: string }> {
+export async function benchCatalog(log: (m: string) => void): Promise<{ catalog: Catalog; source: string }> {
   const dir = process.env.RLIV_DATA_DIR ?? resolve(process.cwd(), '../shared/data/kuairand-pure');
   const users = join(dir, 'user_features_pure.csv');
   const videos = join(dir, 'video_features_basic_pure.csv');

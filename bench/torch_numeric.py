@@ -33,14 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def mlp(sizes):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i + 2 < len(sizes):
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+from torch_common import median, mlp, timed
 
 
 def build(args):
@@ -128,17 +121,8 @@ def build(args):
     return {'full': full, 'fused': fused, 'mlp': mlp_step, 'score': score}
 
 
-def timed(step, n):
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        step()
-    return {'wall': time.perf_counter() - t0, 'cpu': max(1e-9, time.process_time() - c0)}
 
 
-def median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
 
 
 def main():

@@ -6,7 +6,9 @@ The same network and the same work per step as src/agents/rliv-ua-network.ts:
     H = concat(h_u, h_a, h_ua), each part the SUM of its fields' vectors
     (nn.EmbeddingBag mode='sum'): user fields, author/item fields, 7 pair
     counts -> 96-d;
-  * 4 towers x 3 heads (r_hat, V_1, V_2), each 96-64-64-1, and target copies;
+  * 4 towers x 3 heads (r_hat, V_1, V_2), each 96-64-64-1, and target copies
+    (--towers N, --supervised 0: heads Q_1, Q_2 without r_hat, --assistance 0:
+    no gift network: the ablations of rliv-ua-variants.ts);
   * next states H'_j for the author's items (per-sample counts drawn from the
     catalog's histogram, passed by the TS bench): h_u of the sample, h_a of
     item j, h_ua of f_ua^{t+1}; no gradient;
@@ -19,22 +21,13 @@ Prints ONE JSON line: {"torch", "stepSamplesPerSec", "stepSamplesPerCpuSec"}.
 """
 import argparse
 import copy
-import json
-import time
 import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def mlp(sizes):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i + 2 < len(sizes):
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+from torch_common import mlp, report_steps, serve_steps
 
 
 def main():
@@ -46,6 +39,9 @@ def main():
     ap.add_argument('--author-fields', type=int, default=8)
     ap.add_argument('--pair-fields', type=int, default=7)
     ap.add_argument('--towers', type=int, default=4)
+    ap.add_argument('--supervised', type=int, default=1, help='1: heads r_hat, V_1, V_2 (SL); 0: heads Q_1, Q_2 (the w/o SL ablations)')
+    ap.add_argument('--assistance', type=int, default=1, help='1: the assistance gift network (AL); 0: none')
+    ap.add_argument('--serve', action='store_true', help='print a ready line, then answer "step N" lines with {"wall", "cpu"}')
     ap.add_argument('--hidden', type=int, default=64)
     ap.add_argument('--next-hist', type=str, default='1', help='comma-separated weights of 1..8 next items per sample')
     ap.add_argument('--steps', type=int, default=20)
@@ -60,12 +56,13 @@ def main():
 
     emb = nn.EmbeddingBag(a.rows, d, mode='sum', sparse=True)
     nn.init.normal_(emb.weight, std=0.05)
-    online = nn.ModuleList([nn.ModuleList([mlp([3 * d, a.hidden, a.hidden, 1]) for _ in range(3)]) for _ in range(a.towers)])
+    heads = 3 if a.supervised else 2
+    online = nn.ModuleList([nn.ModuleList([mlp([3 * d, a.hidden, a.hidden, 1]) for _ in range(heads)]) for _ in range(a.towers)])
     target = copy.deepcopy(online)
     for p in target.parameters():
         p.requires_grad_(False)
     assist = mlp([2 * d, a.hidden, 1])
-    dense = list(online.parameters()) + list(assist.parameters())
+    dense = list(online.parameters()) + (list(assist.parameters()) if a.assistance else [])
     opt = torch.optim.Adam(dense, lr=1e-3)
     opt_sparse = torch.optim.SparseAdam(list(emb.parameters()), lr=1e-3)
     online_params = list(online.parameters())
@@ -99,15 +96,24 @@ def main():
         loss = 0.0
         for t in range(a.towers):
             with torch.no_grad():
-                rt, v1t, v2t = (m(Hn).squeeze(1) for m in target[t])
-                qmin = torch.minimum(rt + gamma * v1t, rt + gamma * v2t)
+                if a.supervised:
+                    rt, v1t, v2t = (m(Hn).squeeze(1) for m in target[t])
+                    qmin = torch.minimum(rt + gamma * v1t, rt + gamma * v2t)
+                else:
+                    q1t, q2t = (m(Hn).squeeze(1) for m in target[t])
+                    qmin = torch.minimum(q1t, q2t)
                 best = torch.full((B,), -float('inf')).scatter_reduce(0, b['seg'], qmin, reduce='amax', include_self=True)
                 y = b['r'][:, t] + gamma * best
-            r_hat, v1, v2 = (m(H).squeeze(1) for m in online[t])
-            loss = loss + F.huber_loss(r_hat, b['r'][:, t], delta=1.0) \
-                + F.huber_loss(r_hat.detach() + gamma * v1, y, delta=1.0) \
-                + F.huber_loss(r_hat.detach() + gamma * v2, y, delta=1.0)
-        loss = loss + F.binary_cross_entropy_with_logits(assist(H[:, :2 * d]), b['gift'])
+            if a.supervised:
+                r_hat, v1, v2 = (m(H).squeeze(1) for m in online[t])
+                loss = loss + F.huber_loss(r_hat, b['r'][:, t], delta=1.0) \
+                    + F.huber_loss(r_hat.detach() + gamma * v1, y, delta=1.0) \
+                    + F.huber_loss(r_hat.detach() + gamma * v2, y, delta=1.0)
+            else:
+                q1, q2 = (m(H).squeeze(1) for m in online[t])
+                loss = loss + F.huber_loss(q1, y, delta=1.0) + F.huber_loss(q2, y, delta=1.0)
+        if a.assistance:
+            loss = loss + F.binary_cross_entropy_with_logits(assist(H[:, :2 * d]), b['gift'])
         opt.zero_grad(set_to_none=True)
         opt_sparse.zero_grad(set_to_none=True)
         loss.backward()
@@ -117,19 +123,10 @@ def main():
             torch._foreach_mul_(target_params, 1 - tau)
             torch._foreach_add_(target_params, online_params, alpha=tau)
 
-    for _ in range(a.warmup):
-        step()
-    wall, cpu = [], []
-    for _ in range(a.repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(a.steps):
-            step()
-        wall.append(B * a.steps / (time.perf_counter() - t0))
-        cpu.append(B * a.steps / max(1e-9, time.process_time() - c0))
-    wall.sort()
-    cpu.sort()
-    print(json.dumps({'torch': torch.__version__, 'stepSamplesPerSec': wall[len(wall) // 2], 'stepSamplesPerCpuSec': cpu[len(cpu) // 2]}))
-
+    if a.serve:
+        serve_steps(step, {'ready': 'rliv-ua'})
+        return
+    report_steps(step, B, a.warmup, a.steps, a.repeats)
 
 if __name__ == '__main__':
     main()

@@ -3,6 +3,7 @@
  * bench/<name>.ts, prints its figures to stderr and returns the summary
  * object (`{"bench": name, ...}`) that becomes the final JSON line.
  */
+import { PAPER_MODEL_ORDER } from '../agents/registry.js';
 import { intFlag, UsageError, type CommandContext, type CommandSpec, type OptionValues } from './command.js';
 
 type BenchRunner = (values: OptionValues, ctx: CommandContext) => Promise<Record<string, unknown>>;
@@ -19,6 +20,16 @@ const BENCHES: Record<string, { summary: string; run: BenchRunner }> = {
     run: async (values, ctx) => {
       const iterations = intFlag(values, 'iterations', 1, 1_000_000);
       return (await import('../../bench/numeric.js')).runNumericBench(iterations !== undefined ? { iterations } : {}, ctx);
+    },
+  },
+  models: {
+    summary: 'one training step of every model at batch 1024 vs the same step of the same network in PyTorch (ratios)',
+    run: async (values, ctx) => {
+      const steps = intFlag(values, 'iterations', 1, 1_000_000);
+      const models = typeof values.models === 'string' ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
+      const unknown = (models ?? []).filter((m) => !(PAPER_MODEL_ORDER as readonly string[]).includes(m));
+      if (unknown.length) throw new UsageError(`unknown model(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')}; known: ${PAPER_MODEL_ORDER.join(', ')}`);
+      return (await import('../../bench/models.js')).runModelsBench({ ...(steps !== undefined ? { steps } : {}), ...(models ? { models } : {}) }, ctx);
     },
   },
   'rliv-ua': {
@@ -67,6 +78,7 @@ export const benchCommand: CommandSpec = {
     redis: { type: 'string', description: 'Redis URL for benchmarks that can use it (serve)', valueName: 'URL' },
     items: { type: 'string', description: 'catalog size in items (world)', default: '2000000', valueName: 'N' },
     rows: { type: 'string', description: 'log rows written and read back (world)', default: '1000000', valueName: 'N' },
+    models: { type: 'string', description: 'comma-separated models (models; default all ten)', valueName: 'LIST' },
     candidates: { type: 'string', description: 'candidates per request N in the environment loop (simulator; the target is stated for 100)', default: '100', valueName: 'N' },
   },
   async run(values, positionals, ctx) {

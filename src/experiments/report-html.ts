@@ -109,6 +109,7 @@ ${tableHtml(byId.calibration!)}
 ${results.calibration?.notes?.length ? `<ul>${results.calibration.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}
 ${tableHtml(byId['paper-reported']!)}
 ${tableHtml(byId.settings!)}
+${byId.timing ? tableHtml(byId.timing) : ''}
 </body></html>
 `;
 }

@@ -79,6 +79,7 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     ...(results.calibration?.notes?.length ? [...results.calibration.notes.map((n) => `- ${n}`), ''] : []),
     tableMarkdown(byId['paper-reported']!),
     tableMarkdown(byId.settings!),
+    ...(byId.timing ? [tableMarkdown(byId.timing)] : []),
   ];
   return parts.join('\n');
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderHtmlReport, curveBand } from '../../src/experiments/report-html.js';
 import { renderMarkdownReport } from '../../src/experiments/report-markdown.js';
-import { table2, table3, significanceTable, reportTables } from '../../src/experiments/report-tables.js';
+import { table2, table3, significanceTable, reportTables, timingTable } from '../../src/experiments/report-tables.js';
 import { computeFindings, spearman } from '../../src/experiments/findings.js';
 import { buildResults, resultsToJson, type ExperimentResults } from '../../src/experiments/results.js';
 import { lineChartSvg, niceTicks } from '../../src/experiments/svg-line-chart.js';
@@ -130,4 +130,19 @@ test('chart helpers: nice ticks and band geometry', () => {
   assert.match(svg, /<polyline class="line" data-series="a"/);
   assert.match(svg, /<polygon class="band"/);
   assert.match(lineChartSvg({ title: 'E', xLabel: 'x', yLabel: 'y', series: [] }), /no data/);
+});
+
+test('timing table: one row per model with its parts (wall, CPU in brackets); per-model parts leave the settings table', () => {
+  const r = fixtureResults();
+  assert.equal(timingTable(r), null, 'no per-model parts, no table');
+  r.phases = { ...r.phases, 'DQN: collect': 2, 'DQN: observe': 0.5, 'DQN: train steps': 10, 'DQN: evaluation': 3, 'DQN: world evaluation': 1 };
+  r.phasesCpu = { 'DQN: collect': 1.5, 'DQN: observe': 0.5, 'DQN: train steps': 8, 'DQN: evaluation': 2, 'DQN: world evaluation': 1 };
+  const t = timingTable(r)!;
+  assert.deepEqual(t.header, ['Model', 'collect', 'observe', 'train steps', 'evaluation', 'world evaluation', 'total']);
+  assert.deepEqual(t.rows.map((row) => row.map((c) => c.text)), [['DQN', '2.0 (1.5)', '0.5 (0.5)', '10.0 (8.0)', '3.0 (2.0)', '1.0 (1.0)', '16.5 (13.0)']]);
+  const settings = reportTables(r).find((x) => x.id === 'settings')!;
+  assert.ok(!settings.rows.some((row) => row[0]!.text.startsWith('time: DQN:')), 'per-model parts are not repeated in the settings');
+  assert.ok(settings.rows.some((row) => row[0]!.text === 'time: train'));
+  assert.match(renderHtmlReport(r), /data-table="timing"/);
+  assert.match(renderMarkdownReport(r), /Time per model and part/);
 });
