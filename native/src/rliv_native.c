@@ -272,51 +272,6 @@ static napi_value SumRowsToSlots(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* fmForward(x, n, fields, dim, sumV, fm): the factorization machine's second-order term per example b
-   (x laid out [n, fields*dim]): sumV[b*dim+k] = sum_j x[b, j, k]; fm[b] = 1/2 sum_k (sumV^2 - sum_j x^2).
-   Accumulated in double in the TypeScript loop's order, so both give the same float32 values. */
-static napi_value FmForward(napi_env env, napi_callback_info info) {
-  ARGS(6);
-  float *x, *sv, *fm; size_t xl, svl, fml; int64_t n, fields, dim;
-  if (!arg_f32(env, argv[0], &x, &xl) || !arg_i64(env, argv[1], &n) || !arg_i64(env, argv[2], &fields) || !arg_i64(env, argv[3], &dim) ||
-      !arg_f32(env, argv[4], &sv, &svl) || !arg_f32(env, argv[5], &fm, &fml)) THROW(env, "fmForward(x, n, fields, dim, sumV, fm)");
-  if (n < 0 || fields < 1 || dim < 1 || (uint64_t)(n * fields * dim) > xl || (uint64_t)(n * dim) > svl || (uint64_t)n > fml) THROW(env, "fmForward: out of bounds");
-  for (int64_t b = 0; b < n; b++) {
-    const float *xb = x + b * fields * dim;
-    double total = 0;
-    for (int64_t k = 0; k < dim; k++) {
-      double s = 0, sq = 0;
-      for (int64_t j = 0; j < fields; j++) {
-        double v = xb[j * dim + k];
-        s += v;
-        sq += v * v;
-      }
-      sv[b * dim + k] = (float)s;
-      total += s * s - sq;
-    }
-    fm[b] = (float)(0.5 * total);
-  }
-  return NULL;
-}
-
-/* fmBackward(dfm, x, n, fields, dim, sumV, dx): dx[b, j, k] += dfm[b] * (sumV[b, k] - x[b, j, k]) (in double, rounded once) */
-static napi_value FmBackward(napi_env env, napi_callback_info info) {
-  ARGS(7);
-  float *dfm, *x, *sv, *dx; size_t dl, xl, svl, dxl; int64_t n, fields, dim;
-  if (!arg_f32(env, argv[0], &dfm, &dl) || !arg_f32(env, argv[1], &x, &xl) || !arg_i64(env, argv[2], &n) || !arg_i64(env, argv[3], &fields) ||
-      !arg_i64(env, argv[4], &dim) || !arg_f32(env, argv[5], &sv, &svl) || !arg_f32(env, argv[6], &dx, &dxl)) THROW(env, "fmBackward(dfm, x, n, fields, dim, sumV, dx)");
-  if (n < 0 || fields < 1 || dim < 1 || (uint64_t)n > dl || (uint64_t)(n * fields * dim) > xl || (uint64_t)(n * fields * dim) > dxl || (uint64_t)(n * dim) > svl) THROW(env, "fmBackward: out of bounds");
-  for (int64_t b = 0; b < n; b++) {
-    const double g = dfm[b];
-    if (g == 0) continue;
-    for (int64_t j = 0; j < fields; j++) {
-      const int64_t o = (b * fields + j) * dim;
-      for (int64_t k = 0; k < dim; k++) dx[o + k] = (float)((double)dx[o + k] + g * ((double)sv[b * dim + k] - (double)x[o + k]));
-    }
-  }
-  return NULL;
-}
-
 /* scatterRowsAt(src, srcStride, count, perRow, width, offsets, out): the transpose of addRowsAt:
    out[offsets[i*perRow + r] + j] += src[i*srcStride + j] for every r < perRow whose offset is >= 0. */
 static napi_value ScatterRowsAt(napi_env env, napi_callback_info info) {
@@ -485,8 +440,6 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"scatterAddRows", NULL, ScatterAddRows, NULL, NULL, NULL, napi_default, NULL},
     {"sumRowsToSlots", NULL, SumRowsToSlots, NULL, NULL, NULL, napi_default, NULL},
     {"scatterRowsAt", NULL, ScatterRowsAt, NULL, NULL, NULL, napi_default, NULL},
-    {"fmForward", NULL, FmForward, NULL, NULL, NULL, napi_default, NULL},
-    {"fmBackward", NULL, FmBackward, NULL, NULL, NULL, napi_default, NULL},
     {"colSumAdd", NULL, ColSumAdd, NULL, NULL, NULL, napi_default, NULL},
     {"segDot", NULL, SegDot, NULL, NULL, NULL, napi_default, NULL},
     {"segDotBackward", NULL, SegDotBackward, NULL, NULL, NULL, napi_default, NULL},

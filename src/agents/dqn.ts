@@ -2,8 +2,9 @@
  * DQN baseline: double DQN on the request-level MDP (Mnih et al. 2015,
  * "Human-level control through deep reinforcement learning"; double
  * Q-learning: van Hasselt, Guez & Silver 2016, "Deep Reinforcement Learning
- * with Double Q-learning", AAAI). Also the network of CQL (cql.ts), which
- * adds a conservative term.
+ * with Double Q-learning", AAAI). CQL (cql.ts) is this agent plus a
+ * conservative term: it overrides the two hooks of step 3 below
+ * (`setCurrentRows`, `extraLoss`).
  *
  * MDP: one step per request. State s_t = (user features, session summary
  * before request t); action = one exposed item (item-level Q(s, i): every
@@ -106,8 +107,6 @@ export class DoubleDqn implements Ranker {
   readonly towerLiv = null;
   readonly learnsOffline: boolean;
   readonly config: DqnConfig;
-  /** Weight of the conservative (CQL) term; 0 for plain DQN. */
-  protected readonly alpha: number;
   protected readonly fields: FeatureFields;
   protected readonly emb: EmbeddingTable;
   protected readonly q: Mlp;
@@ -119,10 +118,13 @@ export class DoubleDqn implements Ranker {
   protected steps = 0;
 
   // Per-batch scratch (sized in the constructor from batchSize and maxCandidates).
-  private readonly idx: Int32Array;
-  private readonly loggedRow: Int32Array;
-  private readonly groupStart: Int32Array;
-  private readonly groupCount: Int32Array;
+  /** Replay entry of each sample. */
+  protected readonly idx: Int32Array;
+  /** Slate position of each sample's logged item; after `setCurrentRows`, its row among the current rows. */
+  protected readonly loggedRow: Int32Array;
+  /** Rows of each sample: its next request's candidates in step 1-2, its current rows from step 3 on. */
+  protected readonly groupStart: Int32Array;
+  protected readonly groupCount: Int32Array;
   private readonly y: Float32Array;
   private readonly pred: Float32Array;
   private readonly gradPred: Float32Array;
@@ -132,12 +134,10 @@ export class DoubleDqn implements Ranker {
 
   /**
    * @param config a resolved, validated config (use the `createDqn`/`createCql` factories from overrides).
-   * @param alpha conservative weight (0 = DQN).
    */
-  constructor(context: RankerContext, config: DqnConfig, name: string, alpha: number, learnsOffline: boolean) {
+  constructor(context: RankerContext, config: DqnConfig, name: string, learnsOffline: boolean) {
     this.name = name;
     this.config = config;
-    this.alpha = alpha;
     this.learnsOffline = learnsOffline;
     const c = config;
     const root = new Rng(context.seed).fork(name);
@@ -188,21 +188,21 @@ export class DoubleDqn implements Ranker {
     requireInt(this.name, 'train(steps)', steps, 0);
     if (this.replay.size === 0 || steps === 0) return { steps: 0, losses: {} };
     let td = 0;
-    let cons = 0;
+    let extra = 0;
     let qMean = 0;
     for (let s = 0; s < steps; s++) {
       const r = this.trainStep();
       td += r.td;
-      cons += r.conservative;
+      extra += r.extra;
       qMean += r.q;
     }
     const losses: Record<string, number> = { td: td / steps, q: qMean / steps };
-    if (this.alpha > 0) losses.conservative = cons / steps;
+    if (this.extraLossName) losses[this.extraLossName] = extra / steps;
     return { steps, losses };
   }
 
-  /** One gradient step; returns the TD loss, the conservative penalty (0 for DQN) and the mean Q(s, logged item). */
-  trainStep(): { td: number; conservative: number; q: number } {
+  /** One gradient step; returns the TD loss, the {@link extraLoss} (0 for DQN) and the mean Q(s, logged item). */
+  trainStep(): { td: number; extra: number; q: number } {
     const c = this.config;
     const B = c.batchSize;
     const C = c.maxCandidates;
@@ -240,25 +240,8 @@ export class DoubleDqn implements Ranker {
       doubleDqnTargets(this.dQ, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);
     }
 
-    // 3. Current rows: the logged item only (DQN) or all kept candidates of the request (CQL's logsumexp).
-    let rows = 0;
-    for (let b = 0; b < B; b++) {
-      const i = this.idx[b]!;
-      const user = rp.user[i]!;
-      if (this.alpha > 0) {
-        const n = rp.candidateCount[i]!;
-        this.groupStart[b] = rows;
-        this.groupCount[b] = n;
-        for (let k = 0; k < n; k++) inp.set(rows + k, user, rp.summary, i * S, rp.candidates[i * C + k]!);
-        this.loggedRow[b] = rows + this.loggedRow[b]!; // slate positions come first in the kept candidates
-        rows += n;
-      } else {
-        const p = this.loggedRow[b]!;
-        inp.set(rows, user, rp.summary, i * S, rp.candidates[i * C + p]!);
-        this.loggedRow[b] = rows;
-        rows++;
-      }
-    }
+    // 3. The current requests' rows (DQN: each sample's logged item), their Q, the TD loss and any extra term.
+    const rows = this.setCurrentRows();
     this.optimizer.zeroGrad();
     inp.prepare(rows);
     const q = inp.forward(this.q, rows);
@@ -272,16 +255,47 @@ export class DoubleDqn implements Ranker {
     const dQ = this.dQ;
     dQ.fill(0, 0, rows);
     for (let b = 0; b < B; b++) dQ[this.loggedRow[b]!]! += this.gradPred[b]!;
-    let conservative = 0;
-    if (this.alpha > 0) conservative = conservativePenalty(q, this.groupStart, this.groupCount, this.loggedRow, B, this.alpha, dQ);
-    assertFiniteLoss(this.name, 'conservative', conservative, this.steps);
+    const extra = this.extraLoss(q, dQ);
+    assertFiniteLoss(this.name, this.extraLossName ?? 'extra', extra, this.steps);
 
     // 4. Backward into the Q network and the embedding rows; Adam; soft target update.
     inp.backward(this.q, dQ, rows);
     this.optimizer.step();
     softUpdate(this.qTarget.params(), this.q.params(), c.tau);
     this.steps++;
-    return { td, conservative, q: qSum / B };
+    return { td, extra, q: qSum / B };
+  }
+
+  /**
+   * Step 3's rows: sets the input rows of the current requests whose Q the
+   * loss reads and each sample's `loggedRow` to the row of its logged item
+   * (on entry, its slate position); returns the row count. DQN: one row per
+   * sample, its logged item.
+   */
+  protected setCurrentRows(): number {
+    const rp = this.replay;
+    const C = rp.maxCandidates;
+    const S = SESSION_SUMMARY_DIM;
+    const B = this.config.batchSize;
+    for (let b = 0; b < B; b++) {
+      const i = this.idx[b]!;
+      this.input.set(b, rp.user[i]!, rp.summary, i * S, rp.candidates[i * C + this.loggedRow[b]!]!);
+      this.loggedRow[b] = b;
+    }
+    return B;
+  }
+
+  /**
+   * A loss term besides TD on the current rows' Q: adds its gradient into
+   * dQ and returns its value. DQN has none (0).
+   */
+  protected extraLoss(_q: Float32Array, _dQ: Float32Array): number {
+    return 0;
+  }
+
+  /** The name `train` reports {@link extraLoss} under; null when there is none. */
+  protected get extraLossName(): string | null {
+    return null;
   }
 
   /** Config + parameters (online, target, embedding) + Adam + sampling RNG + step counter + the replay's contents (agent-checkpoint.ts). */
@@ -313,7 +327,7 @@ export function resolveDqnConfig(overrides?: Record<string, unknown>): DqnConfig
 
 /** DQN from config overrides (registry factory). */
 export function createDqn(context: RankerContext, overrides?: Record<string, unknown>): DoubleDqn {
-  return new DoubleDqn(context, resolveDqnConfig(overrides), 'DQN', 0, false);
+  return new DoubleDqn(context, resolveDqnConfig(overrides), 'DQN', false);
 }
 
 /**
@@ -340,26 +354,4 @@ export function argmaxPerGroup(q: Float32Array, groupStart: Int32Array, groupCou
  */
 export function doubleDqnTargets(qTarget: Float32Array, best: Int32Array, groupCount: Int32Array, reward: Float32Array, gamma: number, n: number, y: Float32Array): void {
   for (let b = 0; b < n; b++) y[b] = groupCount[b]! > 0 ? reward[b]! + gamma * qTarget[best[b]!]! : reward[b]!;
-}
-
-/**
- * CQL(H) penalty mean_b [logsumexp_{j in group b} Q_j - Q_{logged b}]
- * (returned without alpha); adds the gradient of alpha times it into dQ:
- * d/dQ_j = alpha/B * softmax_j, minus alpha/B at the logged row.
- */
-export function conservativePenalty(q: Float32Array, groupStart: Int32Array, groupCount: Int32Array, loggedRow: Int32Array, n: number, alpha: number, dQ: Float32Array): number {
-  const scale = alpha / n;
-  let total = 0;
-  for (let b = 0; b < n; b++) {
-    const s0 = groupStart[b]!;
-    const count = groupCount[b]!;
-    let mx = -Infinity;
-    for (let k = s0; k < s0 + count; k++) if (q[k]! > mx) mx = q[k]!;
-    let z = 0;
-    for (let k = s0; k < s0 + count; k++) z += Math.exp(q[k]! - mx);
-    total += mx + Math.log(z) - q[loggedRow[b]!]!;
-    for (let k = s0; k < s0 + count; k++) dQ[k]! += (scale * Math.exp(q[k]! - mx)) / z;
-    dQ[loggedRow[b]!]! -= scale;
-  }
-  return total / n;
 }

@@ -124,51 +124,6 @@ export function sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Arra
 }
 
 /**
- * Second-order term of a factorization machine (Rendle 2010) by the
- * sum-square trick, for n examples of `fields` embeddings of width dim laid
- * out [n, fields*dim]: sumV[b*dim + k] = sum_j x[b, j, k] and
- * fm[b] = 1/2 sum_k ((sum_j x[b, j, k])^2 - sum_j x[b, j, k]^2), accumulated
- * in double (both backends, same order, same float32 results).
- */
-export function fmForward(x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, fm: Float32Array): void {
-  const native = activeNative();
-  if (native) return native.fmForward(x, n, fields, dim, sumV, fm);
-  for (let b = 0; b < n; b++) {
-    const base = b * fields * dim;
-    const sv = b * dim;
-    let total = 0;
-    for (let k = 0; k < dim; k++) {
-      let s = 0;
-      let sq = 0;
-      for (let j = 0; j < fields; j++) {
-        const v = x[base + j * dim + k]!;
-        s += v;
-        sq += v * v;
-      }
-      sumV[sv + k] = s;
-      total += s * s - sq;
-    }
-    fm[b] = 0.5 * total;
-  }
-}
-
-/** Backward of {@link fmForward}: dx[b, j, k] += dfm[b] * (sumV[b, k] - x[b, j, k]) (examples with dfm[b] = 0 are skipped). */
-export function fmBackward(dfm: Float32Array, x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, dx: Float32Array): void {
-  const native = activeNative();
-  if (native) return native.fmBackward(dfm, x, n, fields, dim, sumV, dx);
-  for (let b = 0; b < n; b++) {
-    const g = dfm[b]!;
-    if (g === 0) continue;
-    const base = b * fields * dim;
-    const sv = b * dim;
-    for (let j = 0; j < fields; j++) {
-      const o = base + j * dim;
-      for (let k = 0; k < dim; k++) dx[o + k]! += g * (sumV[sv + k]! - x[o + k]!);
-    }
-  }
-}
-
-/**
  * The transpose of {@link addRowsAt}: out[offsets[i*perRow + r] .. +width)
  * += src[i*srcStride .. +width) for every r < perRow whose offset is >= 0,
  * for i < count (gradients of rows that were summed per example, gathered

@@ -29,8 +29,6 @@ export interface NativeAddon {
   sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Array, capacity: number, slotOf: Int32Array, positions: number, slotCount: number,
     batch: number, out: Float32Array, outStride: number, outOffset: number): void;
   scatterRowsAt(src: Float32Array, srcStride: number, count: number, perRow: number, width: number, offsets: Int32Array, out: Float32Array): void;
-  fmForward(x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, fm: Float32Array): void;
-  fmBackward(dfm: Float32Array, x: Float32Array, n: number, fields: number, dim: number, sumV: Float32Array, dx: Float32Array): void;
   scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
     flags: Uint8Array, touched: Int32Array, touchedCount: number): number;
   colSumAdd(d: Float32Array, rows: number, width: number, out: Float32Array): void;

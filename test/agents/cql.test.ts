@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createCql } from '../../src/agents/cql.js';
-import { conservativePenalty, createDqn } from '../../src/agents/dqn.js';
+import { conservativePenalty, createCql } from '../../src/agents/cql.js';
+import { createDqn } from '../../src/agents/dqn.js';
 import type { Ranker } from '../../src/agents/ranker.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { checkGradient } from '../numeric/gradcheck.js';
