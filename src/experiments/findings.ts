@@ -143,6 +143,18 @@ export function computeFindings(results: ExperimentResults): string[] {
     out.push(`Sim-to-real (the same trained policies evaluated in the ground-truth world): ${parts.join('; ')}.`);
   }
 
+  const conv = results.convergence;
+  if (conv) {
+    const open: string[] = [];
+    for (const m of results.modelOrder) {
+      const bad = PAPER_TABLE_METRICS.filter((metric) => conv[m]?.[metric] && !conv[m]![metric].converged);
+      if (bad.length) open.push(`${m} (${bad.map((metric) => METRIC_INFO[metric].label).join(', ')})`);
+    }
+    out.push(open.length === 0
+      ? `Every model's learning curve is converged on ${PAPER_TABLE_METRICS.map((m) => METRIC_INFO[m].label).join(', ')} by the criterion of the convergence table.`
+      : `Not converged by the criterion of the convergence table (the curve still moves, or its last epochs are too noisy to bound the drift): ${open.join('; ')}. Those figures compare models at different distances from where they would end.`);
+  }
+
   if (n < 5) {
     out.push(`With ${n} seed${n === 1 ? '' : 's'}, intervals are wide and tests have little power: a difference that is not significant here is not evidence of no difference.`);
   }

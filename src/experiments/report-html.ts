@@ -104,6 +104,7 @@ ${tableHtml(byId.significance!)}
 <p class="caption">Evaluation on held-out users after each training epoch: line = mean over seeds, band = ± one standard deviation over seeds.</p>
 ${fig5 ? `<div class="charts">${fig5}</div><p class="caption">All models:</p>` : ''}
 <div class="charts">${allCharts}</div></section>
+${byId.convergence ? tableHtml(byId.convergence) : ''}
 ${tableHtml(byId['sim-to-real']!)}
 ${tableHtml(byId.calibration!)}
 ${results.calibration?.notes?.length ? `<ul>${results.calibration.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}

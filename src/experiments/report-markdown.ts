@@ -74,6 +74,7 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     ...(byId['table2-world'] ? [tableMarkdown(byId['table2-world']), tableMarkdown(byId['table3-world']!)] : []),
     tableMarkdown(byId.significance!),
     curveSummary(results),
+    ...(byId.convergence ? [tableMarkdown(byId.convergence)] : []),
     tableMarkdown(byId['sim-to-real']!),
     tableMarkdown(byId.calibration!),
     ...(results.calibration?.notes?.length ? [...results.calibration.notes.map((n) => `- ${n}`), ''] : []),

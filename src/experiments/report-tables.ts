@@ -178,6 +178,40 @@ export function settingsTable(results: ExperimentResults): ReportTable {
   return { id: 'settings', title: 'Settings and timings', caption: 'What this run used, and where the time went.', header: ['Setting', 'Value'], rows };
 }
 
+/**
+ * Convergence per model and metric (convergence.ts): yes or no, the slope of
+ * the seeds' mean curve over the last epochs with its 95 % interval and its
+ * size relative to the mean, and how many single seeds pass.
+ */
+export function convergenceTable(results: ExperimentResults): ReportTable | null {
+  const conv = results.convergence;
+  if (!conv) return null;
+  const c = results.convergenceCriterion;
+  const models = results.modelOrder.filter((m) => conv[m]);
+  const rows = models.map((m) => [
+    { text: m },
+    ...REPORT_METRICS.map((metric): Cell => {
+      const e = conv[m]![metric];
+      if (!e) return { text: 'n/a' };
+      if (!isNum(e.slope)) return { text: `no (${e.reason ?? 'n/a'})`, bold: true };
+      const rel = isNum(e.relativeSlope) ? `, ${fmt(100 * e.relativeSlope, 2)} %` : '';
+      return { text: `${e.converged ? 'yes' : 'no'}: ${signed(e.slope)} [${signed(e.ci95[0])}, ${signed(e.ci95[1])}]${rel}; ${e.seedsConverged}/${e.seeds} seeds`, bold: !e.converged };
+    }),
+  ]);
+  return {
+    id: 'convergence',
+    title: 'Convergence of the learning curves',
+    caption: `Per model and metric, on the mean over seeds of the per-epoch evaluation figures in the simulator: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold.`,
+    header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
+    rows,
+  };
+}
+
+function signed(x: number): string {
+  const d = Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 1 ? 2 : 3;
+  return `${x >= 0 ? '+' : ''}${x.toFixed(d)}`;
+}
+
 /** The parts of a job, as keyed in results.phases ("<model>: <part>"). */
 const TIMING_PARTS = ['collect', 'observe', 'train steps', 'evaluation', 'world evaluation'] as const;
 
@@ -210,5 +244,6 @@ export function timingTable(results: ExperimentResults): ReportTable | null {
 export function reportTables(results: ExperimentResults): ReportTable[] {
   const world = Object.keys(results.simToReal ?? {}).length > 0 ? [table2World(results), table3World(results)] : [];
   const timing = timingTable(results);
-  return [table2(results), table3(results), ...world, significanceTable(results), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+  const convergence = convergenceTable(results);
+  return [table2(results), table3(results), ...world, significanceTable(results), ...(convergence ? [convergence] : []), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
 }

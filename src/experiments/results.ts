@@ -11,6 +11,7 @@
  * (per-seed values, n, test kind, settings, machine, phases).
  */
 import type { FidelityResults } from './fidelity.js';
+import { curveConvergence, DEFAULT_CONVERGENCE, meanCurve, seedsConverged, type Convergence, type ConvergenceOptions } from './convergence.js';
 import { differenceTest, summarize } from './statistics.js';
 
 /** The reference model every other model is tested against. */
@@ -124,7 +125,23 @@ export interface ExperimentResults {
   fidelity?: FidelityResults;
   /** Per model, per seed: the raw final figures (simulator and world) and cap shares. */
   perSeed?: Record<string, SeedRun[] extends Array<infer R> ? Array<Omit<R, 'curve'>> : never>;
+  /**
+   * Per model and metric: is its learning curve (the mean over seeds of the
+   * per-epoch evaluation figures in the simulator) converged by the
+   * criterion of convergence.ts, with the slope, its interval, and how many
+   * single-seed curves pass the same test.
+   */
+  convergence?: Record<string, { [M in ReportMetric]: ConvergenceEntry }>;
+  /** The criterion `convergence` was judged by (window, largest relative slope, confidence). */
+  convergenceCriterion?: ConvergenceOptions;
 }
+
+/** The convergence verdict on one model's curve of one metric (see convergence.ts). */
+export type ConvergenceEntry = Convergence & {
+  /** Seeds whose own curve passes the criterion, of `seeds`. */
+  seedsConverged: number;
+  seeds: number;
+};
 
 /** Raw figures of one model on one seed: the "mean of the last 10 evaluation epochs" per metric, and the curves. */
 export interface SeedRun {
@@ -213,7 +230,19 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     settings: input.settings,
     notes: input.notes,
     perSeed: Object.fromEntries(input.modelOrder.map((m) => [m, input.runs[m]!.map(({ curve: _curve, ...rest }) => rest)])),
+    convergence: Object.fromEntries(input.modelOrder.map((m) => [m, modelConvergence(models[m]!.curves)])),
+    convergenceCriterion: { ...DEFAULT_CONVERGENCE },
   };
+}
+
+/** Every metric's convergence verdict for one model's curves (the mean curve over seeds, and the seeds one by one). */
+export function modelConvergence(curves: Curves): { [M in ReportMetric]: ConvergenceEntry } {
+  const out = {} as { [M in ReportMetric]: ConvergenceEntry };
+  for (const m of REPORT_METRICS) {
+    const perSeed = curves[m] ?? [];
+    out[m] = { ...curveConvergence(meanCurve(perSeed), {}, curves.epoch), seedsConverged: seedsConverged(perSeed), seeds: perSeed.length };
+  }
+  return out;
 }
 
 /**
