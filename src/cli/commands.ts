@@ -10,6 +10,7 @@ import { experimentCommand } from './experiment.js';
 import { abTestCommand } from './ab-test.js';
 import { workerCommand } from './worker.js';
 import { reportCommand } from './report.js';
+import { exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
 import { trainOnlineCommand } from './train-online.js';
 import { registryCommand } from './registry.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   workerCommand,
   abTestCommand,
   reportCommand,
+  exportCommand,
   serveCommand,
   trainOnlineCommand,
   registryCommand,
