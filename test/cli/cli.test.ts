@@ -82,5 +82,5 @@ test('bench simulator --candidates outside [6, 300] is a usage error naming the 
 test('an unknown benchmark is a usage error listing the choices', async () => {
   const r = await runCli(['bench', 'nope']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /numeric, rliv-ua, simulator, world, serve/);
+  assert.match(r.stderr, /numeric, models, rliv-ua, simulator, world, serve/);
 });
