@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PAPER_MODEL_ORDER } from '../agents/registry.js';
+import { findKuaiRandDirectory, KuaiRandDirectoryError } from '../data/kuairand-directory.js';
+import { LOGS_MAX_ROWS } from '../experiments/experiment-logs.js';
 import { runExperiment } from '../experiments/experiment.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
 import { checkQueueUrl, QueueError } from '../experiments/job-queue.js';
@@ -22,7 +24,12 @@ export const experimentCommand: CommandSpec = {
     '(RankingModel, CQL, DQN, TD3, RLUR, RLIV-UA and its four variants) on seeds --seed .. --seed+N-1, evaluates each in the simulator\n' +
     '(mean of the last 10 evaluation epochs) and in the ground-truth world, and writes to --out: results.json, report.html, report.md,\n' +
     'config.json (the fully resolved config of every model, the environment and the world), curves.csv and metrics.csv\n' +
-    '(long format: model,seed,epoch,metric,value), world.json and simulator.bin. A non-empty --out is refused unless --force.',
+    '(long format: model,seed,epoch,metric,value), world.json and simulator.bin. A non-empty --out is refused unless --force.\n' +
+    'With --logs DIR (a KuaiRand-Pure, -1K or -27K directory: log_standard_*.csv, log_random_*.csv, user_features_*.csv,\n' +
+    'video_features_basic_*.csv) there is no world: the catalog comes from the directory\'s tables, the simulator is fitted on its\n' +
+    'real logs (the random log partly held out to validate it), every model is trained and evaluated in the simulator, and the\n' +
+    'results and reports have no world columns (no ground truth); gate G1 checks the simulator against the random log, G2 and G3\n' +
+    'are not applicable.',
   options: {
     preset: presetOption('quick'),
     seeds: { type: 'string', description: 'number of seeds (default: the preset\'s; quick = 3)', valueName: 'N' },
@@ -31,6 +38,8 @@ export const experimentCommand: CommandSpec = {
     world: { type: 'string', description: 'world.json written by "rliv generate" (use that exact world), or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
     users: { type: 'string', description: 'real KuaiRand user_features CSV (the users of the world)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
+    logs: { type: 'string', description: 'a KuaiRand-Pure, -1K or -27K directory: run on its real logs, with no world (excludes --world, --users, --videos)', valueName: 'DIR' },
+    'max-rows': { type: 'string', description: `with --logs: read at most N log rows, the complete histories of a seeded random subset of users (default: the preset's; ${Object.entries(LOGS_MAX_ROWS).map(([k, v]) => `${k} ${Number.isFinite(v) ? v : 'all'}`).join(', ')})`, valueName: 'N' },
     models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
     epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
     'agent-config': { type: 'string', description: 'JSON object of config overrides per model, by model name, e.g. {"RLIV-UA": {"gamma": 0.95}} (unknown models or keys are errors)', valueName: 'FILE.json' },
@@ -61,6 +70,20 @@ export const experimentCommand: CommandSpec = {
       }
       if (values.workers !== undefined) throw new UsageError('--workers and --queue exclude each other: with --queue the jobs run on "rliv worker" processes (their --concurrency sets the threads)');
     }
+    const logsDir = typeof values.logs === 'string' ? values.logs : undefined;
+    const maxLogRows = intFlag(values, 'max-rows', 10, 2_000_000_000);
+    if (logsDir !== undefined) {
+      const other = ['world', 'users', 'videos'].filter((k) => typeof values[k] === 'string');
+      if (other.length) throw new UsageError(`--logs reads the catalog from the directory's own tables and has no world; it cannot be combined with ${other.map((k) => `--${k}`).join(', ')}`);
+      try {
+        findKuaiRandDirectory(logsDir); // before any work: names every missing file
+      } catch (err) {
+        if (err instanceof KuaiRandDirectoryError) throw new UsageError(err.message);
+        throw err;
+      }
+    } else if (maxLogRows !== undefined) {
+      throw new UsageError('--max-rows applies to --logs only (a world\'s logs are the preset\'s logDays)');
+    }
     const out = String(values.out);
     // With --queue, a killed coordinator started again with the same arguments resumes: its --out holds
     // world.json and simulator.bin but no results.json yet (results.json is written last), and is accepted.
@@ -69,7 +92,7 @@ export const experimentCommand: CommandSpec = {
     // Reach Redis before building anything: an unreachable queue is an error at once, not after the world is fitted.
     const runner: QueueJobRunner | undefined = queueUrl ? await queueJobRunner({ url: queueUrl }) : undefined;
     if (runner) ctx.log(`experiment: jobs go on ${runner.description}`);
-    ctx.log(`experiment: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${n} seed(s) [${seeds.join(', ')}], ${preset.train.epochs} epochs each -> ${out}`);
+    ctx.log(`experiment: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${n} seed(s) [${seeds.join(', ')}], ${preset.train.epochs} epochs each${logsDir !== undefined ? `, on the real logs in ${logsDir}` : ''} -> ${out}`);
     const { results, files } = await runExperiment({
       jobRunner: runner,
       preset,
@@ -79,6 +102,8 @@ export const experimentCommand: CommandSpec = {
       worldPath: typeof values.world === 'string' ? values.world : undefined,
       usersPath: typeof values.users === 'string' ? values.users : undefined,
       videosPath: typeof values.videos === 'string' ? values.videos : undefined,
+      logsDir,
+      maxLogRows,
       models,
       agentConfigs,
       workers: intFlag(values, 'workers', 1, 256),
@@ -92,6 +117,10 @@ export const experimentCommand: CommandSpec = {
       headline[name] = { sessionLength: m.sessionLength.mean, watchTime: m.watchTime.mean, ctr: m.ctr.mean, diversity: m.diversity.mean };
     }
     const queue = runner ? { queue: runner.queueName, ...runner.stats } : {};
-    return { command: 'experiment', ...queue, preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), cpuSeconds: Number((results.machine?.cpuSeconds ?? NaN).toFixed(2)), files, means: headline };
+    const gates = Object.fromEntries((results.fidelity?.gates ?? []).map((g) => [g.id, g.notApplicable ? 'not applicable' : g.pass ? 'PASS' : 'FAIL']));
+    return {
+      command: 'experiment', ...queue, preset: results.preset, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), cpuSeconds: Number((results.machine?.cpuSeconds ?? NaN).toFixed(2)), files,
+      ...(logsDir !== undefined ? { logs: logsDir, groundTruth: false } : {}), fidelity: gates, means: headline,
+    };
   },
 };

@@ -191,8 +191,8 @@ function trimBatch(b: LogBatch): LogBatch {
   return out as unknown as LogBatch;
 }
 
-/** Checks a header line against the expected columns; throws naming the first mismatch. */
-function checkHeader(path: string, header: string | undefined, expected: readonly string[]): void {
+/** Checks a header line against the expected columns; throws a KuaiRandFormatError naming the first mismatch. */
+export function checkHeader(path: string, header: string | undefined, expected: readonly string[]): void {
   if (header === undefined) throw new KuaiRandFormatError(path, 1, undefined, undefined, `empty file: expected a header with ${expected.length} columns (${expected.slice(0, 3).join(', ')}, ...)`);
   const fields: string[] = [];
   const n = splitCsvLine(header.charCodeAt(0) === 0xfeff ? header.slice(1) : header, fields);

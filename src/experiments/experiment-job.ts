@@ -28,8 +28,8 @@ export interface JobSetup {
   catalog: Catalog;
   /** The learned simulator (training and the paper's evaluation). */
   simulator: ResponseModel;
-  /** The ground truth (sim-to-real evaluation). */
-  groundTruth: ResponseModel;
+  /** The ground truth (sim-to-real evaluation); absent for real logs, whose jobs are evaluated in the simulator only. */
+  groundTruth?: ResponseModel;
   /** Environment options shared by both. */
   environment: Partial<EnvironmentOptions>;
   loggingPolicy: (rng: Rng) => SlatePolicy;
@@ -155,9 +155,11 @@ export function policyFigures(sessions: readonly SessionTrace[], catalog: Catalo
  * `seed`, `rounds` rounds in each environment (fresh environments with the
  * seed: the same candidates and random streams as the models' evaluation).
  * `world` may be absent (real KuaiRand logs): then only the simulator runs.
+ * The logging policy is a reference only when `setup.loggingPolicy` is
+ * given (real logs come without theirs).
  */
 export function runReferencePolicies(
-  setup: Pick<JobSetup, 'catalog' | 'simulator' | 'environment' | 'loggingPolicy' | 'train'>,
+  setup: Pick<JobSetup, 'catalog' | 'simulator' | 'environment' | 'train'> & { loggingPolicy?: JobSetup['loggingPolicy'] },
   world: (ResponseModel & ClickProbabilityModel) | undefined,
   simulatorClicks: ClickProbabilityModel,
   seed: number,
@@ -169,7 +171,7 @@ export function runReferencePolicies(
   const maxRequests = maxRequestsOf(setup.environment);
   const policies: Record<string, () => SlatePolicy> = {
     'uniform random': () => new RandomPolicy(new Rng(seed).fork('reference-random')),
-    'logging policy': () => setup.loggingPolicy(new Rng(seed).fork('reference-logging')),
+    ...(setup.loggingPolicy ? { 'logging policy': () => setup.loggingPolicy!(new Rng(seed).fork('reference-logging')) } : {}),
     ...(world ? { 'click oracle': () => new GreedyClickPolicy(world) } : {}),
     'simulator-greedy': () => new GreedyClickPolicy(simulatorClicks),
   };
@@ -218,16 +220,19 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   const result = run.run(() => onUnit(`${name} seed ${seed}`));
   const trainSeconds = (performance.now() - t0) / 1000;
 
-  // The same held-out panel the loop evaluated on, now in a fresh ground-truth world.
+  // The same held-out panel the loop evaluated on, now in a fresh ground-truth world (none for real logs).
   const t1 = performance.now();
   const worldClock = new PartClock();
   worldClock.start();
-  const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
-  const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
-  const world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
-    onUnit(`${name} seed ${seed} (world)`);
-    return reportMetrics(sessions, catalog, maxRequests);
-  }).rounds;
+  let world: EvaluationMetrics[] | undefined;
+  if (setup.groundTruth) {
+    const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
+    const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
+    world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
+      onUnit(`${name} seed ${seed} (world)`);
+      return reportMetrics(sessions, catalog, maxRequests);
+    }).rounds;
+  }
   const worldSeconds = (performance.now() - t1) / 1000;
   const worldCpu = worldClock.lap().cpu;
 
@@ -236,10 +241,10 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
   for (const m of REPORT_METRICS) {
     sim[m] = result.figure[m]!;
-    real[m] = lastMean(world, t.lastEpochsForFigure, m);
+    if (world) real[m] = lastMean(world, t.lastEpochsForFigure, m);
     curve[m] = result.reports.map((r) => r.eval[m]!);
   }
-  const capShare = { sim: result.figure.capShare!, real: lastMean(world, t.lastEpochsForFigure, 'capShare') };
+  const capShare = world ? { sim: result.figure.capShare!, real: lastMean(world, t.lastEpochsForFigure, 'capShare') } : { sim: result.figure.capShare! };
   const parts: JobParts = { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: worldSeconds };
   let cpuParts: JobParts | null = worldCpu === null ? null : { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: worldCpu };
   for (const r of result.reports) {
@@ -247,7 +252,7 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
     if (cpuParts && r.cpuSeconds) addParts(cpuParts, r.cpuSeconds);
     else cpuParts = null;
   }
-  return { run: { seed, sim, real, curve, capShare }, trainSeconds, worldSeconds, parts, cpuParts };
+  return { run: { seed, sim, ...(world ? { real } : {}), curve, capShare }, trainSeconds, worldSeconds, parts, cpuParts };
 }
 
 /** Adds one epoch's seconds (collect, observe, train including observe, eval) to the job's parts. */

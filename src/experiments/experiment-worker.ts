@@ -1,6 +1,7 @@
 /**
  * Worker thread of the experiment: rebuilds the run's world from its
- * description and loads the fitted simulator from its file, then runs the
+ * description (on real logs: only the catalog, and the stand-in behaviour
+ * policy, see instrument.ts) and loads the fitted simulator from its file, then runs the
  * jobs (experiment-job.ts) the main thread sends, one at a time, reporting
  * each unit of progress. The main side is job-thread.ts. Messages:
  *   in:  {type: 'job', job: ExperimentJob} | {type: 'exit'}
@@ -8,15 +9,18 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSimulatorEnsemble } from '../simulator/simulator-ensemble.js';
-import { buildDescribedWorld, type WorldDescription } from '../simulator/world-description.js';
+import type { WorldDescription } from '../simulator/world-description.js';
 import type { EnvironmentOptions } from '../simulator/environment.js';
 import { jobLabel, runJob, type ExperimentJob, type JobSetup } from './experiment-job.js';
-import { loggingPolicyFactory } from './experiment-world.js';
+import { rebuildJobWorld } from './instrument.js';
 import type { TrainPreset } from './train-presets.js';
 
 /** What a worker thread is started with: everything of a {@link JobSetup} that is not rebuilt from it. */
 export interface WorkerData {
+  /** The world; on real logs (`logs` set) only its catalog's tables and seed are used. */
   description: WorldDescription;
+  /** Set on real logs: there is no world, and offline agents learn from the stand-in behaviour policy over these standard-log exposures per item. */
+  logs?: { itemExposures: number[] };
   simulatorPath: string;
   environment: Partial<EnvironmentOptions>;
   train: TrainPreset;
@@ -27,13 +31,13 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('experiment-worker.ts must run as a worker thread');
   const data = workerData as WorkerData;
-  const { catalog, world } = await buildDescribedWorld(data.description);
+  const { catalog, groundTruth, loggingPolicy } = await rebuildJobWorld(data);
   const setup: JobSetup = {
     catalog,
     simulator: loadSimulatorEnsemble(data.simulatorPath, catalog),
-    groundTruth: world,
+    groundTruth,
     environment: data.environment,
-    loggingPolicy: loggingPolicyFactory(catalog, world),
+    loggingPolicy,
     train: data.train,
     worldRounds: data.worldRounds,
     agentConfigs: {}, // every job carries its own config

@@ -2,7 +2,9 @@
  * The experiment of the paper's §4 (Tables 2 and 3, Fig. 5), end to end:
  *
  *   1. generate the ground-truth world (synthetic, or on the real KuaiRand
- *      user/video tables), with an optional world-config override;
+ *      user/video tables), with an optional world-config override — or,
+ *      with `logsDir` (`--logs DIR`), read real KuaiRand logs instead
+ *      (experiment-logs.ts: no world, no ground truth);
  *   2. log `logDays` days of logging-policy traffic in the world and fit the
  *      learned simulator on those logs (the paper's protocol: agents are
  *      trained and evaluated in a simulator learned from logs);
@@ -22,6 +24,11 @@
  *      environment and the world; written before training starts) and the
  *      long-format DIR/curves.csv and DIR/metrics.csv (run-files.ts).
  *
+ * Steps 1-3 produce a FittedInstrument (instrument.ts); everything after it
+ * is the same code for a world and for real logs, which differ only where
+ * the world is needed: no world evaluation, no world columns, gates G2/G3
+ * not applicable and G1 against the random log (fidelity-logs.ts).
+ *
  * The (model, seed) jobs run through a job runner (job-runner.ts): worker
  * threads (one per CPU by default) or a BullMQ queue served by `rliv worker`
  * processes; each job's result depends only on the job (its seed), so where
@@ -33,10 +40,14 @@ import { join, resolve } from 'node:path';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
 import { runReferencePolicies, type ExperimentJob, type JobParts, type JobResult, type JobSetup } from './experiment-job.js';
 import { computeFidelity, type ModelSeedFigures, type ReferenceFigures } from './fidelity.js';
+import { computeLogsFidelity } from './fidelity-logs.js';
 import { threadJobRunner, type JobRunner } from './job-runner.js';
+import { buildLogsInstrument, NO_GROUND_TRUTH_GATE } from './experiment-logs.js';
+import { worldInstrument, type FittedInstrument } from './instrument.js';
+import { findKuaiRandDirectory } from '../data/kuairand-directory.js';
 import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
 import { modelConfigs } from './model-configs.js';
-import { buildExperimentWorld, type ExperimentWorld } from './experiment-world.js';
+import { buildExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderSavedReports } from './results-file.js';
 import { buildResults, resultsToJson, type ExperimentResults, type SeedRun } from './results.js';
@@ -59,6 +70,14 @@ export interface ExperimentOptions {
   usersPath?: string;
   /** Real KuaiRand video feature table (`--videos`). */
   videosPath?: string;
+  /**
+   * `--logs DIR`: a KuaiRand-Pure, -1K or -27K directory; the simulator is
+   * fitted on its real logs over the catalog of its feature tables, and
+   * there is no world (excludes worldPath, usersPath, videosPath).
+   */
+  logsDir?: string;
+  /** Under `logsDir`: at most this many log rows, whole users (default: LOGS_MAX_ROWS of the preset). */
+  maxLogRows?: number;
   /** Models to run (default: the preset's, i.e. all ten in the paper's order). */
   models?: string[];
   /**
@@ -81,7 +100,8 @@ export interface ExperimentOptions {
 
 export interface ExperimentOutput {
   results: ExperimentResults;
-  files: { results: string; html: string; markdown: string; world: string; simulator: string; config: string; curves: string; metrics: string };
+  /** `world` is absent on real logs (there is no world). */
+  files: { results: string; html: string; markdown: string; world?: string; simulator: string; config: string; curves: string; metrics: string };
 }
 
 /** Keys of the per-model, per-part phases of results.json (`"<model>: <part>"`), summed over seeds. */
@@ -110,6 +130,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   if (seeds.length === 0) throw new RangeError('the experiment needs at least one seed');
   if (new Set(seeds).size !== seeds.length) throw new RangeError(`seeds must be distinct, got [${seeds.join(', ')}]`);
   const agentConfigs = modelConfigs(models, preset.train.batchSize, options.agentConfigs ?? {}, 'models of this experiment');
+  if (options.logsDir !== undefined) {
+    const other = (['worldPath', 'usersPath', 'videosPath'] as const).filter((k) => options[k] !== undefined);
+    if (other.length) throw new RangeError(`logsDir (--logs) reads the catalog from the directory's tables and has no world; it excludes ${other.join(', ')}`);
+    findKuaiRandDirectory(options.logsDir); // a bad directory fails here, before any work
+  }
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const started = performance.now();
@@ -125,25 +150,43 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     return v;
   };
 
-  // 1-3. World, logs, learned simulator, calibration.
-  const world: ExperimentWorld = await buildExperimentWorld({
-    preset,
-    worldSeed: options.worldSeed ?? 1,
-    worldPath: options.worldPath,
-    usersPath: options.usersPath,
-    videosPath: options.videosPath,
-    progress,
-    timed,
-  });
+  // 1-3. World (or real logs), logs, learned simulator, calibration.
+  const world: FittedInstrument = options.logsDir !== undefined
+    ? await buildLogsInstrument({ preset, logsDir: options.logsDir, seed: options.worldSeed ?? 1, maxRows: options.maxLogRows, progress, timed })
+    : worldInstrument(await buildExperimentWorld({
+      preset,
+      worldSeed: options.worldSeed ?? 1,
+      worldPath: options.worldPath,
+      usersPath: options.usersPath,
+      videosPath: options.videosPath,
+      progress,
+      timed,
+    }), preset.logDays);
+  return runOnInstrument(options, world, { models, seeds, agentConfigs, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed });
+}
+
+/** Steps 4-6 on a fitted instrument: the same for a world and for real logs. */
+async function runOnInstrument(
+  options: ExperimentOptions,
+  world: FittedInstrument,
+  run: {
+    models: string[]; seeds: number[]; agentConfigs: Record<string, Record<string, unknown>>; outDir: string;
+    started: number; loadStart: number; cpuStart: NodeJS.CpuUsage; phases: Record<string, number>; phasesCpu: Record<string, number>;
+    timed: <T>(name: string, f: () => T | Promise<T>) => Promise<T>;
+  },
+): Promise<ExperimentOutput> {
+  const { models, seeds, agentConfigs, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed } = run;
+  const preset = options.preset;
+  const progress = options.progress ?? SILENT_PROGRESS;
   const { catalog } = world;
 
   // Artifacts that make the run reproducible (and let worker threads rebuild the same world and simulator).
-  const files = {
+  const files: ExperimentOutput['files'] = {
     results: join(outDir, 'results.json'), html: join(outDir, 'report.html'), markdown: join(outDir, 'report.md'),
-    world: join(outDir, 'world.json'), simulator: join(outDir, 'simulator.bin'),
+    ...(world.description ? { world: join(outDir, 'world.json') } : {}), simulator: join(outDir, 'simulator.bin'),
     config: join(outDir, 'config.json'), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv'),
   };
-  writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
+  if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
   writeRunFile(files.config, runJson({
     kind: 'rliv-experiment-config',
@@ -154,8 +197,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     agentConfigOverrides: options.agentConfigs ?? {},
     training: { ...preset.train, worldEvalRounds: preset.train.lastEpochsForFigure },
     environment: resolvedEnvironment(world.environment, 'the training seed of each (model, seed) job'),
-    world: world.description,
-    logDays: preset.logDays,
+    world: world.description ?? null,
+    ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
+    logDays: world.logDays,
     calibration: preset.calibration,
     simulatorFit: preset.simulatorFit,
   }));
@@ -172,7 +216,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const runner = options.jobRunner ?? threadJobRunner(workers);
   const done: Record<string, Array<JobResult | undefined>> = Object.fromEntries(models.map((m) => [m, seeds.map(() => undefined)]));
   let units = 0;
-  progress.start('train', jobs.length * (t.epochs + worldRounds), 'epochs');
+  progress.start('train', jobs.length * (t.epochs + (world.groundTruth ? worldRounds : 0)), 'epochs');
   const onDone = (job: ExperimentJob, r: JobResult): void => {
     const { model, seed } = job;
     done[model]![seeds.indexOf(seed)] = r;
@@ -191,7 +235,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
   };
   const trainStart = performance.now();
-  await runner.run({ setup, shipped: { description: world.description, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds } }, jobs, {
+  await runner.run({ setup, shipped: { ...world.shipped, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds } }, jobs, {
     onUnit: (note) => progress.update(++units, note),
     onStatus: (note) => progress.update(units, note),
     onDone,
@@ -201,17 +245,25 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   progress.stop();
   const runs: Record<string, SeedRun[]> = Object.fromEntries(models.map((m) => [m, done[m]!.map((r) => r!.run)]));
 
-  // 6. The fidelity gates: reference policies in both environments, then G1-G3 on everything measured.
-  progress.log('fidelity: reference policies in the simulator and in the world ...');
-  const reference = await timed('reference policies', () => runReferencePolicies(setup, world.groundTruth, world.simulator, seeds[0]!, worldRounds)) as ReferenceFigures;
-  const seedFigures: Record<string, ModelSeedFigures[]> = Object.fromEntries(models.map((m) => [m, runs[m]!.map((r) => ({
-    sim: { sessionLength: r.sim.sessionLength, watchTime: r.sim.watchTime, ctr: r.sim.ctr, capShare: r.capShare?.sim ?? NaN },
-    world: { sessionLength: r.real.sessionLength, watchTime: r.real.watchTime, ctr: r.real.ctr, capShare: r.capShare?.real ?? NaN },
-  }))]));
-  const fidelity = computeFidelity({ models, runs: seedFigures, reference });
+  // 6. The fidelity gates: reference policies in both environments, then G1-G3 on everything measured
+  // (real logs: in the simulator only, G1 against the random log, G2 and G3 not applicable).
+  const groundTruth = world.groundTruth;
+  progress.log(`fidelity: reference policies in the simulator${groundTruth ? ' and in the world' : ''} ...`);
+  const referenceSetup = { ...setup, loggingPolicy: world.loggingPolicyKnown ? setup.loggingPolicy : undefined };
+  const reference: ReferenceFigures = await timed('reference policies', () => runReferencePolicies(referenceSetup, groundTruth, world.simulator, seeds[0]!, worldRounds));
+  let fidelity;
+  if (groundTruth) {
+    const seedFigures: Record<string, ModelSeedFigures[]> = Object.fromEntries(models.map((m) => [m, runs[m]!.map((r) => ({
+      sim: { sessionLength: r.sim.sessionLength, watchTime: r.sim.watchTime, ctr: r.sim.ctr, capShare: r.capShare?.sim ?? NaN },
+      world: { sessionLength: r.real!.sessionLength, watchTime: r.real!.watchTime, ctr: r.real!.ctr, capShare: r.capShare?.real ?? NaN },
+    }))]));
+    fidelity = computeFidelity({ models, runs: seedFigures, reference });
+  } else {
+    fidelity = computeLogsFidelity({ reference, randomLogClickRate: world.randomLogClickRate ?? NaN, randomLogRows: Number(world.settings?.randomLogRows ?? NaN), reason: NO_GROUND_TRUTH_GATE });
+  }
   const counts = [1, 2, 4, 8, 16];
   const simResponse = clickLogitByPairCount(world.simulator, counts, 2000, options.worldSeed ?? 1);
-  const bn = world.groundTruth.config.familiarity.clicks;
+  const bn = groundTruth?.config.familiarity.clicks;
   const rep = world.simulatorReport;
   fidelity.instrument = {
     simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
@@ -222,9 +274,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     clickStandard: rep.clickStandard,
     clickRandom: rep.clickRandom,
     randomLogHeads: rep.random?.heads,
-    pairCountResponse: counts.map((n, i) => ({ clicks: n, world: bn * Math.log1p(n), simulator: simResponse[i]! })),
+    pairCountResponse: counts.map((n, i) => ({ clicks: n, world: bn === undefined ? null : bn * Math.log1p(n), simulator: simResponse[i]! })),
   };
-  for (const g of fidelity.gates) progress.log(`fidelity ${g.id} ${g.pass ? 'PASS' : 'FAIL'}: ${g.title}`);
+  for (const g of fidelity.gates) progress.log(`fidelity ${g.id} ${g.notApplicable ? 'not applicable' : g.pass ? 'PASS' : 'FAIL'}: ${g.title}`);
 
   const wallSeconds = (performance.now() - started) / 1000;
   const results = buildResults({
@@ -243,8 +295,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       authors: catalog.numAuthors,
       dataSource: world.dataSource,
       worldSeed: options.worldSeed ?? 1,
-      logDays: preset.logDays,
+      logDays: world.logDays,
       logRows: world.logRows,
+      ...world.settings,
       epochs: t.epochs,
       sessionsPerEpoch: t.sessionsPerEpoch,
       evalSessionsPerEpoch: t.evalSessionsPerEpoch,
@@ -253,15 +306,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       agentConfigOverrides: options.agentConfigs ?? {},
       heldOutFraction: t.heldOutFraction,
       lastEpochsForFigure: t.lastEpochsForFigure,
-      worldEvalRounds: worldRounds,
+      worldEvalRounds: groundTruth ? worldRounds : 0,
       ...(options.jobRunner ? {} : { workers }),
       jobRunner: runner.description,
       exploration: t.exploration,
       environment: world.environment,
-      calibration: preset.calibration,
+      ...(groundTruth ? { calibration: preset.calibration } : {}),
       simulatorFit: preset.simulatorFit,
     },
     notes: world.notes,
+    noGroundTruth: world.noGroundTruth,
   });
   results.fidelity = fidelity;
   const json = resultsToJson(results);

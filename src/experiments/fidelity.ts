@@ -47,6 +47,8 @@ export interface FidelityGate {
   title: string;
   pass: boolean;
   checks: FidelityCheck[];
+  /** Set when the gate cannot be computed (real logs have no ground truth): why. `pass` is then false and means nothing; reports show "not applicable". */
+  notApplicable?: string;
 }
 
 /** What one policy did in one environment: pooled per-exposure rates and per-session figures. */
@@ -64,8 +66,8 @@ export interface PolicyFigures {
   sessions: number;
 }
 
-/** The reference policies, each in both environments. */
-export type ReferenceFigures = Record<string, { sim: PolicyFigures; world: PolicyFigures }>;
+/** The reference policies, each in the simulator and (when there is one) in the world. */
+export type ReferenceFigures = Record<string, { sim: PolicyFigures; world?: PolicyFigures }>;
 
 /** Per model, per seed: the figures the gates need, in the simulator and in the world. */
 export interface ModelSeedFigures {
@@ -109,8 +111,8 @@ export function gateCalibration(reference: ReferenceFigures): FidelityGate {
   const checks: FidelityCheck[] = [];
   const random = reference['uniform random'];
   const logging = reference['logging policy'];
-  if (random) checks.push(relCheck('uniform random: click rate', random.sim.click, random.world.click, FIDELITY_BOUNDS.randomClickRelError));
-  if (logging) {
+  if (random?.world) checks.push(relCheck('uniform random: click rate', random.sim.click, random.world.click, FIDELITY_BOUNDS.randomClickRelError));
+  if (logging?.world) {
     checks.push(relCheck('logging policy: click rate', logging.sim.click, logging.world.click, FIDELITY_BOUNDS.loggingRelError));
     checks.push(relCheck('logging policy: long-view rate', logging.sim.longView, logging.world.longView, FIDELITY_BOUNDS.loggingRelError));
     checks.push(relCheck('logging policy: play time per exposure', logging.sim.playTimeS, logging.world.playTimeS, FIDELITY_BOUNDS.loggingRelError));

@@ -147,6 +147,8 @@ export function queueName(buildId: string): string {
 /** Everything a worker needs to rebuild a run's {@link JobSetup}, as data (the simulator travels separately, by hash). */
 export interface ShippedSetup {
   description: WorldDescription;
+  /** Real KuaiRand logs (`rliv experiment --logs`): no world, the stand-in behaviour policy's exposures (experiment-worker.ts's WorkerData). */
+  logs?: { itemExposures: number[] };
   /** SHA-256 of the real KuaiRand tables the world was built on (absent for a synthetic world). */
   tables: { usersSha256?: string; videosSha256?: string };
   simulatorSha256: string;

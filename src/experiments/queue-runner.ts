@@ -62,6 +62,7 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
     const simulatorBytes = readFileSync(context.shipped.simulatorPath);
     const shipped: ShippedSetup = {
       description: context.shipped.description,
+      ...(context.shipped.logs ? { logs: context.shipped.logs } : {}),
       tables: tableHashes(context.shipped.description),
       simulatorSha256: sha256(simulatorBytes),
       environment: context.shipped.environment,

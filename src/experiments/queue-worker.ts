@@ -101,7 +101,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
     const simulatorPath = join(cacheDir, `${shipped.simulatorSha256}.simulator.bin`);
     writeFileSync(simulatorPath, bytes);
-    return { description: shipped.description, simulatorPath, environment: shipped.environment, train: shipped.train, worldRounds: shipped.worldRounds };
+    return { description: shipped.description, ...(shipped.logs ? { logs: shipped.logs } : {}), simulatorPath, environment: shipped.environment, train: shipped.train, worldRounds: shipped.worldRounds };
   }
 
   function setupOf(hash: string): Promise<WorkerData> {

@@ -7,7 +7,7 @@
  */
 import { fidelityTables, fidelityVerdict } from './report-fidelity.js';
 import { computeFindings, isNum } from './findings.js';
-import { reportTables, type ReportTable } from './report-tables.js';
+import { noWorldExplanation, reportTables, type ReportTable } from './report-tables.js';
 import { METRIC_INFO, type ExperimentResults, type ReportMetric } from './results.js';
 import { escapeXml, lineChartSvg, MODEL_COLORS, type ChartSeries } from './svg-line-chart.js';
 
@@ -83,6 +83,7 @@ export function renderHtmlReport(results: ExperimentResults): string {
     ? (['watchTime', 'sessionLength', 'ctr'] as ReportMetric[]).map((m) => curveChart(results, m, fig5Models, `fig5-${m}`, `Fig. 5: ${METRIC_INFO[m].label}`, ['#4e79a7', '#e15759'])).join('\n')
     : '';
   const notes = (results.notes ?? []).map((n) => `<li>${escapeXml(n)}</li>`).join('');
+  const noWorld = noWorldExplanation(results);
   // The run's own date (not the time of rendering): a report rebuilt from results.json is the same file.
   const date = results.createdAt ? ` Run finished ${escapeXml(results.createdAt.replace('T', ' ').slice(0, 16))} UTC.` : '';
   return `<!DOCTYPE html>
@@ -99,13 +100,14 @@ ${notes ? `<p class="caption">Notes from the run:</p><ul>${notes}</ul>` : ''}</s
 ${tableHtml(byId.table2!)}
 ${tableHtml(byId.table3!)}
 ${byId['table2-world'] ? `${tableHtml(byId['table2-world'])}\n${tableHtml(byId['table3-world']!)}` : ''}
+${noWorld ? `<section id="no-world"><h2>No ground-truth columns</h2><p class="caption">${escapeXml(noWorld)}</p></section>` : ''}
 ${tableHtml(byId.significance!)}
 <section id="curves"><h2>Learning curves (Fig. 5)</h2>
 <p class="caption">Evaluation on held-out users after each training epoch: line = mean over seeds, band = ± one standard deviation over seeds.</p>
 ${fig5 ? `<div class="charts">${fig5}</div><p class="caption">All models:</p>` : ''}
 <div class="charts">${allCharts}</div></section>
 ${byId.convergence ? tableHtml(byId.convergence) : ''}
-${tableHtml(byId['sim-to-real']!)}
+${byId['sim-to-real'] ? tableHtml(byId['sim-to-real']) : ''}
 ${tableHtml(byId.calibration!)}
 ${results.calibration?.notes?.length ? `<ul>${results.calibration.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}
 ${tableHtml(byId['paper-reported']!)}

@@ -6,7 +6,7 @@
 import { fidelityTables, fidelityVerdict } from './report-fidelity.js';
 import { computeFindings, fmt, isNum } from './findings.js';
 import { curveBand } from './report-html.js';
-import { reportTables, type ReportTable } from './report-tables.js';
+import { noWorldExplanation, reportTables, type ReportTable } from './report-tables.js';
 import { METRIC_INFO, type ExperimentResults, type ReportMetric } from './results.js';
 
 const cellText = (s: string) => s.replace(/\|/g, '\\|');
@@ -72,10 +72,11 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     tableMarkdown(byId.table2!),
     tableMarkdown(byId.table3!),
     ...(byId['table2-world'] ? [tableMarkdown(byId['table2-world']), tableMarkdown(byId['table3-world']!)] : []),
+    ...(noWorldExplanation(results) ? ['### No ground-truth columns', '', noWorldExplanation(results)!, ''] : []),
     tableMarkdown(byId.significance!),
     curveSummary(results),
     ...(byId.convergence ? [tableMarkdown(byId.convergence)] : []),
-    tableMarkdown(byId['sim-to-real']!),
+    ...(byId['sim-to-real'] ? [tableMarkdown(byId['sim-to-real'])] : []),
     tableMarkdown(byId.calibration!),
     ...(results.calibration?.notes?.length ? [...results.calibration.notes.map((n) => `- ${n}`), ''] : []),
     tableMarkdown(byId['paper-reported']!),

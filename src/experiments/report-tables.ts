@@ -144,8 +144,8 @@ export function calibrationTable(results: ExperimentResults): ReportTable {
   return {
     id: 'calibration',
     title: 'Calibration',
-    caption: 'Rates under the logging policy: the target (KuaiRand-Pure unless noted), the ground-truth world and the learned simulator fitted on the world\'s logs.',
-    header: ['Quantity', 'Target', 'World', 'Simulator', 'Source'],
+    caption: results.calibration?.caption ?? 'Rates under the logging policy: the target (KuaiRand-Pure unless noted), the ground-truth world and the learned simulator fitted on the world\'s logs.',
+    header: ['Quantity', 'Target', results.calibration?.worldLabel ?? 'World', 'Simulator', 'Source'],
     rows: (results.calibration?.rows ?? []).map((r) => [
       { text: r.quantity }, { text: fmt(r.target) }, { text: fmt(r.world) }, { text: fmt(r.simulator) }, { text: r.source ?? '' },
     ]),
@@ -240,10 +240,17 @@ export function timingTable(results: ExperimentResults): ReportTable | null {
   };
 }
 
-/** Every table of the report, in page order. */
+/** Every table of the report, in page order. Without a ground truth (real logs) there are no world tables and no sim-to-real table. */
 export function reportTables(results: ExperimentResults): ReportTable[] {
-  const world = Object.keys(results.simToReal ?? {}).length > 0 ? [table2World(results), table3World(results)] : [];
+  const hasWorld = Object.keys(results.simToReal ?? {}).length > 0;
+  const world = hasWorld ? [table2World(results), table3World(results)] : [];
   const timing = timingTable(results);
   const convergence = convergenceTable(results);
-  return [table2(results), table3(results), ...world, significanceTable(results), ...(convergence ? [convergence] : []), simToRealTable(results), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+  return [table2(results), table3(results), ...world, significanceTable(results), ...(convergence ? [convergence] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+}
+
+/** Why the report has no world columns (real logs), or undefined when it has them. */
+export function noWorldExplanation(results: ExperimentResults): string | undefined {
+  if (Object.keys(results.simToReal ?? {}).length > 0) return undefined;
+  return results.noGroundTruth ?? 'These results carry no ground-truth figures, so the report has no world columns.';
 }

@@ -78,6 +78,10 @@ export interface CalibrationRow {
 
 export interface Calibration {
   rows: CalibrationRow[];
+  /** Header of the `world` column (default "World"; "Logs" on real logs, which have no world). */
+  worldLabel?: string;
+  /** The table's caption, when it is not the world's (rates under the logging policy). */
+  caption?: string;
   /** Free-form notes (e.g. the fitted intercepts, held-out log loss). */
   notes?: string[];
 }
@@ -123,6 +127,8 @@ export interface ExperimentResults {
   notes?: string[];
   /** The fidelity gates G1-G3 of the offline instrument (src/experiments/fidelity.ts). */
   fidelity?: FidelityResults;
+  /** Set when there is no ground-truth world (real KuaiRand logs, `--logs`): why the tables have no world columns. `simToReal` is then empty. */
+  noGroundTruth?: string;
   /** Per model, per seed: the raw final figures (simulator and world) and cap shares. */
   perSeed?: Record<string, SeedRun[] extends Array<infer R> ? Array<Omit<R, 'curve'>> : never>;
   /**
@@ -148,12 +154,12 @@ export interface SeedRun {
   seed: number;
   /** Final figures in the learned simulator. */
   sim: Record<ReportMetric, number>;
-  /** Final figures in the ground-truth world. */
-  real: Record<ReportMetric, number>;
+  /** Final figures in the ground-truth world; absent when there is none (real logs). */
+  real?: Record<ReportMetric, number>;
   /** Per-epoch evaluation figures in the learned simulator. */
   curve: { epoch: number[] } & Record<ReportMetric, number[]>;
   /** Share of evaluation sessions that ended at the request cap, in the simulator and in the world (fidelity gate G2). */
-  capShare?: { sim: number; real: number };
+  capShare?: { sim: number; real?: number };
 }
 
 export interface BuildResultsInput {
@@ -171,6 +177,8 @@ export interface BuildResultsInput {
   machine?: MachineInfo;
   settings?: Record<string, unknown>;
   notes?: string[];
+  /** Why there is no ground truth (real logs); the runs then have no `real` figures. */
+  noGroundTruth?: string;
 }
 
 function metricSummary(values: number[]): MetricSummary {
@@ -189,16 +197,21 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     if (seedsOfRuns.some((s, i) => s !== input.seeds[i]) || seedsOfRuns.length !== input.seeds.length) {
       throw new Error(`buildResults: runs of "${name}" are for seeds [${seedsOfRuns.join(', ')}], expected [${input.seeds.join(', ')}]`);
     }
+    const hasWorld = runs.map((r) => r.real !== undefined);
+    if (hasWorld.some((x) => x !== hasWorld[0])) throw new Error(`buildResults: some runs of "${name}" have world figures and some do not`);
+    if (hasWorld[0] === (input.noGroundTruth !== undefined)) {
+      throw new Error(`buildResults: runs of "${name}" ${hasWorld[0] ? 'have world figures but the results say there is no ground truth' : 'have no world figures and no reason is given (noGroundTruth)'}`);
+    }
     const curves: Curves = { epoch: runs[0]!.curve.epoch.slice() };
     const result = { curves } as ModelResult;
     const real = {} as { [M in ReportMetric]: MetricSummary };
     for (const m of REPORT_METRICS) {
       result[m] = metricSummary(runs.map((r) => r.sim[m]));
-      real[m] = metricSummary(runs.map((r) => r.real[m]));
+      if (hasWorld[0]) real[m] = metricSummary(runs.map((r) => r.real![m]));
       curves[m] = runs.map((r) => r.curve[m].slice());
     }
     models[name] = result;
-    simToReal[name] = real;
+    if (hasWorld[0]) simToReal[name] = real;
   }
   const significance: ExperimentResults['significance'] = {};
   const reference = input.runs[REFERENCE_MODEL];
@@ -229,6 +242,7 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     machine: input.machine,
     settings: input.settings,
     notes: input.notes,
+    ...(input.noGroundTruth !== undefined ? { noGroundTruth: input.noGroundTruth } : {}),
     perSeed: Object.fromEntries(input.modelOrder.map((m) => [m, input.runs[m]!.map(({ curve: _curve, ...rest }) => rest)])),
     convergence: Object.fromEntries(input.modelOrder.map((m) => [m, modelConvergence(models[m]!.curves)])),
     convergenceCriterion: { ...DEFAULT_CONVERGENCE },
