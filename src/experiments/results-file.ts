@@ -52,6 +52,7 @@ const experimentSchema = z.looseObject({
   significance: z.record(z.string(), z.record(z.string(), z.looseObject({ pValue: num, ci95: z.tuple([num, num]) }))),
   wallSeconds: num,
   createdAt: z.string().optional(),
+  noGroundTruth: z.string().optional(),
 });
 const delta = z.looseObject({ delta: num, ci95: z.tuple([num, num]), pValue: num });
 const abSchema = z.looseObject({
@@ -80,7 +81,9 @@ export function parseResults(json: unknown, source: string): SavedResults {
   if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'modelOrder' in o && 'models' in o) {
     check(experimentSchema, o, source, 'results.json of rliv experiment');
     const r = o as unknown as ExperimentResults;
-    const missing = r.modelOrder.filter((m) => !r.models[m] || !r.simToReal[m]);
+    // Without a ground truth (real logs, `noGroundTruth`) simToReal is empty by design.
+    const withWorld = typeof r.noGroundTruth !== 'string';
+    const missing = r.modelOrder.filter((m) => !r.models[m] || (withWorld && !r.simToReal[m]));
     if (missing.length) throw new ResultsFileError(`${source} is not a valid results.json of rliv experiment: modelOrder names ${missing.map((m) => JSON.stringify(m)).join(', ')} but models or simToReal has no entry for it`);
     return { kind: 'experiment', results: r };
   }

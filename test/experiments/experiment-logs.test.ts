@@ -169,6 +169,13 @@ test('rliv experiment --logs DIR: all ten models trained and evaluated in the si
   assert.match(html, /<section id="no-world">/);
   assert.match(html, /data-table="table2"/);
   for (const id of ['table2-world', 'table3-world', 'sim-to-real']) assert.ok(!html.includes(`data-table="${id}"`), `no ${id} table`);
+
+  // rliv report rebuilds both reports from results.json, byte for byte.
+  const rebuilt = tempDir('rliv-logs-report-');
+  const rep = await runCli(['report', join(out, 'results.json'), '--out', rebuilt, '--quiet']);
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.equal(readFileSync(join(rebuilt, 'report.md'), 'utf8'), md);
+  assert.equal(readFileSync(join(rebuilt, 'report.html'), 'utf8'), html);
 });
 
 test('--logs on one thread gives the same figures as on worker threads (workers rebuild the catalog and behaviour policy from the source)', { skip, timeout: 900_000 }, async () => {

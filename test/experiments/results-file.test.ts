@@ -34,6 +34,15 @@ test('a results file of the wrong shape is refused, naming the field; neither sh
   const r2 = JSON.parse(resultsToJson(fixtureResults()));
   delete r2.simToReal.TD3;
   assert.throws(() => parseResults(r2, 'r2.json'), /modelOrder names "TD3" but models or simToReal has no entry for it/);
+  // Results of real logs (noGroundTruth) have no simToReal at all, by design; a models entry is still required.
+  const logs = JSON.parse(resultsToJson(fixtureResults()));
+  logs.simToReal = {};
+  logs.noGroundTruth = 'real KuaiRand logs: no ground truth';
+  assert.equal(parseResults(logs, 'logs.json').kind, 'experiment');
+  delete logs.models.TD3;
+  assert.throws(() => parseResults(logs, 'logs.json'), /modelOrder names "TD3" but models or simToReal has no entry for it/);
+  logs.noGroundTruth = 42;
+  assert.throws(() => parseResults(logs, 'logs.json'), /noGroundTruth: .*string/);
   assert.throws(() => parseResults({ hello: 1 }, 'h.json'), /h\.json is neither the results\.json of rliv experiment .* nor the ab-results\.json of rliv ab-test/);
   assert.throws(() => parseResults({ arms: [], control: 'RankingModel' }, 'ab.json'), /ab\.json is not a valid ab-results\.json of rliv ab-test: .*arms/);
 });
