@@ -22,6 +22,11 @@ th { background: #f4f4f4; }
 td.best { font-weight: 700; }
 .caption { color: #555; margin: 0 0 6px; max-width: 900px; }
 .wide { overflow-x: auto; }
+th { white-space: normal; vertical-align: bottom; }
+/* Cells wrap (long intervals, notes, fidelity checks) so no table is wider than the page; the mean ± std tables stay on one line. */
+td { white-space: normal; }
+table[data-table^="table"] td, table[data-table="paper-reported"] td { white-space: nowrap; }
+table[data-table="settings"] td:last-child { white-space: normal; overflow-wrap: anywhere; text-align: left; max-width: 1000px; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 svg.chart { border: 1px solid #e4e4e4; background: #fafafa; }
 svg .chart-title { font-size: 13px; font-weight: 600; }

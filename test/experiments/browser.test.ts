@@ -75,6 +75,26 @@ test('report.html renders in headless Chromium with its tables and charts', { sk
     assert.ok(findings >= 3);
     assert.deepEqual(requests, [], 'no network requests');
 
+    // Nothing clipped at common widths: no table wider than its box (no hidden columns), the settings values on screen.
+    for (const width of [1280, 1400, 1920]) {
+      await page.setViewportSize({ width, height: 900 });
+      const clipped = await page.$$eval('div.wide', (boxes) => boxes
+        .filter((b) => b.scrollWidth > b.clientWidth + 1)
+        .map((b) => `${b.querySelector('table')?.getAttribute('data-table')}: ${b.scrollWidth} px in ${b.clientWidth} px`));
+      assert.deepEqual(clipped, [], `tables wider than the page at ${width} px`);
+      const settings = await page.$$eval('table[data-table="settings"] tbody tr', (rows) => rows.map((r) => {
+        const cell = r.querySelectorAll('td')[1]!;
+        const box = cell.getBoundingClientRect();
+        return { key: r.querySelector('td')!.textContent, text: (cell.textContent ?? '').trim(), right: box.right, width: box.width, viewport: (globalThis as unknown as { innerWidth: number }).innerWidth };
+      }));
+      assert.ok(settings.length >= 5, 'settings rows');
+      for (const s of settings) {
+        assert.ok(s.text.length > 0, `setting ${s.key} has a value`);
+        assert.ok(s.width > 20 && s.right <= s.viewport, `setting ${s.key}'s value is on screen at ${width} px (right edge ${s.right.toFixed(0)} of ${s.viewport})`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+
     const outDir = resolve(REPO_ROOT, 'test-output');
     mkdirSync(outDir, { recursive: true });
     const shot = join(outDir, 'report.png');
