@@ -38,6 +38,8 @@ export * from './mdp/adjacent-state-approximation.js';
 export * from './mdp/replay-buffer.js';
 // agents
 export * from './agents/ranker.js';
+export * from './agents/tower-liv.js';
+export * from './agents/score-fusion.js';
 export * from './agents/registry.js';
 export * from './agents/exploration.js';
 export * from './agents/ranker-policy.js';

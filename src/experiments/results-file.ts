@@ -6,8 +6,10 @@
  * ab-report.md) byte for byte, without re-running anything.
  *
  * A file is recognised by its shape (an experiment has `modelOrder` and
- * `models`; an A/B test has `arms` and `control`) and checked before
+ * `models`; an A/B test has `tests` and `control`) and checked before
  * anything is rendered: a field of the wrong type is named with its path.
+ * The older one-test A/B shape (`arms` at the top) is refused with a message
+ * saying to re-run it.
  * The renderers get the file's own object, so additive fields a newer run
  * wrote are kept.
  */
@@ -55,13 +57,34 @@ const experimentSchema = z.looseObject({
   noGroundTruth: z.string().optional(),
 });
 const delta = z.looseObject({ delta: num, ci95: z.tuple([num, num]), pValue: num });
+const summaryOfDeltas = z.looseObject({ mean: num, std: num, ci95: z.tuple([num, num]), n: z.number() });
+const abArm = z.looseObject({
+  model: z.string(),
+  ranking: z.enum(['control', 'fused', 'liv-only']),
+  label: z.string(),
+  users: z.number(),
+  means: z.record(z.string(), num),
+  totals: z.record(z.string(), num),
+  delta: z.record(z.string(), delta).optional(),
+  seedDeltas: z.array(z.record(z.string(), delta)).optional(),
+  acrossSeeds: z.record(z.string(), summaryOfDeltas).optional(),
+  fusionWeights: z.array(num).optional(),
+  weightRetention: z.array(z.array(z.looseObject({ weight: z.number(), keptClickRate: num }))).optional(),
+});
 const abSchema = z.looseObject({
   weeks: z.number(),
   days: z.number(),
+  preDays: z.number(),
   seed: z.number(),
+  bucketSeeds: z.array(z.number()).min(1),
   preset: z.string(),
   control: z.string(),
-  arms: z.array(z.looseObject({ model: z.string(), users: z.number(), means: z.record(z.string(), num), totals: z.record(z.string(), num), delta: z.record(z.string(), delta).optional() })).min(1),
+  tests: z.array(z.looseObject({
+    test: z.enum(['revenue', 'watchTime']),
+    towers: z.record(z.string(), num),
+    arms: z.array(abArm).min(1),
+    selection: z.looseObject({ lastRequestMs: z.array(num), firstReportedRequestMs: z.array(num), reportStartMs: z.number(), requestsPerArm: z.array(z.number()) }),
+  })).min(1),
   giftValue: z.record(z.string(), z.looseObject({ grades: z.array(z.looseObject({ grade: z.number(), amountRange: z.tuple([num, num]), pairs: z.number(), meanLiv: num, stdLiv: num })), spearman: num, giftedPairs: z.number() })),
   settings: z.record(z.string(), z.unknown()),
   wallSeconds: num,
@@ -87,11 +110,14 @@ export function parseResults(json: unknown, source: string): SavedResults {
     if (missing.length) throw new ResultsFileError(`${source} is not a valid results.json of rliv experiment: modelOrder names ${missing.map((m) => JSON.stringify(m)).join(', ')} but models or simToReal has no entry for it`);
     return { kind: 'experiment', results: r };
   }
-  if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'arms' in o && 'control' in o) {
+  if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'arms' in o && 'control' in o && !('tests' in o)) {
+    throw new ResultsFileError(`${source} is an ab-results.json of an older rliv ab-test (one test, LIV-only arms, field "arms"); its reports cannot be rebuilt by this version: re-run rliv ab-test (the arms now sit in tests[].arms)`);
+  }
+  if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'tests' in o && 'control' in o) {
     check(abSchema, o, source, 'ab-results.json of rliv ab-test');
     return { kind: 'ab-test', results: o as unknown as AbTestResults };
   }
-  throw new ResultsFileError(`${source} is neither the results.json of rliv experiment (fields modelOrder, models, ...) nor the ab-results.json of rliv ab-test (fields arms, control, ...)`);
+  throw new ResultsFileError(`${source} is neither the results.json of rliv experiment (fields modelOrder, models, ...) nor the ab-results.json of rliv ab-test (fields tests, control, ...)`);
 }
 
 /** Reads and checks a results file (results.json or ab-results.json). */

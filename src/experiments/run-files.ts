@@ -100,32 +100,58 @@ export function* experimentMetricRows(results: ExperimentResults): Generator<Lon
   }
 }
 
-/** A/B test curves: each arm's session metrics per simulated day (`epoch` = day, `world.<metric>`). */
+/**
+ * A/B test curves: each arm's session metrics per reported day (`epoch` =
+ * day, `world.<metric>`), per test and bucket seed; the model column is
+ * `<test>/<arm label>`, e.g. `revenue/RLIV-UA (fused)`.
+ */
 export function* abCurveRows(results: AbTestResults): Generator<LongRow> {
-  for (const [model, d] of Object.entries(results.daily ?? {})) {
-    for (const metric of REPORT_METRICS) {
-      const values = d[metric];
-      for (let i = 0; i < d.day.length; i++) yield { model, seed: results.seed, epoch: d.day[i]!, metric: `world.${metric}`, value: values[i] ?? null };
+  for (const run of results.tests) {
+    for (const [label, perSeed] of Object.entries(run.daily ?? {})) {
+      for (let s = 0; s < perSeed.length; s++) {
+        const d = perSeed[s]!;
+        for (const metric of REPORT_METRICS) {
+          const values = d[metric];
+          for (let i = 0; i < d.day.length; i++) yield { model: `${run.test}/${label}`, seed: results.bucketSeeds[s]!, epoch: d.day[i]!, metric: `world.${metric}`, value: values[i] ?? null };
+        }
+      }
     }
   }
 }
 
 /**
- * A/B test figures per arm: `mean.<metric>` and `total.<metric>` over the
- * arm's users, and for the treatments `delta.<metric>` (relative to the
- * control) with `delta.<metric>.ci95Low`, `.ci95High` and `.pValue`.
+ * A/B test figures per test and arm (model column `<test>/<arm label>`):
+ * with the run's seed, `users`, `mean.<metric>` and `total.<metric>` over
+ * the arm's users of every bucket seed, and for the treatments
+ * `delta.<metric>` (relative to the control, over users) with
+ * `.ci95Low`, `.ci95High` and `.pValue`, and `acrossSeeds.<metric>` (mean
+ * of the per-seed deltas) with `.ci95Low` and `.ci95High`; with each bucket
+ * seed, `seedDelta.<metric>` and, for fused arms, `fusionWeight`.
  */
 export function* abMetricRows(results: AbTestResults): Generator<LongRow> {
-  for (const arm of results.arms) {
-    const row = (metric: string, value: number | null | undefined): LongRow => ({ model: arm.model, seed: results.seed, epoch: null, metric, value: value ?? null });
-    yield row('users', arm.users);
-    for (const [k, v] of Object.entries(arm.means)) yield row(`mean.${k}`, v);
-    for (const [k, v] of Object.entries(arm.totals)) yield row(`total.${k}`, v);
-    for (const [k, d] of Object.entries(arm.delta ?? {})) {
-      yield row(`delta.${k}`, d.delta);
-      yield row(`delta.${k}.ci95Low`, d.ci95[0]);
-      yield row(`delta.${k}.ci95High`, d.ci95[1]);
-      yield row(`delta.${k}.pValue`, d.pValue);
+  for (const run of results.tests) {
+    for (const arm of run.arms) {
+      const model = `${run.test}/${arm.label}`;
+      const row = (metric: string, value: number | null | undefined, seed = results.seed): LongRow => ({ model, seed, epoch: null, metric, value: value ?? null });
+      yield row('users', arm.users);
+      for (const [k, v] of Object.entries(arm.means)) yield row(`mean.${k}`, v);
+      for (const [k, v] of Object.entries(arm.totals)) yield row(`total.${k}`, v);
+      for (const [k, d] of Object.entries(arm.delta ?? {})) {
+        yield row(`delta.${k}`, d.delta);
+        yield row(`delta.${k}.ci95Low`, d.ci95[0]);
+        yield row(`delta.${k}.ci95High`, d.ci95[1]);
+        yield row(`delta.${k}.pValue`, d.pValue);
+      }
+      for (const [k, x] of Object.entries(arm.acrossSeeds ?? {})) {
+        yield row(`acrossSeeds.${k}`, x.mean);
+        yield row(`acrossSeeds.${k}.ci95Low`, x.ci95[0]);
+        yield row(`acrossSeeds.${k}.ci95High`, x.ci95[1]);
+      }
+      for (let s = 0; s < results.bucketSeeds.length; s++) {
+        const seed = results.bucketSeeds[s]!;
+        for (const [k, d] of Object.entries(arm.seedDeltas?.[s] ?? {})) yield row(`seedDelta.${k}`, d.delta, seed);
+        if (arm.fusionWeights) yield row('fusionWeight', arm.fusionWeights[s], seed);
+      }
     }
   }
 }

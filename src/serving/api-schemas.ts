@@ -5,6 +5,7 @@
  * arrays are bounded, numbers are finite (ajv rejects 1e999 = Infinity) and
  * bounded. Response schemas let Fastify serialize without JSON.stringify.
  */
+import { MAX_FUSION_WEIGHT } from '../agents/score-fusion.js';
 import { FEEDBACK_KINDS } from '../mdp/scri-mdp.js';
 
 /** Largest candidate list of one rank request. */
@@ -13,6 +14,8 @@ export const MAX_CANDIDATES = 300;
 export const MAX_FEEDBACK_BATCH = 1000;
 /** Largest categorical feature list accepted per user or item. */
 export const MAX_FEATURES = 64;
+/** Largest magnitude of a client's base score (what its production ranking model produced). */
+export const MAX_BASE_SCORE = 1e9;
 
 const id32 = { type: 'integer', minimum: 0, maximum: 2147483647 } as const;
 const features = { type: 'array', maxItems: MAX_FEATURES, items: { type: 'integer', minimum: 0, maximum: 2147483647 } } as const;
@@ -32,7 +35,7 @@ export const rankBodySchema = {
         type: 'object',
         additionalProperties: false,
         required: ['itemId', 'authorId'],
-        properties: { itemId: id32, authorId: id32, features },
+        properties: { itemId: id32, authorId: id32, features, baseScore: { type: 'number', minimum: -MAX_BASE_SCORE, maximum: MAX_BASE_SCORE } },
       },
     },
     k: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES },
@@ -47,6 +50,8 @@ export const rankBodySchema = {
         gift: { type: 'number', minimum: -1e6, maximum: 1e6 },
       },
     },
+    /** With a baseScore on every candidate: rank by baseScore + fusionWeight x sd(base) x the model score standardized over the candidates (src/agents/score-fusion.ts). */
+    fusionWeight: { type: 'number', minimum: 0, maximum: MAX_FUSION_WEIGHT },
   },
 } as const;
 
@@ -67,7 +72,10 @@ export const rankResponseSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { itemId: { type: 'integer' }, authorId: { type: 'integer' }, score: { type: 'number' }, liv: livSchema },
+        properties: {
+          itemId: { type: 'integer' }, authorId: { type: 'integer' }, score: { type: 'number' },
+          baseScore: { type: ['number', 'null'] }, modelScore: { type: 'number' }, liv: livSchema,
+        },
       },
     },
   },
@@ -108,9 +116,10 @@ export const feedbackResponseSchema = {
 export interface RankBody {
   userId: number;
   userFeatures?: number[];
-  candidates: { itemId: number; authorId: number; features?: number[] }[];
+  candidates: { itemId: number; authorId: number; features?: number[]; baseScore?: number }[];
   k: number;
   towerWeights?: Partial<Record<'click' | 'watchTime' | 'follow' | 'gift', number>>;
+  fusionWeight?: number;
 }
 export interface FeedbackBody {
   requestId: string;

@@ -1,6 +1,8 @@
 /**
  * The ranking service (docs/design.md §9, paper Fig. 4) on Fastify:
- *   POST /v1/rank            user + up to 300 candidates -> top K with per-tower LIV
+ *   POST /v1/rank            user + up to 300 candidates (optionally with base scores and a
+ *                            fusion weight) -> top K with base score, model score, per-tower
+ *                            LIV and the score they are ordered by (fused when fusing)
  *   POST /v1/feedback        one feedback event
  *   POST /v1/feedback/batch  up to 1000 events
  *   GET  /v1/catalog/items   item ids with their authors (?offset=&limit=, for building candidate lists)
@@ -28,6 +30,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { PAIR_COUNT_DIM, TOWER_COUNT, TOWERS } from '../data/interaction-kinds.js';
 import type { RankRequest } from '../agents/ranker.js';
 import { combineTowerLivs, towerWeightVector } from '../agents/tower-liv.js';
+import { fuseScores } from '../agents/score-fusion.js';
 import type { Catalog } from '../world/catalog.js';
 import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
 import {
@@ -99,13 +102,37 @@ const ZERO_SUMMARY = new Float32Array(SESSION_SUMMARY_DIM);
  * steady traffic allocates none (they were ~12 KB of ArrayBuffers per
  * request, whose external-memory accounting started extra collections).
  */
-interface RankScratch { items: Int32Array; authors: Int32Array; counts: Float32Array; scores: Float32Array }
+interface RankScratch { items: Int32Array; authors: Int32Array; counts: Float32Array; scores: Float32Array; base: Float64Array; finite: Float32Array; fused: Float32Array }
 
 function newRankScratch(): RankScratch {
   return {
     items: new Int32Array(MAX_CANDIDATES), authors: new Int32Array(MAX_CANDIDATES),
     counts: new Float32Array(MAX_CANDIDATES * PAIR_COUNT_DIM), scores: new Float32Array(MAX_CANDIDATES),
+    base: new Float64Array(MAX_CANDIDATES), finite: new Float32Array(MAX_CANDIDATES), fused: new Float32Array(MAX_CANDIDATES),
   };
+}
+
+/**
+ * The request's base scores (one per candidate, into `out`), or null when it
+ * fuses nothing. Throws a 400 naming the field when only some candidates
+ * carry a baseScore, or when baseScore and fusionWeight do not come together.
+ */
+function baseScoresOf(body: RankBody, n: number, out: Float64Array): Float64Array | null {
+  let given = 0;
+  let firstMissing = -1;
+  for (let i = 0; i < n; i++) {
+    const b = body.candidates[i]!.baseScore;
+    if (b === undefined) {
+      if (firstMissing < 0) firstMissing = i;
+    } else {
+      out[i] = b;
+      given++;
+    }
+  }
+  if (given > 0 && given < n) throw new RequestError(400, `body/candidates/${firstMissing}/baseScore is missing: give a baseScore for every candidate or for none (${given} of ${n} have one)`);
+  if (given === n && body.fusionWeight === undefined) throw new RequestError(400, 'body/fusionWeight is required when the candidates carry baseScore (0 ranks by the base score alone)');
+  if (given === 0 && body.fusionWeight !== undefined) throw new RequestError(400, 'body/fusionWeight needs a baseScore on every candidate (what the production ranking model scored)');
+  return given === n ? out.subarray(0, n) : null;
 }
 
 /** Formats ajv errors as "body/candidates/3/itemId must be integer" (unknown fields named). */
@@ -239,6 +266,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       items[i] = c.itemId;
       authors[i] = author;
     }
+    const base = baseScoresOf(body, n, scratch.base);
     const weights = body.towerWeights;
     if (weights !== undefined && holder.current.ranker.towerLiv === null) throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
 
@@ -263,9 +291,19 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       model.ranker.score(request, scores);
     }
     rankedCandidates.inc(undefined, n);
+    // Fusion into the client's production ranking score (src/agents/score-fusion.ts). A candidate
+    // whose model score is not finite fuses as NaN: ranked last, like an unfused NaN score.
+    let ranked = scores;
+    if (base !== null) {
+      ranked = scratch.fused.subarray(0, n);
+      const finite = scratch.finite.subarray(0, n);
+      for (let i = 0; i < n; i++) finite[i] = Number.isFinite(scores[i]!) ? scores[i]! : 0;
+      fuseScores(base, finite, n, body.fusionWeight!, ranked);
+      for (let i = 0; i < n; i++) if (!Number.isFinite(scores[i]!)) ranked[i] = NaN;
+    }
 
     const k = Math.min(body.k, n);
-    const order = topK(scores, n, k);
+    const order = topK(ranked, n, k);
     let livOfTop: Float32Array | null = null;
     if (towerOut !== null) {
       livOfTop = new Float32Array(k * TOWER_COUNT);
@@ -290,12 +328,15 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     for (let j = 0; j < k; j++) {
       const c = order[j]!;
       const item = items[c]!;
-      let score = scores[c]!;
-      if (!Number.isFinite(score)) { nonFinite.inc(); score = 0; }
+      let score = ranked[c]!;
+      let modelScore = scores[c]!;
+      if (!Number.isFinite(modelScore)) { nonFinite.inc(); modelScore = 0; score = 0; }
       out[j] = {
         itemId: item,
         authorId: authors[c]!,
         score,
+        baseScore: base === null ? null : base[c]!,
+        modelScore,
         liv: livOfTop === null ? null : livObject(livOfTop, j),
       };
       pipeline.impression({

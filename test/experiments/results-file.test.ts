@@ -44,7 +44,9 @@ test('a results file of the wrong shape is refused, naming the field; neither sh
   logs.noGroundTruth = 42;
   assert.throws(() => parseResults(logs, 'logs.json'), /noGroundTruth: .*string/);
   assert.throws(() => parseResults({ hello: 1 }, 'h.json'), /h\.json is neither the results\.json of rliv experiment .* nor the ab-results\.json of rliv ab-test/);
-  assert.throws(() => parseResults({ arms: [], control: 'RankingModel' }, 'ab.json'), /ab\.json is not a valid ab-results\.json of rliv ab-test: .*arms/);
+  const ab = { weeks: 4, days: 28, preDays: 7, seed: 1, bucketSeeds: [7], preset: 'quick', control: 'RankingModel', tests: [], giftValue: {}, settings: {}, wallSeconds: 1, notes: [] };
+  assert.throws(() => parseResults(ab, 'ab.json'), /ab\.json is not a valid ab-results\.json of rliv ab-test: tests: /);
+  assert.throws(() => parseResults({ arms: [], control: 'RankingModel' }, 'old.json'), /old\.json is an ab-results\.json of an older rliv ab-test .* re-run rliv ab-test/);
 });
 
 test('rliv report: a missing, non-JSON or wrong-shaped file is a usage error naming it, and nothing is written', async () => {

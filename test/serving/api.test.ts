@@ -6,6 +6,8 @@ import { Rng } from '../../src/numeric/rng.js';
 import { PAIR_COUNT_DIM, TOWER_COUNT } from '../../src/data/interaction-kinds.js';
 import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
 import type { MemoryPairStore } from '../../src/serving/pair-store.js';
+import { fuseScores } from '../../src/agents/score-fusion.js';
+import { combineTowerLivs, towerWeightVector } from '../../src/agents/tower-liv.js';
 
 let sys: OnlineSystem;
 before(async () => { sys = await smallSystem({ joiner: { windowMs: 100 } }); });
@@ -64,6 +66,84 @@ test('the default ranking and explicit default towerWeights give identical items
   const doubled = await post('/v1/rank', { userId: 5, candidates: cands, k: 8, towerWeights: { watchTime: 2 } });
   assert.deepEqual(doubled.body.items.map((it: any) => it.itemId), implicit.body.items.map((it: any) => it.itemId));
   for (let j = 0; j < 8; j++) assert.ok(Math.abs(doubled.body.items[j].score - 2 * implicit.body.items[j].score) < 1e-5);
+});
+
+test('fusion: base scores + fusionWeight rank by base + w x sd(base) x z(model score), and return base, model and fused scores with the LIV', async () => {
+  const cands = candidatesOf(sys, 30, 40);
+  const n = cands.length;
+  // A base ranking that disagrees with the model: descending by position.
+  const base = cands.map((_, i) => 2 - i / 10);
+  const withBase = cands.map((c, i) => ({ ...c, baseScore: base[i]! }));
+  const model = sys.service.holder.current;
+  const req = { user: 4, candidates: Int32Array.from(cands.map((c) => c.itemId)), candidatePairCounts: new Float32Array(n * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+  const modelScores = new Float32Array(n);
+  model.ranker.score(req, modelScores);
+  for (const w of [0, 0.5, 3]) {
+    const { status, body } = await post('/v1/rank', { userId: 4, candidates: withBase, k: 10, fusionWeight: w });
+    assert.equal(status, 200, JSON.stringify(body));
+    const fused = new Float32Array(n);
+    fuseScores(base, modelScores, n, w, fused);
+    const expected = [...fused.keys()].sort((a, b) => fused[b]! - fused[a]! || a - b).slice(0, 10);
+    assert.deepEqual(body.items.map((it: any) => it.itemId), expected.map((i) => cands[i]!.itemId), `w = ${w}`);
+    for (let j = 0; j < 10; j++) {
+      const i = expected[j]!;
+      const it = body.items[j];
+      assert.equal(it.score, fused[i], 'score = the fused score');
+      assert.equal(it.baseScore, base[i]);
+      assert.equal(it.modelScore, modelScores[i]);
+      assert.ok(it.liv && Number.isFinite(it.liv.watchTime), 'LIV per tower');
+    }
+    if (w === 0) assert.deepEqual(body.items.map((it: any) => it.itemId), cands.slice(0, 10).map((c) => c.itemId), 'w = 0 is the base ranking');
+  }
+  // towerWeights choose the model score that is fused: follow + gift here.
+  const tw = await post('/v1/rank', { userId: 4, candidates: withBase, k: 5, fusionWeight: 1, towerWeights: { follow: 1, gift: 1 } });
+  assert.equal(tw.status, 200);
+  const livs = new Float32Array(n * 4);
+  model.ranker.towerLiv!.livPerTower(req, livs);
+  const combined = new Float32Array(n);
+  combineTowerLivs(livs, n, towerWeightVector({ follow: 1, gift: 1 }), combined);
+  const fused = new Float32Array(n);
+  fuseScores(base, combined, n, 1, fused);
+  assert.deepEqual(tw.body.items.map((it: any) => it.score), [...fused].sort((a, b) => b - a).slice(0, 5));
+  // Without base scores nothing is fused: baseScore is null and score = modelScore.
+  const plain = await post('/v1/rank', { userId: 4, candidates: cands, k: 3 });
+  for (const it of plain.body.items) {
+    assert.equal(it.baseScore, null);
+    assert.equal(it.score, it.modelScore);
+  }
+});
+
+test('fusion validation: base scores on every candidate or none, with a fusionWeight, finite and bounded; nothing changes on a 400', async () => {
+  const cands = candidatesOf(sys, 4, 80);
+  const all = cands.map((c, i) => ({ ...c, baseScore: i }));
+  const cases: [unknown, RegExp][] = [
+    [{ userId: 1, k: 2, candidates: [all[0], cands[1], all[2], cands[3]] }, /candidates\/1\/baseScore is missing: give a baseScore for every candidate or for none \(2 of 4 have one\)/],
+    [{ userId: 1, k: 2, candidates: all }, /fusionWeight is required when the candidates carry baseScore/],
+    [{ userId: 1, k: 2, candidates: cands, fusionWeight: 1 }, /fusionWeight needs a baseScore on every candidate/],
+    [{ userId: 1, k: 2, candidates: all, fusionWeight: -1 }, /fusionWeight must be >= 0/],
+    [{ userId: 1, k: 2, candidates: all, fusionWeight: 2e6 }, /fusionWeight must be <= 1000000/],
+    [{ userId: 1, k: 2, candidates: all, fusionWeight: 'a' }, /fusionWeight must be number/],
+    [{ userId: 1, k: 2, candidates: [{ ...all[0], baseScore: 'high' }, ...all.slice(1)], fusionWeight: 1 }, /candidates\/0\/baseScore must be number/],
+    [{ userId: 1, k: 2, candidates: [...all.slice(0, 3), { ...all[3], baseScore: 5e9 }], fusionWeight: 1 }, /candidates\/3\/baseScore must be <= 1000000000/],
+  ];
+  // Let the impressions of earlier tests leave the join window and reach the stream first.
+  const joiner = sys.service.pipeline.joiner;
+  await waitFor(() => joiner.pendingCount === 0 && (sys.service.stream.status() as { publishedSamples: number }).publishedSamples === joiner.counters.emitted, 10_000, 'the joiner to flush');
+  const snapshot = () => JSON.stringify([joiner.counters, joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
+  const s0 = snapshot();
+  for (const [payload, message] of cases) {
+    const r = await post('/v1/rank', payload);
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.match(r.body.message, message);
+  }
+  // A non-finite base score (1e999 parses to Infinity) is refused by the schema.
+  const inf = await sys.service.app.inject({
+    method: 'POST', url: '/v1/rank', headers: { 'content-type': 'application/json' },
+    payload: `{"userId":1,"k":1,"fusionWeight":1,"candidates":[{"itemId":${cands[0]!.itemId},"authorId":${cands[0]!.authorId},"baseScore":1e999}]}`,
+  });
+  assert.equal(inf.statusCode, 400);
+  assert.match(inf.json().message, /candidates\/0\/baseScore must be number/);
+  assert.equal(snapshot(), s0, 'rejected requests changed no state');
 });
 
 test('towerWeights rank by standardized tower LIVs; k larger than N returns N', async () => {
