@@ -1,25 +1,35 @@
 /**
- * `report.md`: the same findings and tables as report.html, as GitHub
- * markdown (bold = best mean / significant), for the README and notes.
- * Learning curves are summarized by their first and last epoch.
+ * `report.md`: the same verdict, findings and tables as report.html, as
+ * GitHub markdown (bold = best mean / significant), for the README and
+ * notes. Table cells carry their interval and per-seed figures as text;
+ * learning curves are summarized by their first and last epoch, the
+ * simulator-vs-world scatter by its table.
  */
-import { fidelityTables, fidelityVerdict } from './report-fidelity.js';
+import { fidelityTables } from './report-fidelity.js';
+import { computeVerdict } from './report-verdict.js';
 import { computeFindings, fmt, isNum } from './findings.js';
 import { curveBand } from './report-html.js';
-import { noWorldExplanation, reportTables, type ReportTable } from './report-tables.js';
+import { noWorldExplanation, reportTables, type Cell, type ReportTable } from './report-tables.js';
 import { METRIC_INFO, type ExperimentResults, type ReportMetric } from './results.js';
 
 const cellText = (s: string) => s.replace(/\|/g, '\\|');
 
-export function tableMarkdown(t: ReportTable): string {
+/** A cell as markdown: the text (bold when marked), then its interval and per-seed figures. */
+function cellMarkdown(c: Cell): string {
+  const text = c.bold ? `**${cellText(c.text)}**` : cellText(c.text);
+  const more = [c.sub, c.detail].filter((x): x is string => Boolean(x)).map(cellText).join('; ');
+  return more ? `${text} ${more}` : text;
+}
+
+export function tableMarkdown(t: ReportTable, level = 3): string {
   const lines = [
-    `### ${t.title}`,
+    `${'#'.repeat(level)} ${t.title}`,
     '',
     t.caption,
     '',
     `| ${t.header.map(cellText).join(' | ')} |`,
     `|${t.header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...t.rows.map((row) => `| ${row.map((c) => (c.bold ? `**${cellText(c.text)}**` : cellText(c.text))).join(' | ')} |`),
+    ...t.rows.map((row) => `| ${row.map(cellMarkdown).join(' | ')} |`),
     '',
   ];
   return lines.join('\n');
@@ -54,27 +64,31 @@ function curveSummary(results: ExperimentResults): string {
 export function renderMarkdownReport(results: ExperimentResults): string {
   const tables = reportTables(results);
   const byId = Object.fromEntries(tables.map((t) => [t.id, t]));
+  const verdict = computeVerdict(results);
+  const fidelity = fidelityTables(results);
   const parts = [
     '# RLIV-UA experiment report',
     '',
     `Preset **${results.preset}**, seeds ${results.seeds.join(', ')}, ${results.modelOrder.length} models, wall time ${isNum(results.wallSeconds) ? results.wallSeconds.toFixed(1) : 'n/a'} s.`,
     '',
-    '## Fidelity of the offline instrument',
+    '## Verdict',
     '',
-    fidelityVerdict(results.fidelity),
+    ...verdict.lines.map((l) => `- ${l}`),
     '',
-    ...fidelityTables(results).map(tableMarkdown),
+    ...(verdict.table ? [tableMarkdown(verdict.table)] : []),
+    tableMarkdown(byId.table2!),
+    tableMarkdown(byId.table3!),
+    ...(byId['table2-world'] ? [tableMarkdown(byId['table2-world']), tableMarkdown(byId['table3-world']!)] : []),
+    ...(noWorldExplanation(results) ? ['### No ground-truth columns', '', noWorldExplanation(results)!, ''] : []),
+    ...(byId['sim-vs-world'] ? [tableMarkdown(byId['sim-vs-world'])] : []),
+    curveSummary(results),
+    ...(fidelity.length ? ['## Fidelity of the offline instrument, in detail', '', ...fidelity.map((t) => tableMarkdown(t))] : []),
     '## Findings',
     '',
     ...computeFindings(results).map((f) => `- ${f}`),
     '',
     ...(results.notes?.length ? ['Notes from the run:', '', ...results.notes.map((n) => `- ${n}`), ''] : []),
-    tableMarkdown(byId.table2!),
-    tableMarkdown(byId.table3!),
-    ...(byId['table2-world'] ? [tableMarkdown(byId['table2-world']), tableMarkdown(byId['table3-world']!)] : []),
-    ...(noWorldExplanation(results) ? ['### No ground-truth columns', '', noWorldExplanation(results)!, ''] : []),
     tableMarkdown(byId.significance!),
-    curveSummary(results),
     ...(byId.convergence ? [tableMarkdown(byId.convergence)] : []),
     ...(byId['sim-to-real'] ? [tableMarkdown(byId['sim-to-real'])] : []),
     tableMarkdown(byId.calibration!),

@@ -6,16 +6,24 @@
  * calibration, the paper's own figures (quoted for reference), the run's
  * settings and timings.
  */
-import { decimalsFor, fmt, fmtP, isNum } from './findings.js';
+import { decimalsFor, fmt, fmtP, isNum, spearman } from './findings.js';
+import { stripScale, type PointStrip } from './svg-point-charts.js';
 import {
   METRIC_INFO, REFERENCE_MODEL, REPORT_METRICS, TABLE2_MODELS, TABLE3_MODELS,
-  type ExperimentResults, type ReportMetric,
+  type ExperimentResults, type MetricSummary, type ReportMetric,
 } from './results.js';
+import { modelColor } from './svg-line-chart.js';
 
 export interface Cell {
   text: string;
   /** Bold: the best mean of a column, or a significant difference. */
   bold?: boolean;
+  /** A second line under the text (Tables 2 and 3: the 95 % interval of the mean). */
+  sub?: string;
+  /** Shown in report.md after `sub`, in report.html as the strip's tooltip (Tables 2 and 3: the per-seed figures). */
+  detail?: string;
+  /** Per-seed points drawn in report.html under the text (Tables 2 and 3), on one scale per column. */
+  strip?: PointStrip & { color?: string };
 }
 
 export interface ReportTable {
@@ -47,26 +55,49 @@ function meanStdCell(mean: unknown, sd: unknown, digits: number): string {
   return isNum(sd) ? `${mean.toFixed(d)} ± ${sd.toFixed(d)}` : mean.toFixed(d);
 }
 
-/** Models × metrics, mean ± std, the best mean of each column in bold. */
+/** "95 % CI [lo, hi]" at the mean's precision, or why there is none. */
+export function intervalText(s: Pick<MetricSummary, 'mean' | 'ci95' | 'n'>, digits: number): string {
+  if (!isNum(s.ci95?.[0]) || !isNum(s.ci95?.[1])) return `95 % CI n/a (${s.n ?? 0} seed${s.n === 1 ? '' : 's'})`;
+  const d = isNum(s.mean) ? decimalsFor(s.mean, digits) : digits;
+  return `95 % CI [${s.ci95[0].toFixed(d)}, ${s.ci95[1].toFixed(d)}]`;
+}
+
 /** Where a performance table's figures come from: the learned simulator (the paper's protocol) or the ground-truth world. */
 type Column = 'simulator' | 'world';
 
+/**
+ * Models × metrics: mean ± std, the 95 % interval of the mean and the
+ * per-seed figures (a strip per cell on one scale per column); the best mean
+ * of each column in bold.
+ */
 function performanceTable(results: ExperimentResults, id: string, title: string, caption: string, models: readonly string[], column: Column = 'simulator'): ReportTable {
   const source = (m: string) => (column === 'simulator' ? results.models[m] : results.simToReal[m]);
   const present = models.filter((m) => source(m));
   const best: Partial<Record<ReportMetric, number>> = {};
+  const scale = {} as Record<ReportMetric, [number, number]>;
   for (const metric of REPORT_METRICS) {
     const vals = present.map((m) => source(m)![metric].mean).filter(isNum);
     if (vals.length) best[metric] = METRIC_INFO[metric].higherIsBetter ? Math.max(...vals) : Math.min(...vals);
+    scale[metric] = stripScale(present.map((m) => ({ values: source(m)![metric].values ?? [], ci: source(m)![metric].ci95 ?? [] })));
   }
   return {
-    id, title, caption,
+    id, title,
+    caption: `${caption} Under each figure: the 95 % t-interval of the mean over seeds, and the seeds' own figures (in report.html as dots: grey bar = the interval, dark tick = the mean, one scale per column).`,
     header: ['Models', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows: present.map((m) => [
       { text: m },
-      ...REPORT_METRICS.map((metric) => {
+      ...REPORT_METRICS.map((metric): Cell => {
         const s = source(m)![metric];
-        return { text: meanStdCell(s.mean, s.std, METRIC_INFO[metric].digits), bold: isNum(s.mean) && s.mean === best[metric] };
+        const digits = METRIC_INFO[metric].digits;
+        const d = isNum(s.mean) ? decimalsFor(s.mean, digits) : digits;
+        const values = (s.values ?? []).map((v) => (isNum(v) ? v : NaN));
+        return {
+          text: meanStdCell(s.mean, s.std, digits),
+          bold: isNum(s.mean) && s.mean === best[metric],
+          sub: intervalText(s, digits),
+          detail: values.length ? `seeds ${values.map((v) => (isNum(v) ? v.toFixed(d) : 'n/a')).join(', ')}` : undefined,
+          strip: { values, seeds: results.seeds, mean: s.mean, ci: s.ci95 ?? [NaN, NaN], lo: scale[metric][0], hi: scale[metric][1], decimals: d, color: modelColor(m, results.modelOrder.indexOf(m)) },
+        };
       }),
     ]),
   };
@@ -137,6 +168,37 @@ export function simToRealTable(results: ExperimentResults): ReportTable {
         ];
       }),
     ]),
+  };
+}
+
+/**
+ * The scatter plots' figures as a table (report.html draws them, report.md
+ * has only this): per metric, how the simulator's ranking of the models
+ * agrees with the world's (Spearman ρ over the models' means) and how far
+ * its figures are from the world's (the ratio simulator / world per model:
+ * median and range; how many models the simulator puts above the world).
+ */
+export function simVsWorldTable(results: ExperimentResults): ReportTable | null {
+  const models = results.modelOrder.filter((m) => results.simToReal?.[m] && results.models[m]);
+  if (models.length === 0) return null;
+  const rows = REPORT_METRICS.map((metric): Cell[] => {
+    const pairs = models.map((m) => [results.models[m]![metric].mean, results.simToReal[m]![metric].mean] as const).filter(([a, b]) => isNum(a) && isNum(b));
+    const rho = pairs.length >= 3 ? spearman(pairs.map((p) => p[0]), pairs.map((p) => p[1])) : NaN;
+    const ratios = pairs.filter(([, w]) => w !== 0).map(([sim, w]) => sim / w).sort((a, b) => a - b);
+    const median = ratios.length ? (ratios[(ratios.length - 1) >> 1]! + ratios[ratios.length >> 1]!) / 2 : NaN;
+    return [
+      { text: METRIC_INFO[metric].label },
+      { text: pairs.length >= 3 ? fmt(rho, 2) : `n/a (${pairs.length} models)` },
+      { text: ratios.length ? `${fmt(median, 2)} (${fmt(ratios[0], 2)} to ${fmt(ratios[ratios.length - 1], 2)})` : 'n/a' },
+      { text: `${pairs.filter(([sim, w]) => sim > w).length} of ${pairs.length}` },
+    ];
+  });
+  return {
+    id: 'sim-vs-world',
+    title: 'Simulator vs world, per metric',
+    caption: 'The same trained policies in the learned simulator and in the ground-truth world, one point per model in the scatter plots: Spearman ρ between the two rankings of the models (1 = the simulator orders them as the world does), the ratio simulator / world of each model\'s mean (median, and smallest to largest; 1 = the same figure), and how many models the simulator puts above their world figure.',
+    header: ['Metric', 'Spearman ρ (ranking)', 'simulator / world (median, range)', 'models above the world'],
+    rows,
   };
 }
 
@@ -246,7 +308,8 @@ export function reportTables(results: ExperimentResults): ReportTable[] {
   const world = hasWorld ? [table2World(results), table3World(results)] : [];
   const timing = timingTable(results);
   const convergence = convergenceTable(results);
-  return [table2(results), table3(results), ...world, significanceTable(results), ...(convergence ? [convergence] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+  const simVsWorld = hasWorld ? simVsWorldTable(results) : null;
+  return [table2(results), table3(results), ...world, ...(simVsWorld ? [simVsWorld] : []), significanceTable(results), ...(convergence ? [convergence] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
 }
 
 /** Why the report has no world columns (real logs), or undefined when it has them. */

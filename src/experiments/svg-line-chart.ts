@@ -31,10 +31,45 @@ export interface LineChartOptions {
   height?: number;
   /** Value of the `data-chart` attribute, so tests and styles can find the chart. */
   id?: string;
+  /** Lines drawn first, thin and without band or legend entry, for comparison (e.g. the other models in a small multiple). */
+  context?: ContextLine[];
+  /** The y range to draw (e.g. shared by every panel of a small multiple); default: the data's range. */
+  yDomain?: [number, number];
+  /** Draw the legend under the plot (default true). */
+  legend?: boolean;
+  /** Extra attributes of the `<svg>` element, e.g. `{ 'data-model': name }`. */
+  attributes?: Record<string, string>;
+}
+
+/** A thin comparison line of a chart (no band, no legend entry). */
+export interface ContextLine {
+  name: string;
+  x: number[];
+  mean: number[];
+  /** CSS colour (default light grey). */
+  color?: string;
+  /** SVG stroke-dasharray, e.g. "4 3" (default solid). */
+  dash?: string;
 }
 
 /** Ten colours that stay distinct for the ten models (Tableau 10). */
 export const MODEL_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/**
+ * The report's colour of each model: RLIV-UA in a strong red, its variants
+ * in warm colours, the baselines in cool ones, so the paper's model stands
+ * out in every chart. Other names take MODEL_COLORS by their index.
+ */
+export const REPORT_MODEL_COLORS: Record<string, string> = {
+  RankingModel: '#4e79a7', CQL: '#76b7b2', DQN: '#59a14f', TD3: '#9c755f', RLUR: '#7f6fb0',
+  'RLIV-UA': '#d62728',
+  'RLIV-UA(w/o MT & SL)': '#ff7f0e', 'RLIV-UA(w/o MT)': '#e377c2', 'RLIV-UA(w/o SL)': '#8c2d04', 'RLIV-UA(w/o AL & SL)': '#bc5090',
+};
+
+/** The colour of a model in the report's charts (`index`: its place in the run's model order, for names without a fixed colour). */
+export function modelColor(name: string, index: number): string {
+  return REPORT_MODEL_COLORS[name] ?? MODEL_COLORS[Math.max(0, index) % MODEL_COLORS.length]!;
+}
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -59,7 +94,8 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
   return ticks;
 }
 
-function formatTick(v: number): string {
+/** A tick label: fewer decimals for larger numbers, two significant digits below 1. */
+export function formatTick(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1000) return v.toFixed(0);
@@ -72,8 +108,8 @@ function formatTick(v: number): string {
 export function lineChartSvg(options: LineChartOptions): string {
   const width = options.width ?? 560;
   const height = options.height ?? 340;
-  const legendRows = Math.ceil(options.series.length / 2);
-  const margin = { left: 62, right: 16, top: 30, bottom: 44 + legendRows * 16 };
+  const legendRows = options.legend === false ? 0 : Math.ceil(options.series.length / 2);
+  const margin = { left: options.yLabel ? 62 : 44, right: options.yLabel ? 16 : 8, top: 30, bottom: 44 + legendRows * 16 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
 
@@ -92,15 +128,24 @@ export function lineChartSvg(options: LineChartOptions): string {
       yMax = Math.max(yMax, m + sd);
     }
   }
+  for (const c of options.context ?? []) {
+    for (let i = 0; i < c.x.length; i++) {
+      if (!Number.isFinite(c.mean[i]!) || !Number.isFinite(c.x[i]!)) continue;
+      yMin = Math.min(yMin, c.mean[i]!);
+      yMax = Math.max(yMax, c.mean[i]!);
+    }
+  }
+  if (options.yDomain && Number.isFinite(xMin)) [yMin, yMax] = options.yDomain;
   const parts: string[] = [];
-  const idAttr = options.id ? ` data-chart="${escapeXml(options.id)}"` : '';
+  const idAttr = (options.id ? ` data-chart="${escapeXml(options.id)}"` : '')
+    + Object.entries(options.attributes ?? {}).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(options.title)}">`);
   parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" class="chart-title">${escapeXml(options.title)}</text>`);
   if (!Number.isFinite(xMin)) {
     parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text></svg>`);
     return parts.join('');
   }
-  const yTicks = niceTicks(yMin, yMax, 5);
+  const yTicks = niceTicks(yMin, yMax, height < 200 ? 4 : 5);
   const y0 = Math.min(yMin, yTicks[0] ?? yMin);
   const y1 = Math.max(yMax, yTicks[yTicks.length - 1] ?? yMax);
   const xTicks = niceTicks(xMin, xMax, 6).filter((v) => v >= xMin && v <= xMax);
@@ -117,7 +162,14 @@ export function lineChartSvg(options: LineChartOptions): string {
     parts.push(`<text x="${f(sx(t))}" y="${margin.top + plotH + 16}" text-anchor="middle" class="tick">${formatTick(t)}</text>`);
   }
   parts.push(`<text x="${margin.left + plotW / 2}" y="${margin.top + plotH + 32}" text-anchor="middle" class="axis-label">${escapeXml(options.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeXml(options.yLabel)}</text>`);
+  if (options.yLabel) parts.push(`<text transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeXml(options.yLabel)}</text>`);
+
+  for (const c of options.context ?? []) {
+    const pts = c.x.map((x, i) => [x, c.mean[i]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    if (pts.length < 2) continue;
+    const dash = c.dash ? ` stroke-dasharray="${c.dash}"` : '';
+    parts.push(`<polyline class="context" data-series="${escapeXml(c.name)}" points="${pts.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ')}" fill="none" stroke="${c.color ?? '#c8c8c8'}" stroke-width="1"${dash}/>`);
+  }
 
   options.series.forEach((s) => {
     const pts: Array<[number, number, number]> = [];
@@ -141,7 +193,7 @@ export function lineChartSvg(options: LineChartOptions): string {
   });
 
   const colW = (width - margin.left) / 2;
-  options.series.forEach((s, i) => {
+  if (options.legend !== false) options.series.forEach((s, i) => {
     const lx = margin.left + (i % 2) * colW;
     const ly = height - legendRows * 16 + Math.floor(i / 2) * 16 - 4;
     parts.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="10" fill="${s.color}"/>`);

@@ -1,8 +1,11 @@
 /**
  * Opens report.html in a real headless Chromium and checks that what a
- * reader sees is there: Table 2 and Table 3 with their rows, the bold best
- * figures, the learning-curve charts with lines and std bands. Saves a
- * screenshot to test-output/. Skipped, with the reason printed, only when
+ * reader sees is there: the verdict first, Table 2 and Table 3 with their
+ * rows, bold best figures, 95 % intervals and a dot per seed, a
+ * simulator-vs-world scatter per metric, the learning curves as small
+ * multiples with bands; and that nothing is clipped at 1280, 1400 and
+ * 1920 px (no table wider than its box, no chart past the window's edge,
+ * every settings value on screen). Saves a screenshot to test-output/. Skipped, with the reason printed, only when
  * no Chromium is installed.
  *
  * The report comes from a smoke run of the experiment runner, or, with
@@ -59,16 +62,39 @@ test('report.html renders in headless Chromium with its tables and charts', { sk
     for (const id of ['significance', 'sim-to-real', 'calibration']) {
       assert.equal(await page.locator(`table[data-table="${id}"]`).count(), 1, `table ${id}`);
     }
+    // The verdict opens the page, within the first screen: the gates, then RLIV-UA's standing per metric.
+    const verdict = await page.$eval('#verdict', (v) => ({ top: v.getBoundingClientRect().top, items: [...v.querySelectorAll('ul.verdict li')].map((li) => li.textContent ?? ''), rows: v.querySelectorAll('table[data-table="verdict-standing"] tbody tr').length }));
+    assert.ok(verdict.top < 900, `verdict starts at ${verdict.top} px`);
+    assert.match(verdict.items[0]!, source === 'fixture' ? /^No fidelity gates in these results\.$/ : /^Fidelity gates: G1 (PASS|FAIL), G2 (PASS|FAIL), G3 (PASS|FAIL)/);
+    assert.match(verdict.items.join('\n'), /RLIV-UA ranks Session Length \d+(st|nd|rd|th)/);
+    assert.equal(verdict.rows, 5, 'a standing row per metric');
+    const firstSection = await page.$eval('body > section', (s) => s.id);
+    assert.equal(firstSection, 'verdict');
+    // Tables 2 and 3: every metric cell has its 95 % interval and a strip with a dot per seed.
+    for (const id of ['table2', 'table3', 'table2-world', 'table3-world']) {
+      const cells = await page.$$eval(`table[data-table="${id}"] tbody td:not(:first-child)`, (tds) => tds.map((td) => ({ sub: td.querySelector('.sub')?.textContent ?? '', dots: td.querySelectorAll('svg.strip circle.seed').length, w: td.querySelector('svg.strip')?.getBoundingClientRect().width ?? 0 })));
+      assert.equal(cells.length, (id.startsWith('table2') ? 6 : 5) * 5, `${id}: metric cells`);
+      for (const c of cells) {
+        assert.match(c.sub, /^95 % CI \[-?[\d.]+, -?[\d.]+\]$/, `${id}: interval under the figure`);
+        assert.equal(c.dots, source === 'fixture' ? 3 : 2, `${id}: a dot per seed`);
+        assert.ok(c.w > 50, `${id}: the strip is laid out`);
+      }
+    }
+    // One simulator-vs-world scatter per metric with a point per model; small multiples of the curves.
     const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({
       id: s.getAttribute('data-chart'),
       lines: s.querySelectorAll('.line').length,
+      context: s.querySelectorAll('.context').length,
       bands: s.querySelectorAll('.band').length,
+      points: s.querySelectorAll('.point').length,
       width: s.getBoundingClientRect().width,
     })));
-    const curve = charts.find((c) => c.id === 'curve-sessionLength');
-    assert.ok(curve, 'session-length learning curve chart');
-    assert.equal(curve!.lines, 10, 'one line per model');
-    assert.ok(curve!.bands >= 1, 'std bands drawn');
+    const scatters = charts.filter((c) => c.id?.startsWith('scatter-'));
+    assert.deepEqual(scatters.map((c) => c.id), ['scatter-sessionLength', 'scatter-watchTime', 'scatter-ctr', 'scatter-diversity', 'scatter-newFans']);
+    assert.ok(scatters.every((c) => c.points === 10), 'a point per model in every scatter');
+    const panels = charts.filter((c) => /^curve-sessionLength-\d+$/.test(c.id ?? ''));
+    assert.equal(panels.length, 10, 'a session-length panel per model');
+    assert.ok(panels.every((c) => c.lines === 1 && c.context === 9 && c.bands >= 1), 'each panel: its model with a band, the nine others behind it');
     assert.ok(charts.every((c) => c.width > 100), 'charts are laid out with a real size');
     assert.ok(charts.some((c) => c.id?.startsWith('fig5-')), 'Fig. 5 charts');
     const findings = await page.locator('#findings li').count();
@@ -82,6 +108,11 @@ test('report.html renders in headless Chromium with its tables and charts', { sk
         .filter((b) => b.scrollWidth > b.clientWidth + 1)
         .map((b) => `${b.querySelector('table')?.getAttribute('data-table')}: ${b.scrollWidth} px in ${b.clientWidth} px`));
       assert.deepEqual(clipped, [], `tables wider than the page at ${width} px`);
+      // No chart or strip reaches past the right edge of the window (nothing hidden off-screen).
+      const offscreen = await page.$$eval('svg', (svgs) => svgs.filter((s) => s.getBoundingClientRect().right > (globalThis as unknown as { innerWidth: number }).innerWidth).map((s) => s.getAttribute('data-chart') ?? s.getAttribute('class')));
+      assert.deepEqual(offscreen, [], `charts past the right edge at ${width} px`);
+      const pageWidth = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+      assert.ok(pageWidth <= width, `the page scrolls sideways at ${width} px (${pageWidth} px wide)`);
       const settings = await page.$$eval('table[data-table="settings"] tbody tr', (rows) => rows.map((r) => {
         const cell = r.querySelectorAll('td')[1]!;
         const box = cell.getBoundingClientRect();

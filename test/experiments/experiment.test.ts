@@ -87,7 +87,9 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   }
   assert.match(html, /data-table="table2"/);
   assert.match(html, /data-table="timing"/);
-  assert.match(html, /data-chart="curve-sessionLength"/);
+  assert.match(html, /data-chart="curve-sessionLength-0"/);
+  assert.match(html, /id="verdict"/);
+  assert.match(html, /data-chart="scatter-sessionLength"/);
   assert.ok(existsSync(join(out, 'world.json')) && existsSync(join(out, 'simulator.bin')));
 
   // config.json: every model's config resolved (defaults filled in), the environment's nested settings, the world.

@@ -84,8 +84,8 @@ test('HTML report: self-contained (no scripts, links or remote resources), every
   const urls = html.match(/https?:\/\/[^\s"']+/g) ?? [];
   assert.ok(urls.every((u) => u === 'http://www.w3.org/2000/svg'), `unexpected URLs: ${urls.join(', ')}`);
   for (const id of ['table2', 'table3', 'significance', 'sim-to-real', 'calibration']) assert.match(html, new RegExp(`data-table="${id}"`));
-  for (const id of ['curve-sessionLength', 'curve-watchTime', 'curve-ctr', 'curve-diversity', 'fig5-watchTime']) assert.match(html, new RegExp(`data-chart="${id}"`));
-  assert.equal((html.match(/class="band"/g) ?? []).length, 4 * 10 + 3 * 2, 'one band per model per chart');
+  for (const id of ['curve-sessionLength-0', 'curve-watchTime-5', 'curve-ctr-9', 'curve-diversity-3', 'fig5-watchTime', 'scatter-sessionLength', 'scatter-newFans']) assert.match(html, new RegExp(`data-chart="${id}"`));
+  assert.equal((html.match(/class="band"/g) ?? []).length, 4 * 10 + 3 * 2, 'one band per model per small multiple, and per Fig. 5 curve');
   assert.match(html, /RLIV-UA\(w\/o MT &amp; SL\)/, 'names are escaped');
 });
 
@@ -100,10 +100,11 @@ test('markdown report carries the same tables and numbers as the HTML report', (
         const text = c.text.replace(/\|/g, '\\|');
         assert.ok(md.includes(c.bold ? `**${text}**` : text), `markdown lacks ${c.text}`);
         assert.ok(html.includes(c.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), `html lacks ${c.text}`);
+        if (c.sub) assert.ok(md.includes(c.sub) && html.includes(c.sub), `both reports carry ${c.sub}`);
       }
     }
   }
-  assert.match(md, /\| \*\*\d+\.\d{4} ± \d+\.\d{4}\*\* \|/);
+  assert.match(md, /\| \*\*\d+\.\d{4} ± \d+\.\d{4}\*\* 95 % CI \[\d+\.\d{4}, \d+\.\d{4}\]; seeds \d+\.\d{4}, \d+\.\d{4}, \d+\.\d{4} \|/);
 });
 
 test('results.json round trip: one seed gives null intervals that the reports show as n/a', () => {

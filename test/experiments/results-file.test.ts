@@ -68,7 +68,7 @@ test('rliv report: a missing, non-JSON or wrong-shaped file is a usage error nam
 });
 
 test('the renderers and the results-file functions are exported by the library', () => {
-  for (const name of ['renderHtmlReport', 'renderMarkdownReport', 'renderAbHtml', 'renderAbMarkdown', 'readResultsFile', 'parseResults', 'renderReports', 'computeFindings', 'reportTables', 'lineChartSvg', 'barChartSvg', 'longCsv', 'buildResults', 'resultsToJson']) {
+  for (const name of ['renderHtmlReport', 'renderMarkdownReport', 'renderAbHtml', 'renderAbMarkdown', 'readResultsFile', 'parseResults', 'renderReports', 'computeFindings', 'reportTables', 'lineChartSvg', 'barChartSvg', 'scatterChartSvg', 'computeVerdict', 'simVsWorldTable', 'longCsv', 'buildResults', 'resultsToJson']) {
     assert.equal(typeof (rliv as Record<string, unknown>)[name], 'function', name);
   }
 });
