@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AB_METRICS, assignBuckets, runAbTest, type AbTestResults } from '../../src/experiments/ab-test.js';
 import { experimentPreset } from '../../src/experiments/experiment-presets.js';
@@ -138,6 +138,16 @@ test('rliv ab-test rejects --weeks 0 and writes nothing', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--weeks must be an integer in \[1, 520\]/);
   assert.equal(existsSync(out), false);
+});
+
+test('rliv ab-test refuses a non-empty --out without --force, naming what is there, and changes nothing', async () => {
+  const out = tempDir('rliv-ab-busy-');
+  writeFileSync(join(out, 'ab-results.json'), '{"previous": "run"}\n');
+  const r = await runCli(['ab-test', '--weeks', '1', '--preset', 'smoke', '--out', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--out .* is not empty \(ab-results\.json\); refusing to overwrite a previous run\. Choose another --out, or pass --force to write over it/);
+  assert.deepEqual(readdirSync(out), ['ab-results.json']);
+  assert.equal(readFileSync(join(out, 'ab-results.json'), 'utf8'), '{"previous": "run"}\n');
 });
 
 test('per-arm agent configs reach their arm (recorded in settings; the run changes) and are checked before anything runs', { timeout: 600_000 }, async () => {
