@@ -6,7 +6,8 @@
  * them per model, keyed by model name.
  */
 import { readFileSync } from 'node:fs';
-import { modelConfigs } from '../experiments/model-configs.js';
+import type { ExplorationOptions } from '../agents/exploration.js';
+import { modelConfigs, modelExplorations } from '../experiments/model-configs.js';
 import { UsageError } from './command.js';
 
 /** The JSON object in `path`; anything else is a UsageError naming the flag and the file. */
@@ -36,11 +37,13 @@ export function readOneAgentConfigFile(path: string, name: string, batchSize: nu
 /**
  * `--agent-config FILE.json` of a multi-model run: `{ "<model>": { overrides } }`,
  * checked against `names` and each agent's resolver now (before any world is
- * built).
+ * built). With `exploration` (the run's schedule), a model's entry may also
+ * set its own `"exploration"`, checked over it.
  */
-export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string): Record<string, unknown> {
+export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string, exploration?: ExplorationOptions): Record<string, unknown> {
   const overrides = readAgentConfigFile(path);
-  checked(path, () => modelConfigs(names, batchSize, overrides, what));
+  checked(path, () => modelConfigs(names, batchSize, overrides, what, exploration !== undefined));
+  if (exploration) checked(path, () => modelExplorations(names, overrides, exploration));
   return overrides;
 }
 

@@ -3,7 +3,7 @@
  * bench/<name>.ts, prints its figures to stderr and returns the summary
  * object (`{"bench": name, ...}`) that becomes the final JSON line.
  */
-import { PAPER_MODEL_ORDER } from '../agents/registry.js';
+import { modelsFlag } from './experiment.js';
 import { intFlag, UsageError, type CommandContext, type CommandSpec, type OptionValues } from './command.js';
 
 type BenchRunner = (values: OptionValues, ctx: CommandContext) => Promise<Record<string, unknown>>;
@@ -26,9 +26,7 @@ const BENCHES: Record<string, { summary: string; run: BenchRunner }> = {
     summary: 'one training step of every model at batch 1024 vs the same step of the same network in PyTorch (ratios)',
     run: async (values, ctx) => {
       const steps = intFlag(values, 'iterations', 1, 1_000_000);
-      const models = typeof values.models === 'string' ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
-      const unknown = (models ?? []).filter((m) => !(PAPER_MODEL_ORDER as readonly string[]).includes(m));
-      if (unknown.length) throw new UsageError(`unknown model(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')}; known: ${PAPER_MODEL_ORDER.join(', ')}`);
+      const models = modelsFlag(values);
       return (await import('../../bench/models.js')).runModelsBench({ ...(steps !== undefined ? { steps } : {}), ...(models ? { models } : {}) }, ctx);
     },
   },

@@ -7,6 +7,7 @@ import { benchCommand } from './bench.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { experimentCommand } from './experiment.js';
+import { tuneCommand } from './tune.js';
 import { abTestCommand } from './ab-test.js';
 import { workerCommand } from './worker.js';
 import { reportCommand } from './report.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   trainCommand,
   evaluateCommand,
   experimentCommand,
+  tuneCommand,
   workerCommand,
   abTestCommand,
   reportCommand,

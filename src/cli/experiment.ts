@@ -12,9 +12,51 @@ import { experimentPreset } from '../experiments/experiment-presets.js';
 import { checkQueueUrl, QueueError } from '../experiments/job-queue.js';
 import { queueJobRunner, type QueueJobRunner } from '../experiments/queue-runner.js';
 import { readPerModelConfigFile } from './agent-config-file.js';
-import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
+import { intFlag, outOption, presetOption, UsageError, type CommandSpec, type OptionValues } from './command.js';
 import { checkOutDir, forceOption } from './out-dir.js';
 import { progressSink } from './progress-bars.js';
+
+/** `--models LIST`: a comma-separated subset of the paper's models (exact names), or undefined when absent; an unknown name is a UsageError. */
+export function modelsFlag(values: OptionValues): string[] | undefined {
+  if (typeof values.models !== 'string') return undefined;
+  const models = values.models.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = models.filter((m) => !(PAPER_MODEL_ORDER as readonly string[]).includes(m));
+  if (unknown.length) throw new UsageError(`unknown model(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')}; known: ${PAPER_MODEL_ORDER.join(', ')}`);
+  return models;
+}
+
+/** The flags that choose the world and the models of a run, shared by `rliv experiment` and `rliv tune`. */
+export const RUN_WORLD_OPTIONS: CommandSpec['options'] = {
+  world: { type: 'string', description: 'world.json written by "rliv generate" (use that exact world), or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
+  users: { type: 'string', description: 'real KuaiRand user_features CSV (the users of the world)', valueName: 'PATH' },
+  videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
+  logs: { type: 'string', description: 'a KuaiRand-Pure, -1K or -27K directory: run on its real logs, with no world (excludes --world, --users, --videos)', valueName: 'DIR' },
+  'max-rows': { type: 'string', description: `with --logs: read at most N log rows, the complete histories of a seeded random subset of users (default: the preset's; ${Object.entries(LOGS_MAX_ROWS).map(([k, v]) => `${k} ${Number.isFinite(v) ? v : 'all'}`).join(', ')})`, valueName: 'N' },
+  models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
+  epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
+};
+
+/**
+ * `--logs DIR` and `--max-rows N` (shared by `rliv experiment` and `rliv tune`): the directory is checked before any
+ * work (every missing file named), and combining it with a world's flags, or --max-rows without it, is a UsageError.
+ */
+export function logsFlags(values: OptionValues): { logsDir?: string; maxLogRows?: number } {
+  const logsDir = typeof values.logs === 'string' ? values.logs : undefined;
+  const maxLogRows = intFlag(values, 'max-rows', 10, 2_000_000_000);
+  if (logsDir !== undefined) {
+    const other = ['world', 'users', 'videos'].filter((k) => typeof values[k] === 'string');
+    if (other.length) throw new UsageError(`--logs reads the catalog from the directory's own tables and has no world; it cannot be combined with ${other.map((k) => `--${k}`).join(', ')}`);
+    try {
+      findKuaiRandDirectory(logsDir); // before any work: names every missing file
+    } catch (err) {
+      if (err instanceof KuaiRandDirectoryError) throw new UsageError(err.message);
+      throw err;
+    }
+  } else if (maxLogRows !== undefined) {
+    throw new UsageError('--max-rows applies to --logs only (a world\'s logs are the preset\'s logDays)');
+  }
+  return { logsDir, maxLogRows };
+}
 
 export const experimentCommand: CommandSpec = {
   name: 'experiment',
@@ -35,13 +77,7 @@ export const experimentCommand: CommandSpec = {
     seeds: { type: 'string', description: 'number of seeds (default: the preset\'s; quick = 3)', valueName: 'N' },
     out: outOption('runs/experiment'),
     force: forceOption(),
-    world: { type: 'string', description: 'world.json written by "rliv generate" (use that exact world), or a JSON file of partial world-config overrides', valueName: 'FILE.json' },
-    users: { type: 'string', description: 'real KuaiRand user_features CSV (the users of the world)', valueName: 'PATH' },
-    videos: { type: 'string', description: 'real KuaiRand video_features_basic CSV (the items of the world)', valueName: 'PATH' },
-    logs: { type: 'string', description: 'a KuaiRand-Pure, -1K or -27K directory: run on its real logs, with no world (excludes --world, --users, --videos)', valueName: 'DIR' },
-    'max-rows': { type: 'string', description: `with --logs: read at most N log rows, the complete histories of a seeded random subset of users (default: the preset's; ${Object.entries(LOGS_MAX_ROWS).map(([k, v]) => `${k} ${Number.isFinite(v) ? v : 'all'}`).join(', ')})`, valueName: 'N' },
-    models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
-    epochs: { type: 'string', description: 'override the preset\'s training epochs (>= 1)', valueName: 'N' },
+    ...RUN_WORLD_OPTIONS,
     'agent-config': { type: 'string', description: 'JSON object of config overrides per model, by model name, e.g. {"RLIV-UA": {"gamma": 0.95}} (unknown models or keys are errors)', valueName: 'FILE.json' },
     workers: { type: 'string', description: 'worker threads for the (model, seed) jobs (default: one per CPU; results do not depend on it)', valueName: 'N' },
     queue: { type: 'string', description: 'put the jobs on a BullMQ queue at this Redis server instead, for "rliv worker --queue URL" processes on any machine; finished jobs are kept there and not run again (results do not depend on it)', valueName: 'redis://HOST:PORT' },
@@ -52,14 +88,9 @@ export const experimentCommand: CommandSpec = {
     const seeds = Array.from({ length: n }, (_, i) => ctx.seed + i);
     const epochs = intFlag(values, 'epochs', 1, 100_000);
     if (epochs !== undefined) preset.train.epochs = epochs;
-    let models: string[] | undefined;
-    if (typeof values.models === 'string') {
-      models = values.models.split(',').map((s) => s.trim()).filter(Boolean);
-      const unknown = models.filter((m) => !(PAPER_MODEL_ORDER as readonly string[]).includes(m));
-      if (unknown.length) throw new UsageError(`unknown model(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')}; known: ${PAPER_MODEL_ORDER.join(', ')}`);
-    }
+    const models = modelsFlag(values);
     const agentConfigs = typeof values['agent-config'] === 'string'
-      ? readPerModelConfigFile(values['agent-config'], models ?? preset.models, preset.train.batchSize, 'models of this experiment')
+      ? readPerModelConfigFile(values['agent-config'], models ?? preset.models, preset.train.batchSize, 'models of this experiment', preset.train.exploration)
       : undefined;
     let queueUrl: string | undefined;
     if (typeof values.queue === 'string') {
@@ -70,20 +101,7 @@ export const experimentCommand: CommandSpec = {
       }
       if (values.workers !== undefined) throw new UsageError('--workers and --queue exclude each other: with --queue the jobs run on "rliv worker" processes (their --concurrency sets the threads)');
     }
-    const logsDir = typeof values.logs === 'string' ? values.logs : undefined;
-    const maxLogRows = intFlag(values, 'max-rows', 10, 2_000_000_000);
-    if (logsDir !== undefined) {
-      const other = ['world', 'users', 'videos'].filter((k) => typeof values[k] === 'string');
-      if (other.length) throw new UsageError(`--logs reads the catalog from the directory's own tables and has no world; it cannot be combined with ${other.map((k) => `--${k}`).join(', ')}`);
-      try {
-        findKuaiRandDirectory(logsDir); // before any work: names every missing file
-      } catch (err) {
-        if (err instanceof KuaiRandDirectoryError) throw new UsageError(err.message);
-        throw err;
-      }
-    } else if (maxLogRows !== undefined) {
-      throw new UsageError('--max-rows applies to --logs only (a world\'s logs are the preset\'s logDays)');
-    }
+    const { logsDir, maxLogRows } = logsFlags(values);
     const out = String(values.out);
     // With --queue, a killed coordinator started again with the same arguments resumes: its --out holds
     // world.json and simulator.bin but no results.json yet (results.json is written last), and is accepted.

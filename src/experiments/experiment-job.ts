@@ -5,6 +5,8 @@
  * and in a worker thread (experiment-worker.ts): every random choice comes
  * from the seed, so where a job runs never changes its result.
  */
+import type { ExplorationOptions } from '../agents/exploration.js';
+import type { Ranker } from '../agents/ranker.js';
 import { createAgent } from '../agents/registry.js';
 import { Rng } from '../numeric/rng.js';
 import { DEFAULT_QUIT_OPTIONS } from '../simulator/quit-model.js';
@@ -21,7 +23,7 @@ import type { PolicyFigures } from './fidelity.js';
 import { REPORT_METRICS, type ReportMetric, type SeedRun } from './results.js';
 import { PartClock } from './thread-clock.js';
 import type { TrainPreset } from './train-presets.js';
-import { evaluateRanker, evaluationUsers, TrainingRun, type EvaluationMetrics } from './training-loop.js';
+import { evaluateRanker, evaluationUsers, TrainingRun, type EvaluationMetrics, type TrainingResult } from './training-loop.js';
 
 /** What every job needs: the same for all models and seeds of a run. */
 export interface JobSetup {
@@ -77,15 +79,35 @@ export interface JobParts {
  * carry it unchanged.
  */
 export type ExperimentJob =
-  /** Train `model` on `seed` in the learned simulator, then evaluate it in the world ({@link runModelSeed}). */
-  | { kind: 'model-seed'; model: string; seed: number; agentConfig: Record<string, unknown> };
+  /**
+   * Train `model` on `seed` in the learned simulator, then evaluate it in
+   * the world ({@link runModelSeed}); `exploration` (a tuned model's own)
+   * replaces the schedule's.
+   */
+  | { kind: 'model-seed'; model: string; seed: number; agentConfig: Record<string, unknown>; exploration?: ExplorationOptions }
+  /**
+   * `rliv tune`: train `model` with candidate config number `config` on
+   * `seed` in the learned simulator, evaluating on the VALIDATION users
+   * (never the held-out users) ({@link runTuneJob}).
+   */
+  | { kind: 'tune'; model: string; seed: number; config: number; agentConfig: Record<string, unknown>; exploration?: ExplorationOptions };
+
+/** What a tuning job returns: the validation figure and curves of one candidate config on one seed. */
+export interface TuneJobResult {
+  /** Per metric, the mean of the last `lastEpochsForFigure` evaluation epochs on the validation users. */
+  figure: Record<ReportMetric, number>;
+  /** Per-epoch validation figures. */
+  curve: SeedRun['curve'];
+  parts: JobParts;
+  cpuParts: JobParts | null;
+}
 
 /** What a job returns, by kind. */
-export type ExperimentJobResult = JobResult;
+export type ExperimentJobResult = JobResult | TuneJobResult;
 
 /** A short human name of a job (progress notes, errors). */
 export function jobLabel(job: ExperimentJob): string {
-  return `${job.model} seed ${job.seed}`;
+  return job.kind === 'tune' ? `${job.model} config ${job.config} seed ${job.seed}` : `${job.model} seed ${job.seed}`;
 }
 
 /** Runs one job in this thread; `onUnit` is called after every unit of progress (an epoch or a world round). */
@@ -93,7 +115,9 @@ export function runJob(setup: JobSetup, job: ExperimentJob, onUnit: (note: strin
   switch (job.kind) {
     case 'model-seed':
       // The job carries its model's config, so what it computes is the job plus the shared setup.
-      return runModelSeed({ ...setup, agentConfigs: { [job.model]: job.agentConfig } }, job.model, job.seed, onUnit);
+      return runModelSeed({ ...setup, agentConfigs: { [job.model]: job.agentConfig } }, job.model, job.seed, onUnit, job.exploration);
+    case 'tune':
+      return runTuneJob(setup, job, onUnit);
     default:
       throw new RangeError(`unknown experiment job kind ${JSON.stringify((job as { kind: unknown }).kind)}`);
   }
@@ -167,7 +191,7 @@ export function runReferencePolicies(
 ): Record<string, { sim: PolicyFigures; world?: PolicyFigures }> {
   const { catalog } = setup;
   const t = setup.train;
-  const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
+  const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed, userSplit(setup));
   const maxRequests = maxRequestsOf(setup.environment);
   const policies: Record<string, () => SlatePolicy> = {
     'uniform random': () => new RandomPolicy(new Rng(seed).fork('reference-random')),
@@ -192,16 +216,22 @@ function lastMean(rounds: EvaluationMetrics[], last: number, metric: string): nu
   return tail.reduce((a, r) => a + r[metric]!, 0) / tail.length;
 }
 
+/** The users' split of a job: the schedule's split seed (default: the job's seed) and validation share. */
+function userSplit(setup: Pick<JobSetup, 'train'>): { splitSeed?: number; validationFraction: number } {
+  const t = setup.train;
+  return { ...(t.splitSeed !== undefined ? { splitSeed: t.splitSeed } : {}), validationFraction: t.validationFraction };
+}
+
 /**
- * Trains `name` on `seed` and evaluates it; `onUnit` is called after every
- * training epoch and every world round (the progress bar's unit).
+ * Trains `name` on `seed` in the learned simulator with the generic loop,
+ * evaluating every epoch on the held-out users (or, `evaluateOn:
+ * 'validation'`, on the validation users); training never uses either.
  */
-export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit: (note: string) => void): JobResult {
+function trainInSimulator(setup: JobSetup, name: string, seed: number, agentConfig: Record<string, unknown>, exploration: ExplorationOptions,
+  evaluateOn: 'held-out' | 'validation', onUnit: () => void): { agent: Ranker; result: TrainingResult } {
   const { catalog } = setup;
   const t = setup.train;
   const maxRequests = maxRequestsOf(setup.environment);
-  const t0 = performance.now();
-  const agentConfig = setup.agentConfigs[name] ?? { batchSize: t.batchSize };
   const agent = createAgent(name, { catalog, seed }, agentConfig);
   // Every model of a seed gets the same environment seed: the same candidates and random streams (common random numbers).
   const env = new ReplayableEnvironment(new Environment(catalog, setup.simulator, { ...setup.environment, seed }), setup.loggingPolicy);
@@ -214,10 +244,45 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
     evalSessionsPerEpoch: t.evalSessionsPerEpoch,
     stepsPerEpoch: t.stepsPerEpoch,
     heldOutFraction: t.heldOutFraction,
+    ...userSplit(setup),
+    evaluateOn,
     lastEpochsForFigure: t.lastEpochsForFigure,
-    exploration: t.exploration,
+    exploration,
   }, (sessions) => reportMetrics(sessions, catalog, maxRequests));
-  const result = run.run(() => onUnit(`${name} seed ${seed}`));
+  return { agent, result: run.run(onUnit) };
+}
+
+/** The per-metric curves of a training result (epoch numbers from 1). */
+function curveOf(result: TrainingResult): SeedRun['curve'] {
+  const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
+  for (const m of REPORT_METRICS) curve[m] = result.reports.map((r) => r.eval[m]!);
+  return curve;
+}
+
+/** A run's parts summed over epochs, wall and (where available) thread CPU; `world` is filled in by the caller. */
+function partsOf(result: TrainingResult): { parts: JobParts; cpuParts: JobParts | null } {
+  const parts: JobParts = { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: 0 };
+  let cpuParts: JobParts | null = { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: 0 };
+  for (const r of result.reports) {
+    addParts(parts, r.seconds);
+    if (cpuParts && r.cpuSeconds) addParts(cpuParts, r.cpuSeconds);
+    else cpuParts = null;
+  }
+  return { parts, cpuParts };
+}
+
+/**
+ * Trains `name` on `seed` and evaluates it; `onUnit` is called after every
+ * training epoch and every world round (the progress bar's unit).
+ * `exploration` replaces the schedule's (a tuned model's own).
+ */
+export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit: (note: string) => void, exploration?: ExplorationOptions): JobResult {
+  const { catalog } = setup;
+  const t = setup.train;
+  const maxRequests = maxRequestsOf(setup.environment);
+  const t0 = performance.now();
+  const agentConfig = setup.agentConfigs[name] ?? { batchSize: t.batchSize };
+  const { agent, result } = trainInSimulator(setup, name, seed, agentConfig, exploration ?? t.exploration, 'held-out', () => onUnit(`${name} seed ${seed}`));
   const trainSeconds = (performance.now() - t0) / 1000;
 
   // The same held-out panel the loop evaluated on, now in a fresh ground-truth world (none for real logs).
@@ -226,7 +291,7 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   worldClock.start();
   let world: EvaluationMetrics[] | undefined;
   if (setup.groundTruth) {
-    const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed);
+    const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed, userSplit(setup));
     const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
     world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
       onUnit(`${name} seed ${seed} (world)`);
@@ -238,21 +303,29 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
 
   const sim = {} as Record<ReportMetric, number>;
   const real = {} as Record<ReportMetric, number>;
-  const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
   for (const m of REPORT_METRICS) {
     sim[m] = result.figure[m]!;
     if (world) real[m] = lastMean(world, t.lastEpochsForFigure, m);
-    curve[m] = result.reports.map((r) => r.eval[m]!);
   }
   const capShare = world ? { sim: result.figure.capShare!, real: lastMean(world, t.lastEpochsForFigure, 'capShare') } : { sim: result.figure.capShare! };
-  const parts: JobParts = { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: worldSeconds };
-  let cpuParts: JobParts | null = worldCpu === null ? null : { collect: 0, observe: 0, trainSteps: 0, evaluation: 0, world: worldCpu };
-  for (const r of result.reports) {
-    addParts(parts, r.seconds);
-    if (cpuParts && r.cpuSeconds) addParts(cpuParts, r.cpuSeconds);
-    else cpuParts = null;
-  }
-  return { run: { seed, sim, ...(world ? { real } : {}), curve, capShare }, trainSeconds, worldSeconds, parts, cpuParts };
+  const { parts, cpuParts: cpu } = partsOf(result);
+  parts.world = worldSeconds;
+  const cpuParts = cpu && worldCpu !== null ? { ...cpu, world: worldCpu } : null;
+  return { run: { seed, sim, ...(world ? { real } : {}), curve: curveOf(result), capShare }, trainSeconds, worldSeconds, parts, cpuParts };
+}
+
+/**
+ * A tuning job: trains the job's model with its candidate config in the
+ * learned simulator exactly as the experiment would (same schedule, same
+ * training users), but evaluates every epoch on the VALIDATION users; the
+ * held-out users are never run. Returns the validation figure (mean of the
+ * last `lastEpochsForFigure` epochs) and curves.
+ */
+export function runTuneJob(setup: JobSetup, job: Extract<ExperimentJob, { kind: 'tune' }>, onUnit: (note: string) => void): TuneJobResult {
+  const { result } = trainInSimulator(setup, job.model, job.seed, job.agentConfig, job.exploration ?? setup.train.exploration, 'validation', () => onUnit(jobLabel(job)));
+  const figure = {} as Record<ReportMetric, number>;
+  for (const m of REPORT_METRICS) figure[m] = result.figure[m]!;
+  return { figure, curve: curveOf(result), ...partsOf(result) };
 }
 
 /** Adds one epoch's seconds (collect, observe, train including observe, eval) to the job's parts. */

@@ -37,6 +37,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ExplorationOptions } from '../agents/exploration.js';
 import { experimentPreset, type ExperimentPreset } from './experiment-presets.js';
 import { runReferencePolicies, type ExperimentJob, type JobParts, type JobResult, type JobSetup } from './experiment-job.js';
 import { computeFidelity, type ModelSeedFigures, type ReferenceFigures } from './fidelity.js';
@@ -46,7 +47,8 @@ import { buildLogsInstrument, NO_GROUND_TRUTH_GATE } from './experiment-logs.js'
 import { worldInstrument, type FittedInstrument } from './instrument.js';
 import { findKuaiRandDirectory } from '../data/kuairand-directory.js';
 import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
-import { modelConfigs } from './model-configs.js';
+import { modelConfigs, modelExplorations } from './model-configs.js';
+import type { TrainPreset } from './train-presets.js';
 import { buildExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderSavedReports } from './results-file.js';
@@ -129,12 +131,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const seeds = options.seeds;
   if (seeds.length === 0) throw new RangeError('the experiment needs at least one seed');
   if (new Set(seeds).size !== seeds.length) throw new RangeError(`seeds must be distinct, got [${seeds.join(', ')}]`);
-  const agentConfigs = modelConfigs(models, preset.train.batchSize, options.agentConfigs ?? {}, 'models of this experiment');
-  if (options.logsDir !== undefined) {
-    const other = (['worldPath', 'usersPath', 'videosPath'] as const).filter((k) => options[k] !== undefined);
-    if (other.length) throw new RangeError(`logsDir (--logs) reads the catalog from the directory's tables and has no world; it excludes ${other.join(', ')}`);
-    findKuaiRandDirectory(options.logsDir); // a bad directory fails here, before any work
-  }
+  const agentConfigs = modelConfigs(models, preset.train.batchSize, options.agentConfigs ?? {}, 'models of this experiment', true);
+  const explorations = modelExplorations(models, options.agentConfigs ?? {}, preset.train.exploration);
+  checkInstrumentSource(options);
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const started = performance.now();
@@ -151,18 +150,51 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   };
 
   // 1-3. World (or real logs), logs, learned simulator, calibration.
-  const world: FittedInstrument = options.logsDir !== undefined
-    ? await buildLogsInstrument({ preset, logsDir: options.logsDir, seed: options.worldSeed ?? 1, maxRows: options.maxLogRows, progress, timed })
-    : worldInstrument(await buildExperimentWorld({
-      preset,
-      worldSeed: options.worldSeed ?? 1,
-      worldPath: options.worldPath,
-      usersPath: options.usersPath,
-      videosPath: options.videosPath,
-      progress,
-      timed,
-    }), preset.logDays);
-  return runOnInstrument(options, world, { models, seeds, agentConfigs, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed });
+  const world = await buildInstrument(options, progress, timed);
+  return runOnInstrument(options, world, { models, seeds, agentConfigs, explorations, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed });
+}
+
+/** Where a run's instrument comes from: a world (`worldPath`, `usersPath`, `videosPath`) or real logs (`logsDir`). */
+export interface InstrumentSourceOptions {
+  preset: ExperimentPreset;
+  worldSeed?: number;
+  worldPath?: string;
+  usersPath?: string;
+  videosPath?: string;
+  logsDir?: string;
+  maxLogRows?: number;
+}
+
+/** Refuses a source that mixes real logs with a world, and a bad logs directory, before any work. */
+export function checkInstrumentSource(options: InstrumentSourceOptions): void {
+  if (options.logsDir === undefined) return;
+  const other = (['worldPath', 'usersPath', 'videosPath'] as const).filter((k) => options[k] !== undefined);
+  if (other.length) throw new RangeError(`logsDir (--logs) reads the catalog from the directory's tables and has no world; it excludes ${other.join(', ')}`);
+  findKuaiRandDirectory(options.logsDir); // a bad directory fails here, before any work
+}
+
+/**
+ * Steps 1-3: the fitted instrument of a world (generated, loaded, or on real
+ * tables) or of real logs; `rliv experiment` and `rliv tune` build the same.
+ */
+export async function buildInstrument(
+  options: InstrumentSourceOptions,
+  progress: ProgressSink,
+  timed: <T>(name: string, f: () => T | Promise<T>) => Promise<T>,
+): Promise<FittedInstrument> {
+  const { preset } = options;
+  if (options.logsDir !== undefined) {
+    return buildLogsInstrument({ preset, logsDir: options.logsDir, seed: options.worldSeed ?? 1, maxRows: options.maxLogRows, progress, timed });
+  }
+  return worldInstrument(await buildExperimentWorld({
+    preset,
+    worldSeed: options.worldSeed ?? 1,
+    worldPath: options.worldPath,
+    usersPath: options.usersPath,
+    videosPath: options.videosPath,
+    progress,
+    timed,
+  }), preset.logDays);
 }
 
 /** Steps 4-6 on a fitted instrument: the same for a world and for real logs. */
@@ -170,12 +202,12 @@ async function runOnInstrument(
   options: ExperimentOptions,
   world: FittedInstrument,
   run: {
-    models: string[]; seeds: number[]; agentConfigs: Record<string, Record<string, unknown>>; outDir: string;
+    models: string[]; seeds: number[]; agentConfigs: Record<string, Record<string, unknown>>; explorations: Record<string, ExplorationOptions>; outDir: string;
     started: number; loadStart: number; cpuStart: NodeJS.CpuUsage; phases: Record<string, number>; phasesCpu: Record<string, number>;
     timed: <T>(name: string, f: () => T | Promise<T>) => Promise<T>;
   },
 ): Promise<ExperimentOutput> {
-  const { models, seeds, agentConfigs, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed } = run;
+  const { models, seeds, agentConfigs, explorations, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed } = run;
   const preset = options.preset;
   const progress = options.progress ?? SILENT_PROGRESS;
   const { catalog } = world;
@@ -188,6 +220,8 @@ async function runOnInstrument(
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
+  // One user split per world: every seed is judged on the same held-out users, which `rliv tune` never runs.
+  const t: TrainPreset = { ...preset.train, splitSeed: preset.train.splitSeed ?? options.worldSeed ?? 1 };
   writeRunFile(files.config, runJson({
     kind: 'rliv-experiment-config',
     version: 1,
@@ -195,7 +229,8 @@ async function runOnInstrument(
     seeds,
     models: resolvedAgentConfigs(agentConfigs),
     agentConfigOverrides: options.agentConfigs ?? {},
-    training: { ...preset.train, worldEvalRounds: preset.train.lastEpochsForFigure },
+    explorations,
+    training: { ...t, worldEvalRounds: t.lastEpochsForFigure },
     environment: resolvedEnvironment(world.environment, 'the training seed of each (model, seed) job'),
     world: world.description ?? null,
     ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
@@ -205,13 +240,14 @@ async function runOnInstrument(
   }));
 
   // 4-5. Train every model on every seed; evaluate each in the world too.
-  const t = preset.train;
   const worldRounds = t.lastEpochsForFigure;
   const setup: JobSetup = {
     catalog, simulator: world.simulator, groundTruth: world.groundTruth, environment: world.environment,
     loggingPolicy: world.loggingPolicy, train: t, worldRounds, agentConfigs,
   };
-  const jobs: ExperimentJob[] = models.flatMap((model) => seeds.map((seed) => ({ kind: 'model-seed' as const, model, seed, agentConfig: agentConfigs[model]! })));
+  const jobs: ExperimentJob[] = models.flatMap((model) => seeds.map((seed) => ({
+    kind: 'model-seed' as const, model, seed, agentConfig: agentConfigs[model]!, ...(explorations[model] ? { exploration: explorations[model] } : {}),
+  })));
   const workers = Math.max(1, Math.min(options.workers ?? cpus().length, jobs.length));
   const runner = options.jobRunner ?? threadJobRunner(workers);
   const done: Record<string, Array<JobResult | undefined>> = Object.fromEntries(models.map((m) => [m, seeds.map(() => undefined)]));

@@ -24,6 +24,15 @@ export interface TrainPreset {
   batchSize: number;
   /** Fraction of the world's users held out for evaluation (never trained on). */
   heldOutFraction: number;
+  /** Share of the other users reserved as validation users (never trained on): `rliv tune` selects configs on them. */
+  validationFraction: number;
+  /**
+   * Seed of the users' split into training, validation and held-out users
+   * (training-loop.ts `splitUsers`); absent: each run's own seed.
+   * `rliv experiment` and `rliv tune` set the world's seed, so every training
+   * seed is judged on the same held-out users and tuning never meets them.
+   */
+  splitSeed?: number;
   /** The model's figure is the mean of this many last evaluation epochs (paper: 10). */
   lastEpochsForFigure: number;
   /** Exploration while collecting training sessions. */
@@ -38,6 +47,7 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     stepsPerEpoch: 10,
     batchSize: 64,
     heldOutFraction: 0.25,
+    validationFraction: 0.2,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 3 },
   },
@@ -48,6 +58,7 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     stepsPerEpoch: 100,
     batchSize: 256,
     heldOutFraction: 0.2,
+    validationFraction: 0.1,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 15 },
   },
@@ -58,6 +69,7 @@ export const TRAIN_PRESETS: Record<TrainPresetName, TrainPreset> = {
     stepsPerEpoch: 10_000,
     batchSize: 1024,
     heldOutFraction: 0.2,
+    validationFraction: 0.1,
     lastEpochsForFigure: 10,
     exploration: { ...DEFAULT_EXPLORATION, decayEpochs: 100 },
   },

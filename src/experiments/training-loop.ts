@@ -74,6 +74,20 @@ export interface TrainingLoopOptions {
   stepsPerEpoch: number;
   /** Fraction of users held out for evaluation, in (0, 1). */
   heldOutFraction: number;
+  /**
+   * Seed of the split into training, validation and held-out users (default:
+   * `seed`). The experiment fixes it per world, so every training seed is
+   * judged on the same held-out users and tuning can avoid all of them.
+   */
+  splitSeed?: number;
+  /**
+   * Share of the non-held-out users reserved as VALIDATION users (default 0):
+   * they are never trained on; `rliv tune` evaluates on them (`evaluateOn`)
+   * and never on the held-out users.
+   */
+  validationFraction?: number;
+  /** Users of the per-epoch evaluation: 'held-out' (default) or 'validation' (tuning). */
+  evaluateOn?: 'held-out' | 'validation';
   /** The figure is the mean of this many last evaluation epochs (paper: 10). */
   lastEpochsForFigure: number;
   /** Exploration while collecting (decays per epoch); evaluation is always greedy. */
@@ -114,14 +128,38 @@ export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
 }
 
-/** Held-out and training users: a seeded shuffle, the last `heldOutFraction` held out. */
-export function splitUsers(numUsers: number, heldOutFraction: number, seed: number): { train: number[]; heldOut: number[] } {
+/**
+ * Training, validation and held-out users: a seeded shuffle, the last
+ * `heldOutFraction` held out; then `validationFraction` of the remaining
+ * users (a second seeded shuffle) are validation users, the rest training
+ * users. The held-out users do not depend on `validationFraction`.
+ */
+export function splitUsers(numUsers: number, heldOutFraction: number, seed: number, validationFraction = 0): { train: number[]; validation: number[]; heldOut: number[] } {
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`heldOutFraction must be in (0, 1); got ${heldOutFraction}`);
+  if (!(validationFraction >= 0 && validationFraction < 1)) throw new RangeError(`validationFraction must be in [0, 1); got ${validationFraction}`);
   const ids = Array.from({ length: numUsers }, (_, i) => i);
   new Rng(seed).fork('split-users').shuffle(ids);
   const held = Math.max(1, Math.round(numUsers * heldOutFraction));
   if (numUsers - held < 1) throw new RangeError(`need at least 2 users to split into training and held-out; got ${numUsers}`);
-  return { train: ids.slice(0, numUsers - held).sort((a, b) => a - b), heldOut: ids.slice(numUsers - held).sort((a, b) => a - b) };
+  const rest = ids.slice(0, numUsers - held);
+  const val = validationFraction > 0 ? Math.max(1, Math.round(rest.length * validationFraction)) : 0;
+  if (rest.length - val < 1) throw new RangeError(`no training users left: ${rest.length} non-held-out users, ${val} of them for validation`);
+  if (val > 0) new Rng(seed).fork('validation-users').shuffle(rest);
+  return {
+    train: rest.slice(0, rest.length - val).sort((a, b) => a - b),
+    validation: rest.slice(rest.length - val).sort((a, b) => a - b),
+    heldOut: ids.slice(numUsers - held).sort((a, b) => a - b),
+  };
+}
+
+/** How a run splits its users (see {@link TrainingLoopOptions}); `splitUsersOf` applies it. */
+export type UserSplitOptions = Pick<TrainingLoopOptions, 'seed' | 'heldOutFraction' | 'splitSeed' | 'validationFraction' | 'evaluateOn'>;
+
+/** The run's training users and the users its evaluation draws from (validation or held-out users). */
+export function splitUsersOf(numUsers: number, o: UserSplitOptions): { train: number[]; evaluation: number[] } {
+  const split = splitUsers(numUsers, o.heldOutFraction, o.splitSeed ?? o.seed, o.validationFraction ?? 0);
+  if ((o.evaluateOn ?? 'held-out') === 'validation' && split.validation.length === 0) throw new RangeError('evaluateOn "validation" needs validationFraction > 0');
+  return { train: split.train, evaluation: (o.evaluateOn ?? 'held-out') === 'validation' ? split.validation : split.heldOut };
 }
 
 /** Mean of each metric over the last `last` reports. */
@@ -183,10 +221,14 @@ export function evaluateRanker(
   return { mean, rounds: perRound };
 }
 
-/** The held-out evaluation panel of a run: `count` held-out users (seeded, cycled when fewer). */
-export function evaluationUsers(numUsers: number, heldOutFraction: number, count: number, seed: number): number[] {
-  const split = splitUsers(numUsers, heldOutFraction, seed);
-  return pickUsers(split.heldOut, Math.min(count, split.heldOut.length), new Rng(seed).fork('eval-users'));
+/**
+ * The evaluation panel of a run: `count` of its held-out users (or, with
+ * `evaluateOn: 'validation'`, of its validation users), seeded by `seed`;
+ * all of them when fewer.
+ */
+export function evaluationUsers(numUsers: number, heldOutFraction: number, count: number, seed: number, split: Omit<UserSplitOptions, 'seed' | 'heldOutFraction'> = {}): number[] {
+  const pool = splitUsersOf(numUsers, { seed, heldOutFraction, ...split }).evaluation;
+  return pickUsers(pool, Math.min(count, pool.length), new Rng(seed).fork('eval-users'));
 }
 
 /**
@@ -212,11 +254,10 @@ export class TrainingRun {
     readonly checkpointPath?: string,
   ) {
     validateOptions(options);
-    const split = splitUsers(env.numUsers, options.heldOutFraction, options.seed);
-    this.trainUsers = split.train;
-    // Evaluation always runs the same held-out users, so every model and every epoch is judged on one panel.
-    // One session per user per call: with fewer held-out users than asked, the panel is all of them.
-    this.evalUsers = evaluationUsers(env.numUsers, options.heldOutFraction, options.evalSessionsPerEpoch, options.seed);
+    this.trainUsers = splitUsersOf(env.numUsers, options).train;
+    // Evaluation always runs the same held-out (or, tuning, validation) users, so every model and every epoch is judged on one panel.
+    // One session per user per call: with fewer such users than asked, the panel is all of them.
+    this.evalUsers = evaluationUsers(env.numUsers, options.heldOutFraction, options.evalSessionsPerEpoch, options.seed, options);
     this.root = new Rng(options.seed);
   }
 
