@@ -191,6 +191,7 @@ ${fidelity.length ? `<section id="fidelity"><h2>Fidelity of the offline instrume
 <section id="findings"><h2>Findings</h2><ul class="findings">${findings.map((f) => `<li>${escapeXml(f)}</li>`).join('\n')}</ul>
 ${notes ? `<p class="caption">Notes from the run:</p><ul>${notes}</ul>` : ''}</section>
 ${tableHtml(byId.significance!)}
+${byId['significance-world'] ? tableHtml(byId['significance-world']) : ''}
 ${byId.convergence ? tableHtml(byId.convergence) : ''}
 ${byId['sim-to-real'] ? tableHtml(byId['sim-to-real']) : ''}
 ${tableHtml(byId.calibration!)}

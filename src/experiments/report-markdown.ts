@@ -89,6 +89,7 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     '',
     ...(results.notes?.length ? ['Notes from the run:', '', ...results.notes.map((n) => `- ${n}`), ''] : []),
     tableMarkdown(byId.significance!),
+    ...(byId['significance-world'] ? [tableMarkdown(byId['significance-world'])] : []),
     ...(byId.convergence ? [tableMarkdown(byId.convergence)] : []),
     ...(byId['sim-to-real'] ? [tableMarkdown(byId['sim-to-real'])] : []),
     tableMarkdown(byId.calibration!),

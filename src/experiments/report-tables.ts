@@ -129,18 +129,19 @@ export function table3World(results: ExperimentResults): ReportTable {
     TABLE3_MODELS, 'world');
 }
 
-export function significanceTable(results: ExperimentResults): ReportTable {
-  const models = results.modelOrder.filter((m) => m !== REFERENCE_MODEL && results.significance[m]);
-  const kinds = new Set(models.flatMap((m) => REPORT_METRICS.map((k) => results.significance[m]![k].test)));
+export function significanceTable(results: ExperimentResults, where: 'sim' | 'world' = 'sim'): ReportTable {
+  const sig = (where === 'sim' ? results.significance : results.significanceWorld) ?? {};
+  const models = results.modelOrder.filter((m) => m !== REFERENCE_MODEL && sig[m]);
+  const kinds = new Set(models.flatMap((m) => REPORT_METRICS.map((k) => sig[m]![k].test)));
   return {
-    id: 'significance',
-    title: 'Significance against RLIV-UA',
-    caption: `Each cell: model − RLIV-UA, its 95 % interval and the two-sided p-value (${[...kinds].map((k) => (k === 'paired' ? 'paired t-test over seeds' : 'Welch t-test')).join(' / ') || 'no test'}). Bold: p < 0.05.`,
+    id: where === 'sim' ? 'significance' : 'significance-world',
+    title: where === 'sim' ? 'Significance against RLIV-UA' : 'Significance against RLIV-UA in the ground-truth world',
+    caption: `Each cell: model − RLIV-UA${where === 'world' ? ' on the world\'s figures (the sim-to-real evaluation of the same trained policies)' : ''}, its 95 % interval and the two-sided p-value (${[...kinds].map((k) => (k === 'paired' ? 'paired t-test over seeds' : 'Welch t-test')).join(' / ') || 'no test'}). Bold: p < 0.05.`,
     header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows: models.map((m) => [
       { text: m },
       ...REPORT_METRICS.map((metric) => {
-        const s = results.significance[m]![metric];
+        const s = sig[m]![metric];
         const ci = isNum(s.ci95?.[0]) ? ` [${fmt(s.ci95[0])}, ${fmt(s.ci95[1])}]` : '';
         return { text: `${fmt(s['diffVsRLIV-UA'])}${ci}, p = ${fmtP(s.pValue)}`, bold: isNum(s.pValue) && s.pValue < 0.05 };
       }),
@@ -308,8 +309,9 @@ export function reportTables(results: ExperimentResults): ReportTable[] {
   const world = hasWorld ? [table2World(results), table3World(results)] : [];
   const timing = timingTable(results);
   const convergence = convergenceTable(results);
+  const worldSig = results.significanceWorld && Object.keys(results.significanceWorld).length > 0 ? [significanceTable(results, 'world')] : [];
   const simVsWorld = hasWorld ? simVsWorldTable(results) : null;
-  return [table2(results), table3(results), ...world, ...(simVsWorld ? [simVsWorld] : []), significanceTable(results), ...(convergence ? [convergence] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+  return [table2(results), table3(results), ...world, ...(simVsWorld ? [simVsWorld] : []), significanceTable(results), ...worldSig, ...(convergence ? [convergence] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
 }
 
 /** Why the report has no world columns (real logs), or undefined when it has them. */

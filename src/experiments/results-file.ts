@@ -44,6 +44,8 @@ export class ResultsFileError extends Error {
 const num = z.number().nullable();
 const summary = z.looseObject({ mean: num, std: num, ci95: z.tuple([num, num]), values: z.array(num).optional() });
 const metricSummaries = z.looseObject(Object.fromEntries(REPORT_METRICS.map((m) => [m, summary])));
+// Each model's difference to RLIV-UA per metric (the simulator's and, with a ground truth, the world's).
+const differences = z.record(z.string(), z.record(z.string(), z.looseObject({ 'diffVsRLIV-UA': num, pValue: num, ci95: z.tuple([num, num]) })));
 const experimentSchema = z.looseObject({
   preset: z.string(),
   seeds: z.array(z.number()),
@@ -51,7 +53,8 @@ const experimentSchema = z.looseObject({
   models: z.record(z.string(), metricSummaries.extend({ curves: z.looseObject({ epoch: z.array(z.number()) }) })),
   simToReal: z.record(z.string(), metricSummaries),
   calibration: z.looseObject({ rows: z.array(z.looseObject({ quantity: z.string() })) }),
-  significance: z.record(z.string(), z.record(z.string(), z.looseObject({ pValue: num, ci95: z.tuple([num, num]) }))),
+  significance: differences,
+  significanceWorld: differences.optional(),
   wallSeconds: num,
   createdAt: z.string().optional(),
   noGroundTruth: z.string().optional(),

@@ -107,6 +107,8 @@ export interface ExperimentResults {
   simToReal: Record<string, { [M in ReportMetric]: MetricSummary }>;
   calibration: Calibration;
   significance: Record<string, { [M in ReportMetric]: SignificanceEntry }>;
+  /** The same differences to RLIV-UA on the ground-truth world's figures (the sim-to-real evaluation); absent without a ground truth (real logs). */
+  significanceWorld?: Record<string, { [M in ReportMetric]: SignificanceEntry }>;
   wallSeconds: number;
   /** When the run finished (ISO 8601, UTC): the report's date, so a report rebuilt from this file is the same byte for byte. */
   createdAt?: string;
@@ -213,20 +215,9 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     models[name] = result;
     if (hasWorld[0]) simToReal[name] = real;
   }
-  const significance: ExperimentResults['significance'] = {};
-  const reference = input.runs[REFERENCE_MODEL];
-  if (reference) {
-    for (const name of input.modelOrder) {
-      if (name === REFERENCE_MODEL) continue;
-      const runs = input.runs[name]!;
-      const entry = {} as { [M in ReportMetric]: SignificanceEntry };
-      for (const m of REPORT_METRICS) {
-        const t = differenceTest(runs.map((r) => r.sim[m]), reference.map((r) => r.sim[m]), runs.map((r) => r.seed), reference.map((r) => r.seed));
-        entry[m] = { 'diffVsRLIV-UA': t.diff, ci95: t.ci95, pValue: t.pValue, test: t.test, df: t.df };
-      }
-      significance[name] = entry;
-    }
-  }
+  const significance = differencesToReference(input, 'sim');
+  // Real logs have no world figures, hence no world differences.
+  const significanceWorld = input.noGroundTruth === undefined ? differencesToReference(input, 'real') : undefined;
   return {
     preset: input.preset,
     seeds: input.seeds.slice(),
@@ -235,6 +226,7 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     simToReal,
     calibration: input.calibration,
     significance,
+    ...(significanceWorld ? { significanceWorld } : {}),
     wallSeconds: input.wallSeconds,
     createdAt: input.createdAt ?? new Date().toISOString(),
     phases: input.phases,
@@ -247,6 +239,24 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     convergence: Object.fromEntries(input.modelOrder.map((m) => [m, modelConvergence(models[m]!.curves)])),
     convergenceCriterion: { ...DEFAULT_CONVERGENCE },
   };
+}
+
+/** Each model's difference to RLIV-UA per metric, with its 95 % interval and p-value, on the simulator's ('sim') or the world's ('real') figures. */
+function differencesToReference(input: BuildResultsInput, where: 'sim' | 'real'): ExperimentResults['significance'] {
+  const out: ExperimentResults['significance'] = {};
+  const reference = input.runs[REFERENCE_MODEL];
+  if (!reference) return out;
+  for (const name of input.modelOrder) {
+    if (name === REFERENCE_MODEL) continue;
+    const runs = input.runs[name]!;
+    const entry = {} as { [M in ReportMetric]: SignificanceEntry };
+    for (const m of REPORT_METRICS) {
+      const t = differenceTest(runs.map((r) => r[where][m]), reference.map((r) => r[where][m]), runs.map((r) => r.seed), reference.map((r) => r.seed));
+      entry[m] = { 'diffVsRLIV-UA': t.diff, ci95: t.ci95, pValue: t.pValue, test: t.test, df: t.df };
+    }
+    out[name] = entry;
+  }
+  return out;
 }
 
 /** Every metric's convergence verdict for one model's curves (the mean curve over seeds, and the seeds one by one). */

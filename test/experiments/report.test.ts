@@ -147,3 +147,17 @@ test('timing table: one row per model with its parts (wall, CPU in brackets); pe
   assert.match(renderHtmlReport(r), /data-table="timing"/);
   assert.match(renderMarkdownReport(r), /Time per model and part/);
 });
+
+test('differences to RLIV-UA in the world: model − RLIV-UA on the world figures with a 95 % interval, in both reports', () => {
+  const r = fixtureResults();
+  for (const m of FIXTURE_MODELS.filter((x) => x !== 'RLIV-UA')) {
+    const s = r.significanceWorld![m]!.sessionLength;
+    const diff = r.simToReal[m]!.sessionLength.mean - r.simToReal['RLIV-UA']!.sessionLength.mean;
+    assert.ok(Math.abs(s['diffVsRLIV-UA'] - diff) < 1e-9 * Math.max(1, Math.abs(diff)));
+    assert.ok(s.ci95[0] <= s['diffVsRLIV-UA'] && s['diffVsRLIV-UA'] <= s.ci95[1]);
+    assert.equal(s.test, 'paired');
+  }
+  assert.equal(r.significanceWorld!['RLIV-UA'], undefined);
+  assert.match(renderHtmlReport(r), /data-table="significance-world"/);
+  assert.match(renderMarkdownReport(r), /Significance against RLIV-UA in the ground-truth world/);
+});
