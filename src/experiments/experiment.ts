@@ -57,13 +57,14 @@ import { experimentCurveRows, experimentMetricRows, longCsv, resolvedAgentConfig
 
 export { reportMetrics } from './experiment-job.js';
 
-export interface ExperimentOptions {
+/**
+ * Where a run's instrument comes from (`rliv experiment` and `rliv tune`): a
+ * world (generated, `worldPath`, or on the real tables `usersPath` +
+ * `videosPath`) or real logs (`logsDir`).
+ */
+export interface InstrumentSourceOptions {
   /** The scale (see experiment-presets.ts); fields may be overridden. */
   preset: ExperimentPreset;
-  /** Training seeds (each model is trained once per seed). */
-  seeds: number[];
-  /** Directory for results.json, report.html, report.md (created if missing). */
-  outDir: string;
   /** Seed of the world and of the logs the simulator is fitted on. Default 1. */
   worldSeed?: number;
   /** `--world FILE.json`: a world description written by `rliv generate` (that exact world), or a partial world config. */
@@ -80,6 +81,13 @@ export interface ExperimentOptions {
   logsDir?: string;
   /** Under `logsDir`: at most this many log rows, whole users (default: LOGS_MAX_ROWS of the preset). */
   maxLogRows?: number;
+}
+
+export interface ExperimentOptions extends InstrumentSourceOptions {
+  /** Training seeds (each model is trained once per seed). */
+  seeds: number[];
+  /** Directory for results.json, report.html, report.md (created if missing). */
+  outDir: string;
   /** Models to run (default: the preset's, i.e. all ten in the paper's order). */
   models?: string[];
   /**
@@ -152,17 +160,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   // 1-3. World (or real logs), logs, learned simulator, calibration.
   const world = await buildInstrument(options, progress, timed);
   return runOnInstrument(options, world, { models, seeds, agentConfigs, explorations, outDir, started, loadStart, cpuStart, phases, phasesCpu, timed });
-}
-
-/** Where a run's instrument comes from: a world (`worldPath`, `usersPath`, `videosPath`) or real logs (`logsDir`). */
-export interface InstrumentSourceOptions {
-  preset: ExperimentPreset;
-  worldSeed?: number;
-  worldPath?: string;
-  usersPath?: string;
-  videosPath?: string;
-  logsDir?: string;
-  maxLogRows?: number;
 }
 
 /** Refuses a source that mixes real logs with a world, and a bad logs directory, before any work. */

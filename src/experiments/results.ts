@@ -251,7 +251,7 @@ function differencesToReference(input: BuildResultsInput, where: 'sim' | 'real')
     const runs = input.runs[name]!;
     const entry = {} as { [M in ReportMetric]: SignificanceEntry };
     for (const m of REPORT_METRICS) {
-      const t = differenceTest(runs.map((r) => r[where][m]), reference.map((r) => r[where][m]), runs.map((r) => r.seed), reference.map((r) => r.seed));
+      const t = differenceTest(runs.map((r) => r[where]![m]), reference.map((r) => r[where]![m]), runs.map((r) => r.seed), reference.map((r) => r.seed));
       entry[m] = { 'diffVsRLIV-UA': t.diff, ci95: t.ci95, pValue: t.pValue, test: t.test, df: t.df };
     }
     out[name] = entry;

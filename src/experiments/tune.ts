@@ -35,7 +35,7 @@ import { resolveAgentConfig } from '../agents/registry.js';
 import { DEFAULT_CONVERGENCE, curveConvergence, meanCurve, type Convergence } from './convergence.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import type { ExperimentJob, JobParts, JobSetup, TuneJobResult } from './experiment-job.js';
-import { buildInstrument, checkInstrumentSource } from './experiment.js';
+import { buildInstrument, checkInstrumentSource, type InstrumentSourceOptions } from './experiment.js';
 import { threadJobRunner, type JobRunner } from './job-runner.js';
 import { modelConfigs, modelExplorations, splitModelOverrides } from './model-configs.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
@@ -43,9 +43,8 @@ import { METRIC_INFO, REPORT_METRICS, type ReportMetric } from './results.js';
 import type { TrainPreset } from './train-presets.js';
 import { candidateConfigs, gridSize, TUNING_GRIDS, type Knob } from './tuning-grid.js';
 
-export interface TuneOptions {
-  /** The experiment preset whose world and training schedule the candidates run with. */
-  preset: ExperimentPreset;
+/** The instrument's source is the experiment's (`worldSeed` also seeds the users' split); `preset` gives the world and the training schedule. */
+export interface TuneOptions extends InstrumentSourceOptions {
   /** Tuning seeds (each candidate trains once per seed; the figure is the mean). */
   seeds: number[];
   /** Candidate configs per model, the same for every model (config 0 is the default). */
@@ -56,18 +55,6 @@ export interface TuneOptions {
   models?: string[];
   /** Directory of agent-config.json, tune-results.json, tune-report.md (and world.json, simulator.bin). */
   outDir: string;
-  /** Seed of the world, its logs and the users' split (as `rliv experiment --seed`). Default 1. */
-  worldSeed?: number;
-  /** As `rliv experiment --world`. */
-  worldPath?: string;
-  /** As `rliv experiment --users`. */
-  usersPath?: string;
-  /** As `rliv experiment --videos`. */
-  videosPath?: string;
-  /** As `rliv experiment --logs DIR`: tune in the simulator fitted on real KuaiRand logs (no world; excludes the three above). */
-  logsDir?: string;
-  /** Under `logsDir`: at most this many log rows (as `rliv experiment --max-rows`). */
-  maxLogRows?: number;
   /** Worker threads (default: one per CPU); results do not depend on it. */
   workers?: number;
   /** Where the jobs run (default: worker threads). */

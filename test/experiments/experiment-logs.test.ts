@@ -116,6 +116,8 @@ test('rliv experiment --logs DIR: all ten models trained and evaluated in the si
     for (const seedRun of res.perSeed[name]) assert.equal(seedRun.real, undefined, `${name}: no world figures`);
   }
   assert.deepEqual(res.simToReal, {});
+  assert.equal(res.significanceWorld, undefined, 'no world differences without a world');
+  for (const name of MODELS.filter((m) => m !== 'RLIV-UA')) assert.ok(Number.isFinite(res.significance[name].watchTime['diffVsRLIV-UA']), `${name}: simulator difference`);
   assert.match(res.noGroundTruth, /real KuaiRand logs: no ground-truth world exists/);
   // The catalog is the directory's tables, the logs all of the generated rows (far below the smoke cap).
   assert.equal(res.settings.users, USERS);
@@ -168,7 +170,7 @@ test('rliv experiment --logs DIR: all ten models trained and evaluated in the si
   for (const name of MODELS) assert.ok(md.includes(`| ${name} |`) || md.includes(`| **${name}** |`), `report.md lists ${name}`);
   assert.match(html, /<section id="no-world">/);
   assert.match(html, /data-table="table2"/);
-  for (const id of ['table2-world', 'table3-world', 'sim-to-real']) assert.ok(!html.includes(`data-table="${id}"`), `no ${id} table`);
+  for (const id of ['table2-world', 'table3-world', 'sim-to-real', 'significance-world']) assert.ok(!html.includes(`data-table="${id}"`), `no ${id} table`);
 
   // rliv report rebuilds both reports from results.json, byte for byte.
   const rebuilt = tempDir('rliv-logs-report-');
@@ -188,6 +190,37 @@ test('--logs on one thread gives the same figures as on worker threads (workers 
   const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   for (const m of models) assert.deepEqual(res.perSeed[m], mainRun.results.perSeed[m], `${m}: same figures`);
   assert.deepEqual(res.fidelity.gates[0], mainRun.results.fidelity.gates[0], 'same G1');
+});
+
+test('rliv tune --logs DIR: tunes in the simulator fitted on the real logs (no world), selects on validation users; its agent-config.json runs in rliv experiment --logs', { skip, timeout: 900_000 }, async () => {
+  const { kr } = await kuaiRandDir();
+  const out = tempDir('rliv-logs-tune-');
+  const r = await runCli(['tune', '--preset', 'smoke', '--logs', kr, '--budget', '2', '--models', 'DQN,RLIV-UA', '--epochs', '3', '--out', out, '--force', '--quiet'], { timeoutMs: 900_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.summary!.files.world, undefined, 'no world.json: there is no world');
+  assert.deepEqual(readdirSync(out).sort(), ['agent-config.json', 'simulator.bin', 'tune-report.md', 'tune-results.json']);
+  const tuned = JSON.parse(readFileSync(join(out, 'tune-results.json'), 'utf8'));
+  assert.equal(tuned.settings.groundTruth, false);
+  assert.equal(tuned.settings.users, USERS);
+  assert.equal(tuned.settings.logs.userFeatures, join(kr, 'user_features_pure.csv'));
+  for (const m of ['DQN', 'RLIV-UA']) {
+    const c = tuned.models[m].candidates;
+    assert.equal(c.length, 2);
+    for (const x of c) assert.ok(Number.isFinite(x.score), `${m} candidate ${x.index}: validation score`);
+    const best = c[0].score >= c[1].score ? 0 : 1;
+    assert.equal(tuned.models[m].selected, best, `${m}: the higher validation score wins`);
+  }
+  const agentConfig = JSON.parse(readFileSync(join(out, 'agent-config.json'), 'utf8'));
+  assert.deepEqual(agentConfig, tuned.selected);
+  const exp = tempDir('rliv-logs-tune-exp-');
+  const e = await runCli(['experiment', '--preset', 'smoke', '--seeds', '1', '--epochs', '3', '--logs', kr, '--models', 'DQN,RLIV-UA', '--agent-config', join(out, 'agent-config.json'), '--out', exp, '--quiet'], { timeoutMs: 900_000 });
+  assert.equal(e.code, 0, e.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(exp, 'config.json'), 'utf8')).agentConfigOverrides, tuned.selected);
+  // The same flag rules as rliv experiment, before any work.
+  const bad = await runCli(['tune', '--preset', 'smoke', '--logs', kr, '--world', join(out, 'x.json'), '--out', join(out, 'never')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--logs .* cannot be combined with --world/);
+  assert.equal(existsSync(join(out, 'never')), false);
 });
 
 test('an incomplete KuaiRand directory (each required file missing in turn) fails before any work, naming the file', { skip, timeout: 300_000 }, async () => {

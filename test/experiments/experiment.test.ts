@@ -67,6 +67,16 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     }
   }
   assert.equal(res.significance['RLIV-UA'], undefined);
+  // The same differences on the world's figures, with their 95 % intervals.
+  for (const name of MODELS.filter((m) => m !== 'RLIV-UA')) {
+    for (const metric of METRICS) {
+      const s = res.significanceWorld[name][metric];
+      const diff = res.simToReal[name][metric].mean - res.simToReal['RLIV-UA'][metric].mean;
+      assert.ok(Math.abs(s['diffVsRLIV-UA'] - diff) < 1e-9 * Math.max(1, Math.abs(diff)), `world difference ${name}.${metric}`);
+      assert.ok(s.ci95.every(isNumOrNull) && (s.ci95[0] === null || s.ci95[0] <= s['diffVsRLIV-UA'] + 1e-12), `world interval ${name}.${metric}`);
+    }
+  }
+  assert.equal(res.significanceWorld['RLIV-UA'], undefined);
   assert.ok(Array.isArray(res.calibration.rows) && res.calibration.rows.length > 0);
   for (const row of res.calibration.rows) assert.ok(isNumOrNull(row.world) && isNumOrNull(row.simulator), row.quantity);
   assert.ok(res.wallSeconds > 0);
@@ -90,6 +100,7 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.match(html, /data-chart="curve-sessionLength-0"/);
   assert.match(html, /id="verdict"/);
   assert.match(html, /data-chart="scatter-sessionLength"/);
+  assert.match(html, /data-table="significance-world"/);
   assert.ok(existsSync(join(out, 'world.json')) && existsSync(join(out, 'simulator.bin')));
 
   // config.json: every model's config resolved (defaults filled in), the environment's nested settings, the world.

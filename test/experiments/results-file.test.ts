@@ -43,6 +43,14 @@ test('a results file of the wrong shape is refused, naming the field; neither sh
   assert.throws(() => parseResults(logs, 'logs.json'), /modelOrder names "TD3" but models or simToReal has no entry for it/);
   logs.noGroundTruth = 42;
   assert.throws(() => parseResults(logs, 'logs.json'), /noGroundTruth: .*string/);
+  // The world's differences to RLIV-UA: optional (absent on real logs and in older files), checked when present.
+  const sw = JSON.parse(resultsToJson(fixtureResults()));
+  assert.ok(sw.significanceWorld && Object.keys(sw.significanceWorld).length > 0, 'the fixture has world differences');
+  assert.equal(parseResults(sw, 'sw.json').kind, 'experiment');
+  sw.significanceWorld.DQN.watchTime.ci95 = [1];
+  assert.throws(() => parseResults(sw, 'sw.json'), /sw\.json is not a valid results\.json of rliv experiment: significanceWorld\.DQN\.watchTime\.ci95/);
+  delete sw.significanceWorld;
+  assert.equal(parseResults(sw, 'sw.json').kind, 'experiment');
   assert.throws(() => parseResults({ hello: 1 }, 'h.json'), /h\.json is neither the results\.json of rliv experiment .* nor the ab-results\.json of rliv ab-test/);
   const ab = { weeks: 4, days: 28, preDays: 7, seed: 1, bucketSeeds: [7], preset: 'quick', control: 'RankingModel', tests: [], giftValue: {}, settings: {}, wallSeconds: 1, notes: [] };
   assert.throws(() => parseResults(ab, 'ab.json'), /ab\.json is not a valid ab-results\.json of rliv ab-test: tests: /);
