@@ -74,7 +74,7 @@ export const experimentCommand: CommandSpec = {
     'are not applicable.',
   options: {
     preset: presetOption('quick'),
-    seeds: { type: 'string', description: 'number of seeds (default: the preset\'s; quick = 3)', valueName: 'N' },
+    seeds: { type: 'string', description: 'number of seeds (default: the preset\'s; smoke 2, quick 5, paper 5)', valueName: 'N' },
     out: outOption('runs/experiment'),
     force: forceOption(),
     ...RUN_WORLD_OPTIONS,
@@ -124,6 +124,7 @@ export const experimentCommand: CommandSpec = {
       maxLogRows,
       models,
       agentConfigs,
+      agentConfigPath: typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined,
       workers: intFlag(values, 'workers', 1, 256),
       progress: progressSink(ctx),
     }).finally(() => runner?.close());

@@ -49,6 +49,7 @@ import { findKuaiRandDirectory } from '../data/kuairand-directory.js';
 import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
 import { modelConfigs, modelExplorations } from './model-configs.js';
 import type { TrainPreset } from './train-presets.js';
+import { tuningRecord } from './tuning-record.js';
 import { buildExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderSavedReports } from './results-file.js';
@@ -96,6 +97,12 @@ export interface ExperimentOptions extends InstrumentSourceOptions {
    * is not one of `models` or a bad field throws.
    */
   agentConfigs?: Record<string, unknown>;
+  /**
+   * The file `agentConfigs` were read from (`--agent-config`): recorded in
+   * results.json `tuning`, with the `rliv tune` run that wrote it when its
+   * tune-results.json lies beside it (tuning-record.ts).
+   */
+  agentConfigPath?: string;
   /** Worker threads for the (model, seed) jobs; default: the number of CPUs. 1 = everything in this thread. Results do not depend on it. */
   workers?: number;
   /**
@@ -219,6 +226,10 @@ async function runOnInstrument(
   world.simulator.save(files.simulator);
   // One user split per world: every seed is judged on the same held-out users, which `rliv tune` never runs.
   const t: TrainPreset = { ...preset.train, splitSeed: preset.train.splitSeed ?? options.worldSeed ?? 1 };
+  const tuning = tuningRecord(options.agentConfigPath, options.agentConfigs, { splitSeed: t.splitSeed!, heldOutFraction: t.heldOutFraction, validationFraction: t.validationFraction });
+  const tuningNotes = tuning.tune && !tuning.tune.sameSplit
+    ? [`The configs were tuned (${tuning.tune.results}) on another users' split (split seed ${tuning.tune.split.splitSeed}, this run's ${t.splitSeed}): on the same world the tuning may have selected on users this run holds out.`]
+    : [];
   writeRunFile(files.config, runJson({
     kind: 'rliv-experiment-config',
     version: 1,
@@ -347,10 +358,11 @@ async function runOnInstrument(
       ...(groundTruth ? { calibration: preset.calibration } : {}),
       simulatorFit: preset.simulatorFit,
     },
-    notes: world.notes,
+    notes: [...world.notes, ...tuningNotes],
     noGroundTruth: world.noGroundTruth,
   });
   results.fidelity = fidelity;
+  results.tuning = tuning;
   const json = resultsToJson(results);
   writeFileSync(files.results, json);
   // The reports are rendered from the saved JSON, exactly as `rliv report` rebuilds them.

@@ -193,6 +193,7 @@ ${notes ? `<p class="caption">Notes from the run:</p><ul>${notes}</ul>` : ''}</s
 ${tableHtml(byId.significance!)}
 ${byId['significance-world'] ? tableHtml(byId['significance-world']) : ''}
 ${byId.convergence ? tableHtml(byId.convergence) : ''}
+${byId.tuning ? tableHtml(byId.tuning) : ''}
 ${byId['sim-to-real'] ? tableHtml(byId['sim-to-real']) : ''}
 ${tableHtml(byId.calibration!)}
 ${results.calibration?.notes?.length ? `<ul>${results.calibration.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}

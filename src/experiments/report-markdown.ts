@@ -91,6 +91,7 @@ export function renderMarkdownReport(results: ExperimentResults): string {
     tableMarkdown(byId.significance!),
     ...(byId['significance-world'] ? [tableMarkdown(byId['significance-world'])] : []),
     ...(byId.convergence ? [tableMarkdown(byId.convergence)] : []),
+    ...(byId.tuning ? [tableMarkdown(byId.tuning)] : []),
     ...(byId['sim-to-real'] ? [tableMarkdown(byId['sim-to-real'])] : []),
     tableMarkdown(byId.calibration!),
     ...(results.calibration?.notes?.length ? [...results.calibration.notes.map((n) => `- ${n}`), ''] : []),

@@ -242,6 +242,47 @@ export function settingsTable(results: ExperimentResults): ReportTable {
 }
 
 /**
+ * Where the models' configs came from (results.json `tuning`): each model's
+ * default, an --agent-config file's entry, or the candidate `rliv tune`
+ * selected with its validation figure beside the default's. Null for files
+ * written before the record existed.
+ */
+export function tuningTable(results: ExperimentResults): ReportTable | null {
+  const r = results.tuning;
+  if (!r) return null;
+  const fromFile = (results.settings?.agentConfigOverrides ?? {}) as Record<string, unknown>;
+  const entry = (o: unknown): string => (o && typeof o === 'object' && Object.keys(o).length ? JSON.stringify(o) : 'default');
+  if (!r.tune) {
+    return {
+      id: 'tuning',
+      title: 'Tuning',
+      caption: r.agentConfig === null
+        ? 'No --agent-config: every model ran with its default config; nothing was tuned (rliv tune selects configs on validation users).'
+        : `Configs from ${r.agentConfig}, which is not the output of an rliv tune run (no tune-results.json beside it selecting exactly its content): not a tuning result.`,
+      header: ['Model', 'Config'],
+      rows: results.modelOrder.map((m) => [{ text: m }, { text: entry(fromFile[m]) }]),
+    };
+  }
+  const t = r.tune;
+  const label = METRIC_INFO[t.metric as ReportMetric]?.label ?? t.metric;
+  const digits = METRIC_INFO[t.metric as ReportMetric]?.digits;
+  const split = t.sameSplit
+    ? 'on this run\'s users\' split, so no held-out user of this run was ever run by the tuning'
+    : `on ANOTHER users' split (split seed ${t.split.splitSeed}): on the same world its validation users may include users this run holds out; on another world the configs are used unchanged (a robustness check)`;
+  return {
+    id: 'tuning',
+    title: 'Tuning',
+    caption: `The configs rliv tune selected (${t.results}${t.command ? `; \`${t.command}\`` : ''}): ${t.budget} candidate configs per model (config 0 = the default), ${t.seeds.length} tuning seed(s), selected on the validation users' ${label}, ${split}.`,
+    header: ['Model', 'Selected config', `Validation ${label}: selected / default`, 'Overrides'],
+    rows: results.modelOrder.map((m) => {
+      const x = t.models[m];
+      if (!x) return [{ text: m }, { text: 'not tuned' }, { text: 'n/a' }, { text: entry(fromFile[m]) }];
+      return [{ text: m }, { text: `${x.selected} of ${x.candidates}${x.selected === 0 ? ' (default)' : ''}` }, { text: `${fmt(x.score ?? NaN, digits)} / ${fmt(x.defaultScore ?? NaN, digits)}` }, { text: entry(x.overrides) }];
+    }),
+  };
+}
+
+/**
  * Convergence per model and metric (convergence.ts): yes or no, the slope of
  * the seeds' mean curve over the last epochs with its 95 % interval and its
  * size relative to the mean, and how many single seeds pass.
@@ -309,9 +350,10 @@ export function reportTables(results: ExperimentResults): ReportTable[] {
   const world = hasWorld ? [table2World(results), table3World(results)] : [];
   const timing = timingTable(results);
   const convergence = convergenceTable(results);
+  const tuning = tuningTable(results);
   const worldSig = results.significanceWorld && Object.keys(results.significanceWorld).length > 0 ? [significanceTable(results, 'world')] : [];
   const simVsWorld = hasWorld ? simVsWorldTable(results) : null;
-  return [table2(results), table3(results), ...world, ...(simVsWorld ? [simVsWorld] : []), significanceTable(results), ...worldSig, ...(convergence ? [convergence] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+  return [table2(results), table3(results), ...world, ...(simVsWorld ? [simVsWorld] : []), significanceTable(results), ...worldSig, ...(convergence ? [convergence] : []), ...(tuning ? [tuning] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
 }
 
 /** Why the report has no world columns (real logs), or undefined when it has them. */

@@ -58,6 +58,16 @@ const experimentSchema = z.looseObject({
   wallSeconds: num,
   createdAt: z.string().optional(),
   noGroundTruth: z.string().optional(),
+  tuning: z.looseObject({
+    agentConfig: z.string().nullable(),
+    tune: z.looseObject({
+      metric: z.string(),
+      budget: z.number(),
+      seeds: z.array(z.number()),
+      sameSplit: z.boolean(),
+      models: z.record(z.string(), z.looseObject({ selected: z.number(), candidates: z.number(), score: num, defaultScore: num, overrides: z.record(z.string(), z.unknown()) })),
+    }).optional(),
+  }).optional(),
 });
 const delta = z.looseObject({ delta: num, ci95: z.tuple([num, num]), pValue: num });
 const summaryOfDeltas = z.looseObject({ mean: num, std: num, ci95: z.tuple([num, num]), n: z.number() });

@@ -13,6 +13,7 @@
 import type { FidelityResults } from './fidelity.js';
 import { curveConvergence, DEFAULT_CONVERGENCE, meanCurve, seedsConverged, type Convergence, type ConvergenceOptions } from './convergence.js';
 import { differenceTest, summarize } from './statistics.js';
+import type { TuningRecord } from './tuning-record.js';
 
 /** The reference model every other model is tested against. */
 export const REFERENCE_MODEL = 'RLIV-UA';
@@ -142,6 +143,8 @@ export interface ExperimentResults {
   convergence?: Record<string, { [M in ReportMetric]: ConvergenceEntry }>;
   /** The criterion `convergence` was judged by (window, largest relative slope, confidence). */
   convergenceCriterion?: ConvergenceOptions;
+  /** Where the models' configs came from: defaults, an --agent-config file, or an `rliv tune` selection (tuning-record.ts). */
+  tuning?: TuningRecord;
 }
 
 /** The convergence verdict on one model's curve of one metric (see convergence.ts). */

@@ -77,6 +77,7 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     }
   }
   assert.equal(res.significanceWorld['RLIV-UA'], undefined);
+  assert.deepEqual(res.tuning, { agentConfig: null }, 'no --agent-config: nothing tuned, and the results say so');
   assert.ok(Array.isArray(res.calibration.rows) && res.calibration.rows.length > 0);
   for (const row of res.calibration.rows) assert.ok(isNumOrNull(row.world) && isNumOrNull(row.simulator), row.quantity);
   assert.ok(res.wallSeconds > 0);
@@ -101,6 +102,7 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.match(html, /id="verdict"/);
   assert.match(html, /data-chart="scatter-sessionLength"/);
   assert.match(html, /data-table="significance-world"/);
+  assert.match(md, /### Tuning\n\nNo --agent-config: every model ran with its default config; nothing was tuned/);
   assert.ok(existsSync(join(out, 'world.json')) && existsSync(join(out, 'simulator.bin')));
 
   // config.json: every model's config resolved (defaults filled in), the environment's nested settings, the world.

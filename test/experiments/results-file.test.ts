@@ -51,6 +51,11 @@ test('a results file of the wrong shape is refused, naming the field; neither sh
   assert.throws(() => parseResults(sw, 'sw.json'), /sw\.json is not a valid results\.json of rliv experiment: significanceWorld\.DQN\.watchTime\.ci95/);
   delete sw.significanceWorld;
   assert.equal(parseResults(sw, 'sw.json').kind, 'experiment');
+  // The tuning record: optional, checked when present.
+  sw.tuning = { agentConfig: null };
+  assert.equal(parseResults(sw, 'sw.json').kind, 'experiment');
+  sw.tuning = { agentConfig: '/x/agent-config.json', tune: { metric: 'watchTime', budget: 8, seeds: [1], sameSplit: 'yes', models: {} } };
+  assert.throws(() => parseResults(sw, 'sw.json'), /tuning\.tune\.sameSplit/);
   assert.throws(() => parseResults({ hello: 1 }, 'h.json'), /h\.json is neither the results\.json of rliv experiment .* nor the ab-results\.json of rliv ab-test/);
   const ab = { weeks: 4, days: 28, preDays: 7, seed: 1, bucketSeeds: [7], preset: 'quick', control: 'RankingModel', tests: [], giftValue: {}, settings: {}, wallSeconds: 1, notes: [] };
   assert.throws(() => parseResults(ab, 'ab.json'), /ab\.json is not a valid ab-results\.json of rliv ab-test: tests: /);

@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_EXPLORATION } from '../../src/agents/exploration.js';
 import { resolveAgentConfig } from '../../src/agents/registry.js';
@@ -20,6 +20,7 @@ import { modelConfigs, modelExplorations } from '../../src/experiments/model-con
 import { REPORT_METRICS, type ReportMetric } from '../../src/experiments/results.js';
 import { splitUsers } from '../../src/experiments/training-loop.js';
 import { runTune, selectCandidate } from '../../src/experiments/tune.js';
+import { tuningRecord } from '../../src/experiments/tuning-record.js';
 import { candidateConfigs, gridPoint, gridSize, MAX_TUNING_BUDGET, TUNABLE_MODELS, TUNING_GRIDS } from '../../src/experiments/tuning-grid.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { RandomPolicy } from '../../src/simulator/slate-policy.js';
@@ -129,6 +130,36 @@ test('tuning never runs a held-out user: a spy simulator records every user of a
   assert.deepEqual(splitUsers(40, 0.25, 7, 0.2).heldOut, splitUsers(40, 0.25, 7, 0).heldOut);
 });
 
+test('the tuning record: none, a hand-written file, an rliv tune selection (same split or not), a stale tune-results.json', () => {
+  const split = { splitSeed: 1, heldOutFraction: 0.25, validationFraction: 0.2 };
+  assert.deepEqual(tuningRecord(undefined, undefined, split), { agentConfig: null });
+  const dir = tempDir('rliv-tuning-record-');
+  const file = join(dir, 'agent-config.json');
+  const selected = { DQN: { criticLr: 0.003 }, CQL: {} };
+  writeFileSync(file, JSON.stringify(selected));
+  assert.deepEqual(tuningRecord(file, selected, split), { agentConfig: file }, 'no tune-results.json: a hand-written file');
+  const tuneResults = {
+    kind: 'rliv-tune', version: 1, preset: 'smoke', metric: 'watchTime', budget: 3, seeds: [1], split, selected, wallSeconds: 12.5, command: 'rliv tune --budget 3',
+    settings: { dataSource: 'synthetic' },
+    models: {
+      DQN: { candidates: [{ index: 0, score: 10 }, { index: 1, score: 12 }, { index: 2, score: null }], selected: 1 },
+      CQL: { candidates: [{ index: 0, score: 9 }, { index: 1, score: 8 }, { index: 2, score: 7 }], selected: 0 },
+    },
+  };
+  writeFileSync(join(dir, 'tune-results.json'), JSON.stringify(tuneResults));
+  const r = tuningRecord(file, selected, split);
+  assert.equal(r.tune!.sameSplit, true);
+  assert.equal(r.tune!.dataSource, 'synthetic');
+  assert.deepEqual(r.tune!.models.DQN, { selected: 1, candidates: 3, score: 12, defaultScore: 10, overrides: { criticLr: 0.003 } });
+  assert.deepEqual(r.tune!.models.CQL, { selected: 0, candidates: 3, score: 9, defaultScore: 9, overrides: {} });
+  assert.equal(tuningRecord(file, selected, { ...split, splitSeed: 2 }).tune!.sameSplit, false, 'another seed: another split');
+  assert.equal(tuningRecord(file, selected, { ...split, validationFraction: 0.1 }).tune!.sameSplit, false);
+  // The file was edited after tuning (its content is not the selection): not a tuning result.
+  assert.equal(tuningRecord(file, { DQN: { criticLr: 0.01 }, CQL: {} }, split).tune, undefined);
+  writeFileSync(join(dir, 'tune-results.json'), '{"kind": "rliv-tune"');
+  assert.equal(tuningRecord(file, selected, split).tune, undefined, 'an unreadable tune-results.json');
+});
+
 test('rliv tune end to end at smoke scale; its agent-config.json runs in rliv experiment; exploration is refused by rliv ab-test', { timeout: 900_000 }, async () => {
   const out = tempDir('rliv-tune-');
   const r = await runCli(['tune', '--preset', 'smoke', '--budget', '2', '--models', 'DQN,RankingModel', '--out', out, '--force', '--quiet'], { timeoutMs: 600_000 });
@@ -143,6 +174,20 @@ test('rliv tune end to end at smoke scale; its agent-config.json runs in rliv ex
   assert.equal(e.code, 0, e.stderr);
   const config = JSON.parse(readFileSync(join(exp, 'config.json'), 'utf8'));
   assert.deepEqual(config.agentConfigOverrides, tuned.selected);
+  // results.json records the tuning that selected the configs, and the report shows it.
+  const res = JSON.parse(readFileSync(join(exp, 'results.json'), 'utf8'));
+  assert.equal(res.tuning.agentConfig, join(out, 'agent-config.json'));
+  assert.equal(res.tuning.tune.results, join(out, 'tune-results.json'));
+  assert.equal(res.tuning.tune.sameSplit, true, 'same --seed: the same users\' split');
+  assert.equal(res.tuning.tune.budget, 2);
+  for (const m of ['DQN', 'RankingModel']) {
+    assert.equal(res.tuning.tune.models[m].selected, tuned.models[m].selected);
+    assert.equal(res.tuning.tune.models[m].score, tuned.models[m].candidates[tuned.models[m].selected].score);
+    assert.equal(res.tuning.tune.models[m].defaultScore, tuned.models[m].candidates[0].score);
+  }
+  const md = readFileSync(join(exp, 'report.md'), 'utf8');
+  assert.match(md, /### Tuning/);
+  assert.match(md, /2 candidate configs per model .* on this run's users' split/);
   const bad = await runCli(['ab-test', '--preset', 'smoke', '--agent-config', join(out, 'agent-config.json'), '--out', tempDir('rliv-tune-ab-')]);
   assert.notEqual(bad.code, 0);
 });
