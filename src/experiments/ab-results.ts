@@ -86,9 +86,13 @@ export interface AbTestRun {
   /**
    * The weight selection's window, per bucket seed: the latest request time
    * (ms) the weight rule saw and the first request of the reported weeks,
-   * the first moment of the reported weeks, and the requests per arm the
-   * rule scored (first seed). Every selection request precedes the reported
-   * weeks.
+   * the first moment of the reported weeks' first day, and the requests per
+   * arm the rule scored (first seed). Every request the rule saw precedes
+   * every request of the reported weeks (lastRequestMs <
+   * firstReportedRequestMs, and reportStartMs <= firstReportedRequestMs);
+   * a session of the pre-period's last day may run past midnight, so
+   * lastRequestMs can be later than reportStartMs. The reported weeks are
+   * simulated only after the weights are set.
    */
   selection: { lastRequestMs: number[]; firstReportedRequestMs: number[]; reportStartMs: number; requestsPerArm: number[] };
   /** Per arm (label), per bucket seed: the session metrics of each reported day (day 1..days); written as curves.csv. */
