@@ -7,10 +7,13 @@
  * user id, item id, author id, primary tag, duration bucket, the user's
  * categorical profile (sum-pooled), the item's categorical features
  * (sum-pooled), each of the 7 pair counts f_ua bucketized (log2 buckets, one
- * slot per kind) and the session context (author repeats, tag repeats,
- * slate position; sum-pooled), plus the elementwise products user (.) item
- * and user (.) author. The concatenation goes through one shared MLP trunk
- * with 11 linear outputs:
+ * slot per kind) and the context (slate position, the exposure's log source,
+ * and, in old files, the author and tag repeats; sum-pooled), plus the
+ * elementwise products user (.) item and user (.) author of the cross
+ * factors. The concatenation goes through one shared MLP trunk with 11
+ * linear outputs; the session's repeats add click-logit offsets. Why each
+ * input is what it is: {@link LearnedSimulatorShape} and docs/design.md §10.2.
+ * The trunk's outputs:
  *
  *   0 click                     (all exposures)
  *   1 long view | click         (clicked, duration > 7 s; shorter clicks are long views by KuaiRand's rule)
@@ -34,7 +37,7 @@ import {
   PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
   PC_FOLLOW as PC_FOLLOW_,
 } from '../data/interaction-kinds.js';
-import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, readParamsMeta, saveParams, type Param } from '../numeric/index.js';
+import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, readParamsMeta, saveParams, Param } from '../numeric/index.js';
 import { gemmAt } from '../numeric/gemm.js';
 import { addRowsAt, reluRange } from '../numeric/kernels.js';
 import { localNormal, localUniform, seedLocalStream } from '../numeric/local-stream.js';
@@ -72,9 +75,70 @@ export interface LearnedSimulatorShape {
   embeddingRows: number;
   /** Hidden widths of the shared trunk. Default [64, 32]. */
   hidden: number[];
+  /**
+   * Which embedding rows the user (.) item and user (.) author crosses
+   * multiply. `separate` (default): rows of their own, as a factorization
+   * machine's latent factors. `shared`: the id rows of the user, item and
+   * author slots (files fitted before this option).
+   *
+   * Why separate: with shared rows, the id rows' gradient is dominated by
+   * their direct (main-effect) slots, Adam's per-row scale follows it, and
+   * the product of two 0.05-scale rows never grows: the fitted model learned
+   * each item's standard-log click rate as a main effect (0.80 for the items
+   * a simulator-greedy policy picks, whose random-log rate is 0.37) and no
+   * user-item affinity at all (measured, quick preset; docs/design.md §10).
+   */
+  crossRows: 'separate' | 'shared';
+  /**
+   * Buckets of the session's author and tag repeat counts: `log2` (default:
+   * 0, 1, 2-3, 4-7, 8-15, ...; every bucket is seen in the logs, so fatigue
+   * at 10 repeats is not an untrained row) or `linear` (0..15 each its own
+   * bucket; files fitted before this option).
+   */
+  repeatBuckets: 'log2' | 'linear' | 'none';
+  /**
+   * Whether the exposure's log is an input (a context bucket): 1 for a
+   * standard-log exposure, chosen by the logging policy, 0 for a random-log
+   * exposure. Every simulated exposure is answered as 0. Default true
+   * (files fitted before this option: false).
+   *
+   * Why: the standard log is missing not at random. The logging policy
+   * shows items to users it knows will like them, from signals the
+   * simulator cannot fully recover, so without this input the model
+   * credits the selection to the item itself (an item's fitted click
+   * follows its standard-log rate). With it, the selection's share of the
+   * click rate is learned on the flag, and the user, item and cross
+   * effects are those of an unselected exposure: what the random log
+   * measures, and what a policy that does not share the logging policy's
+   * knowledge gets.
+   */
+  logSourceInput: boolean;
+  /**
+   * How the session's author and tag repeat counts reach the click:
+   * `offset` (default): as additive click-logit offsets per log2 repeat
+   * bucket, one set fitted on standard-log exposures and one on random-log
+   * exposures; a simulated exposure gets the random-log set. The trunk
+   * then sees no repeat counts. `trunk`: as context embeddings into the
+   * trunk (files fitted before this option).
+   *
+   * Why: in the standard log, repetition is chosen. The logging policy
+   * repeats the authors a user likes, so repeated authors are clicked more
+   * (0.59 at 16+ repeats vs 0.29 at the first exposure, quick preset). A
+   * trunk reading the counts learned that repetition pays, and a policy
+   * that repeats its favourite authors got 0.40 in the simulator where the
+   * world gave 0.15-0.23. In the random log the item is not chosen, so its
+   * offsets measure what a repeat does to an exposure nobody selected.
+   */
+  sessionContext: 'offset' | 'trunk';
 }
 
-export const DEFAULT_SIMULATOR_SHAPE: LearnedSimulatorShape = { embeddingDim: 8, embeddingRows: 1 << 18, hidden: [64, 32] };
+export const DEFAULT_SIMULATOR_SHAPE: LearnedSimulatorShape = { embeddingDim: 8, embeddingRows: 1 << 18, hidden: [64, 32], crossRows: 'separate', repeatBuckets: 'log2', logSourceInput: true, sessionContext: 'offset' };
+
+/** The shape options of files saved before an option existed (what they were fitted with). */
+export const LEGACY_SIMULATOR_SHAPE: Pick<LearnedSimulatorShape, 'crossRows' | 'repeatBuckets' | 'logSourceInput' | 'sessionContext'> = { crossRows: 'shared', repeatBuckets: 'linear', logSourceInput: false, sessionContext: 'trunk' };
+/** Click-logit offsets per (log source, repeat kind: author or tag, bucket): see {@link LearnedSimulatorShape.sessionContext}. */
+const OFFSET_BUCKETS = 16;
+const OFFSET_COUNT = 2 * 2 * OFFSET_BUCKETS;
 
 /** Fitted scalars that are not network weights. */
 export interface SimulatorCalibration {
@@ -113,6 +177,10 @@ const SHARED_PER_EXPOSURE = 4 + PAIR_COUNT_DIM;
 const ITEM_CACHE_SLOTS = 1 << 18;
 const FIELD_USER = 0, FIELD_ITEM = 1, FIELD_AUTHOR = 2, FIELD_TAG = 3, FIELD_DURATION = 4;
 const FIELD_USER_FEATURE = 10, FIELD_ITEM_FEATURE = 50, FIELD_PAIR = 90, FIELD_REPEAT_AUTHOR = 100, FIELD_REPEAT_TAG = 101, FIELD_POSITION = 102;
+const FIELD_CROSS_USER = 110, FIELD_CROSS_ITEM = 111, FIELD_CROSS_AUTHOR = 112, FIELD_LOG_SOURCE = 113;
+/** The three cross lookups (user, item, author factors) close every exposure's lookup list; they feed no slot directly. */
+const CROSS_LOOKUPS = 3;
+const NO_SLOT = -1;
 
 /** 0 for x <= 0, else 1 + floor(log2(x)) capped at `cap`. */
 export function log2Bucket(x: number, cap: number): number {
@@ -153,6 +221,14 @@ export class LearnedSimulator implements ResponseModel {
   /** Precomputed table rows of each user's and item's static lookups. */
   private readonly userRows: Int32Array;
   private readonly itemRows: Int32Array;
+  /** Table rows of the cross factors: per user, per item, per item's author (see {@link LearnedSimulatorShape.crossRows}). */
+  private readonly crossUserRow: Int32Array;
+  private readonly crossItemRow: Int32Array;
+  private readonly crossAuthorRow: Int32Array;
+  /** Rows of the log-source input (0 unselected, 1 standard log), or empty without it. */
+  private readonly sourceRows: Int32Array;
+  /** Click-logit offsets of the session's repeats (`sessionContext: 'offset'`), else null. */
+  readonly clickOffsets: Param | null;
   /** Row of (pair kind k, bucket b) and of the context fields, precomputed. */
   private readonly pairRows: Int32Array;
   private readonly contextRows: Int32Array;
@@ -188,6 +264,10 @@ export class LearnedSimulator implements ResponseModel {
     this.shape = { ...DEFAULT_SIMULATOR_SHAPE, ...shape };
     const s = this.shape;
     if (!Number.isInteger(s.embeddingDim) || s.embeddingDim < 1) throw new RangeError(`embeddingDim must be a positive integer, got ${s.embeddingDim}`);
+    if (s.crossRows !== 'separate' && s.crossRows !== 'shared') throw new RangeError(`crossRows must be "separate" or "shared", got ${JSON.stringify(s.crossRows)}`);
+    if (s.repeatBuckets !== 'log2' && s.repeatBuckets !== 'linear' && s.repeatBuckets !== 'none') throw new RangeError(`repeatBuckets must be "log2" or "linear", got ${JSON.stringify(s.repeatBuckets)}`);
+    if (s.sessionContext !== 'offset' && s.sessionContext !== 'trunk') throw new RangeError(`sessionContext must be "offset" or "trunk", got ${JSON.stringify(s.sessionContext)}`);
+    if (typeof s.logSourceInput !== 'boolean') throw new RangeError(`logSourceInput must be true or false, got ${JSON.stringify(s.logSourceInput)}`);
     this.calibration = { ...calibration, playStd: [...calibration.playStd] };
     const rng = new Rng(seed);
     this.embedding = new EmbeddingTable({ rows: s.embeddingRows, dim: s.embeddingDim, name: 'simulator.embedding', initScale: 0.05 }, rng.fork('embedding'));
@@ -195,18 +275,21 @@ export class LearnedSimulator implements ResponseModel {
     this.scratchD = new Float32Array(s.embeddingDim);
     this.xCross = new Float32Array(FORWARD_CHUNK * 2 * s.embeddingDim);
     this.mlp = new Mlp({ sizes: [this.inputDim, ...s.hidden, OUTPUT_DIM], name: 'simulator.trunk' }, rng.fork('trunk'));
+    this.clickOffsets = s.sessionContext === 'offset' ? new Param({ name: 'simulator.clickOffsets', shape: [OFFSET_COUNT] }) : null;
 
     const nuf = catalog.userFeatureFields.length;
     const nif = catalog.itemFeatureFields.length;
     this.userLookups = 1 + nuf;
     this.itemLookups = 4 + nif;
-    this.lookups = this.userLookups + this.itemLookups + PAIR_COUNT_DIM + 3;
+    this.lookups = this.userLookups + this.itemLookups + PAIR_COUNT_DIM + 3 + (s.logSourceInput ? 1 : 0) + CROSS_LOOKUPS;
     const slots: number[] = [0];
     for (let f = 0; f < nuf; f++) slots.push(5);
     slots.push(1, 2, 3, 4);
     for (let f = 0; f < nif; f++) slots.push(6);
     for (let k = 0; k < PAIR_COUNT_DIM; k++) slots.push(SLOT_PAIR + k);
     slots.push(14, 14, 14);
+    if (s.logSourceInput) slots.push(14);
+    slots.push(NO_SLOT, NO_SLOT, NO_SLOT);
     this.lookupSlot = Int32Array.from(slots);
 
     const e = this.embedding;
@@ -225,6 +308,18 @@ export class LearnedSimulator implements ResponseModel {
       this.itemRows[base + 3] = e.rowOf(FIELD_DURATION, log2Bucket(catalog.itemDurationMs[i]! / 1000, 12));
       for (let f = 0; f < nif; f++) this.itemRows[base + 4 + f] = e.rowOf(FIELD_ITEM_FEATURE + f, catalog.itemFeatures[i * nif + f]!);
     }
+    const separate = s.crossRows === 'separate';
+    this.crossUserRow = new Int32Array(catalog.numUsers);
+    for (let u = 0; u < catalog.numUsers; u++) {
+      this.crossUserRow[u] = separate ? e.rowOf(FIELD_CROSS_USER, catalog.userRawId[u]! >>> 0) : this.userRows[u * this.userLookups]!;
+    }
+    this.crossItemRow = new Int32Array(catalog.numItems);
+    this.crossAuthorRow = new Int32Array(catalog.numItems);
+    for (let i = 0; i < catalog.numItems; i++) {
+      this.crossItemRow[i] = separate ? e.rowOf(FIELD_CROSS_ITEM, catalog.itemRawId[i]! >>> 0) : this.itemRows[i * this.itemLookups]!;
+      this.crossAuthorRow[i] = separate ? e.rowOf(FIELD_CROSS_AUTHOR, catalog.authorRawId[catalog.itemAuthor[i]!]! >>> 0) : this.itemRows[i * this.itemLookups + 1]!;
+    }
+    this.sourceRows = s.logSourceInput ? Int32Array.of(e.rowOf(FIELD_LOG_SOURCE, 0), e.rowOf(FIELD_LOG_SOURCE, 1)) : new Int32Array(0);
     this.pairRows = new Int32Array(PAIR_COUNT_DIM * 16);
     for (let k = 0; k < PAIR_COUNT_DIM; k++) for (let b = 0; b < 16; b++) this.pairRows[k * 16 + b] = e.rowOf(FIELD_PAIR + k, b);
     this.contextRows = new Int32Array(3 * 16);
@@ -236,14 +331,48 @@ export class LearnedSimulator implements ResponseModel {
   }
 
   params(): Param[] {
-    return [this.embedding.table, ...this.mlp.params()];
+    return [this.embedding.table, ...this.mlp.params(), ...(this.clickOffsets ? [this.clickOffsets] : [])];
+  }
+
+  /** Index into {@link clickOffsets} of (source, kind 0 author / 1 tag, repeat count). */
+  private offsetIndex(source: number, kind: number, count: number): number {
+    return (source * 2 + kind) * OFFSET_BUCKETS + log2Bucket(count, OFFSET_BUCKETS - 1);
   }
 
   /**
-   * Writes the table rows of every lookup of exposures [0, count) into
-   * `rows` (count x lookups), from user, item, pair counts and context.
+   * Adds the repeat offsets to the click logits of outputs `y` (count x
+   * OUTPUT_DIM, rows from `yFrom`) of exposures [from, from + count);
+   * `standardLog` as in {@link encode}. No-op without offsets.
    */
-  encode(count: number, user: Int32Array, item: Int32Array, pairCounts: Float32Array, repeatAuthor: Float32Array, repeatTag: Float32Array, position: Int32Array, rows: Int32Array): void {
+  addClickOffsets(count: number, repeatAuthor: Float32Array, repeatTag: Float32Array, standardLog: Uint8Array | undefined, y: Float32Array, from = 0, yFrom = 0): void {
+    const off = this.clickOffsets?.value;
+    if (!off) return;
+    for (let c = 0; c < count; c++) {
+      const e = from + c;
+      const src = standardLog && standardLog[e] === 1 ? 1 : 0;
+      y[(yFrom + c) * OUTPUT_DIM + HEAD_CLICK]! += off[this.offsetIndex(src, 0, repeatAuthor[e]!)]! + off[this.offsetIndex(src, 1, repeatTag[e]!)]!;
+    }
+  }
+
+  /** Accumulates d(loss)/d(offsets) from d(loss)/d(outputs) `grad` (count x OUTPUT_DIM) into the offsets' gradient. */
+  clickOffsetsBackward(count: number, repeatAuthor: Float32Array, repeatTag: Float32Array, standardLog: Uint8Array | undefined, grad: Float32Array): void {
+    const g = this.clickOffsets?.grad;
+    if (!g) return;
+    for (let e = 0; e < count; e++) {
+      const src = standardLog && standardLog[e] === 1 ? 1 : 0;
+      const d = grad[e * OUTPUT_DIM + HEAD_CLICK]!;
+      g[this.offsetIndex(src, 0, repeatAuthor[e]!)]! += d;
+      g[this.offsetIndex(src, 1, repeatTag[e]!)]! += d;
+    }
+  }
+  /**
+   * Writes the table rows of every lookup of exposures [0, count) into
+   * `rows` (count x lookups), from user, item, pair counts and context;
+   * `standardLog[e]` = 1 marks a standard-log (logging-policy) exposure for
+   * the log-source input (absent: every exposure unselected, as in simulation).
+   */
+  encode(count: number, user: Int32Array, item: Int32Array, pairCounts: Float32Array, repeatAuthor: Float32Array, repeatTag: Float32Array, position: Int32Array, rows: Int32Array, standardLog?: Uint8Array): void {
+    const withSource = this.sourceRows.length > 0;
     const L = this.lookups, lu = this.userLookups, li = this.itemLookups;
     for (let e = 0; e < count; e++) {
       let o = e * L;
@@ -253,10 +382,20 @@ export class LearnedSimulator implements ResponseModel {
       for (let j = 0; j < li; j++) rows[o++] = this.itemRows[ib + j]!;
       const pb = e * PAIR_COUNT_DIM;
       for (let k = 0; k < PAIR_COUNT_DIM; k++) rows[o++] = this.pairRows[k * 16 + log2Bucket(pairCounts[pb + k]!, 15)]!;
-      rows[o++] = this.contextRows[Math.min(15, repeatAuthor[e]!)]!;
-      rows[o++] = this.contextRows[16 + Math.min(15, repeatTag[e]!)]!;
+      rows[o++] = this.contextRows[this.repeatBucket(repeatAuthor[e]!)]!;
+      rows[o++] = this.contextRows[16 + this.repeatBucket(repeatTag[e]!)]!;
       rows[o++] = this.contextRows[32 + Math.min(15, position[e]!)]!;
+      if (withSource) rows[o++] = this.sourceRows[standardLog && standardLog[e] === 1 ? 1 : 0]!;
+      rows[o++] = this.crossUserRow[user[e]!]!;
+      rows[o++] = this.crossItemRow[item[e]!]!;
+      rows[o++] = this.crossAuthorRow[item[e]!]!;
     }
+  }
+
+  /** Context bucket (0..15) of a session repeat count (see {@link LearnedSimulatorShape.repeatBuckets}). */
+  repeatBucket(count: number): number {
+    const b = this.shape.sessionContext === 'offset' ? 'none' : this.shape.repeatBuckets;
+    return b === 'log2' ? log2Bucket(count, 15) : b === 'none' ? 0 : Math.min(15, count);
   }
 
   /** Sums the looked-up embeddings into the input matrix x (count x inputDim). */
@@ -267,40 +406,48 @@ export class LearnedSimulator implements ResponseModel {
     for (let e = 0; e < count; e++) {
       const xo = e * D;
       const ro = e * L;
-      for (let l = 0; l < L; l++) {
+      for (let l = 0; l < L - CROSS_LOOKUPS; l++) {
         const src = rows[ro + l]! * d;
         const dst = xo + this.lookupSlot[l]! * d;
         for (let j = 0; j < d; j++) x[dst + j]! += table[src + j]!;
       }
+      const cu = rows[ro + L - 3]! * d, ci = rows[ro + L - 2]! * d, ca = rows[ro + L - 1]! * d;
       for (let j = 0; j < d; j++) {
-        const u = x[xo + j]!;
-        x[xo + SLOT_USER_X_ITEM * d + j] = u * x[xo + d + j]!;
-        x[xo + SLOT_USER_X_AUTHOR * d + j] = u * x[xo + 2 * d + j]!;
+        const u = table[cu + j]!;
+        x[xo + SLOT_USER_X_ITEM * d + j] = u * table[ci + j]!;
+        x[xo + SLOT_USER_X_AUTHOR * d + j] = u * table[ca + j]!;
       }
     }
   }
 
   /**
-   * Adds dX (count x inputDim; modified in place: the cross slots' gradient
-   * is folded into the user, item and author slots) back into the embedding
-   * gradient of each lookup. `x` is the input the forward pass used.
+   * Adds dX (count x inputDim) back into the embedding gradient of each
+   * lookup; the cross slots' gradient goes to the cross factors' rows.
+   * The table must hold the weights of the forward pass (`x` is kept for
+   * callers; the crosses are recomputed from the rows).
    */
-  scatterGrad(rows: Int32Array, count: number, dx: Float32Array, x: Float32Array): void {
+  scatterGrad(rows: Int32Array, count: number, dx: Float32Array, _x: Float32Array): void {
     const d = this.shape.embeddingDim, L = this.lookups, D = this.inputDim;
     const p = this.embedding.table;
     const g = p.grad;
+    const table = p.value;
     for (let e = 0; e < count; e++) {
       const xo = e * D;
       const ro = e * L;
+      const ru = rows[ro + L - 3]!, ri = rows[ro + L - 2]!, ra = rows[ro + L - 1]!;
+      const cu = ru * d, ci = ri * d, ca = ra * d;
       for (let j = 0; j < d; j++) {
         const gx = dx[xo + SLOT_USER_X_ITEM * d + j]!;
         const ga = dx[xo + SLOT_USER_X_AUTHOR * d + j]!;
-        const u = x[xo + j]!;
-        dx[xo + j]! += gx * x[xo + d + j]! + ga * x[xo + 2 * d + j]!;
-        dx[xo + d + j]! += gx * u;
-        dx[xo + 2 * d + j]! += ga * u;
+        const u = table[cu + j]!, it = table[ci + j]!, au = table[ca + j]!;
+        g[cu + j]! += gx * it + ga * au;
+        g[ci + j]! += gx * u;
+        g[ca + j]! += ga * u;
       }
-      for (let l = 0; l < L; l++) {
+      p.markTouched(ru);
+      p.markTouched(ri);
+      p.markTouched(ra);
+      for (let l = 0; l < L - CROSS_LOOKUPS; l++) {
         const r = rows[ro + l]!;
         const dst = r * d;
         const src = xo + this.lookupSlot[l]! * d;
@@ -377,8 +524,8 @@ export class LearnedSimulator implements ResponseModel {
       itemOffsets[c] = ib;
       const so = c * SHARED_PER_EXPOSURE;
       shared[so] = 0;
-      shared[so + 1] = (SHARED_CONTEXT_ROW + Math.min(15, batch.repeatAuthor[e]!)) * H;
-      shared[so + 2] = (SHARED_CONTEXT_ROW + 16 + Math.min(15, batch.repeatTag[e]!)) * H;
+      shared[so + 1] = (SHARED_CONTEXT_ROW + this.repeatBucket(batch.repeatAuthor[e]!)) * H;
+      shared[so + 2] = (SHARED_CONTEXT_ROW + 16 + this.repeatBucket(batch.repeatTag[e]!)) * H;
       shared[so + 3] = (SHARED_CONTEXT_ROW + 32 + Math.min(15, batch.position[e]!)) * H;
       const pb = e * PAIR_COUNT_DIM;
       for (let k = 0; k < PAIR_COUNT_DIM; k++) {
@@ -413,6 +560,7 @@ export class LearnedSimulator implements ResponseModel {
       h = out;
     }
     if (layers.length === 1) this.y.set(z.subarray(0, m * H), from * H);
+    this.addClickOffsets(m, batch.repeatAuthor, batch.repeatTag, undefined, this.y, from, from);
   }
 
   /** out[outOff .. + H) += W1[:, slot] v, for the d-vector v = src[srcOff .. + d). */
@@ -483,10 +631,12 @@ export class LearnedSimulator implements ResponseModel {
       }
     }
     for (let r = 0; r < 48; r++) this.projectRow(SLOT_CONTEXT, this.contextRows[r]!, shared, (SHARED_CONTEXT_ROW + r) * H);
+    // Every simulated exposure is unselected: its log-source row is part of the constant.
+    if (this.sourceRows.length > 0) this.projectRow(SLOT_CONTEXT, this.sourceRows[0]!, constant, 0);
     this.sharedPre = shared;
   }
 
-  /** Offset in `userPre` of the user's projection (H floats) followed by the user's id embedding (d floats); built on first use. */
+  /** Offset in `userPre` of the user's projection (H floats) followed by the user's cross factor (d floats); built on first use. */
   private userProjection(u: number): number {
     const d = this.shape.embeddingDim;
     const H = this.mlp.layers[0]!.outDim;
@@ -499,14 +649,15 @@ export class LearnedSimulator implements ResponseModel {
     const idRow = this.userRows[u * lu]!;
     this.projectRow(SLOT_USER, idRow, pre, base);
     this.project(SLOT_USER_PROFILE, this.sumRows(this.userRows, u * lu + 1, (u + 1) * lu), 0, pre, base);
-    pre.set(this.embedding.table.value.subarray(idRow * d, (idRow + 1) * d), base + H);
+    const crossRow = this.crossUserRow[u]!;
+    pre.set(this.embedding.table.value.subarray(crossRow * d, (crossRow + 1) * d), base + H);
     this.userReady[u] = 1;
     return base;
   }
 
   /**
    * Offset in `itemPre` of the item's projection (H floats) followed by its
-   * item-id and author embeddings (d floats each); built on first use. The
+   * item and author cross factors (d floats each); built on first use. The
    * cache is direct-mapped (at most {@link itemCacheSlots} slots, tagged), so a
    * multi-million-item catalog does not need a projection per item in memory.
    */
@@ -525,8 +676,9 @@ export class LearnedSimulator implements ResponseModel {
     pre.fill(0, base, base + stride);
     for (let l = 0; l < 4; l++) this.projectRow(SLOT_ITEM + l, rows[ib + l]!, pre, base);
     this.project(SLOT_ITEM_FEATURES, this.sumRows(rows, ib + 4, ib + li), 0, pre, base);
-    pre.set(table.subarray(rows[ib]! * d, (rows[ib]! + 1) * d), base + H);
-    pre.set(table.subarray(rows[ib + 1]! * d, (rows[ib + 1]! + 1) * d), base + H + d);
+    const ci = this.crossItemRow[i]!, ca = this.crossAuthorRow[i]!;
+    pre.set(table.subarray(ci * d, (ci + 1) * d), base + H);
+    pre.set(table.subarray(ca * d, (ca + 1) * d), base + H + d);
     this.itemTag[slot] = i + 1;
     return base;
   }
@@ -699,7 +851,7 @@ export function loadSimulator(path: string, catalog: Catalog): LearnedSimulator 
   for (const [k, v] of Object.entries(meta.catalog ?? {})) {
     if (expected[k] !== v) throw new ParamsFormatError(`${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`);
   }
-  const sim = new LearnedSimulator(catalog, meta.shape, 1, meta.calibration);
+  const sim = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, meta.calibration);
   deserializeParams(bytes, sim.params(), path);
   sim.invalidateCache();
   return sim;

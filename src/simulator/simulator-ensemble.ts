@@ -39,7 +39,7 @@ import { PAIR_COUNT_DIM, PC_CLICK } from '../data/interaction-kinds.js';
 import { allocExposureBatch } from './environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
 import {
-  HEAD_CLICK, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, checkExposures, marginalsOf, sampleResponses,
+  HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, checkExposures, marginalsOf, sampleResponses,
   type LearnedSimulatorShape, type SimulatorCalibration,
 } from './learned-simulator.js';
 import {
@@ -211,7 +211,7 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     lambda?: number; pairCountView?: PairCountView; catalog?: Record<string, number>;
   } | null;
   if (meta?.kind === 'rliv-learned-simulator') {
-    const single = new LearnedSimulator(catalog, meta.shape, 1, meta.calibration);
+    const single = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, meta.calibration);
     checkFingerprint(path, meta.catalog, catalog);
     deserializeParams(bytes, single.params(), path);
     single.invalidateCache();
@@ -221,7 +221,7 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     throw new ParamsFormatError(`${path}: not a learned-simulator file (meta.kind is ${JSON.stringify(meta?.kind)}); create one with rliv fit-simulator`);
   }
   checkFingerprint(path, meta.catalog, catalog);
-  const members = meta.calibrations.map((c) => new LearnedSimulator(catalog, meta.shape, 1, c));
+  const members = meta.calibrations.map((c) => new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, c));
   const aliases = members.flatMap((m, k) => m.params().map((p) => new Param({ name: `member${k}.${p.name}`, shape: p.shape, value: p.value })));
   deserializeParams(bytes, aliases, path);
   for (const m of members) m.invalidateCache();

@@ -218,6 +218,7 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
   const grad = new Float32Array(B * OUTPUT_DIM);
   const rows = new Int32Array(B * sim.lookups);
   const x = new Float32Array(B * sim.inputDim);
+  const standardLog = new Uint8Array(B);
   const shuffleRng = rng.fork('shuffle');
   let lastLoss = NaN;
   const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / Math.ceil(train.length / B)));
@@ -229,10 +230,13 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
     for (let from = 0; from < train.length; from += B) {
       const n = Math.min(B, train.length - from);
       fillBatch(log, rep, train, from, n, batch);
-      sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows);
+      for (let b = 0; b < n; b++) standardLog[b] = log.fromRandomLog[train[from + b]!] === 1 ? 0 : 1;
+      sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows, standardLog);
       sim.gatherInput(rows, n, x);
       const y = sim.mlp.forward(x, n);
+      sim.addClickOffsets(n, batch.repeatAuthor, batch.repeatTag, standardLog, y);
       sum += lossAndGrad(sim, log, rep, train, from, n, y, grad);
+      sim.clickOffsetsBackward(n, batch.repeatAuthor, batch.repeatTag, standardLog, grad);
       const dx = sim.mlp.backward(grad, n);
       sim.scatterGrad(rows, n, dx, x);
       adam.step();

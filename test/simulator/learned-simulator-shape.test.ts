@@ -1,0 +1,189 @@
+/**
+ * The learned simulator's shape options of the offline instrument
+ * (docs/design.md §10.3): separate cross factors, the log-source input,
+ * the click-logit offsets of session repeats, and old files loading with
+ * the shape they were fitted with.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
+import { Rng } from '../../src/numeric/rng.js';
+import { saveParams } from '../../src/numeric/index.js';
+import { allocExposureBatch } from '../../src/simulator/environment.js';
+import {
+  DEFAULT_SIMULATOR_SHAPE, HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, log2Bucket,
+} from '../../src/simulator/learned-simulator.js';
+import { loadSimulatorEnsemble } from '../../src/simulator/simulator-ensemble.js';
+import type { ExposureBatch } from '../../src/world/response.js';
+import { tempDir } from '../helpers/paths.js';
+import { tinyCatalog } from '../helpers/tiny-world.js';
+
+const catalog = tinyCatalog();
+
+function randomBatch(n: number, seed: number): ExposureBatch {
+  const b = allocExposureBatch(n);
+  const rng = new Rng(seed);
+  b.count = n;
+  for (let e = 0; e < n; e++) {
+    b.user[e] = rng.int(catalog.numUsers);
+    b.item[e] = rng.int(catalog.numItems);
+    b.repeatAuthor[e] = rng.int(20);
+    b.repeatTag[e] = rng.int(40);
+    b.position[e] = e % 6;
+    for (let k = 0; k < PAIR_COUNT_DIM; k++) b.pairCounts[e * PAIR_COUNT_DIM + k] = rng.int(3) * rng.int(9);
+  }
+  return b;
+}
+
+function encoded(sim: LearnedSimulator, b: ExposureBatch, standardLog?: Uint8Array): Int32Array {
+  const rows = new Int32Array(b.count * sim.lookups);
+  sim.encode(b.count, b.user, b.item, b.pairCounts, b.repeatAuthor, b.repeatTag, b.position, rows, standardLog);
+  return rows;
+}
+
+test('the defaults are the instrument\'s shape; old files get the shape they were fitted with', () => {
+  assert.equal(DEFAULT_SIMULATOR_SHAPE.crossRows, 'separate');
+  assert.equal(DEFAULT_SIMULATOR_SHAPE.logSourceInput, true);
+  assert.equal(DEFAULT_SIMULATOR_SHAPE.sessionContext, 'offset');
+  assert.deepEqual(LEGACY_SIMULATOR_SHAPE, { crossRows: 'shared', repeatBuckets: 'linear', logSourceInput: false, sessionContext: 'trunk' });
+  assert.throws(() => new LearnedSimulator(catalog, { crossRows: 'both' as 'shared' }), /crossRows must be "separate" or "shared", got "both"/);
+  assert.throws(() => new LearnedSimulator(catalog, { sessionContext: 'mlp' as 'trunk' }), /sessionContext must be "offset" or "trunk"/);
+});
+
+test('crossRows: shared crosses multiply the id rows; separate crosses have rows of their own', () => {
+  const b = randomBatch(20, 1);
+  for (const crossRows of ['shared', 'separate'] as const) {
+    const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8], crossRows, logSourceInput: false, sessionContext: 'trunk' }, 3);
+    const rows = encoded(sim, b);
+    const L = sim.lookups;
+    const idUser = rows[0]!; // the first lookup of an exposure is the user id, then the user features, then the item id and author
+    const nuf = catalog.userFeatureFields.length;
+    for (let e = 0; e < b.count; e++) {
+      const cross = [rows[e * L + L - 3]!, rows[e * L + L - 2]!, rows[e * L + L - 1]!];
+      const ids = [rows[e * L]!, rows[e * L + 1 + nuf]!, rows[e * L + 2 + nuf]!];
+      if (crossRows === 'shared') assert.deepEqual(cross, ids);
+      else for (let j = 0; j < 3; j++) assert.notEqual(cross[j], ids[j]);
+    }
+    assert.ok(idUser >= 0);
+  }
+});
+
+test('scatterGrad puts the crosses\' gradient on the cross rows: finite differences of <dX, gatherInput(table)>', () => {
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, embeddingDim: 4, hidden: [8] }, 5);
+  const table = sim.embedding.table;
+  const rng = new Rng(9);
+  for (let i = 0; i < table.value.length; i++) table.value[i] = 0.5 * rng.normal();
+  const b = randomBatch(6, 2);
+  const rows = encoded(sim, b);
+  const x = new Float32Array(b.count * sim.inputDim);
+  const dx = Float32Array.from({ length: x.length }, () => rng.normal());
+  const objective = (): number => {
+    sim.gatherInput(rows, b.count, x);
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += dx[i]! * x[i]!;
+    return s;
+  };
+  table.grad.fill(0);
+  sim.gatherInput(rows, b.count, x);
+  sim.scatterGrad(rows, b.count, Float32Array.from(dx), x);
+  const d = sim.shape.embeddingDim;
+  const L = sim.lookups;
+  // The cross rows of the first exposure (user, item, author factors) and its item-id row.
+  for (const row of [rows[L - 3]!, rows[L - 2]!, rows[L - 1]!, rows[1 + catalog.userFeatureFields.length]!]) {
+    for (let j = 0; j < d; j++) {
+      const i = row * d + j;
+      const keep = table.value[i]!;
+      const h = 1e-2;
+      table.value[i] = keep + h;
+      const up = objective();
+      table.value[i] = keep - h;
+      const down = objective();
+      table.value[i] = keep;
+      const numeric = (up - down) / (2 * h);
+      assert.ok(Math.abs(numeric - table.grad[i]!) < 2e-2 * (1 + Math.abs(numeric)), `row ${row} dim ${j}: finite difference ${numeric} vs scatterGrad ${table.grad[i]}`);
+    }
+  }
+});
+
+test('logSourceInput: a standard-log exposure reads its own row; simulation answers as the random log\'s', () => {
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8] }, 7);
+  const b = randomBatch(10, 3);
+  const L = sim.lookups;
+  const unselected = encoded(sim, b);
+  const standard = encoded(sim, b, new Uint8Array(b.count).fill(1));
+  const source = L - 4; // the source lookup closes the context lookups, before the three cross rows
+  for (let e = 0; e < b.count; e++) {
+    assert.notEqual(standard[e * L + source], unselected[e * L + source]);
+    for (let l = 0; l < L; l++) if (l !== source) assert.equal(standard[e * L + l], unselected[e * L + l]);
+  }
+  // The factored forward (what simulation runs) equals the training path with every exposure unselected.
+  const rng = new Rng(4);
+  for (const p of sim.params()) for (let i = 0; i < p.value.length; i++) p.value[i] = 0.3 * rng.normal();
+  sim.invalidateCache();
+  const factored = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  const x = new Float32Array(b.count * sim.inputDim);
+  sim.gatherInput(unselected, b.count, x);
+  const direct = Float32Array.from(sim.mlp.forward(x, b.count).subarray(0, b.count * OUTPUT_DIM)); // the trunk reuses its output buffer
+  sim.addClickOffsets(b.count, b.repeatAuthor, b.repeatTag, undefined, direct);
+  for (let i = 0; i < b.count * OUTPUT_DIM; i++) assert.ok(Math.abs(factored[i]! - direct[i]!) < 1e-4, `output ${i}: ${factored[i]} vs ${direct[i]}`);
+  sim.gatherInput(standard, b.count, x);
+  const asStandard = sim.mlp.forward(x, b.count);
+  let moved = 0;
+  for (let e = 0; e < b.count; e++) moved += Math.abs(asStandard[e * OUTPUT_DIM + HEAD_CLICK]! - direct[e * OUTPUT_DIM + HEAD_CLICK]!);
+  assert.ok(moved > 1e-3, 'the source row changes the click logit');
+});
+
+test('sessionContext offset: the click logit moves by the random-log offsets of the repeat buckets exactly; the trunk sees no repeats', () => {
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8] }, 11);
+  const off = sim.clickOffsets!;
+  assert.ok(off, 'offsets exist by default');
+  const b = randomBatch(12, 5);
+  const base = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  // 64 offsets: (source, kind, bucket) = ((source * 2 + kind) * 16 + bucket).
+  for (let i = 0; i < off.value.length; i++) off.value[i] = 0.01 * (i + 1);
+  sim.invalidateCache();
+  const moved = sim.forward(b);
+  for (let e = 0; e < b.count; e++) {
+    const expected = 0.01 * (log2Bucket(b.repeatAuthor[e]!, 15) + 1) + 0.01 * (16 + log2Bucket(b.repeatTag[e]!, 15) + 1);
+    assert.ok(Math.abs(moved[e * OUTPUT_DIM + HEAD_CLICK]! - base[e * OUTPUT_DIM + HEAD_CLICK]! - expected) < 1e-5, `exposure ${e}`);
+    for (let h = 0; h < OUTPUT_DIM; h++) if (h !== HEAD_CLICK) assert.equal(moved[e * OUTPUT_DIM + h], base[e * OUTPUT_DIM + h]);
+  }
+  // No repeat count reaches the trunk: changing them changes nothing but the offsets.
+  off.value.fill(0);
+  sim.invalidateCache();
+  const before = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  for (let e = 0; e < b.count; e++) b.repeatAuthor[e] = b.repeatAuthor[e]! + 7;
+  const after = sim.forward(b);
+  for (let i = 0; i < b.count * OUTPUT_DIM; i++) assert.equal(after[i], before[i]);
+  // The gradient: each exposure's click-logit gradient lands on its two offsets of its own source.
+  const grad = new Float32Array(b.count * OUTPUT_DIM);
+  for (let e = 0; e < b.count; e++) grad[e * OUTPUT_DIM + HEAD_CLICK] = e + 1;
+  const standard = Uint8Array.from({ length: b.count }, (_, e) => e % 2);
+  off.grad.fill(0);
+  sim.clickOffsetsBackward(b.count, b.repeatAuthor, b.repeatTag, standard, grad);
+  const expected = new Float64Array(off.value.length);
+  for (let e = 0; e < b.count; e++) {
+    expected[(standard[e]! * 2) * 16 + log2Bucket(b.repeatAuthor[e]!, 15)]! += e + 1;
+    expected[(standard[e]! * 2 + 1) * 16 + log2Bucket(b.repeatTag[e]!, 15)]! += e + 1;
+  }
+  for (let i = 0; i < expected.length; i++) assert.equal(off.grad[i], expected[i]);
+});
+
+test('a simulator file without the new shape fields loads as it was fitted: shared crosses, linear repeats in the trunk, no source input', () => {
+  const old = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8], ...LEGACY_SIMULATOR_SHAPE }, 13);
+  const path = join(tempDir('rliv-sim-shape-'), 'old.bin');
+  const { crossRows: _c, repeatBuckets: _r, logSourceInput: _l, sessionContext: _s, ...oldShape } = old.shape;
+  saveParams(path, old.params(), { kind: 'rliv-learned-simulator', version: 1, shape: oldShape, calibration: old.calibration, catalog: catalogFingerprint(catalog) });
+  const loaded = loadSimulatorEnsemble(path, catalog);
+  const m = loaded.members[0]!;
+  assert.equal(m.shape.crossRows, 'shared');
+  assert.equal(m.shape.repeatBuckets, 'linear');
+  assert.equal(m.shape.logSourceInput, false);
+  assert.equal(m.shape.sessionContext, 'trunk');
+  assert.equal(m.clickOffsets, null);
+  const b = randomBatch(8, 6);
+  const a = Float32Array.from(old.forward(b).subarray(0, 8 * OUTPUT_DIM));
+  const c = m.forward(b);
+  for (let i = 0; i < 8 * OUTPUT_DIM; i++) assert.equal(c[i], a[i]);
+});
