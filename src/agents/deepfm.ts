@@ -27,7 +27,7 @@ import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { Adam } from '../numeric/adam.js';
 import { EmbeddingTable } from '../numeric/embedding.js';
 import { FieldLinear } from '../numeric/field-linear.js';
-import { addRowsAt, scatterRowsAt } from '../numeric/kernels.js';
+import { gatherRows, scatterRowsAt } from '../numeric/kernels.js';
 import { Linear } from '../numeric/linear.js';
 import { bceWithLogitsLoss, mseLoss } from '../numeric/losses.js';
 import { Mlp } from '../numeric/mlp.js';
@@ -36,7 +36,7 @@ import { Rng } from '../numeric/rng.js';
 import type { SessionTrace } from '../simulator/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
 import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
-import { FeatureFields, gatherSlots, scatterSlots } from './feature-fields.js';
+import { FeatureFields, scatterSlots } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
 import { RequestReplay, RESP_CLICK, RESP_DIM, RESP_FOLLOW, RESP_LONG_VIEW, RESP_WATCH_SEC } from './request-replay.js';
 
@@ -130,6 +130,8 @@ export class RankingModel implements Ranker {
   private sqNorm = new Float32Array(0);
   private dfmCount = new Float32Array(0);
   private lin = new Float32Array(0);
+  /** First-order weight rows of the batch's distinct field rows (distinct x 4). */
+  private firstRows = new Float32Array(0);
   private fm = new Float32Array(0);
   private sumV = new Float32Array(0);
   private logits = new Float32Array(0);
@@ -156,7 +158,8 @@ export class RankingModel implements Ranker {
     this.optimizer = new Adam(this.params(), { lr: c.lr });
     this.replay = new RequestReplay({ capacity: c.replayCapacity, maxCandidates: c.maxSlate, maxSlate: c.maxSlate });
     this.fieldSlots = Int32Array.from({ length: this.fieldCount }, (_, j) => j);
-    this.firstLayer = new FieldLinear({ table: this.emb, slotOf: this.fieldSlots, slotCount: this.fieldCount, denseCols: 0, name: `${name}.deep input` });
+    // The user's fields come first: the candidates of one request share them (FieldLinear sums them once per request).
+    this.firstLayer = new FieldLinear({ table: this.emb, slotOf: this.fieldSlots, slotCount: this.fieldCount, denseCols: 0, name: `${name}.deep input`, sharedPrefix: this.fields.userFieldCount });
     this.zeroSlots = new Int32Array(this.fieldCount);
     this.ensureCapacity(300);
   }
@@ -209,11 +212,15 @@ export class RankingModel implements Ranker {
     const H = RANKING_HEAD_COUNT;
     const fl = this.firstLayer;
     fl.prepare(this.rows, this.cap, n);
-    gatherSlots(this.first, this.rows, this.cap, this.zeroSlots, 1, n, this.lin, H, 0);
+    // First-order term: the fields' weight rows summed per example (from the distinct rows, in field order).
+    const u = fl.distinct;
+    if (this.firstRows.length < u * H) this.firstRows = new Float32Array(Math.max(u * H, 2 * this.firstRows.length));
+    gatherRows(this.first.table.value, H, fl.distinctRows(), u, this.firstRows, H, 0);
+    this.lin.fill(0, 0, n * H);
+    fl.sumPositions(this.firstRows, H, this.lin);
     // FM second order via the sum-square trick, from the distinct rows:
     // sumV_b = sum_j v_jb (rows summed per example), fm_b = 1/2 (|sumV_b|^2 - sum_j |v_jb|^2).
     const e = fl.distinctEmbeddings();
-    const u = fl.distinct;
     if (this.sqNorm.length < u) this.sqNorm = new Float32Array(Math.max(u, 2 * this.sqNorm.length));
     for (let r = 0; r < u; r++) {
       let q = 0;
@@ -221,9 +228,9 @@ export class RankingModel implements Ranker {
       this.sqNorm[r] = q;
     }
     this.sumV.fill(0, 0, n * d);
-    addRowsAt(e, fl.offsetsFor(d), n, F, d, this.sumV, d);
+    fl.sumPositions(e, d, this.sumV);
     this.fm.fill(0, 0, n);
-    addRowsAt(this.sqNorm, fl.offsetsFor(1), n, F, 1, this.fm, 1);
+    fl.sumPositions(this.sqNorm, 1, this.fm);
     for (let b = 0; b < n; b++) {
       let s2 = 0;
       for (let k = 0; k < d; k++) s2 += this.sumV[b * d + k]! * this.sumV[b * d + k]!;
@@ -270,17 +277,24 @@ export class RankingModel implements Ranker {
    * [P(click), P(long view), predicted log1p(watch seconds) (>= 0), P(follow)].
    */
   predict(request: RankRequest, out: Float32Array): void {
-    const n = request.candidates.length;
-    this.checkRequest(request, out, n * RANKING_HEAD_COUNT);
-    const logits = this.scoreRows(request, n);
-    signalsFromLogits(logits, n, out);
+    this.predictRequests([request], out);
+  }
+
+  /** {@link predict} of several requests in one forward: their candidates' rows back to back in `out`. */
+  predictRequests(requests: readonly RankRequest[], out: Float32Array): void {
+    const n = this.checkRequests(requests, out, RANKING_HEAD_COUNT);
+    signalsFromLogits(this.scoreRows(requests, n), n, out);
   }
 
   /** Ranks by the click logit (monotone in P(click)). */
   score(request: RankRequest, out: Float32Array): void {
-    const n = request.candidates.length;
-    this.checkRequest(request, out, n);
-    const logits = this.scoreRows(request, n);
+    this.scoreRequests([request], out);
+  }
+
+  /** {@link score} of several requests in one forward (their candidates back to back in `out`). */
+  scoreRequests(requests: readonly RankRequest[], out: Float32Array): void {
+    const n = this.checkRequests(requests, out, 1);
+    const logits = this.scoreRows(requests, n);
     for (let c = 0; c < n; c++) out[c] = logits[c * RANKING_HEAD_COUNT + H_CLICK]!;
   }
 
@@ -377,20 +391,30 @@ export class RankingModel implements Ranker {
     return { optimizer: this.optimizer, rng: this.rng, steps: this.steps, setSteps: (steps) => { this.steps = steps; } };
   }
 
-  private scoreRows(request: RankRequest, n: number): Float32Array {
+  /** Logits of the n candidates of `requests`, back to back. */
+  private scoreRows(requests: readonly RankRequest[], n: number): Float32Array {
     this.ensureCapacity(n);
-    for (let c = 0; c < n; c++) this.setExample(c, request.user, request.candidates[c]!, request.candidatePairCounts, c * PAIR_COUNT_DIM);
+    let m = 0;
+    for (const request of requests) {
+      for (let c = 0; c < request.candidates.length; c++) this.setExample(m++, request.user, request.candidates[c]!, request.candidatePairCounts, c * PAIR_COUNT_DIM);
+    }
     return this.forward(n);
   }
 
-  private checkRequest(request: RankRequest, out: Float32Array, outNeeded: number): void {
-    const n = request.candidates.length;
-    this.fields.checkUser(request.user, this.name);
-    if (out.length < outNeeded) throw new RangeError(`${this.name}.score: output buffer holds ${out.length} values, ${outNeeded} needed for ${n} candidates`);
-    if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
-      throw new RangeError(`${this.name}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
+  /** Checks every request and that `out` holds `perRow` values per candidate; returns the candidate count. */
+  private checkRequests(requests: readonly RankRequest[], out: Float32Array, perRow: number): number {
+    let total = 0;
+    for (const request of requests) {
+      const n = request.candidates.length;
+      this.fields.checkUser(request.user, this.name);
+      if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
+        throw new RangeError(`${this.name}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
+      }
+      this.fields.checkItems(request.candidates, this.name);
+      total += n;
     }
-    this.fields.checkItems(request.candidates, this.name);
+    if (out.length < total * perRow) throw new RangeError(`${this.name}.score: output buffer holds ${out.length} values, ${total * perRow} needed for ${total} candidates`);
+    return total;
   }
 }
 

@@ -38,7 +38,7 @@ import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-
 import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
-import { checkRankRequest, RequestInput } from './request-input.js';
+import { checkRankRequests, RequestInput, setRequestRows } from './request-input.js';
 import { DEFAULT_REWARD_WEIGHTS, RequestReplay, type RewardWeights } from './request-replay.js';
 
 export interface DqnConfig {
@@ -131,6 +131,8 @@ export class DoubleDqn implements Ranker {
   private readonly dQ: Float32Array;
   private readonly reward: Float32Array;
   private readonly bestRow: Int32Array;
+  /** Step 2: the chosen row a* of each non-terminal sample, in sample order (the target network's rows). */
+  private readonly targetRows: Int32Array;
 
   /**
    * @param config a resolved, validated config (use the `createDqn`/`createCql` factories from overrides).
@@ -162,6 +164,7 @@ export class DoubleDqn implements Ranker {
     this.dQ = new Float32Array(rows);
     this.reward = new Float32Array(B);
     this.bestRow = new Int32Array(B);
+    this.targetRows = new Int32Array(B);
   }
 
   params(): Param[] {
@@ -170,11 +173,15 @@ export class DoubleDqn implements Ranker {
 
   /** Q(s, i) of every candidate, with the online network. */
   score(request: RankRequest, out: Float32Array): void {
-    const n = request.candidates.length;
-    checkRankRequest(this.name, this.fields, request, out);
+    this.scoreRequests([request], out);
+  }
+
+  /** {@link score} of several requests in one forward (their candidates back to back in `out`). */
+  scoreRequests(requests: readonly RankRequest[], out: Float32Array): void {
+    const n = checkRankRequests(this.name, this.fields, requests, out);
     const inp = this.input;
     inp.ensureCapacity(n);
-    for (let c = 0; c < n; c++) inp.set(c, request.user, request.summary, 0, request.candidates[c]!);
+    setRequestRows(inp, requests, true);
     inp.prepare(n);
     const q = inp.forward(this.q, n);
     for (let c = 0; c < n; c++) out[c] = q[c]!;
@@ -234,7 +241,14 @@ export class DoubleDqn implements Ranker {
     if (m > 0) {
       inp.prepare(m); // one pass over the distinct embedding rows serves both networks
       argmaxPerGroup(inp.forward(this.q, m), this.groupStart, this.groupCount, B, this.bestRow);
-      const qT = inp.forward(this.qTarget, m);
+      // The target network is read at a* only: one row per non-terminal sample, not every candidate row.
+      let count = 0;
+      for (let b = 0; b < B; b++) {
+        if (this.groupCount[b]! === 0) continue;
+        this.targetRows[count] = this.bestRow[b]!;
+        this.bestRow[b] = count++;
+      }
+      const qT = inp.forwardRows(this.qTarget, m, this.targetRows, count);
       doubleDqnTargets(qT, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);
     } else {
       doubleDqnTargets(this.dQ, this.bestRow, this.groupCount, this.reward, c.gamma, B, this.y);

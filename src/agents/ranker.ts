@@ -62,6 +62,16 @@ export interface Ranker {
   readonly learnsOffline?: boolean;
   /** Writes one score per candidate into `out` (higher = rank first). Deterministic: no exploration. */
   score(request: RankRequest, out: Float32Array): void;
+  /**
+   * Optional batched {@link score}: scores several requests in one pass (one
+   * forward over all their candidates: one gemm per layer instead of one per
+   * request and layer), request r's scores at out[start_r ..], start_r the
+   * sum of the earlier requests' candidate counts. Each row's score is the
+   * one `score` gives it on a gemm whose rows do not depend on the matrix's
+   * other rows (the TypeScript backend: bit for bit); OpenBLAS's sgemm may
+   * round a row's last bit differently by the matrix's shape.
+   */
+  scoreRequests?(requests: readonly RankRequest[], out: Float32Array): void;
   /** Feeds completed sessions collected by any policy (the agent builds its samples). */
   observe(sessions: readonly SessionTrace[]): void;
   /** Runs up to `steps` gradient steps on what was observed. */

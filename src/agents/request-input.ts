@@ -118,7 +118,11 @@ export class RequestInput {
    * setting other rows.
    */
   prepare(n: number): void {
-    this.firstLayer ??= new FieldLinear({ table: this.fields.table, slotOf: this.slotOf, slotCount: this.slotCount, denseCols: this.inDim - this.summaryOffset, name: `${this.fields.table.table.name} ${this.kind} input` });
+    // The user's fields come first: every candidate of a request (and of a stored next request) shares them and the summary.
+    this.firstLayer ??= new FieldLinear({
+      table: this.fields.table, slotOf: this.slotOf, slotCount: this.slotCount, denseCols: this.inDim - this.summaryOffset,
+      name: `${this.fields.table.table.name} ${this.kind} input`, sharedPrefix: this.kind === 'item' ? 0 : this.fields.userFieldCount,
+    });
     this.firstLayer.prepare(this.rows, this.cap, n, this.x, this.inDim, this.summaryOffset);
     this.prepared = n;
   }
@@ -132,13 +136,29 @@ export class RequestInput {
    */
   forward(mlp: Mlp, n: number): Float32Array {
     const f = this.requirePrepared(n);
+    return mlp.forwardFrom(f.forward(mlp.layers[0]!, this.firstBuffer(mlp, n)), n);
+  }
+
+  /**
+   * `mlp`'s output on `count` of the prepared n rows only (rows[0..count)):
+   * row i is what {@link forward} gives row rows[i] (the first layer's
+   * distinct-row products, then only the selected rows). For a network read
+   * at a few rows (DQN's target network at each group's chosen row).
+   */
+  forwardRows(mlp: Mlp, n: number, rows: Int32Array, count: number): Float32Array {
+    const f = this.requirePrepared(n);
+    return mlp.forwardFrom(f.forwardRows(mlp.layers[0]!, rows, count, this.firstBuffer(mlp, count)), count);
+  }
+
+  /** `mlp`'s first-layer output buffer, for at least `rows` rows. */
+  private firstBuffer(mlp: Mlp, rows: number): Float32Array {
     let h0 = this.firstOut.get(mlp);
-    const need = n * mlp.sizes[1]!;
+    const need = rows * mlp.sizes[1]!;
     if (!h0 || h0.length < need) {
       h0 = new Float32Array(Math.max(need, 2 * (h0?.length ?? 0)));
       this.firstOut.set(mlp, h0);
     }
-    return mlp.forwardFrom(f.forward(mlp.layers[0]!, h0), n);
+    return h0;
   }
 
   /** Backward of {@link forward} (the last forward of `mlp`, on the current prepare): gradients of the network and of the embedding rows. */
@@ -160,12 +180,39 @@ export class RequestInput {
 
 /** Shared request checks of the request-level agents (clear errors, nothing changed). */
 export function checkRankRequest(agent: string, fields: FeatureFields, request: RankRequest, out: Float32Array): void {
-  const n = request.candidates.length;
-  fields.checkUser(request.user, agent);
-  if (out.length < n) throw new RangeError(`${agent}.score: output buffer holds ${out.length} values for ${n} candidates`);
-  if (request.summary.length < SESSION_SUMMARY_DIM) throw new RangeError(`${agent}.score: summary has ${request.summary.length} values, ${SESSION_SUMMARY_DIM} needed`);
-  if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
-    throw new RangeError(`${agent}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
+  checkRankRequests(agent, fields, [request], out);
+}
+
+/**
+ * The checks of {@link checkRankRequest} for a batch (`scoreRequests`): every
+ * request, and `out` holding all their candidates; returns that count.
+ */
+export function checkRankRequests(agent: string, fields: FeatureFields, requests: readonly RankRequest[], out: Float32Array): number {
+  let total = 0;
+  for (const request of requests) {
+    const n = request.candidates.length;
+    fields.checkUser(request.user, agent);
+    if (request.summary.length < SESSION_SUMMARY_DIM) throw new RangeError(`${agent}.score: summary has ${request.summary.length} values, ${SESSION_SUMMARY_DIM} needed`);
+    if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
+      throw new RangeError(`${agent}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
+    }
+    fields.checkItems(request.candidates, agent);
+    total += n;
   }
-  fields.checkItems(request.candidates, agent);
+  if (out.length < total) throw new RangeError(`${agent}.score: output buffer holds ${out.length} values for ${total} candidates`);
+  return total;
+}
+
+/**
+ * Sets the rows of every candidate of `requests`, back to back from row 0
+ * (kinds with a state: the request's user and summary; with an item: the
+ * candidate); returns the row count. The caller sized the input.
+ */
+export function setRequestRows(input: RequestInput, requests: readonly RankRequest[], withItems: boolean): number {
+  let m = 0;
+  for (const request of requests) {
+    const n = request.candidates.length;
+    for (let c = 0; c < n; c++) input.set(m++, request.user, request.summary, 0, withItems ? request.candidates[c]! : 0);
+  }
+  return m;
 }

@@ -30,6 +30,7 @@ import { MtclTower, type LossTerms } from './mtcl-tower.js';
 import { AssistanceGiftHead } from './assistance-gift-head.js';
 import { computeTdTargets, sampleNextItems } from './td-target.js';
 import { assertFiniteLoss } from './agent-checkpoint.js';
+import type { RankRequest } from './ranker.js';
 
 /** Losses of one step (means over the batch). */
 export interface StepLosses {
@@ -224,6 +225,38 @@ export class RlivUaNetwork {
    * `embedding.encodeCandidates` up to float rounding (rliv-ua-scorer.ts).
    */
   livPerTower(user: number, items: Int32Array, pairCounts: Float32Array, n: number, out: Float32Array, mask: Uint8Array | null): void {
+    this.checkCandidates(items, pairCounts, n);
+    // h_u and the count rows are the same for every tower: computed once.
+    this.scorer.begin(user, pairCounts, n);
+    this.scoreTowers(items, n, out, mask);
+  }
+
+  /**
+   * {@link livPerTower} of several requests in one pass: their candidates'
+   * rows back to back in `out` (request r's rows after the earlier ones'),
+   * one gemm per layer over all of them.
+   */
+  livPerTowerRequests(requests: readonly RankRequest[], out: Float32Array, mask: Uint8Array | null): void {
+    let n = 0;
+    for (const q of requests) {
+      this.checkCandidates(q.candidates, q.candidatePairCounts, q.candidates.length);
+      n += q.candidates.length;
+    }
+    if (this.batchItems.length < n) this.batchItems = new Int32Array(Math.max(n, 2 * this.batchItems.length));
+    const items = this.batchItems;
+    let row = 0;
+    for (const q of requests) {
+      items.set(q.candidates, row);
+      row += q.candidates.length;
+    }
+    this.scorer.beginRequests(requests.map((q) => ({ user: q.user, candidatePairCounts: q.candidatePairCounts, rows: q.candidates.length })));
+    this.scoreTowers(items, n, out, mask);
+  }
+
+  /** Items of a batch of requests, back to back (grown as needed). */
+  private batchItems = new Int32Array(0);
+
+  private checkCandidates(items: Int32Array, pairCounts: Float32Array, n: number): void {
     if (n > this.config.maxCandidates) throw new RangeError(`RLIV-UA scoring: ${n} candidates exceed maxCandidates ${this.config.maxCandidates}`);
     if (pairCounts.length < n * PAIR_COUNT_DIM) throw new RangeError(`RLIV-UA scoring: candidatePairCounts holds ${pairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
     for (let r = 0; r < n; r++) {
@@ -232,8 +265,10 @@ export class RlivUaNetwork {
         throw new RangeError(`StateEmbedding: item ${item} (row ${r}) is not in the catalog (0..${this.catalog.numItems - 1})`);
       }
     }
-    // h_u and the count rows are the same for every tower: computed once.
-    this.scorer.begin(user, pairCounts, n);
+  }
+
+  /** Every (unmasked) tower's LIV of the rows of the scorer's last begin into out[r * TOWER_COUNT + column]. */
+  private scoreTowers(items: Int32Array, n: number, out: Float32Array, mask: Uint8Array | null): void {
     for (let t = 0; t < this.towers.length; t++) {
       const col = this.towerColumn[t]!;
       if (mask !== null && mask[col] === 0) continue;

@@ -49,28 +49,33 @@ export class FactorizedLivScorer {
   private readonly embedding: StateEmbedding;
   private readonly towers: readonly MtclTower[];
   private readonly gamma: number;
-  private readonly maxRows: number;
+  /** Rows the scratch buffers hold (grown by a larger batch of requests). */
+  private maxRows = 0;
+  private readonly widest: number;
   private readonly projections: (TowerProjection | null)[];
   private readonly slots: number[];
-  /** Scratch: user vector, h_a rows of cache misses, their items, each row's miss index (-1 = cached), miss projections, activations. */
-  private readonly hu: Float32Array;
-  private readonly missH: Float32Array;
-  private readonly missItems: Int32Array;
-  private readonly missRows: Int32Array;
-  private readonly rowSource: Int32Array;
-  private readonly missProj: Float32Array;
-  private readonly ones: Float32Array;
-  /** Per row of the current request: sum over nonzero count kinds of e(k, b_k) - e(k, 0) (maxRows x dim). */
-  private readonly countRows: Float32Array;
+  /** Scratch: user vectors (one per request of the batch), h_a rows of cache misses, their items, each row's slot, miss projections, activations. */
+  private hu: Float32Array;
+  private missH = new Float32Array(0);
+  private missItems = new Int32Array(0);
+  private rowSource = new Int32Array(0);
+  private missProj = new Float32Array(0);
+  private ones = new Float32Array(0);
+  /** Per row of the current requests: sum over nonzero count kinds of e(k, b_k) - e(k, 0) (rows x dim). */
+  private countRows = new Float32Array(0);
+  private acts: Float32Array[] = [];
+  private heads = new Float32Array(0);
+  /** The requests of the last begin: their count and the first row of each (requestStart[R] = rows). */
+  private requests = 0;
+  private requestStart = new Int32Array(2);
+  /** W0_u h_u of each request of the batch (requests x width), per tower call. */
+  private userTerm = new Float32Array(0);
   private anyCounts = false;
   private begunRows = -1;
   /** e(k, b) - e(k, 0) for every kind and bucket (tower-independent), valid for `vectorDeltaVersion`. */
   private readonly vectorDelta: Float32Array;
   private vectorDeltaVersion = 0;
   private readonly numItems: number;
-  private readonly base: Float32Array;
-  private readonly acts: Float32Array[];
-  private readonly heads: Float32Array;
 
   /**
    * @param embedding the network's shared embedding (its `paramVersion` says when projections are stale).
@@ -84,27 +89,35 @@ export class FactorizedLivScorer {
     this.embedding = embedding;
     this.towers = towers;
     this.gamma = gamma;
-    this.maxRows = maxRows;
     this.projections = towers.map(() => null);
     const d = embedding.dim;
     this.slots = towers.map((t) => Math.max(1, Math.min(numItems, Math.floor(itemCacheFloats / (t.online.heads * t.online.sizes[1]!)))));
     this.hu = new Float32Array(d);
-    this.missH = new Float32Array(maxRows * d);
-    this.missItems = new Int32Array(maxRows);
-    this.missRows = new Int32Array(maxRows);
-    this.rowSource = new Int32Array(maxRows);
-    this.ones = new Float32Array(maxRows).fill(1);
-    this.countRows = new Float32Array(maxRows * d);
     this.vectorDelta = new Float32Array(PAIR_COUNT_DIM * embedding.countBuckets * d);
     this.numItems = numItems;
-    const g = towers[0]?.online;
     let widest = 1;
     for (const t of towers) for (let l = 1; l < t.online.sizes.length; l++) widest = Math.max(widest, t.online.heads * t.online.sizes[l]!);
-    this.base = new Float32Array(widest);
-    this.missProj = new Float32Array(maxRows * widest);
+    this.widest = widest;
+    this.userTerm = new Float32Array(widest);
+    this.ensureRows(maxRows);
+  }
+
+  /** Grows the row buffers to `n` rows (a batch of requests may exceed one request's maxRows). */
+  private ensureRows(n: number): void {
+    if (n <= this.maxRows) return;
+    const d = this.embedding.dim;
+    const w = this.widest;
+    const g = this.towers[0]?.online;
+    this.maxRows = n;
+    this.missH = new Float32Array(n * d);
+    this.missItems = new Int32Array(n);
+    this.rowSource = new Int32Array(n);
+    this.ones = new Float32Array(n).fill(1);
+    this.countRows = new Float32Array(n * d);
+    this.missProj = new Float32Array(n * w);
     const layers = g ? g.sizes.length - 1 : 0;
-    this.acts = Array.from({ length: layers }, () => new Float32Array(maxRows * widest));
-    this.heads = new Float32Array(maxRows * (g ? g.heads : 1));
+    this.acts = Array.from({ length: layers }, () => new Float32Array(n * w));
+    this.heads = new Float32Array(n * (g ? g.heads : 1));
   }
 
   /**
@@ -123,28 +136,50 @@ export class FactorizedLivScorer {
    * {@link towerLiv} for each tower (same user, counts and n).
    */
   begin(user: number, pairCounts: Float32Array, n: number): void {
-    if (n > this.maxRows) throw new RangeError(`RLIV-UA scoring: ${n} candidates exceed ${this.maxRows}`);
+    this.beginRequests([{ user, candidatePairCounts: pairCounts, rows: n }]);
+  }
+
+  /**
+   * {@link begin} for several requests scored together: their rows back to
+   * back (request r's `rows` rows after the earlier requests'), each with its
+   * own user. Then {@link towerLiv} over all the rows (items back to back).
+   */
+  beginRequests(requests: ReadonlyArray<{ user: number; candidatePairCounts: Float32Array; rows: number }>): void {
+    const R = requests.length;
+    let n = 0;
+    for (const q of requests) n += q.rows;
+    this.ensureRows(n);
     const d = this.embedding.dim;
-    this.embedding.userVector(user, this.hu, 0);
+    if (this.hu.length < R * d) this.hu = new Float32Array(Math.max(R * d, 2 * this.hu.length));
+    if (this.requestStart.length < R + 1) this.requestStart = new Int32Array(Math.max(R + 1, 2 * this.requestStart.length));
+    if (this.userTerm.length < R * this.widest) this.userTerm = new Float32Array(R * this.widest);
     const B = this.embedding.countBuckets;
     const ed = this.countVectorDelta();
     const hd = this.countRows;
     let anyCounts = false;
-    for (let r = 0; r < n; r++) {
-      const o = r * d;
-      const c = r * PAIR_COUNT_DIM;
-      let first = true;
-      for (let k = 0; k < PAIR_COUNT_DIM; k++) {
-        const b = countBucket(pairCounts[c + k]!, B);
-        if (b === 0) continue;
-        const q = (k * B + b) * d;
-        if (first) for (let j = 0; j < d; j++) hd[o + j] = ed[q + j]!;
-        else for (let j = 0; j < d; j++) hd[o + j] += ed[q + j]!;
-        first = false;
+    let row = 0;
+    for (let q = 0; q < R; q++) {
+      const { user, candidatePairCounts: pairCounts, rows } = requests[q]!;
+      this.embedding.userVector(user, this.hu, q * d);
+      this.requestStart[q] = row;
+      for (let i = 0; i < rows; i++, row++) {
+        const o = row * d;
+        const c = i * PAIR_COUNT_DIM;
+        let first = true;
+        for (let k = 0; k < PAIR_COUNT_DIM; k++) {
+          const b = countBucket(pairCounts[c + k]!, B);
+          if (b === 0) continue;
+          const e = (k * B + b) * d;
+          if (first) for (let j = 0; j < d; j++) hd[o + j] = ed[e + j]!;
+          else for (let j = 0; j < d; j++) hd[o + j] += ed[e + j]!;
+          first = false;
+        }
+        if (first) hd.fill(0, o, o + d);
+        else anyCounts = true;
       }
-      if (first) hd.fill(0, o, o + d);
-      else anyCounts = true;
     }
+    this.requestStart[R] = row;
+    this.requests = R;
     this.anyCounts = anyCounts;
     this.begunRows = n;
   }
@@ -198,10 +233,15 @@ export class FactorizedLivScorer {
       }
     }
 
-    // 2. User term, the same for every row: a rank-1 update z0 += 1 (W0_u h_u).
-    const pu = this.base;
-    gemmAt(false, true, 1, W, d, 1, this.hu, 0, d, w0, 0, inDim, 0, pu, 0, W);
-    gemmAt(false, false, n, W, 1, 1, this.ones, 0, 1, pu, 0, W, 1, z0, 0, W);
+    // 2. User term, the same for every row of a request: W0_u h_u of each request (one gemm), then a
+    //    rank-1 update z0 += 1 (W0_u h_u) over each request's rows.
+    const R = this.requests;
+    const pu = this.userTerm;
+    gemmAt(false, true, R, W, d, 1, this.hu, 0, d, w0, 0, inDim, 0, pu, 0, W);
+    for (let q = 0; q < R; q++) {
+      const r0 = this.requestStart[q]!;
+      gemmAt(false, false, this.requestStart[q + 1]! - r0, W, 1, 1, this.ones, 0, 1, pu, q * W, W, 1, z0, r0 * W, W);
+    }
 
     // 3. Count terms (rows from begin): one gemm, skipped when no candidate has counts.
     const hd = this.countRows;

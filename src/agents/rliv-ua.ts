@@ -66,7 +66,7 @@ export class RlivUaAgent implements Ranker, TowerLiv {
   private readonly asa: AsaSampleBuilder;
   private readonly staging: SampleBatch;
   private readonly batch: SampleBatch;
-  private readonly livs: Float32Array;
+  private livs: Float32Array;
   private readonly weightMask = new Uint8Array(TOWER_COUNT);
   private readonly weights = new Float64Array(TOWER_COUNT);
   private readonly stats: RlivUaPipelineStats;
@@ -131,10 +131,26 @@ export class RlivUaAgent implements Ranker, TowerLiv {
    * the weighted towers are computed).
    */
   score(request: RankRequest, out: Float32Array): void {
-    const n = request.candidates.length;
+    this.scoreRequests([request], out);
+  }
+
+  /**
+   * {@link score} of several requests in one pass of every weighted tower
+   * over all their candidates (back to back in `out`); each request's towers
+   * are standardized over its own candidates.
+   */
+  scoreRequests(requests: readonly RankRequest[], out: Float32Array): void {
+    let n = 0;
+    for (const q of requests) n += q.candidates.length;
     if (out.length < n) throw new RangeError(`${this.name}.score: out holds ${out.length} scores, ${n} candidates given`);
-    this.network.livPerTower(request.user, request.candidates, request.candidatePairCounts, n, this.livs, this.weightMask);
-    combineTowerLivs(this.livs, n, this.weights, out);
+    if (this.livs.length < n * TOWER_COUNT) this.livs = new Float32Array(n * TOWER_COUNT);
+    this.network.livPerTowerRequests(requests, this.livs, this.weightMask);
+    let row = 0;
+    for (const q of requests) {
+      const m = q.candidates.length;
+      combineTowerLivs(this.livs.subarray(row * TOWER_COUNT), m, this.weights, out.subarray(row, row + m));
+      row += m;
+    }
   }
 
   /**

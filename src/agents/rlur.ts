@@ -46,7 +46,7 @@ import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint
 import { RANKING_HEAD_COUNT, RankingModel, signalsFromLogits } from './deepfm.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
-import { checkRankRequest, RequestInput } from './request-input.js';
+import { checkRankRequests, RequestInput } from './request-input.js';
 import { RequestReplay, type RewardWeights } from './request-replay.js';
 import { td3StyleDefaults, type Td3StyleConfig } from './td3-style-config.js';
 
@@ -241,18 +241,37 @@ export class Rlur implements Ranker {
 
   /** w . x_j with x_j the ranking model's standardized signals of candidate j. */
   score(request: RankRequest, out: Float32Array): void {
-    const n = request.candidates.length;
-    checkRankRequest(this.name, this.fields, request, out);
+    this.scoreRequests([request], out);
+  }
+
+  /**
+   * {@link score} of several requests: the ranking model's signals of all
+   * their candidates in one forward, the actor's weights of all their states
+   * in one forward; each request's signals standardized over its own
+   * candidates.
+   */
+  scoreRequests(requests: readonly RankRequest[], out: Float32Array): void {
+    const n = checkRankRequests(this.name, this.fields, requests, out);
     const S = RLUR_SIGNALS;
-    if (this.scoreSignals.length < n * S) this.scoreSignals = new Float32Array(n * S);
+    const R = requests.length;
+    if (this.scoreSignals.length < n * S) this.scoreSignals = new Float32Array(Math.max(n * S, 2 * this.scoreSignals.length));
     const x = this.scoreSignals;
-    this.rankingModel.predict(request, x);
-    standardizeColumns(x, 0, n, S);
-    this.act(request.user, request.summary, this.action);
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < S; k++) s += this.action[k]! * x[j * S + k]!;
-      out[j] = s;
+    this.rankingModel.predictRequests(requests, x);
+    const inp = this.stateInput;
+    inp.ensureCapacity(R);
+    for (let r = 0; r < R; r++) inp.set(r, requests[r]!.user, requests[r]!.summary, 0, 0);
+    const z = this.actor.forward(inp.gather(R), R);
+    let row = 0;
+    for (let r = 0; r < R; r++) {
+      const m = requests[r]!.candidates.length;
+      standardizeColumns(x, row * S, m, S);
+      for (let k = 0; k < S; k++) this.action[k] = this.config.maxAction * Math.tanh(z[r * S + k]!);
+      for (let j = row; j < row + m; j++) {
+        let s = 0;
+        for (let k = 0; k < S; k++) s += this.action[k]! * x[j * S + k]!;
+        out[j] = s;
+      }
+      row += m;
     }
   }
 

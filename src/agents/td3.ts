@@ -33,7 +33,7 @@ import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-
 import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { FeatureFields } from './feature-fields.js';
 import type { Ranker, RankerContext, RankRequest, TrainStats } from './ranker.js';
-import { checkRankRequest, RequestInput } from './request-input.js';
+import { checkRankRequests, RequestInput, setRequestRows } from './request-input.js';
 import { DEFAULT_REWARD_WEIGHTS, RequestReplay, type RewardWeights } from './request-replay.js';
 import { td3StyleDefaults, type Td3StyleConfig } from './td3-style-config.js';
 
@@ -151,18 +151,32 @@ export class Td3 implements Ranker {
 
   /** <pi(s), e_i> for every candidate. */
   score(request: RankRequest, out: Float32Array): void {
-    const n = request.candidates.length;
-    checkRankRequest(this.name, this.fields, request, out);
-    this.act(request.user, request.summary, this.action);
+    this.scoreRequests([request], out);
+  }
+
+  /** {@link score} of several requests: the actor on all their states in one forward, their candidates' item embeddings in one gather. */
+  scoreRequests(requests: readonly RankRequest[], out: Float32Array): void {
+    const n = checkRankRequests(this.name, this.fields, requests, out);
+    const R = requests.length;
+    const d = this.ad;
+    const st = this.stateInput;
+    st.ensureCapacity(R);
+    for (let r = 0; r < R; r++) st.set(r, requests[r]!.user, requests[r]!.summary, 0, 0);
+    const z = this.actor.forward(st.gather(R), R);
     const inp = this.itemInput;
     inp.ensureCapacity(n);
-    for (let c = 0; c < n; c++) inp.set(c, 0, request.summary, 0, request.candidates[c]!);
+    setRequestRows(inp, requests, true);
     const e = inp.gather(n);
-    const d = this.ad;
-    for (let c = 0; c < n; c++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += this.action[k]! * e[c * d + k]!;
-      out[c] = s;
+    let row = 0;
+    for (let r = 0; r < R; r++) {
+      for (let k = 0; k < d; k++) this.action[k] = this.config.maxAction * Math.tanh(z[r * d + k]!);
+      const m = requests[r]!.candidates.length;
+      for (let c = row; c < row + m; c++) {
+        let s = 0;
+        for (let k = 0; k < d; k++) s += this.action[k]! * e[c * d + k]!;
+        out[c] = s;
+      }
+      row += m;
     }
   }
 

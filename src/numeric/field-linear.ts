@@ -49,6 +49,14 @@ export interface FieldLinearOptions {
   denseCols: number;
   /** Name used in error messages. */
   name: string;
+  /**
+   * Positions 0..sharedPrefix-1 (e.g. the user's fields) that consecutive
+   * rows often share with their dense columns (every candidate of one
+   * request): {@link FieldLinear.forward} then sums them once per run of
+   * such rows and copies the partial sum, in the same order of additions.
+   * Default 0 (off).
+   */
+  sharedPrefix?: number;
 }
 
 export class FieldLinear {
@@ -78,6 +86,11 @@ export class FieldLinear {
   /** Element offsets u * width built from uIdx, per width, valid for the prepare numbered `prepares`. */
   private readonly offs = new Map<number, { prepare: number; values: Int32Array }>();
   private prepares = 0;
+  /** Table rows of the distinct (slot, row) pairs of the last prepare, in distinct-index order (first {@link distinct} entries). */
+  distinctRows(): Int32Array {
+    return this.uRows;
+  }
+
   /** Embeddings of the distinct rows (distinct x dim), gathered by prepare. */
   private emb = new Float32Array(0);
   private p = new Float32Array(0);
@@ -87,6 +100,14 @@ export class FieldLinear {
   private dense: Float32Array | null = null;
   private denseOffset = 0;
   private denseStride = 0;
+  /** Positions every row of a run shares (FieldLinearOptions.sharedPrefix). */
+  readonly sharedPrefix: number;
+  /** Runs of the last prepare: consecutive rows with the same prefix rows and dense columns; the first row of each, and each row's run. */
+  private runs = 0;
+  private runHead = new Int32Array(0);
+  private runOf = new Int32Array(0);
+  private readonly runOffs = new Map<number, { prepare: number; prefix: Int32Array; suffix: Int32Array }>();
+  private headOut = new Float32Array(0);
 
   constructor(options: FieldLinearOptions) {
     const { table, slotOf, slotCount, denseCols, name } = options;
@@ -112,6 +133,10 @@ export class FieldLinear {
     this.stamp = new Int32Array(table.rows);
     this.stampIndex = new Int32Array(table.rows);
     this.uStart = new Int32Array(slotCount + 1);
+    this.sharedPrefix = options.sharedPrefix ?? 0;
+    if (!(Number.isInteger(this.sharedPrefix) && this.sharedPrefix >= 0 && this.sharedPrefix <= this.positions)) {
+      throw new ShapeError(`FieldLinear ${name}: sharedPrefix ${options.sharedPrefix} must be an integer in [0, ${this.positions}]`);
+    }
   }
 
   /** Distinct (slot, row) pairs of the last prepare. */
@@ -174,6 +199,88 @@ export class FieldLinear {
     this.dense = dense;
     this.denseStride = denseStride;
     this.denseOffset = denseOffset;
+    this.findRuns(batch);
+  }
+
+  /** Runs of consecutive rows sharing the prefix positions' rows and the dense columns (only with sharedPrefix). */
+  private findRuns(batch: number): void {
+    const k = this.sharedPrefix;
+    if (k === 0 || batch === 0) {
+      this.runs = batch;
+      return;
+    }
+    if (this.runOf.length < batch) {
+      this.runOf = new Int32Array(Math.max(batch, 2 * this.runOf.length));
+      this.runHead = new Int32Array(this.runOf.length);
+    }
+    const P = this.positions;
+    const uIdx = this.uIdx;
+    const c = this.denseCols;
+    const x = this.dense;
+    let runs = 0;
+    for (let b = 0; b < batch; b++) {
+      let same = b > 0;
+      for (let j = 0; same && j < k; j++) same = uIdx[b * P + j] === uIdx[(b - 1) * P + j];
+      if (same && c > 0) {
+        const o1 = b * this.denseStride + this.denseOffset;
+        const o0 = o1 - this.denseStride;
+        for (let q = 0; same && q < c; q++) same = x![o1 + q] === x![o0 + q];
+      }
+      if (!same) this.runHead[runs++] = b;
+      this.runOf[b] = runs - 1;
+    }
+    this.runs = runs;
+  }
+
+  /**
+   * out[b * width ..] += src[u * width ..] of every position of example b
+   * (u its distinct row there), in position order: `src` holds a width-wide
+   * value per distinct row (the layer's products P, the distinct rows'
+   * embeddings, ...). With runs (sharedPrefix), the
+   * prefix positions are summed once per run, on its first row, and copied
+   * to the run's other rows (whose bias and dense terms are the same), then
+   * the other positions are added per row: the same additions in the same
+   * order as without.
+   */
+  sumPositions(src: Float32Array, width: number, out: Float32Array): void {
+    const n = this.batch;
+    const P = this.positions;
+    const k = this.sharedPrefix;
+    const H = this.runs;
+    // Sharing pays when runs are long; a batch of distinct users takes the plain path.
+    if (k === 0 || 2 * H > n) {
+      addRowsAt(src, this.offsetsFor(width), n, P, width, out, width);
+      return;
+    }
+    const offs = this.runOffsetsFor(width);
+    if (this.headOut.length < H * width) this.headOut = new Float32Array(Math.max(H * width, 2 * this.headOut.length));
+    gatherRows(out, width, this.runHead, H, this.headOut, width, 0);
+    addRowsAt(src, offs.prefix, H, k, width, this.headOut, width);
+    gatherRows(this.headOut, width, this.runOf, n, out, width, 0);
+    if (k < P) addRowsAt(src, offs.suffix, n, P - k, width, out, width);
+  }
+
+  /** Offsets (u * width) of each run head's prefix positions (runs x sharedPrefix) and each row's other positions (batch x (positions - sharedPrefix)). */
+  private runOffsetsFor(width: number): { prefix: Int32Array; suffix: Int32Array } {
+    let entry = this.runOffs.get(width);
+    if (entry?.prepare === this.prepares) return entry;
+    const n = this.batch;
+    const P = this.positions;
+    const k = this.sharedPrefix;
+    const H = this.runs;
+    if (!entry) this.runOffs.set(width, (entry = { prepare: -1, prefix: new Int32Array(0), suffix: new Int32Array(0) }));
+    if (entry.prefix.length < H * k) entry.prefix = new Int32Array(Math.max(H * k, 2 * entry.prefix.length));
+    if (entry.suffix.length < n * (P - k)) entry.suffix = new Int32Array(Math.max(n * (P - k), 2 * entry.suffix.length));
+    const uIdx = this.uIdx;
+    for (let h = 0; h < H; h++) {
+      const from = this.runHead[h]! * P;
+      for (let j = 0; j < k; j++) entry.prefix[h * k + j] = uIdx[from + j]! * width;
+    }
+    for (let b = 0; b < n; b++) {
+      for (let j = k; j < P; j++) entry.suffix[b * (P - k) + j - k] = uIdx[b * P + j]! * width;
+    }
+    entry.prepare = this.prepares;
+    return entry;
   }
 
   /** Embeddings of the distinct rows (distinct x dim, in distinct-index order) of the last prepare. */
@@ -203,27 +310,78 @@ export class FieldLinear {
     this.checkLayer(layer);
     const o = layer.outDim;
     const n = this.batch;
-    const u = this.distinct;
     const d = this.dim;
     const W = layer.weight.value;
     const inDim = this.inDim;
-    if (!out) {
-      if (this.out.length < n * o) this.out = new Float32Array(Math.max(n * o, 2 * this.out.length));
-      out = this.out;
-    } else if (out.length < n * o) {
-      throw new ShapeError(`FieldLinear ${this.name}: output buffer holds ${out.length} floats, ${n} x ${o} needed`);
+    out = this.outputBuffer(out, n, o);
+    this.products(layer);
+    fillRows(out, n, o, layer.bias.value);
+    if (this.denseCols > 0) gemmAt(false, true, n, o, this.denseCols, 1, this.dense!, this.denseOffset, this.denseStride, W, this.slotCount * d, inDim, 1, out, 0, o);
+    this.sumPositions(this.p, o, out);
+    return out;
+  }
+
+  /**
+   * {@link forward} of `count` of the prepared rows only (`rows[0..count)`,
+   * indices among them): out[i] is what `forward` gives row rows[i], for
+   * the cost of the distinct rows' products plus `count` rows (a target
+   * network that is read at one row per group). Written into `out` when
+   * given, else into a buffer owned by this object. No backward follows it.
+   */
+  forwardRows(layer: Linear, rows: Int32Array, count: number, out?: Float32Array): Float32Array {
+    this.checkLayer(layer);
+    const o = layer.outDim;
+    const n = this.batch;
+    const P = this.positions;
+    if (!(count >= 0 && count <= rows.length)) throw new ShapeError(`FieldLinear ${this.name}: ${count} selected rows, ${rows.length} given`);
+    for (let i = 0; i < count; i++) if (!(rows[i]! >= 0 && rows[i]! < n)) throw new RangeError(`FieldLinear ${this.name}: selected row ${rows[i]} is outside the prepared ${n} rows`);
+    out = this.outputBuffer(out, count, o);
+    this.products(layer);
+    fillRows(out, count, o, layer.bias.value);
+    if (this.denseCols > 0) {
+      const c = this.denseCols;
+      if (this.selDense.length < count * c) this.selDense = new Float32Array(Math.max(count * c, 2 * this.selDense.length));
+      for (let i = 0; i < count; i++) {
+        const from = rows[i]! * this.denseStride + this.denseOffset;
+        for (let k = 0; k < c; k++) this.selDense[i * c + k] = this.dense![from + k]!;
+      }
+      gemmAt(false, true, count, o, c, 1, this.selDense, 0, c, layer.weight.value, this.slotCount * this.dim, this.inDim, 1, out, 0, o);
     }
-    if (this.p.length < u * o) this.p = new Float32Array(Math.max(u * o, 2 * this.p.length));
+    if (this.selOffsets.length < count * P) this.selOffsets = new Int32Array(Math.max(count * P, 2 * this.selOffsets.length));
+    const uIdx = this.uIdx;
+    for (let i = 0; i < count; i++) {
+      const from = rows[i]! * P;
+      for (let j = 0; j < P; j++) this.selOffsets[i * P + j] = uIdx[from + j]! * o;
+    }
+    addRowsAt(this.p, this.selOffsets, count, P, o, out, o);
+    return out;
+  }
+
+  /** `out` when given (checked to hold rows x width), else this object's buffer grown to it. */
+  private outputBuffer(out: Float32Array | undefined, rows: number, width: number): Float32Array {
+    if (!out) {
+      if (this.out.length < rows * width) this.out = new Float32Array(Math.max(rows * width, 2 * this.out.length));
+      return this.out;
+    }
+    if (out.length < rows * width) throw new ShapeError(`FieldLinear ${this.name}: output buffer holds ${out.length} floats, ${rows} x ${width} needed`);
+    return out;
+  }
+
+  /** P_u = W_slot(u) e(u) of every distinct row into `p` (distinct x outDim): one gemm per slot. */
+  private products(layer: Linear): void {
+    const o = layer.outDim;
+    const d = this.dim;
+    const W = layer.weight.value;
+    if (this.p.length < this.distinct * o) this.p = new Float32Array(Math.max(this.distinct * o, 2 * this.p.length));
     for (let s = 0; s < this.slotCount; s++) {
       const u0 = this.uStart[s]!;
       const count = this.uStart[s + 1]! - u0;
-      gemmAt(false, true, count, o, d, 1, this.emb, u0 * d, d, W, s * d, inDim, 0, this.p, u0 * o, o);
+      gemmAt(false, true, count, o, d, 1, this.emb, u0 * d, d, W, s * d, this.inDim, 0, this.p, u0 * o, o);
     }
-    fillRows(out, n, o, layer.bias.value);
-    if (this.denseCols > 0) gemmAt(false, true, n, o, this.denseCols, 1, this.dense!, this.denseOffset, this.denseStride, W, this.slotCount * d, inDim, 1, out, 0, o);
-    addRowsAt(this.p, this.offsetsFor(o), n, this.positions, o, out, o);
-    return out;
   }
+
+  private selDense = new Float32Array(0);
+  private selOffsets = new Int32Array(0);
 
   /**
    * Backward of {@link forward} for `layer` (whose last forward ran on the

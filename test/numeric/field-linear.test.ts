@@ -118,3 +118,68 @@ test('FieldLinear refuses rows outside the table, a layer of another width and a
   assert.throws(() => f.forward(new Linear(4, 3, new Rng(1), 'wrong')), /takes 4 inputs, this input has 5/);
   assert.throws(() => new FieldLinear({ table, slotOf: Int32Array.from([0, 2]), slotCount: 2, denseCols: 0, name: 'g' }), /position 1 maps to slot 2/);
 });
+
+test('sharedPrefix: runs of rows sharing the prefix positions and the dense columns give the same forward and sums (bit for bit on the TypeScript backend)', () => {
+  for (const backend of (nativeAvailable() ? ['typescript', 'openblas'] : ['typescript']) as GemmBackendName[]) {
+    const previous = gemmBackend();
+    setGemmBackend(backend);
+    try {
+      const rng = new Rng(21);
+      const P = SLOT_OF.length;
+      const prefix = 2; // positions 0 and 1 (slots 0 and 1) play the user's fields
+      const cap = 64;
+      const n = 60;
+      const inDim = SLOTS * DIM + DENSE;
+      const table = new EmbeddingTable({ rows: 97, dim: DIM, name: 'p' }, new Rng(2));
+      const layer = new Linear(inDim, 6, new Rng(3), 'l');
+      // Runs of 1-9 rows: the same prefix rows and dense columns within a run, the other positions drawn per row;
+      // one run boundary is only a change of the dense columns.
+      const rows = new Int32Array(P * cap);
+      const dense = new Float32Array(n * inDim);
+      let b = 0;
+      let runs = 0;
+      while (b < n) {
+        const len = Math.min(n - b, 1 + rng.int(9));
+        const pre = [rng.int(97), rng.int(97)];
+        const d = randn(DENSE, rng);
+        for (let i = 0; i < len; i++, b++) {
+          for (let j = 0; j < P; j++) rows[j * cap + b] = j < prefix ? pre[j]! : rng.int(97);
+          for (let c = 0; c < DENSE; c++) dense[b * inDim + SLOTS * DIM + c] = i === len - 1 && runs === 3 ? d[c]! + 1 : d[c]!;
+        }
+        runs++;
+      }
+      const plain = new FieldLinear({ table, slotOf: SLOT_OF, slotCount: SLOTS, denseCols: DENSE, name: 'plain' });
+      const shared = new FieldLinear({ table, slotOf: SLOT_OF, slotCount: SLOTS, denseCols: DENSE, name: 'shared', sharedPrefix: prefix });
+      plain.prepare(rows, cap, n, dense, inDim, SLOTS * DIM);
+      shared.prepare(rows, cap, n, dense, inDim, SLOTS * DIM);
+      const want = plain.forward(layer).slice(0, n * 6);
+      const got = shared.forward(layer).slice(0, n * 6);
+      const src = randn(plain.distinct * 3, rng);
+      const sumWant = new Float32Array(n * 3);
+      const sumGot = new Float32Array(n * 3);
+      plain.sumPositions(src, 3, sumWant);
+      shared.sumPositions(src, 3, sumGot);
+      if (backend === 'typescript') {
+        assert.deepEqual(got, want, 'forward');
+        assert.deepEqual(sumGot, sumWant, 'sumPositions');
+      } else {
+        close(got, want, 'forward');
+        close(sumGot, sumWant, 'sumPositions');
+      }
+      // The backward is the plain one: the same gradients either way.
+      const dOut = randn(n * 6, rng);
+      layer.weight.grad.fill(0);
+      plain.forward(layer);
+      plain.backward(layer, dOut);
+      const gPlain = layer.weight.grad.slice();
+      layer.weight.grad.fill(0);
+      shared.forward(layer);
+      shared.backward(layer, dOut);
+      assert.deepEqual(layer.weight.grad, gPlain, 'weight gradient');
+    } finally {
+      setGemmBackend(previous);
+    }
+  }
+  const table = new EmbeddingTable({ rows: 10, dim: 2, name: 't' }, new Rng(1));
+  assert.throws(() => new FieldLinear({ table, slotOf: Int32Array.from([0, 1]), slotCount: 2, denseCols: 0, name: 'g', sharedPrefix: 3 }), /sharedPrefix 3 must be an integer in \[0, 2\]/);
+});
