@@ -76,8 +76,8 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
     for (let k = 0; k < PAIR_COUNT_DIM; k++) staging.pairCounts[i * PAIR_COUNT_DIM + k] = k === 3 ? rng.int(2) : rng.int(6);
     staging.nextPairCounts.set(staging.pairCounts.subarray(i * PAIR_COUNT_DIM, (i + 1) * PAIR_COUNT_DIM), i * PAIR_COUNT_DIM);
     if (clicked) {
-      staging.nextPairCounts[i * PAIR_COUNT_DIM] += 1;
-      staging.nextPairCounts[i * PAIR_COUNT_DIM + 6] += seconds;
+      staging.nextPairCounts[i * PAIR_COUNT_DIM]! += 1;
+      staging.nextPairCounts[i * PAIR_COUNT_DIM + 6]! += seconds;
     }
     staging.rewards[i * TOWER_COUNT] = clicked ? 1 : 0;
     staging.rewards[i * TOWER_COUNT + 1] = Math.log1p(seconds);

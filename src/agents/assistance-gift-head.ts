@@ -66,7 +66,7 @@ export class AssistanceGiftHead {
     for (let b = 0; b < n; b++) {
       const src = b * inDim;
       const dst = b * hDim;
-      for (let i = 0; i < inDim; i++) dH[dst + i] += dX[src + i]!;
+      for (let i = 0; i < inDim; i++) dH[dst + i]! += dX[src + i]!;
     }
     return loss;
   }

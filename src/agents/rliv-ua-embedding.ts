@@ -359,5 +359,5 @@ function setRow(table: Float32Array, row: number, d: number, out: Float32Array, 
 
 function addRow(table: Float32Array, row: number, d: number, out: Float32Array, offset: number): void {
   const src = row * d;
-  for (let i = 0; i < d; i++) out[offset + i] += table[src + i]!;
+  for (let i = 0; i < d; i++) out[offset + i]! += table[src + i]!;
 }

@@ -278,5 +278,5 @@ export class RlivUaNetwork {
 }
 
 function addInto(dst: Float32Array, src: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) dst[i] += src[i]!;
+  for (let i = 0; i < n; i++) dst[i]! += src[i]!;
 }

@@ -171,7 +171,7 @@ export class FactorizedLivScorer {
           if (b === 0) continue;
           const e = (k * B + b) * d;
           if (first) for (let j = 0; j < d; j++) hd[o + j] = ed[e + j]!;
-          else for (let j = 0; j < d; j++) hd[o + j] += ed[e + j]!;
+          else for (let j = 0; j < d; j++) hd[o + j]! += ed[e + j]!;
           first = false;
         }
         if (first) hd.fill(0, o, o + d);
@@ -294,7 +294,7 @@ export class FactorizedLivScorer {
       for (let b = 1; b < B; b++) {
         const q = (k * B + b) * d;
         this.embedding.countVector(k, b, ed, q);
-        for (let j = 0; j < d; j++) ed[q + j] -= e[j]!;
+        for (let j = 0; j < d; j++) ed[q + j]! -= e[j]!;
       }
     }
     this.vectorDeltaVersion = version;
@@ -328,7 +328,7 @@ export class FactorizedLivScorer {
     const e = new Float32Array(d);
     for (let k = 0; k < PAIR_COUNT_DIM; k++) {
       this.embedding.countVector(k, 0, e, 0);
-      for (let j = 0; j < d; j++) e0[j] += e[j]!;
+      for (let j = 0; j < d; j++) e0[j]! += e[j]!;
     }
     // b0 + W0_ua h_ua(zero counts): part of every item term.
     p.zeroCounts.set(group.biases[0]!.value.subarray(0, W));

@@ -145,7 +145,7 @@ export function chooseFusionWeight(requests: readonly FusionRequestScores[], opt
       topKIndices(fused, n, k, top);
       let p = 0;
       for (let j = 0; j < k; j++) p += r.clickProbability[top[j]!]!;
-      kept[g] += p;
+      kept[g]! += p;
     }
   }
   const ref = kept[0]!;

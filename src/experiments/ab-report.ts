@@ -38,6 +38,12 @@ function cellText(arm: AbArmResult, m: AbMetric): { users: string; seeds: string
 
 const paperOf = (run: AbTestRun, arm: AbArmResult, m: AbMetric): number | undefined => (arm.ranking === 'control' ? undefined : PAPER_AB[run.test][arm.model]?.[m]);
 
+/** A test's title up to its parenthesised detail ("Revenue test (Table 4: ...)" -> "Revenue test"); the whole title when it has none. */
+const titleHead = (title: string): string => {
+  const cut = title.indexOf(' (');
+  return cut < 0 ? title : title.slice(0, cut);
+};
+
 const towerText = (run: AbTestRun): string => Object.entries(run.towers).map(([k, w]) => (w === 1 ? k : `${w} x ${k}`)).join(' + ');
 
 /** Findings from the numbers: significant gains/losses per treatment, the paper's ordering, the weights, Fig. 6's correlation. */
@@ -51,7 +57,7 @@ export function abFindings(r: AbTestResults): string[] {
       const up = sig(1);
       const down = sig(-1);
       const w = arm.fusionWeights ? `; fusion weight ${arm.fusionWeights.map((x) => fmt(x, 2)).join(', ')} over the seeds` : '';
-      out.push(`${spec.title.split(' (')[0]}, ${arm.label} vs ${r.control}: significantly higher (over users) on ${up.length ? up.join(', ') : 'no metric'}; significantly lower on ${down.length ? down.join(', ') : 'no metric'}${w}.`);
+      out.push(`${titleHead(spec.title)}, ${arm.label} vs ${r.control}: significantly higher (over users) on ${up.length ? up.join(', ') : 'no metric'}; significantly lower on ${down.length ? down.join(', ') : 'no metric'}${w}.`);
     }
     if (run.test === 'revenue') {
       for (const ranking of ['fused', 'liv-only'] as const) {
@@ -98,7 +104,7 @@ function allMetricsHtml(r: AbTestResults, run: AbTestRun): string {
     const c = cellText(arm, m);
     return `<td${c.significant ? ' class="best"' : ''}>${fmt(arm.means[m])}<br>${escapeXml(c.users)}</td>`;
   }).join('')}</tr>`);
-  return `<section id="${run.test}-all"><h2>${escapeXml(AB_TEST_SPECS[run.test].title.split(' (')[0])}: every metric</h2><p class="caption">Per-user mean over the reported weeks (all seeds pooled), then the relative delta over the control with its interval over users. The other table's metrics are this test's guardrails.</p>`
+  return `<section id="${run.test}-all"><h2>${escapeXml(titleHead(AB_TEST_SPECS[run.test].title))}: every metric</h2><p class="caption">Per-user mean over the reported weeks (all seeds pooled), then the relative delta over the control with its interval over users. The other table's metrics are this test's guardrails.</p>`
     + `<div class="wide"><table data-table="${run.test}-all"><thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table></div></section>`;
 }
 
@@ -107,7 +113,7 @@ function weightsHtml(r: AbTestResults, run: AbTestRun): string {
   if (fused.length === 0) return '';
   const grid = fused[0]!.weightRetention![0]!.map((x) => x.weight);
   const rows = fused.flatMap((arm) => arm.weightRetention!.map((ret, s) => `<tr><td>${escapeXml(arm.label)}</td><td>${s + 1}</td><td><b>${fmt(arm.fusionWeights![s], 2)}</b></td>${ret.map((x) => `<td>${(100 * x.keptClickRate).toFixed(1)} %</td>`).join('')}</tr>`));
-  return `<section id="${run.test}-weights"><h2>${escapeXml(AB_TEST_SPECS[run.test].title.split(' (')[0])}: fusion weights</h2><p class="caption">The rule (${escapeXml(String(r.settings.fusion && (r.settings.fusion as { rule?: string }).rule))}), per arm and bucket seed, on ${run.selection.requestsPerArm.filter((_, b) => run.arms[b]?.fusionWeights).join(' / ')} pre-period requests of the arm's own bucket: the predicted click rate of the top K that each grid weight keeps, relative to the RankingModel's ranking (w = 0). Last request the rule saw: ${run.selection.lastRequestMs.map((t) => new Date(t).toISOString()).join(', ')}; first request of the reported weeks: ${run.selection.firstReportedRequestMs.map((t) => new Date(t).toISOString()).join(', ')} (per bucket seed; their first day starts ${new Date(run.selection.reportStartMs).toISOString()}, and a session of the pre-period's last day may run past its midnight). The reported weeks are simulated after the weights are set.</p>`
+  return `<section id="${run.test}-weights"><h2>${escapeXml(titleHead(AB_TEST_SPECS[run.test].title))}: fusion weights</h2><p class="caption">The rule (${escapeXml(String(r.settings.fusion && (r.settings.fusion as { rule?: string }).rule))}), per arm and bucket seed, on ${run.selection.requestsPerArm.filter((_, b) => run.arms[b]?.fusionWeights).join(' / ')} pre-period requests of the arm's own bucket: the predicted click rate of the top K that each grid weight keeps, relative to the RankingModel's ranking (w = 0). Last request the rule saw: ${run.selection.lastRequestMs.map((t) => new Date(t).toISOString()).join(', ')}; first request of the reported weeks: ${run.selection.firstReportedRequestMs.map((t) => new Date(t).toISOString()).join(', ')} (per bucket seed; their first day starts ${new Date(run.selection.reportStartMs).toISOString()}, and a session of the pre-period's last day may run past its midnight). The reported weeks are simulated after the weights are set.</p>`
     + `<div class="wide"><table data-table="${run.test}-weights"><thead><tr><th>Arm</th><th>Seed</th><th>Chosen w</th>${grid.map((w) => `<th>w = ${w}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div></section>`;
 }
 

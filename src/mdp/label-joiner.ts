@@ -408,7 +408,7 @@ export class LabelJoiner {
     }
     pay.seen[p] = pay.seen[p]! | bit;
     pay.outcome[o] = ev.value;
-    pay.feedbackCount[p]++;
+    pay.feedbackCount[p]!++;
     this.counters.joinedFeedback++;
     return true;
   }

@@ -50,7 +50,7 @@ test('softmax first pick follows exp(s / (T * std)) and is scale-free', () => {
     const draws = 60000;
     for (let t = 0; t < draws; t++) {
       sel.select(scaled, 3, 1, { kind: 'softmax', epsilon: 0, temperature: 1 }, rng, out);
-      counts[out[0]!]++;
+      counts[out[0]!]!++;
     }
     for (let i = 0; i < 3; i++) {
       const p = w[i]! / total;

@@ -113,7 +113,7 @@ test('load: corrupt or mismatched bytes throw a clear error and change nothing',
   const b = trained(7, 2);
   const before = scores(b);
   const corrupt = bytes.slice();
-  corrupt[Math.floor(corrupt.length / 2)] ^= 0xff;
+  corrupt[Math.floor(corrupt.length / 2)]! ^= 0xff;
   assert.throws(() => b.load(corrupt), /checksum/);
   assert.throws(() => b.load(bytes.subarray(0, bytes.length - 100)), /checksum|corrupt|truncated/);
   assert.throws(() => b.load(new Uint8Array(10)), /save\(\)/);

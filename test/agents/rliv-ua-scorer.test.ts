@@ -104,7 +104,7 @@ test('loadParameters: same scores as load, no replay, save refuses; corrupt para
   assert.throws(() => lean.save(), /loadParameters/);
   // A flipped byte inside the parameter section: refused by its CRC-32, scores unchanged.
   const bad = bytes.slice();
-  bad[200] ^= 0xff;
+  bad[200]! ^= 0xff;
   const other = new RlivUaAgent({ catalog, seed: 7 }, SMALL);
   const before = new Float32Array(20);
   other.score(req, before);

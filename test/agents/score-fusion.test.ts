@@ -123,7 +123,7 @@ test('FusedRanker: scores = fuseScores of its models, both learn, save/load roun
   assert.equal(other.weight, 0.7);
   assert.deepEqual(scoresOf(other), got);
   const bad = bytes.slice();
-  bad[bad.length - 3] ^= 0xff;
+  bad[bad.length - 3]! ^= 0xff;
   const fresh = make();
   const before = scoresOf(fresh);
   assert.throws(() => fresh.load(bad));

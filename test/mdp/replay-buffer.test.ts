@@ -98,7 +98,7 @@ test('corrupt or mismatched snapshots are refused and change nothing', () => {
   const b = new ReplayBuffer({ capacity: 10, userFeatureDim: 2, itemFeatureDim: 1, seed: 4 });
   b.pushBatch(filled(2, 77));
   const before = b.save();
-  const corrupt = snap.slice(); corrupt[corrupt.length - 20] ^= 0xff;
+  const corrupt = snap.slice(); corrupt[corrupt.length - 20]! ^= 0xff;
   assert.throws(() => b.load(corrupt), ReplayBufferFormatError);
   assert.throws(() => b.load(snap.subarray(0, snap.length - 9)), ReplayBufferFormatError);
   assert.throws(() => b.load(new Uint8Array([1, 2, 3])), /bad magic/);

@@ -56,7 +56,7 @@ test('categorical follows the weights and rejects invalid weights', () => {
   const r = new Rng(9);
   const w = [1, 0, 3];
   const counts = [0, 0, 0];
-  for (let i = 0; i < 40_000; i++) counts[r.categorical(w)]++;
+  for (let i = 0; i < 40_000; i++) counts[r.categorical(w)]!++;
   assert.equal(counts[1], 0);
   assert.ok(Math.abs(counts[2]! / 40_000 - 0.75) < 0.01);
   assert.throws(() => r.categorical([0, 0]), /not all be zero/);

@@ -15,7 +15,7 @@ test('loader thread: a published RLIV-UA version serves the same LIV as a full l
   const src = await freshModel('RLIV-UA', spec, 5, SMALL_AGENT_CONFIG);
   // Published parameters differ from a fresh agent's: the recycled ranker below must really be overwritten.
   const agent = src.ranker as RlivUaAgent;
-  for (const p of agent.network.allParams()) for (let i = 0; i < p.value.length; i += 3) p.value[i] += 0.05;
+  for (const p of agent.network.allParams()) for (let i = 0; i < p.value.length; i += 3) p.value[i]! += 0.05;
   agent.network.embedding.invalidate();
   const other = await freshModel('RLIV-UA', spec, 5, SMALL_AGENT_CONFIG);
   const registry = new ModelRegistry(tempDir('rliv-loader-'));
@@ -42,7 +42,7 @@ test('loader thread: a published RLIV-UA version serves the same LIV as a full l
     // Corrupt file: the pointer's SHA-256 refuses it, the recycled model is unchanged.
     const path = join(registry.dir, pointer.file);
     const bytes = readFileSync(path);
-    bytes[bytes.length >> 1] ^= 0xff;
+    bytes[bytes.length >> 1]! ^= 0xff;
     writeFileSync(path, bytes);
     await assert.rejects(loader.load(registry.dir, pointer, viaThread), (err: unknown) => err instanceof ModelLoadError && /corrupted/.test(err.message));
     const c = new Float32Array(n * TOWER_COUNT);

@@ -87,7 +87,7 @@ test('a corrupt or unloadable version is refused; the current model keeps servin
     const p2 = sys.registry.publish(servingModelCheckpoint(other));
     const path2 = join(sys.registry.dir, p2.file);
     const bytes = readFileSync(path2);
-    bytes[bytes.length >> 1] ^= 0xff;
+    bytes[bytes.length >> 1]! ^= 0xff;
     writeFileSync(path2, bytes);
     assert.equal(await sys.service.holder.checkNow(), false);
     assert.equal(sys.service.holder.current, v1);

@@ -48,7 +48,7 @@ test('sample codec round-trips every column and detects corruption', () => {
     assert.deepEqual(Array.from(back[k].subarray(0, (b[k].length / b.capacity) * 17)), Array.from(b[k].subarray(0, (b[k].length / b.capacity) * 17)), k);
   }
   const bytes = encodeSamples(b);
-  bytes[40] ^= 1;
+  bytes[40]! ^= 1;
   assert.throws(() => decodeSamples(bytes), SampleCodecError);
 });
 

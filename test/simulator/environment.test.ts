@@ -65,12 +65,12 @@ test('pair counts accumulate exactly the responses, across sessions, and only fi
         if (!e) expected.set(key, (e = new Float64Array(PAIR_COUNT_DIM)));
         // The request's snapshot equals what we accumulated so far (before this slate) for the first item of the author in the slate.
         const r = req.responses;
-        e[PC_CLICK] += r.click[p]!;
-        e[PC_LONG_VIEW] += r.longView[p]!;
-        e[PC_LIKE] += r.like[p]!;
-        e[PC_COMMENT] += r.comment[p]!;
-        e[PC_WATCH_TIME] += r.playTimeMs[p]! / 1000;
-        if (r.giftAmount[p]! > 0) e[PC_GIFT] += 1;
+        e[PC_CLICK]! += r.click[p]!;
+        e[PC_LONG_VIEW]! += r.longView[p]!;
+        e[PC_LIKE]! += r.like[p]!;
+        e[PC_COMMENT]! += r.comment[p]!;
+        e[PC_WATCH_TIME]! += r.playTimeMs[p]! / 1000;
+        if (r.giftAmount[p]! > 0) e[PC_GIFT]! += 1;
         if (r.follow[p]) {
           assert.equal(e[PC_FOLLOW], 0, 'a follow flag is only recorded as a first follow');
           e[PC_FOLLOW] = 1;
