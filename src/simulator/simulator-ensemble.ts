@@ -43,7 +43,7 @@ import {
   type LearnedSimulatorShape, type SimulatorCalibration,
 } from './learned-simulator.js';
 import {
-  checkLog, heldOutReport, reliabilityBins, simulatorTrainingOptions, splitByRequest, trainSimulatorOnRows,
+  checkLog, fitSelectionFor, heldOutReport, reliabilityBins, simulatorTrainingOptions, splitByRequest, trainSimulatorOnRows,
   type SimulatorReport, type SimulatorScorer, type SimulatorTrainingOptions,
 } from './simulator-training.js';
 
@@ -302,6 +302,14 @@ export interface EnsembleReport {
   clickRandom?: ClickCheck;
   /** Per member: held-out standard-log click AUC (each member alone). */
   memberClickAuc: number[];
+  /**
+   * The selection model shared by the members (absent when `selectionDim`
+   * is 0): passes run and kept, its AUC on the held-out rows (standard-log
+   * exposures against random-log ones), and each member's click-logit
+   * weights of r for a random-log (what simulation uses) and a
+   * standard-log exposure.
+   */
+  selection?: { dim: number; epochs: number; bestEpoch: number; validationAuc: number; validationLoss: number[]; weightRandom: number[]; weightStandard: number[] };
 }
 
 /**
@@ -349,6 +357,8 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
     list.push(r);
   }
   const users = [...byUser.keys()].sort((a, b) => a - b);
+  // One selection model for every member, on all training rows, stopped on the held-out standard and random rows.
+  const selection = fitSelectionFor(log, catalog, Int32Array.from(trainRowsAll), Int32Array.from([...held, ...random]), base);
   const members: LearnedSimulator[] = [];
   const trainRows: number[] = [];
   for (let k = 0; k < K; k++) {
@@ -357,7 +367,7 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
     // K = 1 is the plain fit (no resampling); otherwise users (or rows) are drawn with replacement.
     if (K > 1 && bootstrap === 'rows') for (let j = 0; j < trainRowsAll.length; j++) rows.push(trainRowsAll[boot.int(trainRowsAll.length)]!);
     else for (let j = 0; j < users.length; j++) for (const r of byUser.get(K === 1 ? users[j]! : users[boot.int(users.length)]!)!) rows.push(r);
-    const fit = trainSimulatorOnRows(log, rep, catalog, Int32Array.from(rows), { ...base, seed: rng.fork(`member-${k}`).seed });
+    const fit = trainSimulatorOnRows(log, rep, catalog, Int32Array.from(rows), { ...base, seed: rng.fork(`member-${k}`).seed }, selection?.model ?? null);
     members.push(fit.simulator);
     trainRows.push(rows.length);
     options.onMember?.(k + 1);
@@ -382,6 +392,12 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
     clickStandard: clickCheck(standardClicks, ensemble.lambda),
     ...(randomClicks ? { clickRandom: clickCheck(randomClicks, ensemble.lambda) } : {}),
     memberClickAuc,
+    ...(selection ? {
+      selection: {
+        dim: selection.model.dim, epochs: selection.epochs, bestEpoch: selection.bestEpoch, validationAuc: selection.validationAuc, validationLoss: selection.validationLoss,
+        weightRandom: members.map((m) => m.selectionWeight!.value[0]!), weightStandard: members.map((m) => m.selectionWeight!.value[1]!),
+      },
+    } : {}),
   };
   return { ensemble, report };
 }

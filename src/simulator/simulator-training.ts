@@ -17,10 +17,11 @@ import type { ExposureBatch } from '../world/response.js';
 import { logLoss, rocAuc } from './auc.js';
 import { allocExposureBatch } from './environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
+import { fitSelectionModel, type SelectionFit, type SelectionModel } from './selection-model.js';
 import type { PairCountView } from '../world/response.js';
 import {
   BINARY_HEADS, HEAD_CLICK, HEAD_COMMENT, HEAD_FOLLOW, HEAD_FORWARD, HEAD_GIFT, HEAD_HATE, HEAD_LIKE, HEAD_LONG_VIEW, HEAD_PLAY_SKIM,
-  LearnedSimulator, OUTPUT_DIM, classInterval, playClass, type LearnedSimulatorShape, type SimulatorCalibration,
+  DEFAULT_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, classInterval, playClass, type LearnedSimulatorShape, type SimulatorCalibration,
 } from './learned-simulator.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
@@ -38,6 +39,10 @@ export interface SimulatorTrainingOptions {
   batchSize: number;
   /** Adam learning rate. Default 2e-3. */
   lr: number;
+  /** Negatives per standard-log row in the selection model's loss (items drawn from the random log's items). Default 4. */
+  selectionNegatives: number;
+  /** The selection model's Adam learning rate (it stops early on held-out rows). Default 1e-2. */
+  selectionLr: number;
   /** Share of requests held out for evaluation. Default 0.1. */
   holdoutShare: number;
   /** Seed of initialization, split and shuffling. Default 1. */
@@ -154,6 +159,8 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
     minSteps: options.minSteps ?? 500,
     batchSize: options.batchSize ?? 512,
     lr: options.lr ?? 2e-3,
+    selectionNegatives: options.selectionNegatives ?? 4,
+    selectionLr: options.selectionLr ?? 1e-2,
     holdoutShare: options.holdoutShare ?? 0.1,
     seed: options.seed ?? 1,
     pairCountView: options.pairCountView ?? 'live',
@@ -162,6 +169,7 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
   };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
+  if (!Number.isInteger(o.selectionNegatives) || o.selectionNegatives < 0) throw new RangeError(`selectionNegatives must be an integer >= 0, got ${o.selectionNegatives}`);
   if (!(o.holdoutShare > 0 && o.holdoutShare < 1)) throw new RangeError(`holdoutShare must be in (0, 1), got ${o.holdoutShare}`);
   return o;
 }
@@ -192,7 +200,7 @@ export function splitByRequest(rep: ReplayedExposures, count: number, holdoutSha
  * than once: a bootstrap sample), seeded by `o.seed`; fits the play-time
  * spreads and gift-amount moments on those rows.
  */
-export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures, catalog: Catalog, train: Int32Array, o: SimulatorTrainingOptions): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number } {
+export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures, catalog: Catalog, train: Int32Array, o: SimulatorTrainingOptions, selection: SelectionModel | null = null): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number } {
   const rng = new Rng(o.seed);
   // Gift amount moments from the training rows.
   let gN = 0, gS = 0, gS2 = 0;
@@ -212,7 +220,14 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
     maxWatchRatio: 2,
   };
   const sim = new LearnedSimulator(catalog, o.shape, o.seed, calibration);
-  const adam = new Adam(sim.params(), { lr: o.lr });
+  // The selection model is fitted beforehand (fitSelectionModel) and held fixed here.
+  if (sim.selection) {
+    if (!selection || selection.dim !== sim.selection.dim || selection.table.size !== sim.selection.table.size) {
+      throw new RangeError(`this shape has a selection model (selectionDim ${sim.shape.selectionDim}): pass one fitted by fitSelectionModel with that dim on this catalog`);
+    }
+    sim.selection.table.value.set(selection.table.value);
+  }
+  const adam = new Adam(sim.params().filter((p) => p !== sim.selection?.table), { lr: o.lr });
   const B = o.batchSize;
   const batch = allocExposureBatch(B);
   const grad = new Float32Array(B * OUTPUT_DIM);
@@ -234,9 +249,9 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
       sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows, standardLog);
       sim.gatherInput(rows, n, x);
       const y = sim.mlp.forward(x, n);
-      sim.addClickOffsets(n, batch.repeatAuthor, batch.repeatTag, standardLog, y);
+      sim.addClickOffsets(n, batch, standardLog, y);
       sum += lossAndGrad(sim, log, rep, train, from, n, y, grad);
-      sim.clickOffsetsBackward(n, batch.repeatAuthor, batch.repeatTag, standardLog, grad);
+      sim.clickOffsetsBackward(n, batch, standardLog, grad);
       const dx = sim.mlp.backward(grad, n);
       sim.scatterGrad(rows, n, dx, x);
       adam.step();
@@ -321,6 +336,13 @@ export function reliabilityBins(pred: Float64Array, label: Uint8Array, n: number
   return out;
 }
 
+/** The selection model of the shape (null when `selectionDim` is 0), fitted on `train` and stopped on `validation`. */
+export function fitSelectionFor(log: InteractionLog, catalog: Catalog, train: Int32Array, validation: Int32Array, o: SimulatorTrainingOptions): SelectionFit | null {
+  const dim = o.shape.selectionDim ?? DEFAULT_SIMULATOR_SHAPE.selectionDim;
+  if (dim === 0) return null;
+  return fitSelectionModel(log, catalog, train, validation, { dim, lr: o.selectionLr, negatives: o.selectionNegatives, batchSize: o.batchSize, seed: new Rng(o.seed).fork('selection').seed });
+}
+
 /** Trains a simulator on `log` (dense ids of `catalog`) and evaluates it on held-out requests. */
 export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Partial<SimulatorTrainingOptions> = {}): { simulator: LearnedSimulator; report: SimulatorReport } {
   const o = simulatorTrainingOptions(options);
@@ -328,7 +350,8 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
   const rng = new Rng(o.seed);
   const rep = replayExposures(log, catalog, { pairCountView: o.pairCountView });
   const { train, held } = splitByRequest(rep, log.count, o.holdoutShare, rng.fork('split'));
-  const fit = trainSimulatorOnRows(log, rep, catalog, train, o);
+  const selection = fitSelectionFor(log, catalog, train, held, o);
+  const fit = trainSimulatorOnRows(log, rep, catalog, train, o, selection?.model ?? null);
   const quality = heldOutReport(fit.simulator, log, rep, held);
   return {
     simulator: fit.simulator,

@@ -15,6 +15,7 @@ import {
   DEFAULT_SIMULATOR_SHAPE, HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, log2Bucket,
 } from '../../src/simulator/learned-simulator.js';
 import { loadSimulatorEnsemble } from '../../src/simulator/simulator-ensemble.js';
+import { selectionPairs } from '../../src/simulator/selection-model.js';
 import type { ExposureBatch } from '../../src/world/response.js';
 import { tempDir } from '../helpers/paths.js';
 import { tinyCatalog } from '../helpers/tiny-world.js';
@@ -46,7 +47,9 @@ test('the defaults are the instrument\'s shape; old files get the shape they wer
   assert.equal(DEFAULT_SIMULATOR_SHAPE.crossRows, 'separate');
   assert.equal(DEFAULT_SIMULATOR_SHAPE.logSourceInput, true);
   assert.equal(DEFAULT_SIMULATOR_SHAPE.sessionContext, 'offset');
-  assert.deepEqual(LEGACY_SIMULATOR_SHAPE, { crossRows: 'shared', repeatBuckets: 'linear', logSourceInput: false, sessionContext: 'trunk' });
+  assert.equal(DEFAULT_SIMULATOR_SHAPE.selectionDim, 16);
+  assert.deepEqual(LEGACY_SIMULATOR_SHAPE, { crossRows: 'shared', repeatBuckets: 'linear', logSourceInput: false, sessionContext: 'trunk', selectionDim: 0 });
+  assert.throws(() => new LearnedSimulator(catalog, { selectionDim: 1.5 }), /selectionDim must be an integer >= 0 \(0 = no selection model\), got 1.5/);
   assert.throws(() => new LearnedSimulator(catalog, { crossRows: 'both' as 'shared' }), /crossRows must be "separate" or "shared", got "both"/);
   assert.throws(() => new LearnedSimulator(catalog, { sessionContext: 'mlp' as 'trunk' }), /sessionContext must be "offset" or "trunk"/);
 });
@@ -125,7 +128,7 @@ test('logSourceInput: a standard-log exposure reads its own row; simulation answ
   const x = new Float32Array(b.count * sim.inputDim);
   sim.gatherInput(unselected, b.count, x);
   const direct = Float32Array.from(sim.mlp.forward(x, b.count).subarray(0, b.count * OUTPUT_DIM)); // the trunk reuses its output buffer
-  sim.addClickOffsets(b.count, b.repeatAuthor, b.repeatTag, undefined, direct);
+  sim.addClickOffsets(b.count, b, undefined, direct);
   for (let i = 0; i < b.count * OUTPUT_DIM; i++) assert.ok(Math.abs(factored[i]! - direct[i]!) < 1e-4, `output ${i}: ${factored[i]} vs ${direct[i]}`);
   sim.gatherInput(standard, b.count, x);
   const asStandard = sim.mlp.forward(x, b.count);
@@ -161,7 +164,7 @@ test('sessionContext offset: the click logit moves by the random-log offsets of 
   for (let e = 0; e < b.count; e++) grad[e * OUTPUT_DIM + HEAD_CLICK] = e + 1;
   const standard = Uint8Array.from({ length: b.count }, (_, e) => e % 2);
   off.grad.fill(0);
-  sim.clickOffsetsBackward(b.count, b.repeatAuthor, b.repeatTag, standard, grad);
+  sim.clickOffsetsBackward(b.count, b, standard, grad);
   const expected = new Float64Array(off.value.length);
   for (let e = 0; e < b.count; e++) {
     expected[(standard[e]! * 2) * 16 + log2Bucket(b.repeatAuthor[e]!, 15)]! += e + 1;
@@ -173,7 +176,7 @@ test('sessionContext offset: the click logit moves by the random-log offsets of 
 test('a simulator file without the new shape fields loads as it was fitted: shared crosses, linear repeats in the trunk, no source input', () => {
   const old = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8], ...LEGACY_SIMULATOR_SHAPE }, 13);
   const path = join(tempDir('rliv-sim-shape-'), 'old.bin');
-  const { crossRows: _c, repeatBuckets: _r, logSourceInput: _l, sessionContext: _s, ...oldShape } = old.shape;
+  const { crossRows: _c, repeatBuckets: _r, logSourceInput: _l, sessionContext: _s, selectionDim: _q, ...oldShape } = old.shape;
   saveParams(path, old.params(), { kind: 'rliv-learned-simulator', version: 1, shape: oldShape, calibration: old.calibration, catalog: catalogFingerprint(catalog) });
   const loaded = loadSimulatorEnsemble(path, catalog);
   const m = loaded.members[0]!;
@@ -182,8 +185,98 @@ test('a simulator file without the new shape fields loads as it was fitted: shar
   assert.equal(m.shape.logSourceInput, false);
   assert.equal(m.shape.sessionContext, 'trunk');
   assert.equal(m.clickOffsets, null);
+  assert.equal(m.shape.selectionDim, 0);
+  assert.equal(m.selection, null);
+  assert.equal(m.selectionWeight, null);
   const b = randomBatch(8, 6);
   const a = Float32Array.from(old.forward(b).subarray(0, 8 * OUTPUT_DIM));
   const c = m.forward(b);
   for (let i = 0; i < 8 * OUTPUT_DIM; i++) assert.equal(c[i], a[i]);
+});
+
+test('selection model: r is the factor dot product plus three biases; its loss gradient matches finite differences; the click moves by w_source * r, and its gradient reaches w only', () => {
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8], sessionContext: 'trunk', selectionDim: 3 }, 17);
+  const sel = sim.selection!;
+  const table = sel.table;
+  const rng = new Rng(21);
+  for (let i = 0; i < table.value.length; i++) table.value[i] = 0.4 * rng.normal();
+  // r by hand for one pair: rows are users, then authors, then tags, each 3 factors and a bias.
+  {
+    const u = 2, i = 5;
+    const row = (r: number) => Array.from(table.value.subarray(r * 4, r * 4 + 4));
+    const su = row(u), sa = row(catalog.numUsers + catalog.itemAuthor[i]!), st = row(catalog.numUsers + catalog.numAuthors + catalog.itemTag[i]!);
+    const byHand = su[3]! + sa[3]! + st[3]! + su[0]! * (sa[0]! + st[0]!) + su[1]! * (sa[1]! + st[1]!) + su[2]! * (sa[2]! + st[2]!);
+    assert.ok(Math.abs(sim.selectionLogit(u, i) - byHand) < 1e-6, `r ${sim.selectionLogit(u, i)} vs by hand ${byHand}`);
+  }
+  const b = randomBatch(16, 9);
+  const label = Uint8Array.from({ length: b.count }, (_, e) => (e * 7) % 3 === 0 ? 0 : 1);
+  // The mean BCE of sigmoid(r) against the label, recomputed from selectionLogit.
+  const loss = (): number => {
+    let s = 0;
+    for (let e = 0; e < b.count; e++) {
+      const z = sim.selectionLogit(b.user[e]!, b.item[e]!);
+      s += label[e] === 1 ? Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+    }
+    return s / b.count;
+  };
+  table.grad.fill(0);
+  const reported = sel.backward(b.count, b.user, b.item, label);
+  assert.ok(Math.abs(reported - loss()) < 1e-9, `reported loss ${reported} vs ${loss()}`);
+  let checked = 0;
+  for (let i = 0; i < table.value.length && checked < 60; i++) {
+    if (table.grad[i] === 0) continue;
+    const keep = table.value[i]!;
+    const h = 1e-2;
+    table.value[i] = keep + h;
+    const up = loss();
+    table.value[i] = keep - h;
+    const down = loss();
+    table.value[i] = keep;
+    const numeric = (up - down) / (2 * h);
+    assert.ok(Math.abs(numeric - table.grad[i]!) < 1e-3 * (1 + Math.abs(numeric)), `table element ${i}: finite difference ${numeric} vs backward ${table.grad[i]}`);
+    checked++;
+  }
+  assert.ok(checked >= 40, `checked ${checked} gradient entries`);
+
+  // The click logit: simulation adds w[0] * r (the random log's weight); nothing else moves.
+  const w = sim.selectionWeight!;
+  w.value.fill(0);
+  sim.invalidateCache();
+  const base = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  w.value[0] = 0.7;
+  w.value[1] = -3;
+  sim.invalidateCache();
+  const moved = sim.forward(b);
+  for (let e = 0; e < b.count; e++) {
+    const r = sim.selectionLogit(b.user[e]!, b.item[e]!);
+    assert.ok(Math.abs(moved[e * OUTPUT_DIM + HEAD_CLICK]! - base[e * OUTPUT_DIM + HEAD_CLICK]! - 0.7 * r) < 1e-4, `exposure ${e}`);
+    for (let hd = 0; hd < OUTPUT_DIM; hd++) if (hd !== HEAD_CLICK) assert.equal(moved[e * OUTPUT_DIM + hd], base[e * OUTPUT_DIM + hd]);
+  }
+  // Its gradient lands on the weight of each exposure's own source, times r; the selection model gets none from the click.
+  const grad = new Float32Array(b.count * OUTPUT_DIM);
+  for (let e = 0; e < b.count; e++) grad[e * OUTPUT_DIM + HEAD_CLICK] = e + 1;
+  w.grad.fill(0);
+  table.grad.fill(0);
+  sim.clickOffsetsBackward(b.count, b, label, grad);
+  const expected = [0, 0];
+  for (let e = 0; e < b.count; e++) expected[label[e]!]! += (e + 1) * sim.selectionLogit(b.user[e]!, b.item[e]!);
+  assert.ok(Math.abs(w.grad[0]! - expected[0]!) < 1e-3 && Math.abs(w.grad[1]! - expected[1]!) < 1e-3, `w grad ${Array.from(w.grad)} vs ${expected}`);
+  assert.ok(table.grad.every((g) => g === 0), 'the click loss does not train the selection model');
+});
+
+test('selection pairs: each standard-log row is a positive with its negatives for the same user, drawn from the pool; random-log rows are negatives', () => {
+  const user = Int32Array.of(4, 7, 9), item = Int32Array.of(10, 11, 12), standard = Uint8Array.of(1, 0, 1);
+  const pool = Int32Array.of(100, 200);
+  const cap = 3 * 3;
+  const ou = new Int32Array(cap), oi = new Int32Array(cap), ol = new Uint8Array(cap);
+  const n = selectionPairs(3, user, item, standard, 2, pool, new Rng(3), ou, oi, ol);
+  assert.equal(n, 1 + 2 + 1 + 1 + 2);
+  assert.deepEqual(Array.from(ou.subarray(0, n)), [4, 4, 4, 7, 9, 9, 9]);
+  assert.deepEqual(Array.from(ol.subarray(0, n)), [1, 0, 0, 0, 1, 0, 0]);
+  assert.deepEqual([oi[0], oi[3], oi[4]], [10, 11, 12]);
+  for (const k of [1, 2, 5, 6]) assert.ok(oi[k] === 100 || oi[k] === 200, `negative ${k} comes from the pool`);
+  // Same seed, same draws.
+  const oi2 = new Int32Array(cap);
+  selectionPairs(3, user, item, standard, 2, pool, new Rng(3), new Int32Array(cap), oi2, new Uint8Array(cap));
+  assert.deepEqual(oi2, oi);
 });

@@ -127,7 +127,10 @@ test('simulator responses follow KuaiRand rules and the gating of follows and gi
     if (out.giftAmount[e]! > 0) assert.equal(catalog.authorIsLive[catalog.itemAuthor[batch.item[e]!]!], 1);
     clicks += out.click[e]!;
   }
-  assert.ok(clicks > 0.1 * n && clicks < 0.9 * n);
+  // Uniformly random pairs are unselected exposures: their click share is the random log's rate.
+  let randomRows = 0, randomClicks = 0;
+  for (let r = 0; r < loaded.log.count; r++) if (loaded.log.fromRandomLog[r] === 1) { randomRows++; randomClicks += loaded.log.click[r]!; }
+  assert.ok(Math.abs(clicks / n - randomClicks / randomRows) < 0.04, `click share ${clicks / n} vs the random log's ${randomClicks / randomRows}`);
   // Same seed, same responses.
   const again = allocResponseBatch(n);
   sim.respond(batch, new Rng(5), again);
@@ -155,7 +158,7 @@ test('factored inference forward equals the training path (encode + gatherInput 
     sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows);
     sim.gatherInput(rows, n, x);
     const direct = sim.mlp.forward(x, n);
-    sim.addClickOffsets(n, batch.repeatAuthor, batch.repeatTag, undefined, direct);
+    sim.addClickOffsets(n, batch, undefined, direct);
     for (let i = 0; i < n * 11; i++) assert.ok(Math.abs(factored[i]! - direct[i]!) < 1e-4, `${what}, output ${i}: ${factored[i]} vs ${direct[i]}`);
   };
   compare('fitted weights');
