@@ -38,10 +38,14 @@ export function readOneAgentConfigFile(path: string, name: string, batchSize: nu
  * `--agent-config FILE.json` of a multi-model run: `{ "<model>": { overrides } }`,
  * checked against `names` and each agent's resolver now (before any world is
  * built). With `exploration` (the run's schedule), a model's entry may also
- * set its own `"exploration"`, checked over it.
+ * set its own `"exploration"`, checked over it. With `onlyThese`, entries
+ * of models outside `names` are dropped instead of refused (the preset's
+ * shipped file, on a `--models` subset).
  */
-export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string, exploration?: ExplorationOptions): Record<string, unknown> {
-  const overrides = readAgentConfigFile(path);
+export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string, exploration?: ExplorationOptions, onlyThese = false): Record<string, unknown> {
+  const all = readAgentConfigFile(path);
+  // A shipped file covers every model; a run of a subset (--models) takes the entries of its own.
+  const overrides = onlyThese ? Object.fromEntries(Object.entries(all).filter(([name]) => names.includes(name))) : all;
   checked(path, () => modelConfigs(names, batchSize, overrides, what, exploration !== undefined));
   if (exploration) checked(path, () => modelExplorations(names, overrides, exploration));
   return overrides;

@@ -8,7 +8,7 @@ import { PAPER_MODEL_ORDER } from '../agents/registry.js';
 import { findKuaiRandDirectory, KuaiRandDirectoryError } from '../data/kuairand-directory.js';
 import { LOGS_MAX_ROWS } from '../experiments/experiment-logs.js';
 import { runExperiment } from '../experiments/experiment.js';
-import { experimentPreset } from '../experiments/experiment-presets.js';
+import { experimentPreset, presetTunedAgentConfigPath, type ExperimentPreset } from '../experiments/experiment-presets.js';
 import { checkQueueUrl, QueueError } from '../experiments/job-queue.js';
 import { queueJobRunner, type QueueJobRunner } from '../experiments/queue-runner.js';
 import { readPerModelConfigFile } from './agent-config-file.js';
@@ -58,6 +58,17 @@ export function logsFlags(values: OptionValues): { logsDir?: string; maxLogRows?
   return { logsDir, maxLogRows };
 }
 
+/**
+ * The agent-config file of a run: `--agent-config FILE`, none for
+ * `--agent-config untuned`, else the preset's shipped tuned configs (none
+ * when the preset has none).
+ */
+export function experimentAgentConfigPath(flag: unknown, preset: Pick<ExperimentPreset, 'tunedAgentConfig'>): string | undefined {
+  if (flag === 'untuned') return undefined;
+  if (typeof flag === 'string') return flag;
+  return presetTunedAgentConfigPath(preset);
+}
+
 export const experimentCommand: CommandSpec = {
   name: 'experiment',
   summary: 'the paper\'s offline experiment: train all ten models over N seeds, write results.json, report.html, report.md',
@@ -78,7 +89,7 @@ export const experimentCommand: CommandSpec = {
     out: outOption('runs/experiment'),
     force: forceOption(),
     ...RUN_WORLD_OPTIONS,
-    'agent-config': { type: 'string', description: 'JSON object of config overrides per model, by model name, e.g. {"RLIV-UA": {"gamma": 0.95}} (unknown models or keys are errors)', valueName: 'FILE.json' },
+    'agent-config': { type: 'string', description: 'JSON object of config overrides per model, by model name, e.g. {"RLIV-UA": {"gamma": 0.95}} (unknown models or keys are errors); default: the preset\'s tuned configs shipped in configs/ (quick: configs/quick/agent-config.json, from rliv tune on the default world); "untuned" for every model\'s own defaults', valueName: 'FILE.json' },
     workers: { type: 'string', description: 'worker threads for the (model, seed) jobs (default: one per CPU; results do not depend on it)', valueName: 'N' },
     queue: { type: 'string', description: 'put the jobs on a BullMQ queue at this Redis server instead, for "rliv worker --queue URL" processes on any machine; finished jobs are kept there and not run again (results do not depend on it)', valueName: 'redis://HOST:PORT' },
   },
@@ -89,9 +100,11 @@ export const experimentCommand: CommandSpec = {
     const epochs = intFlag(values, 'epochs', 1, 100_000);
     if (epochs !== undefined) preset.train.epochs = epochs;
     const models = modelsFlag(values);
-    const agentConfigs = typeof values['agent-config'] === 'string'
-      ? readPerModelConfigFile(values['agent-config'], models ?? preset.models, preset.train.batchSize, 'models of this experiment', preset.train.exploration)
+    const agentConfigPath = experimentAgentConfigPath(values['agent-config'], preset);
+    const agentConfigs = agentConfigPath !== undefined
+      ? readPerModelConfigFile(agentConfigPath, models ?? preset.models, preset.train.batchSize, 'models of this experiment', preset.train.exploration, values['agent-config'] === undefined)
       : undefined;
+    if (agentConfigPath !== undefined && values['agent-config'] === undefined) ctx.log(`experiment: agent configs tuned for the ${preset.name} preset: ${agentConfigPath} (--agent-config untuned for the models' defaults)`);
     let queueUrl: string | undefined;
     if (typeof values.queue === 'string') {
       try {
@@ -124,7 +137,7 @@ export const experimentCommand: CommandSpec = {
       maxLogRows,
       models,
       agentConfigs,
-      agentConfigPath: typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined,
+      agentConfigPath,
       workers: intFlag(values, 'workers', 1, 256),
       progress: progressSink(ctx),
     }).finally(() => runner?.close());

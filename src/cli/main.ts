@@ -3,9 +3,7 @@
  * `rliv <command> [options]`: the only module that reads argv and writes to
  * the terminal. Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageVersion } from '../experiments/package-root.js';
 import { commandHelp, parseCommandLine } from './args.js';
 import { UsageError, type CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
@@ -23,18 +21,6 @@ function topLevelHelp(): string {
     '',
     'Run "rliv <command> --help" for the options of a command; "rliv --version" prints the version.',
   ].join('\n');
-}
-
-/** The version in the package.json of this installation (found upward from this file, in src/ or dist/src/). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 5; up++, dir = dirname(dir)) {
-    const path = join(dir, 'package.json');
-    if (!existsSync(path)) continue;
-    const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'rliv' && typeof pkg.version === 'string') return pkg.version;
-  }
-  throw new Error('cannot find the package.json of rliv above ' + fileURLToPath(import.meta.url));
 }
 
 export async function main(argv: string[]): Promise<number> {

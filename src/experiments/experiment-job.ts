@@ -249,6 +249,9 @@ function trainInSimulator(setup: JobSetup, name: string, seed: number, agentConf
     lastEpochsForFigure: t.lastEpochsForFigure,
     exploration,
   }, (sessions) => reportMetrics(sessions, catalog, maxRequests));
+  // The probe: every epoch from the same fresh state (one seed per job), so the convergence criterion sees the policy, not the panel's drift.
+  const probeSeed = new Rng(seed).fork('probe-environment').seed;
+  run.probeEnvironment = () => new Environment(catalog, setup.simulator, { ...setup.environment, seed: probeSeed });
   return { agent, result: run.run(onUnit) };
 }
 
@@ -256,6 +259,11 @@ function trainInSimulator(setup: JobSetup, name: string, seed: number, agentConf
 function curveOf(result: TrainingResult): SeedRun['curve'] {
   const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
   for (const m of REPORT_METRICS) curve[m] = result.reports.map((r) => r.eval[m]!);
+  if (result.reports.length > 0 && result.reports.every((r) => r.probe)) {
+    const probe = {} as Record<ReportMetric, number[]>;
+    for (const m of REPORT_METRICS) probe[m] = result.reports.map((r) => r.probe![m]!);
+    curve.probe = probe;
+  }
   return curve;
 }
 

@@ -10,8 +10,10 @@
  * - `paper`: the paper's scale and Table 1 (250 epochs, 1e4 steps of batch
  *   1024 per epoch, KuaiRand-Pure's 27,285 users and 7,583 videos); hours.
  */
+import { join } from 'node:path';
 import { PAPER_MODEL_ORDER } from '../agents/registry.js';
 import type { EnvironmentOptions } from '../simulator/environment.js';
+import { packageRoot } from './package-root.js';
 import { trainPreset, type TrainPreset } from './train-presets.js';
 
 export interface ExperimentPreset {
@@ -42,6 +44,20 @@ export interface ExperimentPreset {
   environment: Partial<EnvironmentOptions>;
   /** Models to train, exact registry names, in the paper's order. */
   models: string[];
+  /**
+   * The agent configs `rliv experiment` runs with when `--agent-config` is
+   * not given: the `agent-config.json` that `rliv tune` selected for this
+   * preset on the default world, shipped with the package (path relative to
+   * the package root; its tune-results.json lies beside it, and results.json
+   * `tuning` records it). Another world uses them unchanged: a robustness
+   * check, not a defect. Absent: every model's own defaults.
+   */
+  tunedAgentConfig?: string;
+}
+
+/** Absolute path of the preset's shipped tuned agent configs, or undefined when it has none. */
+export function presetTunedAgentConfigPath(preset: Pick<ExperimentPreset, 'tunedAgentConfig'>): string | undefined {
+  return preset.tunedAgentConfig === undefined ? undefined : join(packageRoot(), preset.tunedAgentConfig);
 }
 
 const ALL_MODELS = [...PAPER_MODEL_ORDER];
@@ -77,6 +93,8 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     seeds: 5,
     environment: { numCandidates: 100 },
     models: ALL_MODELS,
+    // `rliv tune --preset quick` on the default world (configs/README.md).
+    tunedAgentConfig: 'configs/quick/agent-config.json',
   },
   paper: {
     name: 'paper',

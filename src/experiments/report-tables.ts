@@ -305,7 +305,7 @@ export function convergenceTable(results: ExperimentResults): ReportTable | null
   return {
     id: 'convergence',
     title: 'Convergence of the learning curves',
-    caption: `Per model and metric, on the mean over seeds of the per-epoch evaluation figures in the simulator: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold.`,
+    caption: `Per model and metric, on the mean over seeds of the per-epoch ${results.convergenceCurves === 'probe' ? 'probe figures in the simulator (each epoch\'s greedy policy on the held-out panel, from the same fresh state every epoch, so the panel\'s growing history does not move them; docs/design.md §8.3)' : 'evaluation figures in the simulator'}: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold.`,
     header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows,
   };

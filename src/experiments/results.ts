@@ -48,8 +48,12 @@ export interface MetricSummary {
   values: number[];
 }
 
-/** Learning curves: per metric, one array of per-epoch evaluation figures per seed. */
-export type Curves = { epoch: number[] } & { [M in ReportMetric]?: number[][] };
+/**
+ * Learning curves: per metric, one array of per-epoch evaluation figures per
+ * seed; `probe` the same for the probe evaluation (SeedRun.curve.probe),
+ * present when every seed has one.
+ */
+export type Curves = { epoch: number[]; probe?: { [M in ReportMetric]?: number[][] } } & { [M in ReportMetric]?: number[][] };
 
 export type ModelResult = { [M in ReportMetric]: MetricSummary } & { curves: Curves };
 
@@ -143,6 +147,8 @@ export interface ExperimentResults {
   convergence?: Record<string, { [M in ReportMetric]: ConvergenceEntry }>;
   /** The criterion `convergence` was judged by (window, largest relative slope, confidence). */
   convergenceCriterion?: ConvergenceOptions;
+  /** Which curves `convergence` was judged on: the probe evaluation's (every epoch from the same fresh state) or, in runs without one, the evaluation's. */
+  convergenceCurves?: 'probe' | 'evaluation';
   /** Where the models' configs came from: defaults, an --agent-config file, or an `rliv tune` selection (tuning-record.ts). */
   tuning?: TuningRecord;
 }
@@ -161,8 +167,12 @@ export interface SeedRun {
   sim: Record<ReportMetric, number>;
   /** Final figures in the ground-truth world; absent when there is none (real logs). */
   real?: Record<ReportMetric, number>;
-  /** Per-epoch evaluation figures in the learned simulator. */
-  curve: { epoch: number[] } & Record<ReportMetric, number[]>;
+  /**
+   * Per-epoch evaluation figures in the learned simulator; `probe`: the
+   * probe evaluation's (every epoch from the same fresh state, see
+   * training-loop.ts EpochReport.probe), which convergence is judged on.
+   */
+  curve: { epoch: number[]; probe?: Record<ReportMetric, number[]> } & Record<ReportMetric, number[]>;
   /** Share of evaluation sessions that ended at the request cap, in the simulator and in the world (fidelity gate G2). */
   capShare?: { sim: number; real?: number };
 }
@@ -215,6 +225,11 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
       if (hasWorld[0]) real[m] = metricSummary(runs.map((r) => r.real![m]));
       curves[m] = runs.map((r) => r.curve[m].slice());
     }
+    if (runs.every((r) => r.curve.probe)) {
+      const probe: NonNullable<Curves['probe']> = {};
+      for (const m of REPORT_METRICS) probe[m] = runs.map((r) => r.curve.probe![m].slice());
+      curves.probe = probe;
+    }
     models[name] = result;
     if (hasWorld[0]) simToReal[name] = real;
   }
@@ -241,6 +256,7 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     perSeed: Object.fromEntries(input.modelOrder.map((m) => [m, input.runs[m]!.map(({ curve: _curve, ...rest }) => rest)])),
     convergence: Object.fromEntries(input.modelOrder.map((m) => [m, modelConvergence(models[m]!.curves)])),
     convergenceCriterion: { ...DEFAULT_CONVERGENCE },
+    convergenceCurves: input.modelOrder.every((m) => models[m]!.curves.probe) ? 'probe' : 'evaluation',
   };
 }
 
@@ -262,11 +278,16 @@ function differencesToReference(input: BuildResultsInput, where: 'sim' | 'real')
   return out;
 }
 
-/** Every metric's convergence verdict for one model's curves (the mean curve over seeds, and the seeds one by one). */
+/**
+ * Every metric's convergence verdict for one model's curves (the mean curve
+ * over seeds, and the seeds one by one): on the probe curves when there are
+ * some (they do not drift with the evaluation users' history), else on the
+ * evaluation curves.
+ */
 export function modelConvergence(curves: Curves): { [M in ReportMetric]: ConvergenceEntry } {
   const out = {} as { [M in ReportMetric]: ConvergenceEntry };
   for (const m of REPORT_METRICS) {
-    const perSeed = curves[m] ?? [];
+    const perSeed = (curves.probe ? curves.probe[m] : curves[m]) ?? [];
     out[m] = { ...curveConvergence(meanCurve(perSeed), {}, curves.epoch), seedsConverged: seedsConverged(perSeed), seeds: perSeed.length };
   }
   return out;

@@ -65,17 +65,24 @@ export function resolvedEnvironment(environment: Partial<EnvironmentOptions>, se
   return { ...resolvedEnvironmentOptions(environment), seed };
 }
 
-/** Learning curves of an experiment: the simulator evaluation after every epoch, per model, seed and metric (`simulator.<metric>`). */
+/**
+ * Learning curves of an experiment: the simulator evaluation after every
+ * epoch, per model, seed and metric (`simulator.<metric>`), and the probe
+ * evaluation's where the run has one (`probe.<metric>`).
+ */
 export function* experimentCurveRows(results: ExperimentResults): Generator<LongRow> {
   for (const model of results.modelOrder) {
     const c = results.models[model]?.curves;
     if (!c) continue;
-    for (const metric of REPORT_METRICS) {
-      const perSeed = c[metric];
-      if (!perSeed) continue;
-      for (let s = 0; s < perSeed.length; s++) {
-        const row = perSeed[s]!;
-        for (let e = 0; e < row.length; e++) yield { model, seed: results.seeds[s]!, epoch: c.epoch[e] ?? e + 1, metric: `simulator.${metric}`, value: row[e] ?? null };
+    for (const [prefix, curves] of [['simulator', c], ['probe', c.probe]] as const) {
+      if (!curves) continue;
+      for (const metric of REPORT_METRICS) {
+        const perSeed = curves[metric];
+        if (!perSeed) continue;
+        for (let s = 0; s < perSeed.length; s++) {
+          const row = perSeed[s]!;
+          for (let e = 0; e < row.length; e++) yield { model, seed: results.seeds[s]!, epoch: c.epoch[e] ?? e + 1, metric: `${prefix}.${metric}`, value: row[e] ?? null };
+        }
       }
     }
   }

@@ -107,6 +107,14 @@ export interface EpochReport {
   train: TrainStats;
   /** Metrics of the greedy evaluation on held-out users. */
   eval: EvaluationMetrics;
+  /**
+   * Metrics of the probe evaluation (when the run has a
+   * {@link TrainingRun.probeEnvironment}): the same greedy policy on the
+   * same held-out users, in a fresh environment that starts every epoch from
+   * the same state. A policy that no longer changes gets the same figures
+   * every epoch, so the convergence criterion reads this curve.
+   */
+  probe?: EvaluationMetrics;
   /** Wall-clock seconds of collect / train / eval; `observe` (the agent storing the sessions) is the part of `train` before the gradient steps. */
   seconds: { collect: number; train: number; eval: number; observe?: number };
   /** The same parts in CPU seconds of the thread that ran them (absent where the platform has no per-thread clock, see thread-clock.ts). */
@@ -239,6 +247,19 @@ export class TrainingRun {
   /** Completed epochs. */
   epoch = 0;
   readonly reports: EpochReport[] = [];
+  /**
+   * Builds the environment of the probe evaluation (see
+   * {@link EpochReport.probe}): called once per epoch, it must return an
+   * environment in the same initial state every time (a fresh one with a
+   * fixed seed). Absent: no probe.
+   *
+   * Why: the evaluation users keep their history (pair counts, follows)
+   * from epoch to epoch, so the per-epoch evaluation of a frozen policy
+   * drifts (a frozen logging policy's session length rises by 1.9 % per
+   * epoch over epochs 11-20 in the world; docs/design.md §8.3), and its
+   * curve cannot tell learning from that drift.
+   */
+  probeEnvironment: (() => Pick<TrainingEnvironment, 'runSessions'>) | undefined = undefined;
   private readonly trainUsers: number[];
   private readonly evalUsers: number[];
   private readonly root: Rng;
@@ -342,6 +363,11 @@ export class TrainingRun {
     const evalPolicy = new RankerPolicy(this.agent, this.root.fork(`eval-policy/${e}`), GREEDY);
     const evalSessions = this.env.runSessions(this.evalUsers, evalPolicy);
     const evalMetrics = this.metrics(evalSessions);
+    let probe: EvaluationMetrics | undefined;
+    if (this.probeEnvironment) {
+      const probePolicy = new RankerPolicy(this.agent, this.root.fork(`probe-policy/${e}`), GREEDY);
+      probe = this.metrics(this.probeEnvironment().runSessions(this.evalUsers, probePolicy));
+    }
     const evaluation = clock.lap();
 
     const report: EpochReport = {
@@ -350,6 +376,7 @@ export class TrainingRun {
       trainSessionLength: meanSessionLength(sessions),
       train: stats,
       eval: evalMetrics,
+      ...(probe ? { probe } : {}),
       seconds: { collect: collect.wall, train: train.wall, eval: evaluation.wall, observe: observe.wall },
       ...(collect.cpu !== null && observe.cpu !== null && train.cpu !== null && evaluation.cpu !== null
         ? { cpuSeconds: { collect: collect.cpu, train: train.cpu, eval: evaluation.cpu, observe: observe.cpu } }

@@ -225,7 +225,8 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
         overrides,
         figures: perCandidate[i]!,
         score: scores[i]!,
-        convergence: curveConvergence(meanCurve(results[model]![i]!.map((r) => r!.curve[metric])), DEFAULT_CONVERGENCE, results[model]![i]![0]!.curve.epoch),
+        // On the probe curves (no drift from the validation users' history) when the jobs have them.
+        convergence: curveConvergence(meanCurve(results[model]![i]!.map((r) => (r!.curve.probe ?? r!.curve)[metric])), DEFAULT_CONVERGENCE, results[model]![i]![0]!.curve.epoch),
       })),
       selected: index,
     };

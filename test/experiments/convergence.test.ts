@@ -12,6 +12,7 @@ import { renderMarkdownReport } from '../../src/experiments/report-markdown.js';
 import { convergenceTable } from '../../src/experiments/report-tables.js';
 import { computeFindings } from '../../src/experiments/findings.js';
 import { fixtureResults } from './fixtures/results-fixture.js';
+import { modelConvergence } from '../../src/experiments/results.js';
 
 const near = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 
@@ -102,4 +103,25 @@ test('results.json carries a verdict per model and metric; the report shows the 
   assert.ok(computeFindings(r).some((f) => f.startsWith('Not converged') && f.includes('DQN (Session Length')));
   assert.match(renderHtmlReport(r), /data-table="convergence"/);
   assert.match(renderMarkdownReport(r), /Convergence of the learning curves/);
+});
+
+test('with probe curves, convergence is judged on them: an evaluation curve drifting with the panel\'s history does not make a frozen policy "not converged"', () => {
+  const epochs = Array.from({ length: 12 }, (_, e) => e + 1);
+  const drifting = epochs.map((e) => 10 + 0.5 * e); // 5 % per epoch at the start, the panel's history growing
+  const flat = epochs.map(() => 12);
+  const metrics = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans'] as const;
+  const all = (c: number[]) => Object.fromEntries(metrics.map((m) => [m, [c, c]]));
+  const curves = { epoch: epochs, ...all(drifting), probe: all(flat) };
+  const verdict = modelConvergence(curves).sessionLength;
+  assert.equal(verdict.converged, true);
+  assert.equal(verdict.slope, 0);
+  assert.equal(verdict.seedsConverged, 2);
+  // The same curves without the probe: judged on the evaluation curve, not converged.
+  const plain = modelConvergence({ epoch: epochs, ...all(drifting) }).sessionLength;
+  assert.equal(plain.converged, false);
+  near(plain.slope, 0.5);
+  // The report says which curves were read.
+  const r = fixtureResults();
+  assert.match(convergenceTable({ ...r, convergenceCurves: 'probe' })!.caption, /probe figures/);
+  assert.match(convergenceTable({ ...r, convergenceCurves: 'evaluation' })!.caption, /evaluation figures/);
 });

@@ -129,10 +129,14 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     });
   };
   const curves = csv(r.summary!.files.curves);
-  assert.equal(curves.length, MODELS.length * 2 * METRICS.length * epochs);
+  // The evaluation's curves (simulator.<metric>) and the probe's (probe.<metric>), on which convergence is judged.
+  assert.equal(res.convergenceCurves, 'probe');
+  assert.equal(curves.length, 2 * MODELS.length * 2 * METRICS.length * epochs);
   for (const row of curves) {
-    const metric = row.metric.replace(/^simulator\./, '');
-    assert.equal(row.value, res.models[row.model].curves[metric][res.seeds.indexOf(row.seed)][row.epoch! - 1], `${row.model} ${row.seed} ${row.epoch} ${row.metric}`);
+    const [kind, metric] = row.metric.split('.') as [string, string];
+    const source = kind === 'probe' ? res.models[row.model].curves.probe : res.models[row.model].curves;
+    assert.ok(kind === 'probe' || kind === 'simulator', row.metric);
+    assert.equal(row.value, source[metric][res.seeds.indexOf(row.seed)][row.epoch! - 1], `${row.model} ${row.seed} ${row.epoch} ${row.metric}`);
   }
   const metrics = csv(r.summary!.files.metrics);
   assert.equal(metrics.length, MODELS.length * 2 * METRICS.length * 2);

@@ -146,3 +146,26 @@ test('bad options are rejected before anything runs', () => {
   assert.throws(() => new TrainingRun(env, new FakeRanker(1), options({ heldOutFraction: 1 }), fakeMetrics), /heldOutFraction/);
   assert.equal(env.calls.length, 0);
 });
+
+test('the probe evaluation runs the greedy policy on the held-out panel in a fresh environment every epoch: a frozen agent gets the same probe figures every epoch', () => {
+  // stepsPerEpoch 0: the agent never changes, so its greedy policy is the same every epoch.
+  const env = new FakeEnv();
+  const run = new TrainingRun(env, new FakeRanker(1), options({ stepsPerEpoch: 0, epochs: 5 }), fakeMetrics);
+  const probes: FakeEnv[] = [];
+  run.probeEnvironment = () => {
+    const fresh = new FakeEnv(env.numUsers, 77);
+    probes.push(fresh);
+    return fresh;
+  };
+  const result = run.run();
+  assert.equal(probes.length, 5, 'one fresh probe environment per epoch');
+  const evalUsers = env.calls[1]!;
+  for (const p of probes) assert.deepEqual(p.calls, [evalUsers], 'the probe runs the held-out panel once');
+  const first = result.reports[0]!.probe!;
+  for (const r of result.reports) assert.deepEqual(r.probe, first);
+  // The shared environment's panel keeps its history (FakeEnv's streams move on), so its evaluation figures are not all equal.
+  assert.ok(result.reports.some((r) => r.eval.sessionLength !== result.reports[0]!.eval.sessionLength || r.eval.ctr !== result.reports[0]!.eval.ctr));
+  // Without a probe environment there is no probe.
+  const plain = new TrainingRun(new FakeEnv(), new FakeRanker(1), options({ epochs: 2 }), fakeMetrics).run();
+  for (const r of plain.reports) assert.equal(r.probe, undefined);
+});
