@@ -11,7 +11,7 @@ import { createAgent } from '../src/agents/registry.js';
 import { buildTrainingEnvironment } from '../src/experiments/train-environment.js';
 import { trainPreset, type TrainPresetName } from '../src/experiments/train-presets.js';
 import { Rng } from '../src/numeric/rng.js';
-import type { SessionTrace } from '../src/simulator/trace.js';
+import type { SessionTrace } from '../src/environment/trace.js';
 
 const presetName = (process.argv[2] ?? 'quick') as TrainPresetName;
 const preset = trainPreset(presetName);

@@ -41,7 +41,7 @@ import { allocSampleBatch } from '../src/mdp/scri-mdp.js';
 import { Rng } from '../src/numeric/rng.js';
 import { servingModelCheckpoint } from '../src/serving/model-registry.js';
 import { startOnlineSystem, type OnlineSystem } from '../src/serving/online-system.js';
-import { SESSION_SUMMARY_DIM } from '../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../src/environment/trace.js';
 import { percentile, runOpenLoopInWorker } from './open-loop-load.js';
 
 const CANDIDATES = 300;

@@ -1,5 +1,6 @@
 /**
- * `rliv bench simulator`: speed and memory of the simulator layer.
+ * `rliv bench simulator`: speed and memory of the environment and the learned
+ * simulator layers.
  *
  * - generate: `generateDataset` without calibration (world + logging policy
  *   + environment + KuaiRand-format writers) on a synthetic world sized to
@@ -23,13 +24,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext } from './bench-context.js';
 import { Rng } from '../src/numeric/rng.js';
-import { Environment } from '../src/simulator/environment.js';
+import { Environment } from '../src/environment/environment.js';
 import type { LearnedSimulator } from '../src/simulator/learned-simulator.js';
-import { loadLogDirectory } from '../src/simulator/log-dataset.js';
-import { generateDataset } from '../src/simulator/log-generation.js';
+import { loadLogDirectory } from '../src/environment/log-dataset.js';
+import { generateDataset } from '../src/environment/log-generation.js';
 import { fitSimulator } from '../src/simulator/simulator-training.js';
-import { RandomPolicy } from '../src/simulator/slate-policy.js';
-import { sessionOptionsFromWorld } from '../src/simulator/world-session-options.js';
+import { RandomPolicy } from '../src/environment/slate-policy.js';
+import { sessionOptionsFromWorld } from '../src/environment/world-session-options.js';
 import { benchResponses } from './world.js';
 
 interface Clock {

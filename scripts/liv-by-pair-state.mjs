@@ -11,7 +11,7 @@
  *    ranking by different tower weights (greedy), next to a random and the
  *    logging policy, and prints what the slates look like: session length,
  *    CTR and watch seconds per session (the project's metrics,
- *    src/simulator/metrics.ts), follows and gifts per exposure, the share of
+ *    src/environment/metrics.ts), follows and gifts per exposure, the share of
  *    exposures from followed / previously clicked / live-streamer authors,
  *    the mean item duration and the share of distinct authors per session.
  *
@@ -37,12 +37,12 @@ const dist = new URL('../dist/src/', import.meta.url).href;
 const { experimentPreset } = await import(dist + 'experiments/experiment-presets.js');
 const { buildCalibratedWorld } = await import(dist + 'experiments/experiment-world.js');
 const { pretrainArm } = await import(dist + 'experiments/ab-test.js');
-const { Environment } = await import(dist + 'simulator/environment.js');
+const { Environment } = await import(dist + 'environment/environment.js');
 const { RankerPolicy } = await import(dist + 'agents/ranker-policy.js');
-const { RandomPolicy } = await import(dist + 'simulator/slate-policy.js');
+const { RandomPolicy } = await import(dist + 'environment/slate-policy.js');
 const { Rng } = await import(dist + 'numeric/rng.js');
 const { SILENT_PROGRESS } = await import(dist + 'experiments/progress.js');
-const { ctr, sessionLength, watchTime } = await import(dist + 'simulator/metrics.js');
+const { ctr, sessionLength, watchTime } = await import(dist + 'environment/metrics.js');
 const { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, TOWERS } = await import(dist + 'data/interaction-kinds.js');
 
 const preset = experimentPreset('quick');

@@ -21,16 +21,16 @@ export * from './world/catalog-builder.js';
 export * from './world/load-catalog.js';
 export * from './world/ground-truth-world.js';
 // simulator
-export * from './simulator/trace.js';
-export * from './simulator/environment.js';
-export * from './simulator/slate-policy.js';
-export * from './simulator/logging-policy.js';
-export * from './simulator/calibration.js';
-export * from './simulator/log-generation.js';
+export * from './environment/trace.js';
+export * from './environment/environment.js';
+export * from './environment/slate-policy.js';
+export * from './environment/logging-policy.js';
+export * from './environment/calibration.js';
+export * from './environment/log-generation.js';
 export * from './simulator/learned-simulator.js';
 export * from './simulator/simulator-training.js';
 export * from './simulator/simulator-file.js';
-export * from './simulator/metrics.js';
+export * from './environment/metrics.js';
 // mdp
 export * from './mdp/scri-mdp.js';
 export * from './mdp/label-joiner.js';

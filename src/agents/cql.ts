@@ -21,7 +21,7 @@
  * of Q over the request's candidates and up on the logged item keeps Q of
  * actions the logging policy never took from being over-estimated.
  */
-import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../environment/trace.js';
 import { AgentConfigError, requireRange, resolveConfig } from './agent-config.js';
 import { DoubleDqn, DQN_DEFAULTS, validateDqnConfig, type DqnConfig } from './dqn.js';
 import type { RankerContext } from './ranker.js';

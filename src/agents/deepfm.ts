@@ -33,7 +33,7 @@ import { bceWithLogitsLoss, mseLoss } from '../numeric/losses.js';
 import { Mlp } from '../numeric/mlp.js';
 import type { Param } from '../numeric/param.js';
 import { Rng } from '../numeric/rng.js';
-import type { SessionTrace } from '../simulator/trace.js';
+import type { SessionTrace } from '../environment/trace.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
 import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
 import { FeatureFields, scatterSlots } from './feature-fields.js';

@@ -10,7 +10,7 @@
  * returned to the environment, which keeps them in its traces.
  */
 import type { Rng } from '../numeric/rng.js';
-import type { PendingRequest, SlatePolicy } from '../simulator/slate-policy.js';
+import type { PendingRequest, SlatePolicy } from '../environment/slate-policy.js';
 import { GREEDY, SlateSelector, type ExplorationSetting } from './exploration.js';
 import type { Ranker } from './ranker.js';
 

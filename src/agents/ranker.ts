@@ -5,7 +5,7 @@
  */
 import type { Catalog } from '../world/catalog.js';
 import type { Tower } from '../data/interaction-kinds.js';
-import type { SessionTrace, SessionSummary } from '../simulator/trace.js';
+import type { SessionTrace, SessionSummary } from '../environment/trace.js';
 
 /** One request to score. */
 export interface RankRequest {

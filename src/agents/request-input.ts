@@ -17,7 +17,7 @@
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { FieldLinear } from '../numeric/field-linear.js';
 import type { Mlp } from '../numeric/mlp.js';
-import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../environment/trace.js';
 import type { RankRequest } from './ranker.js';
 import { FeatureFields, gatherSlots, scatterSlots } from './feature-fields.js';
 

@@ -42,7 +42,7 @@
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { crc32 } from '../numeric/params-io.js';
 import type { Rng } from '../numeric/rng.js';
-import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
+import { SESSION_SUMMARY_DIM, type SessionTrace } from '../environment/trace.js';
 
 /** Options of {@link RequestReplay}. */
 export interface RequestReplayOptions {

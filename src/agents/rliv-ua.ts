@@ -25,7 +25,7 @@ import { deserializeParams, readParamsHeader, readParamsMeta } from '../numeric/
 import { Param } from '../numeric/param.js';
 import { TOWERS, TOWER_COUNT as TOWER_COUNT_IMPORT, type Tower } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
-import type { SessionTrace } from '../simulator/trace.js';
+import type { SessionTrace } from '../environment/trace.js';
 import { LabelJoiner, type JoinedInteraction, type JoinerCounters } from '../mdp/label-joiner.js';
 import { AsaSampleBuilder } from '../mdp/adjacent-state-approximation.js';
 import { ReplayBuffer } from '../mdp/replay-buffer.js';

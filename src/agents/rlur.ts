@@ -39,7 +39,7 @@ import { Mlp } from '../numeric/mlp.js';
 import type { Param } from '../numeric/param.js';
 import { Rng } from '../numeric/rng.js';
 import { hardCopy, softUpdate } from '../numeric/soft-update.js';
-import { SESSION_SUMMARY_DIM, type SessionTrace } from '../simulator/trace.js';
+import { SESSION_SUMMARY_DIM, type SessionTrace } from '../environment/trace.js';
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import { requireHidden, requireInt, requireRange, resolveConfig } from './agent-config.js';
 import { assertFiniteLoss, loadAgentCheckpoint, replayStore, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';

@@ -27,8 +27,8 @@
  * it cannot pick a weight by which arm wins; the A/B test runs it on a
  * pre-period of the arm's own bucket, before the reported weeks.
  */
-import type { SessionTrace } from '../simulator/trace.js';
-import { topKIndices } from '../simulator/slate-policy.js';
+import type { SessionTrace } from '../environment/trace.js';
+import { topKIndices } from '../environment/slate-policy.js';
 import type { Ranker, RankRequest, TowerLiv, TrainStats } from './ranker.js';
 
 /** Fusion weights the weight rule chooses from (ascending; 0 = the production ranking). */

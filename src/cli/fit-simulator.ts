@@ -14,12 +14,12 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadLogDirectory } from '../simulator/log-dataset.js';
+import { loadLogDirectory } from '../environment/log-dataset.js';
 import { SIMULATOR_FILE } from '../simulator/simulator-file.js';
 import { DEFAULT_ENSEMBLE_MEMBERS, fitSimulatorEnsemble, type EnsembleReport } from '../simulator/simulator-ensemble.js';
 import { experimentPreset } from '../experiments/experiment-presets.js';
 import { DEFAULT_WORLD_CONFIG } from '../world/world-config.js';
-import { WORLD_DESCRIPTION_FILE, buildDescribedCatalog, readWorldDescription, type WorldDescription } from '../simulator/world-description.js';
+import { WORLD_DESCRIPTION_FILE, buildDescribedCatalog, readWorldDescription, type WorldDescription } from '../environment/world-description.js';
 import { intFlag, outOption, presetOption, requireString, UsageError, type CommandSpec, type Preset } from './command.js';
 import { checkOutDir, forceOption } from './out-dir.js';
 

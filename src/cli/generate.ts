@@ -3,11 +3,11 @@
  * --videos PATH] [--world FILE.json] [--seed N]`: builds the ground-truth
  * world, calibrates it to KuaiRand-Pure's rates under the logging policy and
  * writes KuaiRand-format logs, the gifts file, world.json and
- * calibration.json (src/simulator/log-generation.ts).
+ * calibration.json (src/environment/log-generation.ts).
  */
 import { readFileSync } from 'node:fs';
-import { GENERATION_PRESETS, generateDataset } from '../simulator/log-generation.js';
-import { RATE_KEYS } from '../simulator/calibration.js';
+import { GENERATION_PRESETS, generateDataset } from '../environment/log-generation.js';
+import { RATE_KEYS } from '../environment/calibration.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec, type Preset } from './command.js';
 import { checkOutDir, forceOption } from './out-dir.js';
 

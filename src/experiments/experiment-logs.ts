@@ -20,18 +20,18 @@
  * truth changes: no world columns in the tables, gates G2 and G3 not
  * applicable, G1 against the random log's own click rate
  * (fidelity-logs.ts); the logging policy of real logs is unknown, so
- * offline agents learn from a stand-in (src/simulator/log-behaviour-policy.ts)
+ * offline agents learn from a stand-in (src/environment/log-behaviour-policy.ts)
  * and it is not a reference policy; sessions end and users return by the
  * default world config's quit and return models (not fitted on the logs).
  */
 import { findKuaiRandDirectory, type KuaiRandDirectory } from '../data/kuairand-directory.js';
 import { Rng } from '../numeric/rng.js';
-import { KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES } from '../simulator/calibration.js';
-import { standardLogExposures } from '../simulator/log-behaviour-policy.js';
-import { loadLogDirectory } from '../simulator/log-dataset.js';
+import { KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES } from '../environment/calibration.js';
+import { standardLogExposures } from '../environment/log-behaviour-policy.js';
+import { loadLogDirectory } from '../environment/log-dataset.js';
 import { fitSimulatorEnsemble, type EnsembleReport } from '../simulator/simulator-ensemble.js';
-import { buildDescribedCatalog, type WorldDescription } from '../simulator/world-description.js';
-import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
+import { buildDescribedCatalog, type WorldDescription } from '../environment/world-description.js';
+import { sessionOptionsFromWorld } from '../environment/world-session-options.js';
 import { mergeWorldConfig } from '../world/world-config.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import { logsBehaviourPolicyFactory, type FittedInstrument } from './instrument.js';
@@ -181,7 +181,7 @@ export async function buildLogsInstrument(o: LogsSourceOptions): Promise<FittedI
     notes: [
       `Data: real KuaiRand logs in ${files.dir} (standard: ${names(files.standardLogs)}; random: ${names(files.randomLogs)}), catalog from ${names([files.userFeatures, files.videoFeatures])}; ${log.count} rows${subset}, ${loaded.rowsSkippedUnknownId} rows skipped (user or video not in the tables).`,
       'No ground truth: every figure is measured in the simulator learned from the logs (the paper\'s protocol); there is no world column and gates G2 and G3 are not applicable.',
-      'Behaviour policy: the production policy of real logs is unknown; offline agents (CQL, the RankingModel) learn from a stand-in, the production-like ranker with each item\'s standard-log exposure share as its relevance estimate (src/simulator/log-behaviour-policy.ts). It is not a reference policy of the gates.',
+      'Behaviour policy: the production policy of real logs is unknown; offline agents (CQL, the RankingModel) learn from a stand-in, the production-like ranker with each item\'s standard-log exposure share as its relevance estimate (src/environment/log-behaviour-policy.ts). It is not a reference policy of the gates.',
       'Sessions: users leave and return by the default world config\'s quit and return models (not fitted on these logs).',
     ],
     settings: {

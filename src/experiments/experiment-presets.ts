@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { PAPER_MODEL_ORDER } from '../agents/registry.js';
-import type { EnvironmentOptions } from '../simulator/environment.js';
+import type { EnvironmentOptions } from '../environment/environment.js';
 import { packageRoot } from './package-root.js';
 import { trainPreset, type TrainPreset } from './train-presets.js';
 
@@ -32,7 +32,7 @@ export interface ExperimentPreset {
    * (KuaiRand-Pure's random log is 45 % of its rows).
    */
   randomRequestRate: number;
-  /** Bisection of the world's intercepts against KuaiRand-Pure (src/simulator/calibration.ts): users and days per evaluation run, passes over the heads, steps per head. */
+  /** Bisection of the world's intercepts against KuaiRand-Pure (src/environment/calibration.ts): users and days per evaluation run, passes over the heads, steps per head. */
   calibration: { users: number; days: number; rounds: number; maxSteps: number };
   /** Options passed to the learned simulator's fit (epochs, batch size, ...); see src/simulator/simulator-training.ts. */
   simulatorFit: Record<string, unknown>;

@@ -9,8 +9,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSimulatorEnsemble } from '../simulator/simulator-ensemble.js';
-import type { WorldDescription } from '../simulator/world-description.js';
-import type { EnvironmentOptions } from '../simulator/environment.js';
+import type { WorldDescription } from '../environment/world-description.js';
+import type { EnvironmentOptions } from '../environment/environment.js';
 import { jobLabel, runJob, type ExperimentJob, type JobSetup } from './experiment-job.js';
 import { rebuildJobWorld } from './instrument.js';
 import type { TrainPreset } from './train-presets.js';

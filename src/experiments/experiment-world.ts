@@ -6,7 +6,7 @@
  *   a world.json (`--world FILE.json` of kind "rliv-world"); a plain partial
  *   world config in `--world` overrides the defaults instead;
  * - its calibration: a fresh world's head intercepts are bisected until the
- *   logging policy reproduces KuaiRand-Pure's rates (src/simulator/calibration.ts);
+ *   logging policy reproduces KuaiRand-Pure's rates (src/environment/calibration.ts);
  *   a described world is already calibrated and is used as it is;
  * - `logDays` days of logging-policy traffic, the learned simulator fitted
  *   on them (src/simulator/simulator-training.ts), and the calibration table:
@@ -16,15 +16,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Rng } from '../numeric/rng.js';
-import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../simulator/calibration.js';
-import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
-import { interactionLogFromTraces } from '../simulator/interaction-log.js';
-import { worldLoggingPolicy } from '../simulator/log-generation.js';
+import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../environment/calibration.js';
+import { Environment, type EnvironmentOptions } from '../environment/environment.js';
+import { interactionLogFromTraces } from '../environment/interaction-log.js';
+import { worldLoggingPolicy } from '../environment/log-generation.js';
 import { fitSimulatorEnsemble, type EnsembleReport, type SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
-import type { SlatePolicy } from '../simulator/slate-policy.js';
-import type { SessionTrace } from '../simulator/trace.js';
-import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from '../simulator/world-description.js';
-import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
+import type { SlatePolicy } from '../environment/slate-policy.js';
+import type { SessionTrace } from '../environment/trace.js';
+import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from '../environment/world-description.js';
+import { sessionOptionsFromWorld } from '../environment/world-session-options.js';
 import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { ResponseModel } from '../world/response.js';
@@ -189,7 +189,7 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
   const base = await buildCalibratedWorld(o);
   const { catalog, groundTruth, environment, loggingWithRandom } = base;
   const notes: string[] = [
-    'Logging policy: a production-like ranker over a noisy estimate of the world\'s item appeal, author popularity and the pair\'s history (src/simulator/logging-policy.ts); offline agents (CQL, and the RankingModel\'s supervised data) learn from its sessions.',
+    'Logging policy: a production-like ranker over a noisy estimate of the world\'s item appeal, author popularity and the pair\'s history (src/environment/logging-policy.ts); offline agents (CQL, and the RankingModel\'s supervised data) learn from its sessions.',
     `Logs: the logging policy serves ${(preset.randomRequestRate * 100).toFixed(0)} % of requests uniformly at random (the random log, KuaiRand's log_random_*); the simulator is fitted on the standard log and validated on the random log.`,
   ];
 

@@ -17,11 +17,11 @@
  * from its file.
  */
 import type { Rng } from '../numeric/rng.js';
-import type { EnvironmentOptions } from '../simulator/environment.js';
-import { exposureBehaviourPolicy } from '../simulator/log-behaviour-policy.js';
+import type { EnvironmentOptions } from '../environment/environment.js';
+import { exposureBehaviourPolicy } from '../environment/log-behaviour-policy.js';
 import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
-import type { SlatePolicy } from '../simulator/slate-policy.js';
-import { buildDescribedCatalog, buildDescribedWorld, type WorldDescription } from '../simulator/world-description.js';
+import type { SlatePolicy } from '../environment/slate-policy.js';
+import { buildDescribedCatalog, buildDescribedWorld, type WorldDescription } from '../environment/world-description.js';
 import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import { loggingPolicyFactory, type ExperimentWorld } from './experiment-world.js';

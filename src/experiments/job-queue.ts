@@ -30,8 +30,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { backendName, nativeStatus } from '../numeric/native.js';
-import type { EnvironmentOptions } from '../simulator/environment.js';
-import type { WorldDescription } from '../simulator/world-description.js';
+import type { EnvironmentOptions } from '../environment/environment.js';
+import type { WorldDescription } from '../environment/world-description.js';
 import type { ExperimentJob, ExperimentJobResult } from './experiment-job.js';
 import type { TrainPreset } from './train-presets.js';
 

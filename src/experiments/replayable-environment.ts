@@ -16,9 +16,9 @@
  * environment without any scoring.
  */
 import type { Rng } from '../numeric/rng.js';
-import type { Environment } from '../simulator/environment.js';
-import type { PendingRequest, SlatePolicy } from '../simulator/slate-policy.js';
-import type { SessionTrace } from '../simulator/trace.js';
+import type { Environment } from '../environment/environment.js';
+import type { PendingRequest, SlatePolicy } from '../environment/slate-policy.js';
+import type { SessionTrace } from '../environment/trace.js';
 import type { TrainingEnvironment } from './training-loop.js';
 
 const TAG_CALL = 1;

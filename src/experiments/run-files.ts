@@ -16,7 +16,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolveAgentConfig } from '../agents/registry.js';
-import { resolvedEnvironmentOptions, type EnvironmentOptions } from '../simulator/environment.js';
+import { resolvedEnvironmentOptions, type EnvironmentOptions } from '../environment/environment.js';
 import type { AbTestResults } from './ab-results.js';
 import { REPORT_METRICS, type ExperimentResults } from './results.js';
 import type { TrainingResult } from './training-loop.js';

@@ -23,12 +23,12 @@
  * generated logs).
  */
 import { Rng } from '../numeric/rng.js';
-import { calibrateWorld } from '../simulator/calibration.js';
-import { Environment, type EnvironmentOptions } from '../simulator/environment.js';
-import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, calibrationUsersFor, worldLoggingPolicy } from '../simulator/log-generation.js';
-import type { SlatePolicy } from '../simulator/slate-policy.js';
-import { buildDescribedCatalog, buildDescribedWorld, parseWorldDescription, readWorldDescription, type WorldDescription } from '../simulator/world-description.js';
-import { sessionOptionsFromWorld } from '../simulator/world-session-options.js';
+import { calibrateWorld } from '../environment/calibration.js';
+import { Environment, type EnvironmentOptions } from '../environment/environment.js';
+import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, calibrationUsersFor, worldLoggingPolicy } from '../environment/log-generation.js';
+import type { SlatePolicy } from '../environment/slate-policy.js';
+import { buildDescribedCatalog, buildDescribedWorld, parseWorldDescription, readWorldDescription, type WorldDescription } from '../environment/world-description.js';
+import { sessionOptionsFromWorld } from '../environment/world-session-options.js';
 import { openSimulatorFile } from '../simulator/simulator-file.js';
 import type { Catalog } from '../world/catalog.js';
 import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';

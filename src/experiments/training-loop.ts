@@ -28,8 +28,8 @@ import { explorationAtEpoch, GREEDY, validateExploration, type ExplorationOption
 import { RankerPolicy } from '../agents/ranker-policy.js';
 import type { Ranker, TrainStats } from '../agents/ranker.js';
 import { Rng } from '../numeric/rng.js';
-import type { SlatePolicy } from '../simulator/slate-policy.js';
-import type { SessionTrace } from '../simulator/trace.js';
+import type { SlatePolicy } from '../environment/slate-policy.js';
+import type { SessionTrace } from '../environment/trace.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../agents/checkpoint.js';
 import { PartClock } from './thread-clock.js';
 

@@ -6,7 +6,7 @@
  */
 import { PAIR_COUNT_DIM } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
-import type { SessionTrace } from '../simulator/trace.js';
+import type { SessionTrace } from '../environment/trace.js';
 import type { LabelJoiner } from './label-joiner.js';
 
 /**

@@ -34,10 +34,10 @@ import { createAgent } from '../agents/registry.js';
 import type { Ranker } from '../agents/ranker.js';
 import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, CheckpointError, type Checkpoint } from '../agents/checkpoint.js';
 import { Rng } from '../numeric/rng.js';
-import { buildDescribedCatalog } from '../simulator/world-description.js';
+import { buildDescribedCatalog } from '../environment/world-description.js';
 import type { Catalog } from '../world/catalog.js';
 
-/** Where a catalog comes from: the catalog fields of a world description (src/simulator/world-description.ts). */
+/** Where a catalog comes from: the catalog fields of a world description (src/environment/world-description.ts). */
 export interface CatalogDescription {
   /** Seed of the catalog builder. */
   catalogSeed: number;

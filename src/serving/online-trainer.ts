@@ -28,7 +28,7 @@ import { PAIR_COUNT_DIM, PC_COMMENT, PC_LIKE, PC_LONG_VIEW, PC_WATCH_TIME, TOWER
 import type { Ranker } from '../agents/ranker.js';
 import { createAgent } from '../agents/registry.js';
 import type { SampleBatch } from '../mdp/scri-mdp.js';
-import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../simulator/trace.js';
+import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../environment/trace.js';
 import { allocResponseBatch } from '../world/response.js';
 import { modelCheckpoint, type ModelRegistry, type RegistryPointer, type ServingModel } from './model-registry.js';
 import type { SampleStream } from './sample-stream.js';

@@ -43,7 +43,7 @@ export interface PairStoreStatus {
 
 /**
  * The service's feature store of f_ua (named apart from the environment's
- * in-process `PairCountStore` of src/simulator/pair-count-store.ts, which
+ * in-process `PairCountStore` of src/environment/pair-count-store.ts, which
  * also keeps gift days and deep pairs for the offline metrics).
  */
 export interface PairFeatureStore {

@@ -32,7 +32,7 @@ import type { RankRequest } from '../agents/ranker.js';
 import { combineTowerLivs, towerWeightVector } from '../agents/tower-liv.js';
 import { fuseScores } from '../agents/score-fusion.js';
 import type { Catalog } from '../world/catalog.js';
-import { SESSION_SUMMARY_DIM } from '../simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../environment/trace.js';
 import {
   MAX_CANDIDATES, feedbackBatchBodySchema, feedbackBodySchema, feedbackResponseSchema, rankBodySchema, rankResponseSchema,
   type FeedbackBatchBody, type FeedbackBody, type RankBody,

@@ -36,8 +36,8 @@ import { ParamsFormatError, Param, Rng, deserializeParams, readParamsMeta, saveP
 import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch, PairCountView, ResponseBatch, ResponseModel } from '../world/response.js';
 import { PAIR_COUNT_DIM, PC_CLICK } from '../data/interaction-kinds.js';
-import { allocExposureBatch } from './environment.js';
-import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
+import { allocExposureBatch } from '../environment/environment.js';
+import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
 import {
   HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, checkExposures, marginalsOf, sampleResponses,
   type LearnedSimulatorShape, type SimulatorCalibration,

@@ -9,7 +9,7 @@ import { ParamsFormatError, readParamsMeta } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import { loadSimulatorEnsemble, type SimulatorEnsemble } from './simulator-ensemble.js';
-import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from './world-description.js';
+import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from '../environment/world-description.js';
 
 export const SIMULATOR_FILE = 'simulator.params';
 

@@ -15,8 +15,8 @@ import { Adam, Rng } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch } from '../world/response.js';
 import { logLoss, rocAuc } from './auc.js';
-import { allocExposureBatch } from './environment.js';
-import { replayExposures, type InteractionLog, type ReplayedExposures } from './interaction-log.js';
+import { allocExposureBatch } from '../environment/environment.js';
+import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
 import { fitSelectionModel, type SelectionFit, type SelectionModel } from './selection-model.js';
 import type { PairCountView } from '../world/response.js';
 import {

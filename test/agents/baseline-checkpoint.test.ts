@@ -13,7 +13,7 @@ import { createDqn, type DoubleDqn } from '../../src/agents/dqn.js';
 import { RequestReplay, RESP_DIM } from '../../src/agents/request-replay.js';
 import { crc32 } from '../../src/numeric/params-io.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import { tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 const world = tinyWorld();

@@ -6,7 +6,7 @@ import { RANKING_HEAD_COUNT, RankingModel } from '../../src/agents/deepfm.js';
 import { countBucket } from '../../src/agents/feature-fields.js';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import { checkGradient } from '../numeric/gradcheck.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 

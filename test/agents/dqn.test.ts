@@ -4,7 +4,7 @@ import { AgentCheckpointError } from '../../src/agents/agent-checkpoint.js';
 import { createCql } from '../../src/agents/cql.js';
 import { argmaxPerGroup, createDqn, doubleDqnTargets } from '../../src/agents/dqn.js';
 import type { Ranker } from '../../src/agents/ranker.js';
-import type { RequestRecord, SessionTrace } from '../../src/simulator/trace.js';
+import type { RequestRecord, SessionTrace } from '../../src/environment/trace.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 const world = tinyWorld();

@@ -26,7 +26,7 @@ import { before, describe, it } from 'node:test';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
 import { AGENTS, createAgent, resolveAgentConfig } from '../../src/agents/registry.js';
 import type { Ranker, RankRequest } from '../../src/agents/ranker.js';
-import { SESSION_SUMMARY_DIM, type RequestRecord } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM, type RequestRecord } from '../../src/environment/trace.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 /** What "its own training objective" is, per agent (the check is the same; this documents why it applies). */

@@ -23,7 +23,7 @@
  */
 import { PAIR_COUNT_DIM, PC_CLICK, PC_LONG_VIEW, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../../src/environment/trace.js';
 import type { Catalog } from '../../src/world/catalog.js';
 import { allocResponseBatch } from '../../src/world/response.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { RANKING_HEAD_COUNT } from '../../src/agents/deepfm.js';
 import { Rlur, RLUR_SIGNALS, softSlateGrad, softSlateProfile, standardizeColumns } from '../../src/agents/rlur.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import { checkGradient } from '../numeric/gradcheck.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 

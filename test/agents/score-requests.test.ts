@@ -21,7 +21,7 @@ import { EmbeddingTable } from '../../src/numeric/embedding.js';
 import { gemmBackend, nativeAvailable, setGemmBackend, type GemmBackendName } from '../../src/numeric/gemm.js';
 import { Mlp } from '../../src/numeric/mlp.js';
 import { Rng } from '../../src/numeric/rng.js';
-import type { PendingRequest } from '../../src/simulator/slate-policy.js';
+import type { PendingRequest } from '../../src/environment/slate-policy.js';
 import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 const world = tinyWorld();

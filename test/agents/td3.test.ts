@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Td3 } from '../../src/agents/td3.js';
 import type { Param } from '../../src/numeric/param.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import { tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 const world = tinyWorld();

@@ -8,7 +8,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { HAS_KUAIRAND_PURE, USER_FEATURES_PURE, VIDEO_FEATURES_PURE, tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
-import { GENERATION_PRESETS, generateDataset } from '../../src/simulator/log-generation.js';
+import { GENERATION_PRESETS, generateDataset } from '../../src/environment/log-generation.js';
 
 /** Every file under `dir` (recursively) whose name ends in .partial. */
 function partials(dir: string): string[] {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { TOWERS, TOWER_COUNT, PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
 import { saveCheckpoint } from '../../src/agents/checkpoint.js';
 import { freshModel, servingModelCheckpoint, syntheticCatalogSpec } from '../../src/serving/model-registry.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import { countBucket } from '../../src/agents/rliv-ua-embedding.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';

@@ -4,11 +4,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/agents/checkpoint.js';
 import { resolveAgentConfig } from '../../src/agents/registry.js';
-import { DEFAULT_QUIT_OPTIONS } from '../../src/simulator/quit-model.js';
+import { DEFAULT_QUIT_OPTIONS } from '../../src/environment/quit-model.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { LearnedSimulator } from '../../src/simulator/learned-simulator.js';
-import { buildDescribedCatalog } from '../../src/simulator/world-description.js';
+import { buildDescribedCatalog } from '../../src/environment/world-description.js';
 import { tempDir } from '../helpers/paths.js';
 
 const METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans', 'deepUaCount', 'weeklyGiftedUsers', 'totalRevenue', 'appUsageTime', 'weeklyRetention'];

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveAgentConfig } from '../../src/agents/registry.js';
-import { DEFAULT_QUIT_OPTIONS } from '../../src/simulator/quit-model.js';
+import { DEFAULT_QUIT_OPTIONS } from '../../src/environment/quit-model.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 

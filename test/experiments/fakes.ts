@@ -6,9 +6,9 @@
  */
 import type { Ranker, RankRequest, TrainStats } from '../../src/agents/ranker.js';
 import { Rng } from '../../src/numeric/rng.js';
-import type { PendingRequest, SlatePolicy } from '../../src/simulator/slate-policy.js';
-import { RandomPolicy } from '../../src/simulator/slate-policy.js';
-import { SESSION_SUMMARY_DIM, type SessionTrace } from '../../src/simulator/trace.js';
+import type { PendingRequest, SlatePolicy } from '../../src/environment/slate-policy.js';
+import { RandomPolicy } from '../../src/environment/slate-policy.js';
+import { SESSION_SUMMARY_DIM, type SessionTrace } from '../../src/environment/trace.js';
 import { allocResponseBatch } from '../../src/world/response.js';
 import type { TrainingEnvironment } from '../../src/experiments/training-loop.js';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/numeric/rng.js';
-import { Environment } from '../../src/simulator/environment.js';
-import { RandomPolicy } from '../../src/simulator/slate-policy.js';
+import { Environment } from '../../src/environment/environment.js';
+import { RandomPolicy } from '../../src/environment/slate-policy.js';
 import type { Catalog } from '../../src/world/catalog.js';
 import type { ExposureBatch, ResponseBatch, ResponseModel } from '../../src/world/response.js';
 import { ReplayableEnvironment, ReplayMismatchError } from '../../src/experiments/replayable-environment.js';

@@ -23,7 +23,7 @@ import { runTune, selectCandidate } from '../../src/experiments/tune.js';
 import { tuningRecord } from '../../src/experiments/tuning-record.js';
 import { candidateConfigs, gridPoint, gridSize, MAX_TUNING_BUDGET, TUNABLE_MODELS, TUNING_GRIDS } from '../../src/experiments/tuning-grid.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { RandomPolicy } from '../../src/simulator/slate-policy.js';
+import { RandomPolicy } from '../../src/environment/slate-policy.js';
 import type { ExposureBatch, ResponseBatch, ResponseModel } from '../../src/world/response.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';

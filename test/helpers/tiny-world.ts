@@ -19,9 +19,9 @@
  */
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { Environment, type EnvironmentOptions } from '../../src/simulator/environment.js';
-import { RandomPolicy, type SlatePolicy } from '../../src/simulator/slate-policy.js';
-import type { RequestRecord, SessionTrace } from '../../src/simulator/trace.js';
+import { Environment, type EnvironmentOptions } from '../../src/environment/environment.js';
+import { RandomPolicy, type SlatePolicy } from '../../src/environment/slate-policy.js';
+import type { RequestRecord, SessionTrace } from '../../src/environment/trace.js';
 import type { Catalog } from '../../src/world/catalog.js';
 import type { ExposureBatch, ResponseBatch, ResponseModel } from '../../src/world/response.js';
 

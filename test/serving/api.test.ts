@@ -4,7 +4,7 @@ import { smallSystem, candidatesOf, waitFor } from './helpers.js';
 import type { OnlineSystem } from '../../src/serving/online-system.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { PAIR_COUNT_DIM, TOWER_COUNT } from '../../src/data/interaction-kinds.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import type { MemoryPairStore } from '../../src/serving/pair-store.js';
 import { fuseScores } from '../../src/agents/score-fusion.js';
 import { combineTowerLivs, towerWeightVector } from '../../src/agents/tower-liv.js';

@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/paths.js';
 import { freshModel, ModelLoadError, ModelRegistry, servingModelCheckpoint, syntheticCatalogSpec } from '../../src/serving/model-registry.js';
 import { ModelLoaderThread } from '../../src/serving/model-loader.js';
 import { PAIR_COUNT_DIM, TOWER_COUNT } from '../../src/data/interaction-kinds.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 import type { RlivUaAgent } from '../../src/agents/rliv-ua.js';
 import { SMALL_AGENT_CONFIG, SMALL_CATALOG } from './helpers.js';
 

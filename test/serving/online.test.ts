@@ -8,7 +8,7 @@ import { freshModel, servingModelCheckpoint, sha256Hex, instantiateModel } from 
 import { OnlineTrainer } from '../../src/serving/online-trainer.js';
 import { RedisSampleStream } from '../../src/serving/redis-sample-stream.js';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
-import { SESSION_SUMMARY_DIM } from '../../src/simulator/trace.js';
+import { SESSION_SUMMARY_DIM } from '../../src/environment/trace.js';
 
 if (!HAS_REDIS_SERVER) console.log(`# ${NO_REDIS_REASON}`);
 
@@ -245,7 +245,7 @@ test('redis + inline trainer in its worker thread: versions published and served
 
 test('serves a checkpoint in rliv train\'s layout: catalog rebuilt from its world description, env kept verbatim on re-publish', async () => {
   const { encodeCheckpoint } = await import('../../src/agents/checkpoint.js');
-  const { buildDescribedCatalog } = await import('../../src/simulator/world-description.js');
+  const { buildDescribedCatalog } = await import('../../src/environment/world-description.js');
   const { createAgent } = await import('../../src/agents/registry.js');
   const { startOnlineSystem } = await import('../../src/serving/online-system.js');
   const { tempDir } = await import('../helpers/paths.js');

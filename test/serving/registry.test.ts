@@ -17,7 +17,7 @@ import {
   freshModel, modelCheckpoint, ModelRegistry, RegistryError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, type CatalogSpec,
 } from '../../src/serving/model-registry.js';
 import { startOnlineSystem } from '../../src/serving/online-system.js';
-import { buildDescribedCatalog } from '../../src/simulator/world-description.js';
+import { buildDescribedCatalog } from '../../src/environment/world-description.js';
 import { createAgent } from '../../src/agents/registry.js';
 
 /** A registry holding `n` versions of a small RLIV-UA (each a different seed, so each has its own bytes). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { saveParams } from '../../src/numeric/index.js';
-import { allocExposureBatch } from '../../src/simulator/environment.js';
+import { allocExposureBatch } from '../../src/environment/environment.js';
 import {
   DEFAULT_SIMULATOR_SHAPE, HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, log2Bucket,
 } from '../../src/simulator/learned-simulator.js';

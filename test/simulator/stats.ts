@@ -1,6 +1,6 @@
 /** Small helpers to compare two policies' sessions with a Welch z statistic. */
-import { sessionWatchSeconds } from '../../src/simulator/metrics.js';
-import type { SessionTrace } from '../../src/simulator/trace.js';
+import { sessionWatchSeconds } from '../../src/environment/metrics.js';
+import type { SessionTrace } from '../../src/environment/trace.js';
 
 function meanVar(x: number[]): [number, number] {
   const m = x.reduce((s, v) => s + v, 0) / x.length;

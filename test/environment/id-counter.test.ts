@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/numeric/rng.js';
-import { IdCounter } from '../../src/simulator/id-counter.js';
+import { IdCounter } from '../../src/environment/id-counter.js';
 
 test('IdCounter matches a Map reference through growth', () => {
   const counter = new IdCounter(4);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAIR_COUNT_DIM } from '../../src/data/interaction-kinds.js';
-import { allocInteractionLog } from '../../src/simulator/interaction-log.js';
-import { exposureBehaviourPolicy, exposureEstimate, standardLogExposures } from '../../src/simulator/log-behaviour-policy.js';
-import type { PendingRequest } from '../../src/simulator/slate-policy.js';
+import { allocInteractionLog } from '../../src/environment/interaction-log.js';
+import { exposureBehaviourPolicy, exposureEstimate, standardLogExposures } from '../../src/environment/log-behaviour-policy.js';
+import type { PendingRequest } from '../../src/environment/slate-policy.js';
 import { tinyCatalog } from './fixtures.js';
 
 test('standardLogExposures counts standard-log rows per item and leaves the random log out', () => {

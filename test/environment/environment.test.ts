@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_LIKE, PC_LONG_VIEW, PC_WATCH_TIME, PC_COMMENT } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { Environment } from '../../src/simulator/environment.js';
-import { RandomPolicy, TopKPolicy, type PendingRequest, type SlatePolicy } from '../../src/simulator/slate-policy.js';
-import type { SessionTrace } from '../../src/simulator/trace.js';
+import { Environment } from '../../src/environment/environment.js';
+import { RandomPolicy, TopKPolicy, type PendingRequest, type SlatePolicy } from '../../src/environment/slate-policy.js';
+import type { SessionTrace } from '../../src/environment/trace.js';
 import { tinyWorld } from './fixtures.js';
 
 function fingerprint(traces: SessionTrace[]): string {

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Rng } from '../../src/numeric/rng.js';
-import { Environment } from '../../src/simulator/environment.js';
-import { RandomPolicy } from '../../src/simulator/slate-policy.js';
-import type { SessionTrace } from '../../src/simulator/trace.js';
+import { Environment } from '../../src/environment/environment.js';
+import { RandomPolicy } from '../../src/environment/slate-policy.js';
+import type { SessionTrace } from '../../src/environment/trace.js';
 import { tinyWorld } from './fixtures.js';
 
 /** sha256 of everything a run's traces carry (candidates, f_ua snapshots, summaries, slates, responses, times, gaps). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/numeric/rng.js';
-import { AliasTable, CandidateGenerator } from '../../src/simulator/candidate-generator.js';
+import { AliasTable, CandidateGenerator } from '../../src/environment/candidate-generator.js';
 import type { Catalog } from '../../src/world/catalog.js';
 import { TINY_AUTHORS, TINY_ITEMS_PER_AUTHOR, tinyCatalog } from '../helpers/tiny-world.js';
 

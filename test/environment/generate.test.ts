@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { LOG_COLUMNS } from '../../src/data/kuairand-schema.js';
 import { readKuaiRandLog, readGiftLog } from '../../src/data/kuairand-reader.js';
-import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/simulator/calibration.js';
-import { GENERATION_PRESETS, calibrationUsersFor, generateDataset } from '../../src/simulator/log-generation.js';
-import { buildDescribedWorld, readWorldDescription } from '../../src/simulator/world-description.js';
+import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/environment/calibration.js';
+import { GENERATION_PRESETS, calibrationUsersFor, generateDataset } from '../../src/environment/log-generation.js';
+import { buildDescribedWorld, readWorldDescription } from '../../src/environment/world-description.js';
 import { tempDir } from '../helpers/paths.js';
 
 test('generate at the smoke preset writes valid KuaiRand logs whose rates are within ±20 % of KuaiRand-Pure', async () => {

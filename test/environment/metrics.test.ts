@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAIR_COUNT_DIM, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
-import { DAY_MS, KUAIRAND_START_MS } from '../../src/simulator/environment.js';
-import { appUsageTime, computeMetrics, ctr, deepUaCount, diversity, newFans, sessionLength, totalRevenue, watchTime, weeklyGiftedUsers, weeklyRetention } from '../../src/simulator/metrics.js';
-import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../../src/simulator/trace.js';
+import { DAY_MS, KUAIRAND_START_MS } from '../../src/environment/environment.js';
+import { appUsageTime, computeMetrics, ctr, deepUaCount, diversity, newFans, sessionLength, totalRevenue, watchTime, weeklyGiftedUsers, weeklyRetention } from '../../src/environment/metrics.js';
+import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../../src/environment/trace.js';
 import { allocResponseBatch } from '../../src/world/response.js';
 import { tinyCatalog } from './fixtures.js';
 

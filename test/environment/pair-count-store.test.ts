@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_LONG_VIEW, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
-import { PairCountStore } from '../../src/simulator/pair-count-store.js';
+import { PairCountStore } from '../../src/environment/pair-count-store.js';
 import { allocResponseBatch } from '../../src/world/response.js';
 
 // Per-user tables, their growth (into fresh pool regions and into regions other users' growth
