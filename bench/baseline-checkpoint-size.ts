@@ -39,5 +39,7 @@ for (const name of ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR']) {
     off += 4 + lengths[k]!;
   }
   const replay = lengths.slice(1).reduce((s, x) => s + x, 0);
-  console.log(`${name.padEnd(12)} total ${mb(bytes.length)} MB = agent state ${mb(lengths[0]!)} MB + ${count - 1} replay snapshot(s) ${mb(replay)} MB (${(replay / requests).toFixed(0)} B per stored request)`);
+  console.log(
+    `${name.padEnd(12)} total ${mb(bytes.length)} MB = agent state ${mb(lengths[0]!)} MB + ${count - 1} replay snapshot(s) ${mb(replay)} MB (${(replay / requests).toFixed(0)} B per stored request)`,
+  );
 }

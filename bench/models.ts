@@ -58,7 +58,13 @@ export interface ModelsBenchOptions {
 }
 
 export const DEFAULT_MODELS_BENCH: Readonly<ModelsBenchOptions> = {
-  models: [...PAPER_MODEL_ORDER], batch: 1024, steps: 10, warmup: 3, repeats: 3, users: 3000, torch: true,
+  models: [...PAPER_MODEL_ORDER],
+  batch: 1024,
+  steps: 10,
+  warmup: 3,
+  repeats: 3,
+  users: 3000,
+  torch: true,
 };
 
 /** One model's figures: samples per second (wall and per CPU-second) of ours and PyTorch's, and the ratios. */
@@ -83,12 +89,20 @@ class TorchChild {
   private exited: string | null = null;
   readonly ready: Promise<{ torch: string }>;
 
-  constructor(private readonly child: ChildProcessWithoutNullStreams, label: string) {
-    child.stderr.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+  constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    label: string,
+  ) {
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
     let gotReady = false;
     let resolveReady!: (v: { torch: string }) => void;
     let rejectReady!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => { resolveReady = res; rejectReady = rej; });
+    this.ready = new Promise((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
     createInterface({ input: child.stdout }).on('line', (line) => {
       let msg: Record<string, unknown>;
       try {
@@ -169,11 +183,42 @@ function startReference(model: string, o: ModelsBenchOptions, shape: ReplayShape
   const rows = (agent as unknown as { config: { embeddingRows: number } }).config.embeddingRows;
   const common = ['--serve', '--batch', String(o.batch), '--rows', String(rows), '--seed', String(seed)];
   const args = variant
-    ? [script, ...common, '--user-fields', String(shape.userFields), '--author-fields', String(shape.itemFields + 2), '--next-hist', shape.nextHist.join(','),
-      '--towers', String(variant.towers.length), '--supervised', variant.supervised ? '1' : '0', '--assistance', variant.assistance ? '1' : '0']
-    : [script, ...common, '--model', model, '--user-fields', String(shape.userFields), '--item-fields', String(shape.itemFields),
-      '--candidates', String(shape.candidates), '--slate', String(shape.slate), '--done-rate', shape.doneRate.toFixed(4)];
-  const child = spawn(SYSTEM_PYTHON, args, { env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    ? [
+        script,
+        ...common,
+        '--user-fields',
+        String(shape.userFields),
+        '--author-fields',
+        String(shape.itemFields + 2),
+        '--next-hist',
+        shape.nextHist.join(','),
+        '--towers',
+        String(variant.towers.length),
+        '--supervised',
+        variant.supervised ? '1' : '0',
+        '--assistance',
+        variant.assistance ? '1' : '0',
+      ]
+    : [
+        script,
+        ...common,
+        '--model',
+        model,
+        '--user-fields',
+        String(shape.userFields),
+        '--item-fields',
+        String(shape.itemFields),
+        '--candidates',
+        String(shape.candidates),
+        '--slate',
+        String(shape.slate),
+        '--done-rate',
+        shape.doneRate.toFixed(4),
+      ];
+  const child = spawn(SYSTEM_PYTHON, args, {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return new TorchChild(child, `${script.split('/').pop()} --model ${model}`);
 }
 
@@ -194,7 +239,10 @@ const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
 function benchSessions(catalog: Catalog, users: number, seed: number): SessionTrace[] {
   const world = createWorld(catalog, mergeWorldConfig({}), seed);
   const env = new Environment(catalog, world, { numCandidates: 100, seed, ...sessionOptionsFromWorld(world.config) });
-  const ids = new Rng(seed).fork('bench-users').shuffle(Array.from({ length: catalog.numUsers }, (_, i) => i)).slice(0, Math.min(users, catalog.numUsers));
+  const ids = new Rng(seed)
+    .fork('bench-users')
+    .shuffle(Array.from({ length: catalog.numUsers }, (_, i) => i))
+    .slice(0, Math.min(users, catalog.numUsers));
   return env.runSessions(ids, worldLoggingPolicy(catalog, world, seed));
 }
 
@@ -202,13 +250,17 @@ export async function runModelsBench(options: Partial<ModelsBenchOptions>, ctx: 
   const o: ModelsBenchOptions = { ...DEFAULT_MODELS_BENCH, ...options };
   const log = (m: string): void => ctx.log(m);
   const seed = ctx.seed;
-  for (const m of o.models) if (!(PAPER_MODEL_ORDER as readonly string[]).includes(m)) throw new RangeError(`bench models: unknown model "${m}"; known: ${PAPER_MODEL_ORDER.join(', ')}`);
+  for (const m of o.models)
+    if (!(PAPER_MODEL_ORDER as readonly string[]).includes(m))
+      throw new RangeError(`bench models: unknown model "${m}"; known: ${PAPER_MODEL_ORDER.join(', ')}`);
   const loadStart = loadavg()[0]!;
   const { catalog, source } = o.catalog ? { catalog: o.catalog, source: 'given' } : await benchCatalog(log);
   const sessions = benchSessions(catalog, o.users, seed);
   const shape = replayShape(catalog, sessions);
   const requests = sessions.reduce((s, t) => s + t.requests.length, 0);
-  log(`models bench: ${catalog.numUsers} users (${shape.userFields} user fields), ${catalog.numItems} items (${shape.itemFields} item fields); ${sessions.length} logging-policy sessions, ${requests} requests; batch ${o.batch}; gemm ${gemmBackend()} (${nativeStatus()})`);
+  log(
+    `models bench: ${catalog.numUsers} users (${shape.userFields} user fields), ${catalog.numItems} items (${shape.itemFields} item fields); ${sessions.length} logging-policy sessions, ${requests} requests; batch ${o.batch}; gemm ${gemmBackend()} (${nativeStatus()})`,
+  );
   let torchReason: string | null = null;
   if (o.torch) {
     const avail = torchAvailability();
@@ -252,7 +304,12 @@ export async function runModelsBench(options: Partial<ModelsBenchOptions>, ctx: 
     }
     peer?.close();
     const rate = (runs: Timing[], key: keyof Timing): number => median(runs.map((x) => (o.batch * o.steps) / x[key]));
-    const row: ModelBenchRow = { model, msPerStep: round((1000 * o.batch) / rate(ours, 'wall'), 2), samplesPerSec: round(rate(ours, 'wall')), samplesPerCpuSec: round(rate(ours, 'cpu')) };
+    const row: ModelBenchRow = {
+      model,
+      msPerStep: round((1000 * o.batch) / rate(ours, 'wall'), 2),
+      samplesPerSec: round(rate(ours, 'wall')),
+      samplesPerCpuSec: round(rate(ours, 'cpu')),
+    };
     if (theirs.length === o.repeats) {
       row.torchSamplesPerSec = round(rate(theirs, 'wall'));
       row.torchSamplesPerCpuSec = round(rate(theirs, 'cpu'));
@@ -260,15 +317,33 @@ export async function runModelsBench(options: Partial<ModelsBenchOptions>, ctx: 
       row.ratioCpu = round(rate(ours, 'cpu') / rate(theirs, 'cpu'), 2);
     } else if (skipped) row.torchSkipped = skipped;
     rows.push(row);
-    log(`  ${model.padEnd(22)} ${String(row.samplesPerSec).padStart(7)} samples/s (${row.msPerStep} ms/step, ${row.samplesPerCpuSec} per CPU-s)` +
-      (row.ratioWall !== undefined ? `  PyTorch ${row.torchSamplesPerSec} samples/s (${row.torchSamplesPerCpuSec} per CPU-s)  ratio ${row.ratioWall}x wall, ${row.ratioCpu}x CPU` : row.torchSkipped ? `  (PyTorch: ${row.torchSkipped})` : ''));
+    log(
+      `  ${model.padEnd(22)} ${String(row.samplesPerSec).padStart(7)} samples/s (${row.msPerStep} ms/step, ${row.samplesPerCpuSec} per CPU-s)` +
+        (row.ratioWall !== undefined
+          ? `  PyTorch ${row.torchSamplesPerSec} samples/s (${row.torchSamplesPerCpuSec} per CPU-s)  ratio ${row.ratioWall}x wall, ${row.ratioCpu}x CPU`
+          : row.torchSkipped
+            ? `  (PyTorch: ${row.torchSkipped})`
+            : ''),
+    );
   }
   const loadEnd = loadavg()[0]!;
   const ratios = rows.filter((r) => r.ratioWall !== undefined);
   if (ratios.length > 0) {
     const below = ratios.filter((r) => r.ratioWall! < 1.5 && r.ratioCpu! < 1.5).map((r) => r.model);
-    log(`models bench: 1-min load average ${loadStart.toFixed(1)} at start, ${loadEnd.toFixed(1)} at end; target >= 1.5x PyTorch per model: ${below.length === 0 ? 'met by every model' : `NOT met by ${below.join(', ')}`}`);
+    log(
+      `models bench: 1-min load average ${loadStart.toFixed(1)} at start, ${loadEnd.toFixed(1)} at end; target >= 1.5x PyTorch per model: ${below.length === 0 ? 'met by every model' : `NOT met by ${below.join(', ')}`}`,
+    );
   }
-  return { bench: 'models', catalog: source, batch: o.batch, steps: o.steps, repeats: o.repeats, gemm: gemmBackend(), torch: torchVersion, loadAverageStart: round(loadStart, 2), loadAverageEnd: round(loadEnd, 2), models: rows };
+  return {
+    bench: 'models',
+    catalog: source,
+    batch: o.batch,
+    steps: o.steps,
+    repeats: o.repeats,
+    gemm: gemmBackend(),
+    torch: torchVersion,
+    loadAverageStart: round(loadStart, 2),
+    loadAverageEnd: round(loadEnd, 2),
+    models: rows,
+  };
 }
-

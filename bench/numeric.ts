@@ -62,7 +62,17 @@ export interface NumericBenchOptions {
 }
 
 export const DEFAULT_NUMERIC_BENCH: Readonly<NumericBenchOptions> = {
-  batch: 1024, rows: 100_000, dim: 32, fields: 3, heads: 12, hidden: 64, steps: 20, warmup: 5, repeats: 5, scoreCalls: 2000, candidates: 300,
+  batch: 1024,
+  rows: 100_000,
+  dim: 32,
+  fields: 3,
+  heads: 12,
+  hidden: 64,
+  steps: 20,
+  warmup: 5,
+  repeats: 5,
+  scoreCalls: 2000,
+  candidates: 300,
 };
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -170,11 +180,16 @@ class TorchPeer {
   readonly ready: Promise<Record<string, unknown>>;
 
   constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    child.stderr.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
     const lines = createInterface({ input: child.stdout });
     let resolveReady!: (v: Record<string, unknown>) => void;
     let rejectReady!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => { resolveReady = res; rejectReady = rej; });
+    this.ready = new Promise((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
     let gotReady = false;
     lines.on('line', (line) => {
       let msg: Record<string, number>;
@@ -217,8 +232,26 @@ function startTorch(o: NumericBenchOptions, seed: number): TorchPeer | { error: 
   if (!avail.ok) return { error: avail.reason };
   const script = findBenchScript('torch_numeric.py');
   if (!script) return { error: 'bench/torch_numeric.py not found' };
-  const args = [script, '--serve', '--batch', String(o.batch), '--rows', String(o.rows), '--dim', String(o.dim), '--fields', String(o.fields),
-    '--heads', String(o.heads), '--hidden', String(o.hidden), '--candidates', String(o.candidates), '--seed', String(seed)];
+  const args = [
+    script,
+    '--serve',
+    '--batch',
+    String(o.batch),
+    '--rows',
+    String(o.rows),
+    '--dim',
+    String(o.dim),
+    '--fields',
+    String(o.fields),
+    '--heads',
+    String(o.heads),
+    '--hidden',
+    String(o.hidden),
+    '--candidates',
+    String(o.candidates),
+    '--seed',
+    String(seed),
+  ];
   const child = spawn(SYSTEM_PYTHON, args, {
     env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -298,7 +331,9 @@ export async function runNumericBench(flags: NumericBenchFlags, ctx: BenchContex
   }
 
   try {
-    ctx.log(`numeric bench: full step (batch ${o.batch}, ${o.rows} x ${o.dim} embedding, ${o.fields} ids/sample, ${o.heads} MLPs ${o.fields * o.dim}-${o.hidden}-${o.hidden}-1, Huber, lazy Adam) ...`);
+    ctx.log(
+      `numeric bench: full step (batch ${o.batch}, ${o.rows} x ${o.dim} embedding, ${o.fields} ids/sample, ${o.heads} MLPs ${o.fields * o.dim}-${o.hidden}-${o.hidden}-1, Huber, lazy Adam) ...`,
+    );
     const f = await interleaved('full', full.step, 'full', peer, o, o.steps);
     ctx.log(`  rliv full step: ${round(f.wall, 0)} samples/s (${round((1000 * o.batch) / f.wall, 2)} ms/step; ${round(f.cpu, 0)} samples per CPU-second)`);
     if (f.torchWall !== null) ctx.log(`  PyTorch full step: ${round(f.torchWall, 0)} samples/s (${round(f.torchCpu!, 0)} samples per CPU-second)`);

@@ -50,7 +50,13 @@ export interface OpenLoopOptions {
 }
 
 /** Latency percentiles of one run, in ms. */
-export interface LatencyFigures { p50: number; p90: number; p99: number; p999: number; max: number }
+export interface LatencyFigures {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
 
 /** What one run measured. */
 export interface OpenLoopResult {
@@ -110,9 +116,16 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const start = performance.now() + 20;
 
   const result = (): OpenLoopResult => ({
-    requests: measured, warmupFailures, ok: okCount, non2xx, errors,
+    requests: measured,
+    warmupFailures,
+    ok: okCount,
+    non2xx,
+    errors,
     rps: measured === 0 ? 0 : okCount / ((lastEnd - (start + warm * interval)) / 1000),
-    fromScheduled: figures(fromScheduled), fromSend: figures(fromSend), sendLag: figures(sendLag), connectionsOpened,
+    fromScheduled: figures(fromScheduled),
+    fromSend: figures(fromSend),
+    sendLag: figures(sendLag),
+    connectionsOpened,
   });
 
   return new Promise((resolve) => {
@@ -145,18 +158,29 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         settled = true;
         finishOne(i, due, sent, status);
       };
-      const req = request(url, {
-        method: 'POST', agent, timeout: o.timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      }, (res) => {
-        res.on('data', () => {});
-        res.on('end', () => settle(res.statusCode ?? 0));
-        res.on('error', () => settle(0));
-      });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          timeout: o.timeoutMs,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          res.on('data', () => {});
+          res.on('end', () => settle(res.statusCode ?? 0));
+          res.on('error', () => settle(0));
+        },
+      );
       req.on('socket', (socket) => {
-        if (!sockets.has(socket)) { sockets.add(socket); connectionsOpened++; }
+        if (!sockets.has(socket)) {
+          sockets.add(socket);
+          connectionsOpened++;
+        }
       });
-      req.on('timeout', () => { req.destroy(new Error('timeout')); });
+      req.on('timeout', () => {
+        req.destroy(new Error('timeout'));
+      });
       req.on('error', () => settle(0));
       req.end(body);
     };
@@ -179,7 +203,9 @@ export function runOpenLoopInWorker(o: OpenLoopOptions): Promise<OpenLoopResult>
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerEntry(import.meta.url, './open-loop-worker'), { workerData: o });
     let result: OpenLoopResult | null = null;
-    worker.once('message', (r: OpenLoopResult) => { result = r; });
+    worker.once('message', (r: OpenLoopResult) => {
+      result = r;
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (result !== null) resolve(result);

@@ -3,4 +3,3 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { runOpenLoop, type OpenLoopOptions } from './open-loop-load.js';
 
 parentPort!.postMessage(await runOpenLoop(workerData as OpenLoopOptions));
-

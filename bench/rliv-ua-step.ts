@@ -57,7 +57,10 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
-export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions> = {}, log: (m: string) => void = (m) => process.stderr.write(m + '\n')): Promise<Record<string, unknown>> {
+export async function runRlivUaStepBench(
+  options: Partial<RlivUaStepBenchOptions> = {},
+  log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+): Promise<Record<string, unknown>> {
   const o = { ...DEFAULTS, ...options };
   const { catalog, source } = await benchCatalog(log);
   const agent = new RlivUaAgent({ catalog, seed: 1 }, { batchSize: o.batch, replayCapacity: o.samples });
@@ -90,7 +93,9 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
   staging.count = o.samples;
   agent.replay.pushBatch(staging);
   const meanNext = nextHist.reduce((s, c, k) => s + c * (k + 1), 0) / o.samples;
-  log(`rliv-ua bench: ${catalog.numUsers} users (${catalog.userFeatureFields.length} feature fields), ${catalog.numItems} items (${catalog.itemFeatureFields.length} fields), ${catalog.numAuthors} authors; ${meanNext.toFixed(2)} next items per sample; gemm ${gemmBackend()}`);
+  log(
+    `rliv-ua bench: ${catalog.numUsers} users (${catalog.userFeatureFields.length} feature fields), ${catalog.numItems} items (${catalog.itemFeatureFields.length} fields), ${catalog.numAuthors} authors; ${meanNext.toFixed(2)} next items per sample; gemm ${gemmBackend()}`,
+  );
 
   agent.train(o.warmup);
   const wall: number[] = [];
@@ -105,7 +110,9 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
   }
   const stepRate = median(wall);
   const stepCpuRate = median(cpu);
-  log(`  full step (batch ${o.batch}, incl. replay sampling): ${stepRate.toFixed(0)} samples/s wall, ${stepCpuRate.toFixed(0)} samples per CPU-second (${((1000 * o.batch) / stepRate).toFixed(1)} ms/step)`);
+  log(
+    `  full step (batch ${o.batch}, incl. replay sampling): ${stepRate.toFixed(0)} samples/s wall, ${stepCpuRate.toFixed(0)} samples per CPU-second (${((1000 * o.batch) / stepRate).toFixed(1)} ms/step)`,
+  );
 
   // Scoring 300 candidates: the default watch-time score, and all four towers (serving).
   const n = Math.min(300, catalog.numItems);
@@ -134,10 +141,17 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
   log(`  LIV of all 4 towers for ${n} candidates: p50 ${perTower.p50.toFixed(3)} ms, p99 ${perTower.p99.toFixed(3)} ms`);
 
   const result: Record<string, unknown> = {
-    bench: 'rliv-ua-step', catalog: source, batch: o.batch, gemm: gemmBackend(), nextItemsPerSample: Number(meanNext.toFixed(3)),
-    stepSamplesPerSec: Math.round(stepRate), stepSamplesPerCpuSec: Math.round(stepCpuRate),
-    score300P50Ms: Number(score.p50.toFixed(4)), score300P99Ms: Number(score.p99.toFixed(4)),
-    livPerTower300P50Ms: Number(perTower.p50.toFixed(4)), livPerTower300P99Ms: Number(perTower.p99.toFixed(4)),
+    bench: 'rliv-ua-step',
+    catalog: source,
+    batch: o.batch,
+    gemm: gemmBackend(),
+    nextItemsPerSample: Number(meanNext.toFixed(3)),
+    stepSamplesPerSec: Math.round(stepRate),
+    stepSamplesPerCpuSec: Math.round(stepCpuRate),
+    score300P50Ms: Number(score.p50.toFixed(4)),
+    score300P99Ms: Number(score.p99.toFixed(4)),
+    livPerTower300P50Ms: Number(perTower.p50.toFixed(4)),
+    livPerTower300P99Ms: Number(perTower.p99.toFixed(4)),
   };
   if (o.torch) {
     const avail = torchAvailability();
@@ -146,11 +160,33 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
       result.torchSkipped = avail.ok ? 'bench/torch_rliv_ua_step.py not found' : avail.reason;
     } else {
       log('  running the PyTorch reference ...');
-      const r = spawnSync(SYSTEM_PYTHON, [script, '--batch', String(o.batch), '--rows', String(agent.config.embeddingRows),
-        '--user-fields', String(1 + catalog.userFeatureFields.length), '--author-fields', String(5 + catalog.itemFeatureFields.length),
-        '--next-hist', nextHist.join(','), '--steps', String(o.steps), '--repeats', String(o.repeats), '--warmup', String(o.warmup)], {
-        encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, timeout: 20 * 60_000,
-      });
+      const r = spawnSync(
+        SYSTEM_PYTHON,
+        [
+          script,
+          '--batch',
+          String(o.batch),
+          '--rows',
+          String(agent.config.embeddingRows),
+          '--user-fields',
+          String(1 + catalog.userFeatureFields.length),
+          '--author-fields',
+          String(5 + catalog.itemFeatureFields.length),
+          '--next-hist',
+          nextHist.join(','),
+          '--steps',
+          String(o.steps),
+          '--repeats',
+          String(o.repeats),
+          '--warmup',
+          String(o.warmup),
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+          timeout: 20 * 60_000,
+        },
+      );
       const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
       try {
         const t = JSON.parse(last) as { torch: string; stepSamplesPerSec: number; stepSamplesPerCpuSec: number };
@@ -159,7 +195,9 @@ export async function runRlivUaStepBench(options: Partial<RlivUaStepBenchOptions
         result.torchStepSamplesPerCpuSec = Math.round(t.stepSamplesPerCpuSec);
         result.ratioWall = Number((stepRate / t.stepSamplesPerSec).toFixed(2));
         result.ratioCpu = Number((stepCpuRate / t.stepSamplesPerCpuSec).toFixed(2));
-        log(`  PyTorch ${t.torch}: ${t.stepSamplesPerSec.toFixed(0)} samples/s wall, ${t.stepSamplesPerCpuSec.toFixed(0)} per CPU-second; ratio rliv/PyTorch ${result.ratioWall}x wall, ${result.ratioCpu}x CPU`);
+        log(
+          `  PyTorch ${t.torch}: ${t.stepSamplesPerSec.toFixed(0)} samples/s wall, ${t.stepSamplesPerCpuSec.toFixed(0)} per CPU-second; ratio rliv/PyTorch ${result.ratioWall}x wall, ${result.ratioCpu}x CPU`,
+        );
       } catch {
         result.torchSkipped = `torch_rliv_ua_step.py failed (exit ${r.status}): ${(r.stderr || last).trim().split('\n').slice(-2).join(' | ')}`;
       }
@@ -178,8 +216,11 @@ if (process.argv[1] && /rliv-ua-step\.(ts|js)$/.test(process.argv[1])) {
   const opts: Partial<RlivUaStepBenchOptions> = { torch: !args.includes('--no-torch') };
   if (num('--steps') !== undefined) opts.steps = num('--steps')!;
   if (num('--batch') !== undefined) opts.batch = num('--batch')!;
-  runRlivUaStepBench(opts).then((r) => process.stdout.write(JSON.stringify(r) + '\n'), (err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exitCode = 1;
-  });
+  runRlivUaStepBench(opts).then(
+    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

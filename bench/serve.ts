@@ -84,11 +84,19 @@ function rankBodies(sys: OnlineSystem, count: number): string[] {
 }
 
 interface HttpFigures {
-  rps: number; requests: number; errors: number; non2xx: number; warmupFailures: number;
+  rps: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  warmupFailures: number;
   /** Latency from each request's scheduled send time (the target's figure). */
-  p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
   /** Latency from the actual send (the generator's own lateness excluded). */
-  fromSendP50Ms: number; fromSendP99Ms: number;
+  fromSendP50Ms: number;
+  fromSendP99Ms: number;
   /** p99 of the generator's lateness against its schedule. */
   sendLagP99Ms: number;
   /** The server thread's garbage-collection pauses during the run. */
@@ -96,7 +104,16 @@ interface HttpFigures {
 }
 
 /** Garbage-collection pauses of this thread (perf_hooks 'gc' entries): count, total, distribution in ms, and pauses over 5 ms. */
-interface GcFigures { count: number; totalMs: number; p50Ms: number; p99Ms: number; maxMs: number; over5Ms: number; minor: number; major: number }
+interface GcFigures {
+  count: number;
+  totalMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  over5Ms: number;
+  minor: number;
+  major: number;
+}
 
 /** Runs `fn` while recording this thread's GC pauses. */
 async function withGcPauses<T>(fn: () => Promise<T>): Promise<{ value: T; gc: GcFigures }> {
@@ -106,7 +123,7 @@ async function withGcPauses<T>(fn: () => Promise<T>): Promise<{ value: T; gc: Gc
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       pauses.push(e.duration);
-      const kind = ((e as { detail?: { kind?: number } }).detail)?.kind;
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
       else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
     }
@@ -120,7 +137,16 @@ async function withGcPauses<T>(fn: () => Promise<T>): Promise<{ value: T; gc: Gc
     const total = pauses.reduce((a, b) => a + b, 0);
     return {
       value,
-      gc: { count: pauses.length, totalMs: ms(total), p50Ms: ms(percentile(sorted, 0.5) || 0), p99Ms: ms(percentile(sorted, 0.99) || 0), maxMs: ms(sorted[sorted.length - 1] ?? 0), over5Ms: pauses.filter((p) => p > 5).length, minor, major },
+      gc: {
+        count: pauses.length,
+        totalMs: ms(total),
+        p50Ms: ms(percentile(sorted, 0.5) || 0),
+        p99Ms: ms(percentile(sorted, 0.99) || 0),
+        maxMs: ms(sorted[sorted.length - 1] ?? 0),
+        over5Ms: pauses.filter((p) => p > 5).length,
+        minor,
+        major,
+      },
     };
   } finally {
     obs.disconnect();
@@ -130,12 +156,23 @@ async function withGcPauses<T>(fn: () => Promise<T>): Promise<{ value: T; gc: Gc
 async function loadTest(sys: OnlineSystem, seconds: number): Promise<HttpFigures> {
   const origin = await sys.service.app.listen({ host: '127.0.0.1', port: 0 });
   const bodies = rankBodies(sys, 16);
-  const { value: r, gc } = await withGcPauses(() => runOpenLoopInWorker({ origin, path: '/v1/rank', bodies, rate: RATE, durationS: seconds, warmupS: WARMUP_S, connections: 16, timeoutMs: 10_000 }));
+  const { value: r, gc } = await withGcPauses(() =>
+    runOpenLoopInWorker({ origin, path: '/v1/rank', bodies, rate: RATE, durationS: seconds, warmupS: WARMUP_S, connections: 16, timeoutMs: 10_000 }),
+  );
   return {
     gc,
-    rps: r.rps, requests: r.requests, errors: r.errors + r.non2xx, non2xx: r.non2xx, warmupFailures: r.warmupFailures,
-    p50Ms: ms(r.fromScheduled.p50), p99Ms: ms(r.fromScheduled.p99), p999Ms: ms(r.fromScheduled.p999), maxMs: ms(r.fromScheduled.max),
-    fromSendP50Ms: ms(r.fromSend.p50), fromSendP99Ms: ms(r.fromSend.p99), sendLagP99Ms: ms(r.sendLag.p99),
+    rps: r.rps,
+    requests: r.requests,
+    errors: r.errors + r.non2xx,
+    non2xx: r.non2xx,
+    warmupFailures: r.warmupFailures,
+    p50Ms: ms(r.fromScheduled.p50),
+    p99Ms: ms(r.fromScheduled.p99),
+    p999Ms: ms(r.fromScheduled.p999),
+    maxMs: ms(r.fromScheduled.max),
+    fromSendP50Ms: ms(r.fromSend.p50),
+    fromSendP99Ms: ms(r.fromSend.p99),
+    sendLagP99Ms: ms(r.sendLag.p99),
   };
 }
 
@@ -145,9 +182,11 @@ function ms(x: number): number {
 }
 
 function describeHttp(h: HttpFigures): string {
-  return `${h.rps.toFixed(1)} req/s, from scheduled send: p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, p99.9 ${h.p999Ms} ms, max ${h.maxMs} ms; `
-    + `from actual send: p50 ${h.fromSendP50Ms} ms, p99 ${h.fromSendP99Ms} ms (generator lateness p99 ${h.sendLagP99Ms} ms); errors ${h.errors} of ${h.requests} (warm-up failures ${h.warmupFailures}); `
-    + `server GC: ${h.gc.count} pauses (${h.gc.minor} minor, ${h.gc.major} major), total ${h.gc.totalMs} ms, p50 ${h.gc.p50Ms} ms, p99 ${h.gc.p99Ms} ms, max ${h.gc.maxMs} ms, ${h.gc.over5Ms} over 5 ms`;
+  return (
+    `${h.rps.toFixed(1)} req/s, from scheduled send: p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, p99.9 ${h.p999Ms} ms, max ${h.maxMs} ms; ` +
+    `from actual send: p50 ${h.fromSendP50Ms} ms, p99 ${h.fromSendP99Ms} ms (generator lateness p99 ${h.sendLagP99Ms} ms); errors ${h.errors} of ${h.requests} (warm-up failures ${h.warmupFailures}); ` +
+    `server GC: ${h.gc.count} pauses (${h.gc.minor} minor, ${h.gc.major} major), total ${h.gc.totalMs} ms, p50 ${h.gc.p50Ms} ms, p99 ${h.gc.p99Ms} ms, max ${h.gc.maxMs} ms, ${h.gc.over5Ms} over 5 ms`
+  );
 }
 
 /**
@@ -179,7 +218,11 @@ async function reloadPause(sys: OnlineSystem): Promise<{ checkpointMb: number; f
     const batch = allocSampleBatch(4096);
     batch.count = 4096;
     const cat = model.catalog;
-    for (let i = 0; i < 4096; i++) { batch.user[i] = i % cat.numUsers; batch.item[i] = i % cat.numItems; batch.author[i] = cat.itemAuthor[i % cat.numItems]!; }
+    for (let i = 0; i < 4096; i++) {
+      batch.user[i] = i % cat.numUsers;
+      batch.item[i] = i % cat.numItems;
+      batch.author[i] = cat.itemAuthor[i % cat.numItems]!;
+    }
     for (let k = 0; k * 4096 < replay.capacity; k++) replay.pushBatch(batch);
   }
   let checkpointMb = 0;
@@ -190,7 +233,11 @@ async function reloadPause(sys: OnlineSystem): Promise<{ checkpointMb: number; f
     checkpointMb = statSync(join(sys.registry.dir, pointer.file)).size / 1e6;
     let last = performance.now();
     let block = 0;
-    const timer = setInterval(() => { const t = performance.now(); block = Math.max(block, t - last); last = t; }, 1);
+    const timer = setInterval(() => {
+      const t = performance.now();
+      block = Math.max(block, t - last);
+      last = t;
+    }, 1);
     const t0 = performance.now();
     while (sys.service.holder.current.version !== pointer.version) {
       await sys.service.holder.checkNow();
@@ -208,13 +255,24 @@ async function reloadPause(sys: OnlineSystem): Promise<{ checkpointMb: number; f
   return { checkpointMb, first, steady };
 }
 
-interface ReloadFigures { wallMs: number; blockMs: number }
+interface ReloadFigures {
+  wallMs: number;
+  blockMs: number;
+}
 
 /** Label joiner + ASA events per wall-clock second and per CPU second on a synthetic impression/feedback stream. */
 function joinerThroughput(n = 300_000): { wall: number; cpu: number } {
   const batch = allocSampleBatch(4096, 4, 3);
   const asa = new AsaSampleBuilder();
-  const joiner = new LabelJoiner((r) => { if (!asa.append(r, batch)) { batch.count = 0; asa.append(r, batch); } }, { windowMs: 1000 });
+  const joiner = new LabelJoiner(
+    (r) => {
+      if (!asa.append(r, batch)) {
+        batch.count = 0;
+        asa.append(r, batch);
+      }
+    },
+    { windowMs: 1000 },
+  );
   const uf = new Int32Array(4);
   const itf = new Int32Array(3);
   const counts = new Float32Array(PAIR_COUNT_DIM);
@@ -301,13 +359,17 @@ export async function runServeBench(flags: ServeBenchFlags, ctx: BenchContext): 
   const score = scoringLatency(mem, calls);
   ctx.log(`in-process scoring, 300 candidates: p50 ${score.p50.toFixed(3)} ms, p99 ${score.p99.toFixed(3)} ms (${calls} calls)`);
   const handlerCpu = await handlerCpuPerRequest(mem, 1000);
-  ctx.log(`service CPU per /v1/rank request (300 candidates, in-process): ${handlerCpu.toFixed(3)} ms (one core sustains ~${Math.floor(1000 / handlerCpu)} req/s)`);
+  ctx.log(
+    `service CPU per /v1/rank request (300 candidates, in-process): ${handlerCpu.toFixed(3)} ms (one core sustains ~${Math.floor(1000 / handlerCpu)} req/s)`,
+  );
 
   ctx.log(`HTTP load test, memory store: POST /v1/rank x 300 candidates at ${RATE} req/s for ${duration} s ...`);
   const memHttp = await loadTest(mem, duration);
   ctx.log(`  memory (load average ${loadavg()[0]!.toFixed(2)}): ${describeHttp(memHttp)}`);
   const reload = await reloadPause(mem);
-  ctx.log(`hot reload of a ${reload.checkpointMb.toFixed(0)} MB checkpoint (full replay buffer): first after start ${reload.first.wallMs.toFixed(0)} ms to serve, longest event-loop block ${reload.first.blockMs.toFixed(0)} ms; next ${reload.steady.wallMs.toFixed(0)} ms, block ${reload.steady.blockMs.toFixed(0)} ms`);
+  ctx.log(
+    `hot reload of a ${reload.checkpointMb.toFixed(0)} MB checkpoint (full replay buffer): first after start ${reload.first.wallMs.toFixed(0)} ms to serve, longest event-loop block ${reload.first.blockMs.toFixed(0)} ms; next ${reload.steady.wallMs.toFixed(0)} ms, block ${reload.steady.blockMs.toFixed(0)} ms`,
+  );
   await mem.close();
 
   let redisHttp: HttpFigures | null = null;
@@ -346,12 +408,28 @@ export async function runServeBench(flags: ServeBenchFlags, ctx: BenchContext): 
     httpSendLagP99Ms: memHttp.sendLagP99Ms,
     gc: memHttp.gc,
     errors: memHttp.errors + (redisHttp?.errors ?? 0),
-    redis: redisHttp ? { source: redisSource, httpRps: round(redisHttp.rps), httpP50Ms: redisHttp.p50Ms, httpP99Ms: redisHttp.p99Ms, httpP999Ms: redisHttp.p999Ms, httpMaxMs: redisHttp.maxMs, httpFromSendP50Ms: redisHttp.fromSendP50Ms, httpFromSendP99Ms: redisHttp.fromSendP99Ms, httpSendLagP99Ms: redisHttp.sendLagP99Ms, gc: redisHttp.gc, errors: redisHttp.errors } : null,
+    redis: redisHttp
+      ? {
+          source: redisSource,
+          httpRps: round(redisHttp.rps),
+          httpP50Ms: redisHttp.p50Ms,
+          httpP99Ms: redisHttp.p99Ms,
+          httpP999Ms: redisHttp.p999Ms,
+          httpMaxMs: redisHttp.maxMs,
+          httpFromSendP50Ms: redisHttp.fromSendP50Ms,
+          httpFromSendP99Ms: redisHttp.fromSendP99Ms,
+          httpSendLagP99Ms: redisHttp.sendLagP99Ms,
+          gc: redisHttp.gc,
+          errors: redisHttp.errors,
+        }
+      : null,
     handlerCpuMsPerRequest: round(handlerCpu),
     reload: {
       checkpointMb: round(reload.checkpointMb),
-      firstWallMs: Math.round(reload.first.wallMs), firstEventLoopBlockMs: Math.round(reload.first.blockMs),
-      wallMs: Math.round(reload.steady.wallMs), eventLoopBlockMs: Math.round(reload.steady.blockMs),
+      firstWallMs: Math.round(reload.first.wallMs),
+      firstEventLoopBlockMs: Math.round(reload.first.blockMs),
+      wallMs: Math.round(reload.steady.wallMs),
+      eventLoopBlockMs: Math.round(reload.steady.blockMs),
     },
     joinerAsaEventsPerSec: Math.round(joinerEps.wall),
     joinerAsaEventsPerCpuSec: Math.round(joinerEps.cpu),

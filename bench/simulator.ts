@@ -73,13 +73,17 @@ export async function runSimulatorBench(flags: SimulatorBenchFlags, ctx: BenchCo
     let e = elapsed(t);
     const genRows = gen.rows + gen.randomRows;
     const generateRowsPerSec = genRows / e.wall;
-    ctx.log(`generate: ${genRows} rows (${gen.rows} standard + ${gen.randomRows} random) in ${e.wall.toFixed(1)} s: ${Math.round(generateRowsPerSec)} rows/s (${Math.round(genRows / e.cpu)} per CPU s)`);
+    ctx.log(
+      `generate: ${genRows} rows (${gen.rows} standard + ${gen.randomRows} random) in ${e.wall.toFixed(1)} s: ${Math.round(generateRowsPerSec)} rows/s (${Math.round(genRows / e.cpu)} per CPU s)`,
+    );
 
     t = start();
     const loaded = await loadLogDirectory(dir, gen.catalog);
     e = elapsed(t);
     const loadRowsPerSec = loaded.log.count / e.wall;
-    ctx.log(`load: ${loaded.log.count} rows (reader + id mapping + gift join) in ${e.wall.toFixed(1)} s: ${Math.round(loadRowsPerSec)} rows/s (${Math.round(loaded.log.count / e.cpu)} per CPU s)`);
+    ctx.log(
+      `load: ${loaded.log.count} rows (reader + id mapping + gift join) in ${e.wall.toFixed(1)} s: ${Math.round(loadRowsPerSec)} rows/s (${Math.round(loaded.log.count / e.cpu)} per CPU s)`,
+    );
 
     // A learned simulator fitted on part of the log (one pass: speed, not quality, is measured here) — whole
     // users, as fit-simulator's cap takes them: a prefix of the rows would be the random log alone, and a
@@ -88,7 +92,9 @@ export async function runSimulatorBench(flags: SimulatorBenchFlags, ctx: BenchCo
     t = start();
     const { simulator, report } = fitSimulator(part, gen.catalog, { epochs: 1, minSteps: 0, seed: ctx.seed });
     e = elapsed(t);
-    ctx.log(`fit: ${report.trainRows} rows x ${report.epochs} epoch in ${e.wall.toFixed(1)} s (${Math.round(report.trainRows / e.wall)} rows/s); held-out click AUC ${report.heads.click.auc.toFixed(3)}`);
+    ctx.log(
+      `fit: ${report.trainRows} rows x ${report.epochs} epoch in ${e.wall.toFixed(1)} s (${Math.round(report.trainRows / e.wall)} rows/s); held-out click AUC ${report.heads.click.auc.toFixed(3)}`,
+    );
 
     const respond = benchSimulatorRespond(simulator);
     ctx.log(`simulator respond: ${Math.round(respond.perSec)} responses/s (${Math.round(respond.perCpuSec)} per CPU s), batches of 4,096`);
@@ -102,7 +108,9 @@ export async function runSimulatorBench(flags: SimulatorBenchFlags, ctx: BenchCo
     e = elapsed(t);
     const served = env.responsesServed - before;
     const envItemResponsesPerSec = served / e.wall;
-    ctx.log(`environment (learned simulator, random policy, N=${numCandidates}, K=6): ${served} item responses in ${e.wall.toFixed(1)} s: ${Math.round(envItemResponsesPerSec)} /s (${Math.round(served / e.cpu)} per CPU s)`);
+    ctx.log(
+      `environment (learned simulator, random policy, N=${numCandidates}, K=6): ${served} item responses in ${e.wall.toFixed(1)} s: ${Math.round(envItemResponsesPerSec)} /s (${Math.round(served / e.cpu)} per CPU s)`,
+    );
 
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     ctx.log(`peak RSS: ${peakRssMb.toFixed(0)} MB`);

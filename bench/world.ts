@@ -48,7 +48,13 @@ export function median(xs: number[]): number {
  * pair counts, after `warmup` untimed batches; median of 3 repeats, per wall
  * second and per CPU second.
  */
-export function benchResponses(responder: ResponseModel, catalog: Catalog, batchSize = 4096, batches = 100, warmup = 20): { perSec: number; perCpuSec: number } {
+export function benchResponses(
+  responder: ResponseModel,
+  catalog: Catalog,
+  batchSize = 4096,
+  batches = 100,
+  warmup = 20,
+): { perSec: number; perCpuSec: number } {
   const rng = new Rng(7);
   const b: ExposureBatch = {
     count: batchSize,
@@ -82,7 +88,11 @@ export function benchResponses(responder: ResponseModel, catalog: Catalog, batch
 }
 
 /** Writes a `rows`-row KuaiRand-format log into `dir` and streams it back: rows/s of each, and the file size. */
-export async function benchLogIo(catalog: Catalog, rows: number, dir: string): Promise<{ writeRowsPerSec: number; writeRowsPerCpuSec: number; loadRowsPerSec: number; loadRowsPerCpuSec: number; bytes: number }> {
+export async function benchLogIo(
+  catalog: Catalog,
+  rows: number,
+  dir: string,
+): Promise<{ writeRowsPerSec: number; writeRowsPerCpuSec: number; loadRowsPerSec: number; loadRowsPerCpuSec: number; bytes: number }> {
   const path = join(dir, 'log_standard_bench.csv');
   const rng = new Rng(3);
   const row = emptyLogRow();
@@ -141,11 +151,19 @@ export async function runWorldBench(flags: WorldBenchFlags, ctx: BenchContext): 
   const catalog = buildCatalog({ numUsers: 27285, numItems: items }, new Rng(ctx.seed).fork('catalog'));
   const catalogMs = performance.now() - t;
   const catalogMb = typedBytes(catalog) / 2 ** 20;
-  ctx.log(`catalog: ${catalog.numUsers} users, ${catalog.numItems} items, ${catalog.numAuthors} authors in ${catalogMs.toFixed(0)} ms, ${catalogMb.toFixed(1)} MB of arrays`);
+  ctx.log(
+    `catalog: ${catalog.numUsers} users, ${catalog.numItems} items, ${catalog.numAuthors} authors in ${catalogMs.toFixed(0)} ms, ${catalogMb.toFixed(1)} MB of arrays`,
+  );
   t = performance.now();
   const world = createWorld(catalog, undefined, ctx.seed);
   const worldMs = performance.now() - t;
-  const worldMb = (world.userInterest.byteLength + world.authorStyle.byteLength + world.authorQuality.byteLength + world.tagEmbedding.byteLength + world.itemNoise.byteLength) / 2 ** 20;
+  const worldMb =
+    (world.userInterest.byteLength +
+      world.authorStyle.byteLength +
+      world.authorQuality.byteLength +
+      world.tagEmbedding.byteLength +
+      world.itemNoise.byteLength) /
+    2 ** 20;
   ctx.log(`world: built in ${worldMs.toFixed(0)} ms, ${worldMb.toFixed(1)} MB of latent parameters`);
   const responses = benchResponses(world, world.catalog, 4096, flags.responseBatches);
   ctx.log(`world responses: ${(responses.perSec / 1e6).toFixed(2)} M/s wall, ${(responses.perCpuSec / 1e6).toFixed(2)} M per CPU second (one thread)`);

@@ -54,11 +54,29 @@ const probe = spawnSync(cc, ['--version'], { encoding: 'utf8' });
 if (probe.error || probe.status !== 0) giveUp(`C compiler "${cc}" not found (apt-get install -y build-essential)`);
 
 // Debian/Ubuntu put OpenBLAS' cblas.h under the multiarch include dir, which cc already searches; add the usual extra places.
-const includeDirs = [nodeInclude, '/usr/include/openblas', '/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread'].filter((d) => existsSync(d));
+const includeDirs = [
+  nodeInclude,
+  '/usr/include/openblas',
+  '/usr/include/x86_64-linux-gnu/openblas-pthread',
+  '/usr/include/aarch64-linux-gnu/openblas-pthread',
+].filter((d) => existsSync(d));
 mkdirSync(outDir, { recursive: true });
 const tmp = `${output}.tmp-${process.pid}`;
 // -fno-math-errno lets sqrtf vectorise (the Adam kernel); nothing reads errno.
-const baseArgs = ['-O3', '-fno-math-errno', '-fPIC', '-shared', '-std=c11', '-Wall', '-DNODE_GYP_MODULE_NAME=rliv_native', ...includeDirs.map((d) => `-I${d}`), source, '-o', tmp, '-lopenblas'];
+const baseArgs = [
+  '-O3',
+  '-fno-math-errno',
+  '-fPIC',
+  '-shared',
+  '-std=c11',
+  '-Wall',
+  '-DNODE_GYP_MODULE_NAME=rliv_native',
+  ...includeDirs.map((d) => `-I${d}`),
+  source,
+  '-o',
+  tmp,
+  '-lopenblas',
+];
 // -march=native lets OpenBLAS-independent code vectorise; retry without it on compilers that reject it.
 let result = spawnSync(cc, ['-march=native', ...baseArgs], { encoding: 'utf8' });
 if (result.status !== 0) result = spawnSync(cc, baseArgs, { encoding: 'utf8' });
@@ -68,6 +86,13 @@ if (result.error || result.status !== 0) {
 renameSync(tmp, output);
 
 // Load it once in a child process so a broken addon is reported now rather than at first use.
-const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(output)}); const c = new Float32Array(1); a.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 0, 1, new Float32Array([3]), 0, 1, 0, c, 0, 1); if (c[0] !== 6) throw new Error('sgemm gave ' + c[0]); console.log(a.config());`], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+const check = spawnSync(
+  process.execPath,
+  [
+    '-e',
+    `const a = require(${JSON.stringify(output)}); const c = new Float32Array(1); a.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 0, 1, new Float32Array([3]), 0, 1, 0, c, 0, 1); if (c[0] !== 6) throw new Error('sgemm gave ' + c[0]); console.log(a.config());`,
+  ],
+  { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } },
+);
 if (check.status !== 0) giveUp(`built ${output} but it does not load: ${check.stderr.trim()}`);
 say(`built ${output} (${check.stdout.trim()})`);

@@ -59,9 +59,14 @@ const users = Int32Array.from({ length: 600 }, (_, i) => i);
 
 // 1. LIV per tower by pair state.
 const requests = [];
-new Environment(catalog, world, { ...environment, seed: seed + 77 }).runDays(2, cw.loggingPolicy(new Rng(seed + 9)), (trace) => {
-  for (const r of trace.requests) if (requests.length < 3000) requests.push(r);
-}, users);
+new Environment(catalog, world, { ...environment, seed: seed + 77 }).runDays(
+  2,
+  cw.loggingPolicy(new Rng(seed + 9)),
+  (trace) => {
+    for (const r of trace.requests) if (requests.length < 3000) requests.push(r);
+  },
+  users,
+);
 const pairState = (pc, i) => {
   const o = i * PAIR_COUNT_DIM;
   if (pc[o + PC_FOLLOW] === 1) return pc[o + PC_GIFT] > 0 ? 'followed + gifted' : 'followed';
@@ -81,7 +86,8 @@ for (const [name, agent] of agents) {
       for (let c = 0; c < TOWERS.length; c++) g.sums[c] += out[i * TOWERS.length + c];
     }
   }
-  for (const [key, g] of groups) console.log(`  ${name.padEnd(22)} ${key.padEnd(20)} ${String(g.n).padStart(7)} candidates  ${[...g.sums].map((s) => (s / g.n).toFixed(4)).join(' / ')}`);
+  for (const [key, g] of groups)
+    console.log(`  ${name.padEnd(22)} ${key.padEnd(20)} ${String(g.n).padStart(7)} candidates  ${[...g.sums].map((s) => (s / g.n).toFixed(4)).join(' / ')}`);
 }
 
 // 2. What each ranking exposes.
@@ -89,35 +95,44 @@ function serve(label, policy) {
   const env = new Environment(catalog, world, { ...environment, seed: seed + 76 });
   const sessions = [];
   const s = { exposures: 0, follows: 0, gifts: 0, followed: 0, clickedBefore: 0, live: 0, duration: 0, distinct: 0 };
-  env.runDays(3, policy, (trace) => {
-    sessions.push(trace);
-    const authors = new Set();
-    let exposures = 0;
-    for (const r of trace.requests) {
-      for (let p = 0; p < r.slate.length; p++) {
-        const idx = r.slate[p];
-        const item = r.candidates[idx];
-        const author = catalog.itemAuthor[item];
-        const o = idx * PAIR_COUNT_DIM;
-        exposures++;
-        s.follows += r.responses.follow[p];
-        s.gifts += r.responses.giftAmount[p] > 0 ? 1 : 0;
-        s.followed += r.candidatePairCounts[o + PC_FOLLOW] === 1 ? 1 : 0;
-        s.clickedBefore += r.candidatePairCounts[o + PC_CLICK] > 0 ? 1 : 0;
-        s.live += catalog.authorIsLive[author];
-        s.duration += catalog.itemDurationMs[item] / 1000;
-        authors.add(author);
+  env.runDays(
+    3,
+    policy,
+    (trace) => {
+      sessions.push(trace);
+      const authors = new Set();
+      let exposures = 0;
+      for (const r of trace.requests) {
+        for (let p = 0; p < r.slate.length; p++) {
+          const idx = r.slate[p];
+          const item = r.candidates[idx];
+          const author = catalog.itemAuthor[item];
+          const o = idx * PAIR_COUNT_DIM;
+          exposures++;
+          s.follows += r.responses.follow[p];
+          s.gifts += r.responses.giftAmount[p] > 0 ? 1 : 0;
+          s.followed += r.candidatePairCounts[o + PC_FOLLOW] === 1 ? 1 : 0;
+          s.clickedBefore += r.candidatePairCounts[o + PC_CLICK] > 0 ? 1 : 0;
+          s.live += catalog.authorIsLive[author];
+          s.duration += catalog.itemDurationMs[item] / 1000;
+          authors.add(author);
+        }
       }
-    }
-    s.exposures += exposures;
-    s.distinct += authors.size / Math.max(1, exposures);
-  }, users);
+      s.exposures += exposures;
+      s.distinct += authors.size / Math.max(1, exposures);
+    },
+    users,
+  );
   const e = s.exposures;
-  console.log(`  ${label.padEnd(44)} ${sessionLength(sessions).toFixed(2).padStart(6)} ${ctr(sessions).toFixed(3)} ${watchTime(sessions).toFixed(0).padStart(6)}`
-    + ` ${(s.follows / e).toFixed(4)} ${(s.gifts / e).toFixed(4)} ${(s.followed / e).toFixed(3)} ${(s.clickedBefore / e).toFixed(3)} ${(s.live / e).toFixed(3)}`
-    + ` ${(s.duration / e).toFixed(1).padStart(6)} ${(s.distinct / sessions.length).toFixed(3)}`);
+  console.log(
+    `  ${label.padEnd(44)} ${sessionLength(sessions).toFixed(2).padStart(6)} ${ctr(sessions).toFixed(3)} ${watchTime(sessions).toFixed(0).padStart(6)}` +
+      ` ${(s.follows / e).toFixed(4)} ${(s.gifts / e).toFixed(4)} ${(s.followed / e).toFixed(3)} ${(s.clickedBefore / e).toFixed(3)} ${(s.live / e).toFixed(3)}` +
+      ` ${(s.duration / e).toFixed(1).padStart(6)} ${(s.distinct / sessions.length).toFixed(3)}`,
+  );
 }
-console.log('\n600 users x 3 days, greedy: session length, CTR (per-session mean), watch s/session, follows/exposure, gifts/exposure, exposures of followed authors, of clicked-before authors, of live streamers, mean duration s, distinct-author share');
+console.log(
+  '\n600 users x 3 days, greedy: session length, CTR (per-session mean), watch s/session, follows/exposure, gifts/exposure, exposures of followed authors, of clicked-before authors, of live streamers, mean duration s, distinct-author share',
+);
 serve('random', new RandomPolicy(new Rng(seed + 3)));
 serve('logging policy', cw.loggingPolicy(new Rng(seed + 9)));
 for (const [name, agent] of agents) {

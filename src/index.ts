@@ -69,7 +69,22 @@ export * from './experiments/results-file.js';
 export * from './experiments/report-html.js';
 export * from './experiments/report-markdown.js';
 // (calibrationTable of the report is exported as reportCalibrationTable: the simulator's calibration has its own)
-export { reportTables, table2, table3, table2World, table3World, significanceTable, simToRealTable, simVsWorldTable, calibrationTable as reportCalibrationTable, paperTable, settingsTable, PAPER_REPORTED, type Cell, type ReportTable } from './experiments/report-tables.js';
+export {
+  reportTables,
+  table2,
+  table3,
+  table2World,
+  table3World,
+  significanceTable,
+  simToRealTable,
+  simVsWorldTable,
+  calibrationTable as reportCalibrationTable,
+  paperTable,
+  settingsTable,
+  PAPER_REPORTED,
+  type Cell,
+  type ReportTable,
+} from './experiments/report-tables.js';
 export * from './experiments/report-verdict.js';
 export * from './experiments/findings.js';
 export * from './experiments/ab-results.js';

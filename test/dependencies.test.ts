@@ -154,7 +154,10 @@ test('no import goes up a layer or sideways between peers (docs/design.md §2.1)
 });
 
 test('no import circle', () => {
-  assert.deepEqual(importCircles(graph).map((c) => c.join(' <-> ')), []);
+  assert.deepEqual(
+    importCircles(graph).map((c) => c.join(' <-> ')),
+    [],
+  );
 });
 
 test('the check itself fails on an upward import (the environment importing the learned simulator too), a peer import and a circle', () => {

@@ -125,10 +125,19 @@ export function loadAgentState(bytes: Uint8Array, state: AgentState): Record<str
     throw new AgentCheckpointError(`${state.agent}.load: these bytes hold agent "${meta?.agent}", not "${state.agent}"`);
   }
   if (JSON.stringify(meta.config) !== JSON.stringify(state.config)) {
-    throw new AgentCheckpointError(`${state.agent}.load: the checkpoint's config ${JSON.stringify(meta.config)} differs from this agent's ${JSON.stringify(state.config)}; create the agent with the checkpoint's config`);
+    throw new AgentCheckpointError(
+      `${state.agent}.load: the checkpoint's config ${JSON.stringify(meta.config)} differs from this agent's ${JSON.stringify(state.config)}; create the agent with the checkpoint's config`,
+    );
   }
-  if (!Array.isArray(meta.rngs) || meta.rngs.length !== state.rngs.length || !Array.isArray(meta.optimizerSteps) || meta.optimizerSteps.length !== state.optimizers.length) {
-    throw new AgentCheckpointError(`${state.agent}.load: checkpoint lists ${meta.rngs?.length} RNGs and ${meta.optimizerSteps?.length} optimizers; expected ${state.rngs.length} and ${state.optimizers.length}`);
+  if (
+    !Array.isArray(meta.rngs) ||
+    meta.rngs.length !== state.rngs.length ||
+    !Array.isArray(meta.optimizerSteps) ||
+    meta.optimizerSteps.length !== state.optimizers.length
+  ) {
+    throw new AgentCheckpointError(
+      `${state.agent}.load: checkpoint lists ${meta.rngs?.length} RNGs and ${meta.optimizerSteps?.length} optimizers; expected ${state.rngs.length} and ${state.optimizers.length}`,
+    );
   }
   if (meta.optimizerSteps.some((t) => !Number.isInteger(t) || t < 0)) {
     throw new AgentCheckpointError(`${state.agent}.load: optimizer step counts ${JSON.stringify(meta.optimizerSteps)} are not non-negative integers`);
@@ -138,7 +147,9 @@ export function loadAgentState(bytes: Uint8Array, state: AgentState): Record<str
   }
   // Everything verified: commit.
   state.params.forEach((p, i) => p.value.set(shadows[i]!.value));
-  state.optimizers.forEach((opt, o) => opt.setState({ step: meta.optimizerSteps[o]!, m: moments[o]!.m.map((p) => p.value), v: moments[o]!.v.map((p) => p.value) }));
+  state.optimizers.forEach((opt, o) =>
+    opt.setState({ step: meta.optimizerSteps[o]!, m: moments[o]!.m.map((p) => p.value), v: moments[o]!.v.map((p) => p.value) }),
+  );
   state.rngs.forEach((r, i) => r.setState(meta.rngs[i]!));
   return { ...meta.counters };
 }
@@ -208,14 +219,17 @@ export function loadAgentCheckpoint(bytes: Uint8Array, state: AgentState, stores
  */
 export function agentCheckpointSections(bytes: Uint8Array, who: string, verify = true, stores?: number): Uint8Array[] {
   if (!(bytes instanceof Uint8Array) || bytes.length < 20) {
-    throw new AgentCheckpointError(`${who}: expected the bytes written by save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`);
+    throw new AgentCheckpointError(
+      `${who}: expected the bytes written by save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`,
+    );
   }
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
   if (magic === PARAMS_MAGIC) return [bytes];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length - 4;
   const verifyChecksum = (): void => {
-    if (verify && view.getUint32(end, true) !== crc32(bytes, 0, end)) throw new AgentCheckpointError(`${who}: checkpoint checksum mismatch: the bytes are corrupt or truncated`);
+    if (verify && view.getUint32(end, true) !== crc32(bytes, 0, end))
+      throw new AgentCheckpointError(`${who}: checkpoint checksum mismatch: the bytes are corrupt or truncated`);
   };
   if (magic === LEGACY_RLIV_UA_MAGIC) {
     verifyChecksum();
@@ -223,21 +237,27 @@ export function agentCheckpointSections(bytes: Uint8Array, who: string, verify =
     const replayAt = 12 + agentLength;
     if (replayAt + 4 > end) throw new AgentCheckpointError(`${who}: checkpoint sections run past its end`);
     const replayLength = view.getUint32(replayAt, true);
-    if (replayAt + 4 + replayLength !== end) throw new AgentCheckpointError(`${who}: checkpoint replay section is ${end - replayAt - 4} bytes, its header says ${replayLength}`);
+    if (replayAt + 4 + replayLength !== end)
+      throw new AgentCheckpointError(`${who}: checkpoint replay section is ${end - replayAt - 4} bytes, its header says ${replayLength}`);
     if (stores !== undefined && stores !== 1) throw new AgentCheckpointError(`${who}: checkpoint has 1 sample stores, this agent keeps ${stores}`);
     return [bytes.subarray(12, replayAt), bytes.subarray(replayAt + 4, end)];
   }
   if (magic !== AGENT_CHECKPOINT_MAGIC && magic !== LEGACY_BASELINE_MAGIC) {
-    throw new AgentCheckpointError(`${who}: not an agent checkpoint (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${AGENT_CHECKPOINT_MAGIC}"; the older ${LEGACY_BASELINE_MAGIC}, ${LEGACY_RLIV_UA_MAGIC} and ${PARAMS_MAGIC} formats load too)`);
+    throw new AgentCheckpointError(
+      `${who}: not an agent checkpoint (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${AGENT_CHECKPOINT_MAGIC}"; the older ${LEGACY_BASELINE_MAGIC}, ${LEGACY_RLIV_UA_MAGIC} and ${PARAMS_MAGIC} formats load too)`,
+    );
   }
   verifyChecksum();
   const version = view.getUint32(8, true);
   if (version !== AGENT_CHECKPOINT_VERSION) {
-    throw new AgentCheckpointError(`${who}: checkpoint format version ${version}, this build reads ${AGENT_CHECKPOINT_VERSION}; load it with the rliv version that wrote it`);
+    throw new AgentCheckpointError(
+      `${who}: checkpoint format version ${version}, this build reads ${AGENT_CHECKPOINT_VERSION}; load it with the rliv version that wrote it`,
+    );
   }
   const count = view.getUint32(12, true);
   if (count < 1) throw new AgentCheckpointError(`${who}: checkpoint has no agent state section`);
-  if (stores !== undefined && count !== 1 + stores) throw new AgentCheckpointError(`${who}: checkpoint has ${count - 1} sample stores, this agent keeps ${stores}`);
+  if (stores !== undefined && count !== 1 + stores)
+    throw new AgentCheckpointError(`${who}: checkpoint has ${count - 1} sample stores, this agent keeps ${stores}`);
   const sections: Uint8Array[] = [];
   let off = 16;
   for (let k = 0; k < count; k++) {

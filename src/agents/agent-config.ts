@@ -29,11 +29,21 @@ export function resolveConfig<T extends object>(agent: string, defaults: T, over
   return out as T;
 }
 
-function merge(agent: string, prefix: string, out: Record<string, ConfigValue>, defaults: Record<string, ConfigValue>, overrides: Record<string, unknown>): void {
+function merge(
+  agent: string,
+  prefix: string,
+  out: Record<string, ConfigValue>,
+  defaults: Record<string, ConfigValue>,
+  overrides: Record<string, unknown>,
+): void {
   for (const [key, value] of Object.entries(overrides)) {
     const path = prefix + key;
     if (!(key in defaults)) {
-      throw new AgentConfigError(`${agent}: unknown config key "${path}"; known keys: ${Object.keys(defaults).map((k) => prefix + k).join(', ')}`);
+      throw new AgentConfigError(
+        `${agent}: unknown config key "${path}"; known keys: ${Object.keys(defaults)
+          .map((k) => prefix + k)
+          .join(', ')}`,
+      );
     }
     const d = defaults[key]!;
     if (Array.isArray(d)) {
@@ -47,7 +57,8 @@ function merge(agent: string, prefix: string, out: Record<string, ConfigValue>, 
       }
       merge(agent, `${path}.`, out[key] as Record<string, ConfigValue>, d as Record<string, ConfigValue>, value as Record<string, unknown>);
     } else if (typeof d === 'number') {
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new AgentConfigError(`${agent}: config "${path}" must be a finite number, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        throw new AgentConfigError(`${agent}: config "${path}" must be a finite number, got ${JSON.stringify(value)}`);
       out[key] = value;
     } else if (typeof value !== typeof d) {
       throw new AgentConfigError(`${agent}: config "${path}" must be a ${typeof d}, got ${JSON.stringify(value)}`);

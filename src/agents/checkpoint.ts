@@ -120,7 +120,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
   closeSync(fd);

@@ -75,7 +75,15 @@ export class Cql extends DoubleDqn {
  * (returned without alpha); adds the gradient of alpha times it into dQ:
  * d/dQ_j = alpha/B * softmax_j, minus alpha/B at the logged row.
  */
-export function conservativePenalty(q: Float32Array, groupStart: Int32Array, groupCount: Int32Array, loggedRow: Int32Array, n: number, alpha: number, dQ: Float32Array): number {
+export function conservativePenalty(
+  q: Float32Array,
+  groupStart: Int32Array,
+  groupCount: Int32Array,
+  loggedRow: Int32Array,
+  n: number,
+  alpha: number,
+  dQ: Float32Array,
+): number {
   const scale = alpha / n;
   let total = 0;
   for (let b = 0; b < n; b++) {

@@ -159,7 +159,14 @@ export class RankingModel implements Ranker {
     this.replay = new RequestReplay({ capacity: c.replayCapacity, maxCandidates: c.maxSlate, maxSlate: c.maxSlate });
     this.fieldSlots = Int32Array.from({ length: this.fieldCount }, (_, j) => j);
     // The user's fields come first: the candidates of one request share them (FieldLinear sums them once per request).
-    this.firstLayer = new FieldLinear({ table: this.emb, slotOf: this.fieldSlots, slotCount: this.fieldCount, denseCols: 0, name: `${name}.deep input`, sharedPrefix: this.fields.userFieldCount });
+    this.firstLayer = new FieldLinear({
+      table: this.emb,
+      slotOf: this.fieldSlots,
+      slotCount: this.fieldCount,
+      denseCols: 0,
+      name: `${name}.deep input`,
+      sharedPrefix: this.fields.userFieldCount,
+    });
     this.zeroSlots = new Int32Array(this.fieldCount);
     this.ensureCapacity(300);
   }
@@ -348,9 +355,7 @@ export class RankingModel implements Ranker {
         this.headPred[b] = logits[b * H + h]!;
         labels[b] = labelCols[h * B + b]!;
       }
-      const loss = h === H_WATCH
-        ? mseLoss(this.headPred, labels, B, this.headGrad)
-        : bceWithLogitsLoss(this.headPred, labels, B, this.headGrad);
+      const loss = h === H_WATCH ? mseLoss(this.headPred, labels, B, this.headGrad) : bceWithLogitsLoss(this.headPred, labels, B, this.headGrad);
       assertFiniteLoss(this.name, RANKING_HEADS[h]!, loss, this.steps);
       this.stepLosses[h] = loss;
       for (let b = 0; b < B; b++) gradAll[b * H + h] = weights[h]! * this.headGrad[b]!;
@@ -388,7 +393,14 @@ export class RankingModel implements Ranker {
    * checkpoint it with themselves (`setSteps` restores the counter on load).
    */
   internals(): { optimizer: Adam; rng: Rng; steps: number; setSteps: (steps: number) => void } {
-    return { optimizer: this.optimizer, rng: this.rng, steps: this.steps, setSteps: (steps) => { this.steps = steps; } };
+    return {
+      optimizer: this.optimizer,
+      rng: this.rng,
+      steps: this.steps,
+      setSteps: (steps) => {
+        this.steps = steps;
+      },
+    };
   }
 
   /** Logits of the n candidates of `requests`, back to back. */
@@ -396,7 +408,8 @@ export class RankingModel implements Ranker {
     this.ensureCapacity(n);
     let m = 0;
     for (const request of requests) {
-      for (let c = 0; c < request.candidates.length; c++) this.setExample(m++, request.user, request.candidates[c]!, request.candidatePairCounts, c * PAIR_COUNT_DIM);
+      for (let c = 0; c < request.candidates.length; c++)
+        this.setExample(m++, request.user, request.candidates[c]!, request.candidatePairCounts, c * PAIR_COUNT_DIM);
     }
     return this.forward(n);
   }
@@ -413,7 +426,8 @@ export class RankingModel implements Ranker {
       this.fields.checkItems(request.candidates, this.name);
       total += n;
     }
-    if (out.length < total * perRow) throw new RangeError(`${this.name}.score: output buffer holds ${out.length} values, ${total * perRow} needed for ${total} candidates`);
+    if (out.length < total * perRow)
+      throw new RangeError(`${this.name}.score: output buffer holds ${out.length} values, ${total * perRow} needed for ${total} candidates`);
     return total;
   }
 }

@@ -366,6 +366,14 @@ export function argmaxPerGroup(q: Float32Array, groupStart: Int32Array, groupCou
  * Double-DQN targets y_b = r_b + gamma * qTarget[best[b]], or r_b when the
  * sample is terminal (groupCount[b] = 0: the session ended, no next request).
  */
-export function doubleDqnTargets(qTarget: Float32Array, best: Int32Array, groupCount: Int32Array, reward: Float32Array, gamma: number, n: number, y: Float32Array): void {
+export function doubleDqnTargets(
+  qTarget: Float32Array,
+  best: Int32Array,
+  groupCount: Int32Array,
+  reward: Float32Array,
+  gamma: number,
+  n: number,
+  y: Float32Array,
+): void {
   for (let b = 0; b < n; b++) y[b] = groupCount[b]! > 0 ? reward[b]! + gamma * qTarget[best[b]!]! : reward[b]!;
 }

@@ -124,7 +124,10 @@ export class SlateSelector {
         pick = -1;
         for (let i = 0; i < n; i++) {
           if (taken[i]) continue;
-          if (r === 0) { pick = i; break; }
+          if (r === 0) {
+            pick = i;
+            break;
+          }
           r--;
         }
         if (randomFlags) randomFlags[pos] = 1;
@@ -134,7 +137,10 @@ export class SlateSelector {
         for (let i = 0; i < n; i++) {
           if (taken[i]) continue;
           const s = scores[i]!;
-          if (pick < 0 || s > best) { best = s; pick = i; }
+          if (pick < 0 || s > best) {
+            best = s;
+            pick = i;
+          }
         }
       }
       taken[pick] = 1;
@@ -151,7 +157,10 @@ export class SlateSelector {
     for (let i = 0; i < n; i++) {
       const s = scores[i]!;
       if (s > max) max = s;
-      if (Number.isFinite(s)) { mean += s; finite++; }
+      if (Number.isFinite(s)) {
+        mean += s;
+        finite++;
+      }
     }
     mean = finite > 0 ? mean / finite : 0;
     let variance = 0;
@@ -180,7 +189,11 @@ export class SlateSelector {
         }
       } else {
         // Only -Infinity scores left: fill in index order.
-        for (let i = 0; i < n; i++) if (!taken[i]) { pick = i; break; }
+        for (let i = 0; i < n; i++)
+          if (!taken[i]) {
+            pick = i;
+            break;
+          }
       }
       taken[pick] = 1;
       out[pos] = pick;

@@ -145,8 +145,11 @@ export class MtclTower {
    * the online group; valid until its next forward/backward).
    */
   lossAndBackward(
-    H: Float32Array, n: number,
-    rewards: Float32Array, rewardStride: number, rewardOffset: number,
+    H: Float32Array,
+    n: number,
+    rewards: Float32Array,
+    rewardStride: number,
+    rewardOffset: number,
     y: Float32Array,
     terms: LossTerms = { supervised: true, td: true },
   ): { loss: TowerLoss; dH: Float32Array } {

@@ -30,7 +30,11 @@ export class RankerPolicy implements SlatePolicy {
    * @param ranker the agent whose scores rank the candidates (its `score` is deterministic).
    * @param rng drawn from only when the setting explores.
    */
-  constructor(readonly ranker: Ranker, private readonly rng: Rng, setting: ExplorationSetting = GREEDY) {
+  constructor(
+    readonly ranker: Ranker,
+    private readonly rng: Rng,
+    setting: ExplorationSetting = GREEDY,
+  ) {
     this.setting = setting;
   }
 

@@ -30,11 +30,31 @@ const rlivUa = (variant: RlivUaVariant, description: string): AgentEntry => ({
 });
 
 export const AGENTS: Record<string, AgentEntry> = {
-  RankingModel: { description: 'DeepFM ranking model (first order + FM + deep part), supervised heads for click, long view, watch time, follow; ranks by predicted click', create: (ctx, cfg) => new RankingModel(ctx, cfg), resolveConfig: (cfg) => resolveRankingModelConfig('RankingModel', cfg) },
-  CQL: { description: 'Conservative Q-learning on the double-DQN network, offline on logging-policy sessions', create: (ctx, cfg) => createCql(ctx, cfg), resolveConfig: resolveCqlConfig },
-  DQN: { description: 'Double DQN on the request-level MDP, item-level Q(user + session summary, item)', create: (ctx, cfg) => createDqn(ctx, cfg), resolveConfig: resolveDqnConfig },
-  TD3: { description: 'TD3 actor-critic: the actor emits a vector in item-embedding space, items scored by dot product', create: (ctx, cfg) => new Td3(ctx, cfg), resolveConfig: resolveTd3Config },
-  RLUR: { description: 'RLUR: actor weighs the ranking model\'s predicted signals; immediate (+RND) and retention TD3 critics', create: (ctx, cfg) => new Rlur(ctx, cfg), resolveConfig: resolveRlurConfig },
+  RankingModel: {
+    description: 'DeepFM ranking model (first order + FM + deep part), supervised heads for click, long view, watch time, follow; ranks by predicted click',
+    create: (ctx, cfg) => new RankingModel(ctx, cfg),
+    resolveConfig: (cfg) => resolveRankingModelConfig('RankingModel', cfg),
+  },
+  CQL: {
+    description: 'Conservative Q-learning on the double-DQN network, offline on logging-policy sessions',
+    create: (ctx, cfg) => createCql(ctx, cfg),
+    resolveConfig: resolveCqlConfig,
+  },
+  DQN: {
+    description: 'Double DQN on the request-level MDP, item-level Q(user + session summary, item)',
+    create: (ctx, cfg) => createDqn(ctx, cfg),
+    resolveConfig: resolveDqnConfig,
+  },
+  TD3: {
+    description: 'TD3 actor-critic: the actor emits a vector in item-embedding space, items scored by dot product',
+    create: (ctx, cfg) => new Td3(ctx, cfg),
+    resolveConfig: resolveTd3Config,
+  },
+  RLUR: {
+    description: "RLUR: actor weighs the ranking model's predicted signals; immediate (+RND) and retention TD3 critics",
+    create: (ctx, cfg) => new Rlur(ctx, cfg),
+    resolveConfig: resolveRlurConfig,
+  },
   'RLIV-UA': rlivUa('RLIV-UA', 'RLIV-UA: four LIV towers (click, watch time, follow, gift) + supervised reward heads + gift assistance network'),
   'RLIV-UA(w/o SL)': rlivUa('RLIV-UA(w/o SL)', 'RLIV-UA without the auxiliary supervised reward heads (critics output Q directly)'),
   'RLIV-UA(w/o MT)': rlivUa('RLIV-UA(w/o MT)', 'RLIV-UA with the watch-time LIV tower alone (no multi-task towers, no assistance)'),
@@ -44,8 +64,16 @@ export const AGENTS: Record<string, AgentEntry> = {
 
 /** Names in the order of the paper's tables. */
 export const PAPER_MODEL_ORDER = [
-  'RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA',
-  'RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)',
+  'RankingModel',
+  'CQL',
+  'DQN',
+  'TD3',
+  'RLUR',
+  'RLIV-UA',
+  'RLIV-UA(w/o MT & SL)',
+  'RLIV-UA(w/o MT)',
+  'RLIV-UA(w/o SL)',
+  'RLIV-UA(w/o AL & SL)',
 ] as const;
 
 /** Looks an agent up by exact name; the error lists the known names. */

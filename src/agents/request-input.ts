@@ -120,8 +120,12 @@ export class RequestInput {
   prepare(n: number): void {
     // The user's fields come first: every candidate of a request (and of a stored next request) shares them and the summary.
     this.firstLayer ??= new FieldLinear({
-      table: this.fields.table, slotOf: this.slotOf, slotCount: this.slotCount, denseCols: this.inDim - this.summaryOffset,
-      name: `${this.fields.table.table.name} ${this.kind} input`, sharedPrefix: this.kind === 'item' ? 0 : this.fields.userFieldCount,
+      table: this.fields.table,
+      slotOf: this.slotOf,
+      slotCount: this.slotCount,
+      denseCols: this.inDim - this.summaryOffset,
+      name: `${this.fields.table.table.name} ${this.kind} input`,
+      sharedPrefix: this.kind === 'item' ? 0 : this.fields.userFieldCount,
     });
     this.firstLayer.prepare(this.rows, this.cap, n, this.x, this.inDim, this.summaryOffset);
     this.prepared = n;
@@ -192,7 +196,8 @@ export function checkRankRequests(agent: string, fields: FeatureFields, requests
   for (const request of requests) {
     const n = request.candidates.length;
     fields.checkUser(request.user, agent);
-    if (request.summary.length < SESSION_SUMMARY_DIM) throw new RangeError(`${agent}.score: summary has ${request.summary.length} values, ${SESSION_SUMMARY_DIM} needed`);
+    if (request.summary.length < SESSION_SUMMARY_DIM)
+      throw new RangeError(`${agent}.score: summary has ${request.summary.length} values, ${SESSION_SUMMARY_DIM} needed`);
     if (request.candidatePairCounts.length < n * PAIR_COUNT_DIM) {
       throw new RangeError(`${agent}.score: candidatePairCounts has ${request.candidatePairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
     }

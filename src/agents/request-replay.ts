@@ -243,10 +243,18 @@ export class RequestReplay {
       slateTotal += this.slateCount[i]!;
     }
     const header: SnapshotHeader = {
-      capacity: this.capacity, maxCandidates: this.maxCandidates, maxSlate: this.maxSlate,
-      summaryDim: SESSION_SUMMARY_DIM, pairDim: PAIR_COUNT_DIM, respDim: RESP_DIM,
-      size: n, head: this.head, sessionsSeen: this.sessionsSeen, emptySessions: this.emptySessions,
-      candidateTotal, slateTotal,
+      capacity: this.capacity,
+      maxCandidates: this.maxCandidates,
+      maxSlate: this.maxSlate,
+      summaryDim: SESSION_SUMMARY_DIM,
+      pairDim: PAIR_COUNT_DIM,
+      respDim: RESP_DIM,
+      size: n,
+      head: this.head,
+      sessionsSeen: this.sessionsSeen,
+      emptySessions: this.emptySessions,
+      candidateTotal,
+      slateTotal,
     };
     const json = new TextEncoder().encode(JSON.stringify(header));
     const total = 16 + json.length + payloadBytes(header) + 4;
@@ -293,7 +301,8 @@ export class RequestReplay {
       throw new RequestReplayFormatError(`request replay snapshot: ${why}`);
     };
     if (!LITTLE_ENDIAN) fail('snapshots are little-endian; this platform is big-endian');
-    if (!(bytes instanceof Uint8Array) || bytes.length < 20) fail(`expected the bytes of RequestReplay.save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`);
+    if (!(bytes instanceof Uint8Array) || bytes.length < 20)
+      fail(`expected the bytes of RequestReplay.save() (got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes})`);
     const magic = String.fromCharCode(...bytes.subarray(0, 8));
     if (magic !== SNAPSHOT_MAGIC) fail(`bad magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${SNAPSHOT_MAGIC}"`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -309,16 +318,32 @@ export class RequestReplay {
     } catch (err) {
       return fail(`header is not valid JSON (${(err as Error).message})`);
     }
-    const keys: (keyof SnapshotHeader)[] = ['capacity', 'maxCandidates', 'maxSlate', 'summaryDim', 'pairDim', 'respDim', 'size', 'head', 'sessionsSeen', 'emptySessions', 'candidateTotal', 'slateTotal'];
+    const keys: (keyof SnapshotHeader)[] = [
+      'capacity',
+      'maxCandidates',
+      'maxSlate',
+      'summaryDim',
+      'pairDim',
+      'respDim',
+      'size',
+      'head',
+      'sessionsSeen',
+      'emptySessions',
+      'candidateTotal',
+      'slateTotal',
+    ];
     for (const k of keys) if (!h || !Number.isInteger(h[k]) || h[k] < 0) fail(`header field ${k} = ${JSON.stringify(h?.[k])}, expected a non-negative integer`);
     if (h.capacity !== this.capacity || h.maxCandidates !== this.maxCandidates || h.maxSlate !== this.maxSlate) {
-      fail(`holds capacity/maxCandidates/maxSlate ${h.capacity}/${h.maxCandidates}/${h.maxSlate}, this replay ${this.capacity}/${this.maxCandidates}/${this.maxSlate}: build the agent with the checkpoint's config`);
+      fail(
+        `holds capacity/maxCandidates/maxSlate ${h.capacity}/${h.maxCandidates}/${h.maxSlate}, this replay ${this.capacity}/${this.maxCandidates}/${this.maxSlate}: build the agent with the checkpoint's config`,
+      );
     }
     if (h.summaryDim !== SESSION_SUMMARY_DIM || h.pairDim !== PAIR_COUNT_DIM || h.respDim !== RESP_DIM) {
       fail(`summary/pair/response widths ${h.summaryDim}/${h.pairDim}/${h.respDim}, this build ${SESSION_SUMMARY_DIM}/${PAIR_COUNT_DIM}/${RESP_DIM}`);
     }
     const n = h.size;
-    if (n > h.capacity || h.head >= h.capacity || (n < h.capacity && h.head !== n)) fail(`size ${n} and write position ${h.head} are inconsistent for capacity ${h.capacity}`);
+    if (n > h.capacity || h.head >= h.capacity || (n < h.capacity && h.head !== n))
+      fail(`size ${n} and write position ${h.head} are inconsistent for capacity ${h.capacity}`);
     if (h.emptySessions > h.sessionsSeen) fail(`${h.emptySessions} empty sessions of ${h.sessionsSeen} seen`);
     const bodyAt = 16 + hLen;
     if (bodyAt + payloadBytes(h) !== end) fail(`payload is ${end - bodyAt} bytes, the header describes ${payloadBytes(h)}`);
@@ -348,14 +373,17 @@ export class RequestReplay {
     for (let i = 0; i < n; i++) {
       const k = snap.slateCount[i]!;
       const c = snap.candidateCount[i]!;
-      if (!(k >= 1 && k <= h.maxSlate && c >= k && c <= h.maxCandidates)) fail(`entry ${i} keeps ${c} candidates for a slate of ${k} (limits ${h.maxCandidates}, ${h.maxSlate})`);
+      if (!(k >= 1 && k <= h.maxSlate && c >= k && c <= h.maxCandidates))
+        fail(`entry ${i} keeps ${c} candidates for a slate of ${k} (limits ${h.maxCandidates}, ${h.maxSlate})`);
       if (snap.done[i]! > 1) fail(`entry ${i} has done flag ${snap.done[i]}`);
       if (!(snap.returnGapDays[i]! >= 0)) fail(`entry ${i} has returnGapDays ${snap.returnGapDays[i]}`);
-      if (limits && !(snap.user[i]! >= 0 && snap.user[i]! < limits.numUsers)) fail(`entry ${i} has user ${snap.user[i]}, outside the catalog (0..${limits.numUsers - 1})`);
+      if (limits && !(snap.user[i]! >= 0 && snap.user[i]! < limits.numUsers))
+        fail(`entry ${i} has user ${snap.user[i]}, outside the catalog (0..${limits.numUsers - 1})`);
       candidateTotal += c;
       slateTotal += k;
     }
-    if (candidateTotal !== h.candidateTotal || slateTotal !== h.slateTotal) fail(`per-entry counts sum to ${candidateTotal} candidates / ${slateTotal} exposures, the header says ${h.candidateTotal} / ${h.slateTotal}`);
+    if (candidateTotal !== h.candidateTotal || slateTotal !== h.slateTotal)
+      fail(`per-entry counts sum to ${candidateTotal} candidates / ${slateTotal} exposures, the header says ${h.candidateTotal} / ${h.slateTotal}`);
     // next(i) must stay inside a session: the newest entry always ends one.
     if (n > 0 && snap.done[(h.head - 1 + h.capacity) % h.capacity]! !== 1) fail('the newest entry does not end a session');
     if (limits) {
@@ -364,7 +392,11 @@ export class RequestReplay {
         if (!(item >= 0 && item < limits.numItems)) fail(`stored candidate ${j} is item ${item}, outside the catalog (0..${limits.numItems - 1})`);
       }
     }
-    for (const [what, a] of [['summary', snap.summary], ['pairCounts', snap.pairCounts], ['responses', snap.responses]] as const) {
+    for (const [what, a] of [
+      ['summary', snap.summary],
+      ['pairCounts', snap.pairCounts],
+      ['responses', snap.responses],
+    ] as const) {
       for (let j = 0; j < a.length; j++) if (!Number.isFinite(a[j]!)) fail(`${what} value ${j} is ${a[j]}`);
     }
     return () => this.install(snap);
@@ -468,8 +500,10 @@ function validateSession(s: SessionTrace, replay: RequestReplay, numItems: numbe
     if (!(r.user >= 0 && r.user < numUsers)) throw new RangeError(`${where}: user ${r.user} is outside the catalog (0..${numUsers - 1})`);
     const n = r.candidates.length;
     if (r.summary.length < SESSION_SUMMARY_DIM) throw new RangeError(`${where}: summary has ${r.summary.length} values, expected ${SESSION_SUMMARY_DIM}`);
-    if (r.candidatePairCounts.length < n * PAIR_COUNT_DIM) throw new RangeError(`${where}: candidatePairCounts has ${r.candidatePairCounts.length} values, expected ${n} x ${PAIR_COUNT_DIM}`);
-    if (r.slate.length === 0 || r.slate.length > replay.maxSlate) throw new RangeError(`${where}: slate of ${r.slate.length} items; expected 1..${replay.maxSlate}`);
+    if (r.candidatePairCounts.length < n * PAIR_COUNT_DIM)
+      throw new RangeError(`${where}: candidatePairCounts has ${r.candidatePairCounts.length} values, expected ${n} x ${PAIR_COUNT_DIM}`);
+    if (r.slate.length === 0 || r.slate.length > replay.maxSlate)
+      throw new RangeError(`${where}: slate of ${r.slate.length} items; expected 1..${replay.maxSlate}`);
     for (let p = 0; p < r.slate.length; p++) {
       const c = r.slate[p]!;
       if (!(c >= 0 && c < n)) throw new RangeError(`${where}: slate position ${p} points at candidate ${c} of ${n}`);
@@ -478,7 +512,8 @@ function validateSession(s: SessionTrace, replay: RequestReplay, numItems: numbe
       const item = r.candidates[c]!;
       if (!(item >= 0 && item < numItems)) throw new RangeError(`${where}: candidate ${c} is item ${item}, outside the catalog (0..${numItems - 1})`);
     }
-    if (r.responses.click.length < r.slate.length) throw new RangeError(`${where}: responses hold ${r.responses.click.length} entries for a slate of ${r.slate.length}`);
+    if (r.responses.click.length < r.slate.length)
+      throw new RangeError(`${where}: responses hold ${r.responses.click.length} entries for a slate of ${r.slate.length}`);
     for (let p = 0; p < r.slate.length; p++) {
       const play = r.responses.playTimeMs[p]!;
       const gift = r.responses.giftAmount[p]!;

@@ -166,7 +166,9 @@ export function parseRlivUaConfig(overrides: Record<string, unknown> = {}, base:
   if (weighted.length === 0) throw new RlivUaConfigError('invalid RLIV-UA config: scoreWeights: at least one tower needs a nonzero weight');
   for (const [tower] of weighted) {
     if (!config.towers.includes(tower as Tower)) {
-      throw new RlivUaConfigError(`invalid RLIV-UA config: scoreWeights.${tower}: tower "${tower}" is not trained in this variant (towers: ${config.towers.join(', ')})`);
+      throw new RlivUaConfigError(
+        `invalid RLIV-UA config: scoreWeights.${tower}: tower "${tower}" is not trained in this variant (towers: ${config.towers.join(', ')})`,
+      );
     }
   }
   if (config.minReplaySize > config.replayCapacity) {

@@ -193,8 +193,14 @@ export class StateEmbedding {
    * the TD target.
    */
   encodeNextStates(
-    H: Float32Array, items0: Int32Array, counts0: Float32Array,
-    sampleOf: Int32Array, items: Int32Array, nextCounts: Float32Array, n: number, out: Float32Array,
+    H: Float32Array,
+    items0: Int32Array,
+    counts0: Float32Array,
+    sampleOf: Int32Array,
+    items: Int32Array,
+    nextCounts: Float32Array,
+    n: number,
+    out: Float32Array,
   ): void {
     this.checkOut('encodeNextStates', out, n);
     const hd = this.hDim;
@@ -208,7 +214,11 @@ export class StateEmbedding {
       const item = this.checkItem(items[r]!, r);
       if (item !== items0[b]) this.writeAuthor(item, out, o + d, -1);
       let changed = false;
-      for (let k = 0; k < P; k++) if (nextCounts[b * P + k] !== counts0[b * P + k]) { changed = true; break; }
+      for (let k = 0; k < P; k++)
+        if (nextCounts[b * P + k] !== counts0[b * P + k]) {
+          changed = true;
+          break;
+        }
       if (changed) this.writePair(nextCounts, b * P, out, o + 2 * d, -1);
     }
   }

@@ -42,7 +42,8 @@ export class ExportError extends Error {
 
 /** The tensors and metadata of an RLIV-UA agent (any variant); other agents are an {@link ExportError}. */
 export function rlivUaWeights(agent: Ranker): ExportedWeights {
-  if (!(agent instanceof RlivUaAgent)) throw new ExportError(`${agent.name}: export is for RLIV-UA and its variants (the towers, embedding and lookups); this checkpoint holds ${agent.name}`);
+  if (!(agent instanceof RlivUaAgent))
+    throw new ExportError(`${agent.name}: export is for RLIV-UA and its variants (the towers, embedding and lookups); this checkpoint holds ${agent.name}`);
   const net = agent.network;
   const emb = net.embedding;
   const d = emb.dim;
@@ -61,8 +62,13 @@ export function rlivUaWeights(agent: Ranker): ExportedWeights {
     ...net.allParams().map((p) => ({ name: p.name, shape: p.shape.slice(), data: p.value })),
   ];
   const towers = net.towers.map((t, i) => ({
-    tower: t.tower, column: TOWERS.indexOf(t.tower), prefix: t.online.name, heads: t.online.heads, sizes: t.online.sizes.slice(),
-    rewardHead: t.rewardHeadIndex, index: i,
+    tower: t.tower,
+    column: TOWERS.indexOf(t.tower),
+    prefix: t.online.name,
+    heads: t.online.heads,
+    sizes: t.online.sizes.slice(),
+    rewardHead: t.rewardHeadIndex,
+    index: i,
   }));
   const { scoreWeights, ...config } = agent.config;
   return {
@@ -132,11 +138,14 @@ export function rlivUaOnnx(agent: Ranker, producerVersion?: string): OnnxModel {
     const r = tower.rewardHeadIndex;
     const M = new Float32Array(G * 2);
     if (r >= 0) {
-      M[r * 2] = 1; M[r * 2 + 1] = 1;
+      M[r * 2] = 1;
+      M[r * 2 + 1] = 1;
       const v1 = r === 0 ? 1 : 0;
-      M[v1 * 2] = gamma; M[(v1 + 1) * 2 + 1] = gamma;
+      M[v1 * 2] = gamma;
+      M[(v1 + 1) * 2 + 1] = gamma;
     } else {
-      M[0] = 1; M[3] = 1;
+      M[0] = 1;
+      M[3] = 1;
     }
     inits.push({ name: `${P}.q`, dims: [G, 2], data: M });
     nodes.push({ op: 'MatMul', inputs: [prev, `${P}.q`], outputs: [`${P}.Q`] });
@@ -161,10 +170,17 @@ export function rlivUaOnnx(agent: Ranker, producerVersion?: string): OnnxModel {
   return {
     name: a.name,
     inputs: [{ name: 'H', dims: ['N', hDim] }],
-    outputs: [{ name: 'liv', dims: ['N', net.towers.length] }, { name: 'score', dims: ['N'] }],
+    outputs: [
+      { name: 'liv', dims: ['N', net.towers.length] },
+      { name: 'score', dims: ['N'] },
+    ],
     nodes,
     initializers: inits,
-    metadata: { ...weights.metadata, input: 'H [N, 3d] = concat(h_u, h_a, h_ua) per candidate (lookups in the safetensors export)', outputs: 'liv [N, towers in the order of "towers"], score [N]' },
+    metadata: {
+      ...weights.metadata,
+      input: 'H [N, 3d] = concat(h_u, h_a, h_ua) per candidate (lookups in the safetensors export)',
+      outputs: 'liv [N, towers in the order of "towers"], score [N]',
+    },
     producerVersion,
   };
 }

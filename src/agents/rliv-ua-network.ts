@@ -83,15 +83,34 @@ export class RlivUaNetwork {
     this.catalog = catalog;
     this.config = config;
     const cap = config.batchSize;
-    this.embedding = new StateEmbedding(catalog, {
-      dim: config.embeddingDim, rows: config.embeddingRows, initScale: config.embeddingInitScale,
-      countBuckets: config.countBuckets, capacity: cap,
-    }, rng.fork('embedding'));
+    this.embedding = new StateEmbedding(
+      catalog,
+      {
+        dim: config.embeddingDim,
+        rows: config.embeddingRows,
+        initScale: config.embeddingInitScale,
+        countBuckets: config.countBuckets,
+        capacity: cap,
+      },
+      rng.fork('embedding'),
+    );
     const hDim = this.embedding.hDim;
-    this.towers = config.towers.map((tower) => new MtclTower({
-      tower, inDim: hDim, hidden: config.hidden, supervised: config.supervised, gamma: config.gamma,
-      huberDelta: config.huberDelta, stopTdGradientAtRewardHead: config.stopTdGradientAtRewardHead, capacity: cap,
-    }, rng.fork(`tower.${tower}`)));
+    this.towers = config.towers.map(
+      (tower) =>
+        new MtclTower(
+          {
+            tower,
+            inDim: hDim,
+            hidden: config.hidden,
+            supervised: config.supervised,
+            gamma: config.gamma,
+            huberDelta: config.huberDelta,
+            stopTdGradientAtRewardHead: config.stopTdGradientAtRewardHead,
+            capacity: cap,
+          },
+          rng.fork(`tower.${tower}`),
+        ),
+    );
     this.towerColumn = config.towers.map((t) => TOWERS.indexOf(t));
     this.assistance = config.assistance
       ? new AssistanceGiftHead({ inDim: this.embedding.staticDim, hDim, hidden: config.hidden[0]!, capacity: cap }, rng.fork('assistance'))
@@ -258,7 +277,8 @@ export class RlivUaNetwork {
 
   private checkCandidates(items: Int32Array, pairCounts: Float32Array, n: number): void {
     if (n > this.config.maxCandidates) throw new RangeError(`RLIV-UA scoring: ${n} candidates exceed maxCandidates ${this.config.maxCandidates}`);
-    if (pairCounts.length < n * PAIR_COUNT_DIM) throw new RangeError(`RLIV-UA scoring: candidatePairCounts holds ${pairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
+    if (pairCounts.length < n * PAIR_COUNT_DIM)
+      throw new RangeError(`RLIV-UA scoring: candidatePairCounts holds ${pairCounts.length} values, ${n} x ${PAIR_COUNT_DIM} needed`);
     for (let r = 0; r < n; r++) {
       const item = items[r]!;
       if (!(item >= 0 && item < this.catalog.numItems) || !Number.isInteger(item)) {

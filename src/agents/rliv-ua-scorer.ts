@@ -310,7 +310,8 @@ export class FactorizedLivScorer {
     if (p === null || p === undefined) {
       const S = this.slots[t]!;
       p = {
-        width: W, version: 0,
+        width: W,
+        version: 0,
         zeroCounts: new Float32Array(W),
         itemTerm: new Float32Array(S * W),
         slotItem: new Int32Array(S).fill(-1),

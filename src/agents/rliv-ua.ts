@@ -33,7 +33,15 @@ import { allocSampleBatch, type SampleBatch } from '../mdp/scri-mdp.js';
 import { feedSessionToJoiner } from '../mdp/trace-events.js';
 import type { Ranker, RankerContext, RankRequest, TowerLiv, TrainStats } from './ranker.js';
 import { combineTowerLivs, towerWeightVector } from './tower-liv.js';
-import { AgentCheckpointError, agentCheckpointSections, loadAgentCheckpoint, loadAgentState, saveAgentCheckpoint, type AgentState, type CheckpointedStore } from './agent-checkpoint.js';
+import {
+  AgentCheckpointError,
+  agentCheckpointSections,
+  loadAgentCheckpoint,
+  loadAgentState,
+  saveAgentCheckpoint,
+  type AgentState,
+  type CheckpointedStore,
+} from './agent-checkpoint.js';
 import { parseRlivUaConfig, type RlivUaConfig } from './rliv-ua-config.js';
 import { RlivUaNetwork, type StepLosses } from './rliv-ua-network.js';
 
@@ -226,7 +234,10 @@ export class RlivUaAgent implements Ranker, TowerLiv {
    * parameter and replay sections carry their own checksums too).
    */
   save(): Uint8Array {
-    if (this.parametersOnly) throw new AgentCheckpointError(`${this.name}.save: this agent was loaded with loadParameters (serving; no replay buffer); load() the full checkpoint before saving`);
+    if (this.parametersOnly)
+      throw new AgentCheckpointError(
+        `${this.name}.save: this agent was loaded with loadParameters (serving; no replay buffer); load() the full checkpoint before saving`,
+      );
     return saveAgentCheckpoint(this.agentState(), [this.replayStore()]);
   }
 
@@ -300,15 +311,19 @@ export class RlivUaAgent implements Ranker, TowerLiv {
     const meta = prepared.meta as { agent?: string; config?: unknown; counters?: Record<string, number> } | null;
     if (!meta || meta.agent !== state.agent) throw new AgentCheckpointError(`${this.name}.load: these bytes hold agent "${meta?.agent}", not "${state.agent}"`);
     if (JSON.stringify(meta.config) !== JSON.stringify(state.config)) {
-      throw new AgentCheckpointError(`${this.name}.load: the checkpoint's config ${JSON.stringify(meta.config)} differs from this agent's ${JSON.stringify(state.config)}; create the agent with the checkpoint's config`);
+      throw new AgentCheckpointError(
+        `${this.name}.load: the checkpoint's config ${JSON.stringify(meta.config)} differs from this agent's ${JSON.stringify(state.config)}; create the agent with the checkpoint's config`,
+      );
     }
     const byName = new Map(prepared.tensors.map((t) => [t.name, t]));
     for (const p of state.params) {
       const t = byName.get(p.name);
       if (!t) throw new AgentCheckpointError(`${this.name}.load: parameter ${p.name} is not in the checkpoint`);
-      if (t.shape.join('x') !== p.shape.join('x') || t.values.length !== p.value.length) throw new AgentCheckpointError(`${this.name}.load: parameter ${p.name} has shape [${t.shape}] in the checkpoint but [${p.shape}] here`);
+      if (t.shape.join('x') !== p.shape.join('x') || t.values.length !== p.value.length)
+        throw new AgentCheckpointError(`${this.name}.load: parameter ${p.name} has shape [${t.shape}] in the checkpoint but [${p.shape}] here`);
     }
-    if (byName.size !== state.params.length) throw new AgentCheckpointError(`${this.name}.load: the checkpoint has ${byName.size} parameters, this agent ${state.params.length}`);
+    if (byName.size !== state.params.length)
+      throw new AgentCheckpointError(`${this.name}.load: the checkpoint has ${byName.size} parameters, this agent ${state.params.length}`);
     for (const p of state.params) p.value.set(byName.get(p.name)!.values);
     this.enterParametersOnly({ ...(meta.counters ?? {}) });
   }
@@ -390,8 +405,20 @@ export function prepareRlivUaParameters(bytes: Uint8Array): PreparedRlivUaParame
 
 function emptyCounters(): JoinerCounters {
   return {
-    impressions: 0, duplicateImpressions: 0, evictedImpressions: 0, emitted: 0, emittedWithFeedback: 0, emittedNegative: 0,
-    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, beforeImpressionFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
-    earlyEvicted: 0, invalidFeedback: 0,
+    impressions: 0,
+    duplicateImpressions: 0,
+    evictedImpressions: 0,
+    emitted: 0,
+    emittedWithFeedback: 0,
+    emittedNegative: 0,
+    feedback: 0,
+    joinedFeedback: 0,
+    duplicateFeedback: 0,
+    lateFeedback: 0,
+    beforeImpressionFeedback: 0,
+    outOfOrderJoined: 0,
+    orphanFeedback: 0,
+    earlyEvicted: 0,
+    invalidFeedback: 0,
   };
 }

@@ -170,8 +170,15 @@ export class Rlur implements Ranker {
     this.rankingModel = new RankingModel(
       { catalog: context.catalog, seed: context.seed },
       {
-        embeddingDim: c.embeddingDim, embeddingRows: c.embeddingRows, hidden: c.hidden, lr: c.criticLr,
-        batchSize: c.batchSize, replayCapacity: c.replayCapacity, maxSlate: c.maxSlate, initScale: c.initScale, trainOnCollected: true,
+        embeddingDim: c.embeddingDim,
+        embeddingRows: c.embeddingRows,
+        hidden: c.hidden,
+        lr: c.criticLr,
+        batchSize: c.batchSize,
+        replayCapacity: c.replayCapacity,
+        maxSlate: c.maxSlate,
+        initScale: c.initScale,
+        trainOnCollected: true,
       },
       'RLUR.rankingModel',
     );
@@ -225,10 +232,12 @@ export class Rlur implements Ranker {
   params(): Param[] {
     return [
       this.emb.table,
-      ...this.actor.params(), ...this.actorTarget.params(),
+      ...this.actor.params(),
+      ...this.actorTarget.params(),
       ...this.critics.flat().flatMap((q) => q.params()),
       ...this.criticTargets.flat().flatMap((q) => q.params()),
-      ...this.rndTarget.params(), ...this.rndPredictor.params(),
+      ...this.rndTarget.params(),
+      ...this.rndPredictor.params(),
     ];
   }
 
@@ -366,7 +375,18 @@ export class Rlur implements Ranker {
   /** Soft top slate of weights w over entry i's kept candidates: writes p(w) into out[offset..+4], pi into softPi. */
   private softProfile(i: number, w: Float32Array, wOffset: number, out: Float32Array, offset: number): void {
     const C = this.replay.maxCandidates;
-    softSlateProfile(this.signals, i * C * RLUR_SIGNALS, this.replay.candidateCount[i]!, RLUR_SIGNALS, w, wOffset, this.config.profileTemperature, this.softPi, out, offset);
+    softSlateProfile(
+      this.signals,
+      i * C * RLUR_SIGNALS,
+      this.replay.candidateCount[i]!,
+      RLUR_SIGNALS,
+      w,
+      wOffset,
+      this.config.profileTemperature,
+      this.softPi,
+      out,
+      offset,
+    );
   }
 
   /** Updates both twin critics (immediate and retention) and the RND predictor; returns their losses. */
@@ -426,9 +446,7 @@ export class Rlur implements Ranker {
       }
       for (let b = 0; b < B; b++) {
         const i = this.idx[b]!;
-        const r = k === CRITIC_I
-          ? rp.requestReward(i, c.reward)
-          : rp.done[i] ? c.returnWeight / (1 + rp.returnGapDays[i]!) : c.continueReward;
+        const r = k === CRITIC_I ? rp.requestReward(i, c.reward) : rp.done[i] ? c.returnWeight / (1 + rp.returnGapDays[i]!) : c.continueReward;
         const nr = this.nextRow[b]!;
         y[b] = nr < 0 ? r : r + c.gamma * this.minQ[nr]!;
       }
@@ -596,8 +614,12 @@ export class Rlur implements Ranker {
       optimizers: [this.criticOpt, this.actorOpt, this.rndOpt, rm.optimizer],
       rngs: [this.rng, rm.rng],
       counters: {
-        steps: this.steps, actorSteps: this.actorSteps, rankingSteps: this.rankingSteps, rndMean: this.rndMean,
-        lastActorLoss: this.lastActorLoss, rankingModelSteps: rm.steps,
+        steps: this.steps,
+        actorSteps: this.actorSteps,
+        rankingSteps: this.rankingSteps,
+        rndMean: this.rndMean,
+        lastActorLoss: this.lastActorLoss,
+        rankingModelSteps: rm.steps,
       },
     };
   }
@@ -613,8 +635,18 @@ export class Rlur implements Ranker {
  * S signals are x[xOffset + j*S ..]; writes pi into `pi` and the profile
  * p = sum_j pi_j x_j into out[outOffset .. +S].
  */
-export function softSlateProfile(x: Float32Array, xOffset: number, n: number, S: number, w: Float32Array, wOffset: number,
-  beta: number, pi: Float32Array, out: Float32Array, outOffset: number): void {
+export function softSlateProfile(
+  x: Float32Array,
+  xOffset: number,
+  n: number,
+  S: number,
+  w: Float32Array,
+  wOffset: number,
+  beta: number,
+  pi: Float32Array,
+  out: Float32Array,
+  outOffset: number,
+): void {
   let mx = -Infinity;
   for (let j = 0; j < n; j++) {
     let z = 0;
@@ -636,8 +668,19 @@ export function softSlateProfile(x: Float32Array, xOffset: number, n: number, S:
  * Backward of {@link softSlateProfile}: given g = dL/dp (at gOffset), writes
  * dL/dw_s = beta * sum_j pi_j (g . x_j) (x_js - p_s) into dw[dwOffset + s].
  */
-export function softSlateGrad(x: Float32Array, xOffset: number, n: number, S: number, pi: Float32Array, p: Float32Array,
-  g: Float32Array, gOffset: number, beta: number, dw: Float32Array, dwOffset: number): void {
+export function softSlateGrad(
+  x: Float32Array,
+  xOffset: number,
+  n: number,
+  S: number,
+  pi: Float32Array,
+  p: Float32Array,
+  g: Float32Array,
+  gOffset: number,
+  beta: number,
+  dw: Float32Array,
+  dwOffset: number,
+): void {
   for (let s = 0; s < S; s++) dw[dwOffset + s] = 0;
   for (let j = 0; j < n; j++) {
     const xo = xOffset + j * S;

@@ -126,7 +126,8 @@ export function chooseFusionWeight(requests: readonly FusionRequestScores[], opt
   const keep = options.keep ?? DEFAULT_CLICK_KEEP;
   if (!(Number.isInteger(options.k) && options.k >= 1)) throw new RangeError(`chooseFusionWeight: k must be an integer >= 1, got ${options.k}`);
   if (!(keep > 0 && keep <= 1)) throw new RangeError(`chooseFusionWeight: keep must be in (0, 1], got ${keep}`);
-  if (grid.length === 0 || grid[0] !== 0) throw new RangeError(`chooseFusionWeight: the grid must start at 0 (the production ranking), got [${grid.join(', ')}]`);
+  if (grid.length === 0 || grid[0] !== 0)
+    throw new RangeError(`chooseFusionWeight: the grid must start at 0 (the production ranking), got [${grid.join(', ')}]`);
   grid.forEach((w, i) => {
     checkFusionWeight(w, `chooseFusionWeight: grid[${i}]`);
     if (i > 0 && !(w > grid[i - 1]!)) throw new RangeError(`chooseFusionWeight: the grid must be ascending, got [${grid.join(', ')}]`);
@@ -136,7 +137,10 @@ export function chooseFusionWeight(requests: readonly FusionRequestScores[], opt
   let top = new Int32Array(options.k);
   for (const r of requests) {
     const n = r.base.length;
-    if (r.liv.length !== n || r.clickProbability.length !== n) throw new RangeError(`chooseFusionWeight: a request has ${n} base scores, ${r.liv.length} LIV scores and ${r.clickProbability.length} click probabilities; they must be equal`);
+    if (r.liv.length !== n || r.clickProbability.length !== n)
+      throw new RangeError(
+        `chooseFusionWeight: a request has ${n} base scores, ${r.liv.length} LIV scores and ${r.clickProbability.length} click probabilities; they must be equal`,
+      );
     if (fused.length < n) fused = new Float32Array(n);
     const k = Math.min(options.k, n);
     if (top.length < k) top = new Int32Array(k);
@@ -176,7 +180,11 @@ export class FusedRanker implements Ranker {
    * @param liv the LIV model (e.g. RLIV-UA); its `score` is the LIV score fused in.
    * @param weight the fusion weight w (checked: finite, >= 0).
    */
-  constructor(readonly base: Ranker, readonly liv: Ranker, weight: number) {
+  constructor(
+    readonly base: Ranker,
+    readonly liv: Ranker,
+    weight: number,
+  ) {
     this.name = liv.name;
     this.weightValue = checkFusionWeight(weight);
   }
@@ -250,7 +258,8 @@ export class FusedRanker implements Ranker {
     const who = `${this.name} (fused).load`;
     if (!(bytes instanceof Uint8Array) || bytes.length < 24) throw new RangeError(`${who}: expected the bytes written by save()`);
     const magic = String.fromCharCode(...bytes.subarray(0, 8));
-    if (magic !== FUSED_MAGIC) throw new RangeError(`${who}: not a fused ranker's bytes (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${FUSED_MAGIC}")`);
+    if (magic !== FUSED_MAGIC)
+      throw new RangeError(`${who}: not a fused ranker's bytes (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${FUSED_MAGIC}")`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const weight = checkFusionWeight(view.getFloat64(8, true), `${who}: the stored weight`);
     const bl = view.getUint32(16, true);

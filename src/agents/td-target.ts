@@ -41,7 +41,8 @@ export function sampleNextItems(
   outOffsets[0] = 0;
   for (let b = 0; b < count; b++) {
     const a = authors[b]!;
-    if (a < 0 || a >= catalog.numAuthors) throw new RangeError(`sampleNextItems: author ${a} of sample ${b} is not in the catalog (0..${catalog.numAuthors - 1})`);
+    if (a < 0 || a >= catalog.numAuthors)
+      throw new RangeError(`sampleNextItems: author ${a} of sample ${b} is not in the catalog (0..${catalog.numAuthors - 1})`);
     const start = offs[a]!;
     const n = offs[a + 1]! - start;
     if (n <= maxNextItems) {
@@ -54,7 +55,10 @@ export function sampleNextItems(
         const t = rng.int(j + 1);
         let pick = t;
         for (let q = first; q < total; q++) {
-          if (outItems[q] === ids[start + t]) { pick = j; break; }
+          if (outItems[q] === ids[start + t]) {
+            pick = j;
+            break;
+          }
         }
         outItems[total++] = ids[start + pick]!;
       }
@@ -78,8 +82,11 @@ export function sampleNextItems(
  */
 export function computeTdTargets(
   count: number,
-  rewards: Float32Array, rewardStride: number, rewardOffset: number,
-  q1: Float32Array, q2: Float32Array,
+  rewards: Float32Array,
+  rewardStride: number,
+  rewardOffset: number,
+  q1: Float32Array,
+  q2: Float32Array,
   nextOffsets: Int32Array,
   gamma: number,
   out: Float32Array,
@@ -90,7 +97,10 @@ export function computeTdTargets(
     const start = nextOffsets[b]!;
     const end = nextOffsets[b + 1]!;
     const r = rewards[b * rewardStride + rewardOffset]!;
-    if (end <= start) { out[b] = r; continue; }
+    if (end <= start) {
+      out[b] = r;
+      continue;
+    }
     let best = -Infinity;
     for (let j = start; j < end; j++) {
       const a = q1[j]!;

@@ -136,9 +136,12 @@ export class Td3 implements Ranker {
   params(): Param[] {
     return [
       this.emb.table,
-      ...this.actor.params(), ...this.actorTarget.params(),
-      ...this.critics[0].params(), ...this.critics[1].params(),
-      ...this.criticTargets[0].params(), ...this.criticTargets[1].params(),
+      ...this.actor.params(),
+      ...this.actorTarget.params(),
+      ...this.critics[0].params(),
+      ...this.critics[1].params(),
+      ...this.criticTargets[0].params(),
+      ...this.criticTargets[1].params(),
     ];
   }
 
@@ -367,8 +370,11 @@ export class Td3 implements Ranker {
 
   private state(): AgentState {
     return {
-      agent: this.name, config: this.config, params: this.params(),
-      optimizers: [this.criticOpt, this.actorOpt], rngs: [this.rng],
+      agent: this.name,
+      config: this.config,
+      params: this.params(),
+      optimizers: [this.criticOpt, this.actorOpt],
+      rngs: [this.rng],
       counters: { steps: this.steps, actorSteps: this.actorSteps, lastActorLoss: this.lastActorLoss },
     };
   }

@@ -19,7 +19,9 @@ export function readAgentConfigFile(path: string): Record<string, unknown> {
     throw new UsageError(`--agent-config ${path}: ${(err as Error).message}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`--agent-config ${path}: expected a JSON object of config overrides, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
+    throw new UsageError(
+      `--agent-config ${path}: expected a JSON object of config overrides, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`,
+    );
   }
   return parsed as Record<string, unknown>;
 }
@@ -42,7 +44,14 @@ export function readOneAgentConfigFile(path: string, name: string, batchSize: nu
  * of models outside `names` are dropped instead of refused (the preset's
  * shipped file, on a `--models` subset).
  */
-export function readPerModelConfigFile(path: string, names: readonly string[], batchSize: number, what: string, exploration?: ExplorationOptions, onlyThese = false): Record<string, unknown> {
+export function readPerModelConfigFile(
+  path: string,
+  names: readonly string[],
+  batchSize: number,
+  what: string,
+  exploration?: ExplorationOptions,
+  onlyThese = false,
+): Record<string, unknown> {
   const all = readAgentConfigFile(path);
   // A shipped file covers every model; a run of a subset (--models) takes the entries of its own.
   const overrides = onlyThese ? Object.fromEntries(Object.entries(all).filter(([name]) => names.includes(name))) : all;

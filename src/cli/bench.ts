@@ -31,7 +31,7 @@ const BENCHES: Record<string, { summary: string; run: BenchRunner }> = {
     },
   },
   'rliv-ua': {
-    summary: 'the real RLIV-UA agent\'s full training step and scoring vs the same step in PyTorch',
+    summary: "the real RLIV-UA agent's full training step and scoring vs the same step in PyTorch",
     run: async (values, ctx) => {
       const steps = intFlag(values, 'iterations', 1, 1_000_000);
       return (await import('../../bench/rliv-ua-step.js')).runRlivUaStepBench(steps !== undefined ? { steps } : {}, (m) => ctx.log(m));
@@ -48,7 +48,11 @@ const BENCHES: Record<string, { summary: string; run: BenchRunner }> = {
   world: {
     summary: 'catalog building, ground-truth world responses and KuaiRand log write/read rows/s',
     run: async (values, ctx) => {
-      const flags = { items: intFlag(values, 'items', 1) ?? 2_000_000, rows: intFlag(values, 'rows', 1) ?? 1_000_000, responseBatches: intFlag(values, 'iterations', 1) ?? 100 };
+      const flags = {
+        items: intFlag(values, 'items', 1) ?? 2_000_000,
+        rows: intFlag(values, 'rows', 1) ?? 1_000_000,
+        responseBatches: intFlag(values, 'iterations', 1) ?? 100,
+      };
       return (await import('../../bench/world.js')).runWorldBench(flags, ctx);
     },
   },
@@ -58,7 +62,8 @@ const BENCHES: Record<string, { summary: string; run: BenchRunner }> = {
       const durationSeconds = values.duration === undefined ? 60 : Number(values.duration);
       if (!(durationSeconds > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
       const scoreCalls = values.iterations === undefined ? 2000 : Number(values.iterations);
-      if (!(Number.isInteger(scoreCalls) && scoreCalls >= 10)) throw new UsageError(`--iterations must be an integer >= 10, got ${JSON.stringify(values.iterations)}`);
+      if (!(Number.isInteger(scoreCalls) && scoreCalls >= 10))
+        throw new UsageError(`--iterations must be an integer >= 10, got ${JSON.stringify(values.iterations)}`);
       const redisUrl = typeof values.redis === 'string' ? values.redis : undefined;
       return (await import('../../bench/serve.js')).runServeBench({ durationSeconds, scoreCalls, ...(redisUrl !== undefined ? { redisUrl } : {}) }, ctx);
     },
@@ -68,7 +73,9 @@ const BENCHES: Record<string, { summary: string; run: BenchRunner }> = {
 export const benchCommand: CommandSpec = {
   name: 'bench',
   summary: 'run a benchmark: ' + Object.keys(BENCHES).join(', '),
-  description: Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(10)}${b.summary}`).join('\n'),
+  description: Object.entries(BENCHES)
+    .map(([name, b]) => `  ${name.padEnd(10)}${b.summary}`)
+    .join('\n'),
   positionals: `<${Object.keys(BENCHES).join('|')}>`,
   options: {
     iterations: { type: 'string', description: 'override the number of timed iterations (smaller = faster, noisier)', valueName: 'N' },
@@ -77,7 +84,12 @@ export const benchCommand: CommandSpec = {
     items: { type: 'string', description: 'catalog size in items (world)', default: '2000000', valueName: 'N' },
     rows: { type: 'string', description: 'log rows written and read back (world)', default: '1000000', valueName: 'N' },
     models: { type: 'string', description: 'comma-separated models (models; default all ten)', valueName: 'LIST' },
-    candidates: { type: 'string', description: 'candidates per request N in the environment loop (simulator; the target is stated for 100)', default: '100', valueName: 'N' },
+    candidates: {
+      type: 'string',
+      description: 'candidates per request N in the environment loop (simulator; the target is stated for 100)',
+      default: '100',
+      valueName: 'N',
+    },
   },
   async run(values, positionals, ctx) {
     const which = positionals[0] ?? 'numeric';

@@ -77,7 +77,7 @@ export type Preset = (typeof PRESETS)[number];
 export function presetOption(defaultPreset: Preset = 'quick'): OptionSpec {
   return {
     type: 'string',
-    description: 'scale of the run: smoke (seconds, used by tests), quick (minutes), paper (the paper\'s scale, hours)',
+    description: "scale of the run: smoke (seconds, used by tests), quick (minutes), paper (the paper's scale, hours)",
     default: defaultPreset,
     valueName: 'NAME',
     choices: PRESETS,

@@ -6,7 +6,10 @@ import type { DataTables } from '../serving/model-registry.js';
 
 export function dataTablesFlags(values: OptionValues): DataTables {
   const tables: DataTables = {};
-  for (const [flag, key] of [['users', 'usersPath'], ['videos', 'videosPath']] as const) {
+  for (const [flag, key] of [
+    ['users', 'usersPath'],
+    ['videos', 'videosPath'],
+  ] as const) {
     const v = values[flag];
     if (typeof v !== 'string') continue;
     if (!existsSync(v)) throw new UsageError(`--${flag} ${v}: no such file`);

@@ -21,10 +21,15 @@ export const evaluateCommand: CommandSpec = {
   options: {
     checkpoint: { type: 'string', description: 'checkpoint written by "rliv train" (DIR/checkpoint.ckpt)', valueName: 'FILE' },
     preset: presetOption('quick'),
-    env: { type: 'string', description: 'environment to evaluate in (default: the one the model was trained in)', valueName: 'KIND', choices: ['world', 'simulator'] },
+    env: {
+      type: 'string',
+      description: 'environment to evaluate in (default: the one the model was trained in)',
+      valueName: 'KIND',
+      choices: ['world', 'simulator'],
+    },
     simulator: { type: 'string', description: 'learned simulator file (implies --env simulator)', valueName: 'FILE' },
     world: { type: 'string', description: 'world.json written by "rliv generate" (with --env world)', valueName: 'FILE' },
-    rounds: { type: 'string', description: 'evaluation rounds (default: the preset\'s last-epochs count, 10)', valueName: 'N' },
+    rounds: { type: 'string', description: "evaluation rounds (default: the preset's last-epochs count, 10)", valueName: 'N' },
     out: { type: 'string', description: 'also write DIR/evaluation.json', valueName: 'DIR' },
   },
   async run(values, _positionals, ctx) {

@@ -23,12 +23,12 @@ export const exportCommand: CommandSpec = {
   summary: 'export an RLIV-UA checkpoint: its weights as safetensors, or its scorer (the towers on H) as ONNX',
   description:
     'Writes every parameter by name, the embedding lookups (lookup.user, lookup.item, lookup.count) and metadata (towers, heads,\n' +
-    'gamma, score weights); scripts/rliv_safetensors.py loads it with numpy and computes the towers\' LIV. --format onnx: input H [N, 96]\n' +
-    '(concat(h_u, h_a, h_ua) from those lookups), outputs liv [N, towers] and score [N] (the agent\'s ranking score).',
+    "gamma, score weights); scripts/rliv_safetensors.py loads it with numpy and computes the towers' LIV. --format onnx: input H [N, 96]\n" +
+    "(concat(h_u, h_a, h_ua) from those lookups), outputs liv [N, towers] and score [N] (the agent's ranking score).",
   options: {
-    checkpoint: { type: 'string', description: 'checkpoint to export (rliv train\'s checkpoint.ckpt or a registry version)', valueName: 'FILE' },
+    checkpoint: { type: 'string', description: "checkpoint to export (rliv train's checkpoint.ckpt or a registry version)", valueName: 'FILE' },
     format: { type: 'string', description: 'output format', default: 'safetensors', choices: ['safetensors', 'onnx'], valueName: 'FORMAT' },
-    out: { type: 'string', description: 'file to write (default: the checkpoint\'s path with .safetensors or .onnx)', valueName: 'FILE' },
+    out: { type: 'string', description: "file to write (default: the checkpoint's path with .safetensors or .onnx)", valueName: 'FILE' },
     force: forceOption(),
   },
   async run(values, _positionals, ctx) {
@@ -55,7 +55,14 @@ export const exportCommand: CommandSpec = {
       const file = encodeSafetensors(weights.tensors, weights.metadata);
       writeFileSync(out, file);
       ctx.log(`${model.agent}: ${weights.tensors.length} tensors, ${(file.length / 1e6).toFixed(1)} MB -> ${out}`);
-      return { command: 'export', format, agent: model.agent, file: out, bytes: file.length, tensors: weights.tensors.map((t) => ({ name: t.name, shape: t.shape })) };
+      return {
+        command: 'export',
+        format,
+        agent: model.agent,
+        file: out,
+        bytes: file.length,
+        tensors: weights.tensors.map((t) => ({ name: t.name, shape: t.shape })),
+      };
     } catch (err) {
       if (err instanceof ExportError) throw new UsageError(err.message);
       throw err;

@@ -34,9 +34,13 @@ export const FIT_PRESETS: Record<Preset, { epochs: number; maxRows: number; memb
 function headLines(title: string, part: NonNullable<EnsembleReport['random']>): string[] {
   const lines = [`${title}`, 'behaviour     AUC     log-loss   rate      predicted'];
   for (const [name, h] of Object.entries(part.heads)) {
-    lines.push(`${name.padEnd(12)} ${Number.isNaN(h.auc) ? '  n/a ' : h.auc.toFixed(4)}  ${h.logLoss.toFixed(4).padStart(8)}  ${h.rate.toPrecision(3).padStart(8)}  ${h.predictedRate.toPrecision(3).padStart(8)}`);
+    lines.push(
+      `${name.padEnd(12)} ${Number.isNaN(h.auc) ? '  n/a ' : h.auc.toFixed(4)}  ${h.logLoss.toFixed(4).padStart(8)}  ${h.rate.toPrecision(3).padStart(8)}  ${h.predictedRate.toPrecision(3).padStart(8)}`,
+    );
   }
-  lines.push(`watch time: MAE ${part.watchTimeMaeSec.toFixed(2)} s per exposure; mean ${part.watchTimeMeanSec.toFixed(2)} s logged vs ${part.watchTimePredictedMeanSec.toFixed(2)} s predicted`);
+  lines.push(
+    `watch time: MAE ${part.watchTimeMaeSec.toFixed(2)} s per exposure; mean ${part.watchTimeMeanSec.toFixed(2)} s logged vs ${part.watchTimePredictedMeanSec.toFixed(2)} s predicted`,
+  );
   return lines;
 }
 
@@ -44,7 +48,8 @@ const round4 = (x: number) => Number(x.toFixed(4));
 
 export const fitSimulatorCommand: CommandSpec = {
   name: 'fit-simulator',
-  summary: 'fit the pessimistic ensemble of learned user simulators on KuaiRand-format logs; report held-out AUC per behaviour, the random-log check and lambda',
+  summary:
+    'fit the pessimistic ensemble of learned user simulators on KuaiRand-format logs; report held-out AUC per behaviour, the random-log check and lambda',
   options: {
     logs: { type: 'string', description: 'directory with log_standard_*.csv (+ gifts_*.csv, world.json from rliv generate)', valueName: 'DIR' },
     out: outOption('data/simulator'),
@@ -52,9 +57,18 @@ export const fitSimulatorCommand: CommandSpec = {
     preset: presetOption('quick'),
     users: { type: 'string', description: 'real KuaiRand user_features_*.csv (logs without world.json)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic_*.csv (logs without world.json)', valueName: 'PATH' },
-    members: { type: 'string', description: `members of the ensemble, each fitted on its own bootstrap over users with its own seed (1-32; default ${DEFAULT_ENSEMBLE_MEMBERS})`, valueName: 'N' },
-    epochs: { type: 'string', description: 'override the preset\'s training epochs (of every member)', valueName: 'N' },
-    'max-rows': { type: 'string', description: 'read at most N log rows: the complete histories of a seeded random subset of users (default: the preset\'s cap; smoke 300k, quick 3M, paper all)', valueName: 'N' },
+    members: {
+      type: 'string',
+      description: `members of the ensemble, each fitted on its own bootstrap over users with its own seed (1-32; default ${DEFAULT_ENSEMBLE_MEMBERS})`,
+      valueName: 'N',
+    },
+    epochs: { type: 'string', description: "override the preset's training epochs (of every member)", valueName: 'N' },
+    'max-rows': {
+      type: 'string',
+      description:
+        "read at most N log rows: the complete histories of a seeded random subset of users (default: the preset's cap; smoke 300k, quick 3M, paper all)",
+      valueName: 'N',
+    },
   },
   async run(values, _positionals, ctx) {
     const logsDir = requireString(values, 'logs');
@@ -72,7 +86,10 @@ export const fitSimulatorCommand: CommandSpec = {
     let description: WorldDescription;
     if (typeof values.users === 'string' || typeof values.videos === 'string') {
       description = {
-        kind: 'rliv-world', version: 1, catalogSeed: ctx.seed, worldSeed: ctx.seed,
+        kind: 'rliv-world',
+        version: 1,
+        catalogSeed: ctx.seed,
+        worldSeed: ctx.seed,
         ...(typeof values.users === 'string' ? { usersPath: resolve(values.users) } : {}),
         ...(typeof values.videos === 'string' ? { videosPath: resolve(values.videos) } : {}),
         worldConfig: DEFAULT_WORLD_CONFIG,
@@ -86,8 +103,13 @@ export const fitSimulatorCommand: CommandSpec = {
     const catalog = await buildDescribedCatalog(description);
     ctx.log(`catalog: ${catalog.numUsers} users, ${catalog.numItems} items, ${catalog.numAuthors} authors`);
     const loaded = await loadLogDirectory(logsDir, catalog, { maxRows: scale.maxRows, seed: ctx.seed });
-    const subset = loaded.usersKept < catalog.numUsers ? ` (the complete histories of ${loaded.usersKept} of ${catalog.numUsers} users, within --max-rows ${scale.maxRows})` : '';
-    ctx.log(`logs: ${loaded.log.count} rows from ${loaded.files.logs.length} file(s)${subset}; ${loaded.rowsSkippedUnknownId} skipped (unknown user/video); gifts joined ${loaded.giftsJoined}, unmatched ${loaded.giftsUnmatched}`);
+    const subset =
+      loaded.usersKept < catalog.numUsers
+        ? ` (the complete histories of ${loaded.usersKept} of ${catalog.numUsers} users, within --max-rows ${scale.maxRows})`
+        : '';
+    ctx.log(
+      `logs: ${loaded.log.count} rows from ${loaded.files.logs.length} file(s)${subset}; ${loaded.rowsSkippedUnknownId} skipped (unknown user/video); gifts joined ${loaded.giftsJoined}, unmatched ${loaded.giftsUnmatched}`,
+    );
     // The experiment preset's fit options (the same the experiment uses), with this command's epochs and members.
     const fitOptions = { ...experimentPreset(preset).simulatorFit, epochs: scale.epochs, members: scale.members };
     ctx.log(`fitting an ensemble of ${scale.members} member(s), ${scale.epochs} epoch(s) each ...`);
@@ -97,19 +119,43 @@ export const fitSimulatorCommand: CommandSpec = {
       onMember: (k) => ctx.log(`member ${k}/${scale.members} fitted`),
     });
     for (const line of headLines(`held-out standard log (${report.heldOutRows} rows):`, report.standard)) ctx.log(line);
-    if (report.random) for (const line of headLines(`random log held out of the fit (${report.randomRows} rows; ${report.randomTrainRows} random-log rows trained on):`, report.random)) ctx.log(line);
+    if (report.random)
+      for (const line of headLines(
+        `random log held out of the fit (${report.randomRows} rows; ${report.randomTrainRows} random-log rows trained on):`,
+        report.random,
+      ))
+        ctx.log(line);
     else ctx.log('no random log (log_random_*.csv): no random-log validation, and no pessimism (lambda = 0)');
     const click = report.clickRandom;
-    if (click) ctx.log(`random-log click: observed ${click.observed.toFixed(4)}, members' mean ${click.predictedMean.toFixed(4)}, pessimistic ${click.predictedPessimistic.toFixed(4)} (mean disagreement ${click.meanDisagreement.toFixed(4)})`);
+    if (click)
+      ctx.log(
+        `random-log click: observed ${click.observed.toFixed(4)}, members' mean ${click.predictedMean.toFixed(4)}, pessimistic ${click.predictedPessimistic.toFixed(4)} (mean disagreement ${click.meanDisagreement.toFixed(4)})`,
+      );
     ctx.log(`pessimism lambda ${report.lambda.toFixed(4)}: ${report.lambdaRule}`);
     mkdirSync(values.out as string, { recursive: true });
     const simulatorPath = join(values.out as string, SIMULATOR_FILE);
     const reportPath = join(values.out as string, 'simulator-report.json');
-    ensemble.save(simulatorPath, { world: description, report: { heads: report.standard.heads, watchTimeMaeSec: report.standard.watchTimeMaeSec, lambda: report.lambda } });
-    writeFileSync(reportPath, JSON.stringify({
-      logs: loaded.files, rows: loaded.log.count, usersKept: loaded.usersKept, skipped: loaded.rowsSkippedUnknownId, giftsJoined: loaded.giftsJoined, giftsUnmatched: loaded.giftsUnmatched,
-      epochs: scale.epochs, ...report,
-    }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+    ensemble.save(simulatorPath, {
+      world: description,
+      report: { heads: report.standard.heads, watchTimeMaeSec: report.standard.watchTimeMaeSec, lambda: report.lambda },
+    });
+    writeFileSync(
+      reportPath,
+      JSON.stringify(
+        {
+          logs: loaded.files,
+          rows: loaded.log.count,
+          usersKept: loaded.usersKept,
+          skipped: loaded.rowsSkippedUnknownId,
+          giftsJoined: loaded.giftsJoined,
+          giftsUnmatched: loaded.giftsUnmatched,
+          epochs: scale.epochs,
+          ...report,
+        },
+        (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+        2,
+      ) + '\n',
+    );
     const auc: Record<string, number> = {};
     const logLoss: Record<string, number> = {};
     for (const [name, h] of Object.entries(report.standard.heads)) {
@@ -131,7 +177,15 @@ export const fitSimulatorCommand: CommandSpec = {
       auc,
       logLoss,
       ...(report.random ? { randomAuc } : {}),
-      ...(click ? { randomClick: { observed: round4(click.observed), predictedMean: round4(click.predictedMean), predictedPessimistic: round4(click.predictedPessimistic) } } : {}),
+      ...(click
+        ? {
+            randomClick: {
+              observed: round4(click.observed),
+              predictedMean: round4(click.predictedMean),
+              predictedPessimistic: round4(click.predictedPessimistic),
+            },
+          }
+        : {}),
       watchTimeMaeSec: Number(report.standard.watchTimeMaeSec.toFixed(3)),
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
     };

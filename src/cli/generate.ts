@@ -14,7 +14,7 @@ import { checkOutDir, forceOption } from './out-dir.js';
 export const generateCommand: CommandSpec = {
   name: 'generate',
   summary: 'build and calibrate the ground-truth world, write KuaiRand-format logs + gifts + world.json + calibration.json',
-  description: 'Without --users/--videos the world is synthetic at the preset\'s scale; with them it uses the real KuaiRand tables\' users and/or videos.',
+  description: "Without --users/--videos the world is synthetic at the preset's scale; with them it uses the real KuaiRand tables' users and/or videos.",
   options: {
     out: outOption('data/generated'),
     force: forceOption(),
@@ -22,11 +22,15 @@ export const generateCommand: CommandSpec = {
     users: { type: 'string', description: 'real KuaiRand user_features_*.csv (its users instead of synthetic ones)', valueName: 'PATH' },
     videos: { type: 'string', description: 'real KuaiRand video_features_basic_*.csv (its videos, authors, tags, durations)', valueName: 'PATH' },
     world: { type: 'string', description: 'JSON file overriding any world config fields (see src/world/world-config.ts)', valueName: 'FILE.json' },
-    days: { type: 'string', description: 'override the preset\'s number of logged days', valueName: 'N' },
-    'users-count': { type: 'string', description: 'override the preset\'s number of synthetic users', valueName: 'N' },
-    'items-count': { type: 'string', description: 'override the preset\'s number of synthetic items', valueName: 'N' },
-    'calibration-user-days': { type: 'string', description: 'user-days each calibration run simulates (more: slower, steadier rare rates) [default: the preset\'s]', valueName: 'N' },
-    'no-calibrate': { type: 'boolean', description: 'keep the config\'s intercepts (skip the bisection fit)' },
+    days: { type: 'string', description: "override the preset's number of logged days", valueName: 'N' },
+    'users-count': { type: 'string', description: "override the preset's number of synthetic users", valueName: 'N' },
+    'items-count': { type: 'string', description: "override the preset's number of synthetic items", valueName: 'N' },
+    'calibration-user-days': {
+      type: 'string',
+      description: "user-days each calibration run simulates (more: slower, steadier rare rates) [default: the preset's]",
+      valueName: 'N',
+    },
+    'no-calibrate': { type: 'boolean', description: "keep the config's intercepts (skip the bisection fit)" },
   },
   async run(values, _positionals, ctx) {
     const preset = (values.preset as Preset | undefined) ?? 'quick';
@@ -60,9 +64,10 @@ export const generateCommand: CommandSpec = {
       log: (line) => ctx.log(line),
     });
     if (!result.withinTolerance) {
-      const sample = result.calibrationUsers > 0 && result.calibrationUsers < result.users
-        ? `; the intercepts were fitted on ${result.calibrationUsers} of the ${result.users} users, and a larger --calibration-user-days (now ${scale.calibrationUserDays}) measures the rare rates more precisely`
-        : '';
+      const sample =
+        result.calibrationUsers > 0 && result.calibrationUsers < result.users
+          ? `; the intercepts were fitted on ${result.calibrationUsers} of the ${result.users} users, and a larger --calibration-user-days (now ${scale.calibrationUserDays}) measures the rare rates more precisely`
+          : '';
       ctx.log(`warning: some generated rates are outside ±20 % of KuaiRand-Pure's (see calibration.json)${sample}`);
     }
     const rates: Record<string, number> = {};

@@ -14,7 +14,7 @@ function topLevelHelp(): string {
     'Usage: rliv <command> [options]',
     '',
     'RLIV-UA: lifelong interaction value of user-author pairs, with a KuaiRand-style simulator,',
-    'the paper\'s baselines and experiments, and an online ranking service.',
+    "the paper's baselines and experiments, and an online ranking service.",
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
@@ -50,9 +50,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed must be an integer in [0, 4294967295], got ${JSON.stringify(values.seed)}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new UsageError(`--seed must be an integer in [0, 4294967295], got ${JSON.stringify(values.seed)}`);
     const quiet = values.quiet === true;
-    const ctx: CommandContext = { quiet, seed, log: (m) => { if (!quiet) process.stderr.write(m + '\n'); } };
+    const ctx: CommandContext = {
+      quiet,
+      seed,
+      log: (m) => {
+        if (!quiet) process.stderr.write(m + '\n');
+      },
+    };
     const summary = await command.run(values, positionals, ctx);
     process.stdout.write(JSON.stringify(summary) + '\n');
     return 0;
@@ -68,4 +75,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

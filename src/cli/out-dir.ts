@@ -10,7 +10,11 @@ import { UsageError, type OptionSpec } from './command.js';
 
 /** `--force`, shared by every command that takes `--out DIR`. */
 export function forceOption(): OptionSpec {
-  return { type: 'boolean', description: 'write into a non-empty --out DIR, replacing the files this command writes (other files are left as they are)', default: false };
+  return {
+    type: 'boolean',
+    description: 'write into a non-empty --out DIR, replacing the files this command writes (other files are left as they are)',
+    default: false,
+  };
 }
 
 /** What {@link checkOutDir} accepts besides an empty or missing directory. */

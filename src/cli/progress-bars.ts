@@ -32,12 +32,15 @@ export function progressSink(ctx: CommandContext): ProgressSink {
       started = performance.now();
       lastDecile = -1;
       if (tty) {
-        bar = new cliProgress.SingleBar({
-          stream: process.stderr,
-          format: `${name.padEnd(12)} |{bar}| {percentage}% | {value}/{total} ${u} | elapsed {duration_formatted} | ETA {eta_formatted} | {note}`,
-          hideCursor: true,
-          etaBuffer: 50,
-        }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: `${name.padEnd(12)} |{bar}| {percentage}% | {value}/{total} ${u} | elapsed {duration_formatted} | ETA {eta_formatted} | {note}`,
+            hideCursor: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
         bar.start(total, 0, { note: '' });
       } else {
         ctx.log(`${name}: ${t} ${u}`);
@@ -53,7 +56,9 @@ export function progressSink(ctx: CommandContext): ProgressSink {
         lastDecile = decile;
         const elapsed = (performance.now() - started) / 1000;
         const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
-        ctx.log(`${phase}: ${done}/${total} ${unit} (${decile * 10} %), elapsed ${formatSeconds(elapsed)}, ETA ${formatSeconds(eta)}${note ? ` — ${note}` : ''}`);
+        ctx.log(
+          `${phase}: ${done}/${total} ${unit} (${decile * 10} %), elapsed ${formatSeconds(elapsed)}, ETA ${formatSeconds(eta)}${note ? ` — ${note}` : ''}`,
+        );
       }
     },
     stop() {

@@ -24,11 +24,18 @@ export const reportCommand: CommandSpec = {
     'experiment, ab-report.html + ab-report.md for an A/B test. Default --out: the directory of RESULTS.json.',
   positionals: 'RESULTS.json',
   options: {
-    out: { type: 'string', description: 'directory to write the reports into (default: beside RESULTS.json; another directory must be empty unless --force)', valueName: 'DIR' },
+    out: {
+      type: 'string',
+      description: 'directory to write the reports into (default: beside RESULTS.json; another directory must be empty unless --force)',
+      valueName: 'DIR',
+    },
     force: forceOption(),
   },
   async run(values, positionals, ctx) {
-    if (positionals.length !== 1) throw new UsageError(`expected one RESULTS.json (the results.json of rliv experiment or the ab-results.json of rliv ab-test), got ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+    if (positionals.length !== 1)
+      throw new UsageError(
+        `expected one RESULTS.json (the results.json of rliv experiment or the ab-results.json of rliv ab-test), got ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+      );
     const path = resolve(positionals[0]!);
     const home = dirname(path);
     const out = typeof values.out === 'string' ? resolve(values.out) : home;

@@ -28,7 +28,7 @@ export const trainOnlineCommand: CommandSpec = {
     users: { type: 'string', description: 'KuaiRand user_features_*.csv for models trained on it (as given to "rliv serve")', valueName: 'FILE' },
     videos: { type: 'string', description: 'KuaiRand video_features_basic_*.csv for models trained on it', valueName: 'FILE' },
     group: { type: 'string', description: 'consumer group of the trainers', default: 'trainers', valueName: 'NAME' },
-    consumer: { type: 'string', description: 'this trainer\'s consumer name (keep it stable across restarts)', default: 'trainer-1', valueName: 'NAME' },
+    consumer: { type: 'string', description: "this trainer's consumer name (keep it stable across restarts)", default: 'trainer-1', valueName: 'NAME' },
     'steps-per-round': { type: 'string', description: 'gradient steps after each read that brought samples', default: '20', valueName: 'N' },
     'publish-every': { type: 'string', description: 'publish a version after this many new samples', default: '256', valueName: 'N' },
     'publish-interval': { type: 'string', description: 'at least this many seconds between versions', default: '5', valueName: 'S' },
@@ -46,7 +46,8 @@ export const trainOnlineCommand: CommandSpec = {
     if (!(interval >= 0)) throw new UsageError(`--publish-interval must be a number of seconds >= 0, got ${JSON.stringify(values['publish-interval'])}`);
     const maxVersions = intFlag(values, 'versions', 1, 1_000_000);
     const duration = values.duration === undefined ? undefined : Number(values.duration);
-    if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
+    if (duration !== undefined && !(duration > 0))
+      throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
     const waitS = Number(values['wait-model']);
 
     const deadline = Date.now() + (waitS > 0 ? waitS * 1000 : 0);
@@ -55,13 +56,20 @@ export const trainOnlineCommand: CommandSpec = {
       await new Promise((r) => setTimeout(r, 500));
       base = await registry.loadLatest();
     }
-    if (base === null) throw new Error(`no model in registry ${registry.dir}: start "rliv serve --models ${registry.dir} --redis ${url}" first (it publishes version 1)`);
-    ctx.log(`training ${base.agent} from registry version ${base.version} (${registry.dir}); consuming ${url} as ${String(values.group)}/${String(values.consumer)}`);
+    if (base === null)
+      throw new Error(`no model in registry ${registry.dir}: start "rliv serve --models ${registry.dir} --redis ${url}" first (it publishes version 1)`);
+    ctx.log(
+      `training ${base.agent} from registry version ${base.version} (${registry.dir}); consuming ${url} as ${String(values.group)}/${String(values.consumer)}`,
+    );
 
     const stream = new RedisSampleStream({ url, cluster: values['redis-cluster'] === true });
     await stream.connect();
     const trainer = new OnlineTrainer(base, stream, registry, {
-      group: String(values.group), consumer: String(values.consumer), stepsPerRound: steps, publishEverySamples: publishEvery, minPublishIntervalMs: interval * 1000,
+      group: String(values.group),
+      consumer: String(values.consumer),
+      stepsPerRound: steps,
+      publishEverySamples: publishEvery,
+      minPublishIntervalMs: interval * 1000,
     });
     const started = Date.now();
     const stopOnSignal = () => trainer.stop();
@@ -71,7 +79,13 @@ export const trainOnlineCommand: CommandSpec = {
     if (duration !== undefined) timer = setTimeout(() => trainer.stop(), duration * 1000);
     try {
       await trainer.run((p) => {
-        ctx.log(`published version ${p.version} (${trainer.stats.samplesConsumed} samples, ${trainer.stats.steps} steps, losses ${Object.entries(trainer.stats.lastLosses).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(' ')})`);
+        ctx.log(
+          `published version ${p.version} (${trainer.stats.samplesConsumed} samples, ${trainer.stats.steps} steps, losses ${Object.entries(
+            trainer.stats.lastLosses,
+          )
+            .map(([k, v]) => `${k} ${v.toPrecision(3)}`)
+            .join(' ')})`,
+        );
         if (maxVersions !== undefined && trainer.stats.published >= maxVersions) trainer.stop();
       });
     } finally {

@@ -98,7 +98,8 @@ function progressReporter(ctx: CommandContext, total: number, start: number): { 
     );
     bar.start(total, start, { losses: '-', trainLen: '-', evalLen: '-' });
     return {
-      onEpoch: (r) => bar.update(r.epoch + 1, { losses: formatLosses(r), trainLen: r.trainSessionLength.toFixed(2), evalLen: (r.eval.sessionLength ?? NaN).toFixed(2) }),
+      onEpoch: (r) =>
+        bar.update(r.epoch + 1, { losses: formatLosses(r), trainLen: r.trainSessionLength.toFixed(2), evalLen: (r.eval.sessionLength ?? NaN).toFixed(2) }),
       stop: () => bar.stop(),
     };
   }
@@ -119,18 +120,38 @@ export const trainCommand: CommandSpec = {
     'Each epoch collects sessions of training users with the current policy plus exploration, trains, and evaluates greedily on held-out users.\n' +
     'Without --simulator the default ground-truth world is built from the seed. A checkpoint is written after every epoch.',
   options: {
-    agent: { type: 'string', description: `model name (${Object.keys(AGENTS).filter((k) => !k.startsWith('RLIV-UA(')).join(', ')})`, valueName: 'NAME' },
+    agent: {
+      type: 'string',
+      description: `model name (${Object.keys(AGENTS)
+        .filter((k) => !k.startsWith('RLIV-UA('))
+        .join(', ')})`,
+      valueName: 'NAME',
+    },
     variant: { type: 'string', description: 'RLIV-UA variant by its paper name, e.g. "w/o SL" or "RLIV-UA(w/o MT & SL)"', valueName: 'NAME' },
     out: outOption('runs/train'),
     preset: presetOption('quick'),
     env: { type: 'string', description: 'environment: the ground-truth world or the learned simulator', valueName: 'KIND', choices: ['world', 'simulator'] },
     simulator: { type: 'string', description: 'learned simulator file from "rliv fit-simulator" (implies --env simulator)', valueName: 'FILE' },
-    world: { type: 'string', description: 'world.json written by "rliv generate" (default: build and calibrate the preset\'s default world, as generate does)', valueName: 'FILE' },
+    world: {
+      type: 'string',
+      description: 'world.json written by "rliv generate" (default: build and calibrate the preset\'s default world, as generate does)',
+      valueName: 'FILE',
+    },
     resume: { type: 'boolean', description: 'continue from DIR/checkpoint.ckpt', default: false },
     force: forceOption(),
     epochs: { type: 'string', description: 'total epochs (overrides the preset; with --resume, runs up to this many)', valueName: 'N' },
-    exploration: { type: 'string', description: 'exploration while collecting training sessions (evaluation is always greedy) [default: epsilon-greedy]', valueName: 'KIND', choices: EXPLORATION_KINDS },
-    'agent-config': { type: 'string', description: 'JSON object of overrides of the agent\'s config, e.g. {"gamma": 0.95, "targetCritics": "mean"} (unknown keys are errors; see the agent\'s config file in src/agents/)', valueName: 'FILE.json' },
+    exploration: {
+      type: 'string',
+      description: 'exploration while collecting training sessions (evaluation is always greedy) [default: epsilon-greedy]',
+      valueName: 'KIND',
+      choices: EXPLORATION_KINDS,
+    },
+    'agent-config': {
+      type: 'string',
+      description:
+        'JSON object of overrides of the agent\'s config, e.g. {"gamma": 0.95, "targetCritics": "mean"} (unknown keys are errors; see the agent\'s config file in src/agents/)',
+      valueName: 'FILE.json',
+    },
   },
   async run(values, _positionals, ctx) {
     const started = performance.now();
@@ -138,25 +159,33 @@ export const trainCommand: CommandSpec = {
     const checkpointPath = join(outDir, CHECKPOINT_FILE);
     const epochs = intFlag(values, 'epochs', 1, 1_000_000);
     checkOutDir(outDir, { force: values.force === true, resume: { available: true, given: values.resume === true } });
-    if (values.resume === true && values.force === true) throw new UsageError('--resume continues the run in --out and --force starts a new one over it; pass one of them');
+    if (values.resume === true && values.force === true)
+      throw new UsageError('--resume continues the run in --out and --force starts a new one over it; pass one of them');
 
     let run: TrainingRun;
     let catalog: Catalog;
     let built: Awaited<ReturnType<typeof buildTrainingEnvironment>>;
     const agentConfigPath = typeof values['agent-config'] === 'string' ? values['agent-config'] : undefined;
     if (values.resume === true) {
-      if (agentConfigPath !== undefined) throw new UsageError('--agent-config cannot be combined with --resume: a resumed run keeps the agent config stored in its checkpoint');
+      if (agentConfigPath !== undefined)
+        throw new UsageError('--agent-config cannot be combined with --resume: a resumed run keeps the agent config stored in its checkpoint');
       const ckpt = loadCheckpoint(checkpointPath);
       const meta = (ckpt.state.options as TrainingLoopOptions | undefined)?.meta as { env?: TrainEnvironmentSpec; agentSeed?: number } | undefined;
-      if (!meta?.env || typeof meta.agentSeed !== 'number') throw new Error(`${checkpointPath} was not written by "rliv train" (no environment spec); cannot resume`);
+      if (!meta?.env || typeof meta.agentSeed !== 'number')
+        throw new Error(`${checkpointPath} was not written by "rliv train" (no environment spec); cannot resume`);
       if (typeof values.agent === 'string' && resolveAgentName(values.agent, values.variant as string | undefined) !== ckpt.agent) {
-        throw new UsageError(`--agent asks for ${values.agent}${values.variant ? ` --variant ${values.variant}` : ''} but ${checkpointPath} holds ${ckpt.agent}`);
+        throw new UsageError(
+          `--agent asks for ${values.agent}${values.variant ? ` --variant ${values.variant}` : ''} but ${checkpointPath} holds ${ckpt.agent}`,
+        );
       }
       built = await buildTrainingEnvironment(meta.env, ctx.log);
       catalog = built.catalog;
       ctx.log(`resuming ${ckpt.agent} from ${checkpointPath} (epoch ${String(ckpt.state.epoch)}); replaying the environment's history`);
       const agentSeed = meta.agentSeed;
-      run = TrainingRun.resume(ckpt, built.env, (name, config) => createAgent(name, { catalog, seed: agentSeed }, config), designMetrics(catalog), { epochs, checkpointPath });
+      run = TrainingRun.resume(ckpt, built.env, (name, config) => createAgent(name, { catalog, seed: agentSeed }, config), designMetrics(catalog), {
+        epochs,
+        checkpointPath,
+      });
     } else {
       const name = resolveAgentName(requireString(values, 'agent'), values.variant as string | undefined);
       const preset = trainPreset(String(values.preset));
@@ -188,21 +217,60 @@ export const trainCommand: CommandSpec = {
     const progress = progressReporter(ctx, run.options.epochs, run.epoch);
     const trainingFile = join(outDir, TRAINING_FILE);
     const envKind = built.spec.kind;
-    const files = { checkpoint: checkpointPath, training: trainingFile, config: join(outDir, CONFIG_FILE), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv') };
+    const files = {
+      checkpoint: checkpointPath,
+      training: trainingFile,
+      config: join(outDir, CONFIG_FILE),
+      curves: join(outDir, 'curves.csv'),
+      metrics: join(outDir, 'metrics.csv'),
+    };
     const o = run.options;
-    writeRunFile(files.config, runJson({
-      kind: 'rliv-train-config',
-      version: 1,
-      agent: o.agentName,
-      agentConfig: resolveAgentConfig(o.agentName, o.agentConfig),
-      agentConfigOverrides: o.agentConfig,
-      training: { seed: o.seed, epochs: o.epochs, sessionsPerEpoch: o.sessionsPerEpoch, evalSessionsPerEpoch: o.evalSessionsPerEpoch, stepsPerEpoch: o.stepsPerEpoch, heldOutFraction: o.heldOutFraction, lastEpochsForFigure: o.lastEpochsForFigure, exploration: o.exploration, preset: o.meta?.preset },
-      environment: { kind: envKind, ...(built.spec.simulatorPath ? { simulatorPath: built.spec.simulatorPath } : {}), options: resolvedEnvironmentOptions(built.env.env.options) },
-      world: built.spec.world,
-    }));
+    writeRunFile(
+      files.config,
+      runJson({
+        kind: 'rliv-train-config',
+        version: 1,
+        agent: o.agentName,
+        agentConfig: resolveAgentConfig(o.agentName, o.agentConfig),
+        agentConfigOverrides: o.agentConfig,
+        training: {
+          seed: o.seed,
+          epochs: o.epochs,
+          sessionsPerEpoch: o.sessionsPerEpoch,
+          evalSessionsPerEpoch: o.evalSessionsPerEpoch,
+          stepsPerEpoch: o.stepsPerEpoch,
+          heldOutFraction: o.heldOutFraction,
+          lastEpochsForFigure: o.lastEpochsForFigure,
+          exploration: o.exploration,
+          preset: o.meta?.preset,
+        },
+        environment: {
+          kind: envKind,
+          ...(built.spec.simulatorPath ? { simulatorPath: built.spec.simulatorPath } : {}),
+          options: resolvedEnvironmentOptions(built.env.env.options),
+        },
+        world: built.spec.world,
+      }),
+    );
     const writeTraining = (): void => {
       const r = run.result();
-      writeFileAtomic(trainingFile, new TextEncoder().encode(JSON.stringify({ agent: r.agent, epochs: r.epochs, figure: r.figure, lastEpochsForFigure: run.options.lastEpochsForFigure, options: run.options, reports: r.reports }, null, 1) + '\n'));
+      writeFileAtomic(
+        trainingFile,
+        new TextEncoder().encode(
+          JSON.stringify(
+            {
+              agent: r.agent,
+              epochs: r.epochs,
+              figure: r.figure,
+              lastEpochsForFigure: run.options.lastEpochsForFigure,
+              options: run.options,
+              reports: r.reports,
+            },
+            null,
+            1,
+          ) + '\n',
+        ),
+      );
     };
     try {
       run.run((report) => {

@@ -19,10 +19,10 @@ export const tuneCommand: CommandSpec = {
   name: 'tune',
   summary: 'tune every model with the same budget of configs, selected on validation users; writes agent-config.json for rliv experiment --agent-config',
   description:
-    'Builds the experiment\'s world and learned simulator (same preset, same --seed; with --logs DIR the simulator fitted on the real\n' +
+    "Builds the experiment's world and learned simulator (same preset, same --seed; with --logs DIR the simulator fitted on the real\n" +
     'KuaiRand logs, as rliv experiment --logs fits it: tuning runs in the simulator only, so it needs no world), then for each model trains --budget candidate configs\n' +
     '(config 0 = its default, the rest drawn from its grid in src/experiments/tuning-grid.ts: learning rates, gamma or the target rule,\n' +
-    'exploration, the Huber delta of Huber critics) on --seeds seeds with the experiment\'s schedule, evaluating every epoch on VALIDATION\n' +
+    "exploration, the Huber delta of Huber critics) on --seeds seeds with the experiment's schedule, evaluating every epoch on VALIDATION\n" +
     'users (never trained on; the held-out users are never run), and keeps the candidate with the best mean validation --metric.\n' +
     'Writes DIR/agent-config.json (the winners), DIR/tune-results.json (every candidate) and DIR/tune-report.md.',
   options: {
@@ -34,7 +34,11 @@ export const tuneCommand: CommandSpec = {
     force: forceOption(),
     ...RUN_WORLD_OPTIONS,
     workers: { type: 'string', description: 'worker threads (default: one per CPU; results do not depend on it)', valueName: 'N' },
-    queue: { type: 'string', description: 'put the jobs on a BullMQ queue at this Redis server, for "rliv worker --queue URL" processes', valueName: 'redis://HOST:PORT' },
+    queue: {
+      type: 'string',
+      description: 'put the jobs on a BullMQ queue at this Redis server, for "rliv worker --queue URL" processes',
+      valueName: 'redis://HOST:PORT',
+    },
   },
   async run(values, _positionals, ctx) {
     const preset = experimentPreset(String(values.preset ?? 'quick'));
@@ -60,9 +64,17 @@ export const tuneCommand: CommandSpec = {
     }
     const out = String(values.out);
     checkOutDir(out, { force: values.force === true });
-    ctx.log(`tune: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${budget} configs x ${n} seed(s), ${preset.train.epochs} epochs each${logsDir !== undefined ? `, on the real logs in ${logsDir}` : ''} -> ${out}`);
+    ctx.log(
+      `tune: preset ${preset.name}, ${models?.length ?? preset.models.length} models x ${budget} configs x ${n} seed(s), ${preset.train.epochs} epochs each${logsDir !== undefined ? `, on the real logs in ${logsDir}` : ''} -> ${out}`,
+    );
     const { results, files } = await runTune({
-      preset, seeds, budget, metric: metric as ReportMetric, models, outDir: out, worldSeed: ctx.seed,
+      preset,
+      seeds,
+      budget,
+      metric: metric as ReportMetric,
+      models,
+      outDir: out,
+      worldSeed: ctx.seed,
       worldPath: typeof values.world === 'string' ? values.world : undefined,
       usersPath: typeof values.users === 'string' ? values.users : undefined,
       videosPath: typeof values.videos === 'string' ? values.videos : undefined,
@@ -73,7 +85,18 @@ export const tuneCommand: CommandSpec = {
       progress: progressSink(ctx),
       command: `rliv tune ${process.argv.slice(3).join(' ')}`.trim(),
     }).finally(() => runner?.close());
-    ctx.log(`tune: wall time ${results.wallSeconds.toFixed(1)} s; wrote ${files.agentConfig} (use: rliv experiment --agent-config ${files.agentConfig}), ${files.results}, ${files.report}`);
-    return { command: 'tune', preset: results.preset, metric: results.metric, budget: results.budget, seeds: results.seeds, wallSeconds: Number(results.wallSeconds.toFixed(2)), files, selected: results.selected };
+    ctx.log(
+      `tune: wall time ${results.wallSeconds.toFixed(1)} s; wrote ${files.agentConfig} (use: rliv experiment --agent-config ${files.agentConfig}), ${files.results}, ${files.report}`,
+    );
+    return {
+      command: 'tune',
+      preset: results.preset,
+      metric: results.metric,
+      budget: results.budget,
+      seeds: results.seeds,
+      wallSeconds: Number(results.wallSeconds.toFixed(2)),
+      files,
+      selected: results.selected,
+    };
   },
 };

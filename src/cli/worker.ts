@@ -14,7 +14,8 @@ function secondsFlag(values: Record<string, unknown>, name: string, min: number)
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !(n >= min) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number of seconds >= ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !(n >= min) || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number of seconds >= ${min}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -23,12 +24,17 @@ export const workerCommand: CommandSpec = {
   summary: 'run experiment jobs from the BullMQ queue that "rliv experiment --queue URL" fills (any machine that reaches Redis)',
   description:
     'Takes jobs (model, seed, config) from the queue of this build and runs each on a worker thread; results go back to Redis,\n' +
-    'keyed by a hash of the job\'s inputs. A worker killed mid-job loses nothing: after --lock-seconds another worker takes the\n' +
+    "keyed by a hash of the job's inputs. A worker killed mid-job loses nothing: after --lock-seconds another worker takes the\n" +
     'job over. Workers must run the same commit and build as the coordinator (they print the build id; other builds serve other queues).',
   options: {
     queue: { type: 'string', description: 'Redis URL of the queue (the one given to "rliv experiment --queue")', valueName: 'redis://HOST:PORT' },
     concurrency: { type: 'string', description: 'jobs run at once, each on its own thread (about one per free CPU)', default: '1', valueName: 'N' },
-    'lock-seconds': { type: 'string', description: 'lock of a running job: a dead worker\'s jobs are taken over this long after its last renewal', default: '30', valueName: 'S' },
+    'lock-seconds': {
+      type: 'string',
+      description: "lock of a running job: a dead worker's jobs are taken over this long after its last renewal",
+      default: '30',
+      valueName: 'S',
+    },
     'stalled-check-seconds': { type: 'string', description: 'how often this worker looks for jobs of dead workers', default: '30', valueName: 'S' },
     duration: { type: 'string', description: 'stop after this many seconds (default: run until interrupted)', valueName: 'S' },
   },
@@ -46,7 +52,9 @@ export const workerCommand: CommandSpec = {
     const started = Date.now();
     const worker = await startQueueWorker({ url, concurrency, lockMs: lockS * 1000, stalledCheckMs: stalledS * 1000, log: ctx.log });
     ctx.log('Ctrl-C stops the worker; its running jobs go back to the queue');
-    const stop = () => { void worker.stop(); };
+    const stop = () => {
+      void worker.stop();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     const timer = duration !== undefined ? setTimeout(stop, duration * 1000) : undefined;

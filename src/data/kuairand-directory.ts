@@ -38,7 +38,7 @@ export class KuaiRandDirectoryError extends Error {
 
 /** The required files, as patterns and as the words of the error message. */
 export const KUAIRAND_REQUIRED_FILES = [
-  { pattern: /^log_standard_.*\.csv$/, name: 'log_standard_*.csv', what: 'the standard log, the production policy\'s exposures', many: true },
+  { pattern: /^log_standard_.*\.csv$/, name: 'log_standard_*.csv', what: "the standard log, the production policy's exposures", many: true },
   { pattern: /^log_random_.*\.csv$/, name: 'log_random_*.csv', what: 'the random log, exposures of uniformly random items', many: true },
   { pattern: /^user_features_.*\.csv$/, name: 'user_features_*.csv', what: 'the user feature table', many: false },
   { pattern: /^video_features_basic_.*\.csv$/, name: 'video_features_basic_*.csv', what: 'the basic video feature table', many: false },
@@ -48,11 +48,13 @@ const GIFTS = /^gifts_.*\.csv$/;
 
 /** What a KuaiRand directory must contain, as one sentence for error messages and help. */
 export const KUAIRAND_DIRECTORY_CONTENTS =
-  'a KuaiRand-Pure, -1K or -27K directory (the data/ folder of the download, or the folder above it) must contain '
-  + KUAIRAND_REQUIRED_FILES.map((f) => `${f.name} (${f.many ? 'one or more' : 'exactly one'}: ${f.what})`).join(', ');
+  'a KuaiRand-Pure, -1K or -27K directory (the data/ folder of the download, or the folder above it) must contain ' +
+  KUAIRAND_REQUIRED_FILES.map((f) => `${f.name} (${f.many ? 'one or more' : 'exactly one'}: ${f.what})`).join(', ');
 
 function csvNames(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.endsWith('.csv') && statSync(join(dir, n)).isFile()).sort();
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.csv') && statSync(join(dir, n)).isFile())
+    .sort();
 }
 
 /** The first line of a file (up to 1 MiB), without its line end; undefined for an empty file. */
@@ -103,14 +105,26 @@ export function findKuaiRandDirectory(path: string): KuaiRandDirectory {
   }
   const pick = (i: number): string[] => names.filter((n) => KUAIRAND_REQUIRED_FILES[i]!.pattern.test(n)).map((n) => join(dir, n));
   const [standardLogs, randomLogs, users, videos] = [pick(0), pick(1), pick(2), pick(3)];
-  for (const [files, i] of [[users, 2], [videos, 3]] as const) {
+  for (const [files, i] of [
+    [users, 2],
+    [videos, 3],
+  ] as const) {
     if (files.length > 1) {
       const f = KUAIRAND_REQUIRED_FILES[i];
-      throw new KuaiRandDirectoryError(`--logs ${path} has ${files.length} files matching ${f.name} (${files.map((p) => p.slice(dir.length + 1)).join(', ')}); it must contain exactly one (${f.what}): keep one release's tables per directory`);
+      throw new KuaiRandDirectoryError(
+        `--logs ${path} has ${files.length} files matching ${f.name} (${files.map((p) => p.slice(dir.length + 1)).join(', ')}); it must contain exactly one (${f.what}): keep one release's tables per directory`,
+      );
     }
   }
   for (const p of [...standardLogs, ...randomLogs]) checkHeader(p, firstLine(p), LOG_COLUMNS);
   checkHeader(users[0]!, firstLine(users[0]!), USER_FEATURE_COLUMNS);
   checkHeader(videos[0]!, firstLine(videos[0]!), VIDEO_BASIC_COLUMNS);
-  return { dir, standardLogs, randomLogs, userFeatures: users[0]!, videoFeatures: videos[0]!, gifts: names.filter((n) => GIFTS.test(n)).map((n) => join(dir, n)) };
+  return {
+    dir,
+    standardLogs,
+    randomLogs,
+    userFeatures: users[0]!,
+    videoFeatures: videos[0]!,
+    gifts: names.filter((n) => GIFTS.test(n)).map((n) => join(dir, n)),
+  };
 }

@@ -40,8 +40,23 @@ export interface KuaiRandLogRow {
 /** A fresh zeroed row object. */
 export function emptyLogRow(): KuaiRandLogRow {
   return {
-    userId: 0, videoId: 0, timeMs: 0, isClick: 0, isLike: 0, isFollow: 0, isComment: 0, isForward: 0, isHate: 0, longView: 0,
-    playTimeMs: 0, durationMs: 0, profileStayTime: 0, commentStayTime: 0, isProfileEnter: 0, isRand: 0, tab: 0,
+    userId: 0,
+    videoId: 0,
+    timeMs: 0,
+    isClick: 0,
+    isLike: 0,
+    isFollow: 0,
+    isComment: 0,
+    isForward: 0,
+    isHate: 0,
+    longView: 0,
+    playTimeMs: 0,
+    durationMs: 0,
+    profileStayTime: 0,
+    commentStayTime: 0,
+    isProfileEnter: 0,
+    isRand: 0,
+    tab: 0,
   };
 }
 
@@ -165,8 +180,16 @@ class ByteLineFile {
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    try { closeSync(this.fd); } catch { /* already closed */ }
-    try { unlinkSync(`${this.path}.partial`); } catch { /* already gone */ }
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+    try {
+      unlinkSync(`${this.path}.partial`);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -203,24 +226,42 @@ export class KuaiRandLogWriter {
     }
     const f = this.file;
     f.reserve(MAX_ROW_BYTES);
-    f.int(r.userId); f.comma();
-    f.int(r.videoId); f.comma();
-    f.int(this.date); f.comma();
-    f.int(this.hourmin); f.comma();
-    f.int(r.timeMs); f.comma();
-    f.int(r.isClick); f.comma();
-    f.int(r.isLike); f.comma();
-    f.int(r.isFollow); f.comma();
-    f.int(r.isComment); f.comma();
-    f.int(r.isForward); f.comma();
-    f.int(r.isHate); f.comma();
-    f.int(r.longView); f.comma();
-    f.int(r.playTimeMs); f.comma();
-    f.int(r.durationMs); f.comma();
-    f.int(r.profileStayTime); f.comma();
-    f.int(r.commentStayTime); f.comma();
-    f.int(r.isProfileEnter); f.comma();
-    f.int(r.isRand); f.comma();
+    f.int(r.userId);
+    f.comma();
+    f.int(r.videoId);
+    f.comma();
+    f.int(this.date);
+    f.comma();
+    f.int(this.hourmin);
+    f.comma();
+    f.int(r.timeMs);
+    f.comma();
+    f.int(r.isClick);
+    f.comma();
+    f.int(r.isLike);
+    f.comma();
+    f.int(r.isFollow);
+    f.comma();
+    f.int(r.isComment);
+    f.comma();
+    f.int(r.isForward);
+    f.comma();
+    f.int(r.isHate);
+    f.comma();
+    f.int(r.longView);
+    f.comma();
+    f.int(r.playTimeMs);
+    f.comma();
+    f.int(r.durationMs);
+    f.comma();
+    f.int(r.profileStayTime);
+    f.comma();
+    f.int(r.commentStayTime);
+    f.comma();
+    f.int(r.isProfileEnter);
+    f.comma();
+    f.int(r.isRand);
+    f.comma();
     f.int(r.tab);
     f.newline();
     f.rows++;
@@ -258,9 +299,12 @@ export class GiftLogWriter {
     if (!Number.isFinite(amount)) throw new RangeError(`GiftLogWriter: amount must be finite, got ${amount}`);
     const f = this.file;
     f.reserve(4 * 25);
-    f.int(userId); f.comma();
-    f.int(authorId); f.comma();
-    f.int(timeMs); f.comma();
+    f.int(userId);
+    f.comma();
+    f.int(authorId);
+    f.comma();
+    f.int(timeMs);
+    f.comma();
     f.num(amount);
     f.newline();
     f.rows++;

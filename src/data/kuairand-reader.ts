@@ -193,14 +193,29 @@ function trimBatch(b: LogBatch): LogBatch {
 
 /** Checks a header line against the expected columns; throws a KuaiRandFormatError naming the first mismatch. */
 export function checkHeader(path: string, header: string | undefined, expected: readonly string[]): void {
-  if (header === undefined) throw new KuaiRandFormatError(path, 1, undefined, undefined, `empty file: expected a header with ${expected.length} columns (${expected.slice(0, 3).join(', ')}, ...)`);
+  if (header === undefined)
+    throw new KuaiRandFormatError(
+      path,
+      1,
+      undefined,
+      undefined,
+      `empty file: expected a header with ${expected.length} columns (${expected.slice(0, 3).join(', ')}, ...)`,
+    );
   const fields: string[] = [];
   const n = splitCsvLine(header.charCodeAt(0) === 0xfeff ? header.slice(1) : header, fields);
   for (let c = 0; c < expected.length; c++) {
-    if (c >= n) throw new KuaiRandFormatError(path, 1, expected[c], c, `header ends after ${n} columns; expected '${expected[c]}' here (${expected.length} columns in all)`);
+    if (c >= n)
+      throw new KuaiRandFormatError(
+        path,
+        1,
+        expected[c],
+        c,
+        `header ends after ${n} columns; expected '${expected[c]}' here (${expected.length} columns in all)`,
+      );
     if (fields[c] !== expected[c]) throw new KuaiRandFormatError(path, 1, expected[c], c, `header has '${fields[c]}' where '${expected[c]}' is expected`);
   }
-  if (n > expected.length) throw new KuaiRandFormatError(path, 1, fields[expected.length], expected.length, `header has ${n} columns, expected ${expected.length}`);
+  if (n > expected.length)
+    throw new KuaiRandFormatError(path, 1, fields[expected.length], expected.length, `header has ${n} columns, expected ${expected.length}`);
 }
 
 function fieldCountError(path: string, line: number, got: number, expected: number, lastUnterminated: boolean): KuaiRandFormatError {
@@ -225,7 +240,17 @@ const scan = { column: 0, fieldStart: 0, fieldEnd: 0, fields: 0 };
  * [lo[c], hi[c]] (+-Infinity for no bound). Returns 0 or a SCAN_* code
  * (details in `scan`).
  */
-function scanLogLine(buf: Uint8Array, start: number, end: number, values: Float64Array, kinds: Uint8Array, optional: Uint8Array, lo: Float64Array, hi: Float64Array, ncol: number): number {
+function scanLogLine(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  values: Float64Array,
+  kinds: Uint8Array,
+  optional: Uint8Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  ncol: number,
+): number {
   let pos = start;
   for (let c = 0; c < ncol; c++) {
     const fs = pos;
@@ -329,13 +354,15 @@ export async function* readKuaiRandLog(path: string, options: LogReaderOptions =
     const code = scanLogLine(buf, start, end, values, kinds, optional, lo, hi, ncol);
     if (code === 0) return;
     const c = scan.column;
-    const fs = scan.fieldStart, fe = scan.fieldEnd;
+    const fs = scan.fieldStart,
+      fe = scan.fieldEnd;
     if (code === SCAN_FIELD_COUNT) throw fieldCountError(path, lineNo, scan.fields, ncol, truncated);
     if (code === SCAN_MISSING) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, 'missing value in a required column');
     if (code === SCAN_NOT_NUMBER) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a number, got '${fieldText(buf, fs, fe)}'`);
     if (code === SCAN_NOT_FLAG) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected 0 or 1, got '${fieldText(buf, fs, fe)}'`);
     if (code === SCAN_NOT_FINITE) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a finite number, got '${fieldText(buf, fs, fe)}'`);
-    if (code === SCAN_OUT_OF_RANGE) throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, rangeProblem(fieldText(buf, fs, fe), LOG_RANGES[LOG_COLUMNS[c]!]!));
+    if (code === SCAN_OUT_OF_RANGE)
+      throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, rangeProblem(fieldText(buf, fs, fe), LOG_RANGES[LOG_COLUMNS[c]!]!));
     throw new KuaiRandFormatError(path, lineNo, LOG_COLUMNS[c], c, `expected a 32-bit integer, got '${fieldText(buf, fs, fe)}'`);
   };
 
@@ -421,7 +448,10 @@ export interface GiftBatch {
 
 /** Reads a gifts file written by {@link GiftLogWriter} whole (gifts are rare). */
 export async function readGiftLog(path: string): Promise<GiftBatch> {
-  const user: number[] = [], author: number[] = [], time: number[] = [], amount: number[] = [];
+  const user: number[] = [],
+    author: number[] = [],
+    time: number[] = [],
+    amount: number[] = [];
   const fields: string[] = [];
   let headerSeen = false;
   for await (const chunk of readLineChunks(path)) {
@@ -439,7 +469,8 @@ export async function readGiftLog(path: string): Promise<GiftBatch> {
       if (n !== GIFT_COLUMNS.length) throw fieldCountError(path, lineNo, n, GIFT_COLUMNS.length, chunk.lastLineUnterminated && li === chunk.lines.length - 1);
       const v = fields.slice(0, 4).map((s, c) => {
         const x = s.length ? parseDecimal(s) : NaN;
-        if (Number.isNaN(x) || (c < 2 && !Number.isInteger(x)) || x < 0) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, `expected a non-negative ${c < 2 ? 'integer' : 'number'}, got '${s}'`);
+        if (Number.isNaN(x) || (c < 2 && !Number.isInteger(x)) || x < 0)
+          throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, `expected a non-negative ${c < 2 ? 'integer' : 'number'}, got '${s}'`);
         if (x === Infinity) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, `expected a finite number, got '${s}'`);
         if (c === 2 && x > TIME_RANGE.max) throw new KuaiRandFormatError(path, lineNo, GIFT_COLUMNS[c], c, rangeProblem(s, TIME_RANGE));
         return x;
@@ -451,11 +482,22 @@ export async function readGiftLog(path: string): Promise<GiftBatch> {
     }
   }
   if (!headerSeen) checkHeader(path, undefined, GIFT_COLUMNS);
-  return { count: user.length, userId: Int32Array.from(user), authorId: Int32Array.from(author), timeMs: Float64Array.from(time), amount: Float64Array.from(amount) };
+  return {
+    count: user.length,
+    userId: Int32Array.from(user),
+    authorId: Int32Array.from(author),
+    timeMs: Float64Array.from(time),
+    amount: Float64Array.from(amount),
+  };
 }
 
 /** Reads a whole small CSV table with an exact header, calling `onRow(fields, lineNo)` per data row. */
-async function readTable(path: string, expected: readonly string[] | null, onHeader: (cols: string[]) => void, onRow: (fields: string[], lineNo: number) => void): Promise<void> {
+async function readTable(
+  path: string,
+  expected: readonly string[] | null,
+  onHeader: (cols: string[]) => void,
+  onRow: (fields: string[], lineNo: number) => void,
+): Promise<void> {
   const fields: string[] = [];
   let headerSeen = false;
   let rows = 0;
@@ -493,7 +535,11 @@ async function readTable(path: string, expected: readonly string[] | null, onHea
 /** Remembers the line of each id of a table and refuses an id seen before. */
 class UniqueIds {
   private readonly lineOf = new Map<number, number>();
-  constructor(private readonly path: string, private readonly column: string, private readonly columnIndex: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly column: string,
+    private readonly columnIndex: number,
+  ) {}
   add(id: number, lineNo: number): void {
     const first = this.lineOf.get(id);
     if (first !== undefined) throw new KuaiRandFormatError(this.path, lineNo, this.column, this.columnIndex, `duplicate id ${id} (first on line ${first})`);
@@ -524,7 +570,10 @@ class CategoricalBuilder {
   private readonly idOfRaw = new Map<string, number>();
   private readonly values: string[] = [];
   private readonly ids: number[] = [];
-  constructor(readonly name: string, private readonly normalize: (s: string) => string | null) {}
+  constructor(
+    readonly name: string,
+    private readonly normalize: (s: string) => string | null,
+  ) {}
   push(raw: string): void {
     let id = this.idOfRaw.get(raw);
     if (id === undefined) {
@@ -582,17 +631,22 @@ export async function loadUserFeatures(path: string): Promise<UserFeatureTable> 
   const catIdx = USER_CATEGORICAL_COLUMNS.map((c) => USER_FEATURE_COLUMNS.indexOf(c));
   const cats = USER_CATEGORICAL_COLUMNS.map((c) => new CategoricalBuilder(c, normalizeCategorical));
   const seen = new UniqueIds(path, 'user_id', 0);
-  await readTable(path, USER_FEATURE_COLUMNS, () => {}, (f, lineNo) => {
-    const id = requireInt(path, lineNo, 'user_id', 0, f[0]!);
-    seen.add(id, lineNo);
-    userId.push(id);
-    for (let k = 0; k < numericIdx.length; k++) {
-      const c = numericIdx[k]!;
-      const v = optionalNumber(path, lineNo, USER_FEATURE_COLUMNS[c]!, c, f[c]!);
-      numeric[k]!.push(v < 0 ? NaN : v);
-    }
-    for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
-  });
+  await readTable(
+    path,
+    USER_FEATURE_COLUMNS,
+    () => {},
+    (f, lineNo) => {
+      const id = requireInt(path, lineNo, 'user_id', 0, f[0]!);
+      seen.add(id, lineNo);
+      userId.push(id);
+      for (let k = 0; k < numericIdx.length; k++) {
+        const c = numericIdx[k]!;
+        const v = optionalNumber(path, lineNo, USER_FEATURE_COLUMNS[c]!, c, f[c]!);
+        numeric[k]!.push(v < 0 ? NaN : v);
+      }
+      for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
+    },
+  );
   const numericOut = {} as UserFeatureTable['numeric'];
   USER_NUMERIC_COLUMNS.forEach((c, k) => (numericOut[c] = numeric[k]!.done()));
   const ids = userId.done();
@@ -628,29 +682,45 @@ export async function loadVideoFeatures(path: string): Promise<VideoFeatureTable
   const tagCol = VIDEO_BASIC_COLUMNS.indexOf('tag');
   const durCol = VIDEO_BASIC_COLUMNS.indexOf('video_duration');
   const seen = new UniqueIds(path, 'video_id', 0);
-  await readTable(path, VIDEO_BASIC_COLUMNS, () => {}, (f, lineNo) => {
-    const id = requireInt(path, lineNo, 'video_id', 0, f[0]!);
-    seen.add(id, lineNo);
-    videoId.push(id);
-    authorId.push(requireInt(path, lineNo, 'author_id', 1, f[1]!));
-    const d = optionalNumber(path, lineNo, 'video_duration', durCol, f[durCol]!);
-    if (d < VIDEO_DURATION_RANGE.min || d > VIDEO_DURATION_RANGE.max) throw new KuaiRandFormatError(path, lineNo, 'video_duration', durCol, rangeProblem(f[durCol]!, VIDEO_DURATION_RANGE));
-    duration.push(d > 0 ? d : NaN);
-    for (let k = 0; k < numIdx.length; k++) nums[k]!.push(optionalNumber(path, lineNo, numCols[k]!, numIdx[k]!, f[numIdx[k]!]!));
-    for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
-    const tags = f[tagCol]!;
-    if (tags.length === 0) primaryTag.push(-1);
-    else {
-      const first = tags.split(',')[0]!.trim();
-      const t = parseDecimal(first);
-      if (!Number.isInteger(t) || t < 0) throw new KuaiRandFormatError(path, lineNo, 'tag', tagCol, `expected a comma list of non-negative tag ids, got '${tags}'`);
-      primaryTag.push(t);
-    }
-  });
+  await readTable(
+    path,
+    VIDEO_BASIC_COLUMNS,
+    () => {},
+    (f, lineNo) => {
+      const id = requireInt(path, lineNo, 'video_id', 0, f[0]!);
+      seen.add(id, lineNo);
+      videoId.push(id);
+      authorId.push(requireInt(path, lineNo, 'author_id', 1, f[1]!));
+      const d = optionalNumber(path, lineNo, 'video_duration', durCol, f[durCol]!);
+      if (d < VIDEO_DURATION_RANGE.min || d > VIDEO_DURATION_RANGE.max)
+        throw new KuaiRandFormatError(path, lineNo, 'video_duration', durCol, rangeProblem(f[durCol]!, VIDEO_DURATION_RANGE));
+      duration.push(d > 0 ? d : NaN);
+      for (let k = 0; k < numIdx.length; k++) nums[k]!.push(optionalNumber(path, lineNo, numCols[k]!, numIdx[k]!, f[numIdx[k]!]!));
+      for (let k = 0; k < catIdx.length; k++) cats[k]!.push(f[catIdx[k]!]!);
+      const tags = f[tagCol]!;
+      if (tags.length === 0) primaryTag.push(-1);
+      else {
+        const first = tags.split(',')[0]!.trim();
+        const t = parseDecimal(first);
+        if (!Number.isInteger(t) || t < 0)
+          throw new KuaiRandFormatError(path, lineNo, 'tag', tagCol, `expected a comma list of non-negative tag ids, got '${tags}'`);
+        primaryTag.push(t);
+      }
+    },
+  );
   const numeric = {} as VideoFeatureTable['numeric'];
   numCols.forEach((c, k) => (numeric[c] = nums[k]!.done()));
   const ids = videoId.done();
-  return { path, count: ids.length, videoId: ids, authorId: authorId.done(), durationMs: duration.done(), primaryTag: primaryTag.done(), numeric, categorical: cats.map((c) => c.done()) };
+  return {
+    path,
+    count: ids.length,
+    videoId: ids,
+    authorId: authorId.done(),
+    durationMs: duration.done(),
+    primaryTag: primaryTag.done(),
+    numeric,
+    categorical: cats.map((c) => c.done()),
+  };
 }
 
 /**

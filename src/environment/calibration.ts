@@ -200,25 +200,102 @@ function logitShift(target: number, value: number): number {
 
 const HEADS: FittedHead[] = [
   // Returns first: they decide which sessions exist, which every other rate is measured on.
-  { name: 'return (next_day_return)', target: KUAIRAND_NEXT_DAY_RETURN, shift: logitShift, measure: (r) => r.next_day_return, get: (c) => c.returnGap.intercept, set: (c, v) => { c.returnGap.intercept = v; } },
+  {
+    name: 'return (next_day_return)',
+    target: KUAIRAND_NEXT_DAY_RETURN,
+    shift: logitShift,
+    measure: (r) => r.next_day_return,
+    get: (c) => c.returnGap.intercept,
+    set: (c, v) => {
+      c.returnGap.intercept = v;
+    },
+  },
   // The affinity scale s sets how much better than chance a ranker over affinity does: KuaiRand's
   // random log clicks 0.176 where its standard log clicks 0.460. s is bisected on the random-log
   // click rate with the click intercept re-fitted to the standard rate at every probe (`inner`):
   // at a calibrated standard rate, the random rate falls as s rises (bisected on -s). Skipped when
   // the policy serves no random requests; never polished (each probe is a whole click fit).
-  { name: 'affinity scale (random-log click)', target: KUAIRAND_PURE_RANDOM_RATES.click, shift: (t, v) => 0.5 * logitShift(t, v), measure: (r) => r.random.click, get: (c) => -c.affinityScale, set: (c, v) => { c.affinityScale = Math.max(0.05, -v); }, inner: 'click' },
-  { name: 'click', target: KUAIRAND_PURE_RATES.click, shift: logitShift, measure: (r) => r.click, get: (c) => c.click.intercept, set: (c, v) => { c.click.intercept = v; } },
-  { name: 'watch (play_time_s)', target: KUAIRAND_PURE_RATES.play_time_s, shift: (t, v) => 2 * Math.log(t / Math.max(v, 1e-3)), measure: (r) => r.play_time_s, get: (c) => c.watch.intercept, set: (c, v) => { c.watch.intercept = v; } },
+  {
+    name: 'affinity scale (random-log click)',
+    target: KUAIRAND_PURE_RANDOM_RATES.click,
+    shift: (t, v) => 0.5 * logitShift(t, v),
+    measure: (r) => r.random.click,
+    get: (c) => -c.affinityScale,
+    set: (c, v) => {
+      c.affinityScale = Math.max(0.05, -v);
+    },
+    inner: 'click',
+  },
+  {
+    name: 'click',
+    target: KUAIRAND_PURE_RATES.click,
+    shift: logitShift,
+    measure: (r) => r.click,
+    get: (c) => c.click.intercept,
+    set: (c, v) => {
+      c.click.intercept = v;
+    },
+  },
+  {
+    name: 'watch (play_time_s)',
+    target: KUAIRAND_PURE_RATES.play_time_s,
+    shift: (t, v) => 2 * Math.log(t / Math.max(v, 1e-3)),
+    measure: (r) => r.play_time_s,
+    get: (c) => c.watch.intercept,
+    set: (c, v) => {
+      c.watch.intercept = v;
+    },
+  },
   // long_view has no intercept (KuaiRand derives it from play time): at a fixed mean play time, a wider
   // spread of the watch ratio puts fewer plays past 18 s. Bisected on -noise so the rate rises with it.
-  { name: 'watch noise (long_view)', target: KUAIRAND_PURE_RATES.long_view, shift: (t, v) => 0.5 * logitShift(t, v), measure: (r) => r.long_view, get: (c) => -c.watch.noise, set: (c, v) => { c.watch.noise = Math.min(2, Math.max(0.05, -v)); } },
-  { name: 'like', target: KUAIRAND_PURE_RATES.like, shift: logitShift, measure: (r) => r.like, get: (c) => c.like.intercept, set: (c, v) => { c.like.intercept = v; } },
-  { name: 'comment', target: KUAIRAND_PURE_RATES.comment, shift: logitShift, measure: (r) => r.comment, get: (c) => c.comment.intercept, set: (c, v) => { c.comment.intercept = v; } },
-  { name: 'follow', target: KUAIRAND_PURE_RATES.follow, shift: logitShift, measure: (r) => r.follow, get: (c) => c.follow.intercept, set: (c, v) => { c.follow.intercept = v; } },
+  {
+    name: 'watch noise (long_view)',
+    target: KUAIRAND_PURE_RATES.long_view,
+    shift: (t, v) => 0.5 * logitShift(t, v),
+    measure: (r) => r.long_view,
+    get: (c) => -c.watch.noise,
+    set: (c, v) => {
+      c.watch.noise = Math.min(2, Math.max(0.05, -v));
+    },
+  },
+  {
+    name: 'like',
+    target: KUAIRAND_PURE_RATES.like,
+    shift: logitShift,
+    measure: (r) => r.like,
+    get: (c) => c.like.intercept,
+    set: (c, v) => {
+      c.like.intercept = v;
+    },
+  },
+  {
+    name: 'comment',
+    target: KUAIRAND_PURE_RATES.comment,
+    shift: logitShift,
+    measure: (r) => r.comment,
+    get: (c) => c.comment.intercept,
+    set: (c, v) => {
+      c.comment.intercept = v;
+    },
+  },
+  {
+    name: 'follow',
+    target: KUAIRAND_PURE_RATES.follow,
+    shift: logitShift,
+    measure: (r) => r.follow,
+    get: (c) => c.follow.intercept,
+    set: (c, v) => {
+      c.follow.intercept = v;
+    },
+  },
 ];
 
 /** Runs the logging policy over `world` for the calibration users and days; returns the rates. */
-export function measureRates(catalog: Catalog, world: GroundTruthWorld, o: Pick<CalibrationOptions, 'users' | 'days' | 'environment' | 'policy'>): MeasuredRates {
+export function measureRates(
+  catalog: Catalog,
+  world: GroundTruthWorld,
+  o: Pick<CalibrationOptions, 'users' | 'days' | 'environment' | 'policy'>,
+): MeasuredRates {
   const env = new Environment(catalog, world, { ...o.environment, ...sessionOptionsFromWorld(world.config) });
   const acc = new RateAccumulator();
   const users = Int32Array.from({ length: Math.min(o.users, catalog.numUsers) }, (_, i) => i);
@@ -230,7 +307,11 @@ export function measureRates(catalog: Catalog, world: GroundTruthWorld, o: Pick<
  * Fits the world's head intercepts (in place) so the logging policy
  * reproduces KuaiRand-Pure's rates; see the file comment.
  */
-export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, options: Partial<CalibrationOptions> & Pick<CalibrationOptions, 'policy'>): CalibrationResult {
+export function calibrateWorld(
+  catalog: Catalog,
+  world: GroundTruthWorld,
+  options: Partial<CalibrationOptions> & Pick<CalibrationOptions, 'policy'>,
+): CalibrationResult {
   const o: CalibrationOptions = {
     users: options.users ?? Math.min(catalog.numUsers, 500),
     days: options.days ?? 2,
@@ -256,45 +337,59 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
     return lastRates!;
   };
   const fitHead = (head: FittedHead): void => {
-      let x = head.get(config);
-      let value = head.measure(evaluateFor(head));
-      o.onStep?.(head.name, 0, x, value);
-      if (Number.isNaN(value)) return; // e.g. the random-log click under a policy that serves no random requests
-      if (Math.abs(value / head.target - 1) <= o.tolerance) return;
-      // First probe: the shift that would close the gap if the rate were a
-      // logistic function of the intercept; keep stepping until the target
-      // is bracketed, then bisect.
-      const up = value < head.target; // rates rise with their intercept
-      let lo = x;
-      let hi = x;
-      let bracketed = false;
-      for (let widen = 0; widen < 8 && !bracketed; widen++) {
-        const shift = Math.min(4, Math.max(0.05, Math.abs(head.shift(head.target, value)))) * (widen + 1);
-        const probe = up ? hi + shift : lo - shift;
-        head.set(config, probe);
-        const v = head.measure(evaluateFor(head));
-        o.onStep?.(head.name, 0, probe, v);
-        if (Math.abs(v / head.target - 1) <= o.tolerance) {
-          x = probe;
+    let x = head.get(config);
+    let value = head.measure(evaluateFor(head));
+    o.onStep?.(head.name, 0, x, value);
+    if (Number.isNaN(value)) return; // e.g. the random-log click under a policy that serves no random requests
+    if (Math.abs(value / head.target - 1) <= o.tolerance) return;
+    // First probe: the shift that would close the gap if the rate were a
+    // logistic function of the intercept; keep stepping until the target
+    // is bracketed, then bisect.
+    const up = value < head.target; // rates rise with their intercept
+    let lo = x;
+    let hi = x;
+    let bracketed = false;
+    for (let widen = 0; widen < 8 && !bracketed; widen++) {
+      const shift = Math.min(4, Math.max(0.05, Math.abs(head.shift(head.target, value)))) * (widen + 1);
+      const probe = up ? hi + shift : lo - shift;
+      head.set(config, probe);
+      const v = head.measure(evaluateFor(head));
+      o.onStep?.(head.name, 0, probe, v);
+      if (Math.abs(v / head.target - 1) <= o.tolerance) {
+        x = probe;
+        value = v;
+        break;
+      }
+      if (up) {
+        if (v >= head.target) {
+          hi = probe;
+          bracketed = true;
+        } else {
+          lo = probe;
+          hi = probe;
           value = v;
-          break;
         }
-        if (up) {
-          if (v >= head.target) { hi = probe; bracketed = true; } else { lo = probe; hi = probe; value = v; }
-        } else if (v <= head.target) { lo = probe; bracketed = true; } else { lo = probe; hi = probe; value = v; }
+      } else if (v <= head.target) {
+        lo = probe;
+        bracketed = true;
+      } else {
+        lo = probe;
+        hi = probe;
+        value = v;
       }
-      if (bracketed) {
-        for (let step = 1; step <= o.maxSteps; step++) {
-          x = (lo + hi) / 2;
-          head.set(config, x);
-          value = head.measure(evaluateFor(head));
-          o.onStep?.(head.name, step, x, value);
-          if (Math.abs(value / head.target - 1) <= o.tolerance) break;
-          if (value < head.target) lo = x;
-          else hi = x;
-        }
+    }
+    if (bracketed) {
+      for (let step = 1; step <= o.maxSteps; step++) {
+        x = (lo + hi) / 2;
+        head.set(config, x);
+        value = head.measure(evaluateFor(head));
+        o.onStep?.(head.name, step, x, value);
+        if (Math.abs(value / head.target - 1) <= o.tolerance) break;
+        if (value < head.target) lo = x;
+        else hi = x;
       }
-      head.set(config, x);
+    }
+    head.set(config, x);
   };
   for (let round = 0; round < o.rounds; round++) for (const head of HEADS) fitHead(head);
   // Polish: any change reshuffles which sessions happen (and so the random
@@ -310,7 +405,10 @@ export function calibrateWorld(catalog: Catalog, world: GroundTruthWorld, option
       const m = h.measure(rates);
       if (Number.isNaN(m) || h.inner) continue;
       const err = Math.abs(Math.log(Math.max(m, 1e-9) / h.target));
-      if (err > worstErr) { worst = h; worstErr = err; }
+      if (err > worstErr) {
+        worst = h;
+        worstErr = err;
+      }
     }
     if (!worst || worstErr <= Math.log(1 + o.polishTolerance)) break;
     const v = worst.measure(rates);
@@ -330,7 +428,9 @@ export function calibrationTable(rates: MeasuredRates): string[] {
     const g = rates[k];
     const t = KUAIRAND_PURE_RATES[k];
     const err = g / t - 1;
-    lines.push(`${k.padEnd(16)}  ${fmt(g).padStart(9)}    ${fmt(t).padStart(9)}       ${(err >= 0 ? '+' : '') + (err * 100).toFixed(1)}%${Math.abs(err) <= CALIBRATION_TOLERANCE ? '' : '  OUT OF TOLERANCE'}`);
+    lines.push(
+      `${k.padEnd(16)}  ${fmt(g).padStart(9)}    ${fmt(t).padStart(9)}       ${(err >= 0 ? '+' : '') + (err * 100).toFixed(1)}%${Math.abs(err) <= CALIBRATION_TOLERANCE ? '' : '  OUT OF TOLERANCE'}`,
+    );
   }
   if (rates.random.exposures > 0) {
     lines.push(`random log (${rates.random.exposures} exposures served uniformly at random):`);
@@ -338,7 +438,9 @@ export function calibrationTable(rates: MeasuredRates): string[] {
       const g = rates.random[k];
       const t = KUAIRAND_PURE_RANDOM_RATES[k];
       const err = g / t - 1;
-      lines.push(`${('random ' + k).padEnd(16)}  ${fmt(g).padStart(9)}    ${fmt(t).padStart(9)}       ${(err >= 0 ? '+' : '') + (err * 100).toFixed(1)}%${Math.abs(err) <= RANDOM_CALIBRATION_TOLERANCE ? '' : '  OUT OF TOLERANCE'}`);
+      lines.push(
+        `${('random ' + k).padEnd(16)}  ${fmt(g).padStart(9)}    ${fmt(t).padStart(9)}       ${(err >= 0 ? '+' : '') + (err * 100).toFixed(1)}%${Math.abs(err) <= RANDOM_CALIBRATION_TOLERANCE ? '' : '  OUT OF TOLERANCE'}`,
+      );
     }
   }
   lines.push(`is_rand share     ${fmt(rates.is_rand).padStart(9)}    ${fmt(0.0037).padStart(9)}`);
@@ -361,10 +463,16 @@ export function calibrationJson(rates: MeasuredRates, extra: Record<string, unkn
   for (const k of RATE_KEYS) out[k] = { generated: rates[k], kuairand: KUAIRAND_PURE_RATES[k] };
   const random: Record<string, { generated: number; kuairand: number }> = {};
   for (const k of RANDOM_RATE_KEYS) random[k] = { generated: rates.random[k], kuairand: KUAIRAND_PURE_RANDOM_RATES[k] };
-  return { rates: out, ...(rates.random.exposures > 0 ? { randomRates: random, randomExposures: rates.random.exposures, randomTolerance: RANDOM_CALIBRATION_TOLERANCE } : {}), ...extra };
+  return {
+    rates: out,
+    ...(rates.random.exposures > 0 ? { randomRates: random, randomExposures: rates.random.exposures, randomTolerance: RANDOM_CALIBRATION_TOLERANCE } : {}),
+    ...extra,
+  };
 }
 
 /** True when every random-log rate is within {@link RANDOM_CALIBRATION_TOLERANCE} (false when no random requests were served). */
 export function randomRatesWithinTolerance(rates: MeasuredRates): boolean {
-  return rates.random.exposures > 0 && RANDOM_RATE_KEYS.every((k) => Math.abs(rates.random[k] / KUAIRAND_PURE_RANDOM_RATES[k] - 1) <= RANDOM_CALIBRATION_TOLERANCE);
+  return (
+    rates.random.exposures > 0 && RANDOM_RATE_KEYS.every((k) => Math.abs(rates.random[k] / KUAIRAND_PURE_RANDOM_RATES[k] - 1) <= RANDOM_CALIBRATION_TOLERANCE)
+  );
 }

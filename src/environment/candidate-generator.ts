@@ -103,7 +103,10 @@ export class CandidateGenerator {
   private stampValue = 0;
   private readonly shares: [number, number, number];
 
-  constructor(private readonly catalog: Catalog, options: Partial<CandidateGeneratorOptions> = {}) {
+  constructor(
+    private readonly catalog: Catalog,
+    options: Partial<CandidateGeneratorOptions> = {},
+  ) {
     const o: CandidateGeneratorOptions = {
       numCandidates: options.numCandidates ?? 100,
       mix: { ...DEFAULT_CANDIDATE_MIX, ...options.mix },

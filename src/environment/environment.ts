@@ -17,9 +17,7 @@
  * `runDays` walks a shared calendar and runs whoever is due each day.
  * Deterministic: same seed, same policy (same own seed) -> same traces.
  */
-import {
-  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
-} from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM as PAIR_COUNT_DIM_ } from '../data/interaction-kinds.js';
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../world/response.js';
@@ -128,9 +126,16 @@ function resolveOptions(options: Partial<EnvironmentOptions>): EnvironmentOption
  * return-model and candidate-mix settings too: what an environment built
  * from `options` runs with (recorded in a run's config.json).
  */
-export function resolvedEnvironmentOptions(options: Partial<EnvironmentOptions> = {}): EnvironmentOptions & { candidateMix: CandidateMix; quit: QuitModelOptions; returnModel: ReturnModelOptions } {
+export function resolvedEnvironmentOptions(
+  options: Partial<EnvironmentOptions> = {},
+): EnvironmentOptions & { candidateMix: CandidateMix; quit: QuitModelOptions; returnModel: ReturnModelOptions } {
   const o = resolveOptions(options);
-  return { ...o, candidateMix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix }, quit: { ...new QuitModel(o.quit).options }, returnModel: { ...new ReturnModel(o.returnModel).options } };
+  return {
+    ...o,
+    candidateMix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix },
+    quit: { ...new QuitModel(o.quit).options },
+    returnModel: { ...new ReturnModel(o.returnModel).options },
+  };
 }
 
 export class Environment {
@@ -156,12 +161,20 @@ export class Environment {
   /** The responder reads f_ua as of the session's start (see PairCountView in world/response.ts). */
   private readonly sessionStartCounts: boolean;
 
-  constructor(readonly catalog: Catalog, readonly responder: ResponseModel, options: Partial<EnvironmentOptions> = {}) {
+  constructor(
+    readonly catalog: Catalog,
+    readonly responder: ResponseModel,
+    options: Partial<EnvironmentOptions> = {},
+  ) {
     this.options = resolveOptions(options);
     const o = this.options;
     this.quitModel = new QuitModel(o.quit);
     this.returnModel = new ReturnModel(o.returnModel);
-    this.candidateGenerator = new CandidateGenerator(catalog, { numCandidates: o.numCandidates, mix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix }, recentAuthorsPerUser: o.recentAuthorsPerUser });
+    this.candidateGenerator = new CandidateGenerator(catalog, {
+      numCandidates: o.numCandidates,
+      mix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix },
+      recentAuthorsPerUser: o.recentAuthorsPerUser,
+    });
     this.pairStore = new PairCountStore(catalog.numUsers);
     const root = new Rng(o.seed);
     this.candidateRng = root.fork('candidates');
@@ -232,12 +245,21 @@ export class Environment {
       traces.push(trace);
       const startMs = o.startTimeMs + day * DAY_MS + Math.floor(this.clockRng.uniformRange(h0, h1) * 3_600_000);
       live.push({
-        user, trace, day,
+        user,
+        trace,
+        day,
         temper: this.quitModel.initialTemper(c.userActivity[user]!),
         timeMs: startMs,
-        exposures: 0, clicks: 0, watchRatioSum: 0, likes: 0, follows: 0, watchSec: 0, satisfactionSum: 0,
+        exposures: 0,
+        clicks: 0,
+        watchRatioSum: 0,
+        likes: 0,
+        follows: 0,
+        watchSec: 0,
+        satisfactionSum: 0,
         daysSinceLast: this.lastDay[user]! < 0 ? 0 : day - this.lastDay[user]!,
-        authorSeen: new IdCounter(128), tagSeen: new IdCounter(128),
+        authorSeen: new IdCounter(128),
+        tagSeen: new IdCounter(128),
         startCounts: this.sessionStartCounts ? new Map() : null,
       });
     }
@@ -301,7 +323,15 @@ export class Environment {
       store.readItems(s.user, candidates, itemAuthor, pairBuf, pcBase);
       const summary = summaryBuf.subarray(j * SESSION_SUMMARY_DIM, (j + 1) * SESSION_SUMMARY_DIM);
       this.summarize(s, summary);
-      requests[j] = { user: s.user, timeMs: s.timeMs, summary, candidates, candidatePairCounts: pairBuf.subarray(pcBase, pcBase + n * PAIR_COUNT_DIM), slate: NO_SLATE, responses: NO_RESPONSES };
+      requests[j] = {
+        user: s.user,
+        timeMs: s.timeMs,
+        summary,
+        candidates,
+        candidatePairCounts: pairBuf.subarray(pcBase, pcBase + n * PAIR_COUNT_DIM),
+        slate: NO_SLATE,
+        responses: NO_RESPONSES,
+      };
     }
     const slates = policy.chooseSlates(requests, k);
     if (!Array.isArray(slates) || slates.length !== requests.length) {
@@ -387,7 +417,13 @@ export class Environment {
     const c = this.catalog;
     const requests = s.trace.requests.length;
     const satisfaction = requests > 0 ? s.satisfactionSum / requests : 0;
-    const gap = this.returnModel.sampleGapDays(satisfaction, this.pairStore.deepPairs(s.user), this.pairStore.follows(s.user), c.userActivity[s.user]!, this.returnRng);
+    const gap = this.returnModel.sampleGapDays(
+      satisfaction,
+      this.pairStore.deepPairs(s.user),
+      this.pairStore.follows(s.user),
+      c.userActivity[s.user]!,
+      this.returnRng,
+    );
     s.trace.returnGapDays = gap;
     s.trace.endTimeMs = s.timeMs;
     s.trace.satisfaction = satisfaction;
@@ -411,7 +447,9 @@ export class Environment {
 
 function validateSlate(slate: Int32Array, n: number, k: number, j: number): void {
   if (!(slate instanceof Int32Array) || slate.length !== k) {
-    throw new TypeError(`policy slate ${j} must be an Int32Array of length K=${k}, got ${slate instanceof Int32Array ? `length ${slate.length}` : typeof slate}`);
+    throw new TypeError(
+      `policy slate ${j} must be an Int32Array of length K=${k}, got ${slate instanceof Int32Array ? `length ${slate.length}` : typeof slate}`,
+    );
   }
   for (let p = 0; p < k; p++) {
     const idx = slate[p]!;

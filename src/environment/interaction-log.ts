@@ -114,7 +114,6 @@ export interface ReplayedExposures {
   requests: number;
 }
 
-
 export interface ReplayOptions {
   /** A gap between requests longer than this starts a new session. Default 30 min. */
   sessionGapMs: number;

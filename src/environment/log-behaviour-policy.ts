@@ -48,7 +48,12 @@ export function exposureEstimate(exposures: ArrayLike<number>): Float32Array {
 }
 
 /** The stand-in behaviour policy over `catalog`, from its items' standard-log exposures. */
-export function exposureBehaviourPolicy(catalog: Catalog, exposures: ArrayLike<number>, seed: number, options: Partial<Omit<LoggingPolicyOptions, 'seed'>> = {}): LoggingPolicy {
+export function exposureBehaviourPolicy(
+  catalog: Catalog,
+  exposures: ArrayLike<number>,
+  seed: number,
+  options: Partial<Omit<LoggingPolicyOptions, 'seed'>> = {},
+): LoggingPolicy {
   if (exposures.length !== catalog.numItems) throw new RangeError(`exposures has ${exposures.length} entries, the catalog ${catalog.numItems} items`);
   const estimate = exposureEstimate(exposures);
   return new LoggingPolicy(catalog, (_u, i) => estimate[i]!, { ...options, seed });

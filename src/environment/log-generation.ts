@@ -23,7 +23,14 @@ import type { Catalog } from '../world/catalog.js';
 import { createWorld, type GroundTruthWorld } from '../world/ground-truth-world.js';
 import { mergeWorldConfig } from '../world/world-config.js';
 import {
-  CALIBRATION_TOLERANCE, KUAIRAND_PURE_RATES, RATE_KEYS, RateAccumulator, calibrateWorld, calibrationJson, calibrationTable, type MeasuredRates,
+  CALIBRATION_TOLERANCE,
+  KUAIRAND_PURE_RATES,
+  RATE_KEYS,
+  RateAccumulator,
+  calibrateWorld,
+  calibrationJson,
+  calibrationTable,
+  type MeasuredRates,
 } from './calibration.js';
 import { Environment, type EnvironmentOptions } from './environment.js';
 import { LoggingPolicy, isRandomRequest, type LoggingPolicyOptions } from './logging-policy.js';
@@ -69,7 +76,8 @@ export const GENERATION_PRESETS: Record<'smoke' | 'quick' | 'paper', GenerationS
  */
 export function calibrationUsersFor(scale: Pick<GenerationScale, 'calibrationUserDays' | 'days'>, numUsers: number): number {
   const { calibrationUserDays, days } = scale;
-  if (!(Number.isInteger(calibrationUserDays) && calibrationUserDays >= 0)) throw new RangeError(`calibrationUserDays must be a non-negative integer, got ${calibrationUserDays}`);
+  if (!(Number.isInteger(calibrationUserDays) && calibrationUserDays >= 0))
+    throw new RangeError(`calibrationUserDays must be a non-negative integer, got ${calibrationUserDays}`);
   if (!(Number.isInteger(days) && days >= 1)) throw new RangeError(`days must be a positive integer, got ${days}`);
   return Math.min(numUsers, Math.ceil(calibrationUserDays / days));
 }
@@ -127,7 +135,12 @@ export interface GenerateResult {
 export const GENERATION_WORLD_DEFAULTS = { watch: { maxRatio: 1.2, noise: 0.3, affinity: 0.3 } } as const;
 
 /** The logging policy of generated data: the world's item appeal as its (noisy) relevance estimate. */
-export function worldLoggingPolicy(catalog: Catalog, world: GroundTruthWorld, seed: number, options: Partial<Omit<LoggingPolicyOptions, 'seed'>> = {}): LoggingPolicy {
+export function worldLoggingPolicy(
+  catalog: Catalog,
+  world: GroundTruthWorld,
+  seed: number,
+  options: Partial<Omit<LoggingPolicyOptions, 'seed'>> = {},
+): LoggingPolicy {
   const s = world.config.affinityScale;
   const quality = world.authorQuality;
   return new LoggingPolicy(catalog, (u, i) => s * world.affinity(u, i) + quality[catalog.itemAuthor[i]!]!, { ...options, seed });
@@ -147,7 +160,9 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   const config = mergeWorldConfig(o.worldOverride ?? {}, mergeWorldConfig(GENERATION_WORLD_DEFAULTS));
   const catalog = await buildDescribedCatalog(description, config.popularityExponent);
   const world = createWorld(catalog, config, description.worldSeed);
-  say(`world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items, ${catalog.numTags} tags${o.usersPath || o.videosPath ? ' (KuaiRand tables)' : ' (synthetic)'}`);
+  say(
+    `world: ${catalog.numUsers} users, ${catalog.numAuthors} authors, ${catalog.numItems} items, ${catalog.numTags} tags${o.usersPath || o.videosPath ? ' (KuaiRand tables)' : ' (synthetic)'}`,
+  );
 
   const environment: Partial<EnvironmentOptions> = { seed: root.fork('logs').seed, numCandidates: Math.min(o.scale.numCandidates, catalog.numItems) };
   const policySeed = root.fork('logging-policy').seed;
@@ -162,7 +177,9 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
       users: calibrationUsers,
       days: o.scale.days,
       rounds: o.scale.calibrationRounds,
-      onStep: (head, step, x, v) => { if (step === 0) say(`  ${head}: intercept ${x.toFixed(3)} -> ${v.toPrecision(4)}`); },
+      onStep: (head, step, x, v) => {
+        if (step === 0) say(`  ${head}: intercept ${x.toFixed(3)} -> ${v.toPrecision(4)}`);
+      },
     });
     evaluations = res.evaluations;
     say(`calibration: ${evaluations} environment runs`);
@@ -179,9 +196,9 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   const opened: { abort(): void }[] = [];
   let logWriter: KuaiRandLogWriter, randomWriter: KuaiRandLogWriter, giftWriter: GiftLogWriter;
   try {
-    opened.push(logWriter = new KuaiRandLogWriter(files.log));
-    opened.push(randomWriter = new KuaiRandLogWriter(files.randomLog));
-    opened.push(giftWriter = new GiftLogWriter(files.gifts));
+    opened.push((logWriter = new KuaiRandLogWriter(files.log)));
+    opened.push((randomWriter = new KuaiRandLogWriter(files.randomLog)));
+    opened.push((giftWriter = new GiftLogWriter(files.gifts)));
   } catch (err) {
     for (const w of opened) w.abort();
     throw err;
@@ -235,16 +252,34 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   const rates = acc.rates();
   const withinTolerance = RATE_KEYS.every((k) => Math.abs(rates[k] / KUAIRAND_PURE_RATES[k] - 1) <= CALIBRATION_TOLERANCE);
   writeFileSync(files.world, JSON.stringify({ ...description, worldConfig: world.config }, null, 2) + '\n');
-  writeFileSync(files.calibration, JSON.stringify(calibrationJson(rates, {
-    tolerance: CALIBRATION_TOLERANCE,
-    withinTolerance,
-    exposures: rates.exposures,
-    extra: { is_rand: rates.is_rand, click_given_follow: rates.click_given_follow, next_day_return: rates.next_day_return },
-  }), null, 2) + '\n');
+  writeFileSync(
+    files.calibration,
+    JSON.stringify(
+      calibrationJson(rates, {
+        tolerance: CALIBRATION_TOLERANCE,
+        withinTolerance,
+        exposures: rates.exposures,
+        extra: { is_rand: rates.is_rand, click_given_follow: rates.click_given_follow, next_day_return: rates.next_day_return },
+      }),
+      null,
+      2,
+    ) + '\n',
+  );
   for (const line of calibrationTable(rates)) say(line);
   return {
-    files, rows: logWriter.rows, randomRows: randomWriter.rows, giftRows: giftWriter.rows, sessions,
-    users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
-    rates, withinTolerance, calibrationEvaluations: evaluations, calibrationUsers, catalog, world,
+    files,
+    rows: logWriter.rows,
+    randomRows: randomWriter.rows,
+    giftRows: giftWriter.rows,
+    sessions,
+    users: catalog.numUsers,
+    items: catalog.numItems,
+    authors: catalog.numAuthors,
+    rates,
+    withinTolerance,
+    calibrationEvaluations: evaluations,
+    calibrationUsers,
+    catalog,
+    world,
   };
 }

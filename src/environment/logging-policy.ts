@@ -21,11 +21,7 @@
  * simulator fitted on the logs judge items the production policy would
  * never show.
  */
-import {
-  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
-  PC_CLICK as PC_CLICK_,
-  PC_FOLLOW as PC_FOLLOW_,
-} from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM as PAIR_COUNT_DIM_, PC_CLICK as PC_CLICK_, PC_FOLLOW as PC_FOLLOW_ } from '../data/interaction-kinds.js';
 import { Rng } from '../numeric/rng.js';
 import type { Catalog } from '../world/catalog.js';
 import { sampleWithoutReplacement, topKIndices, type PendingRequest, type SlatePolicy } from './slate-policy.js';
@@ -82,7 +78,11 @@ export class LoggingPolicy implements SlatePolicy {
   private scores = new Float32Array(300);
   private flags: Uint8Array[] = [];
 
-  constructor(private readonly catalog: Catalog, private readonly affinity: AffinityEstimate | null, options: Partial<LoggingPolicyOptions> = {}) {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly affinity: AffinityEstimate | null,
+    options: Partial<LoggingPolicyOptions> = {},
+  ) {
     const o = { ...DEFAULT_LOGGING_POLICY_OPTIONS, ...options };
     for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v)) throw new RangeError(`logging policy option ${k} must be finite, got ${v}`);
     if (!(o.randomRate >= 0 && o.randomRate <= 1)) throw new RangeError(`randomRate must be in [0, 1], got ${o.randomRate}`);
@@ -112,10 +112,11 @@ export class LoggingPolicy implements SlatePolicy {
         const item = req.candidates[i]!;
         const pc = i * PAIR_COUNT_DIM;
         const aff = this.affinity ? this.affinity(req.user, item) : 0;
-        s[i] = o.affinityWeight * (aff + o.noiseStd * this.rng.normal())
-          + o.popularityWeight * this.logPopularity[c.itemAuthor[item]!]!
-          + o.followBoost * req.candidatePairCounts[pc + PC_FOLLOW]!
-          + o.historyWeight * Math.log1p(req.candidatePairCounts[pc + PC_CLICK]!);
+        s[i] =
+          o.affinityWeight * (aff + o.noiseStd * this.rng.normal()) +
+          o.popularityWeight * this.logPopularity[c.itemAuthor[item]!]! +
+          o.followBoost * req.candidatePairCounts[pc + PC_FOLLOW]! +
+          o.historyWeight * Math.log1p(req.candidatePairCounts[pc + PC_CLICK]!);
       }
       const slate = new Int32Array(Math.min(k, n));
       topKIndices(s, n, k, slate);
@@ -124,7 +125,8 @@ export class LoggingPolicy implements SlatePolicy {
         if (this.rng.uniform() >= o.randomRate || n <= slate.length) continue;
         // A random candidate not already in the slate.
         let idx: number;
-        do idx = this.rng.int(n); while (slate.includes(idx));
+        do idx = this.rng.int(n);
+        while (slate.includes(idx));
         slate[p] = idx;
         flags[p] = 1;
       }

@@ -4,10 +4,7 @@
  * of them. Exposures are the K slate items of every request; a request's
  * responses are indexed by slate position.
  */
-import {
-  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
-  PC_FOLLOW as PC_FOLLOW_,
-} from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM as PAIR_COUNT_DIM_, PC_FOLLOW as PC_FOLLOW_ } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
 import { DAY_MS, KUAIRAND_START_MS } from './environment.js';
 import type { SessionTrace } from './trace.js';

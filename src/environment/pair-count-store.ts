@@ -85,7 +85,10 @@ export class PairCountStore {
   private readonly followsOfUser: Int32Array;
   private pairs = 0;
 
-  constructor(readonly numUsers: number, initialCapacity = 1024) {
+  constructor(
+    readonly numUsers: number,
+    initialCapacity = 1024,
+  ) {
     const cap = Math.max(64, initialCapacity);
     this.keys = new Int32Array(cap * 2);
     this.locals = new Int32Array(cap * 2);
@@ -325,7 +328,7 @@ export class PairCountStore {
     if ((local + 1) * 2 > this.tableCap[user]!) this.growUser(user, Math.max(MIN_TABLE, this.tableCap[user]! * 2));
     this.insert(user, author, local);
     this.rowAuthor[this.rowStart[user]! + local] = author;
-    if ((author << 1) >= this.authorMarks.length) this.authorMarks = grownInt32(this.authorMarks, Math.max(2 * (author + 1), this.authorMarks.length * 2));
+    if (author << 1 >= this.authorMarks.length) this.authorMarks = grownInt32(this.authorMarks, Math.max(2 * (author + 1), this.authorMarks.length * 2));
     this.pairsOfUser[user] = local + 1;
     this.pairs++;
     return local;

@@ -88,14 +88,15 @@ export class QuitModel {
     for (let i = start; i < start + k; i++) {
       const dur = durationMs[batch.item[i]!]!;
       const ratio = dur > 0 ? Math.min(1, responses.playTimeMs[i]! / dur) : 0;
-      s += o.clickWeight * responses.click[i]!
-        + o.watchRatioWeight * ratio
-        + o.likeWeight * responses.like[i]!
-        + o.followWeight * responses.follow[i]!
-        + o.commentWeight * responses.comment[i]!
-        - o.hateWeight * responses.hate[i]!
-        - (batch.repeatAuthor[i]! > 0 ? o.repeatAuthorPenalty : 0)
-        - (batch.repeatTag[i]! > 0 ? o.repeatTagPenalty : 0);
+      s +=
+        o.clickWeight * responses.click[i]! +
+        o.watchRatioWeight * ratio +
+        o.likeWeight * responses.like[i]! +
+        o.followWeight * responses.follow[i]! +
+        o.commentWeight * responses.comment[i]! -
+        o.hateWeight * responses.hate[i]! -
+        (batch.repeatAuthor[i]! > 0 ? o.repeatAuthorPenalty : 0) -
+        (batch.repeatTag[i]! > 0 ? o.repeatTagPenalty : 0);
     }
     return s;
   }

@@ -58,8 +58,12 @@ export class ReturnModel {
   /** Daily return probability p. */
   dailyReturnProbability(satisfaction: number, deepPairs: number, follows: number, activity: number): number {
     const o = this.options;
-    const logit = o.intercept + o.activityWeight * activity + o.satisfactionWeight * (satisfaction - o.satisfactionRef)
-      + o.deepPairWeight * Math.log1p(deepPairs) + o.followWeight * Math.log1p(follows);
+    const logit =
+      o.intercept +
+      o.activityWeight * activity +
+      o.satisfactionWeight * (satisfaction - o.satisfactionRef) +
+      o.deepPairWeight * Math.log1p(deepPairs) +
+      o.followWeight * Math.log1p(follows);
     return 1 / (1 + Math.exp(-logit));
   }
 

@@ -116,7 +116,11 @@ export function sampleWithoutReplacement(rng: Rng, n: number, k: number): Int32A
       do {
         x = rng.int(n);
         repeat = false;
-        for (let j = 0; j < i; j++) if (out[j] === x) { repeat = true; break; }
+        for (let j = 0; j < i; j++)
+          if (out[j] === x) {
+            repeat = true;
+            break;
+          }
       } while (repeat);
       out[i] = x;
     }

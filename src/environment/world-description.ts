@@ -47,7 +47,9 @@ export function parseWorldDescription(x: unknown, source: string): WorldDescript
   const parsed = descriptionSchema.safeParse(x);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new WorldDescriptionError(`${source}: not an rliv world description (field '${issue.path.join('.') || '(root)'}': ${issue.message}); it is written by rliv generate`);
+    throw new WorldDescriptionError(
+      `${source}: not an rliv world description (field '${issue.path.join('.') || '(root)'}': ${issue.message}); it is written by rliv generate`,
+    );
   }
   let worldConfig: WorldConfig;
   try {

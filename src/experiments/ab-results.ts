@@ -16,12 +16,20 @@ export type AbMetric = (typeof AB_METRICS)[number];
 
 export const AB_METRIC_INFO: Record<AbMetric, { label: string; table: 4 | 5; perUser: string }> = {
   uaCount: { label: 'UA Count', table: 4, perUser: 'deep user-author pairs formed during the test (follow + gifts on >= 2 days)' },
-  weeklyGiftedUsers: { label: 'Weekly Gifted Users', table: 4, perUser: 'share of the test\'s weeks in which the user gave a gift (bucket mean = weekly gifted users / bucket size)' },
+  weeklyGiftedUsers: {
+    label: 'Weekly Gifted Users',
+    table: 4,
+    perUser: "share of the test's weeks in which the user gave a gift (bucket mean = weekly gifted users / bucket size)",
+  },
   totalRevenue: { label: 'Total Revenue', table: 4, perUser: 'gift coins given during the test' },
   newFans: { label: 'New Fans', table: 4, perUser: 'first follows during the test' },
   watchTime: { label: 'Watch Time', table: 5, perUser: 'seconds played during the test' },
   appUsageTime: { label: 'App Usage Time', table: 5, perUser: 'seconds in the app (session start to end) during the test' },
-  weeklyRetention: { label: 'Weekly Retention', table: 5, perUser: 'share of the user\'s sessions followed by a return within 7 days (users with >= 1 session)' },
+  weeklyRetention: {
+    label: 'Weekly Retention',
+    table: 5,
+    perUser: "share of the user's sessions followed by a return within 7 days (users with >= 1 session)",
+  },
 };
 
 /** The paper's two online tests: revenue (Kwai live-stream feed, Table 4) and watch time (Kuaishou short-video feed, Table 5). */
@@ -33,10 +41,23 @@ export const AB_RANKINGS = ['fused', 'liv-only'] as const;
 export type AbRanking = (typeof AB_RANKINGS)[number];
 
 /** What defines each test: the towers its treatments rank by, its treatments, the metrics of its table. */
-export const AB_TEST_SPECS: Record<AbTestKind, { title: string; towers: Partial<Record<Tower, number>>; treatments: readonly string[]; metrics: readonly AbMetric[] }> = {
+export const AB_TEST_SPECS: Record<
+  AbTestKind,
+  { title: string; towers: Partial<Record<Tower, number>>; treatments: readonly string[]; metrics: readonly AbMetric[] }
+> = {
   // The paper: "we use the follow LIV and gift LIV in Kwai and use the watch time LIV in Kuaishou".
-  revenue: { title: 'Revenue test (Table 4: Kwai live-stream feed)', towers: { follow: 1, gift: 1 }, treatments: ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-UA'], metrics: ['uaCount', 'weeklyGiftedUsers', 'totalRevenue', 'newFans'] },
-  watchTime: { title: 'Watch-time test (Table 5: Kuaishou short-video feed)', towers: { watchTime: 1 }, treatments: ['RLIV-UA'], metrics: ['watchTime', 'appUsageTime', 'weeklyRetention'] },
+  revenue: {
+    title: 'Revenue test (Table 4: Kwai live-stream feed)',
+    towers: { follow: 1, gift: 1 },
+    treatments: ['RLIV-UA(w/o AL & SL)', 'RLIV-UA(w/o SL)', 'RLIV-UA'],
+    metrics: ['uaCount', 'weeklyGiftedUsers', 'totalRevenue', 'newFans'],
+  },
+  watchTime: {
+    title: 'Watch-time test (Table 5: Kuaishou short-video feed)',
+    towers: { watchTime: 1 },
+    treatments: ['RLIV-UA'],
+    metrics: ['watchTime', 'appUsageTime', 'weeklyRetention'],
+  },
 };
 
 /** The paper's Tables 4 and 5 (Kwai / Kuaishou production), quoted for reference: relative deltas over the RankingModel. */

@@ -67,13 +67,33 @@ import { renderSavedReports } from './results-file.js';
 import { modelConfigs } from './model-configs.js';
 import { buildCalibratedWorld, type CalibratedWorld } from './experiment-world.js';
 import {
-  AB_METRICS, AB_RANKINGS, AB_TEST_KINDS, AB_TEST_SPECS,
-  type AbArmResult, type AbMetric, type AbRanking, type AbTestKind, type AbTestResults, type AbTestRun, type GiftGrade,
+  AB_METRICS,
+  AB_RANKINGS,
+  AB_TEST_KINDS,
+  AB_TEST_SPECS,
+  type AbArmResult,
+  type AbMetric,
+  type AbRanking,
+  type AbTestKind,
+  type AbTestResults,
+  type AbTestRun,
+  type GiftGrade,
 } from './ab-results.js';
 
 export {
-  AB_METRICS, AB_METRIC_INFO, AB_RANKINGS, AB_TEST_KINDS, AB_TEST_SPECS, PAPER_AB,
-  type AbArmResult, type AbMetric, type AbRanking, type AbTestKind, type AbTestResults, type AbTestRun, type GiftGrade,
+  AB_METRICS,
+  AB_METRIC_INFO,
+  AB_RANKINGS,
+  AB_TEST_KINDS,
+  AB_TEST_SPECS,
+  PAPER_AB,
+  type AbArmResult,
+  type AbMetric,
+  type AbRanking,
+  type AbTestKind,
+  type AbTestResults,
+  type AbTestRun,
+  type GiftGrade,
 } from './ab-results.js';
 
 /** The control, and the production ranking model every fused arm fuses its LIV into. */
@@ -123,7 +143,6 @@ export interface AbTestOptions {
   progress?: ProgressSink;
 }
 
-
 /** Per-user accumulators over the test. */
 class UserOutcomes {
   watch: Float64Array;
@@ -135,7 +154,11 @@ class UserOutcomes {
   returnsWithinWeek: Int32Array;
 
   /** @param startTimeMs the first moment of the reported weeks (week 0 starts here). */
-  constructor(readonly numUsers: number, readonly weeks: number, readonly startTimeMs: number) {
+  constructor(
+    readonly numUsers: number,
+    readonly weeks: number,
+    readonly startTimeMs: number,
+  ) {
     this.watch = new Float64Array(numUsers);
     this.usage = new Float64Array(numUsers);
     this.fans = new Float64Array(numUsers);
@@ -171,7 +194,10 @@ class UserOutcomes {
 /** Routes each request to the policy of the user's bucket, keeping the environment's request order. */
 class BucketRouter implements SlatePolicy {
   private flags: Uint8Array[] = [];
-  constructor(private readonly bucketOf: Int32Array, private readonly policies: SlatePolicy[]) {}
+  constructor(
+    private readonly bucketOf: Int32Array,
+    private readonly policies: SlatePolicy[],
+  ) {}
 
   chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
     const groups: number[][] = this.policies.map(() => []);
@@ -181,7 +207,10 @@ class BucketRouter implements SlatePolicy {
     groups.forEach((idx, b) => {
       if (idx.length === 0) return;
       const policy = this.policies[b]!;
-      const chosen = policy.chooseSlates(idx.map((i) => requests[i]!), k);
+      const chosen = policy.chooseSlates(
+        idx.map((i) => requests[i]!),
+        k,
+      );
       const f = policy.lastRandomFlags?.() ?? [];
       idx.forEach((i, j) => {
         slates[i] = chosen[j]!;
@@ -203,16 +232,37 @@ class BucketRouter implements SlatePolicy {
  * (every arm gets the same environment seed). Exported so a diagnostic can
  * pre-train exactly as the test does (scripts/liv-by-pair-state.mjs).
  */
-export function pretrainArm(cw: CalibratedWorld, preset: ExperimentPreset, name: string, agentConfig: Record<string, unknown>, seed: number, onEpoch: () => void = () => {}): Ranker {
+export function pretrainArm(
+  cw: CalibratedWorld,
+  preset: ExperimentPreset,
+  name: string,
+  agentConfig: Record<string, unknown>,
+  seed: number,
+  onEpoch: () => void = () => {},
+): Ranker {
   const t = preset.train;
   const agent = createAgent(name, { catalog: cw.catalog, seed }, agentConfig);
-  const env = new ReplayableEnvironment(new Environment(cw.catalog, cw.groundTruth, { ...cw.environment, seed: new Rng(seed).fork('pretrain-env').seed }), cw.loggingPolicy);
-  new TrainingRun(env, agent, {
-    agentName: name, agentConfig, seed,
-    epochs: t.epochs, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch,
-    stepsPerEpoch: t.stepsPerEpoch, heldOutFraction: t.heldOutFraction, lastEpochsForFigure: t.lastEpochsForFigure,
-    exploration: t.exploration,
-  }, () => ({})).run(onEpoch);
+  const env = new ReplayableEnvironment(
+    new Environment(cw.catalog, cw.groundTruth, { ...cw.environment, seed: new Rng(seed).fork('pretrain-env').seed }),
+    cw.loggingPolicy,
+  );
+  new TrainingRun(
+    env,
+    agent,
+    {
+      agentName: name,
+      agentConfig,
+      seed,
+      epochs: t.epochs,
+      sessionsPerEpoch: t.sessionsPerEpoch,
+      evalSessionsPerEpoch: t.evalSessionsPerEpoch,
+      stepsPerEpoch: t.stepsPerEpoch,
+      heldOutFraction: t.heldOutFraction,
+      lastEpochsForFigure: t.lastEpochsForFigure,
+      exploration: t.exploration,
+    },
+    () => ({}),
+  ).run(onEpoch);
   return agent;
 }
 
@@ -223,7 +273,9 @@ export function assignBuckets(numUsers: number, arms: number, seed: number): Int
   const ids = Array.from({ length: numUsers }, (_, i) => i);
   new Rng(seed).fork('ab-buckets').shuffle(ids);
   const bucket = new Int32Array(numUsers);
-  ids.forEach((u, j) => { bucket[u] = j % arms; });
+  ids.forEach((u, j) => {
+    bucket[u] = j % arms;
+  });
   return bucket;
 }
 
@@ -299,7 +351,10 @@ function pairGiftLiv(towerLiv: TowerLiv, env: Environment, catalog: Catalog, use
 }
 
 /** Fig. 6 from pooled (amount, LIV) of gifted pairs and LIV of clicked-no-gift pairs. */
-export function giftValueByGrade(gifted: { amount: number; liv: number }[], clickedLiv: number[]): { grades: GiftGrade[]; spearman: number; giftedPairs: number } {
+export function giftValueByGrade(
+  gifted: { amount: number; liv: number }[],
+  clickedLiv: number[],
+): { grades: GiftGrade[]; spearman: number; giftedPairs: number } {
   const pairs = gifted.filter((p) => Number.isFinite(p.liv)).sort((a, b) => a.amount - b.amount);
   const grades: GiftGrade[] = [];
   const zero = clickedLiv.filter(Number.isFinite);
@@ -311,7 +366,13 @@ export function giftValueByGrade(gifted: { amount: number; liv: number }[], clic
     const livs = part.map((p) => p.liv);
     grades.push({ grade: k + 1, amountRange: [part[0]!.amount, part[part.length - 1]!.amount], pairs: part.length, meanLiv: mean(livs), stdLiv: std(livs) });
   }
-  const rho = pairs.length >= 3 ? spearman(pairs.map((p) => p.amount), pairs.map((p) => p.liv)) : NaN;
+  const rho =
+    pairs.length >= 3
+      ? spearman(
+          pairs.map((p) => p.amount),
+          pairs.map((p) => p.liv),
+        )
+      : NaN;
   return { grades, spearman: rho, giftedPairs: pairs.length };
 }
 
@@ -324,8 +385,10 @@ function resolveAbOptions(options: AbTestOptions) {
   const weeks = int('--weeks', options.weeks, 1, 520);
   const tests = options.tests ?? [...AB_TEST_KINDS];
   const rankings = options.rankings ?? ['fused'];
-  if (tests.length === 0 || new Set(tests).size !== tests.length || tests.some((t) => !AB_TEST_KINDS.includes(t))) throw new RangeError(`tests must be distinct names from ${AB_TEST_KINDS.join(', ')}, got ${JSON.stringify(tests)}`);
-  if (rankings.length === 0 || new Set(rankings).size !== rankings.length || rankings.some((r) => !AB_RANKINGS.includes(r))) throw new RangeError(`rankings must be distinct names from ${AB_RANKINGS.join(', ')}, got ${JSON.stringify(rankings)}`);
+  if (tests.length === 0 || new Set(tests).size !== tests.length || tests.some((t) => !AB_TEST_KINDS.includes(t)))
+    throw new RangeError(`tests must be distinct names from ${AB_TEST_KINDS.join(', ')}, got ${JSON.stringify(tests)}`);
+  if (rankings.length === 0 || new Set(rankings).size !== rankings.length || rankings.some((r) => !AB_RANKINGS.includes(r)))
+    throw new RangeError(`rankings must be distinct names from ${AB_RANKINGS.join(', ')}, got ${JSON.stringify(rankings)}`);
   const bucketSeeds = int('--bucket-seeds', options.bucketSeeds ?? DEFAULT_BUCKET_SEEDS, 1, 100);
   const preDays = int('--pre-days', options.preDays ?? DEFAULT_PRE_DAYS, rankings.includes('fused') ? 1 : 0, 3650);
   const weightRequests = int('weightRequests', options.weightRequests ?? DEFAULT_WEIGHT_REQUESTS, 1, 10_000_000);
@@ -358,8 +421,12 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const files: AbTestFiles = {
-    json: join(outDir, 'ab-results.json'), html: join(outDir, 'ab-report.html'), markdown: join(outDir, 'ab-report.md'),
-    config: join(outDir, 'config.json'), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv'),
+    json: join(outDir, 'ab-results.json'),
+    html: join(outDir, 'ab-report.html'),
+    markdown: join(outDir, 'ab-report.md'),
+    config: join(outDir, 'config.json'),
+    curves: join(outDir, 'curves.csv'),
+    metrics: join(outDir, 'metrics.csv'),
   };
   const root = new Rng(options.seed);
   const bucketSeeds = Array.from({ length: seedCount }, (_, s) => root.fork(`ab-bucket-seed/${s}`).seed);
@@ -368,26 +435,29 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
   const timed = async <T>(_name: string, f: () => T | Promise<T>): Promise<T> => f();
   const cw = await buildCalibratedWorld({ preset, worldSeed: options.seed, worldPath: options.worldPath, progress, timed });
   const { catalog, groundTruth: world, environment } = cw;
-  writeRunFile(files.config, runJson({
-    kind: 'rliv-ab-test-config',
-    version: 2,
-    preset: preset.name,
-    seed: options.seed,
-    weeks,
-    preDays,
-    bucketSeeds,
-    tests: Object.fromEntries(tests.map((k) => [k, { towers: AB_TEST_SPECS[k].towers, treatments: AB_TEST_SPECS[k].treatments }])),
-    rankings,
-    control: AB_CONTROL,
-    fusion: { grid: fusionGrid, clickKeep, weightRequests },
-    models: resolvedAgentConfigs(agentConfigs),
-    agentConfigOverrides: options.agentConfigs ?? {},
-    pretraining: t,
-    onlineStepsPerDay: onlineSteps,
-    servingExploration: explorationAtEpoch(t.exploration, t.epochs),
-    environment: resolvedEnvironment(environment, 'one environment per test and bucket seed, seeded from the bucket seed'),
-    world: cw.description,
-  }));
+  writeRunFile(
+    files.config,
+    runJson({
+      kind: 'rliv-ab-test-config',
+      version: 2,
+      preset: preset.name,
+      seed: options.seed,
+      weeks,
+      preDays,
+      bucketSeeds,
+      tests: Object.fromEntries(tests.map((k) => [k, { towers: AB_TEST_SPECS[k].towers, treatments: AB_TEST_SPECS[k].treatments }])),
+      rankings,
+      control: AB_CONTROL,
+      fusion: { grid: fusionGrid, clickKeep, weightRequests },
+      models: resolvedAgentConfigs(agentConfigs),
+      agentConfigOverrides: options.agentConfigs ?? {},
+      pretraining: t,
+      onlineStepsPerDay: onlineSteps,
+      servingExploration: explorationAtEpoch(t.exploration, t.epochs),
+      environment: resolvedEnvironment(environment, 'one environment per test and bucket seed, seeded from the bucket seed'),
+      world: cw.description,
+    }),
+  );
 
   // 1. Pre-train every model once; each simulation starts from copies.
   const pretrained = new Map<string, Uint8Array>();
@@ -440,8 +510,16 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     const bucketOf = assignBuckets(catalog.numUsers, arms.length, seedRng.fork(`buckets/${test}`).seed);
     const env = new Environment(catalog, world, { ...environment, seed: seedRng.fork('env').seed });
     const reportStartMs = env.options.startTimeMs + preDays * DAY_MS;
-    const daily = arms.map(() => ({ day: [] as number[], ...Object.fromEntries(REPORT_METRICS.map((m) => [m, [] as number[]])) }) as { day: number[] } & Record<ReportMetric, number[]>);
-    const day = (policies: SlatePolicy[], learners: (a: ArmModels) => Ranker[], onTrace: (trace: SessionTrace, b: number) => void, reportedDay?: number): void => {
+    const daily = arms.map(
+      () =>
+        ({ day: [] as number[], ...Object.fromEntries(REPORT_METRICS.map((m) => [m, [] as number[]])) }) as { day: number[] } & Record<ReportMetric, number[]>,
+    );
+    const day = (
+      policies: SlatePolicy[],
+      learners: (a: ArmModels) => Ranker[],
+      onTrace: (trace: SessionTrace, b: number) => void,
+      reportedDay?: number,
+    ): void => {
       const byArm: SessionTrace[][] = arms.map(() => []);
       env.runDays(1, new BucketRouter(bucketOf, policies), (trace) => {
         const b = bucketOf[trace.user]!;
@@ -473,16 +551,20 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     const seen = new Array<number>(arms.length).fill(0);
     let lastSelectionRequestMs = -Infinity;
     for (let d = 0; d < preDays; d++) {
-      day(prePolicies, (a) => a.preLearners, (trace, b) => {
-        for (const r of trace.requests) {
-          const i = seen[b]!++;
-          if (i < weightRequests) sample[b]!.push(r);
-          else {
-            const j = sampleRng.int(i + 1);
-            if (j < weightRequests) sample[b]![j] = r;
+      day(
+        prePolicies,
+        (a) => a.preLearners,
+        (trace, b) => {
+          for (const r of trace.requests) {
+            const i = seen[b]!++;
+            if (i < weightRequests) sample[b]!.push(r);
+            else {
+              const j = sampleRng.int(i + 1);
+              if (j < weightRequests) sample[b]![j] = r;
+            }
           }
-        }
-      });
+        },
+      );
     }
     // The weight rule, per fused arm, on its own bucket's pre-period sample and its models as they are now.
     const fusionWeights: SeedOutcome['fusionWeights'] = arms.map(() => undefined);
@@ -490,13 +572,18 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     arms.forEach((a, b) => {
       if (!a.fused) return;
       for (const r of sample[b]!) lastSelectionRequestMs = Math.max(lastSelectionRequestMs, r.timeMs);
-      const choice = chooseFusionWeight(sample[b]!.map((r) => fusionScores(r, a.base!, a.fused!.liv)), { k: env.options.slateSize, grid: fusionGrid, keep: clickKeep });
+      const choice = chooseFusionWeight(
+        sample[b]!.map((r) => fusionScores(r, a.base!, a.fused!.liv)),
+        { k: env.options.slateSize, grid: fusionGrid, keep: clickKeep },
+      );
       a.fused.setWeight(choice.weight);
       fusionWeights[b] = choice.weight;
       retention[b] = choice.retention;
     });
     const selectionRequests = sample.map((x) => x.length);
-    sample.forEach((x) => { x.length = 0; });
+    sample.forEach((x) => {
+      x.length = 0;
+    });
 
     // 4. The reported weeks.
     const deepBefore = Int32Array.from({ length: catalog.numUsers }, (_, u) => env.pairStore.deepPairs(u));
@@ -506,24 +593,29 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     const clickedPairs = arms.map(() => new Map<number, { user: number; author: number }>());
     let firstReportedRequestMs = Infinity;
     for (let d = 0; d < reportDays; d++) {
-      day(policies, (a) => a.learners, (trace, b) => {
-        outcomes.add(trace);
-        for (const r of trace.requests) {
-          firstReportedRequestMs = Math.min(firstReportedRequestMs, r.timeMs);
-          for (let p = 0; p < r.slate.length; p++) {
-            const author = catalog.itemAuthor[r.candidates[r.slate[p]!]!]!;
-            const key = trace.user * catalog.numAuthors + author;
-            const g = r.responses.giftAmount[p]!;
-            if (g > 0) {
-              const e = giftPairs[b]!.get(key);
-              if (e) e.amount += g;
-              else giftPairs[b]!.set(key, { user: trace.user, author, amount: g });
-            } else if (r.responses.click[p]! > 0 && clickedPairs[b]!.size < 4000) {
-              clickedPairs[b]!.set(key, { user: trace.user, author });
+      day(
+        policies,
+        (a) => a.learners,
+        (trace, b) => {
+          outcomes.add(trace);
+          for (const r of trace.requests) {
+            firstReportedRequestMs = Math.min(firstReportedRequestMs, r.timeMs);
+            for (let p = 0; p < r.slate.length; p++) {
+              const author = catalog.itemAuthor[r.candidates[r.slate[p]!]!]!;
+              const key = trace.user * catalog.numAuthors + author;
+              const g = r.responses.giftAmount[p]!;
+              if (g > 0) {
+                const e = giftPairs[b]!.get(key);
+                if (e) e.amount += g;
+                else giftPairs[b]!.set(key, { user: trace.user, author, amount: g });
+              } else if (r.responses.click[p]! > 0 && clickedPairs[b]!.size < 4000) {
+                clickedPairs[b]!.set(key, { user: trace.user, author });
+              }
             }
           }
-        }
-      }, d + 1);
+        },
+        d + 1,
+      );
     }
 
     // 5. Per-user values of the reported weeks.
@@ -545,9 +637,27 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     });
     // 6. Fig. 6 material (revenue test): LIV of the arm's model at the end of the test.
     const livOut = new Float32Array(TOWERS.length);
-    const gifted = arms.map((a, b) => (test === 'revenue' && a.towerLiv ? [...giftPairs[b]!.values()].map((p) => ({ amount: p.amount, liv: pairGiftLiv(a.towerLiv!, env, catalog, p.user, p.author, livOut) })) : []));
-    const clickedLiv = arms.map((a, b) => (test === 'revenue' && a.towerLiv ? [...clickedPairs[b]!.values()].map((p) => pairGiftLiv(a.towerLiv!, env, catalog, p.user, p.author, livOut)) : []));
-    return { values, fusionWeights, retention, lastSelectionRequestMs, firstReportedRequestMs, reportStartMs, slateSize: env.options.slateSize, selectionRequests, gifted, clickedLiv, daily };
+    const gifted = arms.map((a, b) =>
+      test === 'revenue' && a.towerLiv
+        ? [...giftPairs[b]!.values()].map((p) => ({ amount: p.amount, liv: pairGiftLiv(a.towerLiv!, env, catalog, p.user, p.author, livOut) }))
+        : [],
+    );
+    const clickedLiv = arms.map((a, b) =>
+      test === 'revenue' && a.towerLiv ? [...clickedPairs[b]!.values()].map((p) => pairGiftLiv(a.towerLiv!, env, catalog, p.user, p.author, livOut)) : [],
+    );
+    return {
+      values,
+      fusionWeights,
+      retention,
+      lastSelectionRequestMs,
+      firstReportedRequestMs,
+      reportStartMs,
+      slateSize: env.options.slateSize,
+      selectionRequests,
+      gifted,
+      clickedLiv,
+      daily,
+    };
   };
 
   const runs: AbTestRun[] = [];
@@ -560,26 +670,35 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     const pooled = (b: number, m: AbMetric): number[] => outcomes.flatMap((o) => o.values[b]![m]);
     const arms: AbArmResult[] = plan.map(({ model, ranking }, b) => {
       const arm: AbArmResult = {
-        model, ranking, label: abArmLabel(model, ranking),
+        model,
+        ranking,
+        label: abArmLabel(model, ranking),
         users: outcomes.reduce((sum, o) => sum + o.values[b]!.watchTime.length, 0),
         means: Object.fromEntries(AB_METRICS.map((m) => [m, mean(pooled(b, m))])) as Record<AbMetric, number>,
         totals: Object.fromEntries(AB_METRICS.map((m) => [m, pooled(b, m).reduce((a, v) => a + v, 0)])) as Record<AbMetric, number>,
       };
       if (b > 0) {
         arm.delta = Object.fromEntries(AB_METRICS.map((m) => [m, relativeDelta(pooled(b, m), pooled(0, m))])) as Record<AbMetric, RelativeDelta>;
-        arm.seedDeltas = outcomes.map((o) => Object.fromEntries(AB_METRICS.map((m) => [m, relativeDelta(o.values[b]![m], o.values[0]![m])])) as Record<AbMetric, RelativeDelta>);
-        arm.acrossSeeds = Object.fromEntries(AB_METRICS.map((m) => {
-          const ds = arm.seedDeltas!.map((d) => d[m].delta);
-          const finite = ds.every(Number.isFinite);
-          return [m, finite ? summarize(ds) : { mean: NaN, std: NaN, ci95: [NaN, NaN], n: ds.length } satisfies Summary];
-        })) as Record<AbMetric, Summary>;
+        arm.seedDeltas = outcomes.map(
+          (o) => Object.fromEntries(AB_METRICS.map((m) => [m, relativeDelta(o.values[b]![m], o.values[0]![m])])) as Record<AbMetric, RelativeDelta>,
+        );
+        arm.acrossSeeds = Object.fromEntries(
+          AB_METRICS.map((m) => {
+            const ds = arm.seedDeltas!.map((d) => d[m].delta);
+            const finite = ds.every(Number.isFinite);
+            return [m, finite ? summarize(ds) : ({ mean: NaN, std: NaN, ci95: [NaN, NaN], n: ds.length } satisfies Summary)];
+          }),
+        ) as Record<AbMetric, Summary>;
       }
       if (ranking === 'fused') {
         arm.fusionWeights = outcomes.map((o) => o.fusionWeights[b]!);
         arm.weightRetention = outcomes.map((o) => o.retention[b]!);
       }
       if (test === 'revenue' && ranking !== 'control') {
-        giftValue[arm.label] = giftValueByGrade(outcomes.flatMap((o) => o.gifted[b]!), outcomes.flatMap((o) => o.clickedLiv[b]!));
+        giftValue[arm.label] = giftValueByGrade(
+          outcomes.flatMap((o) => o.gifted[b]!),
+          outcomes.flatMap((o) => o.clickedLiv[b]!),
+        );
       }
       return arm;
     });
@@ -609,17 +728,31 @@ export async function runAbTest(options: AbTestOptions): Promise<{ results: AbTe
     tests: runs,
     giftValue,
     settings: {
-      users: catalog.numUsers, items: catalog.numItems, authors: catalog.numAuthors,
-      pretrainEpochs: t.epochs, pretrainStepsPerEpoch: t.stepsPerEpoch, batchSize: t.batchSize, agentConfigOverrides: options.agentConfigs ?? {},
-      onlineStepsPerDay: onlineSteps, servingExploration: explore, rankings, fusion: { rule: `largest grid weight keeping >= ${clickKeep} of the RankingModel's predicted click rate of the top ${slateSize}`, grid: fusionGrid, clickKeep, weightRequests },
-      environment, dataSource: cw.dataSource,
+      users: catalog.numUsers,
+      items: catalog.numItems,
+      authors: catalog.numAuthors,
+      pretrainEpochs: t.epochs,
+      pretrainStepsPerEpoch: t.stepsPerEpoch,
+      batchSize: t.batchSize,
+      agentConfigOverrides: options.agentConfigs ?? {},
+      onlineStepsPerDay: onlineSteps,
+      servingExploration: explore,
+      rankings,
+      fusion: {
+        rule: `largest grid weight keeping >= ${clickKeep} of the RankingModel's predicted click rate of the top ${slateSize}`,
+        grid: fusionGrid,
+        clickKeep,
+        weightRequests,
+      },
+      environment,
+      dataSource: cw.dataSource,
     },
     wallSeconds: (performance.now() - started) / 1000,
     notes: [
       'Simulated in the ground-truth world: each test runs once per bucket seed, users split into persistent equal buckets, one arm per bucket, all buckets in one environment over the same days.',
       `Fused arms rank by base + w x sd(base) x z(LIV) over the request's candidates (base = the RankingModel's click logit, LIV = the arm's tower LIVs standardized and weighted); w is chosen per arm and seed on a ${preDays}-day pre-period of the arm's own bucket, before the reported weeks. LIV-only arms rank by the LIV alone.`,
-      'Deltas are relative differences of per-user means (treatment / control − 1): with a delta-method 95 % interval over users (every seed\'s users pooled), and as the mean of the per-seed deltas with a Student-t 95 % interval over the bucket seeds.',
-      'Every model learns online from its own bucket\'s traffic after each simulated day, in the pre-period too.',
+      "Deltas are relative differences of per-user means (treatment / control − 1): with a delta-method 95 % interval over users (every seed's users pooled), and as the mean of the per-seed deltas with a Student-t 95 % interval over the bucket seeds.",
+      "Every model learns online from its own bucket's traffic after each simulated day, in the pre-period too.",
     ],
   };
   const json = runJson(results);

@@ -62,13 +62,22 @@ export interface Convergence {
  */
 export function curveConvergence(curve: readonly number[], options: Partial<ConvergenceOptions> = {}, epochs?: readonly number[]): Convergence {
   const o = { ...DEFAULT_CONVERGENCE, ...options };
-  if (!(Number.isInteger(o.window) && o.window >= 3)) throw new RangeError(`convergence window must be an integer >= 3 (a slope needs an interval); got ${o.window}`);
+  if (!(Number.isInteger(o.window) && o.window >= 3))
+    throw new RangeError(`convergence window must be an integer >= 3 (a slope needs an interval); got ${o.window}`);
   if (!(o.maxRelativeSlope > 0)) throw new RangeError(`maxRelativeSlope must be > 0; got ${o.maxRelativeSlope}`);
   if (!(o.confidence > 0 && o.confidence < 1)) throw new RangeError(`confidence must be in (0, 1); got ${o.confidence}`);
   if (epochs && epochs.length !== curve.length) throw new RangeError(`convergence: ${epochs.length} epoch numbers for ${curve.length} values`);
   const n = Math.min(o.window, curve.length);
   if (curve.length < o.window) {
-    return { converged: false, slope: NaN, ci95: [NaN, NaN], mean: NaN, relativeSlope: NaN, epochs: curve.length, reason: `only ${curve.length} epoch(s), the criterion needs the last ${o.window}` };
+    return {
+      converged: false,
+      slope: NaN,
+      ci95: [NaN, NaN],
+      mean: NaN,
+      relativeSlope: NaN,
+      epochs: curve.length,
+      reason: `only ${curve.length} epoch(s), the criterion needs the last ${o.window}`,
+    };
   }
   const ys = curve.slice(curve.length - n);
   const xs = epochs ? epochs.slice(epochs.length - n) : ys.map((_, i) => curve.length - n + i + 1);
@@ -93,8 +102,13 @@ export function curveConvergence(curve: readonly number[], options: Partial<Conv
   const containsZero = ci95[0] <= 0 && ci95[1] >= 0;
   const small = my !== 0 ? Math.abs(relativeSlope) < o.maxRelativeSlope : slope === 0;
   const result: Convergence = { converged: containsZero && small, slope, ci95, mean: my, relativeSlope, epochs: n };
-  if (!containsZero) result.reason = `the slope is significantly ${slope > 0 ? 'above' : 'below'} 0 (${Math.round(o.confidence * 100)} % interval [${fmt(ci95[0])}, ${fmt(ci95[1])}] per epoch)`;
-  else if (!small) result.reason = my !== 0 ? `|slope| is ${fmt(100 * Math.abs(relativeSlope))} % of the mean per epoch (limit ${fmt(100 * o.maxRelativeSlope)} %)` : 'the mean is 0 and the slope is not';
+  if (!containsZero)
+    result.reason = `the slope is significantly ${slope > 0 ? 'above' : 'below'} 0 (${Math.round(o.confidence * 100)} % interval [${fmt(ci95[0])}, ${fmt(ci95[1])}] per epoch)`;
+  else if (!small)
+    result.reason =
+      my !== 0
+        ? `|slope| is ${fmt(100 * Math.abs(relativeSlope))} % of the mean per epoch (limit ${fmt(100 * o.maxRelativeSlope)} %)`
+        : 'the mean is 0 and the slope is not';
   return result;
 }
 

@@ -155,7 +155,10 @@ export function maxRequestsOf(environment: Partial<EnvironmentOptions>): number 
  * per-session figures of the report.
  */
 export function policyFigures(sessions: readonly SessionTrace[], catalog: Catalog, maxRequests: number): PolicyFigures {
-  let n = 0, clicks = 0, longViews = 0, play = 0;
+  let n = 0,
+    clicks = 0,
+    longViews = 0,
+    play = 0;
   for (const t of sessions) {
     for (const r of t.requests) {
       const s = r.responses;
@@ -169,8 +172,14 @@ export function policyFigures(sessions: readonly SessionTrace[], catalog: Catalo
   }
   const m = computeMetrics(sessions, catalog);
   return {
-    click: clicks / n, longView: longViews / n, playTimeS: play / n / 1000,
-    sessionLength: m.sessionLength, watchTime: m.watchTime, ctr: m.ctr, capShare: capShare(sessions, maxRequests), sessions: sessions.length,
+    click: clicks / n,
+    longView: longViews / n,
+    playTimeS: play / n / 1000,
+    sessionLength: m.sessionLength,
+    watchTime: m.watchTime,
+    ctr: m.ctr,
+    capShare: capShare(sessions, maxRequests),
+    sessions: sessions.length,
   };
 }
 
@@ -227,28 +236,40 @@ function userSplit(setup: Pick<JobSetup, 'train'>): { splitSeed?: number; valida
  * evaluating every epoch on the held-out users (or, `evaluateOn:
  * 'validation'`, on the validation users); training never uses either.
  */
-function trainInSimulator(setup: JobSetup, name: string, seed: number, agentConfig: Record<string, unknown>, exploration: ExplorationOptions,
-  evaluateOn: 'held-out' | 'validation', onUnit: () => void): { agent: Ranker; result: TrainingResult } {
+function trainInSimulator(
+  setup: JobSetup,
+  name: string,
+  seed: number,
+  agentConfig: Record<string, unknown>,
+  exploration: ExplorationOptions,
+  evaluateOn: 'held-out' | 'validation',
+  onUnit: () => void,
+): { agent: Ranker; result: TrainingResult } {
   const { catalog } = setup;
   const t = setup.train;
   const maxRequests = maxRequestsOf(setup.environment);
   const agent = createAgent(name, { catalog, seed }, agentConfig);
   // Every model of a seed gets the same environment seed: the same candidates and random streams (common random numbers).
   const env = new ReplayableEnvironment(new Environment(catalog, setup.simulator, { ...setup.environment, seed }), setup.loggingPolicy);
-  const run = new TrainingRun(env, agent, {
-    agentName: name,
-    agentConfig,
-    seed,
-    epochs: t.epochs,
-    sessionsPerEpoch: t.sessionsPerEpoch,
-    evalSessionsPerEpoch: t.evalSessionsPerEpoch,
-    stepsPerEpoch: t.stepsPerEpoch,
-    heldOutFraction: t.heldOutFraction,
-    ...userSplit(setup),
-    evaluateOn,
-    lastEpochsForFigure: t.lastEpochsForFigure,
-    exploration,
-  }, (sessions) => reportMetrics(sessions, catalog, maxRequests));
+  const run = new TrainingRun(
+    env,
+    agent,
+    {
+      agentName: name,
+      agentConfig,
+      seed,
+      epochs: t.epochs,
+      sessionsPerEpoch: t.sessionsPerEpoch,
+      evalSessionsPerEpoch: t.evalSessionsPerEpoch,
+      stepsPerEpoch: t.stepsPerEpoch,
+      heldOutFraction: t.heldOutFraction,
+      ...userSplit(setup),
+      evaluateOn,
+      lastEpochsForFigure: t.lastEpochsForFigure,
+      exploration,
+    },
+    (sessions) => reportMetrics(sessions, catalog, maxRequests),
+  );
   // The probe: every epoch from the same fresh state (one seed per job), so the convergence criterion sees the policy, not the panel's drift.
   const probeSeed = new Rng(seed).fork('probe-environment').seed;
   run.probeEnvironment = () => new Environment(catalog, setup.simulator, { ...setup.environment, seed: probeSeed });
@@ -330,7 +351,9 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
  * last `lastEpochsForFigure` epochs) and curves.
  */
 export function runTuneJob(setup: JobSetup, job: Extract<ExperimentJob, { kind: 'tune' }>, onUnit: (note: string) => void): TuneJobResult {
-  const { result } = trainInSimulator(setup, job.model, job.seed, job.agentConfig, job.exploration ?? setup.train.exploration, 'validation', () => onUnit(jobLabel(job)));
+  const { result } = trainInSimulator(setup, job.model, job.seed, job.agentConfig, job.exploration ?? setup.train.exploration, 'validation', () =>
+    onUnit(jobLabel(job)),
+  );
   const figure = {} as Record<ReportMetric, number>;
   for (const m of REPORT_METRICS) figure[m] = result.figure[m]!;
   return { figure, curve: curveOf(result), ...partsOf(result) };

@@ -43,9 +43,9 @@ export const LOGS_MAX_ROWS: Readonly<Record<string, number>> = { smoke: 300_000,
 
 /** Why a run on real logs has no world columns (shown in the report). */
 export const NO_GROUND_TRUTH =
-  'These are real KuaiRand logs: no ground-truth world exists for them, so the trained policies cannot be evaluated anywhere but in the simulator learned from the logs. '
-  + 'The tables have no world columns, and the fidelity gates that compare the simulator with a ground truth (G2 no exploitation, G3 agreement) are not applicable; '
-  + 'G1 checks the simulator against the held-out random log instead.';
+  'These are real KuaiRand logs: no ground-truth world exists for them, so the trained policies cannot be evaluated anywhere but in the simulator learned from the logs. ' +
+  'The tables have no world columns, and the fidelity gates that compare the simulator with a ground truth (G2 no exploitation, G3 agreement) are not applicable; ' +
+  'G1 checks the simulator against the held-out random log instead.';
 
 /** Why gates G2 and G3 are not applicable on real logs (the gate table's detail). */
 export const NO_GROUND_TRUTH_GATE = 'no ground truth: real logs have no world in which to evaluate the trained policies';
@@ -85,12 +85,28 @@ const RANDOM_ROWS: Array<{ head: keyof EnsembleReport['standard']['heads']; labe
 export function logsCalibration(report: EnsembleReport, files: KuaiRandDirectory): Calibration {
   const source = 'KuaiRand-Pure standard log (for reference)';
   const rows: CalibrationRow[] = STANDARD_ROWS.map((r) => ({
-    quantity: `held-out standard log: ${r.label}`, target: r.target, world: report.standard.heads[r.head].rate, simulator: report.standard.heads[r.head].predictedRate, source,
+    quantity: `held-out standard log: ${r.label}`,
+    target: r.target,
+    world: report.standard.heads[r.head].rate,
+    simulator: report.standard.heads[r.head].predictedRate,
+    source,
   }));
-  rows.push({ quantity: 'held-out standard log: mean play time per exposure (s)', target: KUAIRAND_PURE_RATES.play_time_s, world: report.standard.watchTimeMeanSec, simulator: report.standard.watchTimePredictedMeanSec, source });
+  rows.push({
+    quantity: 'held-out standard log: mean play time per exposure (s)',
+    target: KUAIRAND_PURE_RATES.play_time_s,
+    world: report.standard.watchTimeMeanSec,
+    simulator: report.standard.watchTimePredictedMeanSec,
+    source,
+  });
   if (report.random) {
     for (const r of RANDOM_ROWS) {
-      rows.push({ quantity: `held-out random log: ${r.label}`, target: r.target, world: report.random.heads[r.head].rate, simulator: report.random.heads[r.head].predictedRate, source: 'KuaiRand-Pure random log (for reference)' });
+      rows.push({
+        quantity: `held-out random log: ${r.label}`,
+        target: r.target,
+        world: report.random.heads[r.head].rate,
+        simulator: report.random.heads[r.head].predictedRate,
+        source: 'KuaiRand-Pure random log (for reference)',
+      });
     }
   }
   return {
@@ -131,7 +147,8 @@ export async function buildLogsInstrument(o: LogsSourceOptions): Promise<FittedI
   progress.update(1);
   progress.stop();
   const log = loaded.log;
-  let randomRows = 0, randomClicks = 0;
+  let randomRows = 0,
+    randomClicks = 0;
   for (let r = 0; r < log.count; r++) {
     if (log.fromRandomLog[r] !== 1) continue;
     randomRows++;
@@ -139,23 +156,34 @@ export async function buildLogsInstrument(o: LogsSourceOptions): Promise<FittedI
   }
   const tables = `${files.userFeatures} and ${files.videoFeatures}`;
   if (log.count === 0) {
-    throw new KuaiRandLogsError(`no row of the logs in ${files.dir} names a user of ${files.userFeatures} and a video of ${files.videoFeatures} (${loaded.rowsRead} rows read, all skipped): the feature tables must be those of the same KuaiRand release as the logs`);
+    throw new KuaiRandLogsError(
+      `no row of the logs in ${files.dir} names a user of ${files.userFeatures} and a video of ${files.videoFeatures} (${loaded.rowsRead} rows read, all skipped): the feature tables must be those of the same KuaiRand release as the logs`,
+    );
   }
   if (randomRows === 0) {
-    throw new KuaiRandLogsError(`the random log (${files.randomLogs.join(', ')}) has no row for a user and video of ${tables}${loaded.usersKept < catalog.numUsers ? ` among the ${loaded.usersKept} users kept under the row cap ${maxRows}` : ''}: the simulator cannot be validated; use the tables of the same release as the logs`);
+    throw new KuaiRandLogsError(
+      `the random log (${files.randomLogs.join(', ')}) has no row for a user and video of ${tables}${loaded.usersKept < catalog.numUsers ? ` among the ${loaded.usersKept} users kept under the row cap ${maxRows}` : ''}: the simulator cannot be validated; use the tables of the same release as the logs`,
+    );
   }
-  const subset = loaded.usersKept < catalog.numUsers ? ` (the complete histories of ${loaded.usersKept} of ${catalog.numUsers} users, within the row cap ${maxRows})` : '';
-  progress.log(`logs: ${log.count} rows (${randomRows} from the random log) from ${loaded.files.logs.length} file(s)${subset}; ${loaded.rowsSkippedUnknownId} skipped (user or video not in the tables)`);
+  const subset =
+    loaded.usersKept < catalog.numUsers ? ` (the complete histories of ${loaded.usersKept} of ${catalog.numUsers} users, within the row cap ${maxRows})` : '';
+  progress.log(
+    `logs: ${log.count} rows (${randomRows} from the random log) from ${loaded.files.logs.length} file(s)${subset}; ${loaded.rowsSkippedUnknownId} skipped (user or video not in the tables)`,
+  );
 
   const members = Number(preset.simulatorFit.members ?? 5);
   progress.start('fit-simulator', members, 'members');
-  const { ensemble: simulator, report } = await o.timed('fit-simulator', () => fitSimulatorEnsemble(log, catalog, {
-    ...preset.simulatorFit,
-    seed: root.fork('simulator').seed,
-    onMember: (k) => progress.update(k),
-  }));
+  const { ensemble: simulator, report } = await o.timed('fit-simulator', () =>
+    fitSimulatorEnsemble(log, catalog, {
+      ...preset.simulatorFit,
+      seed: root.fork('simulator').seed,
+      onMember: (k) => progress.update(k),
+    }),
+  );
   progress.stop();
-  progress.log(`simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}`);
+  progress.log(
+    `simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}`,
+  );
 
   const itemExposures = standardLogExposures(log, catalog.numItems);
   const environment = {
@@ -180,12 +208,19 @@ export async function buildLogsInstrument(o: LogsSourceOptions): Promise<FittedI
     randomLogClickRate: randomClicks / randomRows,
     notes: [
       `Data: real KuaiRand logs in ${files.dir} (standard: ${names(files.standardLogs)}; random: ${names(files.randomLogs)}), catalog from ${names([files.userFeatures, files.videoFeatures])}; ${log.count} rows${subset}, ${loaded.rowsSkippedUnknownId} rows skipped (user or video not in the tables).`,
-      'No ground truth: every figure is measured in the simulator learned from the logs (the paper\'s protocol); there is no world column and gates G2 and G3 are not applicable.',
-      'Behaviour policy: the production policy of real logs is unknown; offline agents (CQL, the RankingModel) learn from a stand-in, the production-like ranker with each item\'s standard-log exposure share as its relevance estimate (src/environment/log-behaviour-policy.ts). It is not a reference policy of the gates.',
-      'Sessions: users leave and return by the default world config\'s quit and return models (not fitted on these logs).',
+      "No ground truth: every figure is measured in the simulator learned from the logs (the paper's protocol); there is no world column and gates G2 and G3 are not applicable.",
+      "Behaviour policy: the production policy of real logs is unknown; offline agents (CQL, the RankingModel) learn from a stand-in, the production-like ranker with each item's standard-log exposure share as its relevance estimate (src/environment/log-behaviour-policy.ts). It is not a reference policy of the gates.",
+      "Sessions: users leave and return by the default world config's quit and return models (not fitted on these logs).",
     ],
     settings: {
-      logs: { dir: files.dir, standard: files.standardLogs, random: files.randomLogs, userFeatures: files.userFeatures, videoFeatures: files.videoFeatures, gifts: files.gifts },
+      logs: {
+        dir: files.dir,
+        standard: files.standardLogs,
+        random: files.randomLogs,
+        userFeatures: files.userFeatures,
+        videoFeatures: files.videoFeatures,
+        gifts: files.gifts,
+      },
       maxLogRows: maxRows,
       usersKept: loaded.usersKept,
       rowsSkippedUnknownId: loaded.rowsSkippedUnknownId,

@@ -16,7 +16,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Rng } from '../numeric/rng.js';
-import { calibrateWorld, KUAIRAND_NEXT_DAY_RETURN, KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES, RateAccumulator, type MeasuredRates } from '../environment/calibration.js';
+import {
+  calibrateWorld,
+  KUAIRAND_NEXT_DAY_RETURN,
+  KUAIRAND_PURE_RANDOM_RATES,
+  KUAIRAND_PURE_RATES,
+  RateAccumulator,
+  type MeasuredRates,
+} from '../environment/calibration.js';
 import { Environment, type EnvironmentOptions } from '../environment/environment.js';
 import { interactionLogFromTraces } from '../environment/interaction-log.js';
 import { worldLoggingPolicy } from '../environment/log-generation.js';
@@ -114,7 +121,9 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
       version: 1,
       catalogSeed: root.fork('catalog').seed,
       worldSeed: root.fork('world').seed,
-      ...(tables ? { usersPath: o.usersPath && resolve(o.usersPath), videosPath: o.videosPath && resolve(o.videosPath) } : { numUsers: preset.numUsers, numItems: preset.numItems }),
+      ...(tables
+        ? { usersPath: o.usersPath && resolve(o.usersPath), videosPath: o.videosPath && resolve(o.videosPath) }
+        : { numUsers: preset.numUsers, numItems: preset.numItems }),
       worldConfig: mergeWorldConfig(override),
     };
     const { catalog, world } = await buildDescribedWorld(description);
@@ -136,19 +145,23 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
     const worstCase = c.rounds * 6 * (c.maxSteps + 9) + 1;
     progress.start('calibrate', worstCase, 'runs');
     let runs = 0;
-    const result = await o.timed('calibrate', () => calibrateWorld(catalog, world, {
-      users: Math.min(c.users, catalog.numUsers),
-      days: c.days,
-      rounds: c.rounds,
-      maxSteps: c.maxSteps,
-      environment: { ...preset.environment, seed: root.fork('calibration').seed },
-      // With the random requests: the random-log click rate fits the affinity scale.
-      policy: () => loggingWithRandom(root.fork('calibration-policy')),
-      onStep: (head) => progress.update(++runs, head),
-    }));
+    const result = await o.timed('calibrate', () =>
+      calibrateWorld(catalog, world, {
+        users: Math.min(c.users, catalog.numUsers),
+        days: c.days,
+        rounds: c.rounds,
+        maxSteps: c.maxSteps,
+        environment: { ...preset.environment, seed: root.fork('calibration').seed },
+        // With the random requests: the random-log click rate fits the affinity scale.
+        policy: () => loggingWithRandom(root.fork('calibration-policy')),
+        onStep: (head) => progress.update(++runs, head),
+      }),
+    );
     progress.stop();
     intercepts = result.intercepts;
-    progress.log(`calibration: ${result.evaluations} runs; click ${result.rates.click.toFixed(3)}, play ${result.rates.play_time_s.toFixed(1)} s, follow ${result.rates.follow.toFixed(4)}, next-day return ${result.rates.next_day_return.toFixed(3)}`);
+    progress.log(
+      `calibration: ${result.evaluations} runs; click ${result.rates.click.toFixed(3)}, play ${result.rates.play_time_s.toFixed(1)} s, follow ${result.rates.follow.toFixed(4)}, next-day return ${result.rates.next_day_return.toFixed(3)}`,
+    );
   }
   // The description carries the calibrated config.
   const description: WorldDescription = { ...built.description, worldConfig: world.config as WorldConfig };
@@ -156,7 +169,15 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
 }
 
 /** Runs `days` days of logging-policy traffic (all users) in an environment over `responder`. */
-function logTraffic(catalog: Catalog, responder: ResponseModel, environment: Partial<EnvironmentOptions>, days: number, seed: number, policy: SlatePolicy, onDay?: (d: number) => void): SessionTrace[] {
+function logTraffic(
+  catalog: Catalog,
+  responder: ResponseModel,
+  environment: Partial<EnvironmentOptions>,
+  days: number,
+  seed: number,
+  policy: SlatePolicy,
+  onDay?: (d: number) => void,
+): SessionTrace[] {
   const env = new Environment(catalog, responder, { ...environment, seed });
   const traces: SessionTrace[] = [];
   for (let d = 0; d < days; d++) {
@@ -189,28 +210,40 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
   const base = await buildCalibratedWorld(o);
   const { catalog, groundTruth, environment, loggingWithRandom } = base;
   const notes: string[] = [
-    'Logging policy: a production-like ranker over a noisy estimate of the world\'s item appeal, author popularity and the pair\'s history (src/environment/logging-policy.ts); offline agents (CQL, and the RankingModel\'s supervised data) learn from its sessions.',
+    "Logging policy: a production-like ranker over a noisy estimate of the world's item appeal, author popularity and the pair's history (src/environment/logging-policy.ts); offline agents (CQL, and the RankingModel's supervised data) learn from its sessions.",
     `Logs: the logging policy serves ${(preset.randomRequestRate * 100).toFixed(0)} % of requests uniformly at random (the random log, KuaiRand's log_random_*); the simulator is fitted on the standard log and validated on the random log.`,
   ];
 
   progress.start('logs', preset.logDays, 'days');
-  const logs = await o.timed('logs', () => logTraffic(catalog, groundTruth, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) => progress.update(d)));
+  const logs = await o.timed('logs', () =>
+    logTraffic(catalog, groundTruth, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) =>
+      progress.update(d),
+    ),
+  );
   progress.stop();
   const log = interactionLogFromTraces(logs);
   progress.log(`logs: ${logs.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
 
   const members = Number(preset.simulatorFit.members ?? 5);
   progress.start('fit-simulator', members, 'members');
-  const { ensemble: simulator, report } = await o.timed('fit-simulator', () => fitSimulatorEnsemble(log, catalog, {
-    ...preset.simulatorFit,
-    seed: root.fork('simulator').seed,
-    onMember: (k) => progress.update(k),
-  }));
+  const { ensemble: simulator, report } = await o.timed('fit-simulator', () =>
+    fitSimulatorEnsemble(log, catalog, {
+      ...preset.simulatorFit,
+      seed: root.fork('simulator').seed,
+      onMember: (k) => progress.update(k),
+    }),
+  );
   progress.stop();
-  progress.log(`simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}, watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(1)} s`);
+  progress.log(
+    `simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}, watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(1)} s`,
+  );
 
   progress.start('sim-check', preset.logDays, 'days');
-  const simLogs = await o.timed('sim-check', () => logTraffic(catalog, simulator, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) => progress.update(d)));
+  const simLogs = await o.timed('sim-check', () =>
+    logTraffic(catalog, simulator, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) =>
+      progress.update(d),
+    ),
+  );
   progress.stop();
   const worldRates = ratesOf(logs);
   const simRates = ratesOf(simLogs);
@@ -221,18 +254,32 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     simulator: simRates[r.key],
     source: 'KuaiRand-Pure standard log (docs/design.md §5.2)',
   }));
-  for (const [key, label] of [['click', 'random log: click rate'], ['long_view', 'random log: long-view rate'], ['like', 'random log: like rate']] as const) {
-    rows.push({ quantity: label, target: KUAIRAND_PURE_RANDOM_RATES[key], world: worldRates.random[key], simulator: simRates.random[key], source: 'KuaiRand-Pure random log (DESIGN.md §4)' });
+  for (const [key, label] of [
+    ['click', 'random log: click rate'],
+    ['long_view', 'random log: long-view rate'],
+    ['like', 'random log: like rate'],
+  ] as const) {
+    rows.push({
+      quantity: label,
+      target: KUAIRAND_PURE_RANDOM_RATES[key],
+      world: worldRates.random[key],
+      simulator: simRates.random[key],
+      source: 'KuaiRand-Pure random log (DESIGN.md §4)',
+    });
   }
   const heads = Object.entries(report.standard.heads)
-    .map(([k, h]) => `${k} AUC ${Number.isFinite(h.auc) ? h.auc.toFixed(3) : 'n/a'} (rate ${h.rate.toPrecision(3)}, predicted ${h.predictedRate.toPrecision(3)})`)
+    .map(
+      ([k, h]) => `${k} AUC ${Number.isFinite(h.auc) ? h.auc.toFixed(3) : 'n/a'} (rate ${h.rate.toPrecision(3)}, predicted ${h.predictedRate.toPrecision(3)})`,
+    )
     .join('; ');
   const calibration: Calibration = {
     rows,
     notes: [
       `"World" = the ${preset.logDays} day(s) of logging-policy traffic the simulator was fitted on (${log.count} exposures); "Simulator" = the learned simulator run with the same policy, users, days and seeds.`,
       base.intercepts
-        ? `World intercepts fitted by bisection in this run: ${Object.entries(base.intercepts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}.`
+        ? `World intercepts fitted by bisection in this run: ${Object.entries(base.intercepts)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join(', ')}.`
         : `The world comes from ${base.dataSource} (already calibrated by rliv generate).`,
       `Learned simulator: an ensemble of ${report.members} members (bootstrap over users, ${report.trainRows[0]} standard-log rows each), f_ua read as of the session start; held-out standard requests (${report.heldOutRows} rows): ${heads}; watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(2)} s (mean ${report.standard.watchTimeMeanSec.toFixed(2)} s logged vs ${report.standard.watchTimePredictedMeanSec.toFixed(2)} s predicted).`,
       report.clickRandom

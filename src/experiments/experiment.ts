@@ -190,15 +190,18 @@ export async function buildInstrument(
   if (options.logsDir !== undefined) {
     return buildLogsInstrument({ preset, logsDir: options.logsDir, seed: options.worldSeed ?? 1, maxRows: options.maxLogRows, progress, timed });
   }
-  return worldInstrument(await buildExperimentWorld({
-    preset,
-    worldSeed: options.worldSeed ?? 1,
-    worldPath: options.worldPath,
-    usersPath: options.usersPath,
-    videosPath: options.videosPath,
-    progress,
-    timed,
-  }), preset.logDays);
+  return worldInstrument(
+    await buildExperimentWorld({
+      preset,
+      worldSeed: options.worldSeed ?? 1,
+      worldPath: options.worldPath,
+      usersPath: options.usersPath,
+      videosPath: options.videosPath,
+      progress,
+      timed,
+    }),
+    preset.logDays,
+  );
 }
 
 /** Steps 4-6 on a fitted instrument: the same for a world and for real logs. */
@@ -206,8 +209,16 @@ async function runOnInstrument(
   options: ExperimentOptions,
   world: FittedInstrument,
   run: {
-    models: string[]; seeds: number[]; agentConfigs: Record<string, Record<string, unknown>>; explorations: Record<string, ExplorationOptions>; outDir: string;
-    started: number; loadStart: number; cpuStart: NodeJS.CpuUsage; phases: Record<string, number>; phasesCpu: Record<string, number>;
+    models: string[];
+    seeds: number[];
+    agentConfigs: Record<string, Record<string, unknown>>;
+    explorations: Record<string, ExplorationOptions>;
+    outDir: string;
+    started: number;
+    loadStart: number;
+    cpuStart: NodeJS.CpuUsage;
+    phases: Record<string, number>;
+    phasesCpu: Record<string, number>;
     timed: <T>(name: string, f: () => T | Promise<T>) => Promise<T>;
   },
 ): Promise<ExperimentOutput> {
@@ -218,44 +229,71 @@ async function runOnInstrument(
 
   // Artifacts that make the run reproducible (and let worker threads rebuild the same world and simulator).
   const files: ExperimentOutput['files'] = {
-    results: join(outDir, 'results.json'), html: join(outDir, 'report.html'), markdown: join(outDir, 'report.md'),
-    ...(world.description ? { world: join(outDir, 'world.json') } : {}), simulator: join(outDir, 'simulator.bin'),
-    config: join(outDir, 'config.json'), curves: join(outDir, 'curves.csv'), metrics: join(outDir, 'metrics.csv'),
+    results: join(outDir, 'results.json'),
+    html: join(outDir, 'report.html'),
+    markdown: join(outDir, 'report.md'),
+    ...(world.description ? { world: join(outDir, 'world.json') } : {}),
+    simulator: join(outDir, 'simulator.bin'),
+    config: join(outDir, 'config.json'),
+    curves: join(outDir, 'curves.csv'),
+    metrics: join(outDir, 'metrics.csv'),
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
   // One user split per world: every seed is judged on the same held-out users, which `rliv tune` never runs.
   const t: TrainPreset = { ...preset.train, splitSeed: preset.train.splitSeed ?? options.worldSeed ?? 1 };
-  const tuning = tuningRecord(options.agentConfigPath, options.agentConfigs, { splitSeed: t.splitSeed!, heldOutFraction: t.heldOutFraction, validationFraction: t.validationFraction });
-  const tuningNotes = tuning.tune && !tuning.tune.sameSplit
-    ? [`The configs were tuned (${tuning.tune.results}) on another users' split (split seed ${tuning.tune.split.splitSeed}, this run's ${t.splitSeed}): on the same world the tuning may have selected on users this run holds out.`]
-    : [];
-  writeRunFile(files.config, runJson({
-    kind: 'rliv-experiment-config',
-    version: 1,
-    preset: preset.name,
-    seeds,
-    models: resolvedAgentConfigs(agentConfigs),
-    agentConfigOverrides: options.agentConfigs ?? {},
-    explorations,
-    training: { ...t, worldEvalRounds: t.lastEpochsForFigure },
-    environment: resolvedEnvironment(world.environment, 'the training seed of each (model, seed) job'),
-    world: world.description ?? null,
-    ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
-    logDays: world.logDays,
-    calibration: preset.calibration,
-    simulatorFit: preset.simulatorFit,
-  }));
+  const tuning = tuningRecord(options.agentConfigPath, options.agentConfigs, {
+    splitSeed: t.splitSeed!,
+    heldOutFraction: t.heldOutFraction,
+    validationFraction: t.validationFraction,
+  });
+  const tuningNotes =
+    tuning.tune && !tuning.tune.sameSplit
+      ? [
+          `The configs were tuned (${tuning.tune.results}) on another users' split (split seed ${tuning.tune.split.splitSeed}, this run's ${t.splitSeed}): on the same world the tuning may have selected on users this run holds out.`,
+        ]
+      : [];
+  writeRunFile(
+    files.config,
+    runJson({
+      kind: 'rliv-experiment-config',
+      version: 1,
+      preset: preset.name,
+      seeds,
+      models: resolvedAgentConfigs(agentConfigs),
+      agentConfigOverrides: options.agentConfigs ?? {},
+      explorations,
+      training: { ...t, worldEvalRounds: t.lastEpochsForFigure },
+      environment: resolvedEnvironment(world.environment, 'the training seed of each (model, seed) job'),
+      world: world.description ?? null,
+      ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
+      logDays: world.logDays,
+      calibration: preset.calibration,
+      simulatorFit: preset.simulatorFit,
+    }),
+  );
 
   // 4-5. Train every model on every seed; evaluate each in the world too.
   const worldRounds = t.lastEpochsForFigure;
   const setup: JobSetup = {
-    catalog, simulator: world.simulator, groundTruth: world.groundTruth, environment: world.environment,
-    loggingPolicy: world.loggingPolicy, train: t, worldRounds, agentConfigs,
+    catalog,
+    simulator: world.simulator,
+    groundTruth: world.groundTruth,
+    environment: world.environment,
+    loggingPolicy: world.loggingPolicy,
+    train: t,
+    worldRounds,
+    agentConfigs,
   };
-  const jobs: ExperimentJob[] = models.flatMap((model) => seeds.map((seed) => ({
-    kind: 'model-seed' as const, model, seed, agentConfig: agentConfigs[model]!, ...(explorations[model] ? { exploration: explorations[model] } : {}),
-  })));
+  const jobs: ExperimentJob[] = models.flatMap((model) =>
+    seeds.map((seed) => ({
+      kind: 'model-seed' as const,
+      model,
+      seed,
+      agentConfig: agentConfigs[model]!,
+      ...(explorations[model] ? { exploration: explorations[model] } : {}),
+    })),
+  );
   const workers = Math.max(1, Math.min(options.workers ?? cpus().length, jobs.length));
   const runner = options.jobRunner ?? threadJobRunner(workers);
   const done: Record<string, Array<JobResult | undefined>> = Object.fromEntries(models.map((m) => [m, seeds.map(() => undefined)]));
@@ -294,16 +332,28 @@ async function runOnInstrument(
   const groundTruth = world.groundTruth;
   progress.log(`fidelity: reference policies in the simulator${groundTruth ? ' and in the world' : ''} ...`);
   const referenceSetup = { ...setup, loggingPolicy: world.loggingPolicyKnown ? setup.loggingPolicy : undefined };
-  const reference: ReferenceFigures = await timed('reference policies', () => runReferencePolicies(referenceSetup, groundTruth, world.simulator, seeds[0]!, worldRounds));
+  const reference: ReferenceFigures = await timed('reference policies', () =>
+    runReferencePolicies(referenceSetup, groundTruth, world.simulator, seeds[0]!, worldRounds),
+  );
   let fidelity;
   if (groundTruth) {
-    const seedFigures: Record<string, ModelSeedFigures[]> = Object.fromEntries(models.map((m) => [m, runs[m]!.map((r) => ({
-      sim: { sessionLength: r.sim.sessionLength, watchTime: r.sim.watchTime, ctr: r.sim.ctr, capShare: r.capShare?.sim ?? NaN },
-      world: { sessionLength: r.real!.sessionLength, watchTime: r.real!.watchTime, ctr: r.real!.ctr, capShare: r.capShare?.real ?? NaN },
-    }))]));
+    const seedFigures: Record<string, ModelSeedFigures[]> = Object.fromEntries(
+      models.map((m) => [
+        m,
+        runs[m]!.map((r) => ({
+          sim: { sessionLength: r.sim.sessionLength, watchTime: r.sim.watchTime, ctr: r.sim.ctr, capShare: r.capShare?.sim ?? NaN },
+          world: { sessionLength: r.real!.sessionLength, watchTime: r.real!.watchTime, ctr: r.real!.ctr, capShare: r.capShare?.real ?? NaN },
+        })),
+      ]),
+    );
     fidelity = computeFidelity({ models, runs: seedFigures, reference });
   } else {
-    fidelity = computeLogsFidelity({ reference, randomLogClickRate: world.randomLogClickRate ?? NaN, randomLogRows: Number(world.settings?.randomLogRows ?? NaN), reason: NO_GROUND_TRUTH_GATE });
+    fidelity = computeLogsFidelity({
+      reference,
+      randomLogClickRate: world.randomLogClickRate ?? NaN,
+      randomLogRows: Number(world.settings?.randomLogRows ?? NaN),
+      reason: NO_GROUND_TRUTH_GATE,
+    });
   }
   const counts = [1, 2, 4, 8, 16];
   const simResponse = clickLogitByPairCount(world.simulator, counts, 2000, options.worldSeed ?? 1);

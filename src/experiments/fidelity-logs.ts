@@ -35,7 +35,7 @@ export function gateCalibrationOnLogs(input: Pick<LogsFidelityInput, 'reference'
   if (random) {
     const e = random.sim.click / input.randomLogClickRate - 1;
     checks.push({
-      name: 'uniform random: click rate vs the random log\'s',
+      name: "uniform random: click rate vs the random log's",
       value: e,
       bound: `|sim / random log - 1| <= ${tol}`,
       pass: Number.isFinite(e) && Math.abs(e) <= tol,
@@ -50,7 +50,11 @@ export function computeLogsFidelity(input: LogsFidelityInput): FidelityResults {
   const g1 = gateCalibrationOnLogs(input);
   const na = (id: 'G2' | 'G3', title: string): FidelityGate => ({ id, title, pass: false, checks: [], notApplicable: input.reason });
   return {
-    gates: [g1, na('G2', 'No exploitation: trained policies score alike in simulator and world'), na('G3', 'Agreement: the simulator ranks the models as the world does')],
+    gates: [
+      g1,
+      na('G2', 'No exploitation: trained policies score alike in simulator and world'),
+      na('G3', 'Agreement: the simulator ranks the models as the world does'),
+    ],
     pass: g1.pass,
     reference: input.reference,
     worldRankReliability: { sessionLength: NaN, watchTime: NaN },

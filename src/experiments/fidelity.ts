@@ -99,7 +99,13 @@ const relError = (sim: number, world: number): number => sim / world - 1;
 
 function relCheck(name: string, sim: number, world: number, tolerance: number): FidelityCheck {
   const e = relError(sim, world);
-  return { name, value: e, bound: `|sim / world - 1| <= ${tolerance}`, pass: Number.isFinite(e) && Math.abs(e) <= tolerance, detail: `simulator ${fmt(sim)}, world ${fmt(world)}` };
+  return {
+    name,
+    value: e,
+    bound: `|sim / world - 1| <= ${tolerance}`,
+    pass: Number.isFinite(e) && Math.abs(e) <= tolerance,
+    detail: `simulator ${fmt(sim)}, world ${fmt(world)}`,
+  };
 }
 
 function fmt(x: number): string {
@@ -128,26 +134,58 @@ export function gateNoExploitation(models: string[], runs: Record<string, ModelS
     const r = runs[m] ?? [];
     if (r.length === 0) continue;
     const avg = (f: (x: ModelSeedFigures) => number) => mean(r.map(f));
-    for (const [metric, label] of [['sessionLength', 'session length'], ['ctr', 'CTR']] as const) {
+    for (const [metric, label] of [
+      ['sessionLength', 'session length'],
+      ['ctr', 'CTR'],
+    ] as const) {
       const sim = avg((x) => x.sim[metric]);
       const world = avg((x) => x.world[metric]);
       const ratio = sim / world;
-      checks.push({ name: `${m}: ${label} sim / world`, value: ratio, bound: `in [${b.ratioLow}, ${b.ratioHigh}]`, pass: ratio >= b.ratioLow && ratio <= b.ratioHigh, detail: `simulator ${fmt(sim)}, world ${fmt(world)}` });
+      checks.push({
+        name: `${m}: ${label} sim / world`,
+        value: ratio,
+        bound: `in [${b.ratioLow}, ${b.ratioHigh}]`,
+        pass: ratio >= b.ratioLow && ratio <= b.ratioHigh,
+        detail: `simulator ${fmt(sim)}, world ${fmt(world)}`,
+      });
     }
-    const cap = Math.max(avg((x) => x.sim.capShare), avg((x) => x.world.capShare));
-    checks.push({ name: `${m}: sessions at the request cap`, value: cap, bound: `<= ${b.maxCapShare} in both`, pass: cap <= b.maxCapShare, detail: `simulator ${fmt(avg((x) => x.sim.capShare))}, world ${fmt(avg((x) => x.world.capShare))}` });
+    const cap = Math.max(
+      avg((x) => x.sim.capShare),
+      avg((x) => x.world.capShare),
+    );
+    checks.push({
+      name: `${m}: sessions at the request cap`,
+      value: cap,
+      bound: `<= ${b.maxCapShare} in both`,
+      pass: cap <= b.maxCapShare,
+      detail: `simulator ${fmt(avg((x) => x.sim.capShare))}, world ${fmt(avg((x) => x.world.capShare))}`,
+    });
   }
-  return { id: 'G2', title: 'No exploitation: trained policies score alike in simulator and world', pass: checks.length > 0 && checks.every((c) => c.pass), checks };
+  return {
+    id: 'G2',
+    title: 'No exploitation: trained policies score alike in simulator and world',
+    pass: checks.length > 0 && checks.every((c) => c.pass),
+    checks,
+  };
 }
 
 /** Pairs (a, b) whose world difference is significant over seeds but whose simulator means are ordered the other way. */
-export function reversedSignificantPairs(models: string[], runs: Record<string, ModelSeedFigures[]>, metric: 'sessionLength' | 'watchTime', alpha: number = FIDELITY_BOUNDS.significance): Array<{ a: string; b: string; worldDiff: number; p: number; simDiff: number }> {
+export function reversedSignificantPairs(
+  models: string[],
+  runs: Record<string, ModelSeedFigures[]>,
+  metric: 'sessionLength' | 'watchTime',
+  alpha: number = FIDELITY_BOUNDS.significance,
+): Array<{ a: string; b: string; worldDiff: number; p: number; simDiff: number }> {
   const out: Array<{ a: string; b: string; worldDiff: number; p: number; simDiff: number }> = [];
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 1; j < models.length; j++) {
-      const ra = runs[models[i]!]!, rb = runs[models[j]!]!;
+      const ra = runs[models[i]!]!,
+        rb = runs[models[j]!]!;
       if (ra.length < 2 || ra.length !== rb.length) continue;
-      const t = pairedTTest(ra.map((x) => x.world[metric]), rb.map((x) => x.world[metric]));
+      const t = pairedTTest(
+        ra.map((x) => x.world[metric]),
+        rb.map((x) => x.world[metric]),
+      );
       if (!(t.pValue < alpha)) continue;
       const simDiff = mean(ra.map((x) => x.sim[metric])) - mean(rb.map((x) => x.sim[metric]));
       if (Math.sign(simDiff) !== Math.sign(t.diff) && t.diff !== 0) out.push({ a: models[i]!, b: models[j]!, worldDiff: t.diff, p: t.pValue, simDiff });
@@ -161,7 +199,13 @@ export function worldRankReliability(models: string[], runs: Record<string, Mode
   const seeds = Math.min(...models.map((m) => runs[m]?.length ?? 0));
   const rhos: number[] = [];
   for (let s = 0; s < seeds; s++) {
-    for (let t = s + 1; t < seeds; t++) rhos.push(spearman(models.map((m) => runs[m]![s]!.world[metric]), models.map((m) => runs[m]![t]!.world[metric])));
+    for (let t = s + 1; t < seeds; t++)
+      rhos.push(
+        spearman(
+          models.map((m) => runs[m]![s]!.world[metric]),
+          models.map((m) => runs[m]![t]!.world[metric]),
+        ),
+      );
   }
   return rhos.length > 0 ? mean(rhos) : NaN;
 }
@@ -169,18 +213,29 @@ export function worldRankReliability(models: string[], runs: Record<string, Mode
 /** G3: rankings agree. */
 export function gateAgreement(models: string[], runs: Record<string, ModelSeedFigures[]>): FidelityGate {
   const checks: FidelityCheck[] = [];
-  for (const [metric, label] of [['sessionLength', 'session length'], ['watchTime', 'watch time']] as const) {
+  for (const [metric, label] of [
+    ['sessionLength', 'session length'],
+    ['watchTime', 'watch time'],
+  ] as const) {
     const sim = models.map((m) => mean(runs[m]!.map((x) => x.sim[metric])));
     const world = models.map((m) => mean(runs[m]!.map((x) => x.world[metric])));
     const rho = models.length >= 3 ? spearman(sim, world) : NaN;
     checks.push({
-      name: `Spearman of the models' ${label}, simulator vs world`, value: rho, bound: `>= ${FIDELITY_BOUNDS.minSpearman}`, pass: rho >= FIDELITY_BOUNDS.minSpearman,
+      name: `Spearman of the models' ${label}, simulator vs world`,
+      value: rho,
+      bound: `>= ${FIDELITY_BOUNDS.minSpearman}`,
+      pass: rho >= FIDELITY_BOUNDS.minSpearman,
       detail: `world seed-to-seed rank reliability ${fmt(worldRankReliability(models, runs, metric))}`,
     });
     const reversed = reversedSignificantPairs(models, runs, metric);
     checks.push({
-      name: `significant world differences in ${label} the simulator reverses`, value: reversed.length, bound: '= 0', pass: reversed.length === 0,
-      detail: reversed.length ? reversed.map((r) => `${r.a} vs ${r.b} (world ${fmt(r.worldDiff)}, p = ${r.p.toFixed(3)}; simulator ${fmt(r.simDiff)})`).join('; ') : undefined,
+      name: `significant world differences in ${label} the simulator reverses`,
+      value: reversed.length,
+      bound: '= 0',
+      pass: reversed.length === 0,
+      detail: reversed.length
+        ? reversed.map((r) => `${r.a} vs ${r.b} (world ${fmt(r.worldDiff)}, p = ${r.p.toFixed(3)}; simulator ${fmt(r.simDiff)})`).join('; ')
+        : undefined,
     });
   }
   return { id: 'G3', title: 'Agreement: the simulator ranks the models as the world does', pass: checks.every((c) => c.pass), checks };

@@ -38,7 +38,6 @@ export function fmtP(p: unknown): string {
   return p.toFixed(3);
 }
 
-
 const sig = (p: unknown) => isNum(p) && p < 0.05;
 
 /** The findings as sentences (plain text, one paragraph each). */
@@ -76,9 +75,11 @@ export function computeFindings(results: ExperimentResults): string[] {
       }
     }
   }
-  out.push(`Against the ${baselines.length} baselines of Table 2 on ${PAPER_TABLE_METRICS.length} metrics (${total} comparisons in the learned simulator, ${n} seed${n === 1 ? '' : 's'}), RLIV-UA has the better mean in ${higher}; ${higherSig} of those differences are significant at the 5 % level (${n >= 2 ? `paired t-test over seeds, ${n - 1} degree${n - 1 === 1 ? '' : 's'} of freedom` : 'no test is possible with one seed'}), and RLIV-UA is significantly worse in ${lowerSig}.`);
+  out.push(
+    `Against the ${baselines.length} baselines of Table 2 on ${PAPER_TABLE_METRICS.length} metrics (${total} comparisons in the learned simulator, ${n} seed${n === 1 ? '' : 's'}), RLIV-UA has the better mean in ${higher}; ${higherSig} of those differences are significant at the 5 % level (${n >= 2 ? `paired t-test over seeds, ${n - 1} degree${n - 1 === 1 ? '' : 's'} of freedom` : 'no test is possible with one seed'}), and RLIV-UA is significantly worse in ${lowerSig}.`,
+  );
   if (baselines.length === 0) out.push('No baseline of Table 2 is in this run.');
-  else if (notBeaten.length === 0) out.push('RLIV-UA has the best mean of Table 2\'s models on every one of these metrics.');
+  else if (notBeaten.length === 0) out.push("RLIV-UA has the best mean of Table 2's models on every one of these metrics.");
   else out.push(`RLIV-UA does not beat (baseline mean vs RLIV-UA mean): ${notBeaten.join('; ')}.`);
 
   // Best model per metric in Table 2.
@@ -88,7 +89,9 @@ export function computeFindings(results: ExperimentResults): string[] {
     const best = models.reduce((a, b) => (results.models[b]![metric].mean > results.models[a]![metric].mean ? b : a));
     return `${METRIC_INFO[metric].label}: ${best} (${fmt(results.models[best]![metric].mean)})`;
   }).filter((x): x is string => x !== null);
-  out.push(`Best mean per metric among Table 2's models — ${bests.join('; ')}. In the paper, RLIV-UA is best in session length, watch time and diversity and the RankingModel best in CTR.`);
+  out.push(
+    `Best mean per metric among Table 2's models — ${bests.join('; ')}. In the paper, RLIV-UA is best in session length, watch time and diversity and the RankingModel best in CTR.`,
+  );
 
   // Ablation ordering (paper: w/o MT & SL < w/o MT < RLIV-UA on session length and watch time).
   const chain = ['RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA'];
@@ -125,7 +128,9 @@ export function computeFindings(results: ExperimentResults): string[] {
       const sb = spread(b, metric);
       return `${METRIC_INFO[metric].label} ${fmt(sa)} vs ${fmt(sb)}${isNum(sa) && isNum(sb) ? (sb < sa ? ' (lower with SL)' : ' (not lower with SL)') : ''}`;
     });
-    out.push(`Fig. 5 stability (mean across-seed standard deviation of the learning curves, ${a} vs ${b}): ${parts.join('; ')}. The paper reports a much lower variance with the auxiliary supervised task.`);
+    out.push(
+      `Fig. 5 stability (mean across-seed standard deviation of the learning curves, ${a} vs ${b}): ${parts.join('; ')}. The paper reports a much lower variance with the auxiliary supervised task.`,
+    );
   }
 
   // Sim-to-real: does the ranking of models survive in the ground-truth world?
@@ -150,13 +155,17 @@ export function computeFindings(results: ExperimentResults): string[] {
       const bad = PAPER_TABLE_METRICS.filter((metric) => conv[m]?.[metric] && !conv[m]![metric].converged);
       if (bad.length) open.push(`${m} (${bad.map((metric) => METRIC_INFO[metric].label).join(', ')})`);
     }
-    out.push(open.length === 0
-      ? `Every model's learning curve is converged on ${PAPER_TABLE_METRICS.map((m) => METRIC_INFO[m].label).join(', ')} by the criterion of the convergence table.`
-      : `Not converged by the criterion of the convergence table (the curve still moves, or its last epochs are too noisy to bound the drift): ${open.join('; ')}. Those figures compare models at different distances from where they would end.`);
+    out.push(
+      open.length === 0
+        ? `Every model's learning curve is converged on ${PAPER_TABLE_METRICS.map((m) => METRIC_INFO[m].label).join(', ')} by the criterion of the convergence table.`
+        : `Not converged by the criterion of the convergence table (the curve still moves, or its last epochs are too noisy to bound the drift): ${open.join('; ')}. Those figures compare models at different distances from where they would end.`,
+    );
   }
 
   if (n < 5) {
-    out.push(`With ${n} seed${n === 1 ? '' : 's'}, intervals are wide and tests have little power: a difference that is not significant here is not evidence of no difference.`);
+    out.push(
+      `With ${n} seed${n === 1 ? '' : 's'}, intervals are wide and tests have little power: a difference that is not significant here is not evidence of no difference.`,
+    );
   }
   if (results.preset !== 'paper') {
     out.push(`This is the "${results.preset}" preset, far smaller than the paper's 250 epochs × 10^4 training steps; the figures measure this scale only.`);

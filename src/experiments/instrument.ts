@@ -90,7 +90,9 @@ export function worldInstrument(world: ExperimentWorld, logDays: number): Fitted
 }
 
 /** Catalog, world (none on real logs) and behaviour policy of shipped data, rebuilt (worker threads, queue workers). */
-export async function rebuildJobWorld(data: ShippedWorld): Promise<{ catalog: Catalog; groundTruth?: GroundTruthWorld; loggingPolicy: (rng: Rng) => SlatePolicy }> {
+export async function rebuildJobWorld(
+  data: ShippedWorld,
+): Promise<{ catalog: Catalog; groundTruth?: GroundTruthWorld; loggingPolicy: (rng: Rng) => SlatePolicy }> {
   if (!data.logs) {
     const { catalog, world } = await buildDescribedWorld(data.description);
     return { catalog, groundTruth: world, loggingPolicy: loggingPolicyFactory(catalog, world) };

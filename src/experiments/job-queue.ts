@@ -80,7 +80,9 @@ export async function connectQueueRedis(url: string, name: string, connectTimeou
   checkQueueUrl(url);
   const client = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, connectionName: name, connectTimeout: connectTimeoutMs });
   let lastError = '';
-  client.on('error', (err: Error) => { lastError = err.message; });
+  client.on('error', (err: Error) => {
+    lastError = err.message;
+  });
   try {
     await Promise.race([
       client.connect().then(() => client.ping()),
@@ -97,7 +99,11 @@ export async function connectQueueRedis(url: string, name: string, connectTimeou
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     return v;
   });
@@ -211,7 +217,15 @@ export function encodeRecord(value: unknown): string {
 }
 
 const TYPED: Record<string, new (values: number[]) => ArrayBufferView> = {
-  Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Uint8Array, Uint16Array, Uint32Array, Uint8ClampedArray,
+  Float32Array,
+  Float64Array,
+  Int8Array,
+  Int16Array,
+  Int32Array,
+  Uint8Array,
+  Uint16Array,
+  Uint32Array,
+  Uint8ClampedArray,
 } as unknown as Record<string, new (values: number[]) => ArrayBufferView>;
 
 export function decodeRecord<T>(text: string): T {

@@ -17,7 +17,14 @@ function workerUrl(): URL {
   return new URL('data:text/javascript,' + encodeURIComponent(code));
 }
 
-interface OutMessage { type: 'ready' | 'unit' | 'done' | 'error'; note?: string; result?: ExperimentJobResult; message?: string; stack?: string; fatal?: boolean }
+interface OutMessage {
+  type: 'ready' | 'unit' | 'done' | 'error';
+  note?: string;
+  result?: ExperimentJobResult;
+  message?: string;
+  stack?: string;
+  fatal?: boolean;
+}
 
 function errorOf(msg: OutMessage): Error {
   const e = new Error(msg.message);
@@ -37,7 +44,10 @@ export class JobThread {
     this.worker = new Worker(workerUrl(), { workerData: data });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+    this.ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
     this.ready.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
     const die = (err: Error) => {
       if (this.dead) return;

@@ -19,7 +19,8 @@ export const EXPLORATION_KEY = 'exploration';
 export function splitModelOverrides(own: Record<string, unknown>): { agent: Record<string, unknown>; exploration?: Record<string, unknown> } {
   const { [EXPLORATION_KEY]: exploration, ...agent } = own;
   if (exploration === undefined) return { agent };
-  if (exploration === null || typeof exploration !== 'object' || Array.isArray(exploration)) throw new RangeError(`"${EXPLORATION_KEY}" must be an object of exploration settings, got ${JSON.stringify(exploration)}`);
+  if (exploration === null || typeof exploration !== 'object' || Array.isArray(exploration))
+    throw new RangeError(`"${EXPLORATION_KEY}" must be an object of exploration settings, got ${JSON.stringify(exploration)}`);
   return { agent, exploration: exploration as Record<string, unknown> };
 }
 
@@ -38,7 +39,8 @@ export function modelExplorations(names: readonly string[], overrides: Record<st
       part = splitModelOverrides(own as Record<string, unknown>).exploration;
       if (!part) continue;
       const unknown = Object.keys(part).filter((k) => !(k in base));
-      if (unknown.length) throw new RangeError(`unknown exploration field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${Object.keys(base).join(', ')}`);
+      if (unknown.length)
+        throw new RangeError(`unknown exploration field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${Object.keys(base).join(', ')}`);
       out[name] = validateExploration({ ...base, ...(part as Partial<ExplorationOptions>) });
     } catch (err) {
       throw new RangeError(`agent config for ${name}: ${(err as Error).message}`);
@@ -53,17 +55,28 @@ export function modelExplorations(names: readonly string[], overrides: Record<st
  * `overrides` that is not one of `names` (listing them, as `what`), on a
  * non-object entry, and on any field the agent rejects.
  */
-export function modelConfigs(names: readonly string[], batchSize: number, overrides: Record<string, unknown>, what: string, allowExploration = false): Record<string, Record<string, unknown>> {
+export function modelConfigs(
+  names: readonly string[],
+  batchSize: number,
+  overrides: Record<string, unknown>,
+  what: string,
+  allowExploration = false,
+): Record<string, Record<string, unknown>> {
   const unknown = Object.keys(overrides).filter((k) => !names.includes(k));
-  if (unknown.length > 0) throw new RangeError(`agent config for ${unknown.map((k) => JSON.stringify(k)).join(', ')}, which is not one of the ${what}: ${names.join(', ')}`);
+  if (unknown.length > 0)
+    throw new RangeError(`agent config for ${unknown.map((k) => JSON.stringify(k)).join(', ')}, which is not one of the ${what}: ${names.join(', ')}`);
   const out: Record<string, Record<string, unknown>> = {};
   for (const name of names) {
     const own = overrides[name] ?? {};
-    if (own === null || typeof own !== 'object' || Array.isArray(own)) throw new RangeError(`agent config for ${name} must be an object of config overrides, got ${JSON.stringify(own)}`);
+    if (own === null || typeof own !== 'object' || Array.isArray(own))
+      throw new RangeError(`agent config for ${name} must be an object of config overrides, got ${JSON.stringify(own)}`);
     let agent: Record<string, unknown>;
     try {
       const split = splitModelOverrides(own as Record<string, unknown>);
-      if (split.exploration && !allowExploration) throw new RangeError(`"${EXPLORATION_KEY}" is not supported by the ${what.replace(/^models of /, '').replace(/^arms of /, '')} (only rliv experiment and rliv tune take a model's own exploration)`);
+      if (split.exploration && !allowExploration)
+        throw new RangeError(
+          `"${EXPLORATION_KEY}" is not supported by the ${what.replace(/^models of /, '').replace(/^arms of /, '')} (only rliv experiment and rliv tune take a model's own exploration)`,
+        );
       agent = split.agent;
     } catch (err) {
       throw new RangeError(`agent config for ${name}: ${(err as Error).message}`);

@@ -21,8 +21,23 @@ import type { Redis } from 'ioredis';
 import { jobLabel, type ExperimentJob } from './experiment-job.js';
 import type { JobRunner, JobRunnerHooks, JobRunContext } from './job-runner.js';
 import {
-  buildIdentity, BULL_PREFIX, connectQueueRedis, decodeRecord, jobKey, queueName, redactUrl, resultKeyOf, setupHash, setupKeyOf,
-  SETUP_TTL_SECONDS, sha256, simulatorKeyOf, tableHashes, type QueueJobData, type ResultRecord, type ShippedSetup,
+  buildIdentity,
+  BULL_PREFIX,
+  connectQueueRedis,
+  decodeRecord,
+  jobKey,
+  queueName,
+  redactUrl,
+  resultKeyOf,
+  setupHash,
+  setupKeyOf,
+  SETUP_TTL_SECONDS,
+  sha256,
+  simulatorKeyOf,
+  tableHashes,
+  type QueueJobData,
+  type ResultRecord,
+  type ShippedSetup,
 } from './job-queue.js';
 import { readFileSync } from 'node:fs';
 
@@ -70,7 +85,8 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
       worldRounds: context.shipped.worldRounds,
     };
     const hash = setupHash(shipped);
-    await redis.multi()
+    await redis
+      .multi()
       .set(simulatorKeyOf(shipped.simulatorSha256), simulatorBytes, 'EX', SETUP_TTL_SECONDS)
       .set(setupKeyOf(hash), JSON.stringify(shipped), 'EX', SETUP_TTL_SECONDS)
       .exec();
@@ -135,8 +151,12 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
         }
       }
       if (pending.size > 0) {
-        hooks.log(`queue: ${stats.enqueued} job(s) enqueued, ${stats.attached} already queued or running, ${stats.retried} failed before and retried, on ${name} at ${redactUrl(options.url)} (${build.describe})`);
-        hooks.log(`queue: start workers on any machine that reaches Redis: rliv worker --queue ${redactUrl(options.url)} [--concurrency N] (same commit and build)`);
+        hooks.log(
+          `queue: ${stats.enqueued} job(s) enqueued, ${stats.attached} already queued or running, ${stats.retried} failed before and retried, on ${name} at ${redactUrl(options.url)} (${build.describe})`,
+        );
+        hooks.log(
+          `queue: start workers on any machine that reaches Redis: rliv worker --queue ${redactUrl(options.url)} [--concurrency N] (same commit and build)`,
+        );
       }
 
       let lastStatus = '';
@@ -147,11 +167,16 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
         const finished: string[] = [];
         for (const [key, p] of pending) {
           const job = await queue.getJob(key);
-          if (!job) throw new QueueJobError(`job ${jobLabel(p.job)} (${key}) vanished from queue ${name}: was the queue obliterated? Run the same command again to re-enqueue it`);
+          if (!job)
+            throw new QueueJobError(
+              `job ${jobLabel(p.job)} (${key}) vanished from queue ${name}: was the queue obliterated? Run the same command again to re-enqueue it`,
+            );
           const state = await job.getState();
           if (state === 'completed') finished.push(key);
           else if (state === 'failed') {
-            throw new QueueJobError(`job ${jobLabel(p.job)} failed on worker ${job.processedBy ?? '?'}: ${job.failedReason}. Other jobs keep running on the workers; run the same command again to retry it and collect the rest`);
+            throw new QueueJobError(
+              `job ${jobLabel(p.job)} failed on worker ${job.processedBy ?? '?'}: ${job.failedReason}. Other jobs keep running on the workers; run the same command again to retry it and collect the rest`,
+            );
           } else if (state === 'active') {
             running++;
             const units = typeof job.progress === 'object' && job.progress !== null ? Number((job.progress as { units?: number }).units ?? 0) : 0;
@@ -162,7 +187,10 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
           const texts = await redis.mget(...finished.map(resultKeyOf));
           finished.forEach((key, i) => {
             const text = texts[i];
-            if (!text) throw new QueueJobError(`job ${jobLabel(pending.get(key)!.job)} completed but its result ${resultKeyOf(key)} is missing from Redis; run the same command again to re-run it`);
+            if (!text)
+              throw new QueueJobError(
+                `job ${jobLabel(pending.get(key)!.job)} completed but its result ${resultKeyOf(key)} is missing from Redis; run the same command again to re-run it`,
+              );
             finish(key, decodeRecord<ResultRecord>(text));
           });
         }
@@ -170,7 +198,9 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
         if (workers > 0) lonelySince = Date.now();
         else if (Date.now() - lonelySince >= 60_000) {
           lonelySince = Date.now();
-          hooks.log(`queue: no worker is serving ${name}; start "rliv worker --queue ${redactUrl(options.url)}" from this same build (a worker of another commit or build prints another queue name)`);
+          hooks.log(
+            `queue: no worker is serving ${name}; start "rliv worker --queue ${redactUrl(options.url)}" from this same build (a worker of another commit or build prints another queue name)`,
+          );
         }
         const status = `jobs: ${doneCount} done, ${running} running, ${waiting} waiting; ${workers} worker(s) connected`;
         if (status !== lastStatus) {

@@ -25,8 +25,20 @@ import { jobLabel, type ExperimentJobResult } from './experiment-job.js';
 import type { WorkerData } from './experiment-worker.js';
 import { JobThread } from './job-thread.js';
 import {
-  buildIdentity, BULL_PREFIX, connectQueueRedis, encodeRecord, jobKey, queueName, resultKeyOf, setupHash, setupKeyOf, sha256,
-  simulatorKeyOf, type QueueJobData, type ResultRecord, type ShippedSetup,
+  buildIdentity,
+  BULL_PREFIX,
+  connectQueueRedis,
+  encodeRecord,
+  jobKey,
+  queueName,
+  resultKeyOf,
+  setupHash,
+  setupKeyOf,
+  sha256,
+  simulatorKeyOf,
+  type QueueJobData,
+  type ResultRecord,
+  type ShippedSetup,
 } from './job-queue.js';
 
 /** Configuration of {@link startQueueWorker}. */
@@ -66,7 +78,11 @@ export interface QueueWorker {
   readonly stopped: Promise<void>;
 }
 
-interface PoolEntry { setup: string; thread: JobThread; busy: boolean }
+interface PoolEntry {
+  setup: string;
+  thread: JobThread;
+  busy: boolean;
+}
 
 /** Connects (a clear error when Redis is unreachable) and starts taking jobs. */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
@@ -94,14 +110,24 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     if (bytes === null) throw new Error(`simulator ${shipped.simulatorSha256} of setup ${hash} is not in Redis: run the coordinator again`);
     if (sha256(bytes) !== shipped.simulatorSha256) throw new Error(`simulator bytes in Redis do not match their SHA-256 ${shipped.simulatorSha256}`);
     const d = shipped.description;
-    for (const [path, want] of [[d.usersPath, shipped.tables.usersSha256], [d.videosPath, shipped.tables.videosSha256]] as const) {
+    for (const [path, want] of [
+      [d.usersPath, shipped.tables.usersSha256],
+      [d.videosPath, shipped.tables.videosSha256],
+    ] as const) {
       if (!path) continue;
       if (!existsSync(path)) throw new Error(`the world is built on ${path}, which this machine does not have: put the same KuaiRand table at that path`);
       if (sha256(readFileSync(path)) !== want) throw new Error(`${path} on this machine differs from the coordinator's copy (SHA-256 ${want})`);
     }
     const simulatorPath = join(cacheDir, `${shipped.simulatorSha256}.simulator.bin`);
     writeFileSync(simulatorPath, bytes);
-    return { description: shipped.description, ...(shipped.logs ? { logs: shipped.logs } : {}), simulatorPath, environment: shipped.environment, train: shipped.train, worldRounds: shipped.worldRounds };
+    return {
+      description: shipped.description,
+      ...(shipped.logs ? { logs: shipped.logs } : {}),
+      simulatorPath,
+      environment: shipped.environment,
+      train: shipped.train,
+      worldRounds: shipped.worldRounds,
+    };
   }
 
   function setupOf(hash: string): Promise<WorkerData> {
@@ -148,7 +174,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       const data = await setupOf(setup);
       if (stopping) throw new WaitingError();
       a.entry = await acquire(setup, data);
-      log(`${jobLabel(spec)}: started (attempt ${job.attemptsStarted}${job.stalledCounter ? `, taken over ${job.stalledCounter} time(s) from a dead worker` : ''})`);
+      log(
+        `${jobLabel(spec)}: started (attempt ${job.attemptsStarted}${job.stalledCounter ? `, taken over ${job.stalledCounter} time(s) from a dead worker` : ''})`,
+      );
       let units = 0;
       let lastSent = 0;
       let sending: Promise<void> | undefined;
@@ -157,7 +185,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         const now = performance.now();
         if (now - lastSent >= 200 && !sending) {
           lastSent = now;
-          sending = job.updateProgress({ units, note }).catch(() => {}).finally(() => { sending = undefined; });
+          sending = job
+            .updateProgress({ units, note })
+            .catch(() => {})
+            .finally(() => {
+              sending = undefined;
+            });
         }
       });
       await sending;
@@ -196,7 +229,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   log(`worker ${name}: serving ${qName} (${build.describe}) with ${concurrency} thread(s)`);
 
   let resolveStopped!: () => void;
-  const stopped = new Promise<void>((r) => { resolveStopped = r; });
+  const stopped = new Promise<void>((r) => {
+    resolveStopped = r;
+  });
   let stopPromise: Promise<void> | undefined;
   return {
     name,

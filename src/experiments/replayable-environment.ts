@@ -58,7 +58,10 @@ class IntLog {
 
 /** Forwards to the real policy and records what it chose. */
 class RecordingPolicy implements SlatePolicy {
-  constructor(private readonly inner: SlatePolicy, private readonly log: IntLog) {}
+  constructor(
+    private readonly inner: SlatePolicy,
+    private readonly log: IntLog,
+  ) {}
 
   chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
     const slates = this.inner.chooseSlates(requests, k);
@@ -82,11 +85,15 @@ class RecordingPolicy implements SlatePolicy {
 
 /** Returns the recorded slates, checking the environment offers what it offered then. */
 class ReplayPolicy implements SlatePolicy {
-  constructor(private readonly log: Int32Array, public at: number) {}
+  constructor(
+    private readonly log: Int32Array,
+    public at: number,
+  ) {}
 
   chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
     const log = this.log;
-    if (log[this.at] !== TAG_SLATES) throw new ReplayMismatchError('the environment asked for more slates than the recorded run; the checkpoint does not belong to this world/seed/config');
+    if (log[this.at] !== TAG_SLATES)
+      throw new ReplayMismatchError('the environment asked for more slates than the recorded run; the checkpoint does not belong to this world/seed/config');
     const n = log[this.at + 1]!;
     const kk = log[this.at + 2]!;
     const hash = log[this.at + 3]!;
@@ -115,7 +122,10 @@ export class ReplayableEnvironment implements TrainingEnvironment {
    * @param env a FRESH environment (nothing run yet), so that the log describes its whole history.
    * @param makeLoggingPolicy the behaviour policy offline agents learn from.
    */
-  constructor(readonly env: Environment, private readonly makeLoggingPolicy: (rng: Rng) => SlatePolicy) {
+  constructor(
+    readonly env: Environment,
+    private readonly makeLoggingPolicy: (rng: Rng) => SlatePolicy,
+  ) {
     if (env.responsesServed !== 0) throw new Error('ReplayableEnvironment needs a fresh Environment (it has already served responses)');
     this.log.push(MAGIC);
   }
@@ -155,7 +165,8 @@ export class ReplayableEnvironment implements TrainingEnvironment {
       const users = Array.from(log.subarray(at + 2, at + 2 + n));
       const replay = new ReplayPolicy(log, at + 2 + n);
       this.env.runSessions(users, replay);
-      if (log[replay.at] !== TAG_END) throw new ReplayMismatchError('replay diverged: the recorded run asked for more slates than the environment did; use the original world/seed/config');
+      if (log[replay.at] !== TAG_END)
+        throw new ReplayMismatchError('replay diverged: the recorded run asked for more slates than the environment did; use the original world/seed/config');
       at = replay.at + 1;
     }
     // From here on the new history continues the old one.

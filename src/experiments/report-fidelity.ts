@@ -16,8 +16,12 @@ export function fidelityVerdict(f: FidelityResults | undefined): string {
   if (!f) return 'No fidelity gates in these results.';
   const state = f.gates.map((g) => `${g.id} ${g.notApplicable ? 'not applicable' : g.pass ? 'PASS' : 'FAIL'}`).join(', ');
   if (f.gates.some((g) => g.notApplicable)) {
-    return `Fidelity gates: ${state}. There is no ground truth for these logs, so only G1 can be checked: the simulator against the random log it was not fitted on. `
-      + (f.pass ? 'It passes; Tables 2 and 3 are the simulator\'s figures, which no ground truth confirms or refutes here.' : 'It fails: read the simulator\'s Tables 2 and 3 with that in mind; no ground truth confirms or refutes them here.');
+    return (
+      `Fidelity gates: ${state}. There is no ground truth for these logs, so only G1 can be checked: the simulator against the random log it was not fitted on. ` +
+      (f.pass
+        ? "It passes; Tables 2 and 3 are the simulator's figures, which no ground truth confirms or refutes here."
+        : "It fails: read the simulator's Tables 2 and 3 with that in mind; no ground truth confirms or refutes them here.")
+    );
   }
   return f.pass
     ? `Fidelity gates: ${state}. The learned simulator ranks these models as the ground-truth world does and no trained policy games it: its Tables 2 and 3 can be read.`
@@ -36,50 +40,86 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
     id: 'fidelity-gates',
     title: 'Fidelity gates of the offline instrument',
     caption: f.gates.some((g) => g.notApplicable)
-      ? 'On real logs: G1 calibration (the simulator\'s click rate on uniformly random slates within 15 % of the random log\'s own click rate; the calibration curves on the held-out random log are below). G2 no exploitation and G3 agreement compare the simulator with a ground-truth world, which real logs do not have: not applicable. A failed gate does not stop the run.'
-      : 'Every gate is computed on this run: G1 calibration (random slates within 15 %, the logging policy within 10 %), G2 no exploitation (every trained model\'s session length and CTR within a factor 0.67-1.5 of the world\'s, at most 5 % of sessions at the request cap), G3 agreement (Spearman >= 0.8 between the simulator\'s and the world\'s ranking of the models, no significant world difference reversed). A failed gate does not stop the run.',
+      ? "On real logs: G1 calibration (the simulator's click rate on uniformly random slates within 15 % of the random log's own click rate; the calibration curves on the held-out random log are below). G2 no exploitation and G3 agreement compare the simulator with a ground-truth world, which real logs do not have: not applicable. A failed gate does not stop the run."
+      : "Every gate is computed on this run: G1 calibration (random slates within 15 %, the logging policy within 10 %), G2 no exploitation (every trained model's session length and CTR within a factor 0.67-1.5 of the world's, at most 5 % of sessions at the request cap), G3 agreement (Spearman >= 0.8 between the simulator's and the world's ranking of the models, no significant world difference reversed). A failed gate does not stop the run.",
     header: ['Gate', 'Check', 'Value', 'Bound', 'Result', 'Detail'],
-    rows: f.gates.flatMap((g) => (g.notApplicable
-      ? [[{ text: g.id }, { text: g.title }, { text: 'n/a' }, { text: '' }, { text: 'NOT APPLICABLE' }, { text: g.notApplicable }]]
-      : g.checks.map((c) => [
-        { text: `${g.id}` }, { text: c.name }, { text: num(c.value) }, { text: c.bound }, { text: c.pass ? 'PASS' : 'FAIL', bold: !c.pass }, { text: c.detail ?? '' },
-      ]))),
+    rows: f.gates.flatMap((g) =>
+      g.notApplicable
+        ? [[{ text: g.id }, { text: g.title }, { text: 'n/a' }, { text: '' }, { text: 'NOT APPLICABLE' }, { text: g.notApplicable }]]
+        : g.checks.map((c) => [
+            { text: `${g.id}` },
+            { text: c.name },
+            { text: num(c.value) },
+            { text: c.bound },
+            { text: c.pass ? 'PASS' : 'FAIL', bold: !c.pass },
+            { text: c.detail ?? '' },
+          ]),
+    ),
   };
   const ref = Object.entries(f.reference);
-  const cols: Array<[keyof PolicyFigures, string]> = [['click', 'click / exposure'], ['longView', 'long view / exposure'], ['playTimeS', 'play s / exposure'], ['sessionLength', 'session length'], ['watchTime', 'watch time (s)'], ['ctr', 'CTR'], ['capShare', 'at cap']];
+  const cols: Array<[keyof PolicyFigures, string]> = [
+    ['click', 'click / exposure'],
+    ['longView', 'long view / exposure'],
+    ['playTimeS', 'play s / exposure'],
+    ['sessionLength', 'session length'],
+    ['watchTime', 'watch time (s)'],
+    ['ctr', 'CTR'],
+    ['capShare', 'at cap'],
+  ];
   const withWorld = ref.some(([, r]) => r.world);
-  const reference: ReportTable = withWorld ? {
-    id: 'fidelity-reference',
-    title: 'Reference policies: simulator vs world',
-    caption: 'Known behaviours on the held-out panel of the first seed, in the learned simulator and in the ground-truth world: uniformly random slates, the logging policy, a click oracle (greedy on the world\'s true click probability) and the simulator-greedy policy (greedy on the simulator\'s own click probability: the strongest exploiter the simulator has).',
-    header: ['Policy', ...cols.flatMap(([, label]) => [`${label} (sim)`, `${label} (world)`])],
-    rows: ref.map(([name, r]) => [{ text: name }, ...cols.flatMap(([k]) => [{ text: num(r.sim[k]) }, { text: r.world ? num(r.world[k]) : 'n/a' }])]),
-  } : {
-    id: 'fidelity-reference',
-    title: 'Reference policies in the simulator',
-    caption: 'Known behaviours on the held-out panel of the first seed, in the learned simulator (there is no world for real logs, and their logging policy is unknown): uniformly random slates and the simulator-greedy policy (greedy on the simulator\'s own click probability: the strongest exploiter the simulator has).',
-    header: ['Policy', ...cols.map(([, label]) => label)],
-    rows: ref.map(([name, r]) => [{ text: name }, ...cols.map(([k]) => ({ text: num(r.sim[k]) }))]),
-  };
+  const reference: ReportTable = withWorld
+    ? {
+        id: 'fidelity-reference',
+        title: 'Reference policies: simulator vs world',
+        caption:
+          "Known behaviours on the held-out panel of the first seed, in the learned simulator and in the ground-truth world: uniformly random slates, the logging policy, a click oracle (greedy on the world's true click probability) and the simulator-greedy policy (greedy on the simulator's own click probability: the strongest exploiter the simulator has).",
+        header: ['Policy', ...cols.flatMap(([, label]) => [`${label} (sim)`, `${label} (world)`])],
+        rows: ref.map(([name, r]) => [{ text: name }, ...cols.flatMap(([k]) => [{ text: num(r.sim[k]) }, { text: r.world ? num(r.world[k]) : 'n/a' }])]),
+      }
+    : {
+        id: 'fidelity-reference',
+        title: 'Reference policies in the simulator',
+        caption:
+          "Known behaviours on the held-out panel of the first seed, in the learned simulator (there is no world for real logs, and their logging policy is unknown): uniformly random slates and the simulator-greedy policy (greedy on the simulator's own click probability: the strongest exploiter the simulator has).",
+        header: ['Policy', ...cols.map(([, label]) => label)],
+        rows: ref.map(([name, r]) => [{ text: name }, ...cols.map(([k]) => ({ text: num(r.sim[k]) }))]),
+      };
   const ins = (f.instrument ?? {}) as Record<string, unknown>;
-  const click = (k: string) => ins[k] as { observed: number; predictedMean: number; predictedPessimistic: number; meanDisagreement: number; rows: number } | undefined;
+  const click = (k: string) =>
+    ins[k] as { observed: number; predictedMean: number; predictedPessimistic: number; meanDisagreement: number; rows: number } | undefined;
   const instrumentRows = [
     [{ text: 'simulator' }, { text: String(ins.simulator ?? '') }],
     [{ text: 'pessimism lambda' }, { text: `${num(ins.lambda)} (${String(ins.lambdaRule ?? '')})` }],
     [{ text: `disagreement quantile ${num(ins.disagreementQuantile)} (tau)` }, { text: num(ins.disagreementThreshold) }],
-    ...(['clickStandard', 'clickRandom'] as const).filter((k) => click(k)).map((k) => {
-      const c = click(k)!;
-      return [{ text: k === 'clickStandard' ? 'held-out standard log: click' : 'held-out random log: click' }, { text: `observed ${num(c.observed)}, members' mean ${num(c.predictedMean)}, pessimistic ${num(c.predictedPessimistic)}, mean disagreement ${num(c.meanDisagreement)} (${c.rows} rows)` }];
-    }),
+    ...(['clickStandard', 'clickRandom'] as const)
+      .filter((k) => click(k))
+      .map((k) => {
+        const c = click(k)!;
+        return [
+          { text: k === 'clickStandard' ? 'held-out standard log: click' : 'held-out random log: click' },
+          {
+            text: `observed ${num(c.observed)}, members' mean ${num(c.predictedMean)}, pessimistic ${num(c.predictedPessimistic)}, mean disagreement ${num(c.meanDisagreement)} (${c.rows} rows)`,
+          },
+        ];
+      }),
     ...((ins.pairCountResponse as Array<{ clicks: number; world: number | null; simulator: number }> | undefined) ?? []).map((p) => [
-      { text: `click logit change at n_ua = ${p.clicks} clicks` }, { text: p.world === null ? `simulator ${num(p.simulator)} (no world)` : `world ${num(p.world)}, simulator ${num(p.simulator)}` },
+      { text: `click logit change at n_ua = ${p.clicks} clicks` },
+      { text: p.world === null ? `simulator ${num(p.simulator)} (no world)` : `world ${num(p.world)}, simulator ${num(p.simulator)}` },
     ]),
-    ...(withWorld ? [[{ text: 'world seed-to-seed rank reliability' }, { text: `session length ${num(f.worldRankReliability.sessionLength)}, watch time ${num(f.worldRankReliability.watchTime)}` }]] : []),
+    ...(withWorld
+      ? [
+          [
+            { text: 'world seed-to-seed rank reliability' },
+            { text: `session length ${num(f.worldRankReliability.sessionLength)}, watch time ${num(f.worldRankReliability.watchTime)}` },
+          ],
+        ]
+      : []),
   ];
   const instrument: ReportTable = {
     id: 'fidelity-instrument',
     title: 'The instrument',
-    caption: 'How the learned simulator was built and checked on the logs alone: its pessimism (chosen on the held-out random log), its click model on held-out logs, and how its click logit responds to a pair\'s click count n_ua beside the world\'s familiarity term (f_ua is read as of the session start, so a policy\'s own clicks in a session do not feed back into that session).',
+    caption:
+      "How the learned simulator was built and checked on the logs alone: its pessimism (chosen on the held-out random log), its click model on held-out logs, and how its click logit responds to a pair's click count n_ua beside the world's familiarity term (f_ua is read as of the session start, so a policy's own clicks in a session do not feed back into that session).",
     header: ['Fact', 'Value'],
     rows: instrumentRows,
   };

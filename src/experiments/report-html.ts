@@ -60,8 +60,10 @@ function cellHtml(c: Cell): string {
 function tableHtml(t: ReportTable, level = 2): string {
   const head = `<tr>${t.header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
   const body = t.rows.map((row) => `<tr>${row.map(cellHtml).join('')}</tr>`).join('\n');
-  return `<section id="${t.id}"><h${level}>${escapeXml(t.title)}</h${level}><p class="caption">${escapeXml(t.caption)}</p>`
-    + `<div class="wide"><table data-table="${t.id}"><thead>${head}</thead><tbody>\n${body}\n</tbody></table></div></section>`;
+  return (
+    `<section id="${t.id}"><h${level}>${escapeXml(t.title)}</h${level}><p class="caption">${escapeXml(t.caption)}</p>` +
+    `<div class="wide"><table data-table="${t.id}"><thead>${head}</thead><tbody>\n${body}\n</tbody></table></div></section>`
+  );
 }
 
 /** Mean and std over seeds of one model's curve of one metric. */
@@ -95,7 +97,15 @@ function curveChart(results: ExperimentResults, metric: ReportMetric, models: st
     series.push({ name, color, x: c.epoch, ...band });
   });
   const info = METRIC_INFO[metric];
-  return lineChartSvg({ id, title: title ?? info.label, xLabel: 'epoch', yLabel: info.unit ? `${info.label} (${info.unit})` : info.label, series, width: 570, height: 300 + Math.ceil(series.length / 2) * 16 });
+  return lineChartSvg({
+    id,
+    title: title ?? info.label,
+    xLabel: 'epoch',
+    yLabel: info.unit ? `${info.label} (${info.unit})` : info.label,
+    series,
+    width: 570,
+    height: 300 + Math.ceil(series.length / 2) * 16,
+  });
 }
 
 /**
@@ -116,20 +126,28 @@ function curveMultiples(results: ExperimentResults, metric: ReportMetric): strin
     });
   }
   const info = METRIC_INFO[metric];
-  const panels = models.map((name) => {
-    const x = results.models[name]!.curves.epoch;
-    const context: ContextLine[] = models.filter((m) => m !== name && m !== REFERENCE_MODEL).map((m) => ({ name: m, x, mean: bands.get(m)!.mean }));
-    if (name !== REFERENCE_MODEL && bands.has(REFERENCE_MODEL)) context.push({ name: REFERENCE_MODEL, x, mean: bands.get(REFERENCE_MODEL)!.mean, color: modelColor(REFERENCE_MODEL, 0), dash: '4 3' });
-    return lineChartSvg({
-      id: `curve-${metric}-${results.modelOrder.indexOf(name)}`,
-      attributes: { 'data-model': name, 'data-metric': metric },
-      // No y label: the metric (and its unit) heads the row of panels.
-      title: name, xLabel: 'epoch', yLabel: '',
-      series: [{ name, color: modelColor(name, results.modelOrder.indexOf(name)), x, ...bands.get(name)! }],
-      context, legend: false, width: 224, height: 176,
-      ...(Number.isFinite(lo) ? { yDomain: [lo, hi] as [number, number] } : {}),
-    });
-  }).join('\n');
+  const panels = models
+    .map((name) => {
+      const x = results.models[name]!.curves.epoch;
+      const context: ContextLine[] = models.filter((m) => m !== name && m !== REFERENCE_MODEL).map((m) => ({ name: m, x, mean: bands.get(m)!.mean }));
+      if (name !== REFERENCE_MODEL && bands.has(REFERENCE_MODEL))
+        context.push({ name: REFERENCE_MODEL, x, mean: bands.get(REFERENCE_MODEL)!.mean, color: modelColor(REFERENCE_MODEL, 0), dash: '4 3' });
+      return lineChartSvg({
+        id: `curve-${metric}-${results.modelOrder.indexOf(name)}`,
+        attributes: { 'data-model': name, 'data-metric': metric },
+        // No y label: the metric (and its unit) heads the row of panels.
+        title: name,
+        xLabel: 'epoch',
+        yLabel: '',
+        series: [{ name, color: modelColor(name, results.modelOrder.indexOf(name)), x, ...bands.get(name)! }],
+        context,
+        legend: false,
+        width: 224,
+        height: 176,
+        ...(Number.isFinite(lo) ? { yDomain: [lo, hi] as [number, number] } : {}),
+      });
+    })
+    .join('\n');
   return `<div class="multiples" data-metric="${metric}"><h3>${escapeXml(info.label)}${info.unit ? ` (${escapeXml(info.unit)})` : ''}</h3><div class="charts small">${panels}</div></div>`;
 }
 
@@ -138,14 +156,37 @@ function simVsWorldCharts(results: ExperimentResults): string {
   const models = results.modelOrder.filter((m) => results.simToReal?.[m] && results.models[m]);
   return REPORT_METRICS.map((metric) => {
     const info = METRIC_INFO[metric];
-    const points = models.map((m) => {
-      const sim = results.models[m]![metric];
-      const world = results.simToReal[m]![metric];
-      return { name: m, color: modelColor(m, results.modelOrder.indexOf(m)), x: world.mean, y: sim.mean, xCi: world.ci95, yCi: sim.ci95, emphasis: m === REFERENCE_MODEL };
-    }).filter((p) => isNum(p.x) && isNum(p.y));
-    const rho = points.length >= 3 ? spearman(points.map((p) => p.y), points.map((p) => p.x)) : NaN;
+    const points = models
+      .map((m) => {
+        const sim = results.models[m]![metric];
+        const world = results.simToReal[m]![metric];
+        return {
+          name: m,
+          color: modelColor(m, results.modelOrder.indexOf(m)),
+          x: world.mean,
+          y: sim.mean,
+          xCi: world.ci95,
+          yCi: sim.ci95,
+          emphasis: m === REFERENCE_MODEL,
+        };
+      })
+      .filter((p) => isNum(p.x) && isNum(p.y));
+    const rho =
+      points.length >= 3
+        ? spearman(
+            points.map((p) => p.y),
+            points.map((p) => p.x),
+          )
+        : NaN;
     const unit = info.unit ? ` (${info.unit})` : '';
-    return scatterChartSvg({ id: `scatter-${metric}`, title: `${info.label}: Spearman ρ = ${fmt(rho, 2)}`, xLabel: `world${unit}`, yLabel: `simulator${unit}`, points, width: 376 });
+    return scatterChartSvg({
+      id: `scatter-${metric}`,
+      title: `${info.label}: Spearman ρ = ${fmt(rho, 2)}`,
+      xLabel: `world${unit}`,
+      yLabel: `simulator${unit}`,
+      points,
+      width: 376,
+    });
   }).join('\n');
 }
 
@@ -158,7 +199,9 @@ export function renderHtmlReport(results: ExperimentResults): string {
   const multiples = curveMetrics.map((m) => curveMultiples(results, m)).join('\n');
   const fig5Models = ['RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)'].filter((m) => results.models[m]);
   const fig5 = fig5Models.length
-    ? (['watchTime', 'sessionLength', 'ctr'] as ReportMetric[]).map((m) => curveChart(results, m, fig5Models, `fig5-${m}`, `Fig. 5: ${METRIC_INFO[m].label}`, ['#4e79a7', '#e15759'])).join('\n')
+    ? (['watchTime', 'sessionLength', 'ctr'] as ReportMetric[])
+        .map((m) => curveChart(results, m, fig5Models, `fig5-${m}`, `Fig. 5: ${METRIC_INFO[m].label}`, ['#4e79a7', '#e15759']))
+        .join('\n')
     : '';
   const notes = (results.notes ?? []).map((n) => `<li>${escapeXml(n)}</li>`).join('');
   const noWorld = noWorldExplanation(results);
@@ -178,10 +221,14 @@ ${tableHtml(byId.table2!)}
 ${tableHtml(byId.table3!)}
 ${byId['table2-world'] ? `${tableHtml(byId['table2-world'])}\n${tableHtml(byId['table3-world']!)}` : ''}
 ${noWorld ? `<section id="no-world"><h2>No ground-truth columns</h2><p class="caption">${escapeXml(noWorld)}</p></section>` : ''}
-${byId['sim-vs-world'] ? `<section id="sim-vs-world-charts"><h2>Simulator vs world</h2>
+${
+  byId['sim-vs-world']
+    ? `<section id="sim-vs-world-charts"><h2>Simulator vs world</h2>
 <p class="caption">One point per model: its mean in the ground-truth world (x) and in the learned simulator (y), whiskers the 95 % intervals over seeds, RLIV-UA outlined. On the dashed line y = x the simulator gives the world's figure; above it, it overstates. ρ: Spearman rank correlation of the models' means in the two environments (gate G3 asks ρ ≥ 0.8 on session length and watch time).</p>
 <div class="charts">${simVsWorldCharts(results)}</div></section>
-${tableHtml(byId['sim-vs-world'])}` : ''}
+${tableHtml(byId['sim-vs-world'])}`
+    : ''
+}
 <section id="curves"><h2>Learning curves (Fig. 5)</h2>
 <p class="caption">Evaluation on held-out users after each training epoch: line = mean over seeds, band = ± one standard deviation over seeds.</p>
 ${fig5 ? `<div class="charts">${fig5}</div>` : ''}

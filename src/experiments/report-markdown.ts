@@ -17,7 +17,10 @@ const cellText = (s: string) => s.replace(/\|/g, '\\|');
 /** A cell as markdown: the text (bold when marked), then its interval and per-seed figures. */
 function cellMarkdown(c: Cell): string {
   const text = c.bold ? `**${cellText(c.text)}**` : cellText(c.text);
-  const more = [c.sub, c.detail].filter((x): x is string => Boolean(x)).map(cellText).join('; ');
+  const more = [c.sub, c.detail]
+    .filter((x): x is string => Boolean(x))
+    .map(cellText)
+    .join('; ');
   return more ? `${text} ${more}` : text;
 }
 
@@ -38,17 +41,22 @@ export function tableMarkdown(t: ReportTable, level = 3): string {
 function curveSummary(results: ExperimentResults): string {
   const metrics: ReportMetric[] = ['sessionLength', 'watchTime', 'ctr', 'diversity'];
   const header = ['Model', ...metrics.map((m) => `${METRIC_INFO[m].label} (first → last epoch)`)];
-  const rows = results.modelOrder.filter((m) => results.models[m]).map((name) => {
-    const c = results.models[name]!.curves;
-    return [name, ...metrics.map((metric) => {
-      const per = c[metric];
-      if (!per) return 'n/a';
-      const band = curveBand(per);
-      const first = band.mean.findIndex(isNum);
-      const last = band.mean.length - 1;
-      return first < 0 ? 'n/a' : `${fmt(band.mean[first])} → ${fmt(band.mean[last])} (± ${fmt(band.std[last])})`;
-    })];
-  });
+  const rows = results.modelOrder
+    .filter((m) => results.models[m])
+    .map((name) => {
+      const c = results.models[name]!.curves;
+      return [
+        name,
+        ...metrics.map((metric) => {
+          const per = c[metric];
+          if (!per) return 'n/a';
+          const band = curveBand(per);
+          const first = band.mean.findIndex(isNum);
+          const last = band.mean.length - 1;
+          return first < 0 ? 'n/a' : `${fmt(band.mean[first])} → ${fmt(band.mean[last])} (± ${fmt(band.std[last])})`;
+        }),
+      ];
+    });
   return [
     '### Learning curves (Fig. 5), first and last evaluation epoch',
     '',

@@ -9,11 +9,16 @@ import { fmt, isNum } from './findings.js';
 import type { ReportTable } from './report-tables.js';
 import type { ExperimentResults } from './results.js';
 
-interface Bin { predicted: number; observed: number; rows: number }
+interface Bin {
+  predicted: number;
+  observed: number;
+  rows: number;
+}
 
 /** Expected calibration error of a curve: the row-weighted mean |predicted - observed| over its bins. */
 export function calibrationError(bins: readonly Bin[]): number {
-  let rows = 0, err = 0;
+  let rows = 0,
+    err = 0;
   for (const b of bins) {
     if (!isNum(b.predicted) || !isNum(b.observed)) continue;
     rows += b.rows;
@@ -24,7 +29,9 @@ export function calibrationError(bins: readonly Bin[]): number {
 
 /** The table, or undefined when the results carry no random-log curves. */
 export function randomLogCalibrationTable(results: ExperimentResults): ReportTable | undefined {
-  const heads = (results.fidelity?.instrument as { randomLogHeads?: Record<string, { rate: number; predictedRate: number; auc: number; reliability?: Bin[] }> } | undefined)?.randomLogHeads;
+  const heads = (
+    results.fidelity?.instrument as { randomLogHeads?: Record<string, { rate: number; predictedRate: number; auc: number; reliability?: Bin[] }> } | undefined
+  )?.randomLogHeads;
   if (!heads) return undefined;
   const entries = Object.entries(heads).filter(([, h]) => Array.isArray(h.reliability) && h.reliability.length > 0);
   if (entries.length === 0) return undefined;
@@ -33,7 +40,8 @@ export function randomLogCalibrationTable(results: ExperimentResults): ReportTab
   return {
     id: 'random-log-calibration',
     title: 'Calibration curves on the held-out random log',
-    caption: 'For each behaviour, the random-log exposures held out of the simulator\'s fit, sorted by the probability the (pessimistic) ensemble gives them and cut into equal-count bins; each cell is "predicted → observed" for one bin. A calibrated simulator has the two equal in every bin; the calibration error is their row-weighted mean absolute difference.',
+    caption:
+      'For each behaviour, the random-log exposures held out of the simulator\'s fit, sorted by the probability the (pessimistic) ensemble gives them and cut into equal-count bins; each cell is "predicted → observed" for one bin. A calibrated simulator has the two equal in every bin; the calibration error is their row-weighted mean absolute difference.',
     header: ['Behaviour', 'AUC', 'rate: predicted → observed', 'calibration error', ...Array.from({ length: bins }, (_, i) => `bin ${i + 1}`)],
     rows: entries.map(([name, h]) => [
       { text: name },

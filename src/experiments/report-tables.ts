@@ -9,8 +9,14 @@
 import { decimalsFor, fmt, fmtP, isNum, spearman } from './findings.js';
 import { stripScale, type PointStrip } from './svg-point-charts.js';
 import {
-  METRIC_INFO, REFERENCE_MODEL, REPORT_METRICS, TABLE2_MODELS, TABLE3_MODELS,
-  type ExperimentResults, type MetricSummary, type ReportMetric,
+  METRIC_INFO,
+  REFERENCE_MODEL,
+  REPORT_METRICS,
+  TABLE2_MODELS,
+  TABLE3_MODELS,
+  type ExperimentResults,
+  type MetricSummary,
+  type ReportMetric,
 } from './results.js';
 import { modelColor } from './svg-line-chart.js';
 
@@ -70,7 +76,14 @@ type Column = 'simulator' | 'world';
  * per-seed figures (a strip per cell on one scale per column); the best mean
  * of each column in bold.
  */
-function performanceTable(results: ExperimentResults, id: string, title: string, caption: string, models: readonly string[], column: Column = 'simulator'): ReportTable {
+function performanceTable(
+  results: ExperimentResults,
+  id: string,
+  title: string,
+  caption: string,
+  models: readonly string[],
+  column: Column = 'simulator',
+): ReportTable {
   const source = (m: string) => (column === 'simulator' ? results.models[m] : results.simToReal[m]);
   const present = models.filter((m) => source(m));
   const best: Partial<Record<ReportMetric, number>> = {};
@@ -81,7 +94,8 @@ function performanceTable(results: ExperimentResults, id: string, title: string,
     scale[metric] = stripScale(present.map((m) => ({ values: source(m)![metric].values ?? [], ci: source(m)![metric].ci95 ?? [] })));
   }
   return {
-    id, title,
+    id,
+    title,
     caption: `${caption} Under each figure: the 95 % t-interval of the mean over seeds, and the seeds' own figures (in report.html as dots: grey bar = the interval, dark tick = the mean, one scale per column).`,
     header: ['Models', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows: present.map((m) => [
@@ -96,7 +110,16 @@ function performanceTable(results: ExperimentResults, id: string, title: string,
           bold: isNum(s.mean) && s.mean === best[metric],
           sub: intervalText(s, digits),
           detail: values.length ? `seeds ${values.map((v) => (isNum(v) ? v.toFixed(d) : 'n/a')).join(', ')}` : undefined,
-          strip: { values, seeds: results.seeds, mean: s.mean, ci: s.ci95 ?? [NaN, NaN], lo: scale[metric][0], hi: scale[metric][1], decimals: d, color: modelColor(m, results.modelOrder.indexOf(m)) },
+          strip: {
+            values,
+            seeds: results.seeds,
+            mean: s.mean,
+            ci: s.ci95 ?? [NaN, NaN],
+            lo: scale[metric][0],
+            hi: scale[metric][1],
+            decimals: d,
+            color: modelColor(m, results.modelOrder.indexOf(m)),
+          },
         };
       }),
     ]),
@@ -104,29 +127,47 @@ function performanceTable(results: ExperimentResults, id: string, title: string,
 }
 
 export function table2(results: ExperimentResults): ReportTable {
-  return performanceTable(results, 'table2', 'Table 2: overall performance of the models (learned simulator)',
+  return performanceTable(
+    results,
+    'table2',
+    'Table 2: overall performance of the models (learned simulator)',
     `Mean ± standard deviation over ${results.seeds.length} seed(s) of each model's figure, itself the mean of its last evaluation epochs on held-out users. Best mean per column in bold.`,
-    TABLE2_MODELS);
+    TABLE2_MODELS,
+  );
 }
 
 export function table3(results: ExperimentResults): ReportTable {
-  return performanceTable(results, 'table3', 'Table 3: variations of RLIV-UA (learned simulator)',
+  return performanceTable(
+    results,
+    'table3',
+    'Table 3: variations of RLIV-UA (learned simulator)',
     'The ablations of RLIV-UA: MT = multi-task critic learning, SL = auxiliary supervised learning, AL = assistance gift network. Best mean per column in bold.',
-    TABLE3_MODELS);
+    TABLE3_MODELS,
+  );
 }
 
 /** Table 2 in the ground-truth world: the same trained policies on the same held-out users (ground truth). */
 export function table2World(results: ExperimentResults): ReportTable {
-  return performanceTable(results, 'table2-world', 'Table 2: overall performance of the models (ground-truth world)',
+  return performanceTable(
+    results,
+    'table2-world',
+    'Table 2: overall performance of the models (ground-truth world)',
     'The same trained policies evaluated greedily on the same held-out users in the ground-truth world whose logs the simulator was fitted on: the ground truth the simulator column stands in for. Mean ± standard deviation over seeds. Best mean per column in bold.',
-    TABLE2_MODELS, 'world');
+    TABLE2_MODELS,
+    'world',
+  );
 }
 
 /** Table 3 in the ground-truth world. */
 export function table3World(results: ExperimentResults): ReportTable {
-  return performanceTable(results, 'table3-world', 'Table 3: variations of RLIV-UA (ground-truth world)',
+  return performanceTable(
+    results,
+    'table3-world',
+    'Table 3: variations of RLIV-UA (ground-truth world)',
     'The ablations, evaluated in the ground-truth world (ground truth). Best mean per column in bold.',
-    TABLE3_MODELS, 'world');
+    TABLE3_MODELS,
+    'world',
+  );
 }
 
 export function significanceTable(results: ExperimentResults, where: 'sim' | 'world' = 'sim'): ReportTable {
@@ -136,7 +177,7 @@ export function significanceTable(results: ExperimentResults, where: 'sim' | 'wo
   return {
     id: where === 'sim' ? 'significance' : 'significance-world',
     title: where === 'sim' ? 'Significance against RLIV-UA' : 'Significance against RLIV-UA in the ground-truth world',
-    caption: `Each cell: model − RLIV-UA${where === 'world' ? ' on the world\'s figures (the sim-to-real evaluation of the same trained policies)' : ''}, its 95 % interval and the two-sided p-value (${[...kinds].map((k) => (k === 'paired' ? 'paired t-test over seeds' : 'Welch t-test')).join(' / ') || 'no test'}). Bold: p < 0.05.`,
+    caption: `Each cell: model − RLIV-UA${where === 'world' ? " on the world's figures (the sim-to-real evaluation of the same trained policies)" : ''}, its 95 % interval and the two-sided p-value (${[...kinds].map((k) => (k === 'paired' ? 'paired t-test over seeds' : 'Welch t-test')).join(' / ') || 'no test'}). Bold: p < 0.05.`,
     header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows: models.map((m) => [
       { text: m },
@@ -155,7 +196,8 @@ export function simToRealTable(results: ExperimentResults): ReportTable {
   return {
     id: 'sim-to-real',
     title: 'Sim-to-real: learned simulator vs ground-truth world',
-    caption: 'The same trained policies, evaluated on the same held-out users in the learned simulator ("sim") and in the ground-truth world ("world"). Mean over seeds; best world mean per metric in bold.',
+    caption:
+      'The same trained policies, evaluated on the same held-out users in the learned simulator ("sim") and in the ground-truth world ("world"). Mean over seeds; best world mean per metric in bold.',
     header: ['Model', ...metrics.flatMap((m) => [`${METRIC_INFO[m].label} (sim)`, `${METRIC_INFO[m].label} (world)`])],
     rows: models.map((name) => [
       { text: name },
@@ -184,8 +226,17 @@ export function simVsWorldTable(results: ExperimentResults): ReportTable | null 
   if (models.length === 0) return null;
   const rows = REPORT_METRICS.map((metric): Cell[] => {
     const pairs = models.map((m) => [results.models[m]![metric].mean, results.simToReal[m]![metric].mean] as const).filter(([a, b]) => isNum(a) && isNum(b));
-    const rho = pairs.length >= 3 ? spearman(pairs.map((p) => p[0]), pairs.map((p) => p[1])) : NaN;
-    const ratios = pairs.filter(([, w]) => w !== 0).map(([sim, w]) => sim / w).sort((a, b) => a - b);
+    const rho =
+      pairs.length >= 3
+        ? spearman(
+            pairs.map((p) => p[0]),
+            pairs.map((p) => p[1]),
+          )
+        : NaN;
+    const ratios = pairs
+      .filter(([, w]) => w !== 0)
+      .map(([sim, w]) => sim / w)
+      .sort((a, b) => a - b);
     const median = ratios.length ? (ratios[(ratios.length - 1) >> 1]! + ratios[ratios.length >> 1]!) / 2 : NaN;
     return [
       { text: METRIC_INFO[metric].label },
@@ -197,7 +248,8 @@ export function simVsWorldTable(results: ExperimentResults): ReportTable | null 
   return {
     id: 'sim-vs-world',
     title: 'Simulator vs world, per metric',
-    caption: 'The same trained policies in the learned simulator and in the ground-truth world, one point per model in the scatter plots: Spearman ρ between the two rankings of the models (1 = the simulator orders them as the world does), the ratio simulator / world of each model\'s mean (median, and smallest to largest; 1 = the same figure), and how many models the simulator puts above their world figure.',
+    caption:
+      "The same trained policies in the learned simulator and in the ground-truth world, one point per model in the scatter plots: Spearman ρ between the two rankings of the models (1 = the simulator orders them as the world does), the ratio simulator / world of each model's mean (median, and smallest to largest; 1 = the same figure), and how many models the simulator puts above their world figure.",
     header: ['Metric', 'Spearman ρ (ranking)', 'simulator / world (median, range)', 'models above the world'],
     rows,
   };
@@ -207,10 +259,16 @@ export function calibrationTable(results: ExperimentResults): ReportTable {
   return {
     id: 'calibration',
     title: 'Calibration',
-    caption: results.calibration?.caption ?? 'Rates under the logging policy: the target (KuaiRand-Pure unless noted), the ground-truth world and the learned simulator fitted on the world\'s logs.',
+    caption:
+      results.calibration?.caption ??
+      "Rates under the logging policy: the target (KuaiRand-Pure unless noted), the ground-truth world and the learned simulator fitted on the world's logs.",
     header: ['Quantity', 'Target', results.calibration?.worldLabel ?? 'World', 'Simulator', 'Source'],
     rows: (results.calibration?.rows ?? []).map((r) => [
-      { text: r.quantity }, { text: fmt(r.target) }, { text: fmt(r.world) }, { text: fmt(r.simulator) }, { text: r.source ?? '' },
+      { text: r.quantity },
+      { text: fmt(r.target) },
+      { text: fmt(r.world) },
+      { text: fmt(r.simulator) },
+      { text: r.source ?? '' },
     ]),
   };
 }
@@ -218,8 +276,9 @@ export function calibrationTable(results: ExperimentResults): ReportTable {
 export function paperTable(): ReportTable {
   return {
     id: 'paper-reported',
-    title: 'For reference: the paper\'s Tables 2 and 3 (quoted, not measured here)',
-    caption: 'Figures reported by the paper in its own KuaiRand-trained simulator. They are not comparable number for number with this run (different simulator, scale and training budget); compare the orderings.',
+    title: "For reference: the paper's Tables 2 and 3 (quoted, not measured here)",
+    caption:
+      'Figures reported by the paper in its own KuaiRand-trained simulator. They are not comparable number for number with this run (different simulator, scale and training budget); compare the orderings.',
     header: ['Models', 'Session Length', 'Watch Time', 'CTR', 'Diversity'],
     rows: Object.entries(PAPER_REPORTED).map(([m, v]) => [{ text: m }, ...v.map((x) => ({ text: String(x) }))]),
   };
@@ -233,11 +292,17 @@ export function settingsTable(results: ExperimentResults): ReportTable {
   ];
   if (results.machine) {
     const m = results.machine;
-    rows.push([{ text: 'machine' }, { text: `${m.cpus} CPU(s), Node ${m.node}, 1-min load average ${fmt(m.loadAverageStart, 2)} at start, ${fmt(m.loadAverageEnd, 2)} at end${isNum(m.cpuSeconds) ? `; this process used ${fmt(m.cpuSeconds, 1)} CPU s` : ''}` }]);
+    rows.push([
+      { text: 'machine' },
+      {
+        text: `${m.cpus} CPU(s), Node ${m.node}, 1-min load average ${fmt(m.loadAverageStart, 2)} at start, ${fmt(m.loadAverageEnd, 2)} at end${isNum(m.cpuSeconds) ? `; this process used ${fmt(m.cpuSeconds, 1)} CPU s` : ''}`,
+      },
+    ]);
   }
   for (const [k, v] of Object.entries(results.settings ?? {})) rows.push([{ text: k }, { text: typeof v === 'string' ? v : JSON.stringify(v) }]);
   // Per-model parts ("<model>: <part>") are in the timing table.
-  for (const [k, v] of Object.entries(results.phases ?? {})) if (!results.modelOrder.some((m) => k.startsWith(`${m}: `))) rows.push([{ text: `time: ${k}` }, { text: `${fmt(v, 1)} s` }]);
+  for (const [k, v] of Object.entries(results.phases ?? {}))
+    if (!results.modelOrder.some((m) => k.startsWith(`${m}: `))) rows.push([{ text: `time: ${k}` }, { text: `${fmt(v, 1)} s` }]);
   return { id: 'settings', title: 'Settings and timings', caption: 'What this run used, and where the time went.', header: ['Setting', 'Value'], rows };
 }
 
@@ -256,9 +321,10 @@ export function tuningTable(results: ExperimentResults): ReportTable | null {
     return {
       id: 'tuning',
       title: 'Tuning',
-      caption: r.agentConfig === null
-        ? 'No --agent-config: every model ran with its default config; nothing was tuned (rliv tune selects configs on validation users).'
-        : `Configs from ${r.agentConfig}, which is not the output of an rliv tune run (no tune-results.json beside it selecting exactly its content): not a tuning result.`,
+      caption:
+        r.agentConfig === null
+          ? 'No --agent-config: every model ran with its default config; nothing was tuned (rliv tune selects configs on validation users).'
+          : `Configs from ${r.agentConfig}, which is not the output of an rliv tune run (no tune-results.json beside it selecting exactly its content): not a tuning result.`,
       header: ['Model', 'Config'],
       rows: results.modelOrder.map((m) => [{ text: m }, { text: entry(fromFile[m]) }]),
     };
@@ -267,7 +333,7 @@ export function tuningTable(results: ExperimentResults): ReportTable | null {
   const label = METRIC_INFO[t.metric as ReportMetric]?.label ?? t.metric;
   const digits = METRIC_INFO[t.metric as ReportMetric]?.digits;
   const split = t.sameSplit
-    ? 'on this run\'s users\' split, so no held-out user of this run was ever run by the tuning'
+    ? "on this run's users' split, so no held-out user of this run was ever run by the tuning"
     : `on ANOTHER users' split (split seed ${t.split.splitSeed}): on the same world its validation users may include users this run holds out; on another world the configs are used unchanged (a robustness check)`;
   return {
     id: 'tuning',
@@ -277,7 +343,12 @@ export function tuningTable(results: ExperimentResults): ReportTable | null {
     rows: results.modelOrder.map((m) => {
       const x = t.models[m];
       if (!x) return [{ text: m }, { text: 'not tuned' }, { text: 'n/a' }, { text: entry(fromFile[m]) }];
-      return [{ text: m }, { text: `${x.selected} of ${x.candidates}${x.selected === 0 ? ' (default)' : ''}` }, { text: `${fmt(x.score ?? NaN, digits)} / ${fmt(x.defaultScore ?? NaN, digits)}` }, { text: entry(x.overrides) }];
+      return [
+        { text: m },
+        { text: `${x.selected} of ${x.candidates}${x.selected === 0 ? ' (default)' : ''}` },
+        { text: `${fmt(x.score ?? NaN, digits)} / ${fmt(x.defaultScore ?? NaN, digits)}` },
+        { text: entry(x.overrides) },
+      ];
     }),
   };
 }
@@ -299,13 +370,16 @@ export function convergenceTable(results: ExperimentResults): ReportTable | null
       if (!e) return { text: 'n/a' };
       if (!isNum(e.slope)) return { text: `no (${e.reason ?? 'n/a'})`, bold: true };
       const rel = isNum(e.relativeSlope) ? `, ${fmt(100 * e.relativeSlope, 2)} %` : '';
-      return { text: `${e.converged ? 'yes' : 'no'}: ${signed(e.slope)} [${signed(e.ci95[0])}, ${signed(e.ci95[1])}]${rel}; ${e.seedsConverged}/${e.seeds} seeds`, bold: !e.converged };
+      return {
+        text: `${e.converged ? 'yes' : 'no'}: ${signed(e.slope)} [${signed(e.ci95[0])}, ${signed(e.ci95[1])}]${rel}; ${e.seedsConverged}/${e.seeds} seeds`,
+        bold: !e.converged,
+      };
     }),
   ]);
   return {
     id: 'convergence',
     title: 'Convergence of the learning curves',
-    caption: `Per model and metric, on the mean over seeds of the per-epoch ${results.convergenceCurves === 'probe' ? 'probe figures in the simulator (each epoch\'s greedy policy on the held-out panel, from the same fresh state every epoch, so the panel\'s growing history does not move them; docs/design.md §8.3)' : 'evaluation figures in the simulator'}: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold.`,
+    caption: `Per model and metric, on the mean over seeds of the per-epoch ${results.convergenceCurves === 'probe' ? "probe figures in the simulator (each epoch's greedy policy on the held-out panel, from the same fresh state every epoch, so the panel's growing history does not move them; docs/design.md §8.3)" : 'evaluation figures in the simulator'}: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold.`,
     header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows,
   };
@@ -353,7 +427,21 @@ export function reportTables(results: ExperimentResults): ReportTable[] {
   const tuning = tuningTable(results);
   const worldSig = results.significanceWorld && Object.keys(results.significanceWorld).length > 0 ? [significanceTable(results, 'world')] : [];
   const simVsWorld = hasWorld ? simVsWorldTable(results) : null;
-  return [table2(results), table3(results), ...world, ...(simVsWorld ? [simVsWorld] : []), significanceTable(results), ...worldSig, ...(convergence ? [convergence] : []), ...(tuning ? [tuning] : []), ...(hasWorld ? [simToRealTable(results)] : []), calibrationTable(results), paperTable(), settingsTable(results), ...(timing ? [timing] : [])];
+  return [
+    table2(results),
+    table3(results),
+    ...world,
+    ...(simVsWorld ? [simVsWorld] : []),
+    significanceTable(results),
+    ...worldSig,
+    ...(convergence ? [convergence] : []),
+    ...(tuning ? [tuning] : []),
+    ...(hasWorld ? [simToRealTable(results)] : []),
+    calibrationTable(results),
+    paperTable(),
+    settingsTable(results),
+    ...(timing ? [timing] : []),
+  ];
 }
 
 /** Why the report has no world columns (real logs), or undefined when it has them. */

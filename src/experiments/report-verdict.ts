@@ -42,7 +42,8 @@ export function rlivUaStanding(results: ExperimentResults, column: 'simulator' |
   return REPORT_METRICS.map((metric) => {
     const sign = METRIC_INFO[metric].higherIsBetter ? 1 : -1;
     const own = ref[metric];
-    const others = models.filter((m) => m !== REFERENCE_MODEL && isNum(source[m]![metric].mean))
+    const others = models
+      .filter((m) => m !== REFERENCE_MODEL && isNum(source[m]![metric].mean))
       .sort((a, b) => sign * (source[b]![metric].mean - source[a]![metric].mean));
     const rank = 1 + others.filter((m) => sign * (source[m]![metric].mean - own.mean) > 0).length;
     const rival = others[0] ?? null;
@@ -57,7 +58,8 @@ export function rlivUaStanding(results: ExperimentResults, column: 'simulator' |
   });
 }
 
-const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+const ordinal = (n: number) =>
+  `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
 const significant = (s: Standing) => isNum(s.pValue) && s.pValue < 0.05;
 
 /** One sentence: RLIV-UA's rank per metric, and where it is significantly ahead of every model or behind the best. */
@@ -93,10 +95,13 @@ export function computeVerdict(results: ExperimentResults): { lines: string[]; t
   }
   const world = Object.keys(results.simToReal ?? {}).length > 0 ? rlivUaStanding(results, 'world') : null;
   const gatesFailed = results.fidelity !== undefined && !results.fidelity.pass;
-  if (world) lines.push(standingSentence(gatesFailed ? 'In the ground-truth world (the figures to trust while a gate fails)' : 'In the ground-truth world', world));
+  if (world)
+    lines.push(standingSentence(gatesFailed ? 'In the ground-truth world (the figures to trust while a gate fails)' : 'In the ground-truth world', world));
   lines.push(standingSentence(gatesFailed ? 'In the learned simulator (read with the failed gates in mind)' : 'In the learned simulator', sim));
   const n = results.seeds.length;
-  lines.push(`${n} seed${n === 1 ? '' : 's'}: every interval is a 95 % t-interval over seeds${n < 2 ? ' (none can be computed with one seed)' : n < 5 ? ', wide with so few seeds' : ''}.`);
+  lines.push(
+    `${n} seed${n === 1 ? '' : 's'}: every interval is a 95 % t-interval over seeds${n < 2 ? ' (none can be computed with one seed)' : n < 5 ? ', wide with so few seeds' : ''}.`,
+  );
   const cells = (s: Standing): Cell[] => {
     const digits = METRIC_INFO[s.metric].digits;
     return [
@@ -109,7 +114,13 @@ export function computeVerdict(results: ExperimentResults): { lines: string[]; t
     id: 'verdict-standing',
     title: 'Where RLIV-UA stands',
     caption: `Among the ${sim[0]?.of ?? 0} models of Table 2, per metric: RLIV-UA's mean with its 95 % interval, its rank, and its difference to the closest rival (the runner-up when it leads, the best model when it does not; positive = RLIV-UA higher) with that difference's 95 % interval and the paired t-test's p-value over seeds. Bold: first place, or a significant difference.${world ? ' The world columns are the same trained policies in the ground-truth world.' : ''}`,
-    header: ['Metric', ...(world ? ['World: RLIV-UA', 'World: rank', 'World: vs closest rival'] : []), 'Simulator: RLIV-UA', 'Simulator: rank', 'Simulator: vs closest rival'],
+    header: [
+      'Metric',
+      ...(world ? ['World: RLIV-UA', 'World: rank', 'World: vs closest rival'] : []),
+      'Simulator: RLIV-UA',
+      'Simulator: rank',
+      'Simulator: vs closest rival',
+    ],
     rows: sim.map((s, i) => [{ text: METRIC_INFO[s.metric].label }, ...(world ? cells(world[i]!) : []), ...cells(s)]),
   };
   return { lines, table };

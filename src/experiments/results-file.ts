@@ -22,9 +22,7 @@ import { renderMarkdownReport } from './report-markdown.js';
 import { REPORT_METRICS, type ExperimentResults } from './results.js';
 
 /** Results read from disk, by kind. */
-export type SavedResults =
-  | { kind: 'experiment'; results: ExperimentResults }
-  | { kind: 'ab-test'; results: AbTestResults };
+export type SavedResults = { kind: 'experiment'; results: ExperimentResults } | { kind: 'ab-test'; results: AbTestResults };
 
 /** One report file: its name in the output directory and its text. */
 export interface ReportFile {
@@ -58,16 +56,23 @@ const experimentSchema = z.looseObject({
   wallSeconds: num,
   createdAt: z.string().optional(),
   noGroundTruth: z.string().optional(),
-  tuning: z.looseObject({
-    agentConfig: z.string().nullable(),
-    tune: z.looseObject({
-      metric: z.string(),
-      budget: z.number(),
-      seeds: z.array(z.number()),
-      sameSplit: z.boolean(),
-      models: z.record(z.string(), z.looseObject({ selected: z.number(), candidates: z.number(), score: num, defaultScore: num, overrides: z.record(z.string(), z.unknown()) })),
-    }).optional(),
-  }).optional(),
+  tuning: z
+    .looseObject({
+      agentConfig: z.string().nullable(),
+      tune: z
+        .looseObject({
+          metric: z.string(),
+          budget: z.number(),
+          seeds: z.array(z.number()),
+          sameSplit: z.boolean(),
+          models: z.record(
+            z.string(),
+            z.looseObject({ selected: z.number(), candidates: z.number(), score: num, defaultScore: num, overrides: z.record(z.string(), z.unknown()) }),
+          ),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 const delta = z.looseObject({ delta: num, ci95: z.tuple([num, num]), pValue: num });
 const summaryOfDeltas = z.looseObject({ mean: num, std: num, ci95: z.tuple([num, num]), n: z.number() });
@@ -92,13 +97,29 @@ const abSchema = z.looseObject({
   bucketSeeds: z.array(z.number()).min(1),
   preset: z.string(),
   control: z.string(),
-  tests: z.array(z.looseObject({
-    test: z.enum(['revenue', 'watchTime']),
-    towers: z.record(z.string(), num),
-    arms: z.array(abArm).min(1),
-    selection: z.looseObject({ lastRequestMs: z.array(num), firstReportedRequestMs: z.array(num), reportStartMs: z.number(), requestsPerArm: z.array(z.number()) }),
-  })).min(1),
-  giftValue: z.record(z.string(), z.looseObject({ grades: z.array(z.looseObject({ grade: z.number(), amountRange: z.tuple([num, num]), pairs: z.number(), meanLiv: num, stdLiv: num })), spearman: num, giftedPairs: z.number() })),
+  tests: z
+    .array(
+      z.looseObject({
+        test: z.enum(['revenue', 'watchTime']),
+        towers: z.record(z.string(), num),
+        arms: z.array(abArm).min(1),
+        selection: z.looseObject({
+          lastRequestMs: z.array(num),
+          firstReportedRequestMs: z.array(num),
+          reportStartMs: z.number(),
+          requestsPerArm: z.array(z.number()),
+        }),
+      }),
+    )
+    .min(1),
+  giftValue: z.record(
+    z.string(),
+    z.looseObject({
+      grades: z.array(z.looseObject({ grade: z.number(), amountRange: z.tuple([num, num]), pairs: z.number(), meanLiv: num, stdLiv: num })),
+      spearman: num,
+      giftedPairs: z.number(),
+    }),
+  ),
   settings: z.record(z.string(), z.unknown()),
   wallSeconds: num,
   notes: z.array(z.string()),
@@ -107,7 +128,10 @@ const abSchema = z.looseObject({
 function check<T>(schema: z.ZodType<T>, x: unknown, source: string, what: string): void {
   const r = schema.safeParse(x);
   if (r.success) return;
-  const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  const issues = r.error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
   throw new ResultsFileError(`${source} is not a valid ${what}: ${issues}`);
 }
 
@@ -120,17 +144,24 @@ export function parseResults(json: unknown, source: string): SavedResults {
     // Without a ground truth (real logs, `noGroundTruth`) simToReal is empty by design.
     const withWorld = typeof r.noGroundTruth !== 'string';
     const missing = r.modelOrder.filter((m) => !r.models[m] || (withWorld && !r.simToReal[m]));
-    if (missing.length) throw new ResultsFileError(`${source} is not a valid results.json of rliv experiment: modelOrder names ${missing.map((m) => JSON.stringify(m)).join(', ')} but models or simToReal has no entry for it`);
+    if (missing.length)
+      throw new ResultsFileError(
+        `${source} is not a valid results.json of rliv experiment: modelOrder names ${missing.map((m) => JSON.stringify(m)).join(', ')} but models or simToReal has no entry for it`,
+      );
     return { kind: 'experiment', results: r };
   }
   if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'arms' in o && 'control' in o && !('tests' in o)) {
-    throw new ResultsFileError(`${source} is an ab-results.json of an older rliv ab-test (one test, LIV-only arms, field "arms"); its reports cannot be rebuilt by this version: re-run rliv ab-test (the arms now sit in tests[].arms)`);
+    throw new ResultsFileError(
+      `${source} is an ab-results.json of an older rliv ab-test (one test, LIV-only arms, field "arms"); its reports cannot be rebuilt by this version: re-run rliv ab-test (the arms now sit in tests[].arms)`,
+    );
   }
   if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'tests' in o && 'control' in o) {
     check(abSchema, o, source, 'ab-results.json of rliv ab-test');
     return { kind: 'ab-test', results: o as unknown as AbTestResults };
   }
-  throw new ResultsFileError(`${source} is neither the results.json of rliv experiment (fields modelOrder, models, ...) nor the ab-results.json of rliv ab-test (fields tests, control, ...)`);
+  throw new ResultsFileError(
+    `${source} is neither the results.json of rliv experiment (fields modelOrder, models, ...) nor the ab-results.json of rliv ab-test (fields tests, control, ...)`,
+  );
 }
 
 /** Reads and checks a results file (results.json or ab-results.json). */

@@ -32,7 +32,7 @@ export const METRIC_INFO: Record<ReportMetric, { label: string; unit: string; di
   sessionLength: { label: 'Session Length', unit: 'requests', digits: 4, higherIsBetter: true, description: 'requests per session' },
   watchTime: { label: 'Watch Time', unit: 's', digits: 4, higherIsBetter: true, description: 'seconds watched per session' },
   ctr: { label: 'CTR', unit: '', digits: 4, higherIsBetter: true, description: 'clicks / exposures' },
-  diversity: { label: 'Diversity', unit: '', digits: 4, higherIsBetter: true, description: '1 - share of same-tag pairs among a session\'s exposed items' },
+  diversity: { label: 'Diversity', unit: '', digits: 4, higherIsBetter: true, description: "1 - share of same-tag pairs among a session's exposed items" },
   newFans: { label: 'New Fans', unit: 'per session', digits: 4, higherIsBetter: true, description: 'first follows per session' },
 };
 
@@ -215,7 +215,9 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
     const hasWorld = runs.map((r) => r.real !== undefined);
     if (hasWorld.some((x) => x !== hasWorld[0])) throw new Error(`buildResults: some runs of "${name}" have world figures and some do not`);
     if (hasWorld[0] === (input.noGroundTruth !== undefined)) {
-      throw new Error(`buildResults: runs of "${name}" ${hasWorld[0] ? 'have world figures but the results say there is no ground truth' : 'have no world figures and no reason is given (noGroundTruth)'}`);
+      throw new Error(
+        `buildResults: runs of "${name}" ${hasWorld[0] ? 'have world figures but the results say there is no ground truth' : 'have no world figures and no reason is given (noGroundTruth)'}`,
+      );
     }
     const curves: Curves = { epoch: runs[0]!.curve.epoch.slice() };
     const result = { curves } as ModelResult;
@@ -270,7 +272,12 @@ function differencesToReference(input: BuildResultsInput, where: 'sim' | 'real')
     const runs = input.runs[name]!;
     const entry = {} as { [M in ReportMetric]: SignificanceEntry };
     for (const m of REPORT_METRICS) {
-      const t = differenceTest(runs.map((r) => r[where]![m]), reference.map((r) => r[where]![m]), runs.map((r) => r.seed), reference.map((r) => r.seed));
+      const t = differenceTest(
+        runs.map((r) => r[where]![m]),
+        reference.map((r) => r[where]![m]),
+        runs.map((r) => r.seed),
+        reference.map((r) => r.seed),
+      );
       entry[m] = { 'diffVsRLIV-UA': t.diff, ci95: t.ci95, pValue: t.pValue, test: t.test, df: t.df };
     }
     out[name] = entry;

@@ -74,14 +74,18 @@ export function* experimentCurveRows(results: ExperimentResults): Generator<Long
   for (const model of results.modelOrder) {
     const c = results.models[model]?.curves;
     if (!c) continue;
-    for (const [prefix, curves] of [['simulator', c], ['probe', c.probe]] as const) {
+    for (const [prefix, curves] of [
+      ['simulator', c],
+      ['probe', c.probe],
+    ] as const) {
       if (!curves) continue;
       for (const metric of REPORT_METRICS) {
         const perSeed = curves[metric];
         if (!perSeed) continue;
         for (let s = 0; s < perSeed.length; s++) {
           const row = perSeed[s]!;
-          for (let e = 0; e < row.length; e++) yield { model, seed: results.seeds[s]!, epoch: c.epoch[e] ?? e + 1, metric: `${prefix}.${metric}`, value: row[e] ?? null };
+          for (let e = 0; e < row.length; e++)
+            yield { model, seed: results.seeds[s]!, epoch: c.epoch[e] ?? e + 1, metric: `${prefix}.${metric}`, value: row[e] ?? null };
         }
       }
     }
@@ -119,7 +123,8 @@ export function* abCurveRows(results: AbTestResults): Generator<LongRow> {
         const d = perSeed[s]!;
         for (const metric of REPORT_METRICS) {
           const values = d[metric];
-          for (let i = 0; i < d.day.length; i++) yield { model: `${run.test}/${label}`, seed: results.bucketSeeds[s]!, epoch: d.day[i]!, metric: `world.${metric}`, value: values[i] ?? null };
+          for (let i = 0; i < d.day.length; i++)
+            yield { model: `${run.test}/${label}`, seed: results.bucketSeeds[s]!, epoch: d.day[i]!, metric: `world.${metric}`, value: values[i] ?? null };
         }
       }
     }
@@ -139,7 +144,13 @@ export function* abMetricRows(results: AbTestResults): Generator<LongRow> {
   for (const run of results.tests) {
     for (const arm of run.arms) {
       const model = `${run.test}/${arm.label}`;
-      const row = (metric: string, value: number | null | undefined, seed = results.seed): LongRow => ({ model, seed, epoch: null, metric, value: value ?? null });
+      const row = (metric: string, value: number | null | undefined, seed = results.seed): LongRow => ({
+        model,
+        seed,
+        epoch: null,
+        metric,
+        value: value ?? null,
+      });
       yield row('users', arm.users);
       for (const [k, v] of Object.entries(arm.means)) yield row(`mean.${k}`, v);
       for (const [k, v] of Object.entries(arm.totals)) yield row(`total.${k}`, v);

@@ -94,9 +94,8 @@ export function std(xs: ArrayLike<number>): number {
 export function logGamma(x: number): number {
   const g = 7;
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-    -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-    1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   x -= 1;
@@ -317,14 +316,9 @@ export function welchTTest(a: ArrayLike<number>, b: ArrayLike<number>): Differen
  * Difference of a model against a reference: paired when both ran on the
  * same seeds (the same users, candidates and sessions per seed), Welch otherwise.
  */
-export function differenceTest(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  seedsA?: readonly number[],
-  seedsB?: readonly number[],
-): DifferenceTest {
-  const samePairs = a.length === b.length && (seedsA === undefined || seedsB === undefined
-    || (seedsA.length === seedsB.length && seedsA.every((s, i) => s === seedsB[i])));
+export function differenceTest(a: ArrayLike<number>, b: ArrayLike<number>, seedsA?: readonly number[], seedsB?: readonly number[]): DifferenceTest {
+  const samePairs =
+    a.length === b.length && (seedsA === undefined || seedsB === undefined || (seedsA.length === seedsB.length && seedsA.every((s, i) => s === seedsB[i])));
   return samePairs ? pairedTTest(a, b) : welchTTest(a, b);
 }
 

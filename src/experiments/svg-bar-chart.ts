@@ -33,7 +33,9 @@ export function barChartSvg(o: BarChartOptions): string {
   const bars = o.bars.filter((b) => Number.isFinite(b.value));
   const parts: string[] = [];
   const idAttr = o.id ? ` data-chart="${escapeXml(o.id)}"` : '';
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(o.title)}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(o.title)}">`,
+  );
   parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" class="chart-title">${escapeXml(o.title)}</text>`);
   if (bars.length === 0) {
     parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text></svg>`);
@@ -63,7 +65,9 @@ export function barChartSvg(o: BarChartOptions): string {
     const w = slot * 0.7;
     const top = sy(Math.max(0, b.value));
     const bottom = sy(Math.min(0, b.value));
-    parts.push(`<rect class="bar" data-label="${escapeXml(b.label)}" x="${f(x)}" y="${f(top)}" width="${f(w)}" height="${f(Math.max(0.5, bottom - top))}" fill="${color}"/>`);
+    parts.push(
+      `<rect class="bar" data-label="${escapeXml(b.label)}" x="${f(x)}" y="${f(top)}" width="${f(w)}" height="${f(Math.max(0.5, bottom - top))}" fill="${color}"/>`,
+    );
     if (b.error > 0 && Number.isFinite(b.error)) {
       const cx = x + w / 2;
       parts.push(`<line class="error" x1="${f(cx)}" x2="${f(cx)}" y1="${f(sy(b.value - b.error))}" y2="${f(sy(b.value + b.error))}" stroke="#333"/>`);

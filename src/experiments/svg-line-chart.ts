@@ -61,9 +61,16 @@ export const MODEL_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14
  * out in every chart. Other names take MODEL_COLORS by their index.
  */
 export const REPORT_MODEL_COLORS: Record<string, string> = {
-  RankingModel: '#4e79a7', CQL: '#76b7b2', DQN: '#59a14f', TD3: '#9c755f', RLUR: '#7f6fb0',
+  RankingModel: '#4e79a7',
+  CQL: '#76b7b2',
+  DQN: '#59a14f',
+  TD3: '#9c755f',
+  RLUR: '#7f6fb0',
   'RLIV-UA': '#d62728',
-  'RLIV-UA(w/o MT & SL)': '#ff7f0e', 'RLIV-UA(w/o MT)': '#e377c2', 'RLIV-UA(w/o SL)': '#8c2d04', 'RLIV-UA(w/o AL & SL)': '#bc5090',
+  'RLIV-UA(w/o MT & SL)': '#ff7f0e',
+  'RLIV-UA(w/o MT)': '#e377c2',
+  'RLIV-UA(w/o SL)': '#8c2d04',
+  'RLIV-UA(w/o AL & SL)': '#bc5090',
 };
 
 /** The colour of a model in the report's charts (`index`: its place in the run's model order, for names without a fixed colour). */
@@ -137,9 +144,14 @@ export function lineChartSvg(options: LineChartOptions): string {
   }
   if (options.yDomain && Number.isFinite(xMin)) [yMin, yMax] = options.yDomain;
   const parts: string[] = [];
-  const idAttr = (options.id ? ` data-chart="${escapeXml(options.id)}"` : '')
-    + Object.entries(options.attributes ?? {}).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(options.title)}">`);
+  const idAttr =
+    (options.id ? ` data-chart="${escapeXml(options.id)}"` : '') +
+    Object.entries(options.attributes ?? {})
+      .map(([k, v]) => ` ${k}="${escapeXml(v)}"`)
+      .join('');
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(options.title)}">`,
+  );
   parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" class="chart-title">${escapeXml(options.title)}</text>`);
   if (!Number.isFinite(xMin)) {
     parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text></svg>`);
@@ -162,13 +174,18 @@ export function lineChartSvg(options: LineChartOptions): string {
     parts.push(`<text x="${f(sx(t))}" y="${margin.top + plotH + 16}" text-anchor="middle" class="tick">${formatTick(t)}</text>`);
   }
   parts.push(`<text x="${margin.left + plotW / 2}" y="${margin.top + plotH + 32}" text-anchor="middle" class="axis-label">${escapeXml(options.xLabel)}</text>`);
-  if (options.yLabel) parts.push(`<text transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeXml(options.yLabel)}</text>`);
+  if (options.yLabel)
+    parts.push(
+      `<text transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeXml(options.yLabel)}</text>`,
+    );
 
   for (const c of options.context ?? []) {
     const pts = c.x.map((x, i) => [x, c.mean[i]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (pts.length < 2) continue;
     const dash = c.dash ? ` stroke-dasharray="${c.dash}"` : '';
-    parts.push(`<polyline class="context" data-series="${escapeXml(c.name)}" points="${pts.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ')}" fill="none" stroke="${c.color ?? '#c8c8c8'}" stroke-width="1"${dash}/>`);
+    parts.push(
+      `<polyline class="context" data-series="${escapeXml(c.name)}" points="${pts.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ')}" fill="none" stroke="${c.color ?? '#c8c8c8'}" stroke-width="1"${dash}/>`,
+    );
   }
 
   options.series.forEach((s) => {
@@ -181,7 +198,10 @@ export function lineChartSvg(options: LineChartOptions): string {
     const name = escapeXml(s.name);
     if (hasBand) {
       const upper = pts.map((p) => `${f(sx(p[0]))},${f(sy(p[1] + p[2]))}`);
-      const lower = pts.slice().reverse().map((p) => `${f(sx(p[0]))},${f(sy(p[1] - p[2]))}`);
+      const lower = pts
+        .slice()
+        .reverse()
+        .map((p) => `${f(sx(p[0]))},${f(sy(p[1] - p[2]))}`);
       parts.push(`<polygon class="band" data-series="${name}" points="${upper.concat(lower).join(' ')}" fill="${s.color}" fill-opacity="0.15" stroke="none"/>`);
     }
     const line = pts.map((p) => `${f(sx(p[0]))},${f(sy(p[1]))}`).join(' ');
@@ -193,12 +213,13 @@ export function lineChartSvg(options: LineChartOptions): string {
   });
 
   const colW = (width - margin.left) / 2;
-  if (options.legend !== false) options.series.forEach((s, i) => {
-    const lx = margin.left + (i % 2) * colW;
-    const ly = height - legendRows * 16 + Math.floor(i / 2) * 16 - 4;
-    parts.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="10" fill="${s.color}"/>`);
-    parts.push(`<text x="${lx + 19}" y="${ly}" class="legend">${escapeXml(s.name)}</text>`);
-  });
+  if (options.legend !== false)
+    options.series.forEach((s, i) => {
+      const lx = margin.left + (i % 2) * colW;
+      const ly = height - legendRows * 16 + Math.floor(i / 2) * 16 - 4;
+      parts.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="10" fill="${s.color}"/>`);
+      parts.push(`<text x="${lx + 19}" y="${ly}" class="legend">${escapeXml(s.name)}</text>`);
+    });
   parts.push('</svg>');
   return parts.join('');
 }

@@ -49,8 +49,9 @@ export function scatterChartSvg(o: ScatterChartOptions): string {
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const idAttr = o.id ? ` data-chart="${escapeXml(o.id)}"` : '';
-  const head = (scale: string) => `<svg xmlns="http://www.w3.org/2000/svg" class="chart scatter"${idAttr} data-scale="${scale}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(o.title)}">`
-    + `<text x="${width / 2}" y="18" text-anchor="middle" class="chart-title">${escapeXml(o.title)}</text>`;
+  const head = (scale: string) =>
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart scatter"${idAttr} data-scale="${scale}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(o.title)}">` +
+    `<text x="${width / 2}" y="18" text-anchor="middle" class="chart-title">${escapeXml(o.title)}</text>`;
   const pts = o.points.filter((p) => fin(p.x) && fin(p.y));
   if (pts.length === 0) return `${head('none')}<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text></svg>`;
   const xs: number[] = [];
@@ -94,23 +95,31 @@ export function scatterChartSvg(o: ScatterChartOptions): string {
   if (o.diagonal !== false) {
     const d0 = Math.max(x0, y0);
     const d1 = Math.min(x1, y1);
-    if (d0 < d1) parts.push(`<line class="diagonal" x1="${f(sx(d0))}" y1="${f(sy(d0))}" x2="${f(sx(d1))}" y2="${f(sy(d1))}" stroke="#888" stroke-dasharray="5 4"/>`);
-    if (!shared) parts.push(`<text x="${margin.left + 4}" y="${margin.top + 11}" class="tick">separate scales${d0 < d1 ? '' : '; y = x is outside the plot'}</text>`);
+    if (d0 < d1)
+      parts.push(`<line class="diagonal" x1="${f(sx(d0))}" y1="${f(sy(d0))}" x2="${f(sx(d1))}" y2="${f(sy(d1))}" stroke="#888" stroke-dasharray="5 4"/>`);
+    if (!shared)
+      parts.push(`<text x="${margin.left + 4}" y="${margin.top + 11}" class="tick">separate scales${d0 < d1 ? '' : '; y = x is outside the plot'}</text>`);
   }
   // Emphasised points last, so they are drawn on top.
   for (const p of [...pts.filter((q) => !q.emphasis), ...pts.filter((q) => q.emphasis)]) {
     const name = escapeXml(p.name);
     const cx = sx(p.x);
     const cy = sy(p.y);
-    if (p.xCi && fin(p.xCi[0]) && fin(p.xCi[1])) parts.push(`<line class="whisker" x1="${f(sx(p.xCi[0]))}" x2="${f(sx(p.xCi[1]))}" y1="${f(cy)}" y2="${f(cy)}" stroke="${p.color}" stroke-width="1.2"/>`);
-    if (p.yCi && fin(p.yCi[0]) && fin(p.yCi[1])) parts.push(`<line class="whisker" x1="${f(cx)}" x2="${f(cx)}" y1="${f(sy(p.yCi[0]))}" y2="${f(sy(p.yCi[1]))}" stroke="${p.color}" stroke-width="1.2"/>`);
-    parts.push(`<circle class="point" data-series="${name}" cx="${f(cx)}" cy="${f(cy)}" r="${p.emphasis ? 6 : 4}" fill="${p.color}"${p.emphasis ? ' stroke="#000" stroke-width="1.5"' : ' fill-opacity="0.85"'}><title>${name}: world ${tickText(p.x)}, simulator ${tickText(p.y)}</title></circle>`);
+    if (p.xCi && fin(p.xCi[0]) && fin(p.xCi[1]))
+      parts.push(`<line class="whisker" x1="${f(sx(p.xCi[0]))}" x2="${f(sx(p.xCi[1]))}" y1="${f(cy)}" y2="${f(cy)}" stroke="${p.color}" stroke-width="1.2"/>`);
+    if (p.yCi && fin(p.yCi[0]) && fin(p.yCi[1]))
+      parts.push(`<line class="whisker" x1="${f(cx)}" x2="${f(cx)}" y1="${f(sy(p.yCi[0]))}" y2="${f(sy(p.yCi[1]))}" stroke="${p.color}" stroke-width="1.2"/>`);
+    parts.push(
+      `<circle class="point" data-series="${name}" cx="${f(cx)}" cy="${f(cy)}" r="${p.emphasis ? 6 : 4}" fill="${p.color}"${p.emphasis ? ' stroke="#000" stroke-width="1.5"' : ' fill-opacity="0.85"'}><title>${name}: world ${tickText(p.x)}, simulator ${tickText(p.y)}</title></circle>`,
+    );
   }
   const colW = (width - 12) / 2;
   o.points.forEach((p, i) => {
     const lx = 6 + (i % 2) * colW;
     const ly = height - legendRows * 15 + Math.floor(i / 2) * 15 - 4;
-    parts.push(`<circle cx="${f(lx + 5)}" cy="${f(ly - 4)}" r="${p.emphasis ? 5 : 4}" fill="${p.color}"${p.emphasis ? ' stroke="#000" stroke-width="1.2"' : ''}/>`);
+    parts.push(
+      `<circle cx="${f(lx + 5)}" cy="${f(ly - 4)}" r="${p.emphasis ? 5 : 4}" fill="${p.color}"${p.emphasis ? ' stroke="#000" stroke-width="1.2"' : ''}/>`,
+    );
     parts.push(`<text x="${f(lx + 14)}" y="${ly}" class="legend"${p.emphasis ? ' font-weight="700"' : ''}>${escapeXml(p.name)}</text>`);
   });
   parts.push('</svg>');
@@ -149,9 +158,12 @@ export function pointStripSvg(p: PointStrip, color = '#333', width = 120, height
   const f = (v: number) => v.toFixed(1);
   const mid = height / 2;
   const title = p.values.map((v, i) => `seed ${p.seeds[i] ?? i + 1}: ${p.decimals === undefined ? tickText(v) : v.toFixed(p.decimals)}`).join(', ');
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="strip" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="strip" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}"><title>${escapeXml(title)}</title>`,
+  ];
   parts.push(`<line x1="0" x2="${width}" y1="${mid}" y2="${mid}" stroke="#eee"/>`);
-  if (fin(p.ci[0]) && fin(p.ci[1])) parts.push(`<rect class="ci" x="${f(sx(p.ci[0]))}" y="${mid - 2.5}" width="${f(Math.max(1, sx(p.ci[1]) - sx(p.ci[0])))}" height="5" fill="#bbb"/>`);
+  if (fin(p.ci[0]) && fin(p.ci[1]))
+    parts.push(`<rect class="ci" x="${f(sx(p.ci[0]))}" y="${mid - 2.5}" width="${f(Math.max(1, sx(p.ci[1]) - sx(p.ci[0])))}" height="5" fill="#bbb"/>`);
   if (fin(p.mean)) parts.push(`<line class="mean" x1="${f(sx(p.mean))}" x2="${f(sx(p.mean))}" y1="1" y2="${height - 1}" stroke="#222" stroke-width="1.5"/>`);
   for (const v of p.values) if (fin(v)) parts.push(`<circle class="seed" cx="${f(sx(v))}" cy="${mid}" r="2.6" fill="${color}" fill-opacity="0.75"/>`);
   parts.push('</svg>');

@@ -27,7 +27,13 @@ import { calibrateWorld } from '../environment/calibration.js';
 import { Environment, type EnvironmentOptions } from '../environment/environment.js';
 import { GENERATION_PRESETS, GENERATION_WORLD_DEFAULTS, calibrationUsersFor, worldLoggingPolicy } from '../environment/log-generation.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
-import { buildDescribedCatalog, buildDescribedWorld, parseWorldDescription, readWorldDescription, type WorldDescription } from '../environment/world-description.js';
+import {
+  buildDescribedCatalog,
+  buildDescribedWorld,
+  parseWorldDescription,
+  readWorldDescription,
+  type WorldDescription,
+} from '../environment/world-description.js';
 import { sessionOptionsFromWorld } from '../environment/world-session-options.js';
 import { openSimulatorFile } from '../simulator/simulator-file.js';
 import type { Catalog } from '../world/catalog.js';
@@ -68,7 +74,11 @@ export function readWorldFile(path: string): WorldDescription {
 }
 
 /** The default world of a scale and seed: described and calibrated exactly as `rliv generate` does. */
-async function defaultWorld(scaleName: DefaultWorldScale, seed: number, log: (line: string) => void): Promise<{ description: WorldDescription; catalog: Catalog; world: GroundTruthWorld }> {
+async function defaultWorld(
+  scaleName: DefaultWorldScale,
+  seed: number,
+  log: (line: string) => void,
+): Promise<{ description: WorldDescription; catalog: Catalog; world: GroundTruthWorld }> {
   const scale = GENERATION_PRESETS[scaleName];
   const root = new Rng(seed);
   const partial: Omit<WorldDescription, 'worldConfig'> = {
@@ -83,7 +93,7 @@ async function defaultWorld(scaleName: DefaultWorldScale, seed: number, log: (li
   const world = createWorld(catalog, mergeWorldConfig(GENERATION_WORLD_DEFAULTS), partial.worldSeed);
   const policySeed = root.fork('logging-policy').seed;
   if (scaleName === 'smoke') {
-    log('smoke world: head intercepts left at the config\'s starting values (not calibrated; use --preset quick or --world FILE for a calibrated world)');
+    log("smoke world: head intercepts left at the config's starting values (not calibrated; use --preset quick or --world FILE for a calibrated world)");
     return { description: { ...partial, worldConfig: world.config }, catalog, world };
   }
   log(`calibrating the default world (${scaleName}: ${catalog.numUsers} users, ${catalog.numItems} items) to KuaiRand-Pure's rates ...`);
@@ -116,7 +126,7 @@ export async function buildTrainingEnvironment(spec: TrainEnvironmentSpec, log: 
     ({ description, catalog, world } = opened);
     simulator = opened.simulator;
   } else if (spec.world) {
-    description = parseWorldDescription(spec.world, 'the run\'s world description');
+    description = parseWorldDescription(spec.world, "the run's world description");
     ({ catalog, world } = await buildDescribedWorld(description));
   } else {
     ({ description, catalog, world } = await defaultWorld(spec.scale, spec.seed, log));

@@ -142,7 +142,12 @@ export class TrainingDivergedError extends Error {
  * users (a second seeded shuffle) are validation users, the rest training
  * users. The held-out users do not depend on `validationFraction`.
  */
-export function splitUsers(numUsers: number, heldOutFraction: number, seed: number, validationFraction = 0): { train: number[]; validation: number[]; heldOut: number[] } {
+export function splitUsers(
+  numUsers: number,
+  heldOutFraction: number,
+  seed: number,
+  validationFraction = 0,
+): { train: number[]; validation: number[]; heldOut: number[] } {
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`heldOutFraction must be in (0, 1); got ${heldOutFraction}`);
   if (!(validationFraction >= 0 && validationFraction < 1)) throw new RangeError(`validationFraction must be in [0, 1); got ${validationFraction}`);
   const ids = Array.from({ length: numUsers }, (_, i) => i);
@@ -166,7 +171,8 @@ export type UserSplitOptions = Pick<TrainingLoopOptions, 'seed' | 'heldOutFracti
 /** The run's training users and the users its evaluation draws from (validation or held-out users). */
 export function splitUsersOf(numUsers: number, o: UserSplitOptions): { train: number[]; evaluation: number[] } {
   const split = splitUsers(numUsers, o.heldOutFraction, o.splitSeed ?? o.seed, o.validationFraction ?? 0);
-  if ((o.evaluateOn ?? 'held-out') === 'validation' && split.validation.length === 0) throw new RangeError('evaluateOn "validation" needs validationFraction > 0');
+  if ((o.evaluateOn ?? 'held-out') === 'validation' && split.validation.length === 0)
+    throw new RangeError('evaluateOn "validation" needs validationFraction > 0');
   return { train: split.train, evaluation: (o.evaluateOn ?? 'held-out') === 'validation' ? split.validation : split.heldOut };
 }
 
@@ -187,7 +193,8 @@ function validateOptions(o: TrainingLoopOptions): void {
   for (const f of ['epochs', 'sessionsPerEpoch', 'evalSessionsPerEpoch', 'lastEpochsForFigure'] as const) {
     if (!(Number.isInteger(o[f]) && o[f] >= 1)) throw new RangeError(`training option ${f} must be an integer >= 1; got ${o[f]}`);
   }
-  if (!(Number.isInteger(o.stepsPerEpoch) && o.stepsPerEpoch >= 0)) throw new RangeError(`training option stepsPerEpoch must be an integer >= 0; got ${o.stepsPerEpoch}`);
+  if (!(Number.isInteger(o.stepsPerEpoch) && o.stepsPerEpoch >= 0))
+    throw new RangeError(`training option stepsPerEpoch must be an integer >= 0; got ${o.stepsPerEpoch}`);
   validateExploration(o.exploration);
 }
 
@@ -234,7 +241,13 @@ export function evaluateRanker(
  * `evaluateOn: 'validation'`, of its validation users), seeded by `seed`;
  * all of them when fewer.
  */
-export function evaluationUsers(numUsers: number, heldOutFraction: number, count: number, seed: number, split: Omit<UserSplitOptions, 'seed' | 'heldOutFraction'> = {}): number[] {
+export function evaluationUsers(
+  numUsers: number,
+  heldOutFraction: number,
+  count: number,
+  seed: number,
+  split: Omit<UserSplitOptions, 'seed' | 'heldOutFraction'> = {},
+): number[] {
   const pool = splitUsersOf(numUsers, { seed, heldOutFraction, ...split }).evaluation;
   return pickUsers(pool, Math.min(count, pool.length), new Rng(seed).fork('eval-users'));
 }
@@ -340,7 +353,8 @@ export class TrainingRun {
     this.agent.observe(sessions);
     const observe = clock.lap();
     const diverged = (what: string): TrainingDivergedError => {
-      const kept = this.checkpointPath && e > 0 ? `the last good checkpoint ${this.checkpointPath} (after epoch ${e}) is kept` : 'no checkpoint was written yet';
+      const kept =
+        this.checkpointPath && e > 0 ? `the last good checkpoint ${this.checkpointPath} (after epoch ${e}) is kept` : 'no checkpoint was written yet';
       return new TrainingDivergedError(
         `${this.agent.name} produced ${what} in epoch ${e + 1}; training stopped and ${kept}. Lower the learning rate or check the rewards fed to the agent.`,
       );
@@ -398,7 +412,12 @@ export class TrainingRun {
   }
 
   result(): TrainingResult {
-    return { agent: this.options.agentName, epochs: this.epoch, figure: figureOf(this.reports, this.options.lastEpochsForFigure), reports: this.reports.slice() };
+    return {
+      agent: this.options.agentName,
+      epochs: this.epoch,
+      figure: figureOf(this.reports, this.options.lastEpochsForFigure),
+      reports: this.reports.slice(),
+    };
   }
 
   /** The checkpoint of the current state (after `epoch` completed epochs). */

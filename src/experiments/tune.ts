@@ -88,7 +88,10 @@ export interface TuneResults {
   /** The users' split: the world's seed, held-out and validation shares. */
   split: { splitSeed: number; heldOutFraction: number; validationFraction: number };
   /** Per model: the knobs of its grid, every candidate, and the selected one. */
-  models: Record<string, { grid: Array<{ name: string; values: Array<Record<string, unknown>> }>; gridSize: number; candidates: TunedCandidate[]; selected: number }>;
+  models: Record<
+    string,
+    { grid: Array<{ name: string; values: Array<Record<string, unknown>> }>; gridSize: number; candidates: TunedCandidate[]; selected: number }
+  >;
   /** The winners, exactly as written to agent-config.json. */
   selected: Record<string, Record<string, unknown>>;
   settings: Record<string, unknown>;
@@ -109,7 +112,10 @@ export interface TuneOutput {
  * The index of the best candidate: the highest mean over seeds of `metric`
  * (NaN counts as worst); ties go to the lower index. Pure, for tests.
  */
-export function selectCandidate(figures: ReadonlyArray<ReadonlyArray<Partial<Record<ReportMetric, number>>>>, metric: ReportMetric): { index: number; scores: number[] } {
+export function selectCandidate(
+  figures: ReadonlyArray<ReadonlyArray<Partial<Record<ReportMetric, number>>>>,
+  metric: ReportMetric,
+): { index: number; scores: number[] } {
   if (figures.length === 0) throw new RangeError('selectCandidate: no candidates');
   const scores = figures.map((perSeed) => (perSeed.length ? perSeed.reduce((s, f) => s + (f[metric] ?? NaN), 0) / perSeed.length : NaN));
   let best = 0;
@@ -170,15 +176,24 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
   };
   const world = await buildInstrument({ ...options, worldSeed }, progress, timed);
   const files: TuneOutput['files'] = {
-    agentConfig: join(outDir, 'agent-config.json'), results: join(outDir, 'tune-results.json'), report: join(outDir, 'tune-report.md'),
-    ...(world.description ? { world: join(outDir, 'world.json') } : {}), simulator: join(outDir, 'simulator.bin'),
+    agentConfig: join(outDir, 'agent-config.json'),
+    results: join(outDir, 'tune-results.json'),
+    report: join(outDir, 'tune-report.md'),
+    ...(world.description ? { world: join(outDir, 'world.json') } : {}),
+    simulator: join(outDir, 'simulator.bin'),
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
 
   const setup: JobSetup = {
-    catalog: world.catalog, simulator: world.simulator, groundTruth: world.groundTruth, environment: world.environment,
-    loggingPolicy: world.loggingPolicy, train: t, worldRounds: t.lastEpochsForFigure, agentConfigs: {},
+    catalog: world.catalog,
+    simulator: world.simulator,
+    groundTruth: world.groundTruth,
+    environment: world.environment,
+    loggingPolicy: world.loggingPolicy,
+    train: t,
+    worldRounds: t.lastEpochsForFigure,
+    agentConfigs: {},
   };
   const jobs: ExperimentJob[] = [];
   for (const model of models) {
@@ -189,26 +204,32 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
       }
     }
   }
-  const results: Record<string, Array<Array<TuneJobResult | undefined>>> = Object.fromEntries(models.map((m) => [m, candidates[m]!.map(() => seeds.map(() => undefined))]));
+  const results: Record<string, Array<Array<TuneJobResult | undefined>>> = Object.fromEntries(
+    models.map((m) => [m, candidates[m]!.map(() => seeds.map(() => undefined))]),
+  );
   const workers = Math.max(1, Math.min(options.workers ?? cpus().length, jobs.length));
   const runner = options.jobRunner ?? threadJobRunner(workers);
   let units = 0;
   progress.start('tune', jobs.length * t.epochs, 'epochs');
   const trainStart = performance.now();
-  await runner.run({ setup, shipped: { ...world.shipped, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds: t.lastEpochsForFigure } }, jobs, {
-    onUnit: (note) => progress.update(++units, note),
-    onStatus: (note) => progress.update(units, note),
-    onDone: (job, r) => {
-      if (job.kind !== 'tune') return;
-      const result = r as TuneJobResult;
-      results[job.model]![job.config]![seeds.indexOf(job.seed)] = result;
-      for (const part of Object.keys(result.parts) as Array<keyof JobParts>) {
-        const key = `${job.model}: ${part}`;
-        phases[key] = (phases[key] ?? 0) + result.parts[part];
-      }
+  await runner.run(
+    { setup, shipped: { ...world.shipped, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds: t.lastEpochsForFigure } },
+    jobs,
+    {
+      onUnit: (note) => progress.update(++units, note),
+      onStatus: (note) => progress.update(units, note),
+      onDone: (job, r) => {
+        if (job.kind !== 'tune') return;
+        const result = r as TuneJobResult;
+        results[job.model]![job.config]![seeds.indexOf(job.seed)] = result;
+        for (const part of Object.keys(result.parts) as Array<keyof JobParts>) {
+          const key = `${job.model}: ${part}`;
+          phases[key] = (phases[key] ?? 0) + result.parts[part];
+        }
+      },
+      log: (message) => progress.log(message),
     },
-    log: (message) => progress.log(message),
-  });
+  );
   phases.tune = (performance.now() - trainStart) / 1000;
   progress.stop();
 
@@ -226,12 +247,18 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
         figures: perCandidate[i]!,
         score: scores[i]!,
         // On the probe curves (no drift from the validation users' history) when the jobs have them.
-        convergence: curveConvergence(meanCurve(results[model]![i]!.map((r) => (r!.curve.probe ?? r!.curve)[metric])), DEFAULT_CONVERGENCE, results[model]![i]![0]!.curve.epoch),
+        convergence: curveConvergence(
+          meanCurve(results[model]![i]!.map((r) => (r!.curve.probe ?? r!.curve)[metric])),
+          DEFAULT_CONVERGENCE,
+          results[model]![i]![0]!.curve.epoch,
+        ),
       })),
       selected: index,
     };
     selected[model] = candidates[model]![index]!;
-    progress.log(`${model}: candidate ${index} of ${options.budget} (${JSON.stringify(selected[model])}), validation ${METRIC_INFO[metric].label} ${scores[index]!.toFixed(3)} (default ${scores[0]!.toFixed(3)})`);
+    progress.log(
+      `${model}: candidate ${index} of ${options.budget} (${JSON.stringify(selected[model])}), validation ${METRIC_INFO[metric].label} ${scores[index]!.toFixed(3)} (default ${scores[0]!.toFixed(3)})`,
+    );
   }
   const tune: TuneResults = {
     kind: 'rliv-tune',
@@ -243,7 +270,22 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
     split: { splitSeed: t.splitSeed!, heldOutFraction: t.heldOutFraction, validationFraction: t.validationFraction },
     models: out,
     selected,
-    settings: { dataSource: world.dataSource, ...(world.noGroundTruth ? { groundTruth: false } : {}), ...(world.settings?.logs ? { logs: world.settings.logs } : {}), epochs: t.epochs, stepsPerEpoch: t.stepsPerEpoch, batchSize: t.batchSize, sessionsPerEpoch: t.sessionsPerEpoch, evalSessionsPerEpoch: t.evalSessionsPerEpoch, worldSeed, workers, runner: runner.description, users: world.catalog.numUsers, loadAverageStart: loadStart, loadAverageEnd: loadavg()[0]! },
+    settings: {
+      dataSource: world.dataSource,
+      ...(world.noGroundTruth ? { groundTruth: false } : {}),
+      ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
+      epochs: t.epochs,
+      stepsPerEpoch: t.stepsPerEpoch,
+      batchSize: t.batchSize,
+      sessionsPerEpoch: t.sessionsPerEpoch,
+      evalSessionsPerEpoch: t.evalSessionsPerEpoch,
+      worldSeed,
+      workers,
+      runner: runner.description,
+      users: world.catalog.numUsers,
+      loadAverageStart: loadStart,
+      loadAverageEnd: loadavg()[0]!,
+    },
     ...(options.command ? { command: options.command } : {}),
     wallSeconds: (performance.now() - started) / 1000,
     phases,
@@ -266,11 +308,18 @@ export function renderTuneReport(r: TuneResults): string {
     '',
   ];
   for (const [model, m] of Object.entries(r.models)) {
-    lines.push(`## ${model}`, '', `Grid (${m.gridSize} points): ${m.grid.map((k) => `${k.name} ∈ {${k.values.map((v) => JSON.stringify(Object.values(v)[0] && typeof Object.values(v)[0] === 'object' ? Object.values(Object.values(v)[0] as object)[0] : Object.values(v)[0])).join(', ')}}`).join('; ')}.`, '');
+    lines.push(
+      `## ${model}`,
+      '',
+      `Grid (${m.gridSize} points): ${m.grid.map((k) => `${k.name} ∈ {${k.values.map((v) => JSON.stringify(Object.values(v)[0] && typeof Object.values(v)[0] === 'object' ? Object.values(Object.values(v)[0] as object)[0] : Object.values(v)[0])).join(', ')}}`).join('; ')}.`,
+      '',
+    );
     lines.push(`| config | overrides | validation ${label} | converged |`, '|---|---|---|---|');
     for (const c of m.candidates) {
       const mark = c.index === m.selected ? ' **(selected)**' : '';
-      lines.push(`| ${c.index}${mark} | ${c.index === 0 ? 'default' : '`' + JSON.stringify(c.overrides) + '`'} | ${Number.isFinite(c.score) ? c.score.toFixed(3) : 'n/a'} | ${c.convergence.converged ? 'yes' : 'no'} |`);
+      lines.push(
+        `| ${c.index}${mark} | ${c.index === 0 ? 'default' : '`' + JSON.stringify(c.overrides) + '`'} | ${Number.isFinite(c.score) ? c.score.toFixed(3) : 'n/a'} | ${c.convergence.converged ? 'yes' : 'no'} |`,
+      );
     }
     lines.push('');
   }

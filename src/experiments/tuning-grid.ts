@@ -45,7 +45,11 @@ const RLIV_UA_KNOBS: Knob[] = [
 
 /** The grid of every model of the experiment. */
 export const TUNING_GRIDS: Record<string, Knob[]> = {
-  RankingModel: [lr('lr', [3e-4, 1e-3, 3e-3]), lr('initScale', [0.01, 0.05, 0.1]), { name: 'hidden', values: [[64, 64], [128, 128], [64]].map((hidden) => ({ hidden })) }],
+  RankingModel: [
+    lr('lr', [3e-4, 1e-3, 3e-3]),
+    lr('initScale', [0.01, 0.05, 0.1]),
+    { name: 'hidden', values: [[64, 64], [128, 128], [64]].map((hidden) => ({ hidden })) },
+  ],
   CQL: [lr('criticLr', [3e-4, 1e-3, 3e-3]), GAMMA, HUBER, lr('cqlAlpha', [0.1, 1, 5])],
   DQN: [lr('criticLr', [3e-4, 1e-3, 3e-3]), GAMMA, HUBER, EPSILON],
   TD3: [lr('criticLr', [3e-4, 1e-3, 3e-3]), lr('actorLr', [3e-5, 1e-4, 3e-4]), GAMMA, EPSILON],
@@ -94,7 +98,12 @@ export function mergeEntry(into: Record<string, unknown>, part: Record<string, u
  *
  * @param defaults the model's resolved default config and exploration, to recognise the default point.
  */
-export function candidateConfigs(model: string, budget: number, seed: number, isDefault: (entry: Record<string, unknown>) => boolean): Array<Record<string, unknown>> {
+export function candidateConfigs(
+  model: string,
+  budget: number,
+  seed: number,
+  isDefault: (entry: Record<string, unknown>) => boolean,
+): Array<Record<string, unknown>> {
   const knobs = TUNING_GRIDS[model];
   if (!knobs) throw new RangeError(`no tuning grid for model "${model}"; models: ${Object.keys(TUNING_GRIDS).join(', ')}`);
   if (!(Number.isInteger(budget) && budget >= 1 && budget <= MAX_TUNING_BUDGET)) {

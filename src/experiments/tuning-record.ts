@@ -100,7 +100,13 @@ export function tuningRecord(
   for (const [model, m] of Object.entries(parsed.models)) {
     const chosen = m.candidates.find((c) => c.index === m.selected);
     const base = m.candidates.find((c) => c.index === 0);
-    models[model] = { selected: m.selected, candidates: m.candidates.length, score: chosen?.score ?? null, defaultScore: base?.score ?? null, overrides: parsed.selected[model] ?? {} };
+    models[model] = {
+      selected: m.selected,
+      candidates: m.candidates.length,
+      score: chosen?.score ?? null,
+      defaultScore: base?.score ?? null,
+      overrides: parsed.selected[model] ?? {},
+    };
   }
   const s = parsed.split;
   return {

@@ -22,9 +22,12 @@ import type { JoinedInteraction } from './label-joiner.js';
  * (FEEDBACK_KINDS layout). `next` may alias `counts` (in-place update).
  */
 export function adjacentState(
-  counts: Float32Array, countsOffset: number,
-  outcome: Float32Array, outcomeOffset: number,
-  next: Float32Array, nextOffset: number,
+  counts: Float32Array,
+  countsOffset: number,
+  outcome: Float32Array,
+  outcomeOffset: number,
+  next: Float32Array,
+  nextOffset: number,
 ): void {
   for (let k = 0; k < PAIR_COUNT_DIM; k++) {
     const c = counts[countsOffset + k]!;

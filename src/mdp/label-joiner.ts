@@ -145,9 +145,21 @@ export interface JoinerCounters {
 
 function zeroCounters(): JoinerCounters {
   return {
-    impressions: 0, duplicateImpressions: 0, evictedImpressions: 0, emitted: 0, emittedWithFeedback: 0, emittedNegative: 0,
-    feedback: 0, joinedFeedback: 0, duplicateFeedback: 0, lateFeedback: 0, beforeImpressionFeedback: 0, outOfOrderJoined: 0, orphanFeedback: 0,
-    earlyEvicted: 0, invalidFeedback: 0,
+    impressions: 0,
+    duplicateImpressions: 0,
+    evictedImpressions: 0,
+    emitted: 0,
+    emittedWithFeedback: 0,
+    emittedNegative: 0,
+    feedback: 0,
+    joinedFeedback: 0,
+    duplicateFeedback: 0,
+    lateFeedback: 0,
+    beforeImpressionFeedback: 0,
+    outOfOrderJoined: 0,
+    orphanFeedback: 0,
+    earlyEvicted: 0,
+    invalidFeedback: 0,
   };
 }
 
@@ -163,11 +175,7 @@ interface EarlyEntry {
  * time), closed (emitted and still remembered), `otherItem` (the request is
  * remembered, but did not expose this item), or unknown.
  */
-export type ImpressionLookup =
-  | { status: 'pending'; timeMs: number }
-  | { status: 'closed' }
-  | { status: 'otherItem' }
-  | { status: 'unknown' };
+export type ImpressionLookup = { status: 'pending'; timeMs: number } | { status: 'closed' } | { status: 'otherItem' } | { status: 'unknown' };
 
 /** Called once per joined record. The record object is not reused by the joiner. */
 export type JoinedSink = (record: JoinedInteraction) => void;
@@ -225,11 +233,17 @@ export class LabelJoiner {
   }
 
   /** Current watermark (ms); -Infinity before any impression or advanceTo. */
-  get watermark(): number { return this.watermarkMs; }
+  get watermark(): number {
+    return this.watermarkMs;
+  }
   /** Impressions waiting for their window to close. */
-  get pendingCount(): number { return this.nextSeq - this.pendingHead; }
+  get pendingCount(): number {
+    return this.nextSeq - this.pendingHead;
+  }
   /** Out-of-order feedback events waiting for their impression. */
-  get earlyCount(): number { return this.earlyLive; }
+  get earlyCount(): number {
+    return this.earlyLive;
+  }
 
   /** Adds an impression; may emit records whose window closed. */
   impression(ev: ImpressionEvent): void {
@@ -420,11 +434,17 @@ export class LabelJoiner {
     const pay = this.pay;
     const p = seq % pay.capacity;
     const rec: JoinedInteraction = {
-      requestId: this.keys.request[k]!, user: pay.user[p]!, item: this.keys.item[k]!, author: pay.author[p]!, timeMs: pay.time[p]!,
-      userFeatures: pay.userFeatures[p], itemFeatures: pay.itemFeatures[p],
+      requestId: this.keys.request[k]!,
+      user: pay.user[p]!,
+      item: this.keys.item[k]!,
+      author: pay.author[p]!,
+      timeMs: pay.time[p]!,
+      userFeatures: pay.userFeatures[p],
+      itemFeatures: pay.itemFeatures[p],
       pairCounts: pay.counts.slice(p * PAIR_COUNT_DIM, p * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
       outcome: pay.outcome.slice(p * OUTCOME_DIM, p * OUTCOME_DIM + OUTCOME_DIM),
-      feedbackCount: pay.feedbackCount[p]!, closedBy: reason,
+      feedbackCount: pay.feedbackCount[p]!,
+      closedBy: reason,
     };
     pay.userFeatures[p] = undefined;
     pay.itemFeatures[p] = undefined;

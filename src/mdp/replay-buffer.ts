@@ -69,11 +69,17 @@ export class ReplayBuffer {
   }
 
   /** Samples currently stored. */
-  get size(): number { return this.stored; }
+  get size(): number {
+    return this.stored;
+  }
   /** Row the next push writes. */
-  get writePosition(): number { return this.position; }
+  get writePosition(): number {
+    return this.position;
+  }
   /** Samples pushed since creation (including overwritten ones). */
-  get totalPushed(): number { return this.pushedTotal; }
+  get totalPushed(): number {
+    return this.pushedTotal;
+  }
 
   /** Appends rows [0, batch.count) of `batch`, overwriting the oldest when full. */
   pushBatch(batch: SampleBatch): void {
@@ -111,8 +117,13 @@ export class ReplayBuffer {
   save(): Uint8Array {
     const n = this.stored;
     const header = JSON.stringify({
-      capacity: this.capacity, userFeatureDim: this.userFeatureDim, itemFeatureDim: this.itemFeatureDim,
-      position: this.position, size: n, pushedTotal: this.pushedTotal, rng: this.rng.getState(),
+      capacity: this.capacity,
+      userFeatureDim: this.userFeatureDim,
+      itemFeatureDim: this.itemFeatureDim,
+      position: this.position,
+      size: n,
+      pushedTotal: this.pushedTotal,
+      rng: this.rng.getState(),
     });
     const parts = this.columns(n);
     const headerBytes = new TextEncoder().encode(header);
@@ -120,9 +131,12 @@ export class ReplayBuffer {
     for (const p of parts) total += p.byteLength;
     const out = new Uint8Array(total + 4);
     let off = 0;
-    out.set(new TextEncoder().encode(MAGIC), off); off += MAGIC.length;
-    new DataView(out.buffer).setUint32(off, headerBytes.length, true); off += 4;
-    out.set(headerBytes, off); off += headerBytes.length;
+    out.set(new TextEncoder().encode(MAGIC), off);
+    off += MAGIC.length;
+    new DataView(out.buffer).setUint32(off, headerBytes.length, true);
+    off += 4;
+    out.set(headerBytes, off);
+    off += headerBytes.length;
     for (const p of parts) {
       out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), off);
       off += p.byteLength;
@@ -138,7 +152,8 @@ export class ReplayBuffer {
     }
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const end = bytes.length - 4;
-    if (dv.getUint32(end, true) !== fnv1a(bytes, 0, end)) throw new ReplayBufferFormatError('replay buffer snapshot checksum mismatch: the file is corrupt or truncated');
+    if (dv.getUint32(end, true) !== fnv1a(bytes, 0, end))
+      throw new ReplayBufferFormatError('replay buffer snapshot checksum mismatch: the file is corrupt or truncated');
     const hlen = dv.getUint32(MAGIC.length, true);
     let header: { capacity: number; userFeatureDim: number; itemFeatureDim: number; position: number; size: number; pushedTotal: number; rng: RngState };
     try {
@@ -147,7 +162,9 @@ export class ReplayBuffer {
       throw new ReplayBufferFormatError('replay buffer snapshot header is not valid JSON');
     }
     if (header.capacity !== this.capacity || header.userFeatureDim !== this.userFeatureDim || header.itemFeatureDim !== this.itemFeatureDim) {
-      throw new ReplayBufferFormatError(`replay buffer snapshot has capacity/dims ${header.capacity}/${header.userFeatureDim}/${header.itemFeatureDim}, this buffer ${this.capacity}/${this.userFeatureDim}/${this.itemFeatureDim}: build the buffer with the saved configuration`);
+      throw new ReplayBufferFormatError(
+        `replay buffer snapshot has capacity/dims ${header.capacity}/${header.userFeatureDim}/${header.itemFeatureDim}, this buffer ${this.capacity}/${this.userFeatureDim}/${this.itemFeatureDim}: build the buffer with the saved configuration`,
+      );
     }
     const n = header.size;
     if (!Number.isInteger(n) || n < 0 || n > this.capacity || !Number.isInteger(header.position) || header.position < 0 || header.position >= this.capacity) {
@@ -179,10 +196,16 @@ export class ReplayBuffer {
   private columns(n: number): ArrayBufferView[] {
     const s = this.storage;
     return [
-      s.user.subarray(0, n), s.item.subarray(0, n), s.author.subarray(0, n),
-      s.userFeatures.subarray(0, n * this.userFeatureDim), s.itemFeatures.subarray(0, n * this.itemFeatureDim),
-      s.pairCounts.subarray(0, n * PAIR_COUNT_DIM), s.nextPairCounts.subarray(0, n * PAIR_COUNT_DIM),
-      s.rewards.subarray(0, n * TOWER_COUNT), s.giftLabel.subarray(0, n), s.timeMs.subarray(0, n),
+      s.user.subarray(0, n),
+      s.item.subarray(0, n),
+      s.author.subarray(0, n),
+      s.userFeatures.subarray(0, n * this.userFeatureDim),
+      s.itemFeatures.subarray(0, n * this.itemFeatureDim),
+      s.pairCounts.subarray(0, n * PAIR_COUNT_DIM),
+      s.nextPairCounts.subarray(0, n * PAIR_COUNT_DIM),
+      s.rewards.subarray(0, n * TOWER_COUNT),
+      s.giftLabel.subarray(0, n),
+      s.timeMs.subarray(0, n),
     ];
   }
 }

@@ -72,8 +72,10 @@ export const DEFAULT_REWARD_OPTIONS: Readonly<RewardOptions> = { giftReward: 'fl
  * click 0/1, watchTime log1p(seconds), follow 0/1, gift 0/1 or log1p(amount).
  */
 export function towerRewards(
-  outcome: Float32Array, outcomeOffset: number,
-  out: Float32Array, outOffset: number,
+  outcome: Float32Array,
+  outcomeOffset: number,
+  out: Float32Array,
+  outOffset: number,
   options: Readonly<RewardOptions> = DEFAULT_REWARD_OPTIONS,
 ): void {
   const click = outcome[outcomeOffset + PC_CLICK]!;

@@ -29,9 +29,14 @@ export function feedSessionToJoiner(joiner: LabelJoiner, session: SessionTrace, 
       const c = req.slate[j]!;
       const item = req.candidates[c]!;
       joiner.impression({
-        requestId, user: req.user, item, author: catalog.itemAuthor[item]!, timeMs: t,
+        requestId,
+        user: req.user,
+        item,
+        author: catalog.itemAuthor[item]!,
+        timeMs: t,
         pairCounts: req.candidatePairCounts.subarray(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
-        userFeatures, itemFeatures: catalog.itemFeatures.subarray(item * itf, item * itf + itf),
+        userFeatures,
+        itemFeatures: catalog.itemFeatures.subarray(item * itf, item * itf + itf),
       });
       fed++;
       if (resp.click[j]) joiner.feedback({ requestId, item, kind: 'click', value: 1, timeMs: t });

@@ -51,7 +51,9 @@ export class Adam {
     for (let i = 0; i < params.length; i++) {
       for (let j = 0; j < i; j++) {
         if (overlaps(params[i]!.value, params[j]!.value)) {
-          throw new ShapeError(`Adam: params ${params[j]!.name} and ${params[i]!.name} share memory (listed twice, or a view of a fused tensor next to the tensor)`);
+          throw new ShapeError(
+            `Adam: params ${params[j]!.name} and ${params[i]!.name} share memory (listed twice, or a view of a fused tensor next to the tensor)`,
+          );
         }
       }
     }
@@ -89,8 +91,15 @@ export class Adam {
 
   /** Restores a state from getState(); validates everything before changing anything. */
   setState(state: AdamState): void {
-    if (!state || !Number.isInteger(state.step) || state.step < 0 || !Array.isArray(state.m) || !Array.isArray(state.v)
-      || state.m.length !== this.params.length || state.v.length !== this.params.length) {
+    if (
+      !state ||
+      !Number.isInteger(state.step) ||
+      state.step < 0 ||
+      !Array.isArray(state.m) ||
+      !Array.isArray(state.v) ||
+      state.m.length !== this.params.length ||
+      state.v.length !== this.params.length
+    ) {
       throw new ShapeError(`Adam.setState: expected step >= 0 and ${this.params.length} m and v arrays`);
     }
     for (let i = 0; i < this.params.length; i++) {

@@ -81,11 +81,16 @@ export class EmbeddingTable {
   private checkStrided(what: string, rows: Int32Array, count: number, length: number, stride: number, offset: number): void {
     if (count > rows.length) throw new RangeError(`EmbeddingTable ${this.table.name}.${what}: count ${count} exceeds the ${rows.length} row indices given`);
     if (count > 0 && (offset < 0 || stride < this.dim || (count - 1) * stride + offset + this.dim > length)) {
-      throw new RangeError(`EmbeddingTable ${this.table.name}.${what}: ${count} rows of ${this.dim} at stride ${stride}, offset ${offset} do not fit in ${length} floats`);
+      throw new RangeError(
+        `EmbeddingTable ${this.table.name}.${what}: ${count} rows of ${this.dim} at stride ${stride}, offset ${offset} do not fit in ${length} floats`,
+      );
     }
     for (let i = 0; i < count; i++) {
       const r = rows[i]!;
-      if (!(r >= 0 && r < this.rows)) throw new RangeError(`EmbeddingTable ${this.table.name}.${what}: row ${r} at position ${i} is outside [0, ${this.rows}); use rowOf(field, id) to map ids`);
+      if (!(r >= 0 && r < this.rows))
+        throw new RangeError(
+          `EmbeddingTable ${this.table.name}.${what}: row ${r} at position ${i} is outside [0, ${this.rows}); use rowOf(field, id) to map ids`,
+        );
     }
   }
 }

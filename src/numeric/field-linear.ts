@@ -114,7 +114,8 @@ export class FieldLinear {
     if (!Number.isInteger(slotCount) || slotCount < 1) throw new ShapeError(`FieldLinear ${name}: slotCount must be a positive integer, got ${slotCount}`);
     if (!Number.isInteger(denseCols) || denseCols < 0) throw new ShapeError(`FieldLinear ${name}: denseCols must be an integer >= 0, got ${denseCols}`);
     for (let j = 0; j < slotOf.length; j++) {
-      if (!(slotOf[j]! >= 0 && slotOf[j]! < slotCount)) throw new ShapeError(`FieldLinear ${name}: position ${j} maps to slot ${slotOf[j]}, outside [0, ${slotCount})`);
+      if (!(slotOf[j]! >= 0 && slotOf[j]! < slotCount))
+        throw new ShapeError(`FieldLinear ${name}: position ${j} maps to slot ${slotOf[j]}, outside [0, ${slotCount})`);
     }
     this.table = table;
     this.slotOf = slotOf.slice();
@@ -153,11 +154,14 @@ export class FieldLinear {
    */
   prepare(rows: Int32Array, capacity: number, batch: number, dense: Float32Array | null = null, denseStride = 0, denseOffset = 0): void {
     const P = this.positions;
-    if (!(Number.isInteger(batch) && batch >= 0 && batch <= capacity)) throw new ShapeError(`FieldLinear ${this.name}: batch ${batch} must be in [0, capacity ${capacity}]`);
+    if (!(Number.isInteger(batch) && batch >= 0 && batch <= capacity))
+      throw new ShapeError(`FieldLinear ${this.name}: batch ${batch} must be in [0, capacity ${capacity}]`);
     if (rows.length < P * capacity) throw new ShapeError(`FieldLinear ${this.name}: ${rows.length} row indices for ${P} positions x capacity ${capacity}`);
     if (this.denseCols > 0) {
       if (!dense || denseStride < denseOffset + this.denseCols || (batch > 0 && (batch - 1) * denseStride + denseOffset + this.denseCols > dense.length)) {
-        throw new ShapeError(`FieldLinear ${this.name}: dense input of ${this.denseCols} columns at stride ${denseStride}, offset ${denseOffset} does not fit ${batch} rows`);
+        throw new ShapeError(
+          `FieldLinear ${this.name}: dense input of ${this.denseCols} columns at stride ${denseStride}, offset ${denseOffset} does not fit ${batch} rows`,
+        );
       }
     }
     if (this.uIdx.length < batch * P) this.uIdx = new Int32Array(batch * P);
@@ -180,7 +184,8 @@ export class FieldLinear {
         const base = j * capacity;
         for (let b = 0; b < batch; b++) {
           const r = rows[base + b]!;
-          if (!(r >= 0 && r < tableRows)) throw new RangeError(`FieldLinear ${this.name}: row ${r} of example ${b}, position ${j} is outside the table [0, ${tableRows})`);
+          if (!(r >= 0 && r < tableRows))
+            throw new RangeError(`FieldLinear ${this.name}: row ${r} of example ${b}, position ${j} is outside the table [0, ${tableRows})`);
           if (stamp[r] !== gen) {
             stamp[r] = gen;
             index[r] = u;
@@ -316,7 +321,8 @@ export class FieldLinear {
     out = this.outputBuffer(out, n, o);
     this.products(layer);
     fillRows(out, n, o, layer.bias.value);
-    if (this.denseCols > 0) gemmAt(false, true, n, o, this.denseCols, 1, this.dense!, this.denseOffset, this.denseStride, W, this.slotCount * d, inDim, 1, out, 0, o);
+    if (this.denseCols > 0)
+      gemmAt(false, true, n, o, this.denseCols, 1, this.dense!, this.denseOffset, this.denseStride, W, this.slotCount * d, inDim, 1, out, 0, o);
     this.sumPositions(this.p, o, out);
     return out;
   }
@@ -334,7 +340,8 @@ export class FieldLinear {
     const n = this.batch;
     const P = this.positions;
     if (!(count >= 0 && count <= rows.length)) throw new ShapeError(`FieldLinear ${this.name}: ${count} selected rows, ${rows.length} given`);
-    for (let i = 0; i < count; i++) if (!(rows[i]! >= 0 && rows[i]! < n)) throw new RangeError(`FieldLinear ${this.name}: selected row ${rows[i]} is outside the prepared ${n} rows`);
+    for (let i = 0; i < count; i++)
+      if (!(rows[i]! >= 0 && rows[i]! < n)) throw new RangeError(`FieldLinear ${this.name}: selected row ${rows[i]} is outside the prepared ${n} rows`);
     out = this.outputBuffer(out, count, o);
     this.products(layer);
     fillRows(out, count, o, layer.bias.value);
@@ -402,7 +409,8 @@ export class FieldLinear {
     colSumAdd(dOut, n, o, layer.bias.grad);
     const gW = layer.weight.grad;
     const W = layer.weight.value;
-    if (this.denseCols > 0) gemmAt(true, false, o, this.denseCols, n, 1, dOut, 0, o, this.dense!, this.denseOffset, this.denseStride, 1, gW, this.slotCount * d, inDim);
+    if (this.denseCols > 0)
+      gemmAt(true, false, o, this.denseCols, n, 1, dOut, 0, o, this.dense!, this.denseOffset, this.denseStride, 1, gW, this.slotCount * d, inDim);
     if (this.dP.length < u * o) this.dP = new Float32Array(Math.max(u * o, 2 * this.dP.length));
     this.dP.fill(0, 0, u * o);
     scatterRowsAt(dOut, o, n, this.positions, o, this.offsetsFor(o), this.dP);
@@ -419,6 +427,7 @@ export class FieldLinear {
   }
 
   private checkLayer(layer: Linear): void {
-    if (layer.inDim !== this.inDim) throw new ShapeError(`FieldLinear ${this.name}: layer ${layer.weight.name} takes ${layer.inDim} inputs, this input has ${this.inDim}`);
+    if (layer.inDim !== this.inDim)
+      throw new ShapeError(`FieldLinear ${this.name}: layer ${layer.weight.name} takes ${layer.inDim} inputs, this input has ${this.inDim}`);
   }
 }

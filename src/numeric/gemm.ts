@@ -30,15 +30,43 @@ export function setGemmBackend(name: GemmBackendName): void {
 }
 
 /** C = alpha * op(A) * op(B) + beta * C, row-major (see the file comment). */
-export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void {
+export function gemm(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+): void {
   gemmAt(transA, transB, m, n, k, alpha, a, 0, lda, b, 0, ldb, beta, c, 0, ldc);
 }
 
 /** `gemm` with element offsets: A starts at a[aOff], B at b[bOff], C at c[cOff]. */
-export function gemmAt(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
-  beta: number, c: Float32Array, cOff: number, ldc: number): void {
+export function gemmAt(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+): void {
   if (m === 0 || n === 0) return;
   checkOperand('A', a, aOff, lda, transA ? k : m, transA ? m : k);
   checkOperand('B', b, bOff, ldb, transB ? n : k, transB ? k : n);
@@ -68,9 +96,24 @@ const BLOCK_I = 64;
  * row of op(B) per step of k (8 loads for 16 multiply-adds), which is what
  * makes plain JavaScript reach a few GFLOP/s. Edges fall back to a scalar loop.
  */
-export function gemmTs(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
-  beta: number, c: Float32Array, cOff: number, ldc: number): void {
+export function gemmTs(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+): void {
   // C = beta * C first, so the kernel only accumulates.
   if (beta !== 1) {
     for (let i = 0; i < m; i++) {
@@ -93,37 +136,96 @@ export function gemmTs(transA: boolean, transB: boolean, m: number, n: number, k
     for (let j = 0; j < n4; j += 4) {
       let i = i0;
       for (; i < iEnd4; i += 4) {
-        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        let c00 = 0,
+          c01 = 0,
+          c02 = 0,
+          c03 = 0,
+          c10 = 0,
+          c11 = 0,
+          c12 = 0,
+          c13 = 0;
+        let c20 = 0,
+          c21 = 0,
+          c22 = 0,
+          c23 = 0,
+          c30 = 0,
+          c31 = 0,
+          c32 = 0,
+          c33 = 0;
         let pa = aOff + i * ars;
         let pb = bOff + j * bcs;
         for (let p = 0; p < k; p++, pa += acs, pb += brs) {
-          const a0 = a[pa]!, a1 = a[pa + ars]!, a2 = a[pa + 2 * ars]!, a3 = a[pa + 3 * ars]!;
-          const b0 = b[pb]!, b1 = b[pb + bcs]!, b2 = b[pb + 2 * bcs]!, b3 = b[pb + 3 * bcs]!;
-          c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-          c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-          c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-          c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+          const a0 = a[pa]!,
+            a1 = a[pa + ars]!,
+            a2 = a[pa + 2 * ars]!,
+            a3 = a[pa + 3 * ars]!;
+          const b0 = b[pb]!,
+            b1 = b[pb + bcs]!,
+            b2 = b[pb + 2 * bcs]!,
+            b3 = b[pb + 3 * bcs]!;
+          c00 += a0 * b0;
+          c01 += a0 * b1;
+          c02 += a0 * b2;
+          c03 += a0 * b3;
+          c10 += a1 * b0;
+          c11 += a1 * b1;
+          c12 += a1 * b2;
+          c13 += a1 * b3;
+          c20 += a2 * b0;
+          c21 += a2 * b1;
+          c22 += a2 * b2;
+          c23 += a2 * b3;
+          c30 += a3 * b0;
+          c31 += a3 * b1;
+          c32 += a3 * b2;
+          c33 += a3 * b3;
         }
         let q = cOff + i * ldc + j;
-        c[q] = c[q]! + alpha * c00; c[q + 1] = c[q + 1]! + alpha * c01; c[q + 2] = c[q + 2]! + alpha * c02; c[q + 3] = c[q + 3]! + alpha * c03;
+        c[q] = c[q]! + alpha * c00;
+        c[q + 1] = c[q + 1]! + alpha * c01;
+        c[q + 2] = c[q + 2]! + alpha * c02;
+        c[q + 3] = c[q + 3]! + alpha * c03;
         q += ldc;
-        c[q] = c[q]! + alpha * c10; c[q + 1] = c[q + 1]! + alpha * c11; c[q + 2] = c[q + 2]! + alpha * c12; c[q + 3] = c[q + 3]! + alpha * c13;
+        c[q] = c[q]! + alpha * c10;
+        c[q + 1] = c[q + 1]! + alpha * c11;
+        c[q + 2] = c[q + 2]! + alpha * c12;
+        c[q + 3] = c[q + 3]! + alpha * c13;
         q += ldc;
-        c[q] = c[q]! + alpha * c20; c[q + 1] = c[q + 1]! + alpha * c21; c[q + 2] = c[q + 2]! + alpha * c22; c[q + 3] = c[q + 3]! + alpha * c23;
+        c[q] = c[q]! + alpha * c20;
+        c[q + 1] = c[q + 1]! + alpha * c21;
+        c[q + 2] = c[q + 2]! + alpha * c22;
+        c[q + 3] = c[q + 3]! + alpha * c23;
         q += ldc;
-        c[q] = c[q]! + alpha * c30; c[q + 1] = c[q + 1]! + alpha * c31; c[q + 2] = c[q + 2]! + alpha * c32; c[q + 3] = c[q + 3]! + alpha * c33;
+        c[q] = c[q]! + alpha * c30;
+        c[q + 1] = c[q + 1]! + alpha * c31;
+        c[q + 2] = c[q + 2]! + alpha * c32;
+        c[q + 3] = c[q + 3]! + alpha * c33;
       }
       for (; i < iEnd; i++) edge(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, k, alpha, i, j, j + 4);
     }
     if (n4 < n) for (let i = i0; i < iEnd; i++) edge(a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, k, alpha, i, n4, n);
   }
-
 }
 
 /** Scalar dot products for C[i, j0..j1) (the edges the 4 x 4 kernel does not cover). */
-function edge(a: Float32Array, aOff: number, ars: number, acs: number, b: Float32Array, bOff: number, brs: number, bcs: number,
-  c: Float32Array, cOff: number, ldc: number, k: number, alpha: number, i: number, j0: number, j1: number): void {
+function edge(
+  a: Float32Array,
+  aOff: number,
+  ars: number,
+  acs: number,
+  b: Float32Array,
+  bOff: number,
+  brs: number,
+  bcs: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  k: number,
+  alpha: number,
+  i: number,
+  j0: number,
+  j1: number,
+): void {
   for (let j = j0; j < j1; j++) {
     let s = 0;
     let pa = aOff + i * ars;

@@ -34,16 +34,39 @@ export function fillRows(out: Float32Array, rows: number, width: number, bias: F
 }
 
 /** Adam update of w[from..to) (PyTorch rule; stepSize = lr / (1 - beta1^t), invBc2 = 1 / sqrt(1 - beta2^t)). */
-export function adamSpan(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
-  beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void {
+export function adamSpan(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  from: number,
+  to: number,
+  beta1: number,
+  beta2: number,
+  stepSize: number,
+  invBc2: number,
+  eps: number,
+): void {
   const native = activeNative();
   if (native) return native.adam(w, g, m, v, from, to, beta1, beta2, stepSize, invBc2, eps);
   adamTs(w, g, m, v, from, to, beta1, beta2, stepSize, invBc2, eps);
 }
 
 /** Lazy Adam: the update of adamSpan applied to rows rows[0..count) of width dim only. */
-export function adamRows(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, rows: Int32Array, count: number, dim: number,
-  beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void {
+export function adamRows(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  rows: Int32Array,
+  count: number,
+  dim: number,
+  beta1: number,
+  beta2: number,
+  stepSize: number,
+  invBc2: number,
+  eps: number,
+): void {
   const native = activeNative();
   if (native) return native.adamRows(w, g, m, v, rows, count, dim, beta1, beta2, stepSize, invBc2, eps);
   for (let k = 0; k < count; k++) {
@@ -52,8 +75,19 @@ export function adamRows(w: Float32Array, g: Float32Array, m: Float32Array, v: F
   }
 }
 
-function adamTs(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
-  beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void {
+function adamTs(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  from: number,
+  to: number,
+  beta1: number,
+  beta2: number,
+  stepSize: number,
+  invBc2: number,
+  eps: number,
+): void {
   const c1 = 1 - beta1;
   const c2 = 1 - beta2;
   for (let j = from; j < to; j++) {
@@ -107,8 +141,19 @@ export function addRowsAt(src: Float32Array, offsets: Int32Array, count: number,
  * backends give the same float32 values. Bounds are checked by the caller in
  * TypeScript, by the addon in C.
  */
-export function sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Array, capacity: number, slotOf: Int32Array, positions: number, slotCount: number,
-  batch: number, out: Float32Array, outStride: number, outOffset: number): void {
+export function sumRowsToSlots(
+  table: Float32Array,
+  dim: number,
+  rows: Int32Array,
+  capacity: number,
+  slotOf: Int32Array,
+  positions: number,
+  slotCount: number,
+  batch: number,
+  out: Float32Array,
+  outStride: number,
+  outOffset: number,
+): void {
   const native = activeNative();
   if (native) return native.sumRowsToSlots(table, dim, rows, capacity, slotOf, positions, slotCount, batch, out, outStride, outOffset);
   for (let b = 0; b < batch; b++) out.fill(0, b * outStride + outOffset, b * outStride + outOffset + slotCount * dim);
@@ -130,7 +175,15 @@ export function sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Arra
  * back per distinct row). Bounds are checked by the caller in TypeScript, by
  * the addon in C.
  */
-export function scatterRowsAt(src: Float32Array, srcStride: number, count: number, perRow: number, width: number, offsets: Int32Array, out: Float32Array): void {
+export function scatterRowsAt(
+  src: Float32Array,
+  srcStride: number,
+  count: number,
+  perRow: number,
+  width: number,
+  offsets: Int32Array,
+  out: Float32Array,
+): void {
   const native = activeNative();
   if (native) return native.scatterRowsAt(src, srcStride, count, perRow, width, offsets, out);
   for (let i = 0; i < count; i++) {
@@ -147,8 +200,18 @@ export function scatterRowsAt(src: Float32Array, srcStride: number, count: numbe
  * grad[rows[i]*dim ..] += d[i*stride + off ..] for i < count; rows not yet
  * flagged are flagged and appended to `touched`. Returns the new touched count.
  */
-export function scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
-  flags: Uint8Array, touched: Int32Array, touchedCount: number): number {
+export function scatterAddRows(
+  grad: Float32Array,
+  dim: number,
+  rows: Int32Array,
+  count: number,
+  d: Float32Array,
+  stride: number,
+  off: number,
+  flags: Uint8Array,
+  touched: Int32Array,
+  touchedCount: number,
+): number {
   const native = activeNative();
   if (native) return native.scatterAddRows(grad, dim, rows, count, d, stride, off, flags, touched, touchedCount);
   let tc = touchedCount;
@@ -187,7 +250,8 @@ export function segDot(a: Float32Array, rows: number, heads: number, h: number, 
     for (let g = 0; g < heads; g++) {
       const x = (b * heads + g) * h;
       const wg = g * h;
-      let s0 = 0, s1 = 0;
+      let s0 = 0,
+        s1 = 0;
       let j = 0;
       for (; j + 1 < h; j += 2) {
         s0 += a[x + j]! * w[wg + j]!;
@@ -200,7 +264,16 @@ export function segDot(a: Float32Array, rows: number, heads: number, h: number, 
 }
 
 /** Backward of segDot: gW[g*h + j] += sum_b dOut[b*heads+g] a[b, g*h+j]; dA[b, g*h+j] = dOut[b*heads+g] w[g*h+j]. */
-export function segDotBackward(dOut: Float32Array, a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, gW: Float32Array, dA: Float32Array): void {
+export function segDotBackward(
+  dOut: Float32Array,
+  a: Float32Array,
+  rows: number,
+  heads: number,
+  h: number,
+  w: Float32Array,
+  gW: Float32Array,
+  dA: Float32Array,
+): void {
   const native = activeNative();
   if (native) return native.segDotBackward(dOut, a, rows, heads, h, w, gW, dA);
   const width = heads * h;

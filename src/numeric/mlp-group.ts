@@ -58,7 +58,8 @@ export class MlpGroup {
 
   constructor(options: MlpGroupOptions, rng: Rng) {
     validateSizes(options.sizes, `MlpGroup ${options.name}`);
-    if (!Number.isInteger(options.heads) || options.heads < 1) throw new ShapeError(`MlpGroup ${options.name}: heads must be a positive integer, got ${options.heads}`);
+    if (!Number.isInteger(options.heads) || options.heads < 1)
+      throw new ShapeError(`MlpGroup ${options.name}: heads must be a positive integer, got ${options.heads}`);
     this.heads = options.heads;
     this.sizes = options.sizes.slice();
     this.name = options.name;
@@ -143,7 +144,8 @@ export class MlpGroup {
    */
   backward(dOut: Float32Array, batch: number): Float32Array {
     if (!this.input || batch !== this.batch) throw new ShapeError(`MlpGroup ${this.name}: backward(batch=${batch}) without a matching forward`);
-    if (dOut.length < batch * this.heads * this.outDim) throw new ShapeError(`MlpGroup ${this.name}: dOut has ${dOut.length} floats, ${batch} x ${this.heads * this.outDim} needed`);
+    if (dOut.length < batch * this.heads * this.outDim)
+      throw new ShapeError(`MlpGroup ${this.name}: dOut has ${dOut.length} floats, ${batch} x ${this.heads * this.outDim} needed`);
     const G = this.heads;
     const L = this.weights.length;
     let d = dOut;
@@ -196,8 +198,17 @@ export class MlpGroup {
       const b = this.biases[l]!;
       const ws = g * fout * fin;
       const bs = g * fout;
-      out.push(new Param({ name: `${this.name}.head${g}.${l}.weight`, shape: [fout, fin], value: w.value.subarray(ws, ws + fout * fin), grad: w.grad.subarray(ws, ws + fout * fin) }));
-      out.push(new Param({ name: `${this.name}.head${g}.${l}.bias`, shape: [fout], value: b.value.subarray(bs, bs + fout), grad: b.grad.subarray(bs, bs + fout) }));
+      out.push(
+        new Param({
+          name: `${this.name}.head${g}.${l}.weight`,
+          shape: [fout, fin],
+          value: w.value.subarray(ws, ws + fout * fin),
+          grad: w.grad.subarray(ws, ws + fout * fin),
+        }),
+      );
+      out.push(
+        new Param({ name: `${this.name}.head${g}.${l}.bias`, shape: [fout], value: b.value.subarray(bs, bs + fout), grad: b.grad.subarray(bs, bs + fout) }),
+      );
     }
     return out;
   }

@@ -83,7 +83,8 @@ export class Mlp {
    */
   forwardFrom(h0: Float32Array, batch: number): Float32Array {
     const last = this.layers.length - 1;
-    if (h0.length < batch * this.sizes[1]!) throw new ShapeError(`Mlp ${this.layers[0]!.weight.name}: h0 has ${h0.length} floats, batch ${batch} x ${this.sizes[1]} needed`);
+    if (h0.length < batch * this.sizes[1]!)
+      throw new ShapeError(`Mlp ${this.layers[0]!.weight.name}: h0 has ${h0.length} floats, batch ${batch} x ${this.sizes[1]} needed`);
     if (last === 0) return h0;
     reluRange(h0, 0, batch * this.sizes[1]!);
     this.outs[0] = h0;

@@ -15,22 +15,82 @@ export type GemmBackendName = 'openblas' | 'typescript';
 
 /** The addon's exports (see native/src/rliv_native.c). */
 export interface NativeAddon {
-  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, aOff: number, lda: number,
-    b: Float32Array, bOff: number, ldb: number, beta: number, c: Float32Array, cOff: number, ldc: number): void;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    aOff: number,
+    lda: number,
+    b: Float32Array,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    cOff: number,
+    ldc: number,
+  ): void;
   relu(y: Float32Array, off: number, n: number): void;
   reluMask(d: Float32Array, y: Float32Array, n: number): void;
   fillRows(out: Float32Array, rows: number, width: number, bias: Float32Array): void;
-  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
-    beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void;
-  adamRows(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, rows: Int32Array, count: number, dim: number,
-    beta1: number, beta2: number, stepSize: number, invBc2: number, eps: number): void;
+  adam(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    from: number,
+    to: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    invBc2: number,
+    eps: number,
+  ): void;
+  adamRows(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    rows: Int32Array,
+    count: number,
+    dim: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    invBc2: number,
+    eps: number,
+  ): void;
   gatherRows(table: Float32Array, dim: number, rows: Int32Array, count: number, out: Float32Array, stride: number, off: number): void;
   addRowsAt(src: Float32Array, offsets: Int32Array, count: number, perRow: number, width: number, out: Float32Array, outStride: number): void;
-  sumRowsToSlots(table: Float32Array, dim: number, rows: Int32Array, capacity: number, slotOf: Int32Array, positions: number, slotCount: number,
-    batch: number, out: Float32Array, outStride: number, outOffset: number): void;
+  sumRowsToSlots(
+    table: Float32Array,
+    dim: number,
+    rows: Int32Array,
+    capacity: number,
+    slotOf: Int32Array,
+    positions: number,
+    slotCount: number,
+    batch: number,
+    out: Float32Array,
+    outStride: number,
+    outOffset: number,
+  ): void;
   scatterRowsAt(src: Float32Array, srcStride: number, count: number, perRow: number, width: number, offsets: Int32Array, out: Float32Array): void;
-  scatterAddRows(grad: Float32Array, dim: number, rows: Int32Array, count: number, d: Float32Array, stride: number, off: number,
-    flags: Uint8Array, touched: Int32Array, touchedCount: number): number;
+  scatterAddRows(
+    grad: Float32Array,
+    dim: number,
+    rows: Int32Array,
+    count: number,
+    d: Float32Array,
+    stride: number,
+    off: number,
+    flags: Uint8Array,
+    touched: Int32Array,
+    touchedCount: number,
+  ): number;
   colSumAdd(d: Float32Array, rows: number, width: number, out: Float32Array): void;
   segDot(a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, bias: Float32Array, out: Float32Array): void;
   segDotBackward(dOut: Float32Array, a: Float32Array, rows: number, heads: number, h: number, w: Float32Array, gW: Float32Array, dA: Float32Array): void;

@@ -98,7 +98,8 @@ export function serializeParams(params: readonly Param[], meta: unknown = null):
 function checkPrologue(bytes: Uint8Array, source: string): DataView {
   if (bytes.length < 20) throw new ParamsFormatError(`${source}: only ${bytes.length} bytes, too short to be an rliv params file`);
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
-  if (magic !== PARAMS_MAGIC) throw new ParamsFormatError(`${source}: not an rliv params file (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${PARAMS_MAGIC}")`);
+  if (magic !== PARAMS_MAGIC)
+    throw new ParamsFormatError(`${source}: not an rliv params file (magic "${magic.replace(/[^\x20-\x7e]/g, '?')}", expected "${PARAMS_MAGIC}")`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
   if (version !== PARAMS_VERSION) throw new ParamsFormatError(`${source}: format version ${version}, this build reads version ${PARAMS_VERSION}`);
@@ -153,7 +154,8 @@ export function deserializeParams(bytes: Uint8Array, params: readonly Param[], s
   const view = checkPrologue(bytes, source);
   const stored = view.getUint32(bytes.length - 4, true);
   const actual = crc32(bytes, 0, bytes.length - 4);
-  if (stored !== actual) throw new ParamsFormatError(`${source}: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the file is corrupted or truncated`);
+  if (stored !== actual)
+    throw new ParamsFormatError(`${source}: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the file is corrupted or truncated`);
   const header = readParamsHeader(bytes, source);
   const byName = new Map<string, Param>();
   for (const p of params) byName.set(p.name, p);
@@ -161,8 +163,10 @@ export function deserializeParams(bytes: Uint8Array, params: readonly Param[], s
   for (const entry of header.params) {
     fileNames.add(entry.name);
     const p = byName.get(entry.name);
-    if (!p) throw new ParamsFormatError(`${source}: the file has param "${entry.name}" which the model does not (model params: ${[...byName.keys()].join(', ')})`);
-    if (entry.shape.join('x') !== p.shape.join('x')) throw new ParamsFormatError(`${source}: param "${entry.name}" has shape [${entry.shape}] in the file but [${p.shape}] in the model`);
+    if (!p)
+      throw new ParamsFormatError(`${source}: the file has param "${entry.name}" which the model does not (model params: ${[...byName.keys()].join(', ')})`);
+    if (entry.shape.join('x') !== p.shape.join('x'))
+      throw new ParamsFormatError(`${source}: param "${entry.name}" has shape [${entry.shape}] in the file but [${p.shape}] in the model`);
   }
   const missing = params.filter((p) => !fileNames.has(p.name)).map((p) => p.name);
   if (missing.length > 0) throw new ParamsFormatError(`${source}: the model's params ${missing.join(', ')} are not in the file`);
@@ -184,7 +188,11 @@ export function saveParams(path: string, params: readonly Param[], meta: unknown
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   } catch (err) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
 }

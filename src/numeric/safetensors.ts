@@ -31,7 +31,8 @@ export function encodeSafetensors(tensors: readonly SafetensorsTensor[], metadat
   let offset = 0;
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (t.name === '__metadata__' || t.name.length === 0 || seen.has(t.name)) throw new SafetensorsError(`tensor name ${JSON.stringify(t.name)} is empty, reserved or given twice`);
+    if (t.name === '__metadata__' || t.name.length === 0 || seen.has(t.name))
+      throw new SafetensorsError(`tensor name ${JSON.stringify(t.name)} is empty, reserved or given twice`);
     seen.add(t.name);
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (!t.shape.every((d) => Number.isInteger(d) && d >= 0) || count !== t.data.length) {

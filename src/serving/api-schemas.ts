@@ -58,7 +58,10 @@ export const rankBodySchema = {
 const livSchema = {
   type: ['object', 'null'],
   properties: {
-    click: { type: ['number', 'null'] }, watchTime: { type: ['number', 'null'] }, follow: { type: ['number', 'null'] }, gift: { type: ['number', 'null'] },
+    click: { type: ['number', 'null'] },
+    watchTime: { type: ['number', 'null'] },
+    follow: { type: ['number', 'null'] },
+    gift: { type: ['number', 'null'] },
   },
 } as const;
 
@@ -73,8 +76,12 @@ export const rankResponseSchema = {
       items: {
         type: 'object',
         properties: {
-          itemId: { type: 'integer' }, authorId: { type: 'integer' }, score: { type: 'number' },
-          baseScore: { type: ['number', 'null'] }, modelScore: { type: 'number' }, liv: livSchema,
+          itemId: { type: 'integer' },
+          authorId: { type: 'integer' },
+          score: { type: 'number' },
+          baseScore: { type: ['number', 'null'] },
+          modelScore: { type: 'number' },
+          liv: livSchema,
         },
       },
     },

@@ -23,11 +23,11 @@ export class CatalogFeatureViews {
 
   /** The feature row of user `u` (0 <= u < numUsers). */
   user(u: number): Int32Array {
-    return this.users[u] ??= this.catalog.userFeatures.subarray(u * this.userDim, u * this.userDim + this.userDim);
+    return (this.users[u] ??= this.catalog.userFeatures.subarray(u * this.userDim, u * this.userDim + this.userDim));
   }
 
   /** The feature row of item `i` (0 <= i < numItems). */
   item(i: number): Int32Array {
-    return this.items[i] ??= this.catalog.itemFeatures.subarray(i * this.itemDim, i * this.itemDim + this.itemDim);
+    return (this.items[i] ??= this.catalog.itemFeatures.subarray(i * this.itemDim, i * this.itemDim + this.itemDim));
   }
 }

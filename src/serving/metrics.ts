@@ -14,7 +14,10 @@ function labelText(labels: Labels | undefined): string {
 
 export class Counter {
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels?: Labels, by = 1): void {
     const key = labelText(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
@@ -50,7 +53,11 @@ export class CallbackMetric {
 export class Histogram {
   private readonly series = new Map<string, { counts: Float64Array; sum: number; count: number; labels: Labels | undefined }>();
   /** @param buckets upper bounds, ascending (seconds for latencies). */
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
   observe(value: number, labels?: Labels): void {
     const key = labelText(labels);
     let s = this.series.get(key);
@@ -58,7 +65,11 @@ export class Histogram {
       s = { counts: new Float64Array(this.buckets.length), sum: 0, count: 0, labels };
       this.series.set(key, s);
     }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) { s.counts[i]!++; break; }
+    for (let i = 0; i < this.buckets.length; i++)
+      if (value <= this.buckets[i]!) {
+        s.counts[i]!++;
+        break;
+      }
     s.sum += value;
     s.count++;
   }

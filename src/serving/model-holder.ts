@@ -80,7 +80,10 @@ export class ModelHolder {
    * Resolves true when the model changed. Never rejects; one check at a time.
    */
   checkNow(): Promise<boolean> {
-    if (this.checking === null) this.checking = this.check().finally(() => { this.checking = null; });
+    if (this.checking === null)
+      this.checking = this.check().finally(() => {
+        this.checking = null;
+      });
     return this.checking;
   }
 
@@ -158,7 +161,9 @@ export class ModelHolder {
         this.loaderBroken = true;
       }
     }
-    this.timer = setInterval(() => { void this.checkNow(); }, intervalMs);
+    this.timer = setInterval(() => {
+      void this.checkNow();
+    }, intervalMs);
     this.timer.unref();
   }
 

@@ -27,7 +27,15 @@ export interface LoadRequest {
 
 /** The worker's answer. */
 export type LoadReply =
-  | { id: number; ok: true; agent: string; agentConfig: Record<string, unknown>; state: Checkpoint['state']; prepared: PreparedRlivUaParameters | null; modelBytes: Uint8Array | null }
+  | {
+      id: number;
+      ok: true;
+      agent: string;
+      agentConfig: Record<string, unknown>;
+      state: Checkpoint['state'];
+      prepared: PreparedRlivUaParameters | null;
+      modelBytes: Uint8Array | null;
+    }
   | { id: number; ok: false; message: string; loadError: boolean };
 
 type Loaded = Extract<LoadReply, { ok: true }>;
@@ -127,8 +135,12 @@ async function instantiateLoaded(loaded: Loaded, pointer: RegistryPointer, recyc
   const source = `model version ${pointer.version}`;
   const { catalogSpec, agentSeed } = checkpointWorld({ agent: loaded.agent, agentConfig: loaded.agentConfig, state: loaded.state, sections: {} });
   const catalog = await servingCatalog(catalogSpec, tables, source);
-  const reusable = recycle && recycle.agent === loaded.agent && recycle.catalog === catalog && recycle.agentSeed === agentSeed
-    && JSON.stringify(recycle.agentConfig) === JSON.stringify(loaded.agentConfig);
+  const reusable =
+    recycle &&
+    recycle.agent === loaded.agent &&
+    recycle.catalog === catalog &&
+    recycle.agentSeed === agentSeed &&
+    JSON.stringify(recycle.agentConfig) === JSON.stringify(loaded.agentConfig);
   let ranker: Ranker;
   try {
     ranker = reusable ? recycle.ranker : createAgent(loaded.agent, { catalog, seed: agentSeed }, loaded.agentConfig);
@@ -143,7 +155,14 @@ async function instantiateLoaded(loaded: Loaded, pointer: RegistryPointer, recyc
     throw new ModelLoadError(`${source}: cannot build ${loaded.agent}: ${(err as Error).message}`);
   }
   return {
-    version: pointer.version, agent: loaded.agent, ranker, sha256: pointer.sha256,
-    catalog, catalogSpec, agentConfig: loaded.agentConfig, agentSeed, loadedAt: Date.now(),
+    version: pointer.version,
+    agent: loaded.agent,
+    ranker,
+    sha256: pointer.sha256,
+    catalog,
+    catalogSpec,
+    agentConfig: loaded.agentConfig,
+    agentSeed,
+    loadedAt: Date.now(),
   };
 }

@@ -68,7 +68,14 @@ export const DEFAULT_CATALOG_SIZE: Readonly<{ users: number; items: number }> = 
 /** The spec of a synthetic default world of the given size, seeded like `rliv train`'s default world. */
 export function syntheticCatalogSpec(users: number, items: number, seed: number): CatalogSpec {
   const root = new Rng(seed);
-  const world = { kind: 'rliv-world', version: 1, catalogSeed: root.fork('catalog').seed, worldSeed: root.fork('world').seed, numUsers: users, numItems: items };
+  const world = {
+    kind: 'rliv-world',
+    version: 1,
+    catalogSeed: root.fork('catalog').seed,
+    worldSeed: root.fork('world').seed,
+    numUsers: users,
+    numItems: items,
+  };
   return { env: { kind: 'world', scale: 'serve', seed, world }, description: { catalogSeed: world.catalogSeed, numUsers: users, numItems: items } };
 }
 
@@ -137,11 +144,17 @@ export interface DataTables {
 export function servingCatalogDescription(spec: CatalogSpec, tables: DataTables, source: string): CatalogDescription {
   const d: CatalogDescription = { ...spec.description };
   if (d.usersPath !== undefined) {
-    if (tables.usersPath === undefined) throw new ModelLoadError(`${source} was trained on a KuaiRand user table: give the service that table with --users FILE (a data path recorded in a checkpoint is never read)`);
+    if (tables.usersPath === undefined)
+      throw new ModelLoadError(
+        `${source} was trained on a KuaiRand user table: give the service that table with --users FILE (a data path recorded in a checkpoint is never read)`,
+      );
     d.usersPath = tables.usersPath;
   }
   if (d.videosPath !== undefined) {
-    if (tables.videosPath === undefined) throw new ModelLoadError(`${source} was trained on a KuaiRand video table: give the service that table with --videos FILE (a data path recorded in a checkpoint is never read)`);
+    if (tables.videosPath === undefined)
+      throw new ModelLoadError(
+        `${source} was trained on a KuaiRand video table: give the service that table with --videos FILE (a data path recorded in a checkpoint is never read)`,
+      );
     d.videosPath = tables.videosPath;
   }
   return d;
@@ -187,7 +200,9 @@ export function checkpointWorld(ckpt: Checkpoint): { catalogSpec: CatalogSpec; a
   const env = meta?.env;
   const world = env?.world as Partial<CatalogDescription> | undefined;
   if (!env || !world || !Number.isInteger(world.catalogSeed)) {
-    throw new ModelLoadError('checkpoint does not record the world it was trained on (state.options.meta.env.world with catalogSeed); serve a checkpoint written by "rliv train", "rliv serve" or "rliv train-online"');
+    throw new ModelLoadError(
+      'checkpoint does not record the world it was trained on (state.options.meta.env.world with catalogSeed); serve a checkpoint written by "rliv train", "rliv serve" or "rliv train-online"',
+    );
   }
   const description: CatalogDescription = { catalogSeed: world.catalogSeed! };
   if (world.numUsers !== undefined) description.numUsers = world.numUsers;
@@ -232,12 +247,24 @@ export function decodeModelCheckpoint(bytes: Uint8Array, source: string): { ckpt
  * no redundant outer checksum; still checksummed, see RlivUaAgent). Such a
  * model cannot be saved or re-published; trainers load in full.
  */
-export async function instantiateModel(bytes: Uint8Array, version: number, source: string, recycle?: ServingModel | null, knownSha256?: string, parametersOnly = false, tables: DataTables = {}): Promise<ServingModel> {
+export async function instantiateModel(
+  bytes: Uint8Array,
+  version: number,
+  source: string,
+  recycle?: ServingModel | null,
+  knownSha256?: string,
+  parametersOnly = false,
+  tables: DataTables = {},
+): Promise<ServingModel> {
   const { ckpt, model } = decodeModelCheckpoint(bytes, source);
   const { catalogSpec, agentSeed } = checkpointWorld(ckpt);
   const catalog = await servingCatalog(catalogSpec, tables, source);
-  const reusable = recycle && recycle.agent === ckpt.agent && recycle.catalog === catalog && recycle.agentSeed === agentSeed
-    && JSON.stringify(recycle.agentConfig) === JSON.stringify(ckpt.agentConfig);
+  const reusable =
+    recycle &&
+    recycle.agent === ckpt.agent &&
+    recycle.catalog === catalog &&
+    recycle.agentSeed === agentSeed &&
+    JSON.stringify(recycle.agentConfig) === JSON.stringify(ckpt.agentConfig);
   let ranker: Ranker;
   try {
     ranker = reusable ? recycle.ranker : createAgent(ckpt.agent, { catalog, seed: agentSeed }, ckpt.agentConfig);
@@ -249,8 +276,15 @@ export async function instantiateModel(bytes: Uint8Array, version: number, sourc
   }
   const online = ckpt.state.online;
   return {
-    version, agent: ckpt.agent, ranker, sha256: knownSha256 ?? sha256Hex(bytes),
-    catalog, catalogSpec, agentConfig: ckpt.agentConfig, agentSeed, loadedAt: Date.now(),
+    version,
+    agent: ckpt.agent,
+    ranker,
+    sha256: knownSha256 ?? sha256Hex(bytes),
+    catalog,
+    catalogSpec,
+    agentConfig: ckpt.agentConfig,
+    agentSeed,
+    loadedAt: Date.now(),
     ...(online !== null && typeof online === 'object' && !Array.isArray(online) ? { online: online as Record<string, unknown> } : {}),
   };
 }
@@ -276,7 +310,14 @@ export async function freshModel(agent: string, spec: CatalogSpec, agentSeed: nu
 }
 
 /** The checkpoint of a ranker's `save()` bytes, in the layout `instantiateModel` reads. */
-export function modelCheckpoint(agent: string, agentConfig: Record<string, unknown>, modelBytes: Uint8Array, spec: CatalogSpec, agentSeed: number, extra: Record<string, unknown>): Checkpoint {
+export function modelCheckpoint(
+  agent: string,
+  agentConfig: Record<string, unknown>,
+  modelBytes: Uint8Array,
+  spec: CatalogSpec,
+  agentSeed: number,
+  extra: Record<string, unknown>,
+): Checkpoint {
   return { agent, agentConfig, state: { ...worldState(spec, agentSeed), online: extra }, sections: { model: modelBytes } };
 }
 
@@ -313,14 +354,22 @@ export class ModelRegistry {
    * @param keepVersions checkpoints kept on disk; older versions are deleted after each publish. Default 10.
    * @param tables the KuaiRand tables models may be served with (see {@link DataTables}). Default none.
    */
-  constructor(readonly dir: string, readonly keepVersions = 10, readonly tables: DataTables = {}) {}
+  constructor(
+    readonly dir: string,
+    readonly keepVersions = 10,
+    readonly tables: DataTables = {},
+  ) {}
 
   /** Deletes version files older than the newest `keepVersions`. */
   private prune(newest: number): void {
     for (const f of readdirSync(this.dir)) {
       const m = VERSION_FILE.exec(f);
       if (m && Number(m[1]) <= newest - this.keepVersions) {
-        try { unlinkSync(join(this.dir, f)); } catch { /* already gone */ }
+        try {
+          unlinkSync(join(this.dir, f));
+        } catch {
+          /* already gone */
+        }
       }
     }
   }
@@ -372,7 +421,10 @@ export class ModelRegistry {
       throw new ModelLoadError(`cannot read model version ${pointer.version} (${path}): ${(err as Error).message}`);
     }
     const sha = sha256Hex(bytes);
-    if (sha !== pointer.sha256) throw new ModelLoadError(`model version ${pointer.version} (${path}) is corrupted: SHA-256 ${sha.slice(0, 12)}... does not match the published ${pointer.sha256.slice(0, 12)}...`);
+    if (sha !== pointer.sha256)
+      throw new ModelLoadError(
+        `model version ${pointer.version} (${path}) is corrupted: SHA-256 ${sha.slice(0, 12)}... does not match the published ${pointer.sha256.slice(0, 12)}...`,
+      );
     return bytes;
   }
 
@@ -411,7 +463,10 @@ export class ModelRegistry {
   assertEmptyOrPointed(): void {
     if (existsSync(this.pointerPath)) return;
     const v = this.versions();
-    if (v.length > 0) throw new RegistryError(`model registry ${this.dir} holds ${v.length} model version(s) (newest ${versionFileName(v[0]!)}) but no LATEST.json; refusing to treat it as empty; ${this.repairHint}`);
+    if (v.length > 0)
+      throw new RegistryError(
+        `model registry ${this.dir} holds ${v.length} model version(s) (newest ${versionFileName(v[0]!)}) but no LATEST.json; refusing to treat it as empty; ${this.repairHint}`,
+      );
   }
 
   /**
@@ -441,7 +496,9 @@ export class ModelRegistry {
         skipped.push({ file, problem: (err as Error).message });
       }
     }
-    throw new RegistryError(`model registry ${this.dir} has no valid model version to point LATEST.json at${skipped.length ? ` (${skipped.map((s) => `${s.file}: ${s.problem}`).join('; ')})` : ' (no v*.ckpt files)'}`);
+    throw new RegistryError(
+      `model registry ${this.dir} has no valid model version to point LATEST.json at${skipped.length ? ` (${skipped.map((s) => `${s.file}: ${s.problem}`).join('; ')})` : ' (no v*.ckpt files)'}`,
+    );
   }
 
   /**
@@ -473,7 +530,11 @@ export class ModelRegistry {
       try {
         writeFileAtomic(path, bytes);
       } catch (err) {
-        try { unlinkSync(path); } catch { /* gone */ }
+        try {
+          unlinkSync(path);
+        } catch {
+          /* gone */
+        }
         throw err;
       }
       const pointer: RegistryPointer = { version, file, sha256: sha256Hex(bytes), agent: ckpt.agent, publishedAt: new Date().toISOString() };
@@ -493,7 +554,8 @@ function pointerProblem(p: unknown): string | null {
   if (!Number.isInteger(o.version) || (o.version as number) < 1) return `has no valid "version" (a positive integer), got ${JSON.stringify(o.version)}`;
   if (typeof o.file !== 'string') return `has no "file" string`;
   const expected = versionFileName(o.version as number);
-  if (o.file !== expected) return `names file ${JSON.stringify(o.file).slice(0, 80)} for version ${o.version as number}; only "${expected}" inside the registry is allowed (no other path)`;
+  if (o.file !== expected)
+    return `names file ${JSON.stringify(o.file).slice(0, 80)} for version ${o.version as number}; only "${expected}" inside the registry is allowed (no other path)`;
   if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) return 'has no valid "sha256" (64 hex digits)';
   if (typeof o.agent !== 'string') return 'has no "agent" string';
   return null;

@@ -6,7 +6,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { instantiateModel, freshModel, ModelRegistry, ModelLoadError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, DEFAULT_CATALOG_SIZE, type DataTables, type ServingModel } from './model-registry.js';
+import {
+  instantiateModel,
+  freshModel,
+  ModelRegistry,
+  ModelLoadError,
+  servingModelCheckpoint,
+  sha256Hex,
+  syntheticCatalogSpec,
+  DEFAULT_CATALOG_SIZE,
+  type DataTables,
+  type ServingModel,
+} from './model-registry.js';
 import { MemoryPairStore, type PairFeatureStore } from './pair-store.js';
 import { RedisPairStore } from './redis-pair-store.js';
 import { MemorySampleStream, type SampleStream } from './sample-stream.js';
@@ -98,12 +109,18 @@ export async function initialModel(registry: ModelRegistry, options: OnlineSyste
     registry.assertEmptyOrPointed();
     const latest = registry.latest();
     if (latest && latest.sha256 === sha256Hex(bytes)) {
-      return { model: await instantiateModel(bytes, latest.version, `checkpoint ${path}`, null, undefined, false, registry.tables), origin: `checkpoint ${path} (registry version ${latest.version})` };
+      return {
+        model: await instantiateModel(bytes, latest.version, `checkpoint ${path}`, null, undefined, false, registry.tables),
+        origin: `checkpoint ${path} (registry version ${latest.version})`,
+      };
     }
     const loaded = await instantiateModel(bytes, 0, `checkpoint ${path}`, null, undefined, false, registry.tables);
     const pointer = registry.publish(servingModelCheckpoint(loaded, { source: path }));
     // The published bytes hold exactly this ranker's state: serve the object we have.
-    return { model: { ...loaded, version: pointer.version, sha256: pointer.sha256 }, origin: `checkpoint ${path}, published as registry version ${pointer.version}` };
+    return {
+      model: { ...loaded, version: pointer.version, sha256: pointer.sha256 },
+      origin: `checkpoint ${path}, published as registry version ${pointer.version}`,
+    };
   }
   const latest = await registry.loadLatest();
   if (latest) return { model: latest, origin: `registry ${registry.dir} version ${latest.version}` };
@@ -114,7 +131,10 @@ export async function initialModel(registry: ModelRegistry, options: OnlineSyste
   const fresh = await freshModel(agent, spec, options.seed, options.agentConfig ?? { ...DEFAULT_SERVING_AGENT_CONFIG });
   const pointer = registry.publish(servingModelCheckpoint(fresh, { source: 'fresh default model' }));
   const model = { ...fresh, version: pointer.version, sha256: pointer.sha256 };
-  return { model, origin: `fresh ${agent} over a synthetic catalog (${size.users} users, ${size.items} items, seed ${options.seed}), published as registry version ${pointer.version}` };
+  return {
+    model,
+    origin: `fresh ${agent} over a synthetic catalog (${size.users} users, ${size.items} items, seed ${options.seed}), published as registry version ${pointer.version}`,
+  };
 }
 
 export async function startOnlineSystem(options: OnlineSystemOptions): Promise<OnlineSystem> {
@@ -134,29 +154,47 @@ export async function startOnlineSystem(options: OnlineSystemOptions): Promise<O
     stream = new MemorySampleStream();
   }
   const service = await createRankingService({
-    model, registry, store, stream,
+    model,
+    registry,
+    store,
+    stream,
     pipeline: options.joiner ? { joiner: options.joiner } : {},
     ...(options.auth ? { auth: options.auth } : {}),
-    reloadIntervalMs: options.reloadIntervalMs, tickIntervalMs: options.tickIntervalMs,
+    reloadIntervalMs: options.reloadIntervalMs,
+    tickIntervalMs: options.tickIntervalMs,
     log: options.log,
   });
   let trainer: InlineTrainer | null = null;
   if (options.inlineTrainer ?? true) {
     const trainerOptions = { publishEverySamples: 64, ...options.trainer };
     if (options.trainerInWorker ?? true) {
-      trainer = new TrainerThread(stream, registry.dir, registry.tables, trainerOptions, () => { void service.holder.checkNow(); });
+      trainer = new TrainerThread(stream, registry.dir, registry.tables, trainerOptions, () => {
+        void service.holder.checkNow();
+      });
     } else {
       const t = new OnlineTrainer(model, stream, registry, trainerOptions);
-      const done = t.run(() => { void service.holder.checkNow(); });
+      const done = t.run(() => {
+        void service.holder.checkNow();
+      });
       trainer = {
-        get stats() { return t.stats; },
-        get error() { return t.stats.lastError; },
-        async stop() { t.stop(); await done; },
+        get stats() {
+          return t.stats;
+        },
+        get error() {
+          return t.stats.lastError;
+        },
+        async stop() {
+          t.stop();
+          await done;
+        },
       };
     }
   }
   return {
-    service, registry, trainer, origin,
+    service,
+    registry,
+    trainer,
+    origin,
     async close() {
       await trainer?.stop();
       await service.close();

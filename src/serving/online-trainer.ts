@@ -80,7 +80,8 @@ export interface TrainedEntries {
 /** The stream record of a loaded version, if it has a valid one. */
 export function trainedEntriesOf(model: ServingModel): TrainedEntries | null {
   const r = (model.online as { stream?: Partial<TrainedEntries> } | undefined)?.stream;
-  if (!r || typeof r.group !== 'string' || typeof r.consumer !== 'string' || !Array.isArray(r.entries) || !r.entries.every((e) => typeof e === 'string')) return null;
+  if (!r || typeof r.group !== 'string' || typeof r.consumer !== 'string' || !Array.isArray(r.entries) || !r.entries.every((e) => typeof e === 'string'))
+    return null;
   if (![r.samples, r.entriesTotal, r.samplesTotal].every((n) => Number.isInteger(n) && (n as number) >= 0)) return null;
   return r as TrainedEntries;
 }
@@ -143,7 +144,17 @@ export class OnlineTrainer {
     this.options = { ...DEFAULT_ONLINE_TRAINER_OPTIONS, ...options };
     this.lastGoodBytes = base.ranker.save();
     this.ranker = this.rebuild(this.lastGoodBytes);
-    this.stats = { samplesConsumed: 0, entriesConsumed: 0, steps: 0, published: 0, lastPublishedVersion: base.version, divergences: 0, entriesAlreadyTrained: 0, errors: 0, lastLosses: {} };
+    this.stats = {
+      samplesConsumed: 0,
+      entriesConsumed: 0,
+      steps: 0,
+      published: 0,
+      lastPublishedVersion: base.version,
+      divergences: 0,
+      entriesAlreadyTrained: 0,
+      errors: 0,
+      lastLosses: {},
+    };
     const record = trainedEntriesOf(base);
     this.entriesTotal = record?.entriesTotal ?? 0;
     this.samplesTotal = record?.samplesTotal ?? 0;
@@ -170,7 +181,10 @@ export class OnlineTrainer {
       if (known.length > 0) {
         for (const e of known) this.inBase.delete(e.id);
         this.stats.entriesAlreadyTrained += known.length;
-        await this.stream.ack(o.group, known.map((e) => e.id));
+        await this.stream.ack(
+          o.group,
+          known.map((e) => e.id),
+        );
         entries = entries.filter((e) => !known.includes(e));
       }
     }
@@ -218,11 +232,18 @@ export class OnlineTrainer {
     const bytes = this.ranker.save();
     const trained = this.unacked;
     const stream: TrainedEntries = {
-      group: this.options.group, consumer: this.options.consumer, entries: trained, samples: this.samplesSincePublish,
-      entriesTotal: this.entriesTotal + trained.length, samplesTotal: this.samplesTotal + this.samplesSincePublish,
+      group: this.options.group,
+      consumer: this.options.consumer,
+      entries: trained,
+      samples: this.samplesSincePublish,
+      entriesTotal: this.entriesTotal + trained.length,
+      samplesTotal: this.samplesTotal + this.samplesSincePublish,
     };
     const ckpt = modelCheckpoint(this.base.agent, this.base.agentConfig, bytes, this.base.catalogSpec, this.base.agentSeed, {
-      parentVersion: this.stats.lastPublishedVersion, samplesConsumed: this.stats.samplesConsumed, steps: this.stats.steps, stream,
+      parentVersion: this.stats.lastPublishedVersion,
+      samplesConsumed: this.stats.samplesConsumed,
+      steps: this.stats.steps,
+      stream,
     });
     const pointer = this.registry.publish(ckpt);
     this.lastGoodBytes = bytes;
@@ -296,7 +317,10 @@ export function samplesToSessions(batch: SampleBatch, giftReward: 'flag' | 'log1
   for (let i = 0; i < batch.count; i++) {
     const u = batch.user[i]!;
     let rows = byUser.get(u);
-    if (rows === undefined) { rows = []; byUser.set(u, rows); }
+    if (rows === undefined) {
+      rows = [];
+      byUser.set(u, rows);
+    }
     rows.push(i);
   }
   const sessions: SessionTrace[] = [];

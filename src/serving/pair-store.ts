@@ -127,7 +127,15 @@ export class MemoryPairStore implements PairFeatureStore {
   }
 
   status(): PairStoreStatus {
-    return { kind: 'memory', healthy: true, pairs: this.pairs.size, readFailures: 0, deferredUpdates: 0, droppedUpdates: this.evicted, appliedUpdates: this.applied };
+    return {
+      kind: 'memory',
+      healthy: true,
+      pairs: this.pairs.size,
+      readFailures: 0,
+      deferredUpdates: 0,
+      droppedUpdates: this.evicted,
+      appliedUpdates: this.applied,
+    };
   }
 
   close(): Promise<void> {

@@ -42,7 +42,8 @@ export function parseRedisNodes(url: string): { nodes: { host: string; port: num
     const at = hp.lastIndexOf(':');
     const host = at > 0 ? hp.slice(0, at) : hp;
     const port = at > 0 ? Number(hp.slice(at + 1)) : 6379;
-    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new RedisUrlError(`bad node ${JSON.stringify(hp)} in Redis URL ${JSON.stringify(url)}; expected HOST:PORT`);
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw new RedisUrlError(`bad node ${JSON.stringify(hp)} in Redis URL ${JSON.stringify(url)}; expected HOST:PORT`);
     return { host, port };
   });
   const out: ReturnType<typeof parseRedisNodes> = { nodes, tls: m[1] === 'rediss' };
@@ -58,7 +59,8 @@ export function parseRedisNodes(url: string): { nodes: { host: string; port: num
  * the tag, so it is refused.
  */
 export function hashTag(prefix: string, tag: string | number): string {
-  if (/[{}]/.test(prefix)) throw new RedisUrlError(`Redis key prefix ${JSON.stringify(prefix)} must not contain { or } (they would change the keys' hash tags)`);
+  if (/[{}]/.test(prefix))
+    throw new RedisUrlError(`Redis key prefix ${JSON.stringify(prefix)} must not contain { or } (they would change the keys' hash tags)`);
   return `{${tag}}`;
 }
 
@@ -90,17 +92,26 @@ export class RedisConnection {
         redisOptions: { ...common, ...(username ? { username } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls: {} } : {}) },
       });
     } else {
-      if (parseRedisNodes(options.url).nodes.length > 1) throw new RedisUrlError(`Redis URL ${JSON.stringify(options.url)} lists several nodes; that is a cluster's seed list (use cluster mode: --redis-cluster)`);
+      if (parseRedisNodes(options.url).nodes.length > 1)
+        throw new RedisUrlError(
+          `Redis URL ${JSON.stringify(options.url)} lists several nodes; that is a cluster's seed list (use cluster mode: --redis-cluster)`,
+        );
       this.client = new Redis(options.url, { ...common, lazyConnect: true, retryStrategy: (times) => Math.min(50 * times, maxDelay) });
     }
     this.client.on('ready', () => {
       this.ready = true;
       for (const l of this.readyListeners) l();
     });
-    this.client.on('close', () => { this.ready = false; });
-    this.client.on('end', () => { this.ready = false; });
+    this.client.on('close', () => {
+      this.ready = false;
+    });
+    this.client.on('end', () => {
+      this.ready = false;
+    });
     // Without a listener ioredis prints every connection error as unhandled.
-    this.client.on('error', (err: Error) => { this.lastError = err.message; });
+    this.client.on('error', (err: Error) => {
+      this.lastError = err.message;
+    });
   }
 
   /** Starts connecting; resolves once connected, or after the first failure (recovery continues in the background). */

@@ -68,7 +68,11 @@ end
 return 1
 `;
 
-interface Deferred { user: number; author: number; delta: Float32Array }
+interface Deferred {
+  user: number;
+  author: number;
+  delta: Float32Array;
+}
 
 export class RedisPairStore implements PairFeatureStore {
   readonly kind = 'redis' as const;
@@ -101,7 +105,9 @@ export class RedisPairStore implements PairFeatureStore {
     });
     const every = options.resetCheckIntervalMs ?? 5000;
     if (every > 0) {
-      this.checkTimer = setInterval(() => { void this.checkReset(); }, every);
+      this.checkTimer = setInterval(() => {
+        void this.checkReset();
+      }, every);
       this.checkTimer.unref();
     }
   }
@@ -120,7 +126,10 @@ export class RedisPairStore implements PairFeatureStore {
    * slow; the next check tries again).
    */
   checkReset(): Promise<boolean> {
-    if (this.checking === null) this.checking = this.checkMarker().finally(() => { this.checking = null; });
+    if (this.checking === null)
+      this.checking = this.checkMarker().finally(() => {
+        this.checking = null;
+      });
     return this.checking;
   }
 
@@ -201,7 +210,10 @@ export class RedisPairStore implements PairFeatureStore {
     const byUser = new Map<number, (string | number)[]>();
     for (const u of updates) {
       let args = byUser.get(u.user);
-      if (args === undefined) { args = []; byUser.set(u.user, args); }
+      if (args === undefined) {
+        args = [];
+        byUser.set(u.user, args);
+      }
       args.push(u.author);
       for (let k = 0; k < PAIR_COUNT_DIM; k++) args.push(u.delta[k]!);
     }
@@ -253,8 +265,13 @@ export class RedisPairStore implements PairFeatureStore {
 
   status(): PairStoreStatus {
     const s: PairStoreStatus = {
-      kind: 'redis', healthy: this.conn.healthy, pairs: -1, readFailures: this.readFailures,
-      deferredUpdates: this.deferred.size, droppedUpdates: this.dropped, appliedUpdates: this.applied,
+      kind: 'redis',
+      healthy: this.conn.healthy,
+      pairs: -1,
+      readFailures: this.readFailures,
+      deferredUpdates: this.deferred.size,
+      droppedUpdates: this.dropped,
+      appliedUpdates: this.applied,
     };
     if (this.conn.lastError !== undefined) s.lastError = this.conn.lastError;
     s.resets = this.resets;

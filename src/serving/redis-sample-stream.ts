@@ -75,7 +75,9 @@ export class RedisSampleStream implements SampleStream {
     this.maxBuffered = options.maxBufferedEntries ?? 10_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
     this.producer = new RedisConnection({ url: options.url, cluster: this.cluster, commandTimeoutMs: 1000, name: 'rliv-sample-producer' });
-    this.producer.onReady(() => { void this.flushBuffer(); });
+    this.producer.onReady(() => {
+      void this.flushBuffer();
+    });
   }
 
   connect(): Promise<boolean> {
@@ -156,7 +158,17 @@ export class RedisSampleStream implements SampleStream {
       if (held === undefined) this.held.set(who, (held = new Set()));
       while (!this.drainedOwnPending.has(who)) {
         // Own unacknowledged entries (after a restart): each once, the page after the last one read.
-        const own = (await conn.client.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'STREAMS', this.key, this.pendingCursor.get(who) ?? '0')) as [Buffer, RawEntry[]][] | null;
+        const own = (await conn.client.callBuffer(
+          'XREADGROUP',
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          maxEntries,
+          'STREAMS',
+          this.key,
+          this.pendingCursor.get(who) ?? '0',
+        )) as [Buffer, RawEntry[]][] | null;
         const page = own?.[0]?.[1] ?? [];
         if (page.length === 0) {
           this.drainedOwnPending.add(who);
@@ -176,13 +188,28 @@ export class RedisSampleStream implements SampleStream {
       }
       if (now - this.lastClaimAt > Math.min(this.claimIdleMs, 10_000)) {
         this.lastClaimAt = now;
-        const claimed = (await conn.client.callBuffer('XAUTOCLAIM', this.key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', maxEntries)) as unknown as [Buffer, RawEntry[]];
+        const claimed = (await conn.client.callBuffer('XAUTOCLAIM', this.key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', maxEntries)) as unknown as [
+          Buffer,
+          RawEntry[],
+        ];
         // Entries this object holds (delivered, not yet acknowledged) are not delivered twice.
         const others = claimed[1].filter(([id]) => !held!.has(id.toString()));
         const entries = await this.decode(conn, group, [[Buffer.from(this.key), others]]);
         if (entries.length > 0) return this.hold(held, entries);
       }
-      const fresh = await conn.client.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxEntries, 'BLOCK', Math.max(1, Math.min(blockMs, 5000)), 'STREAMS', this.key, '>');
+      const fresh = await conn.client.callBuffer(
+        'XREADGROUP',
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        maxEntries,
+        'BLOCK',
+        Math.max(1, Math.min(blockMs, 5000)),
+        'STREAMS',
+        this.key,
+        '>',
+      );
       return this.hold(held, await this.decode(conn, group, fresh as [Buffer, RawEntry[]][] | null));
     } catch (err) {
       conn.lastError = (err as Error).message;
@@ -203,7 +230,10 @@ export class RedisSampleStream implements SampleStream {
         const id = idBuf.toString();
         let data: Buffer | undefined;
         if (fields) for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === 'd') data = fields[i + 1];
-        if (data === undefined) { bad.push(id); continue; }
+        if (data === undefined) {
+          bad.push(id);
+          continue;
+        }
         try {
           out.push({ id, batch: decodeSamples(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) });
         } catch (err) {
@@ -231,8 +261,12 @@ export class RedisSampleStream implements SampleStream {
 
   status(): SampleStreamStatus {
     const s: SampleStreamStatus = {
-      kind: 'redis', healthy: this.producer.healthy, publishedEntries: this.publishedEntries, publishedSamples: this.publishedSamples,
-      bufferedEntries: this.buffer.length, droppedEntries: this.dropped,
+      kind: 'redis',
+      healthy: this.producer.healthy,
+      publishedEntries: this.publishedEntries,
+      publishedSamples: this.publishedSamples,
+      bufferedEntries: this.buffer.length,
+      droppedEntries: this.dropped,
     };
     if (this.producer.lastError !== undefined) s.lastError = this.producer.lastError;
     return s;

@@ -43,7 +43,8 @@ export class AuthTokenError extends Error {
 
 /** Checks a token read from a file (already trimmed); throws AuthTokenError saying what is wrong. */
 export function validateToken(token: string, source: string): string {
-  if (token.length < MIN_TOKEN_LENGTH) throw new AuthTokenError(`${source}: the token has ${token.length} characters; use at least ${MIN_TOKEN_LENGTH} (e.g. "openssl rand -hex 32 > FILE")`);
+  if (token.length < MIN_TOKEN_LENGTH)
+    throw new AuthTokenError(`${source}: the token has ${token.length} characters; use at least ${MIN_TOKEN_LENGTH} (e.g. "openssl rand -hex 32 > FILE")`);
   if (!/^[\x21-\x7e]+$/.test(token)) throw new AuthTokenError(`${source}: the token must be one line of printable ASCII without spaces`);
   return token;
 }
@@ -90,7 +91,10 @@ export function installRequestGuards(app: FastifyInstance, auth: ServiceAuthOpti
         counters.unauthorized++;
         const which = route === '/v1/rank' ? 'the rank token (rliv serve --rank-token-file)' : 'the write token (rliv serve --auth-token-file)';
         void reply.header('www-authenticate', 'Bearer realm="rliv"');
-        throw httpError(401, `${req.method} ${route} needs "Authorization: Bearer <token>" with ${which}; ${given === null ? 'none was given' : 'the token given is wrong'}`);
+        throw httpError(
+          401,
+          `${req.method} ${route} needs "Authorization: Bearer <token>" with ${which}; ${given === null ? 'none was given' : 'the token given is wrong'}`,
+        );
       }
     }
     const encoding = req.headers['content-encoding'];
@@ -191,7 +195,11 @@ function scanKeys(text: string): string | null {
       let escaped = false;
       for (i = start; i < n; i++) {
         const d = text.charCodeAt(i);
-        if (d === 92 /* \ */) { escaped = true; i++; continue; }
+        if (d === 92 /* \ */) {
+          escaped = true;
+          i++;
+          continue;
+        }
         if (d === 34) break;
       }
       const top = keys.length - 1;
@@ -260,7 +268,14 @@ export interface FeedbackCheckEvent {
  * first bad event (`where(i)`, e.g. "body/events/3") after counting every
  * bad one by reason. Nothing changes when it throws.
  */
-export function checkFeedback(joiner: LabelJoiner, events: readonly FeedbackCheckEvent[], nowMs: number, maxSkewMs: number, counters: GuardCounters, where: (i: number) => string): number[] {
+export function checkFeedback(
+  joiner: LabelJoiner,
+  events: readonly FeedbackCheckEvent[],
+  nowMs: number,
+  maxSkewMs: number,
+  counters: GuardCounters,
+  where: (i: number) => string,
+): number[] {
   const times = new Array<number>(events.length);
   let first: string | null = null;
   let bad = 0;
@@ -273,21 +288,33 @@ export function checkFeedback(joiner: LabelJoiner, events: readonly FeedbackChec
     const e = events[i]!;
     const at = where(i);
     if (e.time !== undefined && e.time > nowMs + maxSkewMs) {
-      refuse('futureTime', `${at}/time ${e.time} is ${Math.round((e.time - nowMs) / 1000)} s after the server clock (${nowMs}); at most ${maxSkewMs / 1000} s ahead is accepted (omit time to use the server's)`);
+      refuse(
+        'futureTime',
+        `${at}/time ${e.time} is ${Math.round((e.time - nowMs) / 1000)} s after the server clock (${nowMs}); at most ${maxSkewMs / 1000} s ahead is accepted (omit time to use the server's)`,
+      );
       continue;
     }
     const look = joiner.lookup(e.requestId, e.itemId);
     if (look.status === 'unknown') {
-      refuse('unknownRequest', `${at}/requestId "${e.requestId.slice(0, 64)}" was not issued by this service (or was issued before it restarted, or is too old to be remembered); feedback needs the requestId of a /v1/rank response`);
+      refuse(
+        'unknownRequest',
+        `${at}/requestId "${e.requestId.slice(0, 64)}" was not issued by this service (or was issued before it restarted, or is too old to be remembered); feedback needs the requestId of a /v1/rank response`,
+      );
       continue;
     }
     if (look.status === 'otherItem') {
-      refuse('unknownItem', `${at}/itemId ${e.itemId} was not ranked in request "${e.requestId.slice(0, 64)}"; feedback is accepted only for the items of that response`);
+      refuse(
+        'unknownItem',
+        `${at}/itemId ${e.itemId} was not ranked in request "${e.requestId.slice(0, 64)}"; feedback is accepted only for the items of that response`,
+      );
       continue;
     }
     if (look.status === 'pending') {
       if (e.time !== undefined && e.time < look.timeMs) {
-        refuse('beforeImpression', `${at}/time ${e.time} is before the impression of item ${e.itemId} at ${look.timeMs}; feedback cannot precede its impression (omit time to use the server's)`);
+        refuse(
+          'beforeImpression',
+          `${at}/time ${e.time} is before the impression of item ${e.itemId} at ${look.timeMs}; feedback cannot precede its impression (omit time to use the server's)`,
+        );
         continue;
       }
       times[i] = e.time ?? Math.max(nowMs, look.timeMs);

@@ -19,10 +19,15 @@ export class SampleCodecError extends Error {
 function columns(b: SampleBatch, n: number): ArrayBufferView[] {
   return [
     b.timeMs.subarray(0, n), // Float64 first keeps every column naturally aligned after a 24-byte prefix
-    b.user.subarray(0, n), b.item.subarray(0, n), b.author.subarray(0, n),
-    b.userFeatures.subarray(0, n * b.userFeatureDim), b.itemFeatures.subarray(0, n * b.itemFeatureDim),
-    b.pairCounts.subarray(0, n * PAIR_COUNT_DIM), b.nextPairCounts.subarray(0, n * PAIR_COUNT_DIM),
-    b.rewards.subarray(0, n * TOWER_COUNT), b.giftLabel.subarray(0, n),
+    b.user.subarray(0, n),
+    b.item.subarray(0, n),
+    b.author.subarray(0, n),
+    b.userFeatures.subarray(0, n * b.userFeatureDim),
+    b.itemFeatures.subarray(0, n * b.itemFeatureDim),
+    b.pairCounts.subarray(0, n * PAIR_COUNT_DIM),
+    b.nextPairCounts.subarray(0, n * PAIR_COUNT_DIM),
+    b.rewards.subarray(0, n * TOWER_COUNT),
+    b.giftLabel.subarray(0, n),
   ];
 }
 

@@ -94,7 +94,9 @@ export class SamplePipeline {
   private track(p: Promise<unknown>): void {
     const guarded = p.catch(() => undefined); // backends never reject by contract; this keeps a bug from becoming an unhandled rejection
     this.inflight.push(guarded);
-    void guarded.then(() => { this.inflight = this.inflight.filter((x) => x !== guarded); });
+    void guarded.then(() => {
+      this.inflight = this.inflight.filter((x) => x !== guarded);
+    });
   }
 
   /** Advances the joiner to `nowMs` and writes pending samples and store updates. */

@@ -103,7 +103,8 @@ export class MemorySampleStream implements SampleStream {
 
   constructor(options: Partial<MemorySampleStreamOptions> = {}) {
     this.maxLength = options.maxLength ?? DEFAULT_STREAM_MAX_ENTRIES;
-    if (!(Number.isInteger(this.maxLength) && this.maxLength >= 1)) throw new RangeError(`MemorySampleStream: maxLength must be a positive integer, got ${this.maxLength}`);
+    if (!(Number.isInteger(this.maxLength) && this.maxLength >= 1))
+      throw new RangeError(`MemorySampleStream: maxLength must be a positive integer, got ${this.maxLength}`);
   }
 
   publish(batch: SampleBatch): Promise<void> {
@@ -116,7 +117,10 @@ export class MemorySampleStream implements SampleStream {
       this.entries[this.head++] = undefined as never; // release the bytes now
       this.firstSeq = gone.seq + 1;
       for (const g of this.groups.values()) {
-        if (g.next <= gone.seq) { g.next = gone.seq + 1; this.dropped++; }
+        if (g.next <= gone.seq) {
+          g.next = gone.seq + 1;
+          this.dropped++;
+        }
         g.pending.delete(String(gone.seq));
       }
     }
@@ -164,8 +168,14 @@ export class MemorySampleStream implements SampleStream {
     }
     if (g.next >= this.nextSeq && blockMs > 0 && !this.closed) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { this.waiters = this.waiters.filter((w) => w !== wake); resolve(); }, blockMs);
-        const wake = () => { clearTimeout(timer); resolve(); };
+        const timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== wake);
+          resolve();
+        }, blockMs);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
         this.waiters.push(wake);
       });
     }
@@ -200,7 +210,14 @@ export class MemorySampleStream implements SampleStream {
   }
 
   status(): SampleStreamStatus {
-    return { kind: 'memory', healthy: true, publishedEntries: this.publishedEntries, publishedSamples: this.publishedSamples, bufferedEntries: 0, droppedEntries: this.dropped };
+    return {
+      kind: 'memory',
+      healthy: true,
+      publishedEntries: this.publishedEntries,
+      publishedSamples: this.publishedSamples,
+      bufferedEntries: 0,
+      droppedEntries: this.dropped,
+    };
   }
 
   close(): Promise<void> {

@@ -34,8 +34,15 @@ import { fuseScores } from '../agents/score-fusion.js';
 import type { Catalog } from '../world/catalog.js';
 import { SESSION_SUMMARY_DIM } from '../environment/trace.js';
 import {
-  MAX_CANDIDATES, feedbackBatchBodySchema, feedbackBodySchema, feedbackResponseSchema, rankBodySchema, rankResponseSchema,
-  type FeedbackBatchBody, type FeedbackBody, type RankBody,
+  MAX_CANDIDATES,
+  feedbackBatchBodySchema,
+  feedbackBodySchema,
+  feedbackResponseSchema,
+  rankBodySchema,
+  rankResponseSchema,
+  type FeedbackBatchBody,
+  type FeedbackBody,
+  type RankBody,
 } from './api-schemas.js';
 import { CatalogFeatureViews } from './feature-views.js';
 import { CallbackMetric, Counter, Histogram, LATENCY_BUCKETS_S, MetricsRegistry } from './metrics.js';
@@ -88,7 +95,10 @@ export interface RankingService {
 
 /** A client error with the HTTP status and a message naming the field. */
 class RequestError extends Error {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -102,13 +112,25 @@ const ZERO_SUMMARY = new Float32Array(SESSION_SUMMARY_DIM);
  * steady traffic allocates none (they were ~12 KB of ArrayBuffers per
  * request, whose external-memory accounting started extra collections).
  */
-interface RankScratch { items: Int32Array; authors: Int32Array; counts: Float32Array; scores: Float32Array; base: Float64Array; finite: Float32Array; fused: Float32Array }
+interface RankScratch {
+  items: Int32Array;
+  authors: Int32Array;
+  counts: Float32Array;
+  scores: Float32Array;
+  base: Float64Array;
+  finite: Float32Array;
+  fused: Float32Array;
+}
 
 function newRankScratch(): RankScratch {
   return {
-    items: new Int32Array(MAX_CANDIDATES), authors: new Int32Array(MAX_CANDIDATES),
-    counts: new Float32Array(MAX_CANDIDATES * PAIR_COUNT_DIM), scores: new Float32Array(MAX_CANDIDATES),
-    base: new Float64Array(MAX_CANDIDATES), finite: new Float32Array(MAX_CANDIDATES), fused: new Float32Array(MAX_CANDIDATES),
+    items: new Int32Array(MAX_CANDIDATES),
+    authors: new Int32Array(MAX_CANDIDATES),
+    counts: new Float32Array(MAX_CANDIDATES * PAIR_COUNT_DIM),
+    scores: new Float32Array(MAX_CANDIDATES),
+    base: new Float64Array(MAX_CANDIDATES),
+    finite: new Float32Array(MAX_CANDIDATES),
+    fused: new Float32Array(MAX_CANDIDATES),
   };
 }
 
@@ -129,9 +151,15 @@ function baseScoresOf(body: RankBody, n: number, out: Float64Array): Float64Arra
       given++;
     }
   }
-  if (given > 0 && given < n) throw new RequestError(400, `body/candidates/${firstMissing}/baseScore is missing: give a baseScore for every candidate or for none (${given} of ${n} have one)`);
-  if (given === n && body.fusionWeight === undefined) throw new RequestError(400, 'body/fusionWeight is required when the candidates carry baseScore (0 ranks by the base score alone)');
-  if (given === 0 && body.fusionWeight !== undefined) throw new RequestError(400, 'body/fusionWeight needs a baseScore on every candidate (what the production ranking model scored)');
+  if (given > 0 && given < n)
+    throw new RequestError(
+      400,
+      `body/candidates/${firstMissing}/baseScore is missing: give a baseScore for every candidate or for none (${given} of ${n} have one)`,
+    );
+  if (given === n && body.fusionWeight === undefined)
+    throw new RequestError(400, 'body/fusionWeight is required when the candidates carry baseScore (0 ranks by the base score alone)');
+  if (given === 0 && body.fusionWeight !== undefined)
+    throw new RequestError(400, 'body/fusionWeight needs a baseScore on every candidate (what the production ranking model scored)');
   return given === n ? out.subarray(0, n) : null;
 }
 
@@ -176,30 +204,48 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   const nonFinite = metrics.add(new Counter('rliv_nonfinite_scores_total', 'Scores that were NaN or infinite (ranked last, reported as 0)'));
   metrics.add(new CallbackMetric('rliv_model_version', 'Registry version of the model being served', 'gauge', () => holder.current.version));
   metrics.add(new CallbackMetric('rliv_model_reloads_total', 'Model versions loaded by hot reload', 'counter', () => holder.reload.reloads));
-  metrics.add(new CallbackMetric('rliv_model_reload_failures_total', 'Model versions refused (corrupt or unloadable)', 'counter', () => holder.reload.failures));
+  metrics.add(
+    new CallbackMetric('rliv_model_reload_failures_total', 'Model versions refused (corrupt or unloadable)', 'counter', () => holder.reload.failures),
+  );
   metrics.add(new CallbackMetric('rliv_store_degraded', '1 while the pair-count store is unavailable', 'gauge', () => (store.status().healthy ? 0 : 1)));
   metrics.add(new CallbackMetric('rliv_stream_degraded', '1 while the sample stream is unavailable', 'gauge', () => (stream.status().healthy ? 0 : 1)));
   metrics.add(new CallbackMetric('rliv_store_read_failures_total', 'Pair-count reads answered with defaults', 'counter', () => store.status().readFailures));
-  metrics.add(new CallbackMetric('rliv_store_resets_total', 'Times the Redis pair store was found emptied (restarted without persistence, or flushed): every earlier pair count lost', 'counter', () => store.status().resets ?? 0));
-  metrics.add(new CallbackMetric('rliv_store_updates_total', 'Pair-count ASA updates by outcome', 'counter', () => {
-    const s = store.status();
-    return [
-      { labels: { result: 'applied' }, value: s.appliedUpdates },
-      { labels: { result: 'deferred' }, value: s.deferredUpdates },
-      { labels: { result: 'dropped' }, value: s.droppedUpdates },
-    ];
-  }));
-  metrics.add(new CallbackMetric('rliv_stream_samples_published_total', 'ASA samples published to the sample stream', 'counter', () => stream.status().publishedSamples));
-  metrics.add(new CallbackMetric('rliv_stream_entries_total', 'Sample stream entries by outcome', 'counter', () => {
-    const s = stream.status();
-    return [
-      { labels: { result: 'published' }, value: s.publishedEntries },
-      { labels: { result: 'buffered' }, value: s.bufferedEntries },
-      { labels: { result: 'dropped' }, value: s.droppedEntries },
-    ];
-  }));
-  metrics.add(new CallbackMetric('rliv_joiner_events_total', 'Label joiner events by outcome', 'counter', () =>
-    Object.entries(pipeline.joiner.counters).map(([k, v]) => ({ labels: { outcome: k }, value: v }))));
+  metrics.add(
+    new CallbackMetric(
+      'rliv_store_resets_total',
+      'Times the Redis pair store was found emptied (restarted without persistence, or flushed): every earlier pair count lost',
+      'counter',
+      () => store.status().resets ?? 0,
+    ),
+  );
+  metrics.add(
+    new CallbackMetric('rliv_store_updates_total', 'Pair-count ASA updates by outcome', 'counter', () => {
+      const s = store.status();
+      return [
+        { labels: { result: 'applied' }, value: s.appliedUpdates },
+        { labels: { result: 'deferred' }, value: s.deferredUpdates },
+        { labels: { result: 'dropped' }, value: s.droppedUpdates },
+      ];
+    }),
+  );
+  metrics.add(
+    new CallbackMetric('rliv_stream_samples_published_total', 'ASA samples published to the sample stream', 'counter', () => stream.status().publishedSamples),
+  );
+  metrics.add(
+    new CallbackMetric('rliv_stream_entries_total', 'Sample stream entries by outcome', 'counter', () => {
+      const s = stream.status();
+      return [
+        { labels: { result: 'published' }, value: s.publishedEntries },
+        { labels: { result: 'buffered' }, value: s.bufferedEntries },
+        { labels: { result: 'dropped' }, value: s.droppedEntries },
+      ];
+    }),
+  );
+  metrics.add(
+    new CallbackMetric('rliv_joiner_events_total', 'Label joiner events by outcome', 'counter', () =>
+      Object.entries(pipeline.joiner.counters).map(([k, v]) => ({ labels: { outcome: k }, value: v })),
+    ),
+  );
   metrics.add(new CallbackMetric('rliv_joiner_pending', 'Impressions waiting for their join window to close', 'gauge', () => pipeline.joiner.pendingCount));
   metrics.add(new CallbackMetric('rliv_joiner_early_feedback', 'Feedback events waiting for their impression', 'gauge', () => pipeline.joiner.earlyCount));
 
@@ -212,14 +258,36 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const code = err.statusCode;
     const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500;
-    const message = status === 500 ? `internal error: ${err.message}` : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedMediaTypeMessage(req.headers['content-type']) : err.message;
-    const error = status === 500 ? 'Internal Server Error' : status === 503 ? 'Service Unavailable' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : 'Bad Request';
+    const message =
+      status === 500
+        ? `internal error: ${err.message}`
+        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? unsupportedMediaTypeMessage(req.headers['content-type'])
+          : err.message;
+    const error =
+      status === 500
+        ? 'Internal Server Error'
+        : status === 503
+          ? 'Service Unavailable'
+          : status === 413
+            ? 'Payload Too Large'
+            : status === 415
+              ? 'Unsupported Media Type'
+              : status === 404
+                ? 'Not Found'
+                : status === 401
+                  ? 'Unauthorized'
+                  : 'Bad Request';
     if (status === 500) req.log.error({ err }, 'request failed');
     else req.log.info({ statusCode: status, message }, 'request refused');
     void reply.status(status).send({ statusCode: status, error, message });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /v1/catalog/items, GET /healthz, GET /metrics` });
+    void reply.status(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route ${req.method} ${req.url}; routes: POST /v1/rank, POST /v1/feedback, POST /v1/feedback/batch, GET /v1/catalog/items, GET /healthz, GET /metrics`,
+    });
   });
 
   // ---- authentication, body checks (before any route) ----
@@ -227,8 +295,14 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   installRequestGuards(app, options.auth ?? {}, guards);
   const maxSkewMs = options.maxFeedbackSkewMs ?? 60_000;
   metrics.add(new CallbackMetric('rliv_unauthorized_total', 'Requests refused for a missing or wrong bearer token', 'counter', () => guards.unauthorized));
-  metrics.add(new CallbackMetric('rliv_feedback_rejected_total', 'Feedback events refused (unknown request or item, time before the impression or ahead of the clock)', 'counter', () =>
-    Object.entries(guards.feedbackRejected).map(([reason, value]) => ({ labels: { reason }, value }))));
+  metrics.add(
+    new CallbackMetric(
+      'rliv_feedback_rejected_total',
+      'Feedback events refused (unknown request or item, time before the impression or ahead of the clock)',
+      'counter',
+      () => Object.entries(guards.feedbackRejected).map(([reason, value]) => ({ labels: { reason }, value })),
+    ),
+  );
 
   // ---- rank ----
   const requestIds = new RequestIds();
@@ -241,7 +315,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     const body = req.body as RankBody;
     const catalog = holder.current.catalog;
     const n = body.candidates.length;
-    if (body.userId >= catalog.numUsers) throw new RequestError(400, `body/userId ${body.userId} is not a user of the serving catalog (0..${catalog.numUsers - 1})`);
+    if (body.userId >= catalog.numUsers)
+      throw new RequestError(400, `body/userId ${body.userId} is not a user of the serving catalog (0..${catalog.numUsers - 1})`);
     if (stamp.length < catalog.numItems) stamp = new Int32Array(catalog.numItems);
     stampGen = (stampGen + 1) | 0 || 1;
     const scratch = scratchPool.pop() ?? newRankScratch();
@@ -258,9 +333,11 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     const authors = scratch.authors;
     for (let i = 0; i < n; i++) {
       const c = body.candidates[i]!;
-      if (c.itemId >= catalog.numItems) throw new RequestError(400, `body/candidates/${i}/itemId ${c.itemId} is not an item of the serving catalog (0..${catalog.numItems - 1})`);
+      if (c.itemId >= catalog.numItems)
+        throw new RequestError(400, `body/candidates/${i}/itemId ${c.itemId} is not an item of the serving catalog (0..${catalog.numItems - 1})`);
       const author = catalog.itemAuthor[c.itemId]!;
-      if (c.authorId !== author) throw new RequestError(400, `body/candidates/${i}/authorId ${c.authorId} does not match item ${c.itemId}, whose author is ${author}`);
+      if (c.authorId !== author)
+        throw new RequestError(400, `body/candidates/${i}/authorId ${c.authorId} does not match item ${c.itemId}, whose author is ${author}`);
       if (stamp[c.itemId] === stampGen) throw new RequestError(400, `body/candidates/${i}/itemId ${c.itemId} appears twice in candidates`);
       stamp[c.itemId] = stampGen;
       items[i] = c.itemId;
@@ -268,7 +345,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     }
     const base = baseScoresOf(body, n, scratch.base);
     const weights = body.towerWeights;
-    if (weights !== undefined && holder.current.ranker.towerLiv === null) throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
+    if (weights !== undefined && holder.current.ranker.towerLiv === null)
+      throw new RequestError(400, `body/towerWeights: model ${holder.current.agent} does not expose per-tower LIV; omit towerWeights`);
 
     const counts = scratch.counts;
     const storeOk = await store.read(body.userId, authors, n, counts);
@@ -276,7 +354,8 @@ export async function createRankingService(options: RankingServiceOptions): Prom
     const model = holder.current;
     if (model.catalog !== catalog) throw new RequestError(503, 'the model changed to another catalog during the request; retry');
     const towerLiv = model.ranker.towerLiv;
-    if (weights !== undefined && towerLiv === null) throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
+    if (weights !== undefined && towerLiv === null)
+      throw new RequestError(400, `body/towerWeights: model ${model.agent} does not expose per-tower LIV; omit towerWeights`);
     if (!storeOk) degradedRanks.inc();
 
     const request: RankRequest = { user: body.userId, candidates: items, candidatePairCounts: counts, summary: ZERO_SUMMARY };
@@ -286,7 +365,11 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       towerOut = new Float32Array(n * TOWER_COUNT);
       towerLiv!.livPerTower(request, towerOut);
       const untrained = combineTowerLivs(towerOut, n, towerWeightVector(weights), scores);
-      if (untrained !== null) throw new RequestError(400, `body/towerWeights/${untrained}: model ${model.agent} does not train the ${untrained} tower; give it weight 0 or leave it out`);
+      if (untrained !== null)
+        throw new RequestError(
+          400,
+          `body/towerWeights/${untrained}: model ${model.agent} does not train the ${untrained} tower; give it weight 0 or leave it out`,
+        );
     } else {
       model.ranker.score(request, scores);
     }
@@ -330,7 +413,11 @@ export async function createRankingService(options: RankingServiceOptions): Prom
       const item = items[c]!;
       let score = ranked[c]!;
       let modelScore = scores[c]!;
-      if (!Number.isFinite(modelScore)) { nonFinite.inc(); modelScore = 0; score = 0; }
+      if (!Number.isFinite(modelScore)) {
+        nonFinite.inc();
+        modelScore = 0;
+        score = 0;
+      }
       out[j] = {
         itemId: item,
         authorId: authors[c]!,
@@ -340,9 +427,14 @@ export async function createRankingService(options: RankingServiceOptions): Prom
         liv: livOfTop === null ? null : livObject(livOfTop, j),
       };
       pipeline.impression({
-        requestId, user: body.userId, item, author: authors[c]!, timeMs: t,
+        requestId,
+        user: body.userId,
+        item,
+        author: authors[c]!,
+        timeMs: t,
         pairCounts: counts.subarray(c * PAIR_COUNT_DIM, c * PAIR_COUNT_DIM + PAIR_COUNT_DIM),
-        userFeatures, itemFeatures: featureViews.item(item),
+        userFeatures,
+        itemFeatures: featureViews.item(item),
       });
     }
     return { requestId, modelVersion: model.version, degraded: !storeOk, items: out };
@@ -365,35 +457,56 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   });
 
   // ---- catalog lookup (lets a client build candidate lists: item ids with their authors) ----
-  app.get('/v1/catalog/items', {
-    schema: {
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        // Query values arrive as strings (type coercion is off for the JSON bodies' sake).
-        properties: { offset: { type: 'string', pattern: '^[0-9]{1,9}$' }, limit: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|[12][0-9][0-9]|300)$' } },
+  app.get(
+    '/v1/catalog/items',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          // Query values arrive as strings (type coercion is off for the JSON bodies' sake).
+          properties: { offset: { type: 'string', pattern: '^[0-9]{1,9}$' }, limit: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|[12][0-9][0-9]|300)$' } },
+        },
       },
     },
-  }, async (req) => {
-    const q = req.query as { offset?: string; limit?: string };
-    const catalog = holder.current.catalog;
-    const offset = Number(q.offset ?? 0);
-    const end = Math.min(catalog.numItems, offset + Number(q.limit ?? 20));
-    const items: { itemId: number; authorId: number }[] = [];
-    for (let i = offset; i < end; i++) items.push({ itemId: i, authorId: catalog.itemAuthor[i]! });
-    return { numItems: catalog.numItems, numUsers: catalog.numUsers, items };
-  });
+    async (req) => {
+      const q = req.query as { offset?: string; limit?: string };
+      const catalog = holder.current.catalog;
+      const offset = Number(q.offset ?? 0);
+      const end = Math.min(catalog.numItems, offset + Number(q.limit ?? 20));
+      const items: { itemId: number; authorId: number }[] = [];
+      for (let i = offset; i < end; i++) items.push({ itemId: i, authorId: catalog.itemAuthor[i]! });
+      return { numItems: catalog.numItems, numUsers: catalog.numUsers, items };
+    },
+  );
 
   // ---- health and metrics ----
   app.get('/healthz', async () => {
     const m = holder.current;
     const storeStatus = store.status();
     const streamStatus = stream.status();
-    const degraded = { store: !storeStatus.healthy, stream: !streamStatus.healthy, modelReload: holder.reload.pointerError !== undefined || (holder.reload.lastError !== undefined && holder.reload.lastFailedVersion !== undefined && holder.reload.lastFailedVersion > m.version) };
+    const degraded = {
+      store: !storeStatus.healthy,
+      stream: !streamStatus.healthy,
+      modelReload:
+        holder.reload.pointerError !== undefined ||
+        (holder.reload.lastError !== undefined && holder.reload.lastFailedVersion !== undefined && holder.reload.lastFailedVersion > m.version),
+    };
     return {
       status: degraded.store || degraded.stream || degraded.modelReload ? 'degraded' : 'ok',
       modelVersion: m.version,
-      model: { agent: m.agent, sha256: m.sha256, loadedAt: new Date(m.loadedAt).toISOString(), catalog: { users: m.catalog.numUsers, authors: m.catalog.numAuthors, items: m.catalog.numItems, ...publicCatalogDescription(m.catalogSpec.description) }, perTowerLiv: m.ranker.towerLiv !== null },
+      model: {
+        agent: m.agent,
+        sha256: m.sha256,
+        loadedAt: new Date(m.loadedAt).toISOString(),
+        catalog: {
+          users: m.catalog.numUsers,
+          authors: m.catalog.numAuthors,
+          items: m.catalog.numItems,
+          ...publicCatalogDescription(m.catalogSpec.description),
+        },
+        perTowerLiv: m.ranker.towerLiv !== null,
+      },
       degraded,
       store: storeStatus,
       stream: streamStatus,
@@ -404,7 +517,7 @@ export async function createRankingService(options: RankingServiceOptions): Prom
   });
   app.get('/metrics', async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return metrics.render() + await processMetricsText();
+    return metrics.render() + (await processMetricsText());
   });
 
   // ---- timers ----
@@ -415,7 +528,11 @@ export async function createRankingService(options: RankingServiceOptions): Prom
 
   let closed = false;
   return {
-    app, holder, pipeline, store, stream,
+    app,
+    holder,
+    pipeline,
+    store,
+    stream,
     async close() {
       if (closed) return;
       closed = true;

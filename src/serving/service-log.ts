@@ -40,7 +40,8 @@ export class LogLevelError extends RangeError {
 /** The Fastify `logger` option: pino with `level`, writing to `destination`. */
 export function fastifyLoggerOptions(options: ServiceLogOptions = {}): { level: LogLevel; stream: DestinationStream } {
   const level = options.level ?? 'warn';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new LogLevelError(`log level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(level)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new LogLevelError(`log level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(level)}`);
   return { level, stream: options.destination ?? pino.destination({ dest: 2, sync: false }) };
 }
 
@@ -71,7 +72,10 @@ export function watchServiceHealth(log: FastifyBaseLogger, sources: ServiceHealt
   const check = (): void => {
     if (holder.reload.failures > failures) {
       failures = holder.reload.failures;
-      log.warn({ version: holder.reload.lastFailedVersion, error: holder.reload.lastError, servingVersion: holder.current.version }, 'model version refused by hot reload; the current version keeps serving');
+      log.warn(
+        { version: holder.reload.lastFailedVersion, error: holder.reload.lastError, servingVersion: holder.current.version },
+        'model version refused by hot reload; the current version keeps serving',
+      );
     }
     const s = store.status();
     if (s.healthy !== storeHealthy) {
@@ -81,7 +85,10 @@ export function watchServiceHealth(log: FastifyBaseLogger, sources: ServiceHealt
       if (s.healthy) readFailures = s.readFailures;
     } else if (s.healthy && s.readFailures > readFailures) {
       // An outage shorter than one poll: it still left requests ranked with defaults.
-      log.warn({ store: store.kind, readsWithDefaults: s.readFailures - readFailures, error: s.lastError }, 'pair-count store was briefly unavailable: some requests were ranked with default pair counts');
+      log.warn(
+        { store: store.kind, readsWithDefaults: s.readFailures - readFailures, error: s.lastError },
+        'pair-count store was briefly unavailable: some requests were ranked with default pair counts',
+      );
       readFailures = s.readFailures;
     }
     const t = stream.status();

@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const base = await registry.loadLatest();
   if (base === null) throw new Error(`no model in registry ${data.modelsDir}`);
   const trainer = new OnlineTrainer(base, new PortSampleStream(port), registry, data.options);
-  port.on('message', (m: { type: string }) => { if (m.type === 'stop') trainer.stop(); });
+  port.on('message', (m: { type: string }) => {
+    if (m.type === 'stop') trainer.stop();
+  });
   port.postMessage({ type: 'ready', version: base.version });
   await trainer.run((p) => port.postMessage({ type: 'published', version: p.version, stats: { ...trainer.stats } }));
   port.postMessage({ type: 'stopped', stats: { ...trainer.stats } });

@@ -33,10 +33,7 @@
  * stream seeded by one draw of the caller's Rng per batch.
  */
 import { readFileSync } from 'node:fs';
-import {
-  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
-  PC_FOLLOW as PC_FOLLOW_,
-} from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM as PAIR_COUNT_DIM_, PC_FOLLOW as PC_FOLLOW_ } from '../data/interaction-kinds.js';
 import { EmbeddingTable, Mlp, ParamsFormatError, Rng, deserializeParams, readParamsMeta, saveParams, Param } from '../numeric/index.js';
 import { gemmAt } from '../numeric/gemm.js';
 import { addRowsAt, reluRange } from '../numeric/kernels.js';
@@ -153,12 +150,23 @@ export interface LearnedSimulatorShape {
 }
 
 export const DEFAULT_SIMULATOR_SHAPE: LearnedSimulatorShape = {
-  embeddingDim: 8, embeddingRows: 1 << 18, hidden: [64, 32], crossRows: 'separate', repeatBuckets: 'log2', logSourceInput: true, sessionContext: 'offset', selectionDim: 16,
+  embeddingDim: 8,
+  embeddingRows: 1 << 18,
+  hidden: [64, 32],
+  crossRows: 'separate',
+  repeatBuckets: 'log2',
+  logSourceInput: true,
+  sessionContext: 'offset',
+  selectionDim: 16,
 };
 
 /** The shape options of files saved before an option existed (what they were fitted with). */
 export const LEGACY_SIMULATOR_SHAPE: Pick<LearnedSimulatorShape, 'crossRows' | 'repeatBuckets' | 'logSourceInput' | 'sessionContext' | 'selectionDim'> = {
-  crossRows: 'shared', repeatBuckets: 'linear', logSourceInput: false, sessionContext: 'trunk', selectionDim: 0,
+  crossRows: 'shared',
+  repeatBuckets: 'linear',
+  logSourceInput: false,
+  sessionContext: 'trunk',
+  selectionDim: 0,
 };
 /** Click-logit offsets per (log source, repeat kind: author or tag, bucket): see {@link LearnedSimulatorShape.sessionContext}. */
 const OFFSET_BUCKETS = 16;
@@ -187,7 +195,10 @@ export const DEFAULT_SIMULATOR_CALIBRATION: SimulatorCalibration = { playStd: [0
  * in factorization machines): latent user-item affinity is a dot product,
  * which a small MLP learns slowly from concatenated ids alone.
  */
-const SLOT_USER = 0, SLOT_ITEM = 1, SLOT_USER_PROFILE = 5, SLOT_ITEM_FEATURES = 6;
+const SLOT_USER = 0,
+  SLOT_ITEM = 1,
+  SLOT_USER_PROFILE = 5,
+  SLOT_ITEM_FEATURES = 6;
 const SLOT_PAIR = 7;
 const SLOT_CONTEXT = 14;
 const SLOT_USER_X_ITEM = 15;
@@ -202,9 +213,21 @@ const SHARED_CONTEXT_ROW = SHARED_PAIR_ROW + PAIR_COUNT_DIM * 16;
 const SHARED_PER_EXPOSURE = 4 + PAIR_COUNT_DIM;
 /** Default bound of the item projection cache (see LearnedSimulator.itemCacheSlots). */
 const ITEM_CACHE_SLOTS = 1 << 18;
-const FIELD_USER = 0, FIELD_ITEM = 1, FIELD_AUTHOR = 2, FIELD_TAG = 3, FIELD_DURATION = 4;
-const FIELD_USER_FEATURE = 10, FIELD_ITEM_FEATURE = 50, FIELD_PAIR = 90, FIELD_REPEAT_AUTHOR = 100, FIELD_REPEAT_TAG = 101, FIELD_POSITION = 102;
-const FIELD_CROSS_USER = 110, FIELD_CROSS_ITEM = 111, FIELD_CROSS_AUTHOR = 112, FIELD_LOG_SOURCE = 113;
+const FIELD_USER = 0,
+  FIELD_ITEM = 1,
+  FIELD_AUTHOR = 2,
+  FIELD_TAG = 3,
+  FIELD_DURATION = 4;
+const FIELD_USER_FEATURE = 10,
+  FIELD_ITEM_FEATURE = 50,
+  FIELD_PAIR = 90,
+  FIELD_REPEAT_AUTHOR = 100,
+  FIELD_REPEAT_TAG = 101,
+  FIELD_POSITION = 102;
+const FIELD_CROSS_USER = 110,
+  FIELD_CROSS_ITEM = 111,
+  FIELD_CROSS_AUTHOR = 112,
+  FIELD_LOG_SOURCE = 113;
 /** The three cross lookups (user, item, author factors) close every exposure's lookup list; they feed no slot directly. */
 const CROSS_LOOKUPS = 3;
 const NO_SLOT = -1;
@@ -291,15 +314,24 @@ export class LearnedSimulator implements ResponseModel {
    */
   itemCacheSlots = ITEM_CACHE_SLOTS;
 
-  constructor(readonly catalog: Catalog, shape: Partial<LearnedSimulatorShape> = {}, seed = 1, calibration: SimulatorCalibration = DEFAULT_SIMULATOR_CALIBRATION) {
+  constructor(
+    readonly catalog: Catalog,
+    shape: Partial<LearnedSimulatorShape> = {},
+    seed = 1,
+    calibration: SimulatorCalibration = DEFAULT_SIMULATOR_CALIBRATION,
+  ) {
     this.shape = { ...DEFAULT_SIMULATOR_SHAPE, ...shape };
     const s = this.shape;
     if (!Number.isInteger(s.embeddingDim) || s.embeddingDim < 1) throw new RangeError(`embeddingDim must be a positive integer, got ${s.embeddingDim}`);
-    if (s.crossRows !== 'separate' && s.crossRows !== 'shared') throw new RangeError(`crossRows must be "separate" or "shared", got ${JSON.stringify(s.crossRows)}`);
-    if (s.repeatBuckets !== 'log2' && s.repeatBuckets !== 'linear' && s.repeatBuckets !== 'none') throw new RangeError(`repeatBuckets must be "log2" or "linear", got ${JSON.stringify(s.repeatBuckets)}`);
-    if (s.sessionContext !== 'offset' && s.sessionContext !== 'trunk') throw new RangeError(`sessionContext must be "offset" or "trunk", got ${JSON.stringify(s.sessionContext)}`);
+    if (s.crossRows !== 'separate' && s.crossRows !== 'shared')
+      throw new RangeError(`crossRows must be "separate" or "shared", got ${JSON.stringify(s.crossRows)}`);
+    if (s.repeatBuckets !== 'log2' && s.repeatBuckets !== 'linear' && s.repeatBuckets !== 'none')
+      throw new RangeError(`repeatBuckets must be "log2" or "linear", got ${JSON.stringify(s.repeatBuckets)}`);
+    if (s.sessionContext !== 'offset' && s.sessionContext !== 'trunk')
+      throw new RangeError(`sessionContext must be "offset" or "trunk", got ${JSON.stringify(s.sessionContext)}`);
     if (typeof s.logSourceInput !== 'boolean') throw new RangeError(`logSourceInput must be true or false, got ${JSON.stringify(s.logSourceInput)}`);
-    if (!(Number.isInteger(s.selectionDim) && s.selectionDim >= 0)) throw new RangeError(`selectionDim must be an integer >= 0 (0 = no selection model), got ${JSON.stringify(s.selectionDim)}`);
+    if (!(Number.isInteger(s.selectionDim) && s.selectionDim >= 0))
+      throw new RangeError(`selectionDim must be an integer >= 0 (0 = no selection model), got ${JSON.stringify(s.selectionDim)}`);
     this.calibration = { ...calibration, playStd: [...calibration.playStd] };
     const rng = new Rng(seed);
     this.embedding = new EmbeddingTable({ rows: s.embeddingRows, dim: s.embeddingDim, name: 'simulator.embedding', initScale: 0.05 }, rng.fork('embedding'));
@@ -351,7 +383,9 @@ export class LearnedSimulator implements ResponseModel {
     this.crossAuthorRow = new Int32Array(catalog.numItems);
     for (let i = 0; i < catalog.numItems; i++) {
       this.crossItemRow[i] = separate ? e.rowOf(FIELD_CROSS_ITEM, catalog.itemRawId[i]! >>> 0) : this.itemRows[i * this.itemLookups]!;
-      this.crossAuthorRow[i] = separate ? e.rowOf(FIELD_CROSS_AUTHOR, catalog.authorRawId[catalog.itemAuthor[i]!]! >>> 0) : this.itemRows[i * this.itemLookups + 1]!;
+      this.crossAuthorRow[i] = separate
+        ? e.rowOf(FIELD_CROSS_AUTHOR, catalog.authorRawId[catalog.itemAuthor[i]!]! >>> 0)
+        : this.itemRows[i * this.itemLookups + 1]!;
     }
     this.sourceRows = s.logSourceInput ? Int32Array.of(e.rowOf(FIELD_LOG_SOURCE, 0), e.rowOf(FIELD_LOG_SOURCE, 1)) : new Int32Array(0);
     this.pairRows = new Int32Array(PAIR_COUNT_DIM * 16);
@@ -365,7 +399,12 @@ export class LearnedSimulator implements ResponseModel {
   }
 
   params(): Param[] {
-    return [this.embedding.table, ...this.mlp.params(), ...(this.clickOffsets ? [this.clickOffsets] : []), ...(this.selection ? [this.selection.table, this.selectionWeight!] : [])];
+    return [
+      this.embedding.table,
+      ...this.mlp.params(),
+      ...(this.clickOffsets ? [this.clickOffsets] : []),
+      ...(this.selection ? [this.selection.table, this.selectionWeight!] : []),
+    ];
   }
 
   /** The selection score r(u, i) of selection-model.ts; 0 without a selection model. */
@@ -423,9 +462,21 @@ export class LearnedSimulator implements ResponseModel {
    * `standardLog[e]` = 1 marks a standard-log (logging-policy) exposure for
    * the log-source input (absent: every exposure unselected, as in simulation).
    */
-  encode(count: number, user: Int32Array, item: Int32Array, pairCounts: Float32Array, repeatAuthor: Float32Array, repeatTag: Float32Array, position: Int32Array, rows: Int32Array, standardLog?: Uint8Array): void {
+  encode(
+    count: number,
+    user: Int32Array,
+    item: Int32Array,
+    pairCounts: Float32Array,
+    repeatAuthor: Float32Array,
+    repeatTag: Float32Array,
+    position: Int32Array,
+    rows: Int32Array,
+    standardLog?: Uint8Array,
+  ): void {
     const withSource = this.sourceRows.length > 0;
-    const L = this.lookups, lu = this.userLookups, li = this.itemLookups;
+    const L = this.lookups,
+      lu = this.userLookups,
+      li = this.itemLookups;
     for (let e = 0; e < count; e++) {
       let o = e * L;
       const ub = user[e]! * lu;
@@ -452,7 +503,9 @@ export class LearnedSimulator implements ResponseModel {
 
   /** Sums the looked-up embeddings into the input matrix x (count x inputDim). */
   gatherInput(rows: Int32Array, count: number, x: Float32Array): void {
-    const d = this.shape.embeddingDim, L = this.lookups, D = this.inputDim;
+    const d = this.shape.embeddingDim,
+      L = this.lookups,
+      D = this.inputDim;
     const table = this.embedding.table.value;
     x.fill(0, 0, count * D);
     for (let e = 0; e < count; e++) {
@@ -463,7 +516,9 @@ export class LearnedSimulator implements ResponseModel {
         const dst = xo + this.lookupSlot[l]! * d;
         for (let j = 0; j < d; j++) x[dst + j]! += table[src + j]!;
       }
-      const cu = rows[ro + L - 3]! * d, ci = rows[ro + L - 2]! * d, ca = rows[ro + L - 1]! * d;
+      const cu = rows[ro + L - 3]! * d,
+        ci = rows[ro + L - 2]! * d,
+        ca = rows[ro + L - 1]! * d;
       for (let j = 0; j < d; j++) {
         const u = table[cu + j]!;
         x[xo + SLOT_USER_X_ITEM * d + j] = u * table[ci + j]!;
@@ -479,19 +534,27 @@ export class LearnedSimulator implements ResponseModel {
    * callers; the crosses are recomputed from the rows).
    */
   scatterGrad(rows: Int32Array, count: number, dx: Float32Array, _x: Float32Array): void {
-    const d = this.shape.embeddingDim, L = this.lookups, D = this.inputDim;
+    const d = this.shape.embeddingDim,
+      L = this.lookups,
+      D = this.inputDim;
     const p = this.embedding.table;
     const g = p.grad;
     const table = p.value;
     for (let e = 0; e < count; e++) {
       const xo = e * D;
       const ro = e * L;
-      const ru = rows[ro + L - 3]!, ri = rows[ro + L - 2]!, ra = rows[ro + L - 1]!;
-      const cu = ru * d, ci = ri * d, ca = ra * d;
+      const ru = rows[ro + L - 3]!,
+        ri = rows[ro + L - 2]!,
+        ra = rows[ro + L - 1]!;
+      const cu = ru * d,
+        ci = ri * d,
+        ca = ra * d;
       for (let j = 0; j < d; j++) {
         const gx = dx[xo + SLOT_USER_X_ITEM * d + j]!;
         const ga = dx[xo + SLOT_USER_X_AUTHOR * d + j]!;
-        const u = table[cu + j]!, it = table[ci + j]!, au = table[ca + j]!;
+        const u = table[cu + j]!,
+          it = table[ci + j]!,
+          au = table[ca + j]!;
         g[cu + j]! += gx * it + ga * au;
         g[ci + j]! += gx * u;
         g[ca + j]! += ga * u;
@@ -546,8 +609,11 @@ export class LearnedSimulator implements ResponseModel {
     const first = layers[0]!;
     const H = first.outDim;
     if (this.chunkActs.length === 0) this.chunkActs = layers.map((l) => new Float32Array(FORWARD_CHUNK * l.outDim));
-    const z = this.chunkActs[0]!, xc = this.xCross;
-    const userOffsets = this.userOffsets, itemOffsets = this.itemOffsets, shared = this.sharedOffsets;
+    const z = this.chunkActs[0]!,
+      xc = this.xCross;
+    const userOffsets = this.userOffsets,
+      itemOffsets = this.itemOffsets,
+      shared = this.sharedOffsets;
     const itemTag = this.itemTag;
     z.fill(0, 0, m * H);
     // Item rows not yet summed into z start here: a cache miss that evicts a
@@ -585,7 +651,8 @@ export class LearnedSimulator implements ResponseModel {
         // bucket 0 of every kind is folded into the constant row
         shared[so + 4 + k] = b === 0 ? -1 : (SHARED_PAIR_ROW + k * 16 + b) * H;
       }
-      const up = this.userPre, ip = this.itemPre;
+      const up = this.userPre,
+        ip = this.itemPre;
       const xo = c * 2 * d;
       for (let j = 0; j < d; j++) {
         const uu = up[ub + H + j]!;
@@ -617,7 +684,8 @@ export class LearnedSimulator implements ResponseModel {
 
   /** out[outOff .. + H) += W1[:, slot] v, for the d-vector v = src[srcOff .. + d). */
   private project(slot: number, src: Float32Array, srcOff: number, out: Float32Array, outOff: number): void {
-    const d = this.shape.embeddingDim, D = this.inputDim;
+    const d = this.shape.embeddingDim,
+      D = this.inputDim;
     const w = this.mlp.layers[0]!.weight.value;
     const H = this.mlp.layers[0]!.outDim;
     for (let h = 0; h < H; h++) {
@@ -728,7 +796,8 @@ export class LearnedSimulator implements ResponseModel {
     pre.fill(0, base, base + stride);
     for (let l = 0; l < 4; l++) this.projectRow(SLOT_ITEM + l, rows[ib + l]!, pre, base);
     this.project(SLOT_ITEM_FEATURES, this.sumRows(rows, ib + 4, ib + li), 0, pre, base);
-    const ci = this.crossItemRow[i]!, ca = this.crossAuthorRow[i]!;
+    const ci = this.crossItemRow[i]!,
+      ca = this.crossAuthorRow[i]!;
     pre.set(table.subarray(ci * d, (ci + 1) * d), base + H);
     pre.set(table.subarray(ca * d, (ca + 1) * d), base + H + d);
     this.itemTag[slot] = i + 1;
@@ -761,10 +830,16 @@ export class LearnedSimulator implements ResponseModel {
 
   /** Saves shape, calibration and parameters in the numeric params-io format (atomic). */
   save(path: string, extraMeta: Record<string, unknown> = {}): void {
-    saveParams(path, this.params(), { kind: 'rliv-learned-simulator', version: 1, shape: this.shape, calibration: this.calibration, catalog: catalogFingerprint(this.catalog), ...extraMeta });
+    saveParams(path, this.params(), {
+      kind: 'rliv-learned-simulator',
+      version: 1,
+      shape: this.shape,
+      calibration: this.calibration,
+      catalog: catalogFingerprint(this.catalog),
+      ...extraMeta,
+    });
   }
 }
-
 
 /** {@link LearnedSimulator.marginals} for any trunk outputs (the ensemble's combined ones too). */
 export function marginalsOf(catalog: Catalog, calibration: SimulatorCalibration, batch: ExposureBatch, y: Float32Array, e: number, out: Float64Array): number {
@@ -804,9 +879,12 @@ export function checkExposures(catalog: Catalog, batch: ExposureBatch, out: Resp
   const n = batch.count;
   if (out.click.length < n) throw new RangeError(`respond: output batch holds ${out.click.length} responses, the exposure batch has ${n}`);
   for (let e = 0; e < n; e++) {
-    const u = batch.user[e]!, i = batch.item[e]!;
+    const u = batch.user[e]!,
+      i = batch.item[e]!;
     if (!(u >= 0 && u < catalog.numUsers) || !(i >= 0 && i < catalog.numItems)) {
-      throw new RangeError(`respond: exposure ${e} has user ${u} / item ${i} outside the simulator's catalog (${catalog.numUsers} users, ${catalog.numItems} items)`);
+      throw new RangeError(
+        `respond: exposure ${e} has user ${u} / item ${i} outside the simulator's catalog (${catalog.numUsers} users, ${catalog.numItems} items)`,
+      );
     }
   }
 }
@@ -817,7 +895,14 @@ export function checkExposures(catalog: Catalog, batch: ExposureBatch, out: Resp
  * definitions (see the file comment). Shared by the single simulator and
  * the ensemble, which hands in its combined (pessimistic) outputs.
  */
-export function sampleResponses(catalog: Catalog, calibration: SimulatorCalibration, batch: ExposureBatch, y: Float32Array, rng: Rng, out: ResponseBatch): void {
+export function sampleResponses(
+  catalog: Catalog,
+  calibration: SimulatorCalibration,
+  batch: ExposureBatch,
+  y: Float32Array,
+  rng: Rng,
+  out: ResponseBatch,
+): void {
   const n = batch.count;
   // 10 draws per exposure from the local stream, seeded by one draw of `rng` per batch (numeric/local-stream.ts).
   seedLocalStream(rng.nextUint32());
@@ -879,8 +964,16 @@ export function sampleResponses(catalog: Catalog, calibration: SimulatorCalibrat
 /** What must match between the catalog a simulator was trained on and the one it is loaded with. */
 export function catalogFingerprint(c: Catalog): Record<string, number> {
   let itemSum = 0;
-  for (let i = 0; i < c.numItems; i += Math.max(1, Math.floor(c.numItems / 1000))) itemSum = (itemSum * 31 + c.itemRawId[i]! + c.itemAuthor[i]!) % 1_000_000_007;
-  return { numUsers: c.numUsers, numItems: c.numItems, numAuthors: c.numAuthors, userFeatureFields: c.userFeatureFields.length, itemFeatureFields: c.itemFeatureFields.length, itemChecksum: itemSum };
+  for (let i = 0; i < c.numItems; i += Math.max(1, Math.floor(c.numItems / 1000)))
+    itemSum = (itemSum * 31 + c.itemRawId[i]! + c.itemAuthor[i]!) % 1_000_000_007;
+  return {
+    numUsers: c.numUsers,
+    numItems: c.numItems,
+    numAuthors: c.numAuthors,
+    userFeatureFields: c.userFeatureFields.length,
+    itemFeatureFields: c.itemFeatureFields.length,
+    itemChecksum: itemSum,
+  };
 }
 
 /**
@@ -895,13 +988,21 @@ export function loadSimulator(path: string, catalog: Catalog): LearnedSimulator 
   } catch (err) {
     throw new ParamsFormatError(`cannot read simulator file ${path}: ${(err as Error).message}`);
   }
-  const meta = readParamsMeta(bytes, path) as { kind?: string; shape?: LearnedSimulatorShape; calibration?: SimulatorCalibration; catalog?: Record<string, number> } | null;
+  const meta = readParamsMeta(bytes, path) as {
+    kind?: string;
+    shape?: LearnedSimulatorShape;
+    calibration?: SimulatorCalibration;
+    catalog?: Record<string, number>;
+  } | null;
   if (!meta || meta.kind !== 'rliv-learned-simulator' || !meta.shape || !meta.calibration) {
     throw new ParamsFormatError(`${path}: not a learned-simulator file (meta.kind is ${JSON.stringify(meta?.kind)}); create one with rliv fit-simulator`);
   }
   const expected = catalogFingerprint(catalog);
   for (const [k, v] of Object.entries(meta.catalog ?? {})) {
-    if (expected[k] !== v) throw new ParamsFormatError(`${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`);
+    if (expected[k] !== v)
+      throw new ParamsFormatError(
+        `${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`,
+      );
   }
   const sim = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, meta.calibration);
   deserializeParams(bytes, sim.params(), path);

@@ -36,7 +36,12 @@ export class SelectionModel {
   private readonly authorBase: number;
   private readonly tagBase: number;
 
-  constructor(readonly catalog: Catalog, dim: number, rng: Rng, name = 'simulator.selection') {
+  constructor(
+    readonly catalog: Catalog,
+    dim: number,
+    rng: Rng,
+    name = 'simulator.selection',
+  ) {
     if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`the selection model's dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.authorBase = catalog.numUsers;
@@ -53,7 +58,9 @@ export class SelectionModel {
     const c = this.catalog;
     const W = this.dim + 1;
     const t = this.table.value;
-    const pu = user * W, pa = (this.authorBase + c.itemAuthor[item]!) * W, pt = (this.tagBase + c.itemTag[item]!) * W;
+    const pu = user * W,
+      pa = (this.authorBase + c.itemAuthor[item]!) * W,
+      pt = (this.tagBase + c.itemTag[item]!) * W;
     const d = this.dim;
     let r = t[pu + d]! + t[pa + d]! + t[pt + d]!;
     for (let j = 0; j < d; j++) r += t[pu + j]! * (t[pa + j]! + t[pt + j]!);
@@ -69,18 +76,24 @@ export class SelectionModel {
     if (count === 0) return 0;
     const c = this.catalog;
     const p = this.table;
-    const t = p.value, g = p.grad;
-    const W = this.dim + 1, d = this.dim;
+    const t = p.value,
+      g = p.grad;
+    const W = this.dim + 1,
+      d = this.dim;
     const inv = 1 / count;
     let loss = 0;
     for (let e = 0; e < count; e++) {
-      const u = user[e]!, i = item[e]!;
-      const ra = this.authorBase + c.itemAuthor[i]!, rt = this.tagBase + c.itemTag[i]!;
+      const u = user[e]!,
+        i = item[e]!;
+      const ra = this.authorBase + c.itemAuthor[i]!,
+        rt = this.tagBase + c.itemTag[i]!;
       const z = this.logit(u, i);
       const y = label[e] === 1 ? 1 : 0;
       loss += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
       const dz = (sigmoid(z) - y) * inv;
-      const pu = u * W, pa = ra * W, pt = rt * W;
+      const pu = u * W,
+        pa = ra * W,
+        pt = rt * W;
       for (let j = 0; j < d; j++) {
         const su = t[pu + j]!;
         g[pu + j]! += dz * (t[pa + j]! + t[pt + j]!);
@@ -106,8 +119,16 @@ export class SelectionModel {
  * and returns the number of pairs.
  */
 export function selectionPairs(
-  count: number, user: Int32Array, item: Int32Array, standardLog: Uint8Array, negatives: number, negativePool: Int32Array, rng: Rng,
-  outUser: Int32Array, outItem: Int32Array, outLabel: Uint8Array,
+  count: number,
+  user: Int32Array,
+  item: Int32Array,
+  standardLog: Uint8Array,
+  negatives: number,
+  negativePool: Int32Array,
+  rng: Rng,
+  outUser: Int32Array,
+  outItem: Int32Array,
+  outLabel: Uint8Array,
 ): number {
   let n = 0;
   for (let e = 0; e < count; e++) {
@@ -167,7 +188,13 @@ export interface SelectionRows {
  * pass's parameters. Negatives are drawn from the training rows' random-log
  * items (the whole catalog when there are none). Chosen on the logs alone.
  */
-export function fitSelectionModel(log: SelectionRows, catalog: Catalog, train: Int32Array, validation: Int32Array, options: Partial<SelectionFitOptions> & { dim: number; seed: number }): SelectionFit {
+export function fitSelectionModel(
+  log: SelectionRows,
+  catalog: Catalog,
+  train: Int32Array,
+  validation: Int32Array,
+  options: Partial<SelectionFitOptions> & { dim: number; seed: number },
+): SelectionFit {
   const o: SelectionFitOptions = { lr: 1e-2, negatives: 4, batchSize: 512, maxEpochs: 20, ...options };
   if (!(Number.isInteger(o.maxEpochs) && o.maxEpochs >= 1)) throw new RangeError(`maxEpochs must be a positive integer, got ${o.maxEpochs}`);
   if (!(Number.isInteger(o.negatives) && o.negatives >= 0)) throw new RangeError(`negatives must be an integer >= 0, got ${o.negatives}`);
@@ -179,7 +206,18 @@ export function fitSelectionModel(log: SelectionRows, catalog: Catalog, train: I
   for (const r of train) if (log.fromRandomLog[r] === 1) pool.push(log.item[r]!);
   const negativePool = pool.length > 0 ? Int32Array.from(pool) : Int32Array.from({ length: catalog.numItems }, (_, i) => i);
 
-  const pairsOf = (rows: Int32Array, from: number, n: number, draw: Rng, u: Int32Array, i: Int32Array, l: Uint8Array, su: Int32Array, si: Int32Array, ss: Uint8Array): number => {
+  const pairsOf = (
+    rows: Int32Array,
+    from: number,
+    n: number,
+    draw: Rng,
+    u: Int32Array,
+    i: Int32Array,
+    l: Uint8Array,
+    su: Int32Array,
+    si: Int32Array,
+    ss: Uint8Array,
+  ): number => {
     for (let b = 0; b < n; b++) {
       const r = rows[from + b]!;
       su[b] = log.user[r]!;
@@ -190,7 +228,9 @@ export function fitSelectionModel(log: SelectionRows, catalog: Catalog, train: I
   };
   // The validation pairs are drawn once, so every pass is judged on the same negatives.
   const V = validation.length;
-  const vu = new Int32Array(V * (1 + o.negatives)), vi = new Int32Array(vu.length), vl = new Uint8Array(vu.length);
+  const vu = new Int32Array(V * (1 + o.negatives)),
+    vi = new Int32Array(vu.length),
+    vl = new Uint8Array(vu.length);
   const vCount = V > 0 ? pairsOf(validation, 0, V, rng.fork('validation'), vu, vi, vl, new Int32Array(V), new Int32Array(V), new Uint8Array(V)) : 0;
   const validationLossNow = (): number => {
     let s = 0;
@@ -203,12 +243,18 @@ export function fitSelectionModel(log: SelectionRows, catalog: Catalog, train: I
 
   const B = o.batchSize;
   const cap = B * (1 + o.negatives);
-  const pu = new Int32Array(cap), pi = new Int32Array(cap), pl = new Uint8Array(cap);
-  const su = new Int32Array(B), si = new Int32Array(B), ss = new Uint8Array(B);
+  const pu = new Int32Array(cap),
+    pi = new Int32Array(cap),
+    pl = new Uint8Array(cap);
+  const su = new Int32Array(B),
+    si = new Int32Array(B),
+    ss = new Uint8Array(B);
   const rows = Int32Array.from(train);
-  const shuffle = rng.fork('shuffle'), draw = rng.fork('negatives');
+  const shuffle = rng.fork('shuffle'),
+    draw = rng.fork('negatives');
   const losses: number[] = [];
-  let best = Infinity, bestEpoch = 0;
+  let best = Infinity,
+    bestEpoch = 0;
   let bestValue = Float32Array.from(model.table.value);
   for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
     shuffle.shuffle(rows);
@@ -237,7 +283,8 @@ export function fitSelectionModel(log: SelectionRows, catalog: Catalog, train: I
   // AUC of r on the validation rows (standard against random), by ranks.
   let validationAuc = NaN;
   if (V > 0) {
-    const scores = new Float64Array(V), labels = new Uint8Array(V);
+    const scores = new Float64Array(V),
+      labels = new Uint8Array(V);
     for (let k = 0; k < V; k++) {
       const r = validation[k]!;
       scores[k] = model.logit(log.user[r]!, log.item[r]!);

@@ -39,12 +39,28 @@ import { PAIR_COUNT_DIM, PC_CLICK } from '../data/interaction-kinds.js';
 import { allocExposureBatch } from '../environment/environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
 import {
-  HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, checkExposures, marginalsOf, sampleResponses,
-  type LearnedSimulatorShape, type SimulatorCalibration,
+  HEAD_CLICK,
+  LEGACY_SIMULATOR_SHAPE,
+  LearnedSimulator,
+  OUTPUT_DIM,
+  catalogFingerprint,
+  checkExposures,
+  marginalsOf,
+  sampleResponses,
+  type LearnedSimulatorShape,
+  type SimulatorCalibration,
 } from './learned-simulator.js';
 import {
-  checkLog, fitSelectionFor, heldOutReport, reliabilityBins, simulatorTrainingOptions, splitByRequest, trainSimulatorOnRows,
-  type SimulatorReport, type SimulatorScorer, type SimulatorTrainingOptions,
+  checkLog,
+  fitSelectionFor,
+  heldOutReport,
+  reliabilityBins,
+  simulatorTrainingOptions,
+  splitByRequest,
+  trainSimulatorOnRows,
+  type SimulatorReport,
+  type SimulatorScorer,
+  type SimulatorTrainingOptions,
 } from './simulator-training.js';
 
 /** Smallest / largest click probability the pessimistic rule returns (keeps the logit finite). */
@@ -75,7 +91,8 @@ export function pessimismLambda(mean: ArrayLike<number>, std: ArrayLike<number>,
   };
   if (rateAt(0) <= observedRate) return 0;
   if (rateAt(maxLambda) > observedRate) return maxLambda;
-  let lo = 0, hi = maxLambda;
+  let lo = 0,
+    hi = maxLambda;
   for (let it = 0; it < 50; it++) {
     const mid = (lo + hi) / 2;
     if (rateAt(mid) > observedRate) lo = mid;
@@ -102,7 +119,11 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
   private clickMean = new Float32Array(0);
   private clickStd = new Float32Array(0);
 
-  constructor(readonly catalog: Catalog, readonly members: LearnedSimulator[], options: Partial<SimulatorEnsembleOptions> = {}) {
+  constructor(
+    readonly catalog: Catalog,
+    readonly members: LearnedSimulator[],
+    options: Partial<SimulatorEnsembleOptions> = {},
+  ) {
     if (members.length === 0) throw new RangeError('a simulator ensemble needs at least one member');
     this.lambda = options.lambda ?? 0;
     if (!(Number.isFinite(this.lambda) && this.lambda >= 0)) throw new RangeError(`the pessimism lambda must be finite and >= 0, got ${this.lambda}`);
@@ -130,7 +151,9 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
       this.clickMean = new Float32Array(n * 2);
       this.clickStd = new Float32Array(n * 2);
     }
-    const y = this.y, cm = this.clickMean, cs = this.clickStd;
+    const y = this.y,
+      cm = this.clickMean,
+      cs = this.clickStd;
     y.fill(0, 0, n * OUTPUT_DIM);
     cm.fill(0, 0, n);
     cs.fill(0, 0, n);
@@ -183,9 +206,15 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
   save(path: string, extraMeta: Record<string, unknown> = {}): void {
     const params = this.members.flatMap((m, k) => m.params().map((p) => new Param({ name: `member${k}.${p.name}`, shape: p.shape, value: p.value })));
     saveParams(path, params, {
-      kind: ENSEMBLE_KIND, version: 1, members: this.members.length, shape: this.members[0]!.shape,
-      calibrations: this.members.map((m) => m.calibration), lambda: this.lambda, pairCountView: this.pairCountView,
-      catalog: catalogFingerprint(this.catalog), ...extraMeta,
+      kind: ENSEMBLE_KIND,
+      version: 1,
+      members: this.members.length,
+      shape: this.members[0]!.shape,
+      calibrations: this.members.map((m) => m.calibration),
+      lambda: this.lambda,
+      pairCountView: this.pairCountView,
+      catalog: catalogFingerprint(this.catalog),
+      ...extraMeta,
     });
   }
 }
@@ -207,8 +236,14 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     throw new ParamsFormatError(`cannot read simulator file ${path}: ${(err as Error).message}`);
   }
   const meta = readParamsMeta(bytes, path) as {
-    kind?: string; members?: number; shape?: LearnedSimulatorShape; calibrations?: SimulatorCalibration[]; calibration?: SimulatorCalibration;
-    lambda?: number; pairCountView?: PairCountView; catalog?: Record<string, number>;
+    kind?: string;
+    members?: number;
+    shape?: LearnedSimulatorShape;
+    calibrations?: SimulatorCalibration[];
+    calibration?: SimulatorCalibration;
+    lambda?: number;
+    pairCountView?: PairCountView;
+    catalog?: Record<string, number>;
   } | null;
   if (meta?.kind === 'rliv-learned-simulator') {
     const single = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, meta.calibration);
@@ -231,7 +266,10 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
 function checkFingerprint(path: string, saved: Record<string, number> | undefined, catalog: Catalog): void {
   const expected = catalogFingerprint(catalog);
   for (const [k, v] of Object.entries(saved ?? {})) {
-    if (expected[k] !== v) throw new ParamsFormatError(`${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`);
+    if (expected[k] !== v)
+      throw new ParamsFormatError(
+        `${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`,
+      );
   }
 }
 
@@ -309,7 +347,15 @@ export interface EnsembleReport {
    * weights of r for a random-log (what simulation uses) and a
    * standard-log exposure.
    */
-  selection?: { dim: number; epochs: number; bestEpoch: number; validationAuc: number; validationLoss: number[]; weightRandom: number[]; weightStandard: number[] };
+  selection?: {
+    dim: number;
+    epochs: number;
+    bestEpoch: number;
+    validationAuc: number;
+    validationLoss: number[];
+    weightRandom: number[];
+    weightStandard: number[];
+  };
 }
 
 /**
@@ -318,7 +364,11 @@ export interface EnsembleReport {
  * `fromRandomLog`) and a share of standard requests held out; lambda fitted
  * on the random log; quality reported on both.
  */
-export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, options: Partial<EnsembleFitOptions> = {}): { ensemble: SimulatorEnsemble; report: EnsembleReport } {
+export function fitSimulatorEnsemble(
+  log: InteractionLog,
+  catalog: Catalog,
+  options: Partial<EnsembleFitOptions> = {},
+): { ensemble: SimulatorEnsemble; report: EnsembleReport } {
   const base = simulatorTrainingOptions({ pairCountView: 'session-start', ...options });
   const K = options.members ?? DEFAULT_ENSEMBLE_MEMBERS;
   const q = options.disagreementQuantile ?? 0.99;
@@ -385,19 +435,34 @@ export function fitSimulatorEnsemble(log: InteractionLog, catalog: Catalog, opti
   const tau = quantileOfSorted(allStd, q);
   const memberClickAuc = members.map((m) => heldOutReport(m, log, rep, held).heads.click.auc);
   const report: EnsembleReport = {
-    members: K, trainRows, heldOutRows: held.length, randomRows: random.length, randomTrainRows, pairCountView: base.pairCountView,
-    lambda: ensemble.lambda, lambdaRule, disagreementThreshold: tau, disagreementQuantile: q,
+    members: K,
+    trainRows,
+    heldOutRows: held.length,
+    randomRows: random.length,
+    randomTrainRows,
+    pairCountView: base.pairCountView,
+    lambda: ensemble.lambda,
+    lambdaRule,
+    disagreementThreshold: tau,
+    disagreementQuantile: q,
     standard: heldOutReport(ensemble, log, rep, held),
     ...(random.length > 0 ? { random: heldOutReport(ensemble, log, rep, random) } : {}),
     clickStandard: clickCheck(standardClicks, ensemble.lambda),
     ...(randomClicks ? { clickRandom: clickCheck(randomClicks, ensemble.lambda) } : {}),
     memberClickAuc,
-    ...(selection ? {
-      selection: {
-        dim: selection.model.dim, epochs: selection.epochs, bestEpoch: selection.bestEpoch, validationAuc: selection.validationAuc, validationLoss: selection.validationLoss,
-        weightRandom: members.map((m) => m.selectionWeight!.value[0]!), weightStandard: members.map((m) => m.selectionWeight!.value[1]!),
-      },
-    } : {}),
+    ...(selection
+      ? {
+          selection: {
+            dim: selection.model.dim,
+            epochs: selection.epochs,
+            bestEpoch: selection.bestEpoch,
+            validationAuc: selection.validationAuc,
+            validationLoss: selection.validationLoss,
+            weightRandom: members.map((m) => m.selectionWeight!.value[0]!),
+            weightStandard: members.map((m) => m.selectionWeight!.value[1]!),
+          },
+        }
+      : {}),
   };
   return { ensemble, report };
 }
@@ -412,7 +477,9 @@ interface ClickStats {
 /** Members' click mean and disagreement on rows `idx` of the log. */
 function clickStats(ensemble: SimulatorEnsemble, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array): ClickStats {
   const n = idx.length;
-  const mean = new Float64Array(n), std = new Float64Array(n), labels = new Uint8Array(n);
+  const mean = new Float64Array(n),
+    std = new Float64Array(n),
+    labels = new Uint8Array(n);
   const B = 1024;
   const batch = allocExposureBatch(B);
   let clicks = 0;
@@ -443,20 +510,30 @@ function clickStats(ensemble: SimulatorEnsemble, log: InteractionLog, rep: Repla
 function clickCheck(s: ClickStats, lambda: number): ClickCheck {
   const n = s.mean.length;
   const pess = new Float64Array(n);
-  let pm = 0, pp = 0, md = 0;
+  let pm = 0,
+    pp = 0,
+    md = 0;
   for (let i = 0; i < n; i++) {
     pess[i] = pessimisticProbability(s.mean[i]!, s.std[i]!, lambda);
     pm += s.mean[i]!;
     pp += pess[i]!;
     md += s.std[i]!;
   }
-  return { rows: n, observed: s.observed, predictedMean: pm / n, predictedPessimistic: pp / n, meanDisagreement: md / n, reliability: reliabilityBins(pess, s.labels, n) };
+  return {
+    rows: n,
+    observed: s.observed,
+    predictedMean: pm / n,
+    predictedPessimistic: pp / n,
+    meanDisagreement: md / n,
+    reliability: reliabilityBins(pess, s.labels, n),
+  };
 }
 
 function quantileOfSorted(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 

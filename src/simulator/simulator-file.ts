@@ -31,7 +31,8 @@ export async function openSimulatorFile(path: string): Promise<OpenedSimulator> 
     throw new ParamsFormatError(`cannot read simulator file ${path}: ${(err as Error).message}`);
   }
   const meta = readParamsMeta(bytes, path) as { world?: unknown } | null;
-  if (!meta || meta.world === undefined) throw new ParamsFormatError(`${path}: the simulator file has no embedded world description; refit it with rliv fit-simulator`);
+  if (!meta || meta.world === undefined)
+    throw new ParamsFormatError(`${path}: the simulator file has no embedded world description; refit it with rliv fit-simulator`);
   const description = parseWorldDescription(meta.world, `${path} (embedded world)`);
   const { catalog, world } = await buildDescribedWorld(description);
   return { simulator: loadSimulatorEnsemble(path, catalog), catalog, world, description };

@@ -7,10 +7,7 @@
  * then fit the play-time spreads and gift-amount moments and report
  * held-out AUC / log-loss per binary behaviour and the watch-time error.
  */
-import {
-  PAIR_COUNT_DIM as PAIR_COUNT_DIM_,
-  PC_FOLLOW as PC_FOLLOW_,
-} from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM as PAIR_COUNT_DIM_, PC_FOLLOW as PC_FOLLOW_ } from '../data/interaction-kinds.js';
 import { Adam, Rng } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch } from '../world/response.js';
@@ -20,8 +17,23 @@ import { replayExposures, type InteractionLog, type ReplayedExposures } from '..
 import { fitSelectionModel, type SelectionFit, type SelectionModel } from './selection-model.js';
 import type { PairCountView } from '../world/response.js';
 import {
-  BINARY_HEADS, HEAD_CLICK, HEAD_COMMENT, HEAD_FOLLOW, HEAD_FORWARD, HEAD_GIFT, HEAD_HATE, HEAD_LIKE, HEAD_LONG_VIEW, HEAD_PLAY_SKIM,
-  DEFAULT_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, classInterval, playClass, type LearnedSimulatorShape, type SimulatorCalibration,
+  BINARY_HEADS,
+  HEAD_CLICK,
+  HEAD_COMMENT,
+  HEAD_FOLLOW,
+  HEAD_FORWARD,
+  HEAD_GIFT,
+  HEAD_HATE,
+  HEAD_LIKE,
+  HEAD_LONG_VIEW,
+  HEAD_PLAY_SKIM,
+  DEFAULT_SIMULATOR_SHAPE,
+  LearnedSimulator,
+  OUTPUT_DIM,
+  classInterval,
+  playClass,
+  type LearnedSimulatorShape,
+  type SimulatorCalibration,
 } from './learned-simulator.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
@@ -106,7 +118,16 @@ function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array,
  * returns the batch's summed loss / n. Heads are conditioned as in
  * learned-simulator.ts; the loss of each row is divided by the batch size.
  */
-function lossAndGrad(sim: LearnedSimulator, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, y: Float32Array, grad: Float32Array): number {
+function lossAndGrad(
+  sim: LearnedSimulator,
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  idx: Int32Array,
+  from: number,
+  n: number,
+  y: Float32Array,
+  grad: Float32Array,
+): number {
   const c = sim.catalog;
   const maxRatio = sim.calibration.maxWatchRatio;
   let loss = 0;
@@ -169,7 +190,8 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
   };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
-  if (!Number.isInteger(o.selectionNegatives) || o.selectionNegatives < 0) throw new RangeError(`selectionNegatives must be an integer >= 0, got ${o.selectionNegatives}`);
+  if (!Number.isInteger(o.selectionNegatives) || o.selectionNegatives < 0)
+    throw new RangeError(`selectionNegatives must be an integer >= 0, got ${o.selectionNegatives}`);
   if (!(o.holdoutShare > 0 && o.holdoutShare < 1)) throw new RangeError(`holdoutShare must be in (0, 1), got ${o.holdoutShare}`);
   return o;
 }
@@ -185,7 +207,13 @@ export function checkLog(log: InteractionLog, catalog: Catalog): void {
 }
 
 /** Splits the rows accepted by `keep` into training and held-out rows by request (a share `holdoutShare` of requests held out). */
-export function splitByRequest(rep: ReplayedExposures, count: number, holdoutShare: number, rng: Rng, keep: (row: number) => boolean = () => true): { train: Int32Array; held: Int32Array } {
+export function splitByRequest(
+  rep: ReplayedExposures,
+  count: number,
+  holdoutShare: number,
+  rng: Rng,
+  keep: (row: number) => boolean = () => true,
+): { train: Int32Array; held: Int32Array } {
   const heldRequest = new Uint8Array(rep.requests);
   for (let q = 0; q < rep.requests; q++) heldRequest[q] = rng.uniform() < holdoutShare ? 1 : 0;
   const trainIdx: number[] = [];
@@ -200,10 +228,19 @@ export function splitByRequest(rep: ReplayedExposures, count: number, holdoutSha
  * than once: a bootstrap sample), seeded by `o.seed`; fits the play-time
  * spreads and gift-amount moments on those rows.
  */
-export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures, catalog: Catalog, train: Int32Array, o: SimulatorTrainingOptions, selection: SelectionModel | null = null): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number } {
+export function trainSimulatorOnRows(
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  catalog: Catalog,
+  train: Int32Array,
+  o: SimulatorTrainingOptions,
+  selection: SelectionModel | null = null,
+): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number } {
   const rng = new Rng(o.seed);
   // Gift amount moments from the training rows.
-  let gN = 0, gS = 0, gS2 = 0;
+  let gN = 0,
+    gS = 0,
+    gS2 = 0;
   for (const r of train) {
     const a = log.giftAmount[r]!;
     if (a > 0) {
@@ -223,11 +260,16 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
   // The selection model is fitted beforehand (fitSelectionModel) and held fixed here.
   if (sim.selection) {
     if (!selection || selection.dim !== sim.selection.dim || selection.table.size !== sim.selection.table.size) {
-      throw new RangeError(`this shape has a selection model (selectionDim ${sim.shape.selectionDim}): pass one fitted by fitSelectionModel with that dim on this catalog`);
+      throw new RangeError(
+        `this shape has a selection model (selectionDim ${sim.shape.selectionDim}): pass one fitted by fitSelectionModel with that dim on this catalog`,
+      );
     }
     sim.selection.table.value.set(selection.table.value);
   }
-  const adam = new Adam(sim.params().filter((p) => p !== sim.selection?.table), { lr: o.lr });
+  const adam = new Adam(
+    sim.params().filter((p) => p !== sim.selection?.table),
+    { lr: o.lr },
+  );
   const B = o.batchSize;
   const batch = allocExposureBatch(B);
   const grad = new Float32Array(B * OUTPUT_DIM);
@@ -265,7 +307,11 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
 
   sim.invalidateCache();
   // Play-time spread per outcome class from training residuals (up to 100k rows).
-  const resid = [[0, 0], [0, 0], [0, 0]] as [number, number][];
+  const resid = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ] as [number, number][];
   const sample = train.subarray(0, Math.min(train.length, 100_000));
   forEachForward(sim, log, rep, sample, batch, (r, y, b) => {
     const cls = playClass(log.click[r]!, log.longView[r]!);
@@ -279,13 +325,22 @@ export function trainSimulatorOnRows(log: InteractionLog, rep: ReplayedExposures
 }
 
 /** Held-out quality of a fitted model on rows `held`: AUC, log-loss and rates per binary head, watch-time error. */
-export function heldOutReport(model: SimulatorScorer, log: InteractionLog, rep: ReplayedExposures, held: Int32Array, batchSize = 512): Pick<SimulatorReport, 'heads' | 'watchTimeMaeSec' | 'watchTimeMeanSec' | 'watchTimePredictedMeanSec'> {
+export function heldOutReport(
+  model: SimulatorScorer,
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  held: Int32Array,
+  batchSize = 512,
+): Pick<SimulatorReport, 'heads' | 'watchTimeMaeSec' | 'watchTimeMeanSec' | 'watchTimePredictedMeanSec'> {
   const batch = allocExposureBatch(batchSize);
   const H = held.length;
   const preds = BINARY_HEADS.map(() => new Float64Array(H));
   const labels = BINARY_HEADS.map(() => new Uint8Array(H));
   const m = new Float64Array(BINARY_HEADS.length);
-  let mae = 0, meanTrue = 0, meanPred = 0, h = 0;
+  let mae = 0,
+    meanTrue = 0,
+    meanPred = 0,
+    h = 0;
   forEachForward(model, log, rep, held, batch, (r, y, b) => {
     const expected = model.marginals(batch, y, b, m);
     for (let k = 0; k < BINARY_HEADS.length; k++) preds[k]![h] = m[k]!;
@@ -305,12 +360,19 @@ export function heldOutReport(model: SimulatorScorer, log: InteractionLog, rep: 
   });
   const heads = {} as SimulatorReport['heads'];
   BINARY_HEADS.forEach((name, k) => {
-    let pos = 0, pred = 0;
+    let pos = 0,
+      pred = 0;
     for (let i = 0; i < H; i++) {
       pos += labels[k]![i]!;
       pred += preds[k]![i]!;
     }
-    heads[name] = { auc: rocAuc(preds[k]!, labels[k]!, H), logLoss: logLoss(preds[k]!, labels[k]!, H), rate: pos / H, predictedRate: pred / H, reliability: reliabilityBins(preds[k]!, labels[k]!, H) };
+    heads[name] = {
+      auc: rocAuc(preds[k]!, labels[k]!, H),
+      logLoss: logLoss(preds[k]!, labels[k]!, H),
+      rate: pos / H,
+      predictedRate: pred / H,
+      reliability: reliabilityBins(preds[k]!, labels[k]!, H),
+    };
   });
   return { heads, watchTimeMaeSec: mae / H, watchTimeMeanSec: meanTrue / H, watchTimePredictedMeanSec: meanPred / H };
 }
@@ -325,8 +387,10 @@ export function reliabilityBins(pred: Float64Array, label: Uint8Array, n: number
   const out: Array<{ predicted: number; observed: number; rows: number }> = [];
   const k = Math.min(bins, n);
   for (let b = 0; b < k; b++) {
-    const from = Math.floor((b * n) / k), to = Math.floor(((b + 1) * n) / k);
-    let p = 0, y = 0;
+    const from = Math.floor((b * n) / k),
+      to = Math.floor(((b + 1) * n) / k);
+    let p = 0,
+      y = 0;
     for (let i = from; i < to; i++) {
       p += pred[order[i]!]!;
       y += label[order[i]!]!;
@@ -337,14 +401,30 @@ export function reliabilityBins(pred: Float64Array, label: Uint8Array, n: number
 }
 
 /** The selection model of the shape (null when `selectionDim` is 0), fitted on `train` and stopped on `validation`. */
-export function fitSelectionFor(log: InteractionLog, catalog: Catalog, train: Int32Array, validation: Int32Array, o: SimulatorTrainingOptions): SelectionFit | null {
+export function fitSelectionFor(
+  log: InteractionLog,
+  catalog: Catalog,
+  train: Int32Array,
+  validation: Int32Array,
+  o: SimulatorTrainingOptions,
+): SelectionFit | null {
   const dim = o.shape.selectionDim ?? DEFAULT_SIMULATOR_SHAPE.selectionDim;
   if (dim === 0) return null;
-  return fitSelectionModel(log, catalog, train, validation, { dim, lr: o.selectionLr, negatives: o.selectionNegatives, batchSize: o.batchSize, seed: new Rng(o.seed).fork('selection').seed });
+  return fitSelectionModel(log, catalog, train, validation, {
+    dim,
+    lr: o.selectionLr,
+    negatives: o.selectionNegatives,
+    batchSize: o.batchSize,
+    seed: new Rng(o.seed).fork('selection').seed,
+  });
 }
 
 /** Trains a simulator on `log` (dense ids of `catalog`) and evaluates it on held-out requests. */
-export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Partial<SimulatorTrainingOptions> = {}): { simulator: LearnedSimulator; report: SimulatorReport } {
+export function fitSimulator(
+  log: InteractionLog,
+  catalog: Catalog,
+  options: Partial<SimulatorTrainingOptions> = {},
+): { simulator: LearnedSimulator; report: SimulatorReport } {
   const o = simulatorTrainingOptions(options);
   checkLog(log, catalog);
   const rng = new Rng(o.seed);
@@ -355,12 +435,26 @@ export function fitSimulator(log: InteractionLog, catalog: Catalog, options: Par
   const quality = heldOutReport(fit.simulator, log, rep, held);
   return {
     simulator: fit.simulator,
-    report: { trainRows: train.length, heldOutRows: held.length, epochs: fit.epochs, finalTrainLoss: fit.finalTrainLoss, ...quality, calibration: fit.simulator.calibration },
+    report: {
+      trainRows: train.length,
+      heldOutRows: held.length,
+      epochs: fit.epochs,
+      finalTrainLoss: fit.finalTrainLoss,
+      ...quality,
+      calibration: fit.simulator.calibration,
+    },
   };
 }
 
 /** Runs the trunk over rows `idx` in batches; calls `visit(row, outputs, indexInBatch)` for each. */
-function forEachForward(sim: SimulatorScorer, log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, batch: ExposureBatch, visit: (row: number, y: Float32Array, b: number) => void): void {
+function forEachForward(
+  sim: SimulatorScorer,
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  idx: Int32Array,
+  batch: ExposureBatch,
+  visit: (row: number, y: Float32Array, b: number) => void,
+): void {
   const B = batch.user.length;
   for (let from = 0; from < idx.length; from += B) {
     const n = Math.min(B, idx.length - from);

@@ -58,28 +58,55 @@ export class CatalogOptionsError extends Error {
 
 /** KuaiRand-Pure video durations (ms) at percentiles 0, 5, ..., 100; synthetic durations interpolate between them. */
 const PURE_DURATION_PERCENTILES_MS = [
-  5000, 10725, 14592, 18800, 24486, 31949, 40766, 51833, 62733, 71144, 81170, 89421, 100152, 114416, 129817, 148228, 170300,
-  197373, 237829, 303456, 1177720,
+  5000, 10725, 14592, 18800, 24486, 31949, 40766, 51833, 62733, 71144, 81170, 89421, 100152, 114416, 129817, 148228, 170300, 197373, 237829, 303456, 1177720,
 ];
 
 /** Built-in KuaiRand-Pure user marginals (value -> count) for synthetic users without a user table. */
 const PURE_USER_MARGINALS: Record<string, Record<string, number>> = {
   user_active_degree: {
-    full_active: 17959, high_active: 6158, middle_active: 2133, '2_14_day_new': 635, low_active: 300,
-    single_low_active: 68, '30day_retention': 15, day_new: 11, UNKNOWN: 6,
+    full_active: 17959,
+    high_active: 6158,
+    middle_active: 2133,
+    '2_14_day_new': 635,
+    low_active: 300,
+    single_low_active: 68,
+    '30day_retention': 15,
+    day_new: 11,
+    UNKNOWN: 6,
   },
   is_live_streamer: { '1': 6158, '': 21127 },
   is_video_author: { '1': 22276, '0': 5009 },
   follow_user_num_range: {
-    '500+': 5950, '(10,50]': 4904, '(250,500]': 4377, '(50,100]': 4004, '(150,250]': 3490, '(100,150]': 2633, '(0,10]': 1739, '0': 188,
+    '500+': 5950,
+    '(10,50]': 4904,
+    '(250,500]': 4377,
+    '(50,100]': 4004,
+    '(150,250]': 3490,
+    '(100,150]': 2633,
+    '(0,10]': 1739,
+    '0': 188,
   },
   fans_user_num_range: {
-    '[10,100)': 10467, '[100,1k)': 8664, '[1,10)': 5326, '[1k,5k)': 1460, '0': 1157, '[5k,1w)': 112, '[1w,10w)': 85,
-    '[10w,100w)': 12, '[100w,1000w)': 2,
+    '[10,100)': 10467,
+    '[100,1k)': 8664,
+    '[1,10)': 5326,
+    '[1k,5k)': 1460,
+    '0': 1157,
+    '[5k,1w)': 112,
+    '[1w,10w)': 85,
+    '[10w,100w)': 12,
+    '[100w,1000w)': 2,
   },
   friend_user_num_range: { '[5,30)': 7595, '[1,5)': 5270, '0': 3375, '250+': 3172, '[30,60)': 2852, '[60,120)': 2749, '[120,250)': 2272 },
   register_days_range: {
-    '730+': 20063, '366-730': 3475, '181-365': 1778, '91-180': 1048, '61-90': 394, '31-60': 381, '15-30': 145, '8-14': 1,
+    '730+': 20063,
+    '366-730': 3475,
+    '181-365': 1778,
+    '91-180': 1048,
+    '61-90': 394,
+    '31-60': 381,
+    '15-30': 145,
+    '8-14': 1,
   },
 };
 
@@ -87,8 +114,20 @@ const PURE_USER_MARGINALS: Record<string, Record<string, number>> = {
 const PURE_VIDEO_MARGINALS: Record<string, Record<string, number>> = {
   video_type: { NORMAL: 7506, AD: 76, UNKNOWN: 1 },
   upload_type: {
-    LongImport: 2925, Web: 2416, ShortImport: 917, Kmovie: 879, LongPicture: 143, UNKNOWN: 80, PictureSet: 73, LongCamera: 64,
-    ShortCamera: 43, ShareFromOtherApp: 29, FollowShoot: 10, AiCutVideo: 2, PhotoCopy: 1, LipsSync: 1,
+    LongImport: 2925,
+    Web: 2416,
+    ShortImport: 917,
+    Kmovie: 879,
+    LongPicture: 143,
+    UNKNOWN: 80,
+    PictureSet: 73,
+    LongCamera: 64,
+    ShortCamera: 43,
+    ShareFromOtherApp: 29,
+    FollowShoot: 10,
+    AiCutVideo: 2,
+    PhotoCopy: 1,
+    LipsSync: 1,
   },
   music_type: { '9.0': 6665, '4.0': 657, '': 203, '8.0': 41, '7.0': 14, '11.0': 3 },
 };
@@ -136,7 +175,9 @@ function columnMarginal(col: CategoricalColumn): { cdf: Float64Array; codes: Int
 
 /** Built-in marginal (value -> count) as a sampler; vocabulary sorted like the loader's; '' = missing (code 0). */
 function builtinMarginal(counts: Record<string, number>): { vocabulary: string[]; cdf: Float64Array; codes: Int32Array } {
-  const vocabulary = Object.keys(counts).filter((v) => v !== '').sort();
+  const vocabulary = Object.keys(counts)
+    .filter((v) => v !== '')
+    .sort();
   const entries = Object.entries(counts);
   const codes = Int32Array.from(entries.map(([v]) => (v === '' ? 0 : vocabulary.indexOf(v) + 1)));
   return { vocabulary, cdf: cumulative(entries.map(([, c]) => c)), codes };
@@ -378,9 +419,7 @@ export function buildCatalog(options: CatalogOptions, rng: Rng): Catalog {
 
   const users = buildUsers(options, rng);
   const items =
-    options.videoTable && options.numItems === undefined
-      ? buildRealItems(options.videoTable, rng)
-      : buildSyntheticItems(options, popularityExponent, rng);
+    options.videoTable && options.numItems === undefined ? buildRealItems(options.videoTable, rng) : buildSyntheticItems(options, popularityExponent, rng);
 
   const nA = items.numAuthors;
   const authorPopularity = new Float32Array(nA);

@@ -130,8 +130,14 @@ export class GroundTruthWorld implements ResponseModel {
     const d = this.latentDim;
     const a = this.catalog.itemAuthor[item]!;
     const t = this.catalog.itemTag[item]!;
-    const z = this.userInterest, w = this.authorStyle, e = this.tagEmbedding, n = this.itemNoise;
-    const zo = user * d, wo = a * d, eo = t * d, no = item * d;
+    const z = this.userInterest,
+      w = this.authorStyle,
+      e = this.tagEmbedding,
+      n = this.itemNoise;
+    const zo = user * d,
+      wo = a * d,
+      eo = t * d,
+      no = item * d;
     let zw = 0;
     let zv = 0;
     let zn = 0;
@@ -147,7 +153,8 @@ export class GroundTruthWorld implements ResponseModel {
   /** a_ua = <z_u, w_a>/sqrt(d), the user-author (style) affinity that drives follows and gifts. */
   authorAffinity(user: number, author: number): number {
     const d = this.latentDim;
-    const z = this.userInterest, w = this.authorStyle;
+    const z = this.userInterest,
+      w = this.authorStyle;
     let s = 0;
     for (let k = 0; k < d; k++) s += z[user * d + k]! * w[author * d + k]!;
     return (s / NOISE_QUANT) * this.invSqrtD;
@@ -156,7 +163,8 @@ export class GroundTruthWorld implements ResponseModel {
   /** v_i written into `out` (length >= d). */
   itemVector(item: number, out: Float32Array): Float32Array {
     const d = this.latentDim;
-    const wo = this.catalog.itemAuthor[item]! * d, eo = this.catalog.itemTag[item]! * d;
+    const wo = this.catalog.itemAuthor[item]! * d,
+      eo = this.catalog.itemTag[item]! * d;
     for (let k = 0; k < d; k++) out[k] = this.authorStyle[wo + k]! / NOISE_QUANT + this.tagEmbedding[eo + k]! + this.noiseScale * this.itemNoise[item * d + k]!;
     return out;
   }
@@ -185,14 +193,26 @@ export class GroundTruthWorld implements ResponseModel {
   clickProbability(user: number, item: number, pairCounts: ArrayLike<number>, offset = 0, repeatAuthor = 0, repeatTag = 0, position = 0): number {
     const fat = this.config.fatigue;
     return sigmoid(
-      this.baseClickLogit(user, item) + this.familiarity(pairCounts, offset) - fat.author * Math.log1p(repeatAuthor) - fat.tag * Math.log1p(repeatTag) - fat.position * position,
+      this.baseClickLogit(user, item) +
+        this.familiarity(pairCounts, offset) -
+        fat.author * Math.log1p(repeatAuthor) -
+        fat.tag * Math.log1p(repeatTag) -
+        fat.position * position,
     );
   }
 
   /** The true click probability of every exposure of a batch, into `out` (oracle, vectorized). */
   expectedClickProbabilities(batch: ExposureBatch, out: Float32Array): Float32Array {
     for (let j = 0; j < batch.count; j++) {
-      out[j] = this.clickProbability(batch.user[j]!, batch.item[j]!, batch.pairCounts, j * PAIR_COUNT_DIM, batch.repeatAuthor[j]!, batch.repeatTag[j]!, batch.position[j]!);
+      out[j] = this.clickProbability(
+        batch.user[j]!,
+        batch.item[j]!,
+        batch.pairCounts,
+        j * PAIR_COUNT_DIM,
+        batch.repeatAuthor[j]!,
+        batch.repeatTag[j]!,
+        batch.position[j]!,
+      );
     }
     return out;
   }
@@ -240,14 +260,26 @@ export class GroundTruthWorld implements ResponseModel {
     const noiseScale = this.noiseScale;
     const s = cfg.affinityScale;
     const { clicks: bN, follow: bF, gifts: bG } = cfg.familiarity;
-    const fatA = cfg.fatigue.author, fatT = cfg.fatigue.tag, fatP = cfg.fatigue.position;
+    const fatA = cfg.fatigue.author,
+      fatT = cfg.fatigue.tag,
+      fatP = cfg.fatigue.position;
     const c0 = cfg.click.intercept;
     const wc = cfg.watch;
-    const like = cfg.like, comment = cfg.comment, forward = cfg.forward, hate = cfg.hate;
-    const fo = cfg.follow, gi = cfg.gift;
+    const like = cfg.like,
+      comment = cfg.comment,
+      forward = cfg.forward,
+      hate = cfg.hate;
+    const fo = cfg.follow,
+      gi = cfg.gift;
     const skimMean = wc.skimMeanMs;
-    const z = this.userInterest, w = this.authorStyle, e = this.tagEmbedding, nz = this.itemNoise, bq = this.authorQuality;
-    const itemAuthor = this.catalog.itemAuthor, itemTag = this.catalog.itemTag, durations = this.catalog.itemDurationMs;
+    const z = this.userInterest,
+      w = this.authorStyle,
+      e = this.tagEmbedding,
+      nz = this.itemNoise,
+      bq = this.authorQuality;
+    const itemAuthor = this.catalog.itemAuthor,
+      itemTag = this.catalog.itemTag,
+      durations = this.catalog.itemDurationMs;
     const isLive = this.catalog.authorIsLive;
     const normal = normalTable();
     const pc = batch.pairCounts;
@@ -256,10 +288,17 @@ export class GroundTruthWorld implements ResponseModel {
     if (out.click.length < count) throw new RangeError(`respond: output batch holds ${out.click.length} responses, the exposure batch has ${count}`);
 
     for (let j = 0; j < count; j++) {
-      const u = users[j]!, i = items[j]!;
-      const a = itemAuthor[i]!, t = itemTag[i]!;
-      const zo = u * d, wo = a * d, eo = t * d, no = i * d;
-      let zw = 0, zt = 0, zn = 0;
+      const u = users[j]!,
+        i = items[j]!;
+      const a = itemAuthor[i]!,
+        t = itemTag[i]!;
+      const zo = u * d,
+        wo = a * d,
+        eo = t * d,
+        no = i * d;
+      let zw = 0,
+        zt = 0,
+        zn = 0;
       for (let k = 0; k < d; k++) {
         const zk = z[zo + k]!;
         zw += zk * w[wo + k]!;
@@ -294,7 +333,8 @@ export class GroundTruthWorld implements ResponseModel {
       const dur = durations[i]!;
       let play: number;
       if (uClick < pClick) {
-        const ratio = wc.maxRatio * sigmoid(wc.intercept + wc.affinity * aff + wc.familiarity * phi + wc.duration * Math.log(dur / 60000) + wc.noise * epsWatch);
+        const ratio =
+          wc.maxRatio * sigmoid(wc.intercept + wc.affinity * aff + wc.familiarity * phi + wc.duration * Math.log(dur / 60000) + wc.noise * epsWatch);
         play = Math.round(ratio * dur);
         // An engaged view is a valid play by definition.
         if (dur <= CLICK_PLAY_THRESHOLD_MS) {

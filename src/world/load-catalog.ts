@@ -15,8 +15,10 @@ export async function loadCatalogFromKuaiRand(
   options: Omit<CatalogOptions, 'userTable' | 'videoTable'>,
   rng: Rng,
 ): Promise<Catalog> {
-  if (usersPath !== undefined && !existsSync(usersPath)) throw new CatalogOptionsError(`user features table not found: ${usersPath} (give the path of a KuaiRand user_features_*.csv)`);
-  if (videosPath !== undefined && !existsSync(videosPath)) throw new CatalogOptionsError(`video features table not found: ${videosPath} (give the path of a KuaiRand video_features_basic_*.csv)`);
+  if (usersPath !== undefined && !existsSync(usersPath))
+    throw new CatalogOptionsError(`user features table not found: ${usersPath} (give the path of a KuaiRand user_features_*.csv)`);
+  if (videosPath !== undefined && !existsSync(videosPath))
+    throw new CatalogOptionsError(`video features table not found: ${videosPath} (give the path of a KuaiRand video_features_basic_*.csv)`);
   const [userTable, videoTable] = await Promise.all([
     usersPath ? loadUserFeatures(usersPath) : Promise.resolve(undefined),
     videosPath ? loadVideoFeatures(videosPath) : Promise.resolve(undefined),

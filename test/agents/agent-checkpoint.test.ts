@@ -131,8 +131,14 @@ test('foreign, future and miscounted containers are refused with a message that 
   const before = scores(a);
   const foreign = bytes.slice();
   foreign.set(new TextEncoder().encode('NOTRLIV!'), 0);
-  assert.throws(() => a.load(foreign), (e: unknown) => e instanceof AgentCheckpointError
-    && /not an agent checkpoint \(magic "NOTRLIV!", expected "RLIVAGNT"; the older RLIVBASE, RLIVUA01 and RLIVPARM formats load too\)/.test((e as Error).message));
+  assert.throws(
+    () => a.load(foreign),
+    (e: unknown) =>
+      e instanceof AgentCheckpointError &&
+      /not an agent checkpoint \(magic "NOTRLIV!", expected "RLIVAGNT"; the older RLIVBASE, RLIVUA01 and RLIVPARM formats load too\)/.test(
+        (e as Error).message,
+      ),
+  );
   const future = bytes.slice();
   const view = new DataView(future.buffer);
   view.setUint32(8, 2, true);
@@ -151,7 +157,10 @@ test('params-io header reading: names, shapes and meta without the payload; malf
   params[0]!.value.set([1, 2, 3, 4, 5, 6]);
   const bytes = serializeParams(params, { step: 9 });
   const header = readParamsHeader(bytes, 'p');
-  assert.deepEqual(header.params, [{ name: 'w', shape: [3, 2] }, { name: 'b', shape: [2] }]);
+  assert.deepEqual(header.params, [
+    { name: 'w', shape: [3, 2] },
+    { name: 'b', shape: [2] },
+  ]);
   assert.deepEqual(header.meta, { step: 9 });
   assert.equal(header.floats, 8);
   assert.equal(new DataView(bytes.buffer).getFloat32(header.payloadStart + 4 * 5, true), 6);
@@ -159,9 +168,18 @@ test('params-io header reading: names, shapes and meta without the payload; malf
   const payloadFlip = bytes.slice();
   payloadFlip[header.payloadStart + 1]! ^= 0xff;
   assert.deepEqual(readParamsMeta(payloadFlip, 'p'), { step: 9 });
-  assert.throws(() => readParamsHeader(bytes.subarray(0, bytes.length - 4), 'p'), (e: unknown) => e instanceof ParamsFormatError && /payload is 28 bytes, the header describes 32/.test((e as Error).message));
-  assert.throws(() => readParamsHeader(paramsFile('{"params":[{"name":"x","shape":[-1]}],"meta":null}', 0), 'q'), /q: malformed header entry \{"name":"x","shape":\[-1\]\}/);
+  assert.throws(
+    () => readParamsHeader(bytes.subarray(0, bytes.length - 4), 'p'),
+    (e: unknown) => e instanceof ParamsFormatError && /payload is 28 bytes, the header describes 32/.test((e as Error).message),
+  );
+  assert.throws(
+    () => readParamsHeader(paramsFile('{"params":[{"name":"x","shape":[-1]}],"meta":null}', 0), 'q'),
+    /q: malformed header entry \{"name":"x","shape":\[-1\]\}/,
+  );
   assert.throws(() => readParamsHeader(paramsFile('{"params":[{"name":"x","shape":[2]}]', 8), 'q'), /q: header is not valid JSON/);
-  assert.throws(() => readParamsHeader(paramsFile('{"params":[{"name":"x","shape":[1000000000]}],"meta":null}', 8), 'q'), /q: payload is 8 bytes, the header describes 4000000000/);
+  assert.throws(
+    () => readParamsHeader(paramsFile('{"params":[{"name":"x","shape":[1000000000]}],"meta":null}', 8), 'q'),
+    /q: payload is 8 bytes, the header describes 4000000000/,
+  );
   assert.throws(() => readParamsHeader(new TextEncoder().encode('RLIVPARX and then some more bytes'), 'r'), /r: not an rliv params file/);
 });

@@ -33,7 +33,11 @@ function entry(rp: RequestReplay, i: number): unknown {
   const c = rp.candidateCount[i]!;
   const k = rp.slateCount[i]!;
   return {
-    user: rp.user[i], done: rp.done[i], gap: rp.returnGapDays[i], c, k,
+    user: rp.user[i],
+    done: rp.done[i],
+    gap: rp.returnGapDays[i],
+    c,
+    k,
     summary: Array.from(rp.summary.subarray(i * SESSION_SUMMARY_DIM, (i + 1) * SESSION_SUMMARY_DIM)),
     candidates: Array.from(rp.candidates.subarray(i * rp.maxCandidates, i * rp.maxCandidates + c)),
     pairCounts: Array.from(rp.pairCounts.subarray(i * rp.maxCandidates * PAIR_COUNT_DIM, (i * rp.maxCandidates + c) * PAIR_COUNT_DIM)),
@@ -91,7 +95,10 @@ describe('RequestReplay snapshot', () => {
     corrupt[corrupt.length >> 1]! ^= 0x10;
     assert.throws(() => target.load(corrupt, limits), /RequestReplayFormatError|checksum mismatch/);
     assert.throws(() => target.load(bytes.subarray(0, bytes.length - 9), limits), /checksum/);
-    assert.throws(() => new RequestReplay({ capacity: 999, maxCandidates: 8, maxSlate: 6 }).load(bytes), /capacity\/maxCandidates\/maxSlate 1000\/8\/6, this replay 999\/8\/6/);
+    assert.throws(
+      () => new RequestReplay({ capacity: 999, maxCandidates: 8, maxSlate: 6 }).load(bytes),
+      /capacity\/maxCandidates\/maxSlate 1000\/8\/6, this replay 999\/8\/6/,
+    );
     assert.throws(() => target.load(bytes, { numUsers: 2, numItems }), /outside the catalog/);
     assert.throws(() => target.load(bytes, { numUsers, numItems: 3 }), /outside the catalog/);
     assert.throws(() => target.load(new Uint8Array(40), limits), /bad magic/);
@@ -125,7 +132,10 @@ describe('baseline checkpoint (RLIVBASE)', () => {
     // same replay shape (it would load), but the agent state is DQN's: nothing may change
     assert.throws(() => cql.load(dqn.save()), /param "DQN.embedding" which the model does not/);
     assert.ok(Buffer.from(cql.save()).equals(Buffer.from(before)));
-    assert.equal(cql.replay.size, first.reduce((s, t) => s + t.requests.length, 0));
+    assert.equal(
+      cql.replay.size,
+      first.reduce((s, t) => s + t.requests.length, 0),
+    );
     const otherCapacity = createCql(ctx, { ...SMALL, replayCapacity: 5000 });
     assert.throws(() => otherCapacity.load(before), /capacity\/maxCandidates\/maxSlate 100000\/16\/16, this replay 5000\/16\/16/);
     assert.equal(otherCapacity.replay.size, 0);

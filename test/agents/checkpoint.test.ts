@@ -34,7 +34,10 @@ test('every single flipped byte is detected as corruption', () => {
   for (const at of [20, 200, bytes.length - 40, bytes.length - 1]) {
     const bad = new Uint8Array(bytes);
     bad[at]! ^= 0x5a;
-    assert.throws(() => decodeCheckpoint(bad, 'ck'), (e: unknown) => e instanceof CheckpointError && /corrupted \(checksum mismatch\)/.test((e as Error).message));
+    assert.throws(
+      () => decodeCheckpoint(bad, 'ck'),
+      (e: unknown) => e instanceof CheckpointError && /corrupted \(checksum mismatch\)/.test((e as Error).message),
+    );
   }
 });
 
@@ -61,7 +64,10 @@ test('saveCheckpoint writes atomically and leaves no temp file; loadCheckpoint v
   const raw = readFileSync(path);
   raw[raw.length - 5]! ^= 1;
   writeFileSync(path, raw);
-  assert.throws(() => loadCheckpoint(path), (e: unknown) => e instanceof CheckpointError && (e as Error).message.includes(path));
+  assert.throws(
+    () => loadCheckpoint(path),
+    (e: unknown) => e instanceof CheckpointError && (e as Error).message.includes(path),
+  );
   assert.throws(() => loadCheckpoint(join(dir, 'missing.bin')), /cannot read checkpoint/);
   assert.ok(!existsSync(join(dir, 'missing.bin')));
 });

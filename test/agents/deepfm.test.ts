@@ -112,7 +112,10 @@ describe('RankingModel (DeepFM)', () => {
   });
 
   it('rejects bad config with a message naming the key', () => {
-    assert.throws(() => new RankingModel(ctx, { embedingDim: 8 }), (e: Error) => e instanceof AgentConfigError && /unknown config key "embedingDim"/.test(e.message));
+    assert.throws(
+      () => new RankingModel(ctx, { embedingDim: 8 }),
+      (e: Error) => e instanceof AgentConfigError && /unknown config key "embedingDim"/.test(e.message),
+    );
     assert.throws(() => new RankingModel(ctx, { lr: 'fast' }), /"lr" must be a finite number/);
     assert.throws(() => new RankingModel(ctx, { hidden: [] }), /"hidden"/);
     assert.throws(() => new RankingModel(ctx, { headWeights: { click: 1, view: 2 } }), /unknown config key "headWeights.view"/);
@@ -123,15 +126,25 @@ describe('RankingModel (DeepFM)', () => {
     m.observe(tinySessions(world, 1, 1));
     m.train(2);
     // NaN first-order weights make every logit NaN (a NaN deep weight would be masked by ReLU).
-    m.params().find((p) => p.name === 'RankingModel.firstOrder')!.value.fill(NaN);
+    m.params()
+      .find((p) => p.name === 'RankingModel.firstOrder')!
+      .value.fill(NaN);
     const snapshot = m.params().map((p) => Buffer.from(p.value.buffer.slice(0)));
-    assert.throws(() => m.train(1), (e: Error) => e instanceof NonFiniteLossError && /loss "click" is NaN/.test(e.message));
+    assert.throws(
+      () => m.train(1),
+      (e: Error) => e instanceof NonFiniteLossError && /loss "click" is NaN/.test(e.message),
+    );
     m.params().forEach((p, i) => assert.ok(Buffer.from(p.value.buffer.slice(0)).equals(snapshot[i]!), `${p.name} changed`));
   });
 
   it('rejects a bad request or bad sessions with a clear error and no change', () => {
     const m = new RankingModel(ctx, { embeddingRows: 256 });
-    const ok = { user: 1, candidates: Int32Array.from([1, 2]), candidatePairCounts: new Float32Array(2 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+    const ok = {
+      user: 1,
+      candidates: Int32Array.from([1, 2]),
+      candidatePairCounts: new Float32Array(2 * PAIR_COUNT_DIM),
+      summary: new Float32Array(SESSION_SUMMARY_DIM),
+    };
     assert.throws(() => m.score({ ...ok, candidates: Int32Array.from([1, 999]) }, new Float32Array(2)), /has item id 999, outside the catalog/);
     assert.throws(() => m.score(ok, new Float32Array(1)), /output buffer holds 1/);
     const sessions = tinySessions(world, 1, 3);

@@ -75,7 +75,10 @@ describe('DQN (double DQN, request-level)', () => {
     const request = requestsOf(tinySessions(world, 1, 4))[0]!;
     const before = new Float32Array(request.candidates.length);
     target.score(request, before);
-    assert.throws(() => target.load(source.save()), (e: Error) => e instanceof AgentCheckpointError && /config/.test(e.message));
+    assert.throws(
+      () => target.load(source.save()),
+      (e: Error) => e instanceof AgentCheckpointError && /config/.test(e.message),
+    );
     assert.throws(() => target.load(createCql(ctx, small).save()), /holds agent "CQL", not "DQN"|the file has param/);
     const after = new Float32Array(request.candidates.length);
     target.score(request, after);

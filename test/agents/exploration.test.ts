@@ -26,7 +26,7 @@ test('epsilon-greedy with epsilon 1 is uniform over slates; epsilon 0 is greedy'
     counts[out[0]!]++;
   }
   // Each candidate ~ 1/6; 5 standard deviations of a binomial proportion.
-  const sd = Math.sqrt((1 / 6) * (5 / 6) / draws);
+  const sd = Math.sqrt(((1 / 6) * (5 / 6)) / draws);
   for (const c of counts) assert.ok(Math.abs(c / draws - 1 / 6) < 5 * sd, `share ${c / draws}`);
   const slate = new Int32Array(6);
   sel.select(scores, 6, 6, { kind: 'epsilon-greedy', epsilon: 1, temperature: 1 }, rng, slate);
@@ -54,7 +54,7 @@ test('softmax first pick follows exp(s / (T * std)) and is scale-free', () => {
     }
     for (let i = 0; i < 3; i++) {
       const p = w[i]! / total;
-      const sd = Math.sqrt(p * (1 - p) / draws);
+      const sd = Math.sqrt((p * (1 - p)) / draws);
       assert.ok(Math.abs(counts[i]! / draws - p) < 5 * sd, `scale ${scale} candidate ${i}: ${counts[i]! / draws} vs ${p}`);
     }
   }
@@ -86,14 +86,41 @@ test('RankerPolicy scores each request with the ranker, exposes the top K greedi
     name: 'ById',
     towerLiv: null,
     nan: false,
-    score(req: { candidates: Int32Array }, out: Float32Array) { for (let i = 0; i < req.candidates.length; i++) out[i] = this.nan && i === 2 ? NaN : req.candidates[i]!; },
-    observe() {}, train() { return { steps: 0, losses: {} }; }, save() { return new Uint8Array(0); }, load() {},
+    score(req: { candidates: Int32Array }, out: Float32Array) {
+      for (let i = 0; i < req.candidates.length; i++) out[i] = this.nan && i === 2 ? NaN : req.candidates[i]!;
+    },
+    observe() {},
+    train() {
+      return { steps: 0, losses: {} };
+    },
+    save() {
+      return new Uint8Array(0);
+    },
+    load() {},
   };
-  const req = (cands: number[]) => ({ user: 0, timeMs: 0, summary: new Float32Array(8), candidates: Int32Array.from(cands), candidatePairCounts: new Float32Array(cands.length * 7) });
+  const req = (cands: number[]) => ({
+    user: 0,
+    timeMs: 0,
+    summary: new Float32Array(8),
+    candidates: Int32Array.from(cands),
+    candidatePairCounts: new Float32Array(cands.length * 7),
+  });
   const policy = new RankerPolicy(ranker, new Rng(4));
   const slates = policy.chooseSlates([req([5, 9, 1, 7]), req([3, 2, 8, 0, 6])], 2);
-  assert.deepEqual(slates.map((s) => Array.from(s)), [[1, 3], [2, 4]]);
-  assert.deepEqual(policy.lastRandomFlags().map((f) => Array.from(f)), [[0, 0], [0, 0]]);
+  assert.deepEqual(
+    slates.map((s) => Array.from(s)),
+    [
+      [1, 3],
+      [2, 4],
+    ],
+  );
+  assert.deepEqual(
+    policy.lastRandomFlags().map((f) => Array.from(f)),
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  );
   policy.setting = { kind: 'epsilon-greedy', epsilon: 1, temperature: 1 };
   policy.chooseSlates([req([5, 9, 1, 7])], 3);
   assert.deepEqual(Array.from(policy.lastRandomFlags()[0]!), [1, 1, 1]);

@@ -25,19 +25,32 @@ test('tabulated field rows equal the hashed rows of every user, item and pair-co
   for (let u = 0; u < catalog.numUsers; u++) {
     f.userRows(u, out, 1, stride);
     const expected = [table.rowOf(0, u), ...Array.from({ length: U }, (_, c) => table.rowOf(1 + c, catalog.userFeatures[u * U + c]!))];
-    assert.deepEqual(expected.map((_, j) => out[1 + j * stride]), expected, `user ${u}`);
+    assert.deepEqual(
+      expected.map((_, j) => out[1 + j * stride]),
+      expected,
+      `user ${u}`,
+    );
   }
   for (let i = 0; i < catalog.numItems; i++) {
     f.itemRows(i, out, 2, stride);
     const c0 = 1 + U;
     const expected = [
-      table.rowOf(c0, i), table.rowOf(c0 + 1, catalog.itemAuthor[i]!), table.rowOf(c0 + 2, catalog.itemTag[i]!),
+      table.rowOf(c0, i),
+      table.rowOf(c0 + 1, catalog.itemAuthor[i]!),
+      table.rowOf(c0 + 2, catalog.itemTag[i]!),
       ...Array.from({ length: I }, (_, c) => table.rowOf(c0 + 3 + c, catalog.itemFeatures[i * I + c]!)),
     ];
-    assert.deepEqual(expected.map((_, j) => out[2 + j * stride]), expected, `item ${i}`);
+    assert.deepEqual(
+      expected.map((_, j) => out[2 + j * stride]),
+      expected,
+      `item ${i}`,
+    );
   }
   const counts = Float32Array.from([0, 1, 2, 3, 7, 1e6, 0.5]);
   f.pairRows(counts, 0, out, 0, stride);
   const c0 = 4 + U + I;
-  assert.deepEqual(Array.from({ length: PAIR_COUNT_DIM }, (_, k) => out[k * stride]), Array.from(counts, (x, k) => table.rowOf(c0 + k, countBucket(x))));
+  assert.deepEqual(
+    Array.from({ length: PAIR_COUNT_DIM }, (_, k) => out[k * stride]),
+    Array.from(counts, (x, k) => table.rowOf(c0 + k, countBucket(x))),
+  );
 });

@@ -83,7 +83,12 @@ function clickQuality(agent: Ranker): { agent: number; random: number; oracle: n
     const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => out[y]! - out[x]! || x - y);
     a += order.slice(0, 6).reduce((s, i) => s + p[i]!, 0) / 6;
     rnd += p.reduce((s, x) => s + x, 0) / n;
-    orc += p.slice().sort((x, y) => y - x).slice(0, 6).reduce((s, x) => s + x, 0) / 6;
+    orc +=
+      p
+        .slice()
+        .sort((x, y) => y - x)
+        .slice(0, 6)
+        .reduce((s, x) => s + x, 0) / 6;
   }
   return { agent: a / heldOut.length, random: rnd / heldOut.length, oracle: orc / heldOut.length };
 }
@@ -114,7 +119,10 @@ describe('shared agent harness', () => {
       it(`beats a random ranker on its objective (${objective})`, () => {
         const q = clickQuality(a.agent);
         const gain = (q.agent - q.random) / (q.oracle - q.random);
-        assert.ok(gain >= MIN_GAIN, `${name}: top-6 P(click) ${q.agent.toFixed(3)} vs random ${q.random.toFixed(3)}, oracle ${q.oracle.toFixed(3)} (gain ${gain.toFixed(2)} < ${MIN_GAIN})`);
+        assert.ok(
+          gain >= MIN_GAIN,
+          `${name}: top-6 P(click) ${q.agent.toFixed(3)} vs random ${q.random.toFixed(3)}, oracle ${q.oracle.toFixed(3)} (gain ${gain.toFixed(2)} < ${MIN_GAIN})`,
+        );
       });
 
       it('same seed gives identical scores', () => {
@@ -154,7 +162,10 @@ describe('shared agent harness', () => {
         }
         assert.ok(Object.keys(stats[0]![0]!).length > 0, `${name} did not train after observing more sessions`);
         assert.deepEqual(stats[1], stats[0], 'reported losses after the resume differ');
-        assert.ok(Buffer.from(resumed.save()).equals(Buffer.from(original.save())), 'the resumed agent diverged from the original (is something that affects training left out of save()?)');
+        assert.ok(
+          Buffer.from(resumed.save()).equals(Buffer.from(original.save())),
+          'the resumed agent diverged from the original (is something that affects training left out of save()?)',
+        );
         const so = scoresOf(original, heldOut.slice(0, 10));
         const sr = scoresOf(resumed, heldOut.slice(0, 10));
         for (let r = 0; r < so.length; r++) assert.deepEqual(sr[r], so[r], `request ${r}`);

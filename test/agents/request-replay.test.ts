@@ -29,7 +29,8 @@ describe('RequestReplay (request-level transitions of the baselines)', () => {
           const pos = c < r.slate.length ? r.slate[c]! : r.candidates.indexOf(item);
           assert.equal(item, r.candidates[pos], `candidate ${c}`);
           kept.add(pos);
-          for (let k = 0; k < PAIR_COUNT_DIM; k++) assert.equal(rp.pairCounts[(i * 10 + c) * PAIR_COUNT_DIM + k], r.candidatePairCounts[pos * PAIR_COUNT_DIM + k]);
+          for (let k = 0; k < PAIR_COUNT_DIM; k++)
+            assert.equal(rp.pairCounts[(i * 10 + c) * PAIR_COUNT_DIM + k], r.candidatePairCounts[pos * PAIR_COUNT_DIM + k]);
         }
         assert.equal(kept.size, rp.candidateCount[i], 'no candidate kept twice');
         for (let p = 0; p < r.slate.length; p++) {

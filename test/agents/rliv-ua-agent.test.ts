@@ -44,7 +44,11 @@ test('observe: every exposure becomes one joined ASA sample in the replay buffer
   agent.observe(traces);
   let exposures = 0;
   let clicks = 0;
-  for (const t of traces) for (const r of t.requests) { exposures += r.slate.length; for (let k = 0; k < r.slate.length; k++) clicks += r.responses.click[k]!; }
+  for (const t of traces)
+    for (const r of t.requests) {
+      exposures += r.slate.length;
+      for (let k = 0; k < r.slate.length; k++) clicks += r.responses.click[k]!;
+    }
   const stats = agent.pipelineStats();
   assert.equal(agent.replay.size, exposures);
   assert.equal(stats.samples, exposures);
@@ -130,7 +134,10 @@ test('a NaN loss throws NonFiniteLossError naming the tower and changes no param
   const before = scores(agent);
   const s = agent.replay.storage;
   for (let i = 0; i < agent.replay.size; i++) s.rewards[i * TOWER_COUNT + 1] = NaN; // watch-time rewards
-  assert.throws(() => agent.train(1), (err: unknown) => err instanceof NonFiniteLossError && err.component === 'watchTime' && /watchTime/.test(err.message));
+  assert.throws(
+    () => agent.train(1),
+    (err: unknown) => err instanceof NonFiniteLossError && err.component === 'watchTime' && /watchTime/.test(err.message),
+  );
   assert.deepEqual(scores(agent), before);
 });
 
@@ -141,7 +148,10 @@ test('variants: the five registered names, their towers, heads and assistance ne
     assert.equal(agent.name, name);
     assert.equal(agent.learnsOffline, false);
     const v = RLIV_UA_VARIANTS[name as keyof typeof RLIV_UA_VARIANTS];
-    assert.deepEqual(agent.network.towers.map((t) => t.tower), [...v.towers]);
+    assert.deepEqual(
+      agent.network.towers.map((t) => t.tower),
+      [...v.towers],
+    );
     for (const t of agent.network.towers) assert.equal(t.rewardHeadIndex, v.supervised ? 0 : -1);
     assert.equal(agent.network.assistance !== null, v.assistance);
     agent.observe(traces);
@@ -206,7 +216,10 @@ test('config: defaults of Table 1; unknown or invalid fields are named', () => {
   assert.deepEqual(c.scoreWeights, { watchTime: 1 });
   assert.equal(c.targetCritics, 'min', 'clipped double Q-learning (paper eq. 5) by default');
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { targetCritics: 'max' }), /targetCritics/);
-  assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { gama: 0.9 }), (e: unknown) => e instanceof RlivUaConfigError && /gama/.test((e as Error).message));
+  assert.throws(
+    () => new RlivUaAgent({ catalog, seed: 1 }, { gama: 0.9 }),
+    (e: unknown) => e instanceof RlivUaConfigError && /gama/.test((e as Error).message),
+  );
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { tau: 2 }), /tau/);
   assert.throws(() => new RlivUaAgent({ catalog, seed: 1 }, { towers: ['click'] }), /scoreWeights\.watchTime/);
 });

@@ -94,7 +94,10 @@ export function familiarityTraces(catalog: Catalog, options: Partial<Familiarity
         const candidatePairCounts = new Float32Array(n * PAIR_COUNT_DIM);
         for (let i = 0; i < n; i++) {
           const a = catalog.itemAuthor[i]!;
-          candidatePairCounts.set(counts.subarray((u * catalog.numAuthors + a) * PAIR_COUNT_DIM, (u * catalog.numAuthors + a + 1) * PAIR_COUNT_DIM), i * PAIR_COUNT_DIM);
+          candidatePairCounts.set(
+            counts.subarray((u * catalog.numAuthors + a) * PAIR_COUNT_DIM, (u * catalog.numAuthors + a + 1) * PAIR_COUNT_DIM),
+            i * PAIR_COUNT_DIM,
+          );
         }
         const order = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
         const slate = order.slice(0, o.slateSize);
@@ -112,7 +115,13 @@ export function familiarityTraces(catalog: Catalog, options: Partial<Familiarity
           }
         }
         const record: RequestRecord = {
-          user: u, timeMs: time, summary: new Float32Array(SESSION_SUMMARY_DIM), candidates, candidatePairCounts, slate, responses,
+          user: u,
+          timeMs: time,
+          summary: new Float32Array(SESSION_SUMMARY_DIM),
+          candidates,
+          candidatePairCounts,
+          slate,
+          responses,
         };
         trace.requests.push(record);
         // The pair counts move after the request, as in the environment.
@@ -133,7 +142,10 @@ export function familiarityTraces(catalog: Catalog, options: Partial<Familiarity
 }
 
 /** A request of user `user` over all items with zero pair counts (a fresh user-author relationship). */
-export function freshRequest(catalog: Catalog, user: number): { user: number; candidates: Int32Array; candidatePairCounts: Float32Array; summary: Float32Array } {
+export function freshRequest(
+  catalog: Catalog,
+  user: number,
+): { user: number; candidates: Int32Array; candidatePairCounts: Float32Array; summary: Float32Array } {
   return {
     user,
     candidates: Int32Array.from({ length: catalog.numItems }, (_, i) => i),

@@ -37,7 +37,9 @@ function maxAbs(ps: Param[]): number {
 }
 
 test('the batch has positive rewards in click, watch-time and gift', () => {
-  let click = 0, watch = 0, gift = 0;
+  let click = 0,
+    watch = 0,
+    gift = 0;
   for (let b = 0; b < batch.count; b++) {
     click += batch.rewards[b * 4]!;
     watch += batch.rewards[b * 4 + 1]!;
@@ -61,7 +63,9 @@ test('stop-gradient: with the flag on, the TD loss sends no gradient into r_hat;
   full.computeGradients(batch, new Rng(1));
   const full0 = full.towers.map((t) => t.online.headParams(0).map((p) => p.grad.slice()));
   full.computeGradients(batch, new Rng(1), { supervised: true, td: false, assistance: false });
-  full.towers.forEach((t, ti) => t.online.headParams(0).forEach((p, pi) => assert.deepEqual(p.grad, full0[ti]![pi], `${t.tower} r_hat gradient = supervised gradient`)));
+  full.towers.forEach((t, ti) =>
+    t.online.headParams(0).forEach((p, pi) => assert.deepEqual(p.grad, full0[ti]![pi], `${t.tower} r_hat gradient = supervised gradient`)),
+  );
 
   const off = network({ stopTdGradientAtRewardHead: false });
   off.computeGradients(batch, new Rng(1), tdOnly);
@@ -97,10 +101,12 @@ test('gradients match finite differences of the total loss (stop off: the loss a
     c.param.value[c.index] = v;
     const numeric = (up - down) / (2 * eps);
     const a = analytic[k]!;
-    assert.ok(Math.abs(a - numeric) <= 0.03 * Math.max(Math.abs(a), Math.abs(numeric)) + 2e-4,
-      `${c.name}: analytic ${a}, finite difference ${numeric}`);
+    assert.ok(Math.abs(a - numeric) <= 0.03 * Math.max(Math.abs(a), Math.abs(numeric)) + 2e-4, `${c.name}: analytic ${a}, finite difference ${numeric}`);
   });
-  assert.ok(analytic.some((a) => Math.abs(a) > 1e-3), 'the checked gradients are not all ~0');
+  assert.ok(
+    analytic.some((a) => Math.abs(a) > 1e-3),
+    'the checked gradients are not all ~0',
+  );
 });
 
 test('soft update: targets start as copies and move by tau toward the online heads after each step', () => {
@@ -133,7 +139,11 @@ test('w/o SL: the critics output Q directly and their gradients match finite dif
   const lossAt = (): number => net.computeGradients(batch, new Rng(1)).total;
   lossAt();
   const q2 = net.towers[3]!.online.headParams(1); // gift tower, critic 2
-  const cases = [{ p: q2[0]!, i: 11 }, { p: q2[q2.length - 2]!, i: 4 }, { p: q2[q2.length - 1]!, i: 0 }];
+  const cases = [
+    { p: q2[0]!, i: 11 },
+    { p: q2[q2.length - 2]!, i: 4 },
+    { p: q2[q2.length - 1]!, i: 0 },
+  ];
   const analytic = cases.map((c) => c.p.grad[c.i]!);
   cases.forEach((c, k) => {
     const v = c.p.value[c.i]!;
@@ -143,7 +153,10 @@ test('w/o SL: the critics output Q directly and their gradients match finite dif
     const down = lossAt();
     c.p.value[c.i] = v;
     const numeric = (up - down) / 2e-2;
-    assert.ok(Math.abs(analytic[k]! - numeric) <= 0.03 * Math.max(Math.abs(analytic[k]!), Math.abs(numeric)) + 2e-4, `analytic ${analytic[k]}, finite difference ${numeric}`);
+    assert.ok(
+      Math.abs(analytic[k]! - numeric) <= 0.03 * Math.max(Math.abs(analytic[k]!), Math.abs(numeric)) + 2e-4,
+      `analytic ${analytic[k]}, finite difference ${numeric}`,
+    );
   });
   assert.ok(analytic.some((a) => Math.abs(a) > 1e-3));
 });

@@ -54,7 +54,10 @@ test('factorized scorer = heads on encodeCandidates (every tower, repeated items
         const got = new Float32Array(items.length * 2);
         scorer.liv(t, user, items, counts, items.length, got, 2, 1);
         for (let i = 0; i < items.length; i++) {
-          assert.ok(Math.abs(got[i * 2 + 1]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!)), `round ${round} tower ${t} row ${i}: ${got[i * 2 + 1]} vs ${want[i]}`);
+          assert.ok(
+            Math.abs(got[i * 2 + 1]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!)),
+            `round ${round} tower ${t} row ${i}: ${got[i * 2 + 1]} vs ${want[i]}`,
+          );
           assert.equal(got[i * 2], 0, 'other columns untouched');
         }
       }
@@ -78,7 +81,10 @@ test('agent.livPerTower = reference for a w/o SL variant too; a row does not dep
   }
   const one = new Float32Array(TOWER_COUNT);
   for (const i of [0, 17, 29]) {
-    agent.livPerTower({ user, candidates: items.subarray(i, i + 1), candidatePairCounts: counts.subarray(i * PAIR_COUNT_DIM, (i + 1) * PAIR_COUNT_DIM), summary }, one);
+    agent.livPerTower(
+      { user, candidates: items.subarray(i, i + 1), candidatePairCounts: counts.subarray(i * PAIR_COUNT_DIM, (i + 1) * PAIR_COUNT_DIM), summary },
+      one,
+    );
     for (let c = 0; c < TOWER_COUNT; c++) assert.ok(Math.abs(one[c]! - all[i * TOWER_COUNT + c]!) <= 1e-5 * (1 + Math.abs(one[c]!)));
   }
 });

@@ -9,7 +9,7 @@ import { Rng } from '../../src/numeric/rng.js';
 import type { Catalog } from '../../src/world/catalog.js';
 import { familiarityCatalog } from './rliv-ua-fixtures.js';
 
-test('TD target, two items: y = r + gamma * max over items of min(Q1\', Q2\')', () => {
+test("TD target, two items: y = r + gamma * max over items of min(Q1', Q2')", () => {
   // Sample 0: author with items j0, j1. Q'1 = [1.0, 3.0], Q'2 = [2.0, 2.5]
   //   min per item = [1.0, 2.5] -> max = 2.5 (not max of Q'1 = 3.0, not of Q'2 = 2.0 at j0...)
   //   y = 0.5 + 0.9 * 2.5 = 2.75
@@ -41,11 +41,19 @@ function bigAuthorCatalog(): Catalog {
   const c = familiarityCatalog(2);
   const itemAuthor = Int32Array.from({ length: 12 }, (_, i) => (i < 10 ? 0 : 1));
   return {
-    ...c, numAuthors: 2, numItems: 12, itemAuthor,
-    itemTag: new Int32Array(12), itemDurationMs: new Float32Array(12).fill(30_000), itemFeatures: new Int32Array(12),
+    ...c,
+    numAuthors: 2,
+    numItems: 12,
+    itemAuthor,
+    itemTag: new Int32Array(12),
+    itemDurationMs: new Float32Array(12).fill(30_000),
+    itemFeatures: new Int32Array(12),
     itemRawId: Int32Array.from({ length: 12 }, (_, i) => i),
-    authorIsLive: new Uint8Array(2), authorPopularity: Float32Array.from([0.5, 0.5]),
-    authorItemOffsets: Int32Array.from([0, 10, 12]), authorItemIds: Int32Array.from({ length: 12 }, (_, i) => i), authorRawId: Int32Array.from([0, 1]),
+    authorIsLive: new Uint8Array(2),
+    authorPopularity: Float32Array.from([0.5, 0.5]),
+    authorItemOffsets: Int32Array.from([0, 10, 12]),
+    authorItemIds: Int32Array.from({ length: 12 }, (_, i) => i),
+    authorRawId: Int32Array.from([0, 1]),
   };
 }
 
@@ -57,7 +65,10 @@ test('next items: all of a small author, a seeded sample without replacement of 
   assert.equal(total, 2 + 4 + 4);
   assert.deepEqual([...offsets], [0, 2, 6, 10]);
   assert.deepEqual([...items.subarray(0, 2)], [10, 11]);
-  for (const [a, b] of [[2, 6], [6, 10]] as const) {
+  for (const [a, b] of [
+    [2, 6],
+    [6, 10],
+  ] as const) {
     const picked = [...items.subarray(a, b)];
     assert.equal(new Set(picked).size, 4, `distinct items ${picked}`);
     for (const i of picked) assert.ok(i >= 0 && i < 10, `item ${i} belongs to author 0`);
@@ -76,7 +87,7 @@ test('next items: all of a small author, a seeded sample without replacement of 
   assert.throws(() => sampleNextItems(catalog, Int32Array.from([5]), 1, 4, rng, items, offsets), /author 5/);
 });
 
-test('the network\'s TD target equals the hand computation over the author\'s two items', () => {
+test("the network's TD target equals the hand computation over the author's two items", () => {
   const catalog = familiarityCatalog(4);
   const config = parseRlivUaConfig({ batchSize: 2, gamma: 0.9 });
   const net = new RlivUaNetwork(catalog, config, new Rng(3));

@@ -15,7 +15,10 @@ describe('RLUR', () => {
     const x = Float32Array.from([1, 5, 2, 5, 3, 5]); // column 0: 1,2,3; column 1 constant
     standardizeColumns(x, 0, 3, 2);
     const s = Math.sqrt(1.5);
-    assert.deepEqual(Array.from(x).map((v) => +v.toFixed(5)), [-s, 0, 0, 0, s, 0].map((v) => +v.toFixed(5)));
+    assert.deepEqual(
+      Array.from(x).map((v) => +v.toFixed(5)),
+      [-s, 0, 0, 0, s, 0].map((v) => +v.toFixed(5)),
+    );
   });
 
   it('soft slate profile: pi = softmax(beta w.x), p = sum pi x (hand-computed)', () => {
@@ -41,15 +44,21 @@ describe('RLUR', () => {
     softSlateGrad(x, 0, n, S, pi, p, g, 0, beta, dw, 0);
     const pi2 = new Float32Array(n);
     const p2 = new Float32Array(S);
-    checkGradient('softSlate', w, dw, () => {
-      softSlateProfile(x, 0, n, S, w, 0, beta, pi2, p2, 0);
-      let s = 0;
-      for (let k = 0; k < S; k++) s += g[k]! * p2[k]!;
-      return s;
-    }, { h: 1e-3 });
+    checkGradient(
+      'softSlate',
+      w,
+      dw,
+      () => {
+        softSlateProfile(x, 0, n, S, w, 0, beta, pi2, p2, 0);
+        let s = 0;
+        for (let k = 0; k < S; k++) s += g[k]! * p2[k]!;
+        return s;
+      },
+      { h: 1e-3 },
+    );
   });
 
-  it('ranks by the weighted sum of the ranking model\'s standardized signals, weights inside [-maxAction, maxAction]', () => {
+  it("ranks by the weighted sum of the ranking model's standardized signals, weights inside [-maxAction, maxAction]", () => {
     const agent = new Rlur(ctx, { batchSize: 64, embeddingRows: 2048, maxAction: 0.5 });
     const sessions = tinySessions(world, 2, 1);
     agent.observe(sessions);
@@ -87,6 +96,13 @@ describe('RLUR', () => {
     assert.throws(() => new Rlur(ctx, { profileTemperature: 0 }), /profileTemperature/);
     assert.throws(() => new Rlur(ctx, { reward: { click: 1, dwell: 1 } }), /unknown config key "reward.dwell"/);
     const s = new Float32Array(SESSION_SUMMARY_DIM);
-    assert.throws(() => new Rlur(ctx, { embeddingRows: 256 }).score({ user: -1, summary: s, candidates: Int32Array.from([1]), candidatePairCounts: new Float32Array(7) }, new Float32Array(1)), /user id -1/);
+    assert.throws(
+      () =>
+        new Rlur(ctx, { embeddingRows: 256 }).score(
+          { user: -1, summary: s, candidates: Int32Array.from([1]), candidatePairCounts: new Float32Array(7) },
+          new Float32Array(1),
+        ),
+      /user id -1/,
+    );
   });
 });

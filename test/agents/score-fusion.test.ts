@@ -56,20 +56,35 @@ const KNOWN = [{ base: Float32Array.of(2, 1, 0), liv: Float32Array.of(0, 2, 3), 
 
 test('the weight rule on a case with a known answer', () => {
   const choice = chooseFusionWeight(KNOWN, { k: 1 });
-  assert.deepEqual(choice.retention.map((r) => r.weight), FUSION_WEIGHT_GRID);
+  assert.deepEqual(
+    choice.retention.map((r) => r.weight),
+    FUSION_WEIGHT_GRID,
+  );
   const kept = [1, 1, 1, 1, 1, 1, 1, 0.98, 0.98, 0.2, 0.2, 0.2];
-  close(choice.retention.map((r) => r.keptClickRate), kept, 1e-6);
+  close(
+    choice.retention.map((r) => r.keptClickRate),
+    kept,
+    1e-6,
+  );
   assert.equal(choice.weight, 1.5, 'the largest grid weight keeping >= 97 %');
   assert.equal(chooseFusionWeight(KNOWN, { k: 1, keep: 0.99 }).weight, 0.75);
   assert.equal(chooseFusionWeight(KNOWN, { k: 1, keep: 0.2 }).weight, 5);
   // K = 2: w <= 0.75 keeps {0, 1} (0.99); item 2 enters at w > 1.018 (0.6 / 0.99).
   const k2 = chooseFusionWeight(KNOWN, { k: 2, grid: [0, 0.75, 1, 1.5] });
-  close(k2.retention.map((r) => r.keptClickRate), [1, 1, 1, 0.59 / 0.99], 1e-6);
+  close(
+    k2.retention.map((r) => r.keptClickRate),
+    [1, 1, 1, 0.59 / 0.99],
+    1e-6,
+  );
   assert.equal(k2.weight, 1);
   // Summed over requests, not averaged per request: a second request that any w keeps at 100 % dilutes the loss.
   const steady = { base: Float32Array.of(1, 0), liv: Float32Array.of(1, 0), clickProbability: Float32Array.of(0.3, 0.1) };
   const both = chooseFusionWeight([KNOWN[0]!, steady], { k: 1, grid: [0, 2] });
-  close(both.retention.map((r) => r.keptClickRate), [1, (0.1 + 0.3) / (0.5 + 0.3)], 1e-6);
+  close(
+    both.retention.map((r) => r.keptClickRate),
+    [1, (0.1 + 0.3) / (0.5 + 0.3)],
+    1e-6,
+  );
   assert.equal(both.requests, 2);
 });
 
@@ -88,23 +103,28 @@ test('FusedRanker: scores = fuseScores of its models, both learn, save/load roun
   const world = tinyWorld();
   const sessions = tinySessions(world, 2, 1);
   const requests: RankRequest[] = requestsOf(tinySessions(world, 1, 9)).slice(0, 20);
-  const make = () => new FusedRanker(
-    createAgent('RankingModel', { catalog: world.catalog, seed: 3 }, { batchSize: 64, embeddingRows: 4096 }),
-    createAgent('RLIV-UA', { catalog: world.catalog, seed: 3 }, { batchSize: 64, embeddingRows: 4096, minReplaySize: 16 }),
-    0.7,
-  );
+  const make = () =>
+    new FusedRanker(
+      createAgent('RankingModel', { catalog: world.catalog, seed: 3 }, { batchSize: 64, embeddingRows: 4096 }),
+      createAgent('RLIV-UA', { catalog: world.catalog, seed: 3 }, { batchSize: 64, embeddingRows: 4096, minReplaySize: 16 }),
+      0.7,
+    );
   const fused = make();
   assert.equal(fused.name, 'RLIV-UA');
   assert.equal(fused.towerLiv, fused.liv.towerLiv);
   fused.observe(sessions);
   const stats = fused.train(5);
   assert.equal(stats.steps, 5);
-  assert.ok(Object.keys(stats.losses).some((k) => k.startsWith('base.')) && Object.keys(stats.losses).some((k) => k.startsWith('liv.')), JSON.stringify(stats.losses));
-  const scoresOf = (r: ReturnType<typeof make>) => requests.map((q) => {
-    const out = new Float32Array(q.candidates.length);
-    r.score(q, out);
-    return out;
-  });
+  assert.ok(
+    Object.keys(stats.losses).some((k) => k.startsWith('base.')) && Object.keys(stats.losses).some((k) => k.startsWith('liv.')),
+    JSON.stringify(stats.losses),
+  );
+  const scoresOf = (r: ReturnType<typeof make>) =>
+    requests.map((q) => {
+      const out = new Float32Array(q.candidates.length);
+      r.score(q, out);
+      return out;
+    });
   const got = scoresOf(fused);
   requests.forEach((q, i) => {
     const n = q.candidates.length;

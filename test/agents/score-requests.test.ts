@@ -27,10 +27,13 @@ import { requestsOf, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 const world = tinyWorld();
 const sessions = tinySessions(world, 2, 11);
 /** Requests of several users, with different candidate counts (the last ones cut short) and pair counts. */
-const requests: PendingRequest[] = requestsOf(sessions).filter((_, i) => i % 7 === 0).slice(0, 12).map((r, i) => {
-  const n = i % 4 === 3 ? 17 : r.candidates.length;
-  return { ...r, candidates: r.candidates.subarray(0, n) };
-});
+const requests: PendingRequest[] = requestsOf(sessions)
+  .filter((_, i) => i % 7 === 0)
+  .slice(0, 12)
+  .map((r, i) => {
+    const n = i % 4 === 3 ? 17 : r.candidates.length;
+    return { ...r, candidates: r.candidates.subarray(0, n) };
+  });
 
 function backends(): GemmBackendName[] {
   return nativeAvailable() ? ['typescript', 'openblas'] : ['typescript'];
@@ -70,10 +73,17 @@ test('scoreRequests = score per request for every model: bit for bit on the Type
           agent.score(request, one);
           for (let i = 0; i < one.length; i++, row++) {
             if (backend === 'typescript') assert.equal(batched[row], one[i], `${agent.name} (${backend}) row ${row}`);
-            else assert.ok(Math.abs(batched[row]! - one[i]!) <= 1e-4 * (1 + Math.abs(one[i]!)), `${agent.name} (${backend}) row ${row}: ${batched[row]} vs ${one[i]}`);
+            else
+              assert.ok(
+                Math.abs(batched[row]! - one[i]!) <= 1e-4 * (1 + Math.abs(one[i]!)),
+                `${agent.name} (${backend}) row ${row}: ${batched[row]} vs ${one[i]}`,
+              );
           }
         }
-        assert.ok(batched.some((x) => x !== batched[0]), `${agent.name}: scores vary`);
+        assert.ok(
+          batched.some((x) => x !== batched[0]),
+          `${agent.name}: scores vary`,
+        );
         // A bad request anywhere in the batch is refused, naming it.
         const bad = [...requests.slice(0, 2), { ...requests[2]!, candidates: Int32Array.from([0, world.catalog.numItems]) }];
         assert.throws(() => agent.scoreRequests!(bad, new Float32Array(total)), /item|catalog/i, agent.name);
@@ -86,7 +96,15 @@ test('scoreRequests = score per request for every model: bit for bit on the Type
 test('RankerPolicy: batched and per-request scoring give the same slates and random flags (TypeScript backend), with exploration', () => {
   withBackend('typescript', () => {
     for (const agent of trainedAgents()) {
-      const unbatched: Ranker = { name: agent.name, towerLiv: agent.towerLiv, score: (r, o) => agent.score(r, o), observe: () => {}, train: () => ({ steps: 0, losses: {} }), save: () => new Uint8Array(), load: () => {} };
+      const unbatched: Ranker = {
+        name: agent.name,
+        towerLiv: agent.towerLiv,
+        score: (r, o) => agent.score(r, o),
+        observe: () => {},
+        train: () => ({ steps: 0, losses: {} }),
+        save: () => new Uint8Array(),
+        load: () => {},
+      };
       for (const setting of [GREEDY, { kind: 'epsilon-greedy', epsilon: 0.3, temperature: 1 } as ExplorationSetting]) {
         const a = new RankerPolicy(agent, new Rng(9), setting);
         const b = new RankerPolicy(unbatched, new Rng(9), setting);
@@ -112,7 +130,11 @@ test('RankerPolicy splits a batch at MAX_SCORE_ROWS candidates and scores every 
   const total = many.reduce((s, r) => s + r.candidates.length, 0);
   const slates = new RankerPolicy(spy, new Rng(1)).chooseSlates(many, 6);
   assert.equal(slates.length, many.length);
-  assert.equal(calls.reduce((a, b) => a + b, 0), total, 'every candidate scored once');
+  assert.equal(
+    calls.reduce((a, b) => a + b, 0),
+    total,
+    'every candidate scored once',
+  );
   assert.ok(total > MAX_SCORE_ROWS);
   assert.ok(calls.length >= 2 && calls.every((c) => c <= MAX_SCORE_ROWS), `batches ${calls.join(', ')}`);
 });

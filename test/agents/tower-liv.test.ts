@@ -17,7 +17,12 @@ test('towerWeightVector: TOWERS order, absent towers weigh 0', () => {
 
 test('combineTowerLivs: weighted sum of towers standardized over the candidates (hand-computed)', () => {
   // watchTime [1, 2, 3]: mean 2, population std sqrt(2/3); gift [0, 0, 3]: mean 1, std sqrt(2).
-  const l = livs([[9, 9, 9], [1, 2, 3], [NaN, NaN, NaN], [0, 0, 3]]);
+  const l = livs([
+    [9, 9, 9],
+    [1, 2, 3],
+    [NaN, NaN, NaN],
+    [0, 0, 3],
+  ]);
   const out = new Float32Array(3);
   assert.equal(combineTowerLivs(l, 3, towerWeightVector({ watchTime: 1, gift: 2 }), out), null);
   const s = Math.sqrt(2 / 3);
@@ -30,7 +35,12 @@ test('combineTowerLivs: weighted sum of towers standardized over the candidates 
 });
 
 test('combineTowerLivs: a constant tower adds nothing; an untrained (NaN) weighted tower is named', () => {
-  const l = livs([[5, 5, 5, 5], [4, 1, 3, 2], [NaN, NaN, NaN, NaN], [1, 1, 1, 1]]);
+  const l = livs([
+    [5, 5, 5, 5],
+    [4, 1, 3, 2],
+    [NaN, NaN, NaN, NaN],
+    [1, 1, 1, 1],
+  ]);
   const out = new Float32Array(4).fill(7);
   assert.equal(combineTowerLivs(l, 4, towerWeightVector({ click: 1, gift: 4 }), out), null);
   assert.deepEqual(Array.from(out), [0, 0, 0, 0]);

@@ -9,7 +9,9 @@ async function withServer(fn: (origin: string, bodies: string[]) => Promise<void
   const received: string[] = [];
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       received.push(body);
       res.statusCode = body.includes('fail') ? 503 : 200;
@@ -25,7 +27,15 @@ async function withServer(fn: (origin: string, bodies: string[]) => Promise<void
   }
 }
 
-const base = (origin: string): OpenLoopOptions => ({ origin, path: '/x', bodies: ['{"a":1}', '{"b":"fail"}', '{"c":3}'], rate: 200, durationS: 0.15, connections: 4, timeoutMs: 5000 });
+const base = (origin: string): OpenLoopOptions => ({
+  origin,
+  path: '/x',
+  bodies: ['{"a":1}', '{"b":"fail"}', '{"c":3}'],
+  rate: 200,
+  durationS: 0.15,
+  connections: 4,
+  timeoutMs: 5000,
+});
 
 test('open-loop generator sends rate x duration requests, bodies in turn, and sorts responses by status', async () => {
   await withServer(async (origin, received) => {

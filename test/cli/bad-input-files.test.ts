@@ -22,39 +22,71 @@ function headerOnly(src: string, dir: string, name: string): string {
   return path;
 }
 
-test('generate: a header-only users or videos table is refused naming the file; nothing is written', { skip: !HAS_KUAIRAND_PURE && 'KuaiRand-Pure tables not found' }, async () => {
-  const dir = tempDir();
-  const users0 = headerOnly(USER_FEATURES_PURE, dir, 'user_features_empty.csv');
-  const videos0 = headerOnly(VIDEO_FEATURES_PURE, dir, 'video_features_basic_empty.csv');
-  const outU = join(dir, 'out-users');
-  const r1 = await runCli(['generate', '--preset', 'smoke', '--users', users0, '--videos', VIDEO_FEATURES_PURE, '--out', outU, '--quiet']);
-  assert.equal(r1.code, 1, r1.stderr);
-  assert.match(r1.stderr, /user_features_empty\.csv: line 1: no data rows: the table has a header and nothing else/);
-  assert.deepEqual(partials(outU), []);
-  const outV = join(dir, 'out-videos');
-  const r2 = await runCli(['generate', '--preset', 'smoke', '--videos', videos0, '--out', outV, '--quiet']);
-  assert.equal(r2.code, 1, r2.stderr);
-  assert.match(r2.stderr, /video_features_basic_empty\.csv: line 1: no data rows/);
-  assert.deepEqual(partials(outV), []);
-});
+test(
+  'generate: a header-only users or videos table is refused naming the file; nothing is written',
+  { skip: !HAS_KUAIRAND_PURE && 'KuaiRand-Pure tables not found' },
+  async () => {
+    const dir = tempDir();
+    const users0 = headerOnly(USER_FEATURES_PURE, dir, 'user_features_empty.csv');
+    const videos0 = headerOnly(VIDEO_FEATURES_PURE, dir, 'video_features_basic_empty.csv');
+    const outU = join(dir, 'out-users');
+    const r1 = await runCli(['generate', '--preset', 'smoke', '--users', users0, '--videos', VIDEO_FEATURES_PURE, '--out', outU, '--quiet']);
+    assert.equal(r1.code, 1, r1.stderr);
+    assert.match(r1.stderr, /user_features_empty\.csv: line 1: no data rows: the table has a header and nothing else/);
+    assert.deepEqual(partials(outU), []);
+    const outV = join(dir, 'out-videos');
+    const r2 = await runCli(['generate', '--preset', 'smoke', '--videos', videos0, '--out', outV, '--quiet']);
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.match(r2.stderr, /video_features_basic_empty\.csv: line 1: no data rows/);
+    assert.deepEqual(partials(outV), []);
+  },
+);
 
 test('generate: a run that fails while writing the logs leaves no *.partial file', async () => {
   const out = tempDir();
   const scale = { ...GENERATION_PRESETS.smoke, numUsers: 40, numItems: 200, days: 2 };
   await assert.rejects(
-    generateDataset({ outDir: out, scale, seed: 1, skipCalibration: true, log: (line) => { if (line.startsWith('day 1/')) throw new Error('disk full (simulated)'); } }),
+    generateDataset({
+      outDir: out,
+      scale,
+      seed: 1,
+      skipCalibration: true,
+      log: (line) => {
+        if (line.startsWith('day 1/')) throw new Error('disk full (simulated)');
+      },
+    }),
     /disk full \(simulated\)/,
   );
   assert.deepEqual(partials(out), []);
-  assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('log_') || f.startsWith('gifts_')), []);
+  assert.deepEqual(
+    readdirSync(out).filter((f) => f.startsWith('log_') || f.startsWith('gifts_')),
+    [],
+  );
 });
 
 test('fit-simulator: a negative or infinite play time is refused with file, line and column', async () => {
   const dir = tempDir();
   const logs = join(dir, 'logs');
-  const g = await runCli(['generate', '--preset', 'smoke', '--users-count', '40', '--items-count', '200', '--days', '1', '--no-calibrate', '--out', logs, '--quiet']);
+  const g = await runCli([
+    'generate',
+    '--preset',
+    'smoke',
+    '--users-count',
+    '40',
+    '--items-count',
+    '200',
+    '--days',
+    '1',
+    '--no-calibrate',
+    '--out',
+    logs,
+    '--quiet',
+  ]);
   assert.equal(g.code, 0, g.stderr);
-  for (const [value, problem] of [['-20000', `out of range: '-20000' is not in \\[0, 86400000\\]`], ['1e400', `expected a finite number, got '1e400'`]] as const) {
+  for (const [value, problem] of [
+    ['-20000', `out of range: '-20000' is not in \\[0, 86400000\\]`],
+    ['1e400', `expected a finite number, got '1e400'`],
+  ] as const) {
     const copy = join(dir, `logs${value}`);
     cpSync(logs, copy, { recursive: true });
     const path = join(copy, 'log_standard_rliv.csv');

@@ -29,7 +29,10 @@ test('rliv train --agent RLUR --preset smoke: interrupted after epoch 2 and resu
   const ca = loadCheckpoint(a.summary!.checkpoint);
   const cb = loadCheckpoint(b2.summary!.checkpoint);
   assert.equal(cb.state.epoch, 3);
-  assert.ok(Buffer.from(cb.sections.model!).equals(Buffer.from(ca.sections.model!)), 'resumed RLUR (parameters, optimizers, RNGs, replays) differs from the uninterrupted run');
+  assert.ok(
+    Buffer.from(cb.sections.model!).equals(Buffer.from(ca.sections.model!)),
+    'resumed RLUR (parameters, optimizers, RNGs, replays) differs from the uninterrupted run',
+  );
   assert.ok(Buffer.from(cb.sections.env!).equals(Buffer.from(ca.sections.env!)));
   assert.deepEqual(b2.summary!.metrics, a.summary!.metrics);
   assert.deepEqual(b2.summary!.curve, a.summary!.curve);

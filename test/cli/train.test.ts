@@ -11,7 +11,18 @@ import { LearnedSimulator } from '../../src/simulator/learned-simulator.js';
 import { buildDescribedCatalog } from '../../src/environment/world-description.js';
 import { tempDir } from '../helpers/paths.js';
 
-const METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans', 'deepUaCount', 'weeklyGiftedUsers', 'totalRevenue', 'appUsageTime', 'weeklyRetention'];
+const METRICS = [
+  'sessionLength',
+  'watchTime',
+  'ctr',
+  'diversity',
+  'newFans',
+  'deepUaCount',
+  'weeklyGiftedUsers',
+  'totalRevenue',
+  'appUsageTime',
+  'weeklyRetention',
+];
 
 test('rliv train --agent RLIV-UA --preset smoke builds the default world, trains, checkpoints every epoch; --resume continues bit-for-bit; evaluate reads the checkpoint', async () => {
   const dir = tempDir();
@@ -55,7 +66,11 @@ test('rliv train --agent RLIV-UA --preset smoke builds the default world, trains
   assert.deepEqual(Object.keys(config.environment.options.quit).sort(), Object.keys(DEFAULT_QUIT_OPTIONS).sort(), 'the quit model with every default');
   const curveLines = readFileSync(join(broken, 'curves.csv'), 'utf8').trimEnd().split('\n');
   assert.equal(curveLines[0], 'model,seed,epoch,metric,value');
-  for (const e of [1, 2, 3]) assert.ok(curveLines.some((l) => l.startsWith(`RLIV-UA,1,${e},world.sessionLength,`)), `epoch ${e} in curves.csv`);
+  for (const e of [1, 2, 3])
+    assert.ok(
+      curveLines.some((l) => l.startsWith(`RLIV-UA,1,${e},world.sessionLength,`)),
+      `epoch ${e} in curves.csv`,
+    );
   assert.ok(curveLines.some((l) => l.startsWith('RLIV-UA,1,3,loss.click,')));
   const metricLines = readFileSync(join(broken, 'metrics.csv'), 'utf8').trimEnd().split('\n');
   assert.ok(metricLines.includes(`RLIV-UA,1,,world.sessionLength,${b2.summary!.metrics.sessionLength}`));
@@ -93,13 +108,24 @@ test('rliv train --agent RLIV-UA --preset smoke builds the default world, trains
 test('rliv train: variants by paper name, --world FILE, --simulator FILE (+ sim-to-real evaluate), clear usage errors', async () => {
   const dir = tempDir();
   const worldFile = join(dir, 'world.json');
-  writeFileSync(worldFile, JSON.stringify({ kind: 'rliv-world', version: 1, catalogSeed: 5, worldSeed: 6, numUsers: 60, numItems: 300, worldConfig: DEFAULT_WORLD_CONFIG }));
+  writeFileSync(
+    worldFile,
+    JSON.stringify({ kind: 'rliv-world', version: 1, catalogSeed: 5, worldSeed: 6, numUsers: 60, numItems: 300, worldConfig: DEFAULT_WORLD_CONFIG }),
+  );
   const w = await runCli(['train', '--agent', 'RLIV-UA', '--world', worldFile, '--preset', 'smoke', '--epochs', '1', '--out', join(dir, 'w'), '--quiet']);
   assert.equal(w.code, 0, w.stderr);
   assert.equal(w.summary!.world.users, 60);
   assert.equal(w.summary!.world.items, 300);
   // A learned-simulator file (untrained here: the wiring is under test, not the fit) carries its world.
-  const description = { kind: 'rliv-world' as const, version: 1 as const, catalogSeed: 5, worldSeed: 6, numUsers: 60, numItems: 300, worldConfig: DEFAULT_WORLD_CONFIG };
+  const description = {
+    kind: 'rliv-world' as const,
+    version: 1 as const,
+    catalogSeed: 5,
+    worldSeed: 6,
+    numUsers: 60,
+    numItems: 300,
+    worldConfig: DEFAULT_WORLD_CONFIG,
+  };
   const catalog = await buildDescribedCatalog(description);
   const simFile = join(dir, 'simulator.params');
   new LearnedSimulator(catalog, { embeddingRows: 1 << 12 }).save(simFile, { world: description });
@@ -138,7 +164,22 @@ test('rliv train --agent-config: the overrides reach the agent and its checkpoin
   const cfg = join(dir, 'rliv.json');
   writeFileSync(cfg, JSON.stringify({ targetCritics: 'mean', gamma: 0.8 }));
   const out = join(dir, 'run');
-  const r = await runCli(['train', '--agent', 'RLIV-UA', '--variant', 'w/o SL', '--preset', 'smoke', '--out', out, '--epochs', '1', '--agent-config', cfg, '--quiet']);
+  const r = await runCli([
+    'train',
+    '--agent',
+    'RLIV-UA',
+    '--variant',
+    'w/o SL',
+    '--preset',
+    'smoke',
+    '--out',
+    out,
+    '--epochs',
+    '1',
+    '--agent-config',
+    cfg,
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const ckpt = loadCheckpoint(r.summary!.checkpoint);
   assert.equal(ckpt.agent, 'RLIV-UA(w/o SL)');

@@ -82,7 +82,10 @@ test('recent-author source offers only the authors the user interacted with; can
   assert.equal(new Set(out).size, 8);
   // The ring keeps the last 4 authors.
   for (const a of [6, 7, 8, 9]) gen.noteInteraction(7, a);
-  assert.deepEqual([...gen.recentAuthors(7)].sort((x, y) => x - y), [6, 7, 8, 9]);
+  assert.deepEqual(
+    [...gen.recentAuthors(7)].sort((x, y) => x - y),
+    [6, 7, 8, 9],
+  );
 });
 
 test('random source is uniform over items; bad options are refused', () => {

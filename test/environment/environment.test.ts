@@ -8,7 +8,19 @@ import type { SessionTrace } from '../../src/environment/trace.js';
 import { tinyWorld } from './fixtures.js';
 
 function fingerprint(traces: SessionTrace[]): string {
-  return JSON.stringify(traces.map((t) => [t.user, t.returnGapDays, t.requests.map((r) => [r.timeMs, Array.from(r.slate), Array.from(r.candidates.subarray(0, 5)), Array.from(r.responses.click), Array.from(r.responses.playTimeMs)])]));
+  return JSON.stringify(
+    traces.map((t) => [
+      t.user,
+      t.returnGapDays,
+      t.requests.map((r) => [
+        r.timeMs,
+        Array.from(r.slate),
+        Array.from(r.candidates.subarray(0, 5)),
+        Array.from(r.responses.click),
+        Array.from(r.responses.playTimeMs),
+      ]),
+    ]),
+  );
 }
 
 test('same seed and policy give the same trajectories; another seed differs', () => {
@@ -28,7 +40,10 @@ test('sessions have K-item slates, valid candidates, advancing time and a drawn 
   const env = new Environment(catalog, responder, { seed: 1, numCandidates: 25, slateSize: 6 });
   const users = [0, 5, 9];
   const traces = env.runSessions(users, new RandomPolicy(new Rng(1)));
-  assert.deepEqual(traces.map((t) => t.user), users);
+  assert.deepEqual(
+    traces.map((t) => t.user),
+    users,
+  );
   for (const t of traces) {
     assert.ok(t.requests.length >= 1 && t.requests.length <= env.quitModel.options.maxRequests);
     assert.ok(Number.isInteger(t.returnGapDays) && t.returnGapDays >= 1);
@@ -91,7 +106,9 @@ test('pair counts accumulate exactly the responses, across sessions, and only fi
   assert.ok(firstFollows > 0, 'some follows happened');
   // Candidate snapshots match the store's history: a followed pair shows follow = 1 in later requests.
   let sawFollowedCandidate = false;
-  for (const t of sessions) for (const req of t.requests) for (let i = 0; i < req.candidates.length; i++) if (req.candidatePairCounts[i * PAIR_COUNT_DIM + PC_FOLLOW] === 1) sawFollowedCandidate = true;
+  for (const t of sessions)
+    for (const req of t.requests)
+      for (let i = 0; i < req.candidates.length; i++) if (req.candidatePairCounts[i * PAIR_COUNT_DIM + PC_FOLLOW] === 1) sawFollowedCandidate = true;
   assert.ok(sawFollowedCandidate);
 });
 
@@ -107,7 +124,11 @@ test('a policy returning an invalid slate gets a clear error', () => {
 
 test('oracle (true affinity) policy beats random on session length and watch time (fake responder)', () => {
   const { catalog, responder } = tinyWorld(200, 60, 10);
-  const oracle = new TopKPolicy({ score: (r, out) => { for (let i = 0; i < r.candidates.length; i++) out[i] = responder.affinity(r.user, r.candidates[i]!); } });
+  const oracle = new TopKPolicy({
+    score: (r, out) => {
+      for (let i = 0; i < r.candidates.length; i++) out[i] = responder.affinity(r.user, r.candidates[i]!);
+    },
+  });
   const stats = (policy: SlatePolicy) => {
     const env = new Environment(catalog, responder, { seed: 9, numCandidates: 50 });
     const len: number[] = [];

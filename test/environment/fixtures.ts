@@ -38,18 +38,24 @@ export function tinyCatalog(numUsers: number, numAuthors: number, itemsPerAuthor
   const userActivity = new Float32Array(numUsers);
   for (let u = 0; u < numUsers; u++) userActivity[u] = rng.uniform();
   return {
-    numUsers, numAuthors, numItems, numTags,
+    numUsers,
+    numAuthors,
+    numItems,
+    numTags,
     userFeatureFields: ['f0'],
     userFeatures: Int32Array.from({ length: numUsers }, () => 1 + rng.int(3)),
     userActivity,
     userRawId: Int32Array.from({ length: numUsers }, (_, i) => i),
-    itemAuthor, itemTag, itemDurationMs,
+    itemAuthor,
+    itemTag,
+    itemDurationMs,
     itemFeatureFields: ['g0'],
     itemFeatures: Int32Array.from({ length: numItems }, () => 1 + rng.int(4)),
     itemRawId: Int32Array.from({ length: numItems }, (_, i) => i),
     authorIsLive: Uint8Array.from({ length: numAuthors }, (_, a) => (a % 3 === 0 ? 1 : 0)),
     authorPopularity: pop,
-    authorItemOffsets, authorItemIds,
+    authorItemOffsets,
+    authorItemIds,
     authorRawId: Int32Array.from({ length: numAuthors }, (_, i) => i),
   };
 }
@@ -59,7 +65,11 @@ export class FakeResponder implements ResponseModel {
   readonly dim = 4;
   readonly userVec: Float32Array;
   readonly itemVec: Float32Array;
-  constructor(readonly catalog: Catalog, seed = 11, readonly c0 = -0.3) {
+  constructor(
+    readonly catalog: Catalog,
+    seed = 11,
+    readonly c0 = -0.3,
+  ) {
     const rng = new Rng(seed);
     this.userVec = Float32Array.from({ length: catalog.numUsers * this.dim }, () => rng.normal() / 2);
     this.itemVec = Float32Array.from({ length: catalog.numItems * this.dim }, () => rng.normal() / 2);

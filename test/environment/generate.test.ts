@@ -18,7 +18,14 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   const header = readFileSync(result.files.log, 'utf8').split('\n', 1)[0];
   assert.equal(header, LOG_COLUMNS.join(','));
   assert.equal(LOG_COLUMNS.length, 19);
-  let rows = 0, clicks = 0, longViews = 0, likes = 0, comments = 0, follows = 0, play = 0, rand = 0;
+  let rows = 0,
+    clicks = 0,
+    longViews = 0,
+    likes = 0,
+    comments = 0,
+    follows = 0,
+    play = 0,
+    rand = 0;
   const perRequest = new Map<string, number>();
   for await (const b of readKuaiRandLog(result.files.log)) {
     for (let r = 0; r < b.count; r++) {
@@ -49,10 +56,20 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   // The figures recomputed from the file equal calibration.json's, and are within tolerance.
   const cal = JSON.parse(readFileSync(result.files.calibration, 'utf8')) as { rates: Record<string, { generated: number; kuairand: number }> };
   assert.deepEqual(Object.keys(cal.rates).sort(), [...RATE_KEYS].sort());
-  const fromFile: Record<string, number> = { click: clicks / rows, long_view: longViews / rows, like: likes / rows, comment: comments / rows, follow: follows / rows, play_time_s: play / rows / 1000 };
+  const fromFile: Record<string, number> = {
+    click: clicks / rows,
+    long_view: longViews / rows,
+    like: likes / rows,
+    comment: comments / rows,
+    follow: follows / rows,
+    play_time_s: play / rows / 1000,
+  };
   for (const k of RATE_KEYS) {
     assert.equal(cal.rates[k]!.kuairand, KUAIRAND_PURE_RATES[k]);
-    assert.ok(Math.abs(cal.rates[k]!.generated - fromFile[k]!) <= 1e-6 * Math.max(1, fromFile[k]!), `${k}: calibration.json ${cal.rates[k]!.generated} vs file ${fromFile[k]}`);
+    assert.ok(
+      Math.abs(cal.rates[k]!.generated - fromFile[k]!) <= 1e-6 * Math.max(1, fromFile[k]!),
+      `${k}: calibration.json ${cal.rates[k]!.generated} vs file ${fromFile[k]}`,
+    );
     assert.ok(Math.abs(fromFile[k]! / KUAIRAND_PURE_RATES[k] - 1) <= 0.2, `${k}: generated ${fromFile[k]} vs KuaiRand ${KUAIRAND_PURE_RATES[k]}`);
   }
 

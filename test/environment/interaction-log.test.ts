@@ -19,7 +19,13 @@ test('replay reconstructs f_ua before each request, session repetition and slate
     [0, 3, 2000 + 3_600_000, 1, 0, 10000, 0], // new session (gap > 30 min)
   ];
   rows.forEach(([u, i, t, c, f, p, g], e) => {
-    log.user[e] = u; log.item[e] = i; log.timeMs[e] = t; log.click[e] = c; log.follow[e] = f; log.playTimeMs[e] = p; log.giftAmount[e] = g;
+    log.user[e] = u;
+    log.item[e] = i;
+    log.timeMs[e] = t;
+    log.click[e] = c;
+    log.follow[e] = f;
+    log.playTimeMs[e] = p;
+    log.giftAmount[e] = g;
   });
   log.count = rows.length;
   const rep = replayExposures(log, catalog);

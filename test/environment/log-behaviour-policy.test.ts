@@ -8,7 +8,14 @@ import { tinyCatalog } from './fixtures.js';
 
 test('standardLogExposures counts standard-log rows per item and leaves the random log out', () => {
   const log = allocInteractionLog(8);
-  const rows: Array<[item: number, random: number]> = [[3, 0], [3, 0], [5, 0], [3, 1], [7, 1], [0, 0]];
+  const rows: Array<[item: number, random: number]> = [
+    [3, 0],
+    [3, 0],
+    [5, 0],
+    [3, 1],
+    [7, 1],
+    [0, 0],
+  ];
   rows.forEach(([item, random], r) => {
     log.item[r] = item;
     log.fromRandomLog[r] = random;
@@ -36,8 +43,11 @@ test('the stand-in behaviour policy shows what production showed most, and is se
   exposures[11] = 20;
   exposures[2] = 1;
   const request = (): PendingRequest => ({
-    user: 1, timeMs: 0, summary: new Float32Array(8),
-    candidates: Int32Array.from({ length: 20 }, (_, i) => i), candidatePairCounts: new Float32Array(20 * PAIR_COUNT_DIM),
+    user: 1,
+    timeMs: 0,
+    summary: new Float32Array(8),
+    candidates: Int32Array.from({ length: 20 }, (_, i) => i),
+    candidatePairCounts: new Float32Array(20 * PAIR_COUNT_DIM),
   });
   // Without noise and the other terms, the slate is the three most exposed items, in order.
   const exact = exposureBehaviourPolicy(catalog, exposures, 3, { noiseStd: 0, popularityWeight: 0, followBoost: 0, historyWeight: 0, randomRate: 0 });

@@ -2,7 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PAIR_COUNT_DIM, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
 import { DAY_MS, KUAIRAND_START_MS } from '../../src/environment/environment.js';
-import { appUsageTime, computeMetrics, ctr, deepUaCount, diversity, newFans, sessionLength, totalRevenue, watchTime, weeklyGiftedUsers, weeklyRetention } from '../../src/environment/metrics.js';
+import {
+  appUsageTime,
+  computeMetrics,
+  ctr,
+  deepUaCount,
+  diversity,
+  newFans,
+  sessionLength,
+  totalRevenue,
+  watchTime,
+  weeklyGiftedUsers,
+  weeklyRetention,
+} from '../../src/environment/metrics.js';
 import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from '../../src/environment/trace.js';
 import { allocResponseBatch } from '../../src/world/response.js';
 import { tinyCatalog } from './fixtures.js';
@@ -11,7 +23,14 @@ import { tinyCatalog } from './fixtures.js';
 const catalog = tinyCatalog(4, 3, 2);
 catalog.itemTag.set([0, 1, 0, 1, 2, 2]);
 
-interface Item { item: number; click?: number; playS?: number; follow?: number; gift?: number; followedBefore?: boolean }
+interface Item {
+  item: number;
+  click?: number;
+  playS?: number;
+  follow?: number;
+  gift?: number;
+  followedBefore?: boolean;
+}
 
 function request(user: number, day: number, minute: number, items: Item[]): RequestRecord {
   const k = items.length;
@@ -25,9 +44,13 @@ function request(user: number, day: number, minute: number, items: Item[]): Requ
     if (it.followedBefore) pc[p * PAIR_COUNT_DIM + PC_FOLLOW] = 1;
   });
   return {
-    user, timeMs: KUAIRAND_START_MS + day * DAY_MS + minute * 60_000, summary: new Float32Array(SESSION_SUMMARY_DIM),
-    candidates: Int32Array.from(items, (it) => it.item), candidatePairCounts: pc,
-    slate: Int32Array.from(items, (_, p) => p), responses,
+    user,
+    timeMs: KUAIRAND_START_MS + day * DAY_MS + minute * 60_000,
+    summary: new Float32Array(SESSION_SUMMARY_DIM),
+    candidates: Int32Array.from(items, (it) => it.item),
+    candidatePairCounts: pc,
+    slate: Int32Array.from(items, (_, p) => p),
+    responses,
   };
 }
 
@@ -38,15 +61,38 @@ function session(user: number, sessionIndex: number, day: number, gap: number, r
 }
 
 // User 0, day 0: 2 requests; user 0, day 3: 1 request; user 1, day 8: 1 request.
-const s0 = session(0, 0, 0, 3, [
-  request(0, 0, 600, [{ item: 0, click: 1, playS: 10 }, { item: 2, click: 0, playS: 1 }]),
-  request(0, 0, 601, [{ item: 4, click: 1, playS: 20, follow: 1, gift: 5 }, { item: 1 }]),
-], 603);
-const s1 = session(0, 1, 3, 10, [
-  request(0, 3, 700, [{ item: 5, click: 1, playS: 30, gift: 2, followedBefore: true }, { item: 3, click: 1, playS: 4 }]),
-], 701);
+const s0 = session(
+  0,
+  0,
+  0,
+  3,
+  [
+    request(0, 0, 600, [
+      { item: 0, click: 1, playS: 10 },
+      { item: 2, click: 0, playS: 1 },
+    ]),
+    request(0, 0, 601, [{ item: 4, click: 1, playS: 20, follow: 1, gift: 5 }, { item: 1 }]),
+  ],
+  603,
+);
+const s1 = session(
+  0,
+  1,
+  3,
+  10,
+  [
+    request(0, 3, 700, [
+      { item: 5, click: 1, playS: 30, gift: 2, followedBefore: true },
+      { item: 3, click: 1, playS: 4 },
+    ]),
+  ],
+  701,
+);
 const s2 = session(1, 0, 8, 2, [
-  request(1, 8, 100, [{ item: 4, click: 1, playS: 6, gift: 1 }, { item: 5, click: 0 }]),
+  request(1, 8, 100, [
+    { item: 4, click: 1, playS: 6, gift: 1 },
+    { item: 5, click: 0 },
+  ]),
 ]);
 const all = [s0, s1, s2];
 

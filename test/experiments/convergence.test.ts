@@ -73,7 +73,13 @@ test('only the last `window` epochs count; too short or non-finite curves are no
 });
 
 test('mean curve over seeds and per-seed counts', () => {
-  assert.deepEqual(meanCurve([[1, 2], [3, 6]]), [2, 4]);
+  assert.deepEqual(
+    meanCurve([
+      [1, 2],
+      [3, 6],
+    ]),
+    [2, 4],
+  );
   const flat = new Array(10).fill(5);
   const rising = Array.from({ length: 10 }, (_, e) => e);
   assert.equal(seedsConverged([flat, rising, flat]), 2);

@@ -13,10 +13,7 @@ import { DEFAULT_QUIT_OPTIONS } from '../../src/environment/quit-model.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
-const MODELS = [
-  'RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA',
-  'RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)',
-];
+const MODELS = ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA', 'RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)'];
 const METRICS = ['sessionLength', 'watchTime', 'ctr', 'diversity', 'newFans'];
 
 const isNumOrNull = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
@@ -32,7 +29,7 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(res.preset, 'smoke');
   assert.deepEqual(res.seeds, [1, 2]);
-  assert.deepEqual(Object.keys(res.models), MODELS, 'exact model names in the paper\'s order');
+  assert.deepEqual(Object.keys(res.models), MODELS, "exact model names in the paper's order");
   const epochs = res.settings.epochs as number;
   for (const name of MODELS) {
     const m = res.models[name];
@@ -56,7 +53,10 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
       });
       assert.ok(Number.isFinite(res.simToReal[name][metric].mean), `simToReal ${name}.${metric}`);
     }
-    assert.deepEqual(m.curves.epoch, Array.from({ length: epochs }, (_, e) => e + 1));
+    assert.deepEqual(
+      m.curves.epoch,
+      Array.from({ length: epochs }, (_, e) => e + 1),
+    );
     if (name !== 'RLIV-UA') {
       for (const metric of METRICS) {
         const s = res.significance[name][metric];
@@ -86,7 +86,8 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     for (const part of ['collect', 'observe', 'train steps', 'evaluation', 'world evaluation']) {
       const key = `${name}: ${part}`;
       assert.ok(res.phases[key] >= 0 && Number.isFinite(res.phases[key]), `phases["${key}"] = ${res.phases[key]}`);
-      if (process.platform === 'linux') assert.ok(res.phasesCpu[key] >= 0 && Number.isFinite(res.phasesCpu[key]), `phasesCpu["${key}"] = ${res.phasesCpu[key]}`);
+      if (process.platform === 'linux')
+        assert.ok(res.phasesCpu[key] >= 0 && Number.isFinite(res.phasesCpu[key]), `phasesCpu["${key}"] = ${res.phasesCpu[key]}`);
     }
     assert.ok(res.phases[`${name}: train steps`] > 0, `${name} spent time in its gradient steps`);
   }
@@ -112,7 +113,8 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.deepEqual(config.models['RLIV-UA'], JSON.parse(JSON.stringify(resolveAgentConfig('RLIV-UA', { batchSize: res.settings.batchSize }))));
   assert.equal(config.models['RLIV-UA'].gamma, (resolveAgentConfig('RLIV-UA', {}) as { gamma: number }).gamma, 'defaults are recorded, not only overrides');
   assert.equal(config.models.DQN.batchSize, res.settings.batchSize);
-  for (const k of ['numCandidates', 'slateSize', 'candidateMix', 'quit', 'returnModel', 'browseMsPerItem', 'sessionHours']) assert.ok(k in config.environment, `environment.${k}`);
+  for (const k of ['numCandidates', 'slateSize', 'candidateMix', 'quit', 'returnModel', 'browseMsPerItem', 'sessionHours'])
+    assert.ok(k in config.environment, `environment.${k}`);
   assert.equal(config.environment.numCandidates, 30);
   assert.deepEqual(Object.keys(config.environment.quit).sort(), Object.keys(DEFAULT_QUIT_OPTIONS).sort());
   assert.deepEqual(config.world, JSON.parse(readFileSync(join(out, 'world.json'), 'utf8')));
@@ -125,7 +127,13 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     return rows.map((line) => {
       const m = /^("(?:[^"]|"")*"|[^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$/.exec(line);
       assert.ok(m, line);
-      return { model: m[1]!.replace(/^"|"$/g, ''), seed: Number(m[2]), epoch: m[3] === '' ? null : Number(m[3]), metric: m[4]!, value: m[5] === '' ? null : Number(m[5]) };
+      return {
+        model: m[1]!.replace(/^"|"$/g, ''),
+        seed: Number(m[2]),
+        epoch: m[3] === '' ? null : Number(m[3]),
+        metric: m[4]!,
+        value: m[5] === '' ? null : Number(m[5]),
+      };
     });
   };
   const curves = csv(r.summary!.files.curves);
@@ -175,7 +183,9 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
 
   // Where a job runs does not matter: in-process (--workers 1), a subset of models gives the same figures.
   const out1 = tempDir('rliv-experiment-w1-');
-  const r1 = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--models', 'RLIV-UA,DQN', '--workers', '1', '--out', out1, '--quiet'], { timeoutMs: 600_000 });
+  const r1 = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--models', 'RLIV-UA,DQN', '--workers', '1', '--out', out1, '--quiet'], {
+    timeoutMs: 600_000,
+  });
   assert.equal(r1.code, 0, r1.stderr);
   const res1 = JSON.parse(readFileSync(join(out1, 'results.json'), 'utf8'));
   assert.equal(res1.settings.workers, 1);
@@ -193,32 +203,38 @@ test('rliv experiment rejects an unknown model name and changes nothing', async 
   assert.equal(existsSync(out), false);
 });
 
-test('rliv experiment --agent-config: overrides reach only their model, in-process and on worker threads; a bad file changes nothing', { timeout: 600_000 }, async () => {
-  const dir = tempDir('rliv-experiment-cfg-');
-  const cfg = join(dir, 'cfg.json');
-  // Ranking by the click tower changes what the greedy evaluation shows even after smoke's 40 gradient steps.
-  writeFileSync(cfg, JSON.stringify({ 'RLIV-UA': { scoreWeights: { click: 1 } } }));
-  const run = async (name: string, extra: string[]) => {
-    const out = join(dir, name);
-    const r = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--models', 'RLIV-UA,DQN', '--out', out, '--quiet', ...extra], { timeoutMs: 600_000 });
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-  };
-  const base = await run('base', ['--workers', '1']);
-  const inProcess = await run('cfg-w1', ['--workers', '1', '--agent-config', cfg]);
-  const threads = await run('cfg-w2', ['--workers', '2', '--agent-config', cfg]);
-  assert.deepEqual(inProcess.settings.agentConfigOverrides, { 'RLIV-UA': { scoreWeights: { click: 1 } } });
-  assert.deepEqual(base.settings.agentConfigOverrides, {});
-  // Jobs are independent: DQN is untouched, RLIV-UA ranks by its click tower — the same on worker threads.
-  assert.deepEqual(inProcess.models.DQN, base.models.DQN);
-  assert.notDeepEqual(inProcess.models['RLIV-UA'], base.models['RLIV-UA']);
-  assert.deepEqual(threads.models['RLIV-UA'], inProcess.models['RLIV-UA']);
+test(
+  'rliv experiment --agent-config: overrides reach only their model, in-process and on worker threads; a bad file changes nothing',
+  { timeout: 600_000 },
+  async () => {
+    const dir = tempDir('rliv-experiment-cfg-');
+    const cfg = join(dir, 'cfg.json');
+    // Ranking by the click tower changes what the greedy evaluation shows even after smoke's 40 gradient steps.
+    writeFileSync(cfg, JSON.stringify({ 'RLIV-UA': { scoreWeights: { click: 1 } } }));
+    const run = async (name: string, extra: string[]) => {
+      const out = join(dir, name);
+      const r = await runCli(['experiment', '--preset', 'smoke', '--seeds', '2', '--models', 'RLIV-UA,DQN', '--out', out, '--quiet', ...extra], {
+        timeoutMs: 600_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    };
+    const base = await run('base', ['--workers', '1']);
+    const inProcess = await run('cfg-w1', ['--workers', '1', '--agent-config', cfg]);
+    const threads = await run('cfg-w2', ['--workers', '2', '--agent-config', cfg]);
+    assert.deepEqual(inProcess.settings.agentConfigOverrides, { 'RLIV-UA': { scoreWeights: { click: 1 } } });
+    assert.deepEqual(base.settings.agentConfigOverrides, {});
+    // Jobs are independent: DQN is untouched, RLIV-UA ranks by its click tower — the same on worker threads.
+    assert.deepEqual(inProcess.models.DQN, base.models.DQN);
+    assert.notDeepEqual(inProcess.models['RLIV-UA'], base.models['RLIV-UA']);
+    assert.deepEqual(threads.models['RLIV-UA'], inProcess.models['RLIV-UA']);
 
-  const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ TD3: { gamma: 0.9 } }));
-  const never = join(dir, 'never');
-  const r = await runCli(['experiment', '--preset', 'smoke', '--models', 'RLIV-UA,DQN', '--agent-config', bad, '--out', never]);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /bad\.json: agent config for "TD3", which is not one of the models of this experiment: RLIV-UA, DQN/);
-  assert.equal(existsSync(never), false);
-});
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ TD3: { gamma: 0.9 } }));
+    const never = join(dir, 'never');
+    const r = await runCli(['experiment', '--preset', 'smoke', '--models', 'RLIV-UA,DQN', '--agent-config', bad, '--out', never]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bad\.json: agent config for "TD3", which is not one of the models of this experiment: RLIV-UA, DQN/);
+    assert.equal(existsSync(never), false);
+  },
+);

@@ -153,7 +153,13 @@ export class FakeRanker implements Ranker {
   }
 
   save(): Uint8Array {
-    const json = JSON.stringify({ logits: Array.from(this.logits), items: this.items, labels: this.labels, rng: this.rng.getState(), trainCalls: this.trainCalls });
+    const json = JSON.stringify({
+      logits: Array.from(this.logits),
+      items: this.items,
+      labels: this.labels,
+      rng: this.rng.getState(),
+      trainCalls: this.trainCalls,
+    });
     return new TextEncoder().encode(json);
   }
 

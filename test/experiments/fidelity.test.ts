@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  computeFidelity, gateAgreement, gateCalibration, gateNoExploitation, reversedSignificantPairs, worldRankReliability,
-  type ModelSeedFigures, type PolicyFigures, type ReferenceFigures,
+  computeFidelity,
+  gateAgreement,
+  gateCalibration,
+  gateNoExploitation,
+  reversedSignificantPairs,
+  worldRankReliability,
+  type ModelSeedFigures,
+  type PolicyFigures,
+  type ReferenceFigures,
 } from '../../src/experiments/fidelity.js';
 
 function figures(click: number, longView: number, playTimeS: number, sessionLength = 10, capShare = 0): PolicyFigures {
@@ -21,25 +28,46 @@ test('G1: inside the bounds passes; a random-slate click 20 % high fails, naming
   assert.ok(Math.abs(g.checks[0]!.value - (0.19 / 0.176 - 1)) < 1e-12);
   const bad = gateCalibration({ ...goodReference, 'uniform random': { sim: figures(0.2112, 0.1, 5), world: figures(0.176, 0.09, 5) } });
   assert.equal(bad.pass, false);
-  assert.deepEqual(bad.checks.filter((c) => !c.pass).map((c) => c.name), ['uniform random: click rate']);
+  assert.deepEqual(
+    bad.checks.filter((c) => !c.pass).map((c) => c.name),
+    ['uniform random: click rate'],
+  );
   // Play time 11 % low under the logging policy fails too.
   const play = gateCalibration({ ...goodReference, 'logging policy': { sim: figures(0.46, 0.32, 15.7 * 0.89), world: figures(0.46, 0.32, 15.7) } });
-  assert.deepEqual(play.checks.filter((c) => !c.pass).map((c) => c.name), ['logging policy: play time per exposure']);
+  assert.deepEqual(
+    play.checks.filter((c) => !c.pass).map((c) => c.name),
+    ['logging policy: play time per exposure'],
+  );
   // Without the reference policies the gate cannot pass.
   assert.equal(gateCalibration({}).pass, false);
 });
 
-function seed(simLen: number, worldLen: number, simWatch: number, worldWatch: number, simCtr = 0.3, worldCtr = 0.3, simCap = 0, worldCap = 0): ModelSeedFigures {
-  return { sim: { sessionLength: simLen, watchTime: simWatch, ctr: simCtr, capShare: simCap }, world: { sessionLength: worldLen, watchTime: worldWatch, ctr: worldCtr, capShare: worldCap } };
+function seed(
+  simLen: number,
+  worldLen: number,
+  simWatch: number,
+  worldWatch: number,
+  simCtr = 0.3,
+  worldCtr = 0.3,
+  simCap = 0,
+  worldCap = 0,
+): ModelSeedFigures {
+  return {
+    sim: { sessionLength: simLen, watchTime: simWatch, ctr: simCtr, capShare: simCap },
+    world: { sessionLength: worldLen, watchTime: worldWatch, ctr: worldCtr, capShare: worldCap },
+  };
 }
 
-test('G2: ratios in [0.67, 1.5] and few capped sessions pass; the old simulator\'s exploitation (sessions 48 vs 10, CTR 0.85 vs 0.3, half at the cap) fails', () => {
+test("G2: ratios in [0.67, 1.5] and few capped sessions pass; the old simulator's exploitation (sessions 48 vs 10, CTR 0.85 vs 0.3, half at the cap) fails", () => {
   const ok = { A: [seed(10, 9, 600, 500), seed(12, 10, 700, 600)] };
   assert.equal(gateNoExploitation(['A'], ok).pass, true);
   const exploited = { A: [seed(48, 10, 16000, 800, 0.85, 0.3, 0.5, 0)] };
   const g = gateNoExploitation(['A'], exploited);
   assert.equal(g.pass, false);
-  assert.deepEqual(g.checks.map((c) => c.pass), [false, false, false]);
+  assert.deepEqual(
+    g.checks.map((c) => c.pass),
+    [false, false, false],
+  );
   assert.ok(Math.abs(g.checks[0]!.value - 4.8) < 1e-12);
   // Exactly at the bounds passes; just outside fails.
   assert.equal(gateNoExploitation(['A'], { A: [seed(15, 10, 1, 1, 0.3, 0.2)] }).pass, true);
@@ -50,7 +78,9 @@ test('G2: ratios in [0.67, 1.5] and few capped sessions pass; the old simulator\
 test('G3: Spearman of the rankings, and a significant world difference the simulator reverses', () => {
   const models = ['A', 'B', 'C', 'D'];
   // The simulator ranks as the world does, with a constant offset.
-  const same: Record<string, ModelSeedFigures[]> = Object.fromEntries(models.map((m, i) => [m, [0, 1, 2].map((s) => seed(10 + i + s * 0.1, 8 + i + s * 0.1, 500 + 50 * i + s, 400 + 50 * i + s))]));
+  const same: Record<string, ModelSeedFigures[]> = Object.fromEntries(
+    models.map((m, i) => [m, [0, 1, 2].map((s) => seed(10 + i + s * 0.1, 8 + i + s * 0.1, 500 + 50 * i + s, 400 + 50 * i + s))]),
+  );
   const g = gateAgreement(models, same);
   assert.equal(g.pass, true);
   assert.equal(g.checks[0]!.value, 1);
@@ -58,7 +88,10 @@ test('G3: Spearman of the rankings, and a significant world difference the simul
   const reversed = structuredClone(same);
   for (const r of reversed.A!) r.sim.sessionLength = 20;
   const pairs = reversedSignificantPairs(models, reversed, 'sessionLength');
-  assert.ok(pairs.some((p) => p.a === 'A' && p.b === 'D'), JSON.stringify(pairs));
+  assert.ok(
+    pairs.some((p) => p.a === 'A' && p.b === 'D'),
+    JSON.stringify(pairs),
+  );
   const bad = gateAgreement(models, reversed);
   assert.equal(bad.pass, false);
   assert.ok(bad.checks[0]!.value < 0.8);
@@ -70,7 +103,14 @@ test('computeFidelity: all gates and the verdict flag', () => {
   const models = ['A', 'B', 'C'];
   const runs = Object.fromEntries(models.map((m, i) => [m, [0, 1].map((s) => seed(10 + i + s * 0.1, 9 + i + s * 0.1, 500 + 50 * i + s, 450 + 50 * i + s))]));
   const f = computeFidelity({ models, runs, reference: goodReference });
-  assert.deepEqual(f.gates.map((g) => [g.id, g.pass]), [['G1', true], ['G2', true], ['G3', true]]);
+  assert.deepEqual(
+    f.gates.map((g) => [g.id, g.pass]),
+    [
+      ['G1', true],
+      ['G2', true],
+      ['G3', true],
+    ],
+  );
   assert.equal(f.pass, true);
   const failing = computeFidelity({ models, runs: { ...runs, A: [seed(40, 9, 500, 450), seed(41, 9.1, 501, 451)] }, reference: goodReference });
   assert.equal(failing.pass, false);

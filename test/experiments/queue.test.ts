@@ -76,80 +76,92 @@ test('in-process reference run (--workers 1)', { skip, timeout: 900_000 }, async
   reference = results(out);
 });
 
-test('two workers, one SIGKILLed mid-job: the other takes the job over, every job counted once, figures identical to the in-process run', { skip, timeout: 900_000 }, async () => {
-  assert.ok(reference, 'the reference run finished');
-  const a = worker('a');
-  const b = worker('b');
-  await waitFor(() => workerName(a) !== undefined && workerName(b) !== undefined, 60_000, 'both workers to connect');
-  const out = tempDir('rliv-queue-kill-');
-  const coord = spawnCli(['experiment', ...SMOKE, '--models', 'RLIV-UA,DQN', '--queue', URL, '--out', out]);
-  // Each worker takes one job (concurrency 1); kill A while its job computes.
-  await waitFor(() => /: started/.test(a.stderr()) && /: started/.test(b.stderr()), 180_000, 'both workers to start a job');
-  const killedJob = /(\S+ seed \d+): started/.exec(a.stderr())![1]!;
-  assert.doesNotMatch(a.stderr(), new RegExp(`${killedJob.replace(/[()]/g, '\\$&')}: done`), 'A was mid-job');
-  a.child.kill('SIGKILL');
-  assert.equal(await coord.exited, 0, coord.stderr());
-  const summary = JSON.parse(coord.stdout().trim().split('\n').pop()!);
-  assert.equal(summary.enqueued, 4);
-  assert.match(b.stderr(), new RegExp(`${killedJob.replace(/[()]/g, '\\$&')}: started \\(attempt 2, taken over 1 time\\(s\\) from a dead worker\\)`), b.stderr());
+test(
+  'two workers, one SIGKILLed mid-job: the other takes the job over, every job counted once, figures identical to the in-process run',
+  { skip, timeout: 900_000 },
+  async () => {
+    assert.ok(reference, 'the reference run finished');
+    const a = worker('a');
+    const b = worker('b');
+    await waitFor(() => workerName(a) !== undefined && workerName(b) !== undefined, 60_000, 'both workers to connect');
+    const out = tempDir('rliv-queue-kill-');
+    const coord = spawnCli(['experiment', ...SMOKE, '--models', 'RLIV-UA,DQN', '--queue', URL, '--out', out]);
+    // Each worker takes one job (concurrency 1); kill A while its job computes.
+    await waitFor(() => /: started/.test(a.stderr()) && /: started/.test(b.stderr()), 180_000, 'both workers to start a job');
+    const killedJob = /(\S+ seed \d+): started/.exec(a.stderr())![1]!;
+    assert.doesNotMatch(a.stderr(), new RegExp(`${killedJob.replace(/[()]/g, '\\$&')}: done`), 'A was mid-job');
+    a.child.kill('SIGKILL');
+    assert.equal(await coord.exited, 0, coord.stderr());
+    const summary = JSON.parse(coord.stdout().trim().split('\n').pop()!);
+    assert.equal(summary.enqueued, 4);
+    assert.match(
+      b.stderr(),
+      new RegExp(`${killedJob.replace(/[()]/g, '\\$&')}: started \\(attempt 2, taken over 1 time\\(s\\) from a dead worker\\)`),
+      b.stderr(),
+    );
 
-  // Every job once: four results, four completed jobs, none failed; the killed one finished on B.
-  assert.equal(await resultCount(), 4);
-  const queue = new Queue(summary.queue, { connection: client!, prefix: BULL_PREFIX });
-  const counts = await queue.getJobCounts('completed', 'failed', 'active', 'wait');
-  assert.deepEqual(counts, { completed: 4, failed: 0, active: 0, wait: 0 });
-  const jobs = await queue.getJobs(['completed']);
-  const killed = jobs.find((j) => j.name === killedJob)!;
-  assert.equal(killed.processedBy, workerName(b));
-  assert.equal(killed.stalledCounter, 1);
-  const record = decodeRecord<ResultRecord>((await client!.get(`${KEY_PREFIX}result:${killed.id}`))!);
-  assert.equal(record.worker, workerName(b));
-  await queue.close();
+    // Every job once: four results, four completed jobs, none failed; the killed one finished on B.
+    assert.equal(await resultCount(), 4);
+    const queue = new Queue(summary.queue, { connection: client!, prefix: BULL_PREFIX });
+    const counts = await queue.getJobCounts('completed', 'failed', 'active', 'wait');
+    assert.deepEqual(counts, { completed: 4, failed: 0, active: 0, wait: 0 });
+    const jobs = await queue.getJobs(['completed']);
+    const killed = jobs.find((j) => j.name === killedJob)!;
+    assert.equal(killed.processedBy, workerName(b));
+    assert.equal(killed.stalledCounter, 1);
+    const record = decodeRecord<ResultRecord>((await client!.get(`${KEY_PREFIX}result:${killed.id}`))!);
+    assert.equal(record.worker, workerName(b));
+    await queue.close();
 
-  // Results: each model has exactly its two seeds, and the figures are the in-process run's, digit for digit.
-  const res = results(out);
-  assert.match(res.settings.jobRunner, /^BullMQ queue experiment-[0-9a-f]{16} at redis:\/\/127\.0\.0\.1:6601/);
-  for (const name of ['RLIV-UA', 'DQN']) {
-    assert.deepEqual(res.models[name].sessionLength.values.length, 2);
-    assert.deepEqual(res.models[name], reference.models[name], `${name}: queue run = in-process run`);
-    assert.deepEqual(res.simToReal[name], reference.simToReal[name]);
-  }
-});
+    // Results: each model has exactly its two seeds, and the figures are the in-process run's, digit for digit.
+    const res = results(out);
+    assert.match(res.settings.jobRunner, /^BullMQ queue experiment-[0-9a-f]{16} at redis:\/\/127\.0\.0\.1:6601/);
+    for (const name of ['RLIV-UA', 'DQN']) {
+      assert.deepEqual(res.models[name].sessionLength.values.length, 2);
+      assert.deepEqual(res.models[name], reference.models[name], `${name}: queue run = in-process run`);
+      assert.deepEqual(res.simToReal[name], reference.simToReal[name]);
+    }
+  },
+);
 
-test('a coordinator SIGKILLed mid-run resumes with the same arguments; a finished experiment is re-assembled without running a job', { skip, timeout: 900_000 }, async () => {
-  assert.ok(reference, 'the reference run finished');
-  const b = spawnedWorkers.get('b');
-  assert.ok(b && b.child.exitCode === null, 'worker B is still serving');
-  const before = await resultCount();
-  const out = tempDir('rliv-queue-resume-');
-  const args = ['experiment', ...SMOKE, '--models', 'RLUR', '--queue', URL, '--out', out];
-  const first = spawnCli(args);
-  await waitFor(async () => (await resultCount()) >= before + 1, 300_000, 'the first RLUR job to finish');
-  first.child.kill('SIGKILL');
-  await first.exited;
-  const again = await runCli(args, { timeoutMs: 600_000 });
-  assert.equal(again.code, 0, again.stderr);
-  // Nothing enqueued twice: the finished job came from Redis, the other was still queued or running (or finished meanwhile).
-  assert.equal(again.summary!.enqueued, 0, again.stderr);
-  assert.ok(again.summary!.reused >= 1);
-  assert.equal(again.summary!.reused + again.summary!.attached, 2);
-  assert.equal(await resultCount(), before + 2);
-  assert.deepEqual(results(out).models.RLUR, reference.models.RLUR, 'resumed run = in-process run');
+test(
+  'a coordinator SIGKILLed mid-run resumes with the same arguments; a finished experiment is re-assembled without running a job',
+  { skip, timeout: 900_000 },
+  async () => {
+    assert.ok(reference, 'the reference run finished');
+    const b = spawnedWorkers.get('b');
+    assert.ok(b && b.child.exitCode === null, 'worker B is still serving');
+    const before = await resultCount();
+    const out = tempDir('rliv-queue-resume-');
+    const args = ['experiment', ...SMOKE, '--models', 'RLUR', '--queue', URL, '--out', out];
+    const first = spawnCli(args);
+    await waitFor(async () => (await resultCount()) >= before + 1, 300_000, 'the first RLUR job to finish');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const again = await runCli(args, { timeoutMs: 600_000 });
+    assert.equal(again.code, 0, again.stderr);
+    // Nothing enqueued twice: the finished job came from Redis, the other was still queued or running (or finished meanwhile).
+    assert.equal(again.summary!.enqueued, 0, again.stderr);
+    assert.ok(again.summary!.reused >= 1);
+    assert.equal(again.summary!.reused + again.summary!.attached, 2);
+    assert.equal(await resultCount(), before + 2);
+    assert.deepEqual(results(out).models.RLUR, reference.models.RLUR, 'resumed run = in-process run');
 
-  // All three models, all finished before: re-assembled, nothing run, same figures.
-  const whole = tempDir('rliv-queue-whole-');
-  const r = await runCli(['experiment', ...SMOKE, '--models', 'RLIV-UA,DQN,RLUR', '--queue', URL, '--out', whole], { timeoutMs: 600_000 });
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual({ reused: r.summary!.reused, enqueued: r.summary!.enqueued, attached: r.summary!.attached }, { reused: 6, enqueued: 0, attached: 0 });
-  assert.match(r.stderr, /6 of 6 job\(s\) finished before/);
-  const res = results(whole);
-  assert.deepEqual(res.models, reference.models);
-  assert.deepEqual(res.simToReal, reference.simToReal);
-  assert.deepEqual(res.significance, reference.significance);
-  b.child.kill('SIGTERM');
-  assert.equal(await b.exited, 0, b.stderr());
-  assert.match(b.stdout(), /"command":"worker"/);
-});
+    // All three models, all finished before: re-assembled, nothing run, same figures.
+    const whole = tempDir('rliv-queue-whole-');
+    const r = await runCli(['experiment', ...SMOKE, '--models', 'RLIV-UA,DQN,RLUR', '--queue', URL, '--out', whole], { timeoutMs: 600_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual({ reused: r.summary!.reused, enqueued: r.summary!.enqueued, attached: r.summary!.attached }, { reused: 6, enqueued: 0, attached: 0 });
+    assert.match(r.stderr, /6 of 6 job\(s\) finished before/);
+    const res = results(whole);
+    assert.deepEqual(res.models, reference.models);
+    assert.deepEqual(res.simToReal, reference.simToReal);
+    assert.deepEqual(res.significance, reference.significance);
+    b.child.kill('SIGTERM');
+    assert.equal(await b.exited, 0, b.stderr());
+    assert.match(b.stdout(), /"command":"worker"/);
+  },
+);
 
 test('rliv experiment --queue: a bad URL is a usage error, an unreachable Redis an error before anything is built', { skip }, async () => {
   const bad = await runCli(['experiment', '--preset', 'smoke', '--queue', 'http://127.0.0.1:6601', '--out', join(tempDir('rliv-queue-bad-'), 'never')]);

@@ -8,7 +8,9 @@ import type { ExposureBatch, ResponseBatch, ResponseModel } from '../../src/worl
 import { ReplayableEnvironment, ReplayMismatchError } from '../../src/experiments/replayable-environment.js';
 
 function tinyCatalog(): Catalog {
-  const numUsers = 12, numAuthors = 5, numItems = 20;
+  const numUsers = 12,
+    numAuthors = 5,
+    numItems = 20;
   const itemAuthor = Int32Array.from({ length: numItems }, (_, i) => i % numAuthors);
   const offsets = new Int32Array(numAuthors + 1);
   const ids: number[] = [];
@@ -17,12 +19,25 @@ function tinyCatalog(): Catalog {
     offsets[a + 1] = ids.length;
   }
   return {
-    numUsers, numAuthors, numItems, numTags: 4,
-    userFeatureFields: [], userFeatures: new Int32Array(0), userActivity: new Float32Array(numUsers).fill(0.7), userRawId: Int32Array.from({ length: numUsers }, (_, i) => i),
-    itemAuthor, itemTag: Int32Array.from({ length: numItems }, (_, i) => i % 4), itemDurationMs: new Float32Array(numItems).fill(30_000),
-    itemFeatureFields: [], itemFeatures: new Int32Array(0), itemRawId: Int32Array.from({ length: numItems }, (_, i) => i),
-    authorIsLive: new Uint8Array(numAuthors), authorPopularity: new Float32Array(numAuthors).fill(1 / numAuthors),
-    authorItemOffsets: offsets, authorItemIds: Int32Array.from(ids), authorRawId: Int32Array.from({ length: numAuthors }, (_, i) => i),
+    numUsers,
+    numAuthors,
+    numItems,
+    numTags: 4,
+    userFeatureFields: [],
+    userFeatures: new Int32Array(0),
+    userActivity: new Float32Array(numUsers).fill(0.7),
+    userRawId: Int32Array.from({ length: numUsers }, (_, i) => i),
+    itemAuthor,
+    itemTag: Int32Array.from({ length: numItems }, (_, i) => i % 4),
+    itemDurationMs: new Float32Array(numItems).fill(30_000),
+    itemFeatureFields: [],
+    itemFeatures: new Int32Array(0),
+    itemRawId: Int32Array.from({ length: numItems }, (_, i) => i),
+    authorIsLive: new Uint8Array(numAuthors),
+    authorPopularity: new Float32Array(numAuthors).fill(1 / numAuthors),
+    authorItemOffsets: offsets,
+    authorItemIds: Int32Array.from(ids),
+    authorRawId: Int32Array.from({ length: numAuthors }, (_, i) => i),
   };
 }
 
@@ -33,14 +48,20 @@ const responder: ResponseModel = {
       const p = 0.2 + 0.03 * (batch.item[e]! % 10) + Math.min(0.3, 0.05 * batch.pairCounts[e * 7]!);
       const click = rng.uniform() < p ? 1 : 0;
       out.click[e] = click;
-      out.longView[e] = 0; out.like[e] = 0; out.follow[e] = click && rng.uniform() < 0.1 ? 1 : 0;
-      out.comment[e] = 0; out.forward[e] = 0; out.hate[e] = 0; out.giftAmount[e] = 0;
+      out.longView[e] = 0;
+      out.like[e] = 0;
+      out.follow[e] = click && rng.uniform() < 0.1 ? 1 : 0;
+      out.comment[e] = 0;
+      out.forward[e] = 0;
+      out.hate[e] = 0;
+      out.giftAmount[e] = 0;
       out.playTimeMs[e] = click ? 20_000 : 1000;
     }
   },
 };
 
-const make = (seed = 3) => new ReplayableEnvironment(new Environment(tinyCatalog(), responder, { seed, numCandidates: 10, slateSize: 3 }), (rng) => new RandomPolicy(rng));
+const make = (seed = 3) =>
+  new ReplayableEnvironment(new Environment(tinyCatalog(), responder, { seed, numCandidates: 10, slateSize: 3 }), (rng) => new RandomPolicy(rng));
 
 function snapshot(w: ReplayableEnvironment): number[] {
   const out: number[] = [];
@@ -65,8 +86,10 @@ test('replaying the saved history rebuilds the environment state exactly, and th
   // Same policy draws from here on -> identical sessions, and the log keeps growing from the old one.
   const ta = a.runSessions([2, 6, 7], new RandomPolicy(new Rng(8)));
   const tb = b.runSessions([2, 6, 7], new RandomPolicy(new Rng(8)));
-  assert.deepEqual(tb.map((t) => t.requests.map((r) => [Array.from(r.candidates), Array.from(r.slate), Array.from(r.responses.click)])),
-    ta.map((t) => t.requests.map((r) => [Array.from(r.candidates), Array.from(r.slate), Array.from(r.responses.click)])));
+  assert.deepEqual(
+    tb.map((t) => t.requests.map((r) => [Array.from(r.candidates), Array.from(r.slate), Array.from(r.responses.click)])),
+    ta.map((t) => t.requests.map((r) => [Array.from(r.candidates), Array.from(r.slate), Array.from(r.responses.click)])),
+  );
   assert.deepEqual(b.saveState(), a.saveState());
 });
 

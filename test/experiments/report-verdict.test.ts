@@ -32,14 +32,24 @@ function failedGates(): FidelityResults {
   };
 }
 
-test('standing: RLIV-UA\'s rank per metric among Table 2\'s models, and its difference to the closest rival over seeds', () => {
+test("standing: RLIV-UA's rank per metric among Table 2's models, and its difference to the closest rival over seeds", () => {
   const r = fixtureResults();
   const sim = rlivUaStanding(r, 'simulator')!;
-  assert.deepEqual(sim.map((s) => s.metric), [...REPORT_METRICS]);
+  assert.deepEqual(
+    sim.map((s) => s.metric),
+    [...REPORT_METRICS],
+  );
   // Fixture plateaus: RLIV-UA leads session length, watch time and new fans; CTR: RankingModel, CQL ahead; diversity: TD3 ahead.
-  assert.deepEqual(sim.map((s) => [s.rank, s.of, s.rival]), [
-    [1, 6, 'RLUR'], [1, 6, 'RLUR'], [3, 6, 'RankingModel'], [2, 6, 'TD3'], [1, 6, 'RLUR'],
-  ]);
+  assert.deepEqual(
+    sim.map((s) => [s.rank, s.of, s.rival]),
+    [
+      [1, 6, 'RLUR'],
+      [1, 6, 'RLUR'],
+      [3, 6, 'RankingModel'],
+      [2, 6, 'TD3'],
+      [1, 6, 'RLUR'],
+    ],
+  );
   for (const s of sim) {
     const own = r.models['RLIV-UA']![s.metric].values;
     const rival = r.models[s.rival!]![s.metric].values;
@@ -55,7 +65,10 @@ test('standing: RLIV-UA\'s rank per metric among Table 2\'s models, and its diff
   assert.ok(sim[2]!.diff < 0, 'behind on CTR');
   const world = rlivUaStanding(r, 'world')!;
   const w = world[0]!;
-  assert.ok(Math.abs(w.diff - (mean(r.simToReal['RLIV-UA']!.sessionLength.values) - mean(r.simToReal[w.rival!]!.sessionLength.values))) < 1e-9, 'world standing uses the world figures');
+  assert.ok(
+    Math.abs(w.diff - (mean(r.simToReal['RLIV-UA']!.sessionLength.values) - mean(r.simToReal[w.rival!]!.sessionLength.values))) < 1e-9,
+    'world standing uses the world figures',
+  );
 });
 
 test('verdict: the gates first, then the world and the simulator standing, then the seeds; a table per metric', () => {
@@ -63,11 +76,22 @@ test('verdict: the gates first, then the world and the simulator standing, then 
   r.fidelity = failedGates();
   const v = computeVerdict(r);
   assert.match(v.lines[0]!, /^Fidelity gates: G1 PASS, G2 FAIL, G3 PASS\./);
-  assert.match(v.lines[1]!, /^In the ground-truth world \(the figures to trust while a gate fails\), RLIV-UA ranks Session Length 1st, Watch Time 1st, CTR 3rd, Diversity 2nd, New Fans 1st of 6 models; it is significantly ahead of every other model on Session Length/);
+  assert.match(
+    v.lines[1]!,
+    /^In the ground-truth world \(the figures to trust while a gate fails\), RLIV-UA ranks Session Length 1st, Watch Time 1st, CTR 3rd, Diversity 2nd, New Fans 1st of 6 models; it is significantly ahead of every other model on Session Length/,
+  );
   assert.match(v.lines[2]!, /^In the learned simulator \(read with the failed gates in mind\), RLIV-UA ranks Session Length 1st, .*CTR 3rd/);
   assert.match(v.lines[3]!, /^3 seeds: every interval is a 95 % t-interval over seeds, wide with so few seeds\.$/);
   const t = v.table!;
-  assert.deepEqual(t.header, ['Metric', 'World: RLIV-UA', 'World: rank', 'World: vs closest rival', 'Simulator: RLIV-UA', 'Simulator: rank', 'Simulator: vs closest rival']);
+  assert.deepEqual(t.header, [
+    'Metric',
+    'World: RLIV-UA',
+    'World: rank',
+    'World: vs closest rival',
+    'Simulator: RLIV-UA',
+    'Simulator: rank',
+    'Simulator: vs closest rival',
+  ]);
   assert.equal(t.rows.length, REPORT_METRICS.length);
   const s = r.models['RLIV-UA']!.sessionLength;
   assert.equal(t.rows[0]![4]!.text, `${s.mean.toFixed(4)}, 95 % CI [${s.ci95[0].toFixed(4)}, ${s.ci95[1].toFixed(4)}]`);
@@ -92,7 +116,11 @@ test('verdict without a world, without RLIV-UA and with one seed', () => {
   assert.equal(v.lines.length, 3, 'gates, simulator, seeds');
   assert.match(v.lines[1]!, /^In the learned simulator, RLIV-UA ranks/);
   assert.ok(!v.table!.header.some((h) => h.startsWith('World')));
-  const noRef: ExperimentResults = { ...r, modelOrder: r.modelOrder.filter((m) => m !== 'RLIV-UA'), models: Object.fromEntries(Object.entries(r.models).filter(([m]) => m !== 'RLIV-UA')) };
+  const noRef: ExperimentResults = {
+    ...r,
+    modelOrder: r.modelOrder.filter((m) => m !== 'RLIV-UA'),
+    models: Object.fromEntries(Object.entries(r.models).filter(([m]) => m !== 'RLIV-UA')),
+  };
   const v2 = computeVerdict(noRef);
   assert.equal(v2.table, null);
   assert.match(v2.lines[1]!, /RLIV-UA is not among the models of this run/);
@@ -159,7 +187,10 @@ test('simulator vs world: one scatter per metric with a point per model; Spearma
     const svg = html.slice(start, html.indexOf('</svg>', start));
     assert.equal((svg.match(/class="point"/g) ?? []).length, 10, `${metric}: a point per model`);
     assert.equal((svg.match(/class="point" data-series="RLIV-UA" [^>]*r="6"/g) ?? []).length, 1, 'RLIV-UA emphasised');
-    const rho = spearman(r.modelOrder.map((m) => r.models[m]![metric].mean), r.modelOrder.map((m) => r.simToReal[m]![metric].mean));
+    const rho = spearman(
+      r.modelOrder.map((m) => r.models[m]![metric].mean),
+      r.modelOrder.map((m) => r.simToReal[m]![metric].mean),
+    );
     assert.ok(svg.includes(`Spearman ρ = ${rho.toFixed(2)}`), `${metric}: ρ ${rho}`);
   }
   const t = simVsWorldTable(r)!;
@@ -179,7 +210,7 @@ test('scatter: one scale with y = x when the figures are comparable, separate sc
   assert.match(shared, /data-scale="shared"/);
   const diag = /<line class="diagonal" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/.exec(shared)!;
   const [x1, y1, x2, y2] = diag.slice(1).map(Number);
-  assert.ok(Math.abs((x2! - x1!) + (y2! - y1!)) < 0.2, 'y = x at 45 degrees on a shared square plot');
+  assert.ok(Math.abs(x2! - x1! + (y2! - y1!)) < 0.2, 'y = x at 45 degrees on a shared square plot');
   const apart = scatterChartSvg({ title: 't', xLabel: 'world', yLabel: 'sim', points: pts([50, 55, 60]) });
   assert.match(apart, /data-scale="separate"/);
   assert.match(apart, /separate scales; y = x is outside the plot/);
@@ -191,7 +222,10 @@ test('learning curves: a panel per model and metric on one scale, the others in 
   const r = fixtureResults();
   const html = renderHtmlReport(r);
   for (const metric of ['sessionLength', 'watchTime', 'ctr', 'diversity']) {
-    const block = html.slice(html.indexOf(`<div class="multiples" data-metric="${metric}">`), html.indexOf('</div></div>', html.indexOf(`<div class="multiples" data-metric="${metric}">`)));
+    const block = html.slice(
+      html.indexOf(`<div class="multiples" data-metric="${metric}">`),
+      html.indexOf('</div></div>', html.indexOf(`<div class="multiples" data-metric="${metric}">`)),
+    );
     const panels = block.split('<svg ').slice(1);
     assert.equal(panels.length, 10, `${metric}: a panel per model`);
     const ticks = new Set<string>();
@@ -207,5 +241,5 @@ test('learning curves: a panel per model and metric on one scale, the others in 
     });
     assert.equal(ticks.size, 1, `${metric}: every panel has the same axes`);
   }
-  assert.match(html, /stroke="#d62728" stroke-width="1.8"/, 'RLIV-UA\'s own line in strong red, not pale yellow');
+  assert.match(html, /stroke="#d62728" stroke-width="1.8"/, "RLIV-UA's own line in strong red, not pale yellow");
 });

@@ -25,17 +25,28 @@ test('buildResults: summaries are over seeds, significance is model − RLIV-UA,
 
 test('buildResults rejects runs whose seeds do not match', () => {
   const base = fixtureResults();
-  assert.throws(() => buildResults({
-    preset: 'x', seeds: [1, 2], modelOrder: ['RLIV-UA'], calibration: { rows: [] }, wallSeconds: 1,
-    runs: { 'RLIV-UA': [{ seed: 1, sim: {} as never, real: {} as never, curve: { epoch: [] } as never }] },
-  }), /expected \[1, 2\]/);
+  assert.throws(
+    () =>
+      buildResults({
+        preset: 'x',
+        seeds: [1, 2],
+        modelOrder: ['RLIV-UA'],
+        calibration: { rows: [] },
+        wallSeconds: 1,
+        runs: { 'RLIV-UA': [{ seed: 1, sim: {} as never, real: {} as never, curve: { epoch: [] } as never }] },
+      }),
+    /expected \[1, 2\]/,
+  );
   assert.ok(base);
 });
 
-test('Table 2 and Table 3: rows in the paper\'s order, mean ± std, the best mean of each column in bold', () => {
+test("Table 2 and Table 3: rows in the paper's order, mean ± std, the best mean of each column in bold", () => {
   const r = fixtureResults();
   const t2 = table2(r);
-  assert.deepEqual(t2.rows.map((row) => row[0]!.text), ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA']);
+  assert.deepEqual(
+    t2.rows.map((row) => row[0]!.text),
+    ['RankingModel', 'CQL', 'DQN', 'TD3', 'RLUR', 'RLIV-UA'],
+  );
   assert.deepEqual(t2.header.slice(1, 5), ['Session Length', 'Watch Time', 'CTR', 'Diversity']);
   const boldRow = (col: number) => t2.rows.filter((row) => row[col]!.bold).map((row) => row[0]!.text);
   assert.deepEqual(boldRow(1), ['RLIV-UA']);
@@ -45,7 +56,10 @@ test('Table 2 and Table 3: rows in the paper\'s order, mean ± std, the best mea
   const m = r.models['RLIV-UA']!.sessionLength;
   assert.equal(t2.rows[5]![1]!.text, `${m.mean.toFixed(4)} ± ${m.std.toFixed(4)}`);
   const t3 = table3(r);
-  assert.deepEqual(t3.rows.map((row) => row[0]!.text), ['RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)', 'RLIV-UA']);
+  assert.deepEqual(
+    t3.rows.map((row) => row[0]!.text),
+    ['RLIV-UA(w/o MT & SL)', 'RLIV-UA(w/o MT)', 'RLIV-UA(w/o SL)', 'RLIV-UA(w/o AL & SL)', 'RLIV-UA'],
+  );
 });
 
 test('significance table has every model but RLIV-UA and bolds p < 0.05 only', () => {
@@ -82,9 +96,21 @@ test('HTML report: self-contained (no scripts, links or remote resources), every
   assert.doesNotMatch(html, /<script|<link|<img|\bsrc=|\bhref=|url\(|@import/i);
   // The only URL is the SVG namespace identifier (never fetched).
   const urls = html.match(/https?:\/\/[^\s"']+/g) ?? [];
-  assert.ok(urls.every((u) => u === 'http://www.w3.org/2000/svg'), `unexpected URLs: ${urls.join(', ')}`);
+  assert.ok(
+    urls.every((u) => u === 'http://www.w3.org/2000/svg'),
+    `unexpected URLs: ${urls.join(', ')}`,
+  );
   for (const id of ['table2', 'table3', 'significance', 'sim-to-real', 'calibration']) assert.match(html, new RegExp(`data-table="${id}"`));
-  for (const id of ['curve-sessionLength-0', 'curve-watchTime-5', 'curve-ctr-9', 'curve-diversity-3', 'fig5-watchTime', 'scatter-sessionLength', 'scatter-newFans']) assert.match(html, new RegExp(`data-chart="${id}"`));
+  for (const id of [
+    'curve-sessionLength-0',
+    'curve-watchTime-5',
+    'curve-ctr-9',
+    'curve-diversity-3',
+    'fig5-watchTime',
+    'scatter-sessionLength',
+    'scatter-newFans',
+  ])
+    assert.match(html, new RegExp(`data-chart="${id}"`));
   assert.equal((html.match(/class="band"/g) ?? []).length, 4 * 10 + 3 * 2, 'one band per model per small multiple, and per Fig. 5 curve');
   assert.match(html, /RLIV-UA\(w\/o MT &amp; SL\)/, 'names are escaped');
 });
@@ -123,7 +149,10 @@ test('results.json round trip: one seed gives null intervals that the reports sh
 test('chart helpers: nice ticks and band geometry', () => {
   assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
   assert.deepEqual(niceTicks(0.12, 0.58, 4), [0.2, 0.3, 0.4, 0.5]);
-  const b = curveBand([[1, 2, null], [3, 4, 5]]);
+  const b = curveBand([
+    [1, 2, null],
+    [3, 4, 5],
+  ]);
   assert.deepEqual(b.mean, [2, 3, 5]);
   assert.ok(Math.abs(b.std[0]! - Math.SQRT2) < 1e-12);
   assert.equal(b.std[2], 0);
@@ -140,7 +169,10 @@ test('timing table: one row per model with its parts (wall, CPU in brackets); pe
   r.phasesCpu = { 'DQN: collect': 1.5, 'DQN: observe': 0.5, 'DQN: train steps': 8, 'DQN: evaluation': 2, 'DQN: world evaluation': 1 };
   const t = timingTable(r)!;
   assert.deepEqual(t.header, ['Model', 'collect', 'observe', 'train steps', 'evaluation', 'world evaluation', 'total']);
-  assert.deepEqual(t.rows.map((row) => row.map((c) => c.text)), [['DQN', '2.0 (1.5)', '0.5 (0.5)', '10.0 (8.0)', '3.0 (2.0)', '1.0 (1.0)', '16.5 (13.0)']]);
+  assert.deepEqual(
+    t.rows.map((row) => row.map((c) => c.text)),
+    [['DQN', '2.0 (1.5)', '0.5 (0.5)', '10.0 (8.0)', '3.0 (2.0)', '1.0 (1.0)', '16.5 (13.0)']],
+  );
   const settings = reportTables(r).find((x) => x.id === 'settings')!;
   assert.ok(!settings.rows.some((row) => row[0]!.text.startsWith('time: DQN:')), 'per-model parts are not repeated in the settings');
   assert.ok(settings.rows.some((row) => row[0]!.text === 'time: train'));

@@ -21,7 +21,10 @@ test('experiment results: recognised, checked, rendered from the JSON as saved (
   const saved = parseResults(JSON.parse(json), 'x.json');
   assert.equal(saved.kind, 'experiment');
   const files = renderReports(saved);
-  assert.deepEqual(files.map((f) => f.name), ['report.html', 'report.md']);
+  assert.deepEqual(
+    files.map((f) => f.name),
+    ['report.html', 'report.md'],
+  );
   assert.deepEqual(renderSavedReports({ kind: 'experiment', results: r }, json), files);
   // One seed: NaN intervals in memory, null on disk; the reports are the same either way.
   assert.equal(renderHtmlReport(r), files[0]!.text);
@@ -30,7 +33,11 @@ test('experiment results: recognised, checked, rendered from the JSON as saved (
 test('a results file of the wrong shape is refused, naming the field; neither shape is named as such', () => {
   const r = JSON.parse(resultsToJson(fixtureResults()));
   r.models.DQN.watchTime.mean = 'fast';
-  assert.throws(() => parseResults(r, 'bad.json'), (e: Error) => e instanceof ResultsFileError && /bad\.json is not a valid results\.json of rliv experiment: models\.DQN\.watchTime\.mean: .*number/.test(e.message));
+  assert.throws(
+    () => parseResults(r, 'bad.json'),
+    (e: Error) =>
+      e instanceof ResultsFileError && /bad\.json is not a valid results\.json of rliv experiment: models\.DQN\.watchTime\.mean: .*number/.test(e.message),
+  );
   const r2 = JSON.parse(resultsToJson(fixtureResults()));
   delete r2.simToReal.TD3;
   assert.throws(() => parseResults(r2, 'r2.json'), /modelOrder names "TD3" but models or simToReal has no entry for it/);
@@ -56,10 +63,29 @@ test('a results file of the wrong shape is refused, naming the field; neither sh
   assert.equal(parseResults(sw, 'sw.json').kind, 'experiment');
   sw.tuning = { agentConfig: '/x/agent-config.json', tune: { metric: 'watchTime', budget: 8, seeds: [1], sameSplit: 'yes', models: {} } };
   assert.throws(() => parseResults(sw, 'sw.json'), /tuning\.tune\.sameSplit/);
-  assert.throws(() => parseResults({ hello: 1 }, 'h.json'), /h\.json is neither the results\.json of rliv experiment .* nor the ab-results\.json of rliv ab-test/);
-  const ab = { weeks: 4, days: 28, preDays: 7, seed: 1, bucketSeeds: [7], preset: 'quick', control: 'RankingModel', tests: [], giftValue: {}, settings: {}, wallSeconds: 1, notes: [] };
+  assert.throws(
+    () => parseResults({ hello: 1 }, 'h.json'),
+    /h\.json is neither the results\.json of rliv experiment .* nor the ab-results\.json of rliv ab-test/,
+  );
+  const ab = {
+    weeks: 4,
+    days: 28,
+    preDays: 7,
+    seed: 1,
+    bucketSeeds: [7],
+    preset: 'quick',
+    control: 'RankingModel',
+    tests: [],
+    giftValue: {},
+    settings: {},
+    wallSeconds: 1,
+    notes: [],
+  };
   assert.throws(() => parseResults(ab, 'ab.json'), /ab\.json is not a valid ab-results\.json of rliv ab-test: tests: /);
-  assert.throws(() => parseResults({ arms: [], control: 'RankingModel' }, 'old.json'), /old\.json is an ab-results\.json of an older rliv ab-test .* re-run rliv ab-test/);
+  assert.throws(
+    () => parseResults({ arms: [], control: 'RankingModel' }, 'old.json'),
+    /old\.json is an ab-results\.json of an older rliv ab-test .* re-run rliv ab-test/,
+  );
 });
 
 test('rliv report: a missing, non-JSON or wrong-shaped file is a usage error naming it, and nothing is written', async () => {
@@ -81,7 +107,25 @@ test('rliv report: a missing, non-JSON or wrong-shaped file is a usage error nam
 });
 
 test('the renderers and the results-file functions are exported by the library', () => {
-  for (const name of ['renderHtmlReport', 'renderMarkdownReport', 'renderAbHtml', 'renderAbMarkdown', 'readResultsFile', 'parseResults', 'renderReports', 'computeFindings', 'reportTables', 'lineChartSvg', 'barChartSvg', 'scatterChartSvg', 'computeVerdict', 'simVsWorldTable', 'longCsv', 'buildResults', 'resultsToJson']) {
+  for (const name of [
+    'renderHtmlReport',
+    'renderMarkdownReport',
+    'renderAbHtml',
+    'renderAbMarkdown',
+    'readResultsFile',
+    'parseResults',
+    'renderReports',
+    'computeFindings',
+    'reportTables',
+    'lineChartSvg',
+    'barChartSvg',
+    'scatterChartSvg',
+    'computeVerdict',
+    'simVsWorldTable',
+    'longCsv',
+    'buildResults',
+    'resultsToJson',
+  ]) {
     assert.equal(typeof (rliv as Record<string, unknown>)[name], 'function', name);
   }
 });

@@ -16,7 +16,7 @@ function spinCpu(seconds: number): void {
   if (x < 0) throw new Error('unreachable');
 }
 
-test('threadCpuSeconds advances with this thread\'s work (Linux), else is null', () => {
+test("threadCpuSeconds advances with this thread's work (Linux), else is null", () => {
   const a = threadCpuSeconds();
   if (process.platform !== 'linux') {
     assert.equal(a, null);
@@ -34,13 +34,16 @@ test('threadCpuSeconds advances with this thread\'s work (Linux), else is null',
   assert.ok(lap.cpu <= lap.wall + 0.011, `cpu ${lap.cpu} s cannot exceed wall ${lap.wall} s (10 ms clock granularity aside)`);
 });
 
-test('a worker thread reads its own clock, not the process\'s', { skip: process.platform !== 'linux' }, async () => {
+test("a worker thread reads its own clock, not the process's", { skip: process.platform !== 'linux' }, async () => {
   spinCpu(0.3); // main-thread work the worker must not see
   const url = new URL('./thread-clock.test.js', import.meta.url).href.replace('thread-clock.test.js', '../../src/experiments/thread-clock.js');
   const code = `const { threadCpuSeconds } = await import(${JSON.stringify(url)}); const { parentPort } = await import('node:worker_threads'); parentPort.postMessage(threadCpuSeconds());`;
   const value = await new Promise<number>((resolve, reject) => {
     const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(code)));
-    w.once('message', (v: number) => { resolve(v); void w.terminate(); });
+    w.once('message', (v: number) => {
+      resolve(v);
+      void w.terminate();
+    });
     w.once('error', reject);
   });
   const mainCpu = threadCpuSeconds()!;

@@ -27,7 +27,10 @@ test('split: disjoint, covers every user, seeded', () => {
   const a = splitUsers(20, 0.25, 3);
   assert.equal(a.heldOut.length, 5);
   assert.equal(a.train.length, 15);
-  assert.deepEqual([...a.train, ...a.heldOut].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    [...a.train, ...a.heldOut].sort((x, y) => x - y),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   assert.deepEqual(splitUsers(20, 0.25, 3), a);
   assert.notDeepEqual(splitUsers(20, 0.25, 4).heldOut, a.heldOut);
 });
@@ -96,9 +99,13 @@ test('a run interrupted after epoch k and resumed ends with exactly the paramete
 
   const broken = join(dir, 'broken.ckpt');
   const runB = new TrainingRun(new FakeEnv(), new FakeRanker(1), options(), fakeMetrics, broken);
-  assert.throws(() => runB.run((report) => {
-    if (report.epoch === 2) throw new Error('killed');
-  }), /killed/);
+  assert.throws(
+    () =>
+      runB.run((report) => {
+        if (report.epoch === 2) throw new Error('killed');
+      }),
+    /killed/,
+  );
   const atInterrupt = loadCheckpoint(broken);
   assert.equal(atInterrupt.state.epoch, 3);
   // A fresh process: new environment, new agent, everything else from the checkpoint.
@@ -108,7 +115,10 @@ test('a run interrupted after epoch k and resumed ends with exactly the paramete
 
   assert.deepEqual(loadCheckpoint(broken).sections.model, loadCheckpoint(straight).sections.model);
   assert.deepEqual(loadCheckpoint(broken).sections.env, loadCheckpoint(straight).sections.env);
-  assert.deepEqual(resultB.reports.map((r) => r.eval), resultA.reports.map((r) => r.eval));
+  assert.deepEqual(
+    resultB.reports.map((r) => r.eval),
+    resultA.reports.map((r) => r.eval),
+  );
   assert.deepEqual(resultB.figure, resultA.figure);
   // The resumed run's later epochs did real work: parameters moved after the resume point.
   assert.notDeepEqual(loadCheckpoint(broken).sections.model, atInterrupt.sections.model);
@@ -121,10 +131,12 @@ test('a NaN loss stops training with a clear error and keeps the last good check
   const run = new TrainingRun(new FakeEnv(), agent, options(), fakeMetrics, path);
   let goodModel: Uint8Array | undefined;
   assert.throws(
-    () => run.run((report) => {
-      if (report.epoch === 1) goodModel = loadCheckpoint(path).sections.model;
-    }),
-    (e: unknown) => e instanceof TrainingDivergedError && /non-finite click loss \(NaN\) in epoch 3/.test((e as Error).message) && (e as Error).message.includes(path),
+    () =>
+      run.run((report) => {
+        if (report.epoch === 1) goodModel = loadCheckpoint(path).sections.model;
+      }),
+    (e: unknown) =>
+      e instanceof TrainingDivergedError && /non-finite click loss \(NaN\) in epoch 3/.test((e as Error).message) && (e as Error).message.includes(path),
   );
   const kept = loadCheckpoint(path);
   assert.equal(kept.state.epoch, 2);
@@ -136,7 +148,13 @@ test('a NaN loss stops training with a clear error and keeps the last good check
 test('an agent that throws NonFiniteLossError itself is reported the same way', () => {
   const path = join(tempDir(), 'ck.ckpt');
   const run = new TrainingRun(new FakeEnv(), new FakeRanker(1, { throwAtTrainCall: 2 }), options(), fakeMetrics, path);
-  assert.throws(() => run.run(), (e: unknown) => e instanceof TrainingDivergedError && /non-finite loss \(Fake: loss "click" is Infinity/.test((e as Error).message) && /epoch 2/.test((e as Error).message));
+  assert.throws(
+    () => run.run(),
+    (e: unknown) =>
+      e instanceof TrainingDivergedError &&
+      /non-finite loss \(Fake: loss "click" is Infinity/.test((e as Error).message) &&
+      /epoch 2/.test((e as Error).message),
+  );
   assert.equal(loadCheckpoint(path).state.epoch, 1);
 });
 

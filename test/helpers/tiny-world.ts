@@ -62,7 +62,7 @@ export function tinyCatalog(seed = 3): Catalog {
     numTags: TINY_TAGS,
     userFeatureFields: ['segment'],
     userFeatures: Int32Array.from({ length: TINY_USERS }, (_, u) => 1 + (u % 2)),
-    userActivity: Float32Array.from({ length: TINY_USERS }, (_, u) => 0.3 + 0.4 * ((u * 7) % 10) / 10),
+    userActivity: Float32Array.from({ length: TINY_USERS }, (_, u) => 0.3 + (0.4 * ((u * 7) % 10)) / 10),
     userRawId: Int32Array.from({ length: TINY_USERS }, (_, u) => u),
     itemAuthor,
     itemTag,
@@ -80,7 +80,7 @@ export function tinyCatalog(seed = 3): Catalog {
 
 /** 1 when the item's tag matches the user's segment parity. */
 function tagMatch(catalog: Catalog, user: number, item: number): number {
-  return (catalog.itemTag[item]! % 2) === (catalog.userFeatures[user]! % 2) ? 1 : 0;
+  return catalog.itemTag[item]! % 2 === catalog.userFeatures[user]! % 2 ? 1 : 0;
 }
 
 /** Ground-truth click logit of a fresh pair. */

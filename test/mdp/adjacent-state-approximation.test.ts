@@ -46,7 +46,10 @@ test('ASA invariant (randomized): increments exactly the positive counts; watch 
 
 test('tower rewards: click 0/1, watch log1p(s), follow 0/1, gift flag or log1p(amount)', () => {
   const outcome = new Float32Array(OUTCOME_DIM);
-  outcome[PC_CLICK] = 1; outcome[PC_WATCH_TIME] = 20; outcome[PC_GIFT] = 9; outcome[PC_LIKE] = 1;
+  outcome[PC_CLICK] = 1;
+  outcome[PC_WATCH_TIME] = 20;
+  outcome[PC_GIFT] = 9;
+  outcome[PC_LIKE] = 1;
   const r = new Float32Array(TOWER_COUNT);
   towerRewards(outcome, 0, r, 0);
   assert.deepEqual(Array.from(r), [1, Math.fround(Math.log1p(20)), 0, 1]);
@@ -56,14 +59,21 @@ test('tower rewards: click 0/1, watch log1p(s), follow 0/1, gift flag or log1p(a
   assert.deepEqual(Array.from(r), [0, 0, 0, 0]);
 });
 
-test('AsaSampleBuilder writes (s, a, r, s\') rows with the assistance label and padded features', () => {
+test("AsaSampleBuilder writes (s, a, r, s') rows with the assistance label and padded features", () => {
   const b = new AsaSampleBuilder();
   const batch = allocSampleBatch(2, 3, 2);
   const rec: JoinedInteraction = {
-    requestId: 'r', user: 4, item: 9, author: 2, timeMs: 123,
-    userFeatures: Int32Array.from([5, 6]), itemFeatures: Int32Array.from([7, 8, 9]),
-    pairCounts: Float32Array.from([1, 0, 0, 0, 0, 0, 10]), outcome: Float32Array.from([1, 0, 0, 0, 0, 2, 5]),
-    feedbackCount: 3, closedBy: 'window',
+    requestId: 'r',
+    user: 4,
+    item: 9,
+    author: 2,
+    timeMs: 123,
+    userFeatures: Int32Array.from([5, 6]),
+    itemFeatures: Int32Array.from([7, 8, 9]),
+    pairCounts: Float32Array.from([1, 0, 0, 0, 0, 0, 10]),
+    outcome: Float32Array.from([1, 0, 0, 0, 0, 2, 5]),
+    feedbackCount: 3,
+    closedBy: 'window',
   };
   assert.ok(b.append(rec, batch));
   assert.equal(batch.count, 1);

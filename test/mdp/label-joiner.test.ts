@@ -19,7 +19,11 @@ function imp(requestId: string, item: number, timeMs: number, user = 1, author =
 
 /** Every feedback event ends in exactly one bucket; every impression likewise. */
 function assertConservation(c: JoinerCounters, pending: number, early: number): void {
-  assert.equal(c.feedback, c.joinedFeedback + c.duplicateFeedback + c.lateFeedback + c.beforeImpressionFeedback + c.orphanFeedback + c.earlyEvicted + c.invalidFeedback + early, 'feedback conservation');
+  assert.equal(
+    c.feedback,
+    c.joinedFeedback + c.duplicateFeedback + c.lateFeedback + c.beforeImpressionFeedback + c.orphanFeedback + c.earlyEvicted + c.invalidFeedback + early,
+    'feedback conservation',
+  );
   assert.equal(c.impressions, c.emitted + c.duplicateImpressions + pending, 'impression conservation');
   assert.equal(c.emitted, c.emittedWithFeedback + c.emittedNegative);
 }
@@ -126,7 +130,8 @@ test('orphan feedback (no impression) is counted at flush; invalid feedback is c
   joiner.feedback({ requestId: 'x', item: 1, kind: 'click', value: Number.NaN, timeMs: 0 });
   joiner.feedback({ requestId: 'x', item: 1, kind: 'gift', value: -2, timeMs: 0 });
   // Names inherited by every JS object are not kinds either.
-  for (const kind of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) joiner.feedback({ requestId: 'x', item: 1, kind: kind as 'click', value: 1, timeMs: 0 });
+  for (const kind of ['toString', 'constructor', '__proto__', 'hasOwnProperty'])
+    joiner.feedback({ requestId: 'x', item: 1, kind: kind as 'click', value: 1, timeMs: 0 });
   joiner.flush();
   assert.equal(joiner.counters.orphanFeedback, 1);
   assert.equal(joiner.counters.invalidFeedback, 7);
@@ -150,7 +155,10 @@ test('bounded memory: maxPending evicts (emits) the oldest, counted; early buffe
   for (let i = 0; i < 5; i++) joiner.impression(imp('r', i, 0));
   assert.equal(joiner.pendingCount, 3);
   assert.equal(out.length, 2);
-  assert.deepEqual(out.map((r) => r.closedBy), ['eviction', 'eviction']);
+  assert.deepEqual(
+    out.map((r) => r.closedBy),
+    ['eviction', 'eviction'],
+  );
   assert.equal(joiner.counters.evictedImpressions, 2);
   for (let i = 0; i < 4; i++) joiner.feedback({ requestId: 'e', item: i, kind: 'click', value: 1, timeMs: 0 });
   assert.equal(joiner.earlyCount, 2);

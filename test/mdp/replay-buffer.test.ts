@@ -6,10 +6,17 @@ import { allocSampleBatch, type SampleBatch } from '../../src/mdp/scri-mdp.js';
 function filled(n: number, base = 0): SampleBatch {
   const b = allocSampleBatch(n, 2, 1);
   for (let i = 0; i < n; i++) {
-    b.user[i] = base + i; b.item[i] = 1000 + base + i; b.author[i] = i % 3;
-    b.userFeatures[i * 2] = i; b.userFeatures[i * 2 + 1] = -i; b.itemFeatures[i] = 2 * i;
-    b.pairCounts[i * 7 + 6] = i * 0.5; b.nextPairCounts[i * 7] = i + 1; b.rewards[i * 4 + 1] = i / 7;
-    b.giftLabel[i] = i % 2; b.timeMs[i] = 1e12 + i;
+    b.user[i] = base + i;
+    b.item[i] = 1000 + base + i;
+    b.author[i] = i % 3;
+    b.userFeatures[i * 2] = i;
+    b.userFeatures[i * 2 + 1] = -i;
+    b.itemFeatures[i] = 2 * i;
+    b.pairCounts[i * 7 + 6] = i * 0.5;
+    b.nextPairCounts[i * 7] = i + 1;
+    b.rewards[i * 4 + 1] = i / 7;
+    b.giftLabel[i] = i % 2;
+    b.timeMs[i] = 1e12 + i;
   }
   b.count = n;
   return b;
@@ -29,10 +36,13 @@ test('ring buffer overwrites the oldest; size and position track pushes', () => 
 test('seeded sampling is deterministic and draws stored samples with all columns consistent', () => {
   const a = new ReplayBuffer({ capacity: 64, userFeatureDim: 2, itemFeatureDim: 1, seed: 9 });
   const b = new ReplayBuffer({ capacity: 64, userFeatureDim: 2, itemFeatureDim: 1, seed: 9 });
-  a.pushBatch(filled(40)); b.pushBatch(filled(40));
-  const oa = a.allocBatch(16), ob = b.allocBatch(16);
+  a.pushBatch(filled(40));
+  b.pushBatch(filled(40));
+  const oa = a.allocBatch(16),
+    ob = b.allocBatch(16);
   for (let k = 0; k < 5; k++) {
-    a.sample(16, oa); b.sample(16, ob);
+    a.sample(16, oa);
+    b.sample(16, ob);
     assert.deepEqual(oa.user, ob.user);
   }
   for (let i = 0; i < 16; i++) {
@@ -61,10 +71,13 @@ test('reset(seed) empties the buffer and makes it behave exactly like a fresh on
   assert.equal(used.totalPushed, 0);
   assert.throws(() => used.sample(1, used.allocBatch(1)), /empty replay buffer/);
   const fresh = new ReplayBuffer({ capacity: 32, userFeatureDim: 2, itemFeatureDim: 1, seed: 9 });
-  used.pushBatch(filled(20)); fresh.pushBatch(filled(20));
-  const ou = used.allocBatch(16), of = fresh.allocBatch(16);
+  used.pushBatch(filled(20));
+  fresh.pushBatch(filled(20));
+  const ou = used.allocBatch(16),
+    of = fresh.allocBatch(16);
   for (let k = 0; k < 4; k++) {
-    used.sample(16, ou); fresh.sample(16, of);
+    used.sample(16, ou);
+    fresh.sample(16, of);
     assert.deepEqual(ou.user, of.user);
     assert.deepEqual(ou.rewards, of.rewards);
   }
@@ -82,10 +95,13 @@ test('save/restore resumes exactly: same stored data and the same future batches
   assert.equal(b.writePosition, a.writePosition);
   assert.equal(b.totalPushed, a.totalPushed);
   // continue both identically
-  a.pushBatch(filled(3, 500)); b.pushBatch(filled(3, 500));
-  const oa = a.allocBatch(8), ob = b.allocBatch(8);
+  a.pushBatch(filled(3, 500));
+  b.pushBatch(filled(3, 500));
+  const oa = a.allocBatch(8),
+    ob = b.allocBatch(8);
   for (let k = 0; k < 4; k++) {
-    a.sample(8, oa); b.sample(8, ob);
+    a.sample(8, oa);
+    b.sample(8, ob);
     assert.deepEqual(oa, ob);
   }
   assert.deepEqual(b.save(), a.save());
@@ -98,7 +114,8 @@ test('corrupt or mismatched snapshots are refused and change nothing', () => {
   const b = new ReplayBuffer({ capacity: 10, userFeatureDim: 2, itemFeatureDim: 1, seed: 4 });
   b.pushBatch(filled(2, 77));
   const before = b.save();
-  const corrupt = snap.slice(); corrupt[corrupt.length - 20]! ^= 0xff;
+  const corrupt = snap.slice();
+  corrupt[corrupt.length - 20]! ^= 0xff;
   assert.throws(() => b.load(corrupt), ReplayBufferFormatError);
   assert.throws(() => b.load(snap.subarray(0, snap.length - 9)), ReplayBufferFormatError);
   assert.throws(() => b.load(new Uint8Array([1, 2, 3])), /bad magic/);

@@ -21,11 +21,13 @@ test('dense Adam: two steps equal the hand computation', () => {
   p.grad.set([0.1, 0]);
   adam.step();
   // Step 2 by hand for w[0]: m = 0.9*0.05 + 0.1*0.1 = 0.055; v = 0.999*0.00025 + 0.001*0.01 = 0.00025975
-  const m = 0.055, v = 0.00025975;
-  const mhat = m / (1 - 0.81), vhat = v / (1 - 0.999 ** 2);
-  close(p.value[0]!, 0.9 - 0.1 * mhat / (Math.sqrt(vhat) + 1e-8), 1e-6);
+  const m = 0.055,
+    v = 0.00025975;
+  const mhat = m / (1 - 0.81),
+    vhat = v / (1 - 0.999 ** 2);
+  close(p.value[0]!, 0.9 - (0.1 * mhat) / (Math.sqrt(vhat) + 1e-8), 1e-6);
   // w[1]: gradient 0 but momentum continues: m = 0.9*(-0.1) = -0.09, v = 0.999*0.001
-  close(p.value[1]!, -1.9 - 0.1 * (-0.09 / 0.19) / (Math.sqrt(0.000999 / (1 - 0.999 ** 2)) + 1e-8), 1e-6);
+  close(p.value[1]!, -1.9 - (0.1 * (-0.09 / 0.19)) / (Math.sqrt(0.000999 / (1 - 0.999 ** 2)) + 1e-8), 1e-6);
   assert.equal(adam.stepCount, 2);
 });
 
@@ -53,8 +55,9 @@ test('sparse Adam is lazy: only touched rows move, untouched moments stay frozen
   close(table.value[2]!, 2 - 0.1, 1e-6);
   assert.ok(table.value[0]! < 1 && table.value[1] === 1);
   // The global step count drives the bias correction of row 0: m = 0.1, v = 0.001 at t = 2.
-  const mhat = 0.1 / (1 - 0.81), vhat = 0.001 / (1 - 0.999 ** 2);
-  close(table.value[0]!, 1 - 0.1 * mhat / (Math.sqrt(vhat) + 1e-8), 1e-6);
+  const mhat = 0.1 / (1 - 0.81),
+    vhat = 0.001 / (1 - 0.999 ** 2);
+  close(table.value[0]!, 1 - (0.1 * mhat) / (Math.sqrt(vhat) + 1e-8), 1e-6);
 });
 
 test('Adam state round trip and validation', () => {

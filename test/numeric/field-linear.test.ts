@@ -58,7 +58,7 @@ function run(): { h: Float32Array; hDense: Float32Array; gW: Float32Array[]; gB:
   // FieldLinear path on the same rows; the dense columns read in place from their buffer.
   const f = new FieldLinear({ table: tables[0]!, slotOf: SLOT_OF, slotCount: SLOTS, denseCols: DENSE, name: 'f' });
   f.prepare(rows, CAP, BATCH, dense, inDim, SLOTS * DIM);
-  assert.ok(f.distinct < BATCH * SLOT_OF.length / 3, `rows repeat: ${f.distinct} distinct pairs`);
+  assert.ok(f.distinct < (BATCH * SLOT_OF.length) / 3, `rows repeat: ${f.distinct} distinct pairs`);
   const h = f.forward(layers[0]!).slice(0, BATCH * 6);
   const h2 = f.forward(other).slice(0, BATCH * 5);
   f.forward(layers[0]!);
@@ -68,27 +68,36 @@ function run(): { h: Float32Array; hDense: Float32Array; gW: Float32Array[]; gB:
   const dx = layers[1]!.backward(dOut, BATCH);
   for (let j = 0; j < SLOT_OF.length; j++) tables[1]!.scatterAddGrad(rows.subarray(j * CAP, j * CAP + BATCH), BATCH, dx, inDim, SLOT_OF[j]! * DIM);
   return {
-    h, hDense, h2, h2Dense,
-    gW: layers.map((l) => l.weight.grad.slice()), gB: layers.map((l) => l.bias.grad.slice()), gT: tables.map((t) => t.table.grad.slice()),
+    h,
+    hDense,
+    h2,
+    h2Dense,
+    gW: layers.map((l) => l.weight.grad.slice()),
+    gB: layers.map((l) => l.bias.grad.slice()),
+    gT: tables.map((t) => t.table.grad.slice()),
   };
 }
 
 for (const backend of ['typescript', 'openblas'] as GemmBackendName[]) {
-  test(`FieldLinear matches gather + Linear (forward, weight/bias/table gradients), ${backend} backend`, { skip: backend === 'openblas' && !nativeAvailable() }, () => {
-    const previous = gemmBackend();
-    setGemmBackend(backend);
-    try {
-      const r = run();
-      close(r.h, r.hDense, 'pre-activation');
-      close(r.h2, r.h2Dense, 'second layer on the same prepare');
-      close(r.gW[0]!, r.gW[1]!, 'weight gradient');
-      close(r.gB[0]!, r.gB[1]!, 'bias gradient');
-      close(r.gT[0]!, r.gT[1]!, 'table gradient');
-      assert.ok(r.gT[0]!.some((v) => v !== 0));
-    } finally {
-      setGemmBackend(previous);
-    }
-  });
+  test(
+    `FieldLinear matches gather + Linear (forward, weight/bias/table gradients), ${backend} backend`,
+    { skip: backend === 'openblas' && !nativeAvailable() },
+    () => {
+      const previous = gemmBackend();
+      setGemmBackend(backend);
+      try {
+        const r = run();
+        close(r.h, r.hDense, 'pre-activation');
+        close(r.h2, r.h2Dense, 'second layer on the same prepare');
+        close(r.gW[0]!, r.gW[1]!, 'weight gradient');
+        close(r.gB[0]!, r.gB[1]!, 'bias gradient');
+        close(r.gT[0]!, r.gT[1]!, 'table gradient');
+        assert.ok(r.gT[0]!.some((v) => v !== 0));
+      } finally {
+        setGemmBackend(previous);
+      }
+    },
+  );
 }
 
 test('Mlp.forwardFrom / backwardTo equal forward / backward with layer 0 applied outside', () => {
@@ -181,5 +190,8 @@ test('sharedPrefix: runs of rows sharing the prefix positions and the dense colu
     }
   }
   const table = new EmbeddingTable({ rows: 10, dim: 2, name: 't' }, new Rng(1));
-  assert.throws(() => new FieldLinear({ table, slotOf: Int32Array.from([0, 1]), slotCount: 2, denseCols: 0, name: 'g', sharedPrefix: 3 }), /sharedPrefix 3 must be an integer in \[0, 2\]/);
+  assert.throws(
+    () => new FieldLinear({ table, slotOf: Int32Array.from([0, 1]), slotCount: 2, denseCols: 0, name: 'g', sharedPrefix: 3 }),
+    /sharedPrefix 3 must be an integer in \[0, 2\]/,
+  );
 });

@@ -9,8 +9,24 @@ import { randn } from './gradcheck.js';
  * Scale of each C entry: |alpha| sum_p |op(A)_ip op(B)_pj| + |beta C_ij|. Float32 rounding error is
  * proportional to this (not to |C_ij|, which can be tiny after cancellation), so tolerances use it.
  */
-function magnitude(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, aOff: number, lda: number,
-  b: Float32Array, bOff: number, ldb: number, beta: number, c: Float32Array, cOff: number, ldc: number): Float64Array {
+function magnitude(
+  tA: boolean,
+  tB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+): Float64Array {
   const out = new Float64Array(c.length).fill(1);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -25,8 +41,24 @@ function magnitude(tA: boolean, tB: boolean, m: number, n: number, k: number, al
 }
 
 /** Naive double-precision reference. */
-function reference(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, aOff: number, lda: number,
-  b: Float32Array, bOff: number, ldb: number, beta: number, c: Float32Array, cOff: number, ldc: number): Float64Array {
+function reference(
+  tA: boolean,
+  tB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+): Float64Array {
   const out = new Float64Array(c);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -40,16 +72,31 @@ function reference(tA: boolean, tB: boolean, m: number, n: number, k: number, al
   return out;
 }
 
-const SHAPES: Array<[number, number, number]> = [[1, 1, 1], [3, 5, 7], [37, 19, 140], [70, 300, 33], [1, 64, 1024], [130, 1, 64]];
+const SHAPES: Array<[number, number, number]> = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [37, 19, 140],
+  [70, 300, 33],
+  [1, 64, 1024],
+  [130, 1, 64],
+];
 
 function cases(run: (label: string, args: Parameters<typeof gemmTs>) => void): void {
   const rng = new Rng(17);
   for (const [m, n, k] of SHAPES) {
     for (const tA of [false, true]) {
       for (const tB of [false, true]) {
-        for (const [alpha, beta] of [[1, 0], [0.5, 1], [-1.5, 0.25]] as const) {
-          const lda = (tA ? m : k) + 2, ldb = (tB ? k : n) + 1, ldc = n + 3;
-          const aOff = 3, bOff = 1, cOff = 5;
+        for (const [alpha, beta] of [
+          [1, 0],
+          [0.5, 1],
+          [-1.5, 0.25],
+        ] as const) {
+          const lda = (tA ? m : k) + 2,
+            ldb = (tB ? k : n) + 1,
+            ldc = n + 3;
+          const aOff = 3,
+            bOff = 1,
+            cOff = 5;
           const a = randn(aOff + (tA ? k : m) * lda, rng);
           const b = randn(bOff + (tB ? n : k) * ldb, rng);
           const c = randn(cOff + m * ldc, rng);

@@ -25,8 +25,13 @@ export function dotObjective(out: Float32Array, r: Float32Array, n: number): num
  * Checks d objective / d x[i] == analytic[i] for every i < x.length (or the
  * listed indices), perturbing x in place and restoring it.
  */
-export function checkGradient(label: string, x: Float32Array, analytic: Float32Array, objective: () => number,
-  options: { h?: number; rtol?: number; atol?: number; indices?: number[] } = {}): void {
+export function checkGradient(
+  label: string,
+  x: Float32Array,
+  analytic: Float32Array,
+  objective: () => number,
+  options: { h?: number; rtol?: number; atol?: number; indices?: number[] } = {},
+): void {
   const h = options.h ?? 1e-2;
   const rtol = options.rtol ?? 1e-2;
   const atol = options.atol ?? 2e-3;
@@ -43,8 +48,7 @@ export function checkGradient(label: string, x: Float32Array, analytic: Float32A
     const a = analytic[i]!;
     const err = Math.abs(a - numeric);
     worst = Math.max(worst, err);
-    assert.ok(err <= atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)),
-      `${label}[${i}]: analytic ${a} vs finite difference ${numeric} (error ${err})`);
+    assert.ok(err <= atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)), `${label}[${i}]: analytic ${a} vs finite difference ${numeric} (error ${err})`);
   }
   assert.ok(Number.isFinite(worst));
 }

@@ -6,7 +6,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gemmBackend, nativeAvailable, nativeStatus, setGemmBackend, type GemmBackendName } from '../../src/numeric/gemm.js';
-import { adamRows, adamSpan, addRowsAt, colSumAdd, fillRows, gatherRows, reluMask, reluRange, scatterAddRows, segDot, segDotBackward, sumRowsToSlots, zeroRows, scatterRowsAt } from '../../src/numeric/kernels.js';
+import {
+  adamRows,
+  adamSpan,
+  addRowsAt,
+  colSumAdd,
+  fillRows,
+  gatherRows,
+  reluMask,
+  reluRange,
+  scatterAddRows,
+  segDot,
+  segDotBackward,
+  sumRowsToSlots,
+  zeroRows,
+  scatterRowsAt,
+} from '../../src/numeric/kernels.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { randn } from './gradcheck.js';
 
@@ -23,10 +38,16 @@ function runAll(seed: number): Float32Array[] {
   const rows = new Float32Array(7 * 9);
   fillRows(rows, 7, 9, randn(9, rng));
   out.push(rows);
-  const w = randn(50, rng), g = randn(50, rng), m = randn(50, rng, 0.1), v = randn(50, rng, 0.1).map(Math.abs);
+  const w = randn(50, rng),
+    g = randn(50, rng),
+    m = randn(50, rng, 0.1),
+    v = randn(50, rng, 0.1).map(Math.abs);
   adamSpan(w, g, m, v, 3, 47, 0.9, 0.999, 0.01, 1.5, 1e-8);
   out.push(w, m, v);
-  const tw = randn(40, rng), tg = randn(40, rng), tm = new Float32Array(40), tv = new Float32Array(40);
+  const tw = randn(40, rng),
+    tg = randn(40, rng),
+    tm = new Float32Array(40),
+    tv = new Float32Array(40);
   adamRows(tw, tg, tm, tv, Int32Array.from([3, 0, 7]), 3, 4, 0.9, 0.999, 0.01, 1.2, 1e-8);
   out.push(tw, tm, tv);
   const table = randn(10 * 4, rng);
@@ -36,7 +57,9 @@ function runAll(seed: number): Float32Array[] {
   const summed = randn(4 * 5, rng);
   addRowsAt(table, Int32Array.from([36, -1, 0, 7, 13, 20, -1, -1]), 4, 2, 4, summed, 5);
   out.push(summed);
-  const grad = new Float32Array(40), flags = new Uint8Array(10), touched = new Int32Array(10);
+  const grad = new Float32Array(40),
+    flags = new Uint8Array(10),
+    touched = new Int32Array(10);
   const count = scatterAddRows(grad, 4, Int32Array.from([9, 2, 2, 0, 5]), 5, randn(60, rng), 12, 8, flags, touched, 0);
   out.push(grad, Float32Array.from(touched.subarray(0, count)));
   zeroRows(grad, 4, touched, 2, flags);
@@ -44,15 +67,31 @@ function runAll(seed: number): Float32Array[] {
   const cs = randn(6, rng);
   colSumAdd(randn(5 * 6, rng), 5, 6, cs);
   out.push(cs);
-  const a = randn(6 * 3 * 8, rng), sw = randn(3 * 8, rng), sb = randn(3, rng), so = new Float32Array(18);
+  const a = randn(6 * 3 * 8, rng),
+    sw = randn(3 * 8, rng),
+    sb = randn(3, rng),
+    so = new Float32Array(18);
   segDot(a, 6, 3, 8, sw, sb, so);
   out.push(so);
-  const gw = new Float32Array(24), dA = new Float32Array(6 * 24);
+  const gw = new Float32Array(24),
+    dA = new Float32Array(6 * 24);
   segDotBackward(randn(18, rng), a, 6, 3, 8, sw, gw, dA);
   out.push(gw, dA);
   // 3 examples (capacity 4), 5 positions into 2 slots of a 4-wide table, at offset 2 of stride 11 (the gap columns stay).
   const slotted = randn(3 * 11, rng);
-  sumRowsToSlots(table, 4, Int32Array.from([1, 2, 3, 0, 9, 8, 7, 0, 4, 4, 4, 0, 0, 5, 6, 0, 2, 2, 1, 0]), 4, Int32Array.from([0, 1, 1, 0, 1]), 5, 2, 3, slotted, 11, 2);
+  sumRowsToSlots(
+    table,
+    4,
+    Int32Array.from([1, 2, 3, 0, 9, 8, 7, 0, 4, 4, 4, 0, 0, 5, 6, 0, 2, 2, 1, 0]),
+    4,
+    Int32Array.from([0, 1, 1, 0, 1]),
+    5,
+    2,
+    3,
+    slotted,
+    11,
+    2,
+  );
   out.push(slotted);
   const scattered = randn(20, rng);
   scatterRowsAt(randn(4 * 6, rng), 6, 4, 2, 4, Int32Array.from([16, -1, 0, 7, 13, 16, -1, 2]), scattered);
@@ -103,7 +142,10 @@ test('native and TypeScript kernels agree', (t) => {
     ts.forEach((arr, k) => {
       assert.equal(arr.length, native[k]!.length);
       for (let i = 0; i < arr.length; i++) {
-        assert.ok(Math.abs(arr[i]! - native[k]![i]!) <= 1e-5 * Math.max(1, Math.abs(arr[i]!)), `output ${k}[${i}]: typescript ${arr[i]} vs native ${native[k]![i]}`);
+        assert.ok(
+          Math.abs(arr[i]! - native[k]![i]!) <= 1e-5 * Math.max(1, Math.abs(arr[i]!)),
+          `output ${k}[${i}]: typescript ${arr[i]} vs native ${native[k]![i]}`,
+        );
       }
     });
   } finally {
@@ -111,7 +153,7 @@ test('native and TypeScript kernels agree', (t) => {
   }
 });
 
-test('the embedding-sum kernel gives bit-identical results on both backends (the agents\' figures do not depend on the addon)', (t) => {
+test("the embedding-sum kernel gives bit-identical results on both backends (the agents' figures do not depend on the addon)", (t) => {
   if (!nativeAvailable()) {
     t.skip(`OpenBLAS addon unavailable: ${nativeStatus()}`);
     return;
@@ -119,14 +161,29 @@ test('the embedding-sum kernel gives bit-identical results on both backends (the
   const previous: GemmBackendName = gemmBackend();
   const run = (): Float32Array[] => {
     const rng = new Rng(5);
-    const dim = 32, fields = 23, n = 37, cap = 40;
+    const dim = 32,
+      fields = 23,
+      n = 37,
+      cap = 40;
     const table = randn(500 * dim, rng);
     const rows = Int32Array.from({ length: fields * cap }, () => rng.int(500));
     const slotOf = Int32Array.from({ length: fields }, (_, j) => (j < 8 ? 0 : j < 12 ? 1 : 2 + (j % 4)));
     const x = new Float32Array(n * 6 * dim + 3);
     sumRowsToSlots(table, dim, rows, cap, slotOf, fields, 6, n, x, 6 * dim, 0);
     const wide = new Float32Array(n * fields * dim);
-    sumRowsToSlots(table, dim, rows, cap, Int32Array.from({ length: fields }, (_, j) => j), fields, fields, n, wide, fields * dim, 0);
+    sumRowsToSlots(
+      table,
+      dim,
+      rows,
+      cap,
+      Int32Array.from({ length: fields }, (_, j) => j),
+      fields,
+      fields,
+      n,
+      wide,
+      fields * dim,
+      0,
+    );
     return [x, wide];
   };
   try {
@@ -152,8 +209,14 @@ test('native kernels reject out-of-range rows with an error instead of crashing'
     assert.throws(() => reluRange(new Float32Array(4), 2, 5), /out of bounds/);
     assert.throws(() => addRowsAt(new Float32Array(8), Int32Array.from([6]), 1, 1, 4, new Float32Array(4), 4), /row offset out of range/);
     assert.throws(() => scatterRowsAt(new Float32Array(4), 4, 1, 1, 4, Int32Array.from([6]), new Float32Array(8)), /row offset out of range/);
-    assert.throws(() => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([2]), 1, Int32Array.from([0]), 1, 1, 1, new Float32Array(4), 4, 0), /row out of range/);
-    assert.throws(() => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([1]), 1, Int32Array.from([1]), 1, 1, 1, new Float32Array(8), 8, 0), /slot out of range/);
+    assert.throws(
+      () => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([2]), 1, Int32Array.from([0]), 1, 1, 1, new Float32Array(4), 4, 0),
+      /row out of range/,
+    );
+    assert.throws(
+      () => sumRowsToSlots(new Float32Array(8), 4, Int32Array.from([1]), 1, Int32Array.from([1]), 1, 1, 1, new Float32Array(8), 8, 0),
+      /slot out of range/,
+    );
   } finally {
     setGemmBackend(previous);
   }

@@ -30,7 +30,9 @@ for (const backend of BACKENDS) {
   test(`[${backend}] ` + 'Linear gradients match finite differences (weight, bias, input)', () => {
     setGemmBackend(backend);
     const rng = new Rng(7);
-    const batch = 5, inDim = 4, outDim = 3;
+    const batch = 5,
+      inDim = 4,
+      outDim = 3;
     const lin = new Linear(inDim, outDim, rng, 'lin');
     const x = randn(batch * inDim, rng);
     const r = randn(batch * outDim, rng);
@@ -75,7 +77,8 @@ for (const backend of BACKENDS) {
   test(`[${backend}] ` + 'Mlp gradients match finite differences for every parameter and the input', () => {
     setGemmBackend(backend);
     const rng = new Rng(21);
-    const batch = 4, sizes = [5, 6, 4, 2];
+    const batch = 4,
+      sizes = [5, 6, 4, 2];
     const mlp = new Mlp({ sizes, name: 'mlp' }, rng);
     const x = randn(batch * 5, rng);
     const r = randn(batch * 2, rng);
@@ -90,7 +93,9 @@ for (const backend of BACKENDS) {
   test(`[${backend}] ` + 'MlpGroup gradients match finite differences (fused and per-head layers, summed dX)', () => {
     setGemmBackend(backend);
     const rng = new Rng(5);
-    const batch = 3, heads = 3, sizes = [4, 5, 3, 2];
+    const batch = 3,
+      heads = 3,
+      sizes = [4, 5, 3, 2];
     const group = new MlpGroup({ heads, sizes, name: 'grp' }, rng);
     const x = randn(batch * 4, rng);
     const r = randn(batch * heads * 2, rng);
@@ -103,9 +108,13 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] ` + 'MlpGroup with width-1 layers (segmented dot products, last or hidden) matches finite differences', () => {
     setGemmBackend(backend);
-    for (const sizes of [[5, 6, 4, 1], [4, 3, 1, 2]]) {
+    for (const sizes of [
+      [5, 6, 4, 1],
+      [4, 3, 1, 2],
+    ]) {
       const rng = new Rng(6);
-      const batch = 4, heads = 3;
+      const batch = 4,
+        heads = 3;
       const outDim = sizes[sizes.length - 1]!;
       const group = new MlpGroup({ heads, sizes, name: 'grp1' }, rng);
       const x = randn(batch * sizes[0]!, rng);
@@ -121,7 +130,9 @@ for (const backend of BACKENDS) {
   test(`[${backend}] ` + 'MlpGroup head g computes exactly what an Mlp with the same weights computes', () => {
     setGemmBackend(backend);
     const rng = new Rng(9);
-    const batch = 6, heads = 4, sizes = [8, 16, 16, 1];
+    const batch = 6,
+      heads = 4,
+      sizes = [8, 16, 16, 1];
     const group = new MlpGroup({ heads, sizes, name: 'grp' }, rng);
     const x = randn(batch * 8, rng);
     const out = group.forward(x, batch).slice();
@@ -163,9 +174,14 @@ for (const backend of BACKENDS) {
   test(`[${backend}] ` + 'embedding gather/scatter: strided gather and a finite-difference check through a Linear', () => {
     setGemmBackend(backend);
     const rng = new Rng(13);
-    const dim = 3, fields = 2, batch = 4;
+    const dim = 3,
+      fields = 2,
+      batch = 4;
     const emb = new EmbeddingTable({ rows: 10, dim, name: 'emb', initScale: 0.5 }, rng);
-    const ids = [[1, 4, 4, 9], [2, 2, 7, 1]].map((a) => Int32Array.from(a));
+    const ids = [
+      [1, 4, 4, 9],
+      [2, 2, 7, 1],
+    ].map((a) => Int32Array.from(a));
     const x = new Float32Array(batch * fields * dim);
     for (let f = 0; f < fields; f++) emb.gather(ids[f]!, batch, x, fields * dim, f * dim);
     for (let b = 0; b < batch; b++) {

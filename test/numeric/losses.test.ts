@@ -56,7 +56,7 @@ test('sumOfColumnMeans turns a mean over [batch, G] into the sum of per-column m
   const grad = new Float32Array(4);
   const total = sumOfColumnMeans(mseLoss(pred, target, 4, grad), 2, grad, 4);
   close(total, (1 + 4) / 2 + (100 + 400) / 2, 1e-4);
-  close(grad[1]!, 2 * 10 / 2);
+  close(grad[1]!, (2 * 10) / 2);
 });
 
 test('losses reject bad sizes', () => {

@@ -47,7 +47,10 @@ test('a corrupted file gives a clear error and leaves the params unchanged', () 
   writeFileSync(path, bytes);
   const b = model(2);
   const before = b.map((p) => Array.from(p.value));
-  assert.throws(() => loadParams(path, b), (err: unknown) => err instanceof ParamsFormatError && /checksum mismatch/.test(err.message) && err.message.includes(path));
+  assert.throws(
+    () => loadParams(path, b),
+    (err: unknown) => err instanceof ParamsFormatError && /checksum mismatch/.test(err.message) && err.message.includes(path),
+  );
   b.forEach((p, i) => assert.deepEqual(Array.from(p.value), before[i]));
   writeFileSync(path, bytes.subarray(0, 100));
   assert.throws(() => loadParams(path, b), /checksum mismatch|too short/);

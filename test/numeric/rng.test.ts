@@ -67,8 +67,14 @@ test('shuffle is a permutation and is seeded', () => {
   const a = new Rng(5).shuffle(Int32Array.from({ length: 50 }, (_, i) => i));
   const b = new Rng(5).shuffle(Int32Array.from({ length: 50 }, (_, i) => i));
   assert.deepEqual(a, b);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-  assert.notDeepEqual([...a], Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  assert.notDeepEqual(
+    [...a],
+    Array.from({ length: 50 }, (_, i) => i),
+  );
 });
 
 test('getState/setState resumes the exact sequence, including a cached normal', () => {

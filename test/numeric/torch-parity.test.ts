@@ -19,7 +19,12 @@ import { Rng } from '../../src/numeric/rng.js';
 import { tempDir } from '../helpers/paths.js';
 import { randn } from './gradcheck.js';
 
-interface TorchCase { loss: number; out: number[]; dx?: number[]; grads: Record<string, number[]> }
+interface TorchCase {
+  loss: number;
+  out: number[];
+  dx?: number[];
+  grads: Record<string, number[]>;
+}
 
 function assertClose(label: string, ours: ArrayLike<number>, theirs: number[], tol = 1e-4): void {
   assert.equal(theirs.length, ours.length, `${label}: length`);
@@ -40,7 +45,11 @@ test('Mlp and embedding + MlpGroup match PyTorch: outputs, Huber losses and grad
   const script = findBenchScript('torch_parity.py');
   assert.ok(script, 'bench/torch_parity.py not found');
   const rng = new Rng(2024);
-  const batch = 8, dim = 8, fields = 3, heads = 3, delta = 1.0;
+  const batch = 8,
+    dim = 8,
+    fields = 3,
+    heads = 3,
+    delta = 1.0;
   const sizes = [fields * dim, 16, 12, 1];
   const mlp = new Mlp({ sizes, name: 'mlp' }, rng.fork('mlp'));
   const emb = new EmbeddingTable({ rows: 40, dim, name: 'emb', initScale: 0.5 }, rng.fork('emb'));
@@ -68,9 +77,15 @@ test('Mlp and embedding + MlpGroup match PyTorch: outputs, Huber losses and grad
 
   const file = join(tempDir(), 'parity.params');
   saveParams(file, [...mlp.params(), emb.table, ...group.params()], {
-    batch, dim, heads, sizes, delta,
-    mlpX: Array.from(mlpX), mlpTarget: Array.from(mlpTarget),
-    groupRows: groupRows.map((r) => Array.from(r)), groupTarget: Array.from(groupTarget),
+    batch,
+    dim,
+    heads,
+    sizes,
+    delta,
+    mlpX: Array.from(mlpX),
+    mlpTarget: Array.from(mlpTarget),
+    groupRows: groupRows.map((r) => Array.from(r)),
+    groupTarget: Array.from(groupTarget),
   });
   const r = spawnSync(SYSTEM_PYTHON, [script!, file], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, timeout: 120_000 });
   assert.equal(r.status, 0, `torch_parity.py failed: ${r.stderr}`);

@@ -10,15 +10,19 @@ import { fuseScores } from '../../src/agents/score-fusion.js';
 import { combineTowerLivs, towerWeightVector } from '../../src/agents/tower-liv.js';
 
 let sys: OnlineSystem;
-before(async () => { sys = await smallSystem({ joiner: { windowMs: 100 } }); });
-after(async () => { await sys.close(); });
+before(async () => {
+  sys = await smallSystem({ joiner: { windowMs: 100 } });
+});
+after(async () => {
+  await sys.close();
+});
 
 async function post(url: string, payload: unknown) {
   const r = await sys.service.app.inject({ method: 'POST', url, payload: payload as object });
   return { status: r.statusCode, body: r.json() as Record<string, any> };
 }
 
-test('rank returns the top K by the model\'s score with per-tower LIV, and logs K impressions', async () => {
+test("rank returns the top K by the model's score with per-tower LIV, and logs K impressions", async () => {
   const cands = candidatesOf(sys, 50);
   const before = sys.service.pipeline.joiner.counters.impressions;
   const { status, body } = await post('/v1/rank', { userId: 3, candidates: cands, k: 6 });
@@ -28,11 +32,19 @@ test('rank returns the top K by the model\'s score with per-tower LIV, and logs 
   assert.equal(body.items.length, 6);
   // Recompute the scores with the served model: the response's order and scores are the top 6.
   const model = sys.service.holder.current;
-  const req = { user: 3, candidates: Int32Array.from(cands.map((c) => c.itemId)), candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+  const req = {
+    user: 3,
+    candidates: Int32Array.from(cands.map((c) => c.itemId)),
+    candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM),
+    summary: new Float32Array(SESSION_SUMMARY_DIM),
+  };
   const scores = new Float32Array(50);
   model.ranker.score(req, scores);
   const expected = [...scores.keys()].sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, 6);
-  assert.deepEqual(body.items.map((it: any) => it.itemId), expected.map((i) => cands[i]!.itemId));
+  assert.deepEqual(
+    body.items.map((it: any) => it.itemId),
+    expected.map((i) => cands[i]!.itemId),
+  );
   for (let j = 0; j < 6; j++) {
     assert.equal(body.items[j].score, scores[expected[j]!]);
     assert.equal(body.items[j].authorId, cands[expected[j]!]!.authorId);
@@ -61,10 +73,16 @@ test('the default ranking and explicit default towerWeights give identical items
   const explicit = await post('/v1/rank', { userId: 5, candidates: cands, k: 8, towerWeights: { watchTime: 1 } });
   assert.equal(implicit.status, 200);
   assert.equal(explicit.status, 200);
-  assert.deepEqual(explicit.body.items.map((it: any) => [it.itemId, it.score]), implicit.body.items.map((it: any) => [it.itemId, it.score]));
+  assert.deepEqual(
+    explicit.body.items.map((it: any) => [it.itemId, it.score]),
+    implicit.body.items.map((it: any) => [it.itemId, it.score]),
+  );
   // A different weight on the same tower scales the standardized scores (same order).
   const doubled = await post('/v1/rank', { userId: 5, candidates: cands, k: 8, towerWeights: { watchTime: 2 } });
-  assert.deepEqual(doubled.body.items.map((it: any) => it.itemId), implicit.body.items.map((it: any) => it.itemId));
+  assert.deepEqual(
+    doubled.body.items.map((it: any) => it.itemId),
+    implicit.body.items.map((it: any) => it.itemId),
+  );
   for (let j = 0; j < 8; j++) assert.ok(Math.abs(doubled.body.items[j].score - 2 * implicit.body.items[j].score) < 1e-5);
 });
 
@@ -75,7 +93,12 @@ test('fusion: base scores + fusionWeight rank by base + w x sd(base) x z(model s
   const base = cands.map((_, i) => 2 - i / 10);
   const withBase = cands.map((c, i) => ({ ...c, baseScore: base[i]! }));
   const model = sys.service.holder.current;
-  const req = { user: 4, candidates: Int32Array.from(cands.map((c) => c.itemId)), candidatePairCounts: new Float32Array(n * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+  const req = {
+    user: 4,
+    candidates: Int32Array.from(cands.map((c) => c.itemId)),
+    candidatePairCounts: new Float32Array(n * PAIR_COUNT_DIM),
+    summary: new Float32Array(SESSION_SUMMARY_DIM),
+  };
   const modelScores = new Float32Array(n);
   model.ranker.score(req, modelScores);
   for (const w of [0, 0.5, 3]) {
@@ -84,7 +107,11 @@ test('fusion: base scores + fusionWeight rank by base + w x sd(base) x z(model s
     const fused = new Float32Array(n);
     fuseScores(base, modelScores, n, w, fused);
     const expected = [...fused.keys()].sort((a, b) => fused[b]! - fused[a]! || a - b).slice(0, 10);
-    assert.deepEqual(body.items.map((it: any) => it.itemId), expected.map((i) => cands[i]!.itemId), `w = ${w}`);
+    assert.deepEqual(
+      body.items.map((it: any) => it.itemId),
+      expected.map((i) => cands[i]!.itemId),
+      `w = ${w}`,
+    );
     for (let j = 0; j < 10; j++) {
       const i = expected[j]!;
       const it = body.items[j];
@@ -93,7 +120,12 @@ test('fusion: base scores + fusionWeight rank by base + w x sd(base) x z(model s
       assert.equal(it.modelScore, modelScores[i]);
       assert.ok(it.liv && Number.isFinite(it.liv.watchTime), 'LIV per tower');
     }
-    if (w === 0) assert.deepEqual(body.items.map((it: any) => it.itemId), cands.slice(0, 10).map((c) => c.itemId), 'w = 0 is the base ranking');
+    if (w === 0)
+      assert.deepEqual(
+        body.items.map((it: any) => it.itemId),
+        cands.slice(0, 10).map((c) => c.itemId),
+        'w = 0 is the base ranking',
+      );
   }
   // towerWeights choose the model score that is fused: follow + gift here.
   const tw = await post('/v1/rank', { userId: 4, candidates: withBase, k: 5, fusionWeight: 1, towerWeights: { follow: 1, gift: 1 } });
@@ -104,7 +136,10 @@ test('fusion: base scores + fusionWeight rank by base + w x sd(base) x z(model s
   combineTowerLivs(livs, n, towerWeightVector({ follow: 1, gift: 1 }), combined);
   const fused = new Float32Array(n);
   fuseScores(base, combined, n, 1, fused);
-  assert.deepEqual(tw.body.items.map((it: any) => it.score), [...fused].sort((a, b) => b - a).slice(0, 5));
+  assert.deepEqual(
+    tw.body.items.map((it: any) => it.score),
+    [...fused].sort((a, b) => b - a).slice(0, 5),
+  );
   // Without base scores nothing is fused: baseScore is null and score = modelScore.
   const plain = await post('/v1/rank', { userId: 4, candidates: cands, k: 3 });
   for (const it of plain.body.items) {
@@ -117,7 +152,10 @@ test('fusion validation: base scores on every candidate or none, with a fusionWe
   const cands = candidatesOf(sys, 4, 80);
   const all = cands.map((c, i) => ({ ...c, baseScore: i }));
   const cases: [unknown, RegExp][] = [
-    [{ userId: 1, k: 2, candidates: [all[0], cands[1], all[2], cands[3]] }, /candidates\/1\/baseScore is missing: give a baseScore for every candidate or for none \(2 of 4 have one\)/],
+    [
+      { userId: 1, k: 2, candidates: [all[0], cands[1], all[2], cands[3]] },
+      /candidates\/1\/baseScore is missing: give a baseScore for every candidate or for none \(2 of 4 have one\)/,
+    ],
     [{ userId: 1, k: 2, candidates: all }, /fusionWeight is required when the candidates carry baseScore/],
     [{ userId: 1, k: 2, candidates: cands, fusionWeight: 1 }, /fusionWeight needs a baseScore on every candidate/],
     [{ userId: 1, k: 2, candidates: all, fusionWeight: -1 }, /fusionWeight must be >= 0/],
@@ -128,7 +166,11 @@ test('fusion validation: base scores on every candidate or none, with a fusionWe
   ];
   // Let the impressions of earlier tests leave the join window and reach the stream first.
   const joiner = sys.service.pipeline.joiner;
-  await waitFor(() => joiner.pendingCount === 0 && (sys.service.stream.status() as { publishedSamples: number }).publishedSamples === joiner.counters.emitted, 10_000, 'the joiner to flush');
+  await waitFor(
+    () => joiner.pendingCount === 0 && (sys.service.stream.status() as { publishedSamples: number }).publishedSamples === joiner.counters.emitted,
+    10_000,
+    'the joiner to flush',
+  );
   const snapshot = () => JSON.stringify([joiner.counters, joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
   const s0 = snapshot();
   for (const [payload, message] of cases) {
@@ -138,7 +180,9 @@ test('fusion validation: base scores on every candidate or none, with a fusionWe
   }
   // A non-finite base score (1e999 parses to Infinity) is refused by the schema.
   const inf = await sys.service.app.inject({
-    method: 'POST', url: '/v1/rank', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/v1/rank',
+    headers: { 'content-type': 'application/json' },
     payload: `{"userId":1,"k":1,"fusionWeight":1,"candidates":[{"itemId":${cands[0]!.itemId},"authorId":${cands[0]!.authorId},"baseScore":1e999}]}`,
   });
   assert.equal(inf.statusCode, 400);
@@ -170,7 +214,9 @@ test('concurrent rank requests of different sizes each get their own answer (scr
     await new Promise((r) => setTimeout(r, 2 * (bodies.length - user)));
     return ok;
   };
-  const together = await Promise.all(bodies.map((b) => post('/v1/rank', b))).finally(() => { store.read = read; });
+  const together = await Promise.all(bodies.map((b) => post('/v1/rank', b))).finally(() => {
+    store.read = read;
+  });
   for (let r = 0; r < bodies.length; r++) {
     assert.equal(together[r]!.status, 200);
     assert.deepEqual(together[r]!.body.items, alone[r], `request ${r}`);
@@ -184,10 +230,12 @@ test('feedback joins with the impression; ASA updates the pair store; joiner cou
   const store = sys.service.store as MemoryPairStore;
   const beforeCounts = store.get(5, item.authorId);
   assert.equal((await post('/v1/feedback', { requestId: body.requestId, itemId: item.itemId, kind: 'click', value: 1 })).status, 202);
-  const batch = await post('/v1/feedback/batch', { events: [
-    { requestId: body.requestId, itemId: item.itemId, kind: 'watchTime', value: 42.5 },
-    { requestId: body.requestId, itemId: item.itemId, kind: 'follow', value: 1, time: Date.now() },
-  ] });
+  const batch = await post('/v1/feedback/batch', {
+    events: [
+      { requestId: body.requestId, itemId: item.itemId, kind: 'watchTime', value: 42.5 },
+      { requestId: body.requestId, itemId: item.itemId, kind: 'follow', value: 1, time: Date.now() },
+    ],
+  });
   assert.equal(batch.status, 202);
   assert.equal(batch.body.accepted, 2);
   await waitFor(() => store.get(5, item.authorId)[0]! > beforeCounts[0]!, 5000, 'the pair store update');
@@ -207,16 +255,21 @@ test('validation: every kind of bad body is a 4xx naming the field, and changes 
     [{ candidates: good.candidates, k: 2 }, 400, /missing required field "userId"/],
     [{ ...good, extra: 1 }, 400, /unknown field "extra"/],
     [{ ...good, candidates: [{ ...good.candidates[0], color: 'red' }] }, 400, /candidates\/0 has unknown field "color"/],
-    [{ ...good, candidates: candidatesOf(sys, 200).concat(candidatesOf(sys, 101).map((c) => ({ ...c }))) }, 400, /candidates must NOT have more than 300 items/],
+    [
+      { ...good, candidates: candidatesOf(sys, 200).concat(candidatesOf(sys, 101).map((c) => ({ ...c }))) },
+      400,
+      /candidates must NOT have more than 300 items/,
+    ],
     [{ ...good, candidates: [] }, 400, /candidates must NOT have fewer than 1 items/],
     [{ ...good, k: 0 }, 400, /k must be >= 1/],
     [{ ...good, towerWeights: { watchTime: 'a' } }, 400, /towerWeights\/watchTime must be number/],
     [{ ...good, candidates: [{ itemId: 100000, authorId: 0 }] }, 400, /candidates\/0\/itemId 100000 is not an item/],
-    [{ ...good, candidates: [{ itemId: 0, authorId: (good.candidates[0]!.authorId + 1) }] }, 400, /candidates\/0\/authorId .* does not match item 0/],
+    [{ ...good, candidates: [{ itemId: 0, authorId: good.candidates[0]!.authorId + 1 }] }, 400, /candidates\/0\/authorId .* does not match item 0/],
     [{ ...good, candidates: [good.candidates[0], good.candidates[0]] }, 400, /candidates\/1\/itemId 0 appears twice/],
     [{ ...good, userId: 999999 }, 400, /userId 999999 is not a user/],
   ];
-  const snapshot = () => JSON.stringify([sys.service.pipeline.joiner.counters, sys.service.pipeline.joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
+  const snapshot = () =>
+    JSON.stringify([sys.service.pipeline.joiner.counters, sys.service.pipeline.joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
   const s0 = snapshot();
   for (const [payload, status, message] of cases) {
     const r = await post('/v1/rank', payload);
@@ -224,16 +277,31 @@ test('validation: every kind of bad body is a 4xx naming the field, and changes 
     assert.match(r.body.message, message);
   }
   // Non-finite numbers: 1e999 parses to Infinity and is refused.
-  const inf = await sys.service.app.inject({ method: 'POST', url: '/v1/feedback', headers: { 'content-type': 'application/json' }, payload: '{"requestId":"a","itemId":1,"kind":"click","value":1e999}' });
+  const inf = await sys.service.app.inject({
+    method: 'POST',
+    url: '/v1/feedback',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"requestId":"a","itemId":1,"kind":"click","value":1e999}',
+  });
   assert.equal(inf.statusCode, 400);
   assert.match(inf.json().message, /value must be number/);
   const kind = await post('/v1/feedback', { requestId: 'a', itemId: 1, kind: 'dance', value: 1 });
   assert.equal(kind.status, 400);
   assert.match(kind.body.message, /kind must be one of click, longView/);
-  const neg = await post('/v1/feedback/batch', { events: [{ requestId: 'a', itemId: 1, kind: 'click', value: 1 }, { requestId: 'a', itemId: 1, kind: 'gift', value: -3 }] });
+  const neg = await post('/v1/feedback/batch', {
+    events: [
+      { requestId: 'a', itemId: 1, kind: 'click', value: 1 },
+      { requestId: 'a', itemId: 1, kind: 'gift', value: -3 },
+    ],
+  });
   assert.equal(neg.status, 400);
   assert.match(neg.body.message, /events\/1\/value must be >= 0/);
-  const big = await sys.service.app.inject({ method: 'POST', url: '/v1/rank', headers: { 'content-type': 'application/json' }, payload: '{"userId":1,"k":1,"candidates":[' + '{"itemId":1,"authorId":1},'.repeat(60000) + '{"itemId":1,"authorId":1}]}' });
+  const big = await sys.service.app.inject({
+    method: 'POST',
+    url: '/v1/rank',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"userId":1,"k":1,"candidates":[' + '{"itemId":1,"authorId":1},'.repeat(60000) + '{"itemId":1,"authorId":1}]}',
+  });
   assert.equal(big.statusCode, 413);
   const notJson = await sys.service.app.inject({ method: 'POST', url: '/v1/rank', headers: { 'content-type': 'application/json' }, payload: '{"userId":' });
   assert.equal(notJson.statusCode, 400);
@@ -242,10 +310,11 @@ test('validation: every kind of bad body is a 4xx naming the field, and changes 
 
 test('randomized malformed bodies: never a 5xx, never a state change', async () => {
   const rng = new Rng(2024);
-  const base = () => ({ userId: rng.int(40), candidates: candidatesOf(sys, 1 + rng.int(10), rng.int(150)), k: 1 + rng.int(5) } as Record<string, any>);
+  const base = () => ({ userId: rng.int(40), candidates: candidatesOf(sys, 1 + rng.int(10), rng.int(150)), k: 1 + rng.int(5) }) as Record<string, any>;
   // Every value below is invalid wherever the mutations put it (no in-range number, no empty array).
   const junk = (): unknown => [null, 'x', true, {}, [1, 'a'], { a: 1 }, 1e300, -1e300, 2 ** 40][rng.int(9)];
-  const snapshot = () => JSON.stringify([sys.service.pipeline.joiner.counters, sys.service.pipeline.joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
+  const snapshot = () =>
+    JSON.stringify([sys.service.pipeline.joiner.counters, sys.service.pipeline.joiner.pendingCount, sys.service.store.status(), sys.service.stream.status()]);
   const s0 = snapshot();
   let rejected = 0;
   for (let i = 0; i < 300; i++) {

@@ -11,7 +11,12 @@ const runningTs = import.meta.url.endsWith('.ts');
 const root = runningTs ? resolve(here, '../..') : resolve(here, '../../..');
 const entry = runningTs ? resolve(root, 'src/cli/main.ts') : resolve(root, 'dist/src/cli/main.js');
 
-interface Proc { child: ChildProcess; stdout: string; stderr: string; exited: Promise<number> }
+interface Proc {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exited: Promise<number>;
+}
 
 function start(args: string[]): Proc {
   const child = spawn(process.execPath, [...(runningTs ? ['--import', 'tsx'] : []), entry, ...args], { cwd: root });
@@ -84,7 +89,10 @@ test('rliv serve (memory, inline trainer, --log-level info): rank, feedback, the
   assert.ok(summary.modelVersion > 1);
   assert.ok(summary.joiner.joinedFeedback > 0);
   // stderr: the CLI's own lines, then pino's JSON lines for every request.
-  const logged = p.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const logged = p.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   const completed = logged.filter((l) => l.msg === 'request completed');
   assert.ok(completed.some((l) => l.res.statusCode === 200) && completed.some((l) => l.res.statusCode === 202), 'rank and feedback requests logged');
   assert.ok(logged.some((l) => l.msg === 'incoming request' && l.req.url === '/v1/rank'));
@@ -92,26 +100,30 @@ test('rliv serve (memory, inline trainer, --log-level info): rank, feedback, the
   assert.equal(p.stdout.trim().split('\n').length, 1, 'stdout has only the summary line');
 });
 
-test('rliv serve --redis --trainer none + rliv train-online --redis: the trainer\'s version is served', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
-  const redis = await TestRedis.start();
-  const models = tempDir('rliv-cli-models-');
-  const serve = start(['serve', '--port', '0', '--models', models, '--redis', redis.url, '--trainer', 'none', '--join-window', '0.2']);
-  let trainer: Proc | undefined;
-  try {
-    const base = await address(serve);
-    trainer = start(['train-online', '--redis', redis.url, '--models', models, '--publish-every', '24', '--publish-interval', '0', '--versions', '1']);
-    await discoverCandidates(base);
-    await traffic(base, 8);
-    assert.equal(await trainer.exited, 0, trainer.stderr);
-    const t = JSON.parse(trainer.stdout.trim().split('\n').pop()!);
-    assert.equal(t.published, 1);
-    assert.equal(t.lastPublishedVersion, 2);
-    await waitFor(async () => (await json(`${base}/healthz`)).body.modelVersion === 2, 60_000, 'the server to hot-reload version 2');
-    assert.equal((await json(`${base}/healthz`)).body.store.kind, 'redis');
-  } finally {
-    serve.child.kill('SIGTERM');
-    trainer?.child.kill('SIGTERM');
-    await serve.exited;
-    await redis.stop();
-  }
-});
+test(
+  "rliv serve --redis --trainer none + rliv train-online --redis: the trainer's version is served",
+  { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON },
+  async () => {
+    const redis = await TestRedis.start();
+    const models = tempDir('rliv-cli-models-');
+    const serve = start(['serve', '--port', '0', '--models', models, '--redis', redis.url, '--trainer', 'none', '--join-window', '0.2']);
+    let trainer: Proc | undefined;
+    try {
+      const base = await address(serve);
+      trainer = start(['train-online', '--redis', redis.url, '--models', models, '--publish-every', '24', '--publish-interval', '0', '--versions', '1']);
+      await discoverCandidates(base);
+      await traffic(base, 8);
+      assert.equal(await trainer.exited, 0, trainer.stderr);
+      const t = JSON.parse(trainer.stdout.trim().split('\n').pop()!);
+      assert.equal(t.published, 1);
+      assert.equal(t.lastPublishedVersion, 2);
+      await waitFor(async () => (await json(`${base}/healthz`)).body.modelVersion === 2, 60_000, 'the server to hot-reload version 2');
+      assert.equal((await json(`${base}/healthz`)).body.store.kind, 'redis');
+    } finally {
+      serve.child.kill('SIGTERM');
+      trainer?.child.kill('SIGTERM');
+      await serve.exited;
+      await redis.stop();
+    }
+  },
+);

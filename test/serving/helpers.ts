@@ -59,7 +59,10 @@ export class TestRedis {
    * this directory (fsync on every write), so a restart keeps its data;
    * otherwise it has no persistence at all.
    */
-  constructor(readonly port: number, private readonly aofDir?: string) {}
+  constructor(
+    readonly port: number,
+    private readonly aofDir?: string,
+  ) {}
 
   /** Starts a server on `port`, or on any free port. */
   static async start(port?: number, aofDir?: string): Promise<TestRedis> {
@@ -166,17 +169,41 @@ export class TestRedisCluster {
 
   async start(): Promise<void> {
     for (const port of this.ports) {
-      this.procs.push(spawn('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-port', String(port + 10),
-        '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '3000', '--dir', this.dir,
-        '--save', '', '--appendonly', 'no',
-      ], { stdio: 'ignore' }));
+      this.procs.push(
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-port',
+            String(port + 10),
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--cluster-node-timeout',
+            '3000',
+            '--dir',
+            this.dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
     }
     for (const port of this.ports) await waitFor(async () => (await redisCliOut(port, ['ping'])) === 'PONG', 10_000, `cluster node ${port} to start`);
     // A node that exited found its port taken: the PONG came from someone else's server.
     const dead = this.ports.filter((_, i) => this.procs[i]!.exitCode !== null);
     if (dead.length) throw new Error(`redis-server on port(s) ${dead.join(', ')} exited at start: is another server using them?`);
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     this.createOutput = create.stdout + create.stderr;
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status}):\n${this.createOutput}`);
     for (const port of this.ports) {
@@ -185,11 +212,16 @@ export class TestRedisCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.procs.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) return resolve();
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    })));
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            p.once('exit', () => resolve());
+            p.kill('SIGKILL');
+          }),
+      ),
+    );
     this.procs = [];
   }
 }
@@ -204,7 +236,11 @@ export async function redisCliOut(port: number, args: string[]): Promise<string>
 export function captureLog(): { destination: { write(line: string): void }; lines: Array<Record<string, any>>; messages(level?: number): string[] } {
   const lines: Array<Record<string, any>> = [];
   return {
-    destination: { write: (chunk: string) => { for (const l of chunk.split('\n')) if (l.trim()) lines.push(JSON.parse(l)); } },
+    destination: {
+      write: (chunk: string) => {
+        for (const l of chunk.split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+      },
+    },
     lines,
     messages: (level?: number) => lines.filter((l) => level === undefined || l.level === level).map((l) => String(l.msg)),
   };

@@ -17,7 +17,11 @@ test('at --log-level info every request is logged (JSON: method, url, status, re
     for (const sys of [a, b]) {
       const ok = await sys.service.app.inject({ method: 'POST', url: '/v1/rank', payload: { userId: 1, k: 3, candidates: candidatesOf(sys, 10) } });
       assert.equal(ok.statusCode, 200);
-      const bad = await sys.service.app.inject({ method: 'POST', url: '/v1/rank', payload: { userId: 1, k: 3, candidates: [{ itemId: 0, authorId: 999999 }] } });
+      const bad = await sys.service.app.inject({
+        method: 'POST',
+        url: '/v1/rank',
+        payload: { userId: 1, k: 3, candidates: [{ itemId: 0, authorId: 999999 }] },
+      });
       assert.equal(bad.statusCode, 400);
     }
   } finally {
@@ -28,8 +32,17 @@ test('at --log-level info every request is logged (JSON: method, url, status, re
   const completed = info.lines.filter((l) => l.msg === 'request completed');
   assert.equal(incoming.length, 2);
   assert.equal(completed.length, 2);
-  assert.deepEqual(incoming.map((l) => [l.req.method, l.req.url]), [['POST', '/v1/rank'], ['POST', '/v1/rank']]);
-  assert.deepEqual(completed.map((l) => l.res.statusCode), [200, 400]);
+  assert.deepEqual(
+    incoming.map((l) => [l.req.method, l.req.url]),
+    [
+      ['POST', '/v1/rank'],
+      ['POST', '/v1/rank'],
+    ],
+  );
+  assert.deepEqual(
+    completed.map((l) => l.res.statusCode),
+    [200, 400],
+  );
   for (const l of completed) {
     assert.equal(l.level, 30);
     assert.ok(typeof l.responseTime === 'number' && l.responseTime >= 0);
@@ -55,13 +68,20 @@ test('bearer tokens never reach the log, whether accepted or refused', async () 
     await sys.close();
   }
   const text = JSON.stringify(log.lines);
-  assert.deepEqual(log.lines.filter((l) => l.msg === 'request completed').map((l) => l.res.statusCode), [200, 401], 'both requests logged');
+  assert.deepEqual(
+    log.lines.filter((l) => l.msg === 'request completed').map((l) => l.res.statusCode),
+    [200, 401],
+    'both requests logged',
+  );
   assert.ok(!text.includes(token) && !text.includes(wrong), 'no token in the log');
   assert.ok(!/"authorization"\s*:/i.test(text), 'no authorization header in the log');
 });
 
-test('a log level that is not pino\'s is refused, naming the levels', () => {
-  assert.throws(() => fastifyLoggerOptions({ level: 'verbose' as never }), (e: Error) => e instanceof LogLevelError && /one of fatal, error, warn, info, debug, trace, silent; got "verbose"/.test(e.message));
+test("a log level that is not pino's is refused, naming the levels", () => {
+  assert.throws(
+    () => fastifyLoggerOptions({ level: 'verbose' as never }),
+    (e: Error) => e instanceof LogLevelError && /one of fatal, error, warn, info, debug, trace, silent; got "verbose"/.test(e.message),
+  );
   assert.equal(fastifyLoggerOptions().level, 'warn');
 });
 
@@ -87,7 +107,10 @@ test('/metrics: the rliv_* series and the process and event-loop metrics of prom
     assert.ok(value('nodejs_eventloop_lag_p99_seconds') >= 0);
     assert.ok(value('nodejs_active_handles_total') >= 1);
     assert.match(body, /^# TYPE nodejs_gc_duration_seconds histogram$/m);
-    const families = body.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!);
+    const families = body
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.split(' ')[2]!);
     assert.equal(new Set(families).size, families.length, 'no metric family twice');
     assert.ok(families.filter((f) => f.startsWith('rliv_')).length >= 10);
     assert.ok(body.endsWith('\n'));
@@ -116,9 +139,12 @@ test('watchServiceHealth: an outage (warn), its end (info, with the reads answer
   } finally {
     stop();
   }
-  assert.deepEqual((log.lines as Array<Record<string, any>>).map((l) => [l.level, l.msg, l.readsWithDefaults, l.error]), [
-    [40, 'pair-count store unavailable: ranking with default pair counts (degraded)', undefined, 'connect ECONNREFUSED'],
-    [30, 'pair-count store available again', 5, undefined],
-    [40, 'pair-count store was briefly unavailable: some requests were ranked with default pair counts', 2, 'connect ECONNREFUSED'],
-  ]);
+  assert.deepEqual(
+    (log.lines as Array<Record<string, any>>).map((l) => [l.level, l.msg, l.readsWithDefaults, l.error]),
+    [
+      [40, 'pair-count store unavailable: ranking with default pair counts (degraded)', undefined, 'connect ECONNREFUSED'],
+      [30, 'pair-count store available again', 5, undefined],
+      [40, 'pair-count store was briefly unavailable: some requests were ranked with default pair counts', 2, 'connect ECONNREFUSED'],
+    ],
+  );
 });

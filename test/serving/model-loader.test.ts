@@ -28,7 +28,12 @@ test('loader thread: a published RLIV-UA version serves the same LIV as a full l
     assert.equal(viaThread.version, pointer.version);
     assert.equal(viaThread.sha256, pointer.sha256);
     const n = 40;
-    const req = { user: 7, candidates: Int32Array.from({ length: n }, (_, i) => i * 3), candidatePairCounts: new Float32Array(n * PAIR_COUNT_DIM).fill(2), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+    const req = {
+      user: 7,
+      candidates: Int32Array.from({ length: n }, (_, i) => i * 3),
+      candidatePairCounts: new Float32Array(n * PAIR_COUNT_DIM).fill(2),
+      summary: new Float32Array(SESSION_SUMMARY_DIM),
+    };
     const a = new Float32Array(n * TOWER_COUNT);
     const b = new Float32Array(n * TOWER_COUNT);
     full.ranker.towerLiv!.livPerTower(req, a);

@@ -11,7 +11,7 @@ import { PAIR_COUNT_DIM, TOWER_COUNT } from '../../src/data/interaction-kinds.js
 import { Rng } from '../../src/numeric/rng.js';
 import { SMALL_AGENT_CONFIG, SMALL_CATALOG } from './helpers.js';
 
-test('samples handed to a trace-learning agent come back as the same (s, a, r, s\') samples', async () => {
+test("samples handed to a trace-learning agent come back as the same (s, a, r, s') samples", async () => {
   const catalog = await loadServingCatalog(syntheticCatalogSpec(SMALL_CATALOG.users, SMALL_CATALOG.items, 3));
   const rng = new Rng(8);
   const asa = new AsaSampleBuilder();
@@ -22,10 +22,22 @@ test('samples handed to a trace-learning agent come back as the same (s, a, r, s
     for (let k = 0; k < PAIR_COUNT_DIM; k++) counts[k] = k === 3 ? rng.int(2) : k === 6 ? rng.int(400) / 4 : rng.int(6);
     const outcome = new Float32Array(OUTCOME_DIM);
     for (let k = 0; k < OUTCOME_DIM; k++) if (rng.bernoulli(0.4)) outcome[k] = k === 6 ? 1 + rng.int(120) / 4 : 1;
-    asa.append({
-      requestId: `q${i}`, user: rng.int(catalog.numUsers), item, author: catalog.itemAuthor[item]!, timeMs: 1000 * i,
-      userFeatures: undefined, itemFeatures: undefined, pairCounts: counts, outcome, feedbackCount: 1, closedBy: 'window',
-    }, batch);
+    asa.append(
+      {
+        requestId: `q${i}`,
+        user: rng.int(catalog.numUsers),
+        item,
+        author: catalog.itemAuthor[item]!,
+        timeMs: 1000 * i,
+        userFeatures: undefined,
+        itemFeatures: undefined,
+        pairCounts: counts,
+        outcome,
+        feedbackCount: 1,
+        closedBy: 'window',
+      },
+      batch,
+    );
   }
   const agent = createAgent('RLIV-UA', { catalog, seed: 1 }, { ...SMALL_AGENT_CONFIG }) as RlivUaAgent;
   agent.observe(samplesToSessions(batch));
@@ -43,7 +55,8 @@ test('samples handed to a trace-learning agent come back as the same (s, a, r, s
     assert.equal(replay.storage.giftLabel[j], batch.giftLabel[i]);
     assert.deepEqual(Array.from(replay.storage.pairCounts.subarray(j * 7, j * 7 + 7)), Array.from(batch.pairCounts.subarray(i * 7, i * 7 + 7)), `s of ${i}`);
     for (let k = 0; k < 7; k++) {
-      const a = replay.storage.nextPairCounts[j * 7 + k]!, b = batch.nextPairCounts[i * 7 + k]!;
+      const a = replay.storage.nextPairCounts[j * 7 + k]!,
+        b = batch.nextPairCounts[i * 7 + k]!;
       // Watch time travels as float32 milliseconds of play time: equal up to float32 rounding.
       assert.ok(k === 6 ? Math.abs(a - b) <= 1e-4 * Math.max(1, b) : a === b, `s'[${k}] of ${i}: ${a} vs ${b}`);
     }

@@ -62,8 +62,14 @@ test('end to end (memory): rank -> feedback -> joiner -> ASA -> trainer -> new c
     const p3 = sys.registry.latest()!;
     {
       const rebuilt = await instantiateModel(readFileSync(join(sys.registry.dir, p3.file)), p3.version, 'test');
-      const req = { user: 2, candidates: Int32Array.from({ length: 50 }, (_, i) => i), candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
-      const a = new Float32Array(50), b = new Float32Array(50);
+      const req = {
+        user: 2,
+        candidates: Int32Array.from({ length: 50 }, (_, i) => i),
+        candidatePairCounts: new Float32Array(50 * PAIR_COUNT_DIM),
+        summary: new Float32Array(SESSION_SUMMARY_DIM),
+      };
+      const a = new Float32Array(50),
+        b = new Float32Array(50);
       served.ranker.score(req, a);
       rebuilt.ranker.score(req, b);
       assert.deepEqual(a, b, 'recycled ranker = fresh ranker');
@@ -127,7 +133,12 @@ test('hot reload under load: no failed request, every response consistent with e
   try {
     const spec = sys.service.holder.current.catalogSpec;
     const cands = candidatesOf(sys, 40);
-    const req = { user: 4, candidates: Int32Array.from(cands.map((c) => c.itemId)), candidatePairCounts: new Float32Array(40 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) };
+    const req = {
+      user: 4,
+      candidates: Int32Array.from(cands.map((c) => c.itemId)),
+      candidatePairCounts: new Float32Array(40 * PAIR_COUNT_DIM),
+      summary: new Float32Array(SESSION_SUMMARY_DIM),
+    };
     const expectedTop = new Map<number, { item: number; score: number }>();
     const remember = (version: number, model = sys.service.holder.current) => {
       const s = new Float32Array(40);
@@ -170,66 +181,78 @@ test('hot reload under load: no failed request, every response consistent with e
   }
 });
 
-test('end to end (redis): separate trainer consumes the Redis stream, publishes, the server hot-reloads; kill Redis mid-run: degraded, then recovered', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
-  const redis = await TestRedis.start();
-  const log = captureLog();
-  const sys = await smallSystem({ redisUrl: redis.url, joiner: { windowMs: 30 }, log: { level: 'info', destination: log.destination } });
-  const trainerStream = new RedisSampleStream({ url: redis.url });
-  await trainerStream.connect();
-  const trainer = new OnlineTrainer(sys.service.holder.current, trainerStream, sys.registry, { publishEverySamples: 24, minPublishIntervalMs: 0, blockMs: 50, stepsPerRound: 5, consumer: 'test-trainer' });
-  const running = trainer.run();
-  try {
-    assert.equal((await rank(sys, 3)).modelVersion, 1);
-    await traffic(sys, 12);
-    await waitFor(() => sys.service.holder.current.version > 1, 30_000, 'the trainer\'s version to be served');
-    assert.ok((await rank(sys, 3)).modelVersion > 1);
-    assert.equal(sys.service.store.kind, 'redis');
-    assert.ok(sys.service.store.status().appliedUpdates > 0, 'ASA updates reached Redis');
+test(
+  'end to end (redis): separate trainer consumes the Redis stream, publishes, the server hot-reloads; kill Redis mid-run: degraded, then recovered',
+  { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON },
+  async () => {
+    const redis = await TestRedis.start();
+    const log = captureLog();
+    const sys = await smallSystem({ redisUrl: redis.url, joiner: { windowMs: 30 }, log: { level: 'info', destination: log.destination } });
+    const trainerStream = new RedisSampleStream({ url: redis.url });
+    await trainerStream.connect();
+    const trainer = new OnlineTrainer(sys.service.holder.current, trainerStream, sys.registry, {
+      publishEverySamples: 24,
+      minPublishIntervalMs: 0,
+      blockMs: 50,
+      stepsPerRound: 5,
+      consumer: 'test-trainer',
+    });
+    const running = trainer.run();
+    try {
+      assert.equal((await rank(sys, 3)).modelVersion, 1);
+      await traffic(sys, 12);
+      await waitFor(() => sys.service.holder.current.version > 1, 30_000, "the trainer's version to be served");
+      assert.ok((await rank(sys, 3)).modelVersion > 1);
+      assert.equal(sys.service.store.kind, 'redis');
+      assert.ok(sys.service.store.status().appliedUpdates > 0, 'ASA updates reached Redis');
 
-    // Redis dies mid-run.
-    await redis.stop();
-    await waitFor(() => !sys.service.store.status().healthy, 5000, 'the store to notice');
-    const during = await rank(sys, 3);
-    assert.equal(during.degraded, true);
-    assert.equal(during.items.length, 6);
-    let h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
-    assert.equal(h.status, 'degraded');
-    assert.equal(h.degraded.store, true);
-    assert.equal(h.degraded.stream, true);
-    const m = (await sys.service.app.inject({ method: 'GET', url: '/metrics' })).body;
-    assert.match(m, /^rliv_store_degraded 1$/m);
-    assert.match(m, /^rliv_rank_degraded_total [1-9]\d*$/m);
-    await traffic(sys, 3, 40); // feedback while down: store updates and samples wait in bounded buffers
+      // Redis dies mid-run.
+      await redis.stop();
+      await waitFor(() => !sys.service.store.status().healthy, 5000, 'the store to notice');
+      const during = await rank(sys, 3);
+      assert.equal(during.degraded, true);
+      assert.equal(during.items.length, 6);
+      let h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
+      assert.equal(h.status, 'degraded');
+      assert.equal(h.degraded.store, true);
+      assert.equal(h.degraded.stream, true);
+      const m = (await sys.service.app.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(m, /^rliv_store_degraded 1$/m);
+      assert.match(m, /^rliv_rank_degraded_total [1-9]\d*$/m);
+      await traffic(sys, 3, 40); // feedback while down: store updates and samples wait in bounded buffers
 
-    await redis.start();
-    await waitFor(() => sys.service.store.status().healthy && sys.service.stream.status().healthy, 15_000, 'reconnection');
-    await waitFor(async () => (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json().status === 'ok', 10_000, 'healthz ok');
-    h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
-    assert.deepEqual(h.degraded, { store: false, stream: false, modelReload: false });
-    const back = await rank(sys, 3);
-    assert.equal(back.degraded, false);
-    await waitFor(() => sys.service.store.status().deferredUpdates === 0 && sys.service.stream.status().bufferedEntries === 0, 10_000, 'buffers flushed');
-    // The outage in the log: a warning when the store and stream went down, info when they came back.
-    await waitFor(() => log.messages(30).includes('pair-count store available again'), 5000, 'the recovery in the log');
-    const warns = log.messages(40);
-    assert.ok(warns.includes('pair-count store unavailable: ranking with default pair counts (degraded)'), warns.join('\n'));
-    assert.ok(warns.includes('sample stream unavailable: samples are buffered (bounded) until it returns'), warns.join('\n'));
-    const down = log.lines.find((l) => l.msg.startsWith('pair-count store unavailable'))!;
-    assert.equal(down.store, 'redis');
-    assert.ok(down.error === undefined || typeof down.error === 'string', 'the store\'s last error, when it has one');
-  } finally {
-    trainer.stop();
-    await sys.close();
-    await running;
-    await trainerStream.close();
-    await redis.stop();
-  }
-});
+      await redis.start();
+      await waitFor(() => sys.service.store.status().healthy && sys.service.stream.status().healthy, 15_000, 'reconnection');
+      await waitFor(async () => (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json().status === 'ok', 10_000, 'healthz ok');
+      h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
+      assert.deepEqual(h.degraded, { store: false, stream: false, modelReload: false });
+      const back = await rank(sys, 3);
+      assert.equal(back.degraded, false);
+      await waitFor(() => sys.service.store.status().deferredUpdates === 0 && sys.service.stream.status().bufferedEntries === 0, 10_000, 'buffers flushed');
+      // The outage in the log: a warning when the store and stream went down, info when they came back.
+      await waitFor(() => log.messages(30).includes('pair-count store available again'), 5000, 'the recovery in the log');
+      const warns = log.messages(40);
+      assert.ok(warns.includes('pair-count store unavailable: ranking with default pair counts (degraded)'), warns.join('\n'));
+      assert.ok(warns.includes('sample stream unavailable: samples are buffered (bounded) until it returns'), warns.join('\n'));
+      const down = log.lines.find((l) => l.msg.startsWith('pair-count store unavailable'))!;
+      assert.equal(down.store, 'redis');
+      assert.ok(down.error === undefined || typeof down.error === 'string', "the store's last error, when it has one");
+    } finally {
+      trainer.stop();
+      await sys.close();
+      await running;
+      await trainerStream.close();
+      await redis.stop();
+    }
+  },
+);
 
 test('redis + inline trainer in its worker thread: versions published and served', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
   const redis = await TestRedis.start();
   const sys = await smallSystem({
-    redisUrl: redis.url, inlineTrainer: true, joiner: { windowMs: 30 },
+    redisUrl: redis.url,
+    inlineTrainer: true,
+    joiner: { windowMs: 30 },
     trainer: { publishEverySamples: 24, minPublishIntervalMs: 0, blockMs: 50, stepsPerRound: 5 },
   });
   try {
@@ -243,7 +266,7 @@ test('redis + inline trainer in its worker thread: versions published and served
   }
 });
 
-test('serves a checkpoint in rliv train\'s layout: catalog rebuilt from its world description, env kept verbatim on re-publish', async () => {
+test("serves a checkpoint in rliv train's layout: catalog rebuilt from its world description, env kept verbatim on re-publish", async () => {
   const { encodeCheckpoint } = await import('../../src/agents/checkpoint.js');
   const { buildDescribedCatalog } = await import('../../src/environment/world-description.js');
   const { createAgent } = await import('../../src/agents/registry.js');
@@ -254,11 +277,15 @@ test('serves a checkpoint in rliv train\'s layout: catalog rebuilt from its worl
   const agent = createAgent('RLIV-UA', { catalog, seed: 5 }, SMALL_AGENT_CONFIG);
   const dir = tempDir('rliv-train-ckpt-');
   const file = join(dir, 'checkpoint.ckpt');
-  writeFileSync(file, encodeCheckpoint({
-    agent: 'RLIV-UA', agentConfig: SMALL_AGENT_CONFIG,
-    state: { options: { agentName: 'RLIV-UA', meta: { env: { kind: 'world', scale: 'smoke', seed: 9, world }, agentSeed: 5 } }, epoch: 3 },
-    sections: { model: agent.save() },
-  }));
+  writeFileSync(
+    file,
+    encodeCheckpoint({
+      agent: 'RLIV-UA',
+      agentConfig: SMALL_AGENT_CONFIG,
+      state: { options: { agentName: 'RLIV-UA', meta: { env: { kind: 'world', scale: 'smoke', seed: 9, world }, agentSeed: 5 } }, epoch: 3 },
+      sections: { model: agent.save() },
+    }),
+  );
   const sys = await startOnlineSystem({ modelsDir: tempDir('rliv-models-'), checkpointPath: file, seed: 1, inlineTrainer: false });
   try {
     const served = sys.service.holder.current;
@@ -270,7 +297,15 @@ test('serves a checkpoint in rliv train\'s layout: catalog rebuilt from its worl
     assert.equal(r.statusCode, 200, r.body);
     // Same scores as the agent that wrote the checkpoint.
     const s = new Float32Array(20);
-    agent.score({ user: 2, candidates: Int32Array.from(cands.map((c) => c.itemId)), candidatePairCounts: new Float32Array(20 * PAIR_COUNT_DIM), summary: new Float32Array(SESSION_SUMMARY_DIM) }, s);
+    agent.score(
+      {
+        user: 2,
+        candidates: Int32Array.from(cands.map((c) => c.itemId)),
+        candidatePairCounts: new Float32Array(20 * PAIR_COUNT_DIM),
+        summary: new Float32Array(SESSION_SUMMARY_DIM),
+      },
+      s,
+    );
     assert.equal(r.json().items[0].score, Math.max(...s));
     // The registry copy keeps the world description (worldConfig included) for rliv evaluate.
     const p = sys.registry.latest()!;

@@ -14,7 +14,14 @@ import { runCli } from '../helpers/cli.js';
 import { SMALL_AGENT_CONFIG, SMALL_CATALOG, smallSystem } from './helpers.js';
 import { encodeCheckpoint } from '../../src/agents/checkpoint.js';
 import {
-  freshModel, modelCheckpoint, ModelRegistry, RegistryError, servingModelCheckpoint, sha256Hex, syntheticCatalogSpec, type CatalogSpec,
+  freshModel,
+  modelCheckpoint,
+  ModelRegistry,
+  RegistryError,
+  servingModelCheckpoint,
+  sha256Hex,
+  syntheticCatalogSpec,
+  type CatalogSpec,
 } from '../../src/serving/model-registry.js';
 import { startOnlineSystem } from '../../src/serving/online-system.js';
 import { buildDescribedCatalog } from '../../src/environment/world-description.js';
@@ -24,11 +31,15 @@ import { createAgent } from '../../src/agents/registry.js';
 async function trainedRegistry(n: number): Promise<ModelRegistry> {
   const registry = new ModelRegistry(tempDir('rliv-registry-'));
   const spec = syntheticCatalogSpec(SMALL_CATALOG.users, SMALL_CATALOG.items, 7);
-  for (let v = 1; v <= n; v++) registry.publish(servingModelCheckpoint(await freshModel('RLIV-UA', spec, 100 + v, SMALL_AGENT_CONFIG), { source: `trained ${v}` }));
+  for (let v = 1; v <= n; v++)
+    registry.publish(servingModelCheckpoint(await freshModel('RLIV-UA', spec, 100 + v, SMALL_AGENT_CONFIG), { source: `trained ${v}` }));
   return registry;
 }
 
-const versionFiles = (dir: string) => readdirSync(dir).filter((f) => /^v\d+\.ckpt$/.test(f)).sort();
+const versionFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /^v\d+\.ckpt$/.test(f))
+    .sort();
 
 test('an unreadable LATEST.json is an error naming the file: serve exits non-zero and publishes nothing', async () => {
   const registry = await trainedRegistry(2);
@@ -40,7 +51,11 @@ test('an unreadable LATEST.json is an error naming the file: serve exits non-zer
   ];
   for (const [text, problem] of damaged) {
     writeFileSync(registry.pointerPath, text);
-    assert.throws(() => registry.latest(), (err: Error) => err instanceof RegistryError && problem.test(err.message) && err.message.includes(registry.pointerPath) && err.message.includes('rliv registry repair'));
+    assert.throws(
+      () => registry.latest(),
+      (err: Error) =>
+        err instanceof RegistryError && problem.test(err.message) && err.message.includes(registry.pointerPath) && err.message.includes('rliv registry repair'),
+    );
     const r = await runCli(['serve', '--models', registry.dir, '--port', '0', '--duration', '1', '--trainer', 'none']);
     assert.equal(r.code, 1, `pointer ${JSON.stringify(text)}: exit ${r.code}\n${r.stderr}`);
     assert.match(r.stderr, /RegistryError: model registry pointer .*LATEST\.json/);
@@ -61,13 +76,22 @@ test('versions without LATEST.json: serve refuses to treat the registry as empty
   rmSync(registry.pointerPath);
   const r = await runCli(['serve', '--models', registry.dir, '--port', '0', '--duration', '1', '--trainer', 'none']);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /holds 2 model version\(s\) \(newest v000002\.ckpt\) but no LATEST\.json; refusing to treat it as empty; run "rliv registry repair --models /);
+  assert.match(
+    r.stderr,
+    /holds 2 model version\(s\) \(newest v000002\.ckpt\) but no LATEST\.json; refusing to treat it as empty; run "rliv registry repair --models /,
+  );
   assert.deepEqual(versionFiles(registry.dir), ['v000001.ckpt', 'v000002.ckpt']);
 });
 
 test('rliv registry repair points LATEST.json at the newest valid version (a corrupt newer one is skipped); serve then serves it', async () => {
   const registry = await trainedRegistry(3);
-  const v2 = registry.readBytes({ version: 2, file: 'v000002.ckpt', sha256: sha256Hex(readFileSync(join(registry.dir, 'v000002.ckpt'))), agent: 'RLIV-UA', publishedAt: '' });
+  const v2 = registry.readBytes({
+    version: 2,
+    file: 'v000002.ckpt',
+    sha256: sha256Hex(readFileSync(join(registry.dir, 'v000002.ckpt'))),
+    agent: 'RLIV-UA',
+    publishedAt: '',
+  });
   // v3 truncated, the pointer garbage.
   const v3path = join(registry.dir, 'v000003.ckpt');
   writeFileSync(v3path, readFileSync(v3path).subarray(0, 1000));
@@ -148,7 +172,13 @@ test('a pointer damaged while serving: the current model keeps serving, healthz 
  */
 async function checkpointNamingTable(recordedPath: string, realPath?: string, numUsers = SMALL_CATALOG.users): Promise<Uint8Array> {
   const description = { catalogSeed: 4242, numUsers, numItems: SMALL_CATALOG.items };
-  const catalog = await buildDescribedCatalog({ kind: 'rliv-world', version: 1, worldSeed: 1, ...description, ...(realPath ? { usersPath: realPath } : {}) } as never);
+  const catalog = await buildDescribedCatalog({
+    kind: 'rliv-world',
+    version: 1,
+    worldSeed: 1,
+    ...description,
+    ...(realPath ? { usersPath: realPath } : {}),
+  } as never);
   const agent = createAgent('RLIV-UA', { catalog, seed: 5 }, SMALL_AGENT_CONFIG);
   const world = { kind: 'rliv-world', version: 1, worldSeed: 1, ...description, usersPath: recordedPath };
   const spec: CatalogSpec = { env: { kind: 'world', seed: 1, world }, description: { ...description, usersPath: recordedPath } };
@@ -182,19 +212,29 @@ test('a data path recorded in a checkpoint is never read or echoed: hot reload, 
   assert.ok(!r.stderr.includes('SECRET-FIRST-LINE') && !r.stderr.includes(secretDir), r.stderr);
 });
 
-test('a model trained on a KuaiRand table is served with the table the operator names; healthz shows no path', { skip: !HAS_KUAIRAND_PURE && 'KuaiRand-Pure tables not found' }, async () => {
-  const bytes = await checkpointNamingTable('/somewhere/else/user_features_pure.csv', USER_FEATURES_PURE, 500);
-  const file = join(tempDir(), 'ckpt.ckpt');
-  writeFileSync(file, bytes);
-  const sys = await startOnlineSystem({ modelsDir: tempDir('rliv-models-'), checkpointPath: file, tables: { usersPath: USER_FEATURES_PURE }, seed: 1, inlineTrainer: false });
-  try {
-    assert.equal(sys.service.holder.current.catalog.numUsers, 500);
-    const h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
-    assert.equal(h.model.catalog.usersTable, true);
-    assert.equal(h.model.catalog.numUsers, 500);
-    const text = JSON.stringify(h);
-    assert.ok(!text.includes('user_features_pure.csv'), text);
-  } finally {
-    await sys.close();
-  }
-});
+test(
+  'a model trained on a KuaiRand table is served with the table the operator names; healthz shows no path',
+  { skip: !HAS_KUAIRAND_PURE && 'KuaiRand-Pure tables not found' },
+  async () => {
+    const bytes = await checkpointNamingTable('/somewhere/else/user_features_pure.csv', USER_FEATURES_PURE, 500);
+    const file = join(tempDir(), 'ckpt.ckpt');
+    writeFileSync(file, bytes);
+    const sys = await startOnlineSystem({
+      modelsDir: tempDir('rliv-models-'),
+      checkpointPath: file,
+      tables: { usersPath: USER_FEATURES_PURE },
+      seed: 1,
+      inlineTrainer: false,
+    });
+    try {
+      assert.equal(sys.service.holder.current.catalog.numUsers, 500);
+      const h = (await sys.service.app.inject({ method: 'GET', url: '/healthz' })).json();
+      assert.equal(h.model.catalog.usersTable, true);
+      assert.equal(h.model.catalog.numUsers, 500);
+      const text = JSON.stringify(h);
+      assert.ok(!text.includes('user_features_pure.csv'), text);
+    } finally {
+      await sys.close();
+    }
+  },
+);

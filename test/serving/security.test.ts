@@ -27,8 +27,12 @@ const WRITE = 'w'.repeat(20) + '0123456789abcdef';
 const RANK = 'r'.repeat(20) + '0123456789abcdef';
 
 let sys: OnlineSystem;
-before(async () => { sys = await smallSystem({ joiner: { windowMs: 60_000 } }); });
-after(async () => { await sys.close(); });
+before(async () => {
+  sys = await smallSystem({ joiner: { windowMs: 60_000 } });
+});
+after(async () => {
+  await sys.close();
+});
 
 async function post(s: OnlineSystem, url: string, payload: unknown, headers: Record<string, string> = {}) {
   const r = await s.service.app.inject({ method: 'POST', url, payload: payload as Record<string, unknown>, headers });
@@ -41,7 +45,8 @@ const rank = async (s: OnlineSystem, userId: number, offset = 0, headers: Record
   return r.body as { requestId: string; items: { itemId: number; authorId: number }[] };
 };
 
-const snapshot = (s: OnlineSystem) => JSON.stringify([s.service.pipeline.joiner.counters, s.service.pipeline.joiner.pendingCount, s.service.pipeline.joiner.earlyCount, s.service.store.status()]);
+const snapshot = (s: OnlineSystem) =>
+  JSON.stringify([s.service.pipeline.joiner.counters, s.service.pipeline.joiner.pendingCount, s.service.pipeline.joiner.earlyCount, s.service.store.status()]);
 
 test('request ids are random 128-bit values: distinct, no shared prefix or sequence', async () => {
   const ids = new Set<string>();
@@ -57,7 +62,7 @@ test('request ids are random 128-bit values: distinct, no shared prefix or seque
   assert.equal(prefixes.size, 300, '48-bit prefixes of random ids do not repeat in 300 draws');
 });
 
-test('forged feedback: an id predicted from an observed one is refused and never joins another user\'s impressions', async () => {
+test("forged feedback: an id predicted from an observed one is refused and never joins another user's impressions", async () => {
   const s = await smallSystem({ joiner: { windowMs: 60_000 } });
   try {
     const mine = await rank(s, 1);
@@ -97,7 +102,10 @@ test('feedback only for items of the request, not before the impression, not ahe
   const s0 = snapshot(sys);
   const cases: [unknown, RegExp][] = [
     [{ requestId: r.requestId, itemId: other.itemId, kind: 'click', value: 1 }, new RegExp(`body/itemId ${other.itemId} was not ranked in request`)],
-    [{ requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1, time: 1e14 }, /body\/time 100000000000000 is \d+ s after the server clock .* at most 60 s ahead/],
+    [
+      { requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1, time: 1e14 },
+      /body\/time 100000000000000 is \d+ s after the server clock .* at most 60 s ahead/,
+    ],
     [{ requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1, time: Date.now() - 3_600_000 }, /body\/time \d+ is before the impression of item/],
   ];
   for (const [payload, message] of cases) {
@@ -105,11 +113,13 @@ test('feedback only for items of the request, not before the impression, not ahe
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.match(res.body.message, message);
   }
-  const batch = await post(sys, '/v1/feedback/batch', { events: [
-    { requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1 },
-    { requestId: r.requestId, itemId: it.itemId, kind: 'like', value: 1, time: 1e14 },
-    { requestId: 'nope', itemId: it.itemId, kind: 'like', value: 1 },
-  ] });
+  const batch = await post(sys, '/v1/feedback/batch', {
+    events: [
+      { requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1 },
+      { requestId: r.requestId, itemId: it.itemId, kind: 'like', value: 1, time: 1e14 },
+      { requestId: 'nope', itemId: it.itemId, kind: 'like', value: 1 },
+    ],
+  });
   assert.equal(batch.status, 400);
   assert.match(batch.body.message, /^body\/events\/1\/time 100000000000000 .* \(and 1 more refused event; nothing was applied\)$/);
   assert.equal(snapshot(sys), s0, 'refused feedback changed nothing');
@@ -118,10 +128,12 @@ test('feedback only for items of the request, not before the impression, not ahe
   const metrics = (await sys.service.app.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /rliv_feedback_rejected_total\{reason="futureTime"\} [1-9]/);
   // Valid: its own item, now or slightly ahead (clock skew), and the default server time.
-  const ok = await post(sys, '/v1/feedback/batch', { events: [
-    { requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1, time: Date.now() + 30_000 },
-    { requestId: r.requestId, itemId: it.itemId, kind: 'watchTime', value: 12 },
-  ] });
+  const ok = await post(sys, '/v1/feedback/batch', {
+    events: [
+      { requestId: r.requestId, itemId: it.itemId, kind: 'click', value: 1, time: Date.now() + 30_000 },
+      { requestId: r.requestId, itemId: it.itemId, kind: 'watchTime', value: 12 },
+    ],
+  });
   assert.equal(ok.status, 202, JSON.stringify(ok.body));
   assert.equal(sys.service.pipeline.joiner.counters.joinedFeedback, JSON.parse(s0)[0].joinedFeedback + 2);
 });
@@ -152,8 +164,17 @@ test('bearer tokens: feedback needs the write token, rank the rank token when se
     const r = await rank(s, 1, 0, { authorization: `Bearer ${RANK}` });
     const s0 = snapshot(s);
     const event = { requestId: r.requestId, itemId: r.items[0]!.itemId, kind: 'click', value: 1 };
-    for (const headers of [{}, { authorization: `Bearer ${RANK}` }, { authorization: `Bearer ${WRITE}x` }, { authorization: WRITE }, { authorization: `Basic ${WRITE}` }] as Record<string, string>[]) {
-      for (const [url, body] of [['/v1/feedback', event], ['/v1/feedback/batch', { events: [event] }]] as const) {
+    for (const headers of [
+      {},
+      { authorization: `Bearer ${RANK}` },
+      { authorization: `Bearer ${WRITE}x` },
+      { authorization: WRITE },
+      { authorization: `Basic ${WRITE}` },
+    ] as Record<string, string>[]) {
+      for (const [url, body] of [
+        ['/v1/feedback', event],
+        ['/v1/feedback/batch', { events: [event] }],
+      ] as const) {
         const res = await post(s, url, body, headers);
         assert.equal(res.status, 401, `${url} with ${JSON.stringify(headers)}`);
         assert.match(res.body.message, /needs "Authorization: Bearer <token>" with the write token \(rliv serve --auth-token-file\)/);
@@ -161,7 +182,8 @@ test('bearer tokens: feedback needs the write token, rank the rank token when se
     }
     assert.equal(snapshot(s), s0, '401s changed nothing');
     assert.equal((await post(s, '/v1/feedback', event, { authorization: `Bearer ${WRITE}` })).status, 202);
-    for (const url of ['/healthz', '/metrics', '/v1/catalog/items?limit=3']) assert.equal((await s.service.app.inject({ method: 'GET', url })).statusCode, 200, url);
+    for (const url of ['/healthz', '/metrics', '/v1/catalog/items?limit=3'])
+      assert.equal((await s.service.app.inject({ method: 'GET', url })).statusCode, 200, url);
     const h = (await s.service.app.inject({ method: 'GET', url: '/healthz' })).json();
     assert.equal(h.requests.unauthorized, 2 + 10);
   } finally {
@@ -180,17 +202,30 @@ test('bodies: text/plain and compressed bodies are 415, duplicate and forbidden 
   assert.equal(gz.statusCode, 415);
   assert.match(gz.json().message, /Content-Encoding "gzip" is not supported; send the JSON body uncompressed/);
   const cases: [string, string][] = [
-    ['{"userId":1,"k":2,"candidates":[{"itemId":0,"authorId":0}],"__proto__":{"x":1}}', 'body has the key "__proto__", which is refused (no field of this API has that name)'],
-    ['{"userId":1,"k":2,"candidates":[{"itemId":0,"authorId":0,"constructor":{"prototype":{}}}]}', 'body/candidates/0 has the key "constructor", which is refused (no field of this API has that name)'],
+    [
+      '{"userId":1,"k":2,"candidates":[{"itemId":0,"authorId":0}],"__proto__":{"x":1}}',
+      'body has the key "__proto__", which is refused (no field of this API has that name)',
+    ],
+    [
+      '{"userId":1,"k":2,"candidates":[{"itemId":0,"authorId":0,"constructor":{"prototype":{}}}]}',
+      'body/candidates/0 has the key "constructor", which is refused (no field of this API has that name)',
+    ],
     ['{"userId":1,"k":2,"userId":3,"candidates":[]}', 'body has the key "userId" twice; send each field once'],
-    ['{"userId":1,"k":2,"candidates":[{"itemId":0,"authorId":0},{"itemId":1,"item\\u0049d":2,"authorId":0}]}', 'body/candidates/1 has the key "itemId" twice; send each field once'],
+    [
+      '{"userId":1,"k":2,"candidates":[{"itemId":0,"authorId":0},{"itemId":1,"item\\u0049d":2,"authorId":0}]}',
+      'body/candidates/1 has the key "itemId" twice; send each field once',
+    ],
   ];
   for (const [payload, message] of cases) {
     const r = await inject('/v1/rank', payload, { 'content-type': 'application/json' });
     assert.equal(r.statusCode, 400, payload);
     assert.equal(r.json().message, message);
   }
-  const nested = await inject('/v1/feedback/batch', '{"events":[{"requestId":"a","itemId":1,"kind":"click","value":1},{"requestId":"a","itemId":1,"kind":"click","kind":"like","value":1}]}', { 'content-type': 'application/json' });
+  const nested = await inject(
+    '/v1/feedback/batch',
+    '{"events":[{"requestId":"a","itemId":1,"kind":"click","value":1},{"requestId":"a","itemId":1,"kind":"click","kind":"like","value":1}]}',
+    { 'content-type': 'application/json' },
+  );
   assert.equal(nested.json().message, 'body/events/1 has the key "kind" twice; send each field once');
   const broken = await inject('/v1/rank', '{"userId":', { 'content-type': 'application/json' });
   assert.equal(broken.statusCode, 400);
@@ -204,7 +239,9 @@ test('bodies: text/plain and compressed bodies are 415, duplicate and forbidden 
 test('rliv serve: --auth-token-file is enforced; a short token is a usage error; a non-loopback host without a token warns', async () => {
   const models = tempDir('rliv-models-');
   const registry = new ModelRegistry(models);
-  registry.publish(servingModelCheckpoint(await freshModel('RLIV-UA', syntheticCatalogSpec(SMALL_CATALOG.users, SMALL_CATALOG.items, 7), 3, SMALL_AGENT_CONFIG)));
+  registry.publish(
+    servingModelCheckpoint(await freshModel('RLIV-UA', syntheticCatalogSpec(SMALL_CATALOG.users, SMALL_CATALOG.items, 7), 3, SMALL_AGENT_CONFIG)),
+  );
   const dir = tempDir();
   const short = join(dir, 'short');
   writeFileSync(short, 'abc\n');
@@ -216,7 +253,11 @@ test('rliv serve: --auth-token-file is enforced; a short token is a usage error;
   assert.match(r2.stderr, /WARNING: listening on 0\.0\.0\.0 without --auth-token-file/);
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, WRITE + '\n');
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'serve', '--models', models, '--auth-token-file', tokenFile, '--port', '0', '--trainer', 'none'], { cwd: REPO_ROOT });
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'dist/src/cli/main.js'), 'serve', '--models', models, '--auth-token-file', tokenFile, '--port', '0', '--trainer', 'none'],
+    { cwd: REPO_ROOT },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((r) => child.on('close', r));
@@ -224,11 +265,12 @@ test('rliv serve: --auth-token-file is enforced; a short token is a usage error;
     await waitFor(() => /listening on (http:\/\/\S+)/.test(stderr), 60_000, 'serve to listen');
     assert.doesNotMatch(stderr, /WARNING/);
     const base = /listening on (http:\/\/\S+)/.exec(stderr)![1]!;
-    const call = (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    const cands = (await (await fetch(`${base}/v1/catalog/items?limit=10`)).json() as { items: unknown[] }).items;
+    const call = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const cands = ((await (await fetch(`${base}/v1/catalog/items?limit=10`)).json()) as { items: unknown[] }).items;
     const ranked = await call('/v1/rank', { userId: 1, candidates: cands, k: 2 });
     assert.equal(ranked.status, 200);
-    const { requestId, items } = await ranked.json() as { requestId: string; items: { itemId: number }[] };
+    const { requestId, items } = (await ranked.json()) as { requestId: string; items: { itemId: number }[] };
     const event = { requestId, itemId: items[0]!.itemId, kind: 'click', value: 1 };
     assert.equal((await call('/v1/feedback', event)).status, 401);
     assert.equal((await call('/v1/feedback', event, { authorization: `Bearer ${WRITE}` })).status, 202);
@@ -238,7 +280,7 @@ test('rliv serve: --auth-token-file is enforced; a short token is a usage error;
   }
 });
 
-test('the key check\'s fast path agrees with the precise scan on random bodies with and without duplicates', async () => {
+test("the key check's fast path agrees with the precise scan on random bodies with and without duplicates", async () => {
   const { Rng } = await import('../../src/numeric/rng.js');
   const rng = new Rng(17);
   const value = (depth: number): string => {

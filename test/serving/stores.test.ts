@@ -15,8 +15,12 @@ import { Rng } from '../../src/numeric/rng.js';
 if (!HAS_REDIS_SERVER) console.log(`# ${NO_REDIS_REASON}`);
 
 let redis: TestRedis | undefined;
-before(async () => { if (HAS_REDIS_SERVER) redis = await TestRedis.start(); });
-after(async () => { await redis?.stop(); });
+before(async () => {
+  if (HAS_REDIS_SERVER) redis = await TestRedis.start();
+});
+after(async () => {
+  await redis?.stop();
+});
 
 function randomDeltas(rng: Rng, n: number, users = 5, authors = 30): PairDelta[] {
   const out: PairDelta[] = [];
@@ -33,8 +37,16 @@ function randomDeltas(rng: Rng, n: number, users = 5, authors = 30): PairDelta[]
 function samples(n: number, tag: number): SampleBatch {
   const b = allocSampleBatch(n, 2, 3);
   for (let i = 0; i < n; i++) {
-    b.user[i] = tag; b.item[i] = i; b.author[i] = 100 + i; b.timeMs[i] = 1e12 + i;
-    b.userFeatures[i * 2] = 7; b.itemFeatures[i * 3 + 2] = i; b.pairCounts[i * 7 + 6] = 0.5 * i; b.nextPairCounts[i * 7] = 1; b.rewards[i * 4 + 1] = 2.5; b.giftLabel[i] = i & 1;
+    b.user[i] = tag;
+    b.item[i] = i;
+    b.author[i] = 100 + i;
+    b.timeMs[i] = 1e12 + i;
+    b.userFeatures[i * 2] = 7;
+    b.itemFeatures[i * 3 + 2] = i;
+    b.pairCounts[i * 7 + 6] = 0.5 * i;
+    b.nextPairCounts[i * 7] = 1;
+    b.rewards[i * 4 + 1] = 2.5;
+    b.giftLabel[i] = i & 1;
   }
   b.count = n;
   return b;
@@ -55,7 +67,10 @@ test('sample codec round-trips every column and detects corruption', () => {
 test('memory pair store applies ASA deltas (counts +1, watch seconds added, follow a flag)', async () => {
   const s = new MemoryPairStore();
   const d = new Float32Array([1, 0, 1, 1, 0, 1, 12.5]);
-  await s.apply([{ user: 1, author: 2, delta: d }, { user: 1, author: 2, delta: d }]);
+  await s.apply([
+    { user: 1, author: 2, delta: d },
+    { user: 1, author: 2, delta: d },
+  ]);
   const out = new Float32Array(2 * PAIR_COUNT_DIM);
   assert.equal(await s.read(1, Int32Array.of(2, 3), 2, out), true);
   assert.deepEqual(Array.from(out), [2, 0, 2, 1, 0, 2, 25, 0, 0, 0, 0, 0, 0, 0]);
@@ -73,7 +88,8 @@ test('redis pair store: one HMGET per request, same ASA semantics as the memory 
   }
   const authors = Int32Array.from({ length: 30 }, (_, i) => i);
   for (let u = 0; u < 5; u++) {
-    const a = new Float32Array(30 * PAIR_COUNT_DIM), b = new Float32Array(30 * PAIR_COUNT_DIM);
+    const a = new Float32Array(30 * PAIR_COUNT_DIM),
+      b = new Float32Array(30 * PAIR_COUNT_DIM);
     assert.equal(await rs.read(u, authors, 30, a), true);
     await ms.read(u, authors, 30, b);
     assert.deepEqual(Array.from(a), Array.from(b), `user ${u}`);
@@ -103,8 +119,17 @@ async function streamContract(makeStream: () => Promise<SampleStream>, restart: 
   await s.ack('g', [a[0]!.id]);
   const s2 = await restart(s);
   const again = await s2.read('g', 'A', 10, 50);
-  assert.deepEqual(again.map((e) => e.id).sort(), a.slice(1).map((e) => e.id).sort());
-  await s2.ack('g', again.map((e) => e.id));
+  assert.deepEqual(
+    again.map((e) => e.id).sort(),
+    a
+      .slice(1)
+      .map((e) => e.id)
+      .sort(),
+  );
+  await s2.ack(
+    'g',
+    again.map((e) => e.id),
+  );
   // Nothing new: the read waits and returns nothing.
   assert.deepEqual(await s2.read('g', 'A', 10, 50), []);
   return s2;
@@ -112,7 +137,13 @@ async function streamContract(makeStream: () => Promise<SampleStream>, restart: 
 
 test('memory sample stream: consumer groups, acknowledgement, redelivery after a restart', async () => {
   const mem = new MemorySampleStream();
-  const s = await streamContract(async () => mem, async (x) => { (x as MemorySampleStream).restartConsumer('g', 'A'); return x; });
+  const s = await streamContract(
+    async () => mem,
+    async (x) => {
+      (x as MemorySampleStream).restartConsumer('g', 'A');
+      return x;
+    },
+  );
   await s.close();
 });
 
@@ -124,13 +155,19 @@ test('memory sample stream: retention is bounded; unread trimmed entries are cou
   // 'early' had read nothing: all but the 50 retained entries were trimmed unread.
   assert.equal(mem.status().droppedEntries, 3000 - 50);
   const got = await mem.read('early', 'A', 100, 0);
-  assert.deepEqual(got.map((e) => Number(e.id)), Array.from({ length: 50 }, (_, j) => 2950 + j));
+  assert.deepEqual(
+    got.map((e) => Number(e.id)),
+    Array.from({ length: 50 }, (_, j) => 2950 + j),
+  );
   // A group created now starts at the oldest retained entry.
   const late = await mem.read('late', 'B', 1, 0);
   assert.equal(late[0]!.id, '2950');
   await mem.publish(samples(1, 3000));
   const next = await mem.read('early', 'A', 10, 0);
-  assert.deepEqual(next.map((e) => e.id), ['3000']);
+  assert.deepEqual(
+    next.map((e) => e.id),
+    ['3000'],
+  );
   assert.throws(() => new MemorySampleStream({ maxLength: 0 }), /maxLength must be a positive integer/);
   await mem.close();
 });
@@ -138,8 +175,17 @@ test('memory sample stream: retention is bounded; unread trimmed entries are cou
 test('redis sample stream: consumer groups, acknowledgement, redelivery after a restart', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
   let first: RedisSampleStream | undefined;
   const s = await streamContract(
-    async () => { first = new RedisSampleStream({ url: redis!.url, prefix: 't2:' }); await first.connect(); return first; },
-    async () => { await first!.close(); const n = new RedisSampleStream({ url: redis!.url, prefix: 't2:' }); await n.connect(); return n; },
+    async () => {
+      first = new RedisSampleStream({ url: redis!.url, prefix: 't2:' });
+      await first.connect();
+      return first;
+    },
+    async () => {
+      await first!.close();
+      const n = new RedisSampleStream({ url: redis!.url, prefix: 't2:' });
+      await n.connect();
+      return n;
+    },
   );
   await s.close();
 });
@@ -147,7 +193,8 @@ test('redis sample stream: consumer groups, acknowledgement, redelivery after a 
 test('redis down: reads give default counts and say degraded, updates wait, everything recovers', { skip: !HAS_REDIS_SERVER && NO_REDIS_REASON }, async () => {
   const rs = new RedisPairStore({ url: redis!.url, prefix: 't3:' });
   const ss = new RedisSampleStream({ url: redis!.url, prefix: 't3:' });
-  await rs.connect(); await ss.connect();
+  await rs.connect();
+  await ss.connect();
   const d = new Float32Array([1, 0, 0, 0, 0, 0, 10]);
   await rs.apply([{ user: 1, author: 1, delta: d }]);
   const out = new Float32Array(PAIR_COUNT_DIM);
@@ -158,7 +205,10 @@ test('redis down: reads give default counts and say degraded, updates wait, ever
   await waitFor(() => !rs.status().healthy && !ss.status().healthy, 5000, 'clients to notice');
   assert.equal(await rs.read(1, Int32Array.of(1), 1, out), false);
   assert.deepEqual(Array.from(out), [0, 0, 0, 0, 0, 0, 0], 'default counts while down');
-  await rs.apply([{ user: 2, author: 5, delta: d }, { user: 2, author: 5, delta: d }]);
+  await rs.apply([
+    { user: 2, author: 5, delta: d },
+    { user: 2, author: 5, delta: d },
+  ]);
   assert.equal(rs.status().deferredUpdates, 1, 'merged per pair while waiting');
   await ss.publish(samples(2, 9));
   assert.equal(ss.status().bufferedEntries, 1);
@@ -171,5 +221,6 @@ test('redis down: reads give default counts and say degraded, updates wait, ever
   const got = await ss.read('g', 'c', 10, 100);
   assert.equal(got.length, 1);
   assert.equal(got[0]!.batch.user[0], 9);
-  await rs.close(); await ss.close();
+  await rs.close();
+  await ss.close();
 });

@@ -13,7 +13,11 @@ const ctx: CommandContext = { log: (m) => lines.push(m), quiet: false, seed: 5 }
 
 test('rliv generate (tiny, no calibration) then rliv fit-simulator: files, summaries, loadable simulator', async () => {
   const dir = tempDir('rliv-cmd-');
-  const gen = await generateCommand.run({ out: join(dir, 'logs'), preset: 'smoke', 'users-count': '120', 'items-count': '600', days: '2', 'no-calibrate': true }, [], ctx);
+  const gen = await generateCommand.run(
+    { out: join(dir, 'logs'), preset: 'smoke', 'users-count': '120', 'items-count': '600', days: '2', 'no-calibrate': true },
+    [],
+    ctx,
+  );
   const files = gen.files as Record<string, string>;
   for (const f of Object.values(files)) assert.ok(existsSync(f), `${f} written`);
   assert.equal(gen.users, 120);
@@ -28,9 +32,18 @@ test('rliv generate (tiny, no calibration) then rliv fit-simulator: files, summa
   assert.ok(auc.click! > 0.5 && auc.click! <= 1, `click AUC ${auc.click}`);
   assert.ok((fit.randomAuc as Record<string, number>).click! > 0.5, `random-log click AUC ${JSON.stringify(fit.randomAuc)}`);
   assert.equal(fit.members, 3);
-  assert.ok(lines.some((l) => l.startsWith('click ')), 'the AUC table went to the log');
-  assert.ok(lines.some((l) => l.startsWith('random log held out of the fit')), 'the random-log table went to the log');
-  assert.ok(lines.some((l) => /^pessimism lambda \d/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.startsWith('click ')),
+    'the AUC table went to the log',
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith('random log held out of the fit')),
+    'the random-log table went to the log',
+  );
+  assert.ok(
+    lines.some((l) => /^pessimism lambda \d/.test(l)),
+    lines.join('\n'),
+  );
 
   // simulator-report.json is the EnsembleReport: members, lambda and its rule, random-log validation, calibration curves per head.
   const report = JSON.parse(readFileSync(simFiles.report!, 'utf8'));
@@ -45,7 +58,9 @@ test('rliv generate (tiny, no calibration) then rliv fit-simulator: files, summa
   if (report.lambda > 0) assert.ok(Math.abs(report.clickRandom.predictedPessimistic - report.clickRandom.observed) < 1e-3, JSON.stringify(report.clickRandom));
   else assert.ok(report.clickRandom.predictedMean <= report.clickRandom.observed + 1e-9);
   for (const part of [report.standard, report.random]) {
-    for (const [head, h] of Object.entries(part.heads) as Array<[string, { reliability: Array<{ predicted: number; observed: number; rows: number }>; rate: number }]>) {
+    for (const [head, h] of Object.entries(part.heads) as Array<
+      [string, { reliability: Array<{ predicted: number; observed: number; rows: number }>; rate: number }]
+    >) {
       assert.ok(h.reliability.length > 0, `${head} has a calibration curve`);
       const rows = h.reliability.reduce((a, b) => a + b.rows, 0);
       assert.equal(rows, part === report.standard ? report.heldOutRows : report.randomRows, `${head}: the curve's bins cover every held-out row`);
@@ -65,20 +80,33 @@ test('rliv generate (tiny, no calibration) then rliv fit-simulator: files, summa
   // --max-rows: whole users within the cap, said in the log and the summary.
   const rows = (gen.rows as number) + (gen.randomRows as number);
   lines.length = 0;
-  const capped = await fitSimulatorCommand.run({ logs: join(dir, 'logs'), out: join(dir, 'sim-capped'), preset: 'smoke', epochs: '1', members: '1', 'max-rows': String(Math.floor(rows / 3)) }, [], ctx);
+  const capped = await fitSimulatorCommand.run(
+    { logs: join(dir, 'logs'), out: join(dir, 'sim-capped'), preset: 'smoke', epochs: '1', members: '1', 'max-rows': String(Math.floor(rows / 3)) },
+    [],
+    ctx,
+  );
   assert.ok((capped.rows as number) <= rows / 3 && (capped.rows as number) > 0);
   assert.equal(capped.members, 1);
-  assert.ok(lines.some((l) => /the complete histories of \d+ of 120 users, within --max-rows \d+/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /the complete histories of \d+ of 120 users, within --max-rows \d+/.test(l)),
+    lines.join('\n'),
+  );
 });
 
 test('bad input gets clear errors', async () => {
   const dir = tempDir('rliv-cmd-bad-');
   await assert.rejects(fitSimulatorCommand.run({ out: dir, preset: 'smoke' }, [], ctx), /missing required flag --logs/);
   await assert.rejects(fitSimulatorCommand.run({ logs: dir, out: join(dir, 'never'), preset: 'smoke', members: '0' }, [], ctx), /--members must be an integer/);
-  await assert.rejects(fitSimulatorCommand.run({ logs: dir, out: join(dir, 'never'), preset: 'smoke', members: '33' }, [], ctx), /--members must be an integer/);
+  await assert.rejects(
+    fitSimulatorCommand.run({ logs: dir, out: join(dir, 'never'), preset: 'smoke', members: '33' }, [], ctx),
+    /--members must be an integer/,
+  );
   mkdirSync(join(dir, 'empty'));
   writeFileSync(join(dir, 'empty', 'log_standard_x.csv'), 'user_id\n');
-  await assert.rejects(fitSimulatorCommand.run({ logs: join(dir, 'empty'), out: join(dir, 'never'), preset: 'smoke' }, [], ctx), /no world\.json.*--users and --videos/);
+  await assert.rejects(
+    fitSimulatorCommand.run({ logs: join(dir, 'empty'), out: join(dir, 'never'), preset: 'smoke' }, [], ctx),
+    /no world\.json.*--users and --videos/,
+  );
   assert.equal(existsSync(join(dir, 'never')), false);
   const bad = join(dir, 'world.json');
   writeFileSync(bad, JSON.stringify({ click: { intercept: 'high' } }));
@@ -95,8 +123,14 @@ test('generate and fit-simulator refuse a non-empty --out (naming what is there)
   await generateCommand.run({ ...tiny, out: logs }, [], ctx);
   const before = readFileSync(join(logs, 'world.json'));
   const names = readdirSync(logs).sort();
-  await assert.rejects(generateCommand.run({ ...tiny, out: logs, 'users-count': '70' }, [], ctx),
-    (err: Error) => err.name === 'UsageError' && /--out .*logs is not empty \(calibration\.json, .*\); refusing to overwrite a previous run\. Choose another --out, or pass --force to write over it/.test(err.message));
+  await assert.rejects(
+    generateCommand.run({ ...tiny, out: logs, 'users-count': '70' }, [], ctx),
+    (err: Error) =>
+      err.name === 'UsageError' &&
+      /--out .*logs is not empty \(calibration\.json, .*\); refusing to overwrite a previous run\. Choose another --out, or pass --force to write over it/.test(
+        err.message,
+      ),
+  );
   assert.deepEqual(readdirSync(logs).sort(), names);
   assert.ok(readFileSync(join(logs, 'world.json')).equals(before), 'world.json untouched');
   // --force writes over it: the new world has 70 users.

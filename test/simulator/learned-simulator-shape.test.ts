@@ -12,7 +12,13 @@ import { Rng } from '../../src/numeric/rng.js';
 import { saveParams } from '../../src/numeric/index.js';
 import { allocExposureBatch } from '../../src/environment/environment.js';
 import {
-  DEFAULT_SIMULATOR_SHAPE, HEAD_CLICK, LEGACY_SIMULATOR_SHAPE, LearnedSimulator, OUTPUT_DIM, catalogFingerprint, log2Bucket,
+  DEFAULT_SIMULATOR_SHAPE,
+  HEAD_CLICK,
+  LEGACY_SIMULATOR_SHAPE,
+  LearnedSimulator,
+  OUTPUT_DIM,
+  catalogFingerprint,
+  log2Bucket,
 } from '../../src/simulator/learned-simulator.js';
 import { loadSimulatorEnsemble } from '../../src/simulator/simulator-ensemble.js';
 import { selectionPairs } from '../../src/simulator/selection-model.js';
@@ -43,7 +49,7 @@ function encoded(sim: LearnedSimulator, b: ExposureBatch, standardLog?: Uint8Arr
   return rows;
 }
 
-test('the defaults are the instrument\'s shape; old files get the shape they were fitted with', () => {
+test("the defaults are the instrument's shape; old files get the shape they were fitted with", () => {
   assert.equal(DEFAULT_SIMULATOR_SHAPE.crossRows, 'separate');
   assert.equal(DEFAULT_SIMULATOR_SHAPE.logSourceInput, true);
   assert.equal(DEFAULT_SIMULATOR_SHAPE.sessionContext, 'offset');
@@ -72,7 +78,7 @@ test('crossRows: shared crosses multiply the id rows; separate crosses have rows
   }
 });
 
-test('scatterGrad puts the crosses\' gradient on the cross rows: finite differences of <dX, gatherInput(table)>', () => {
+test("scatterGrad puts the crosses' gradient on the cross rows: finite differences of <dX, gatherInput(table)>", () => {
   const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, embeddingDim: 4, hidden: [8] }, 5);
   const table = sim.embedding.table;
   const rng = new Rng(9);
@@ -104,12 +110,15 @@ test('scatterGrad puts the crosses\' gradient on the cross rows: finite differen
       const down = objective();
       table.value[i] = keep;
       const numeric = (up - down) / (2 * h);
-      assert.ok(Math.abs(numeric - table.grad[i]!) < 2e-2 * (1 + Math.abs(numeric)), `row ${row} dim ${j}: finite difference ${numeric} vs scatterGrad ${table.grad[i]}`);
+      assert.ok(
+        Math.abs(numeric - table.grad[i]!) < 2e-2 * (1 + Math.abs(numeric)),
+        `row ${row} dim ${j}: finite difference ${numeric} vs scatterGrad ${table.grad[i]}`,
+      );
     }
   }
 });
 
-test('logSourceInput: a standard-log exposure reads its own row; simulation answers as the random log\'s', () => {
+test("logSourceInput: a standard-log exposure reads its own row; simulation answers as the random log's", () => {
   const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8] }, 7);
   const b = randomBatch(10, 3);
   const L = sim.lookups;
@@ -167,7 +176,7 @@ test('sessionContext offset: the click logit moves by the random-log offsets of 
   sim.clickOffsetsBackward(b.count, b, standard, grad);
   const expected = new Float64Array(off.value.length);
   for (let e = 0; e < b.count; e++) {
-    expected[(standard[e]! * 2) * 16 + log2Bucket(b.repeatAuthor[e]!, 15)]! += e + 1;
+    expected[standard[e]! * 2 * 16 + log2Bucket(b.repeatAuthor[e]!, 15)]! += e + 1;
     expected[(standard[e]! * 2 + 1) * 16 + log2Bucket(b.repeatTag[e]!, 15)]! += e + 1;
   }
   for (let i = 0; i < expected.length; i++) assert.equal(off.grad[i], expected[i]);
@@ -177,7 +186,13 @@ test('a simulator file without the new shape fields loads as it was fitted: shar
   const old = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8], ...LEGACY_SIMULATOR_SHAPE }, 13);
   const path = join(tempDir('rliv-sim-shape-'), 'old.bin');
   const { crossRows: _c, repeatBuckets: _r, logSourceInput: _l, sessionContext: _s, selectionDim: _q, ...oldShape } = old.shape;
-  saveParams(path, old.params(), { kind: 'rliv-learned-simulator', version: 1, shape: oldShape, calibration: old.calibration, catalog: catalogFingerprint(catalog) });
+  saveParams(path, old.params(), {
+    kind: 'rliv-learned-simulator',
+    version: 1,
+    shape: oldShape,
+    calibration: old.calibration,
+    catalog: catalogFingerprint(catalog),
+  });
   const loaded = loadSimulatorEnsemble(path, catalog);
   const m = loaded.members[0]!;
   assert.equal(m.shape.crossRows, 'shared');
@@ -202,14 +217,17 @@ test('selection model: r is the factor dot product plus three biases; its loss g
   for (let i = 0; i < table.value.length; i++) table.value[i] = 0.4 * rng.normal();
   // r by hand for one pair: rows are users, then authors, then tags, each 3 factors and a bias.
   {
-    const u = 2, i = 5;
+    const u = 2,
+      i = 5;
     const row = (r: number) => Array.from(table.value.subarray(r * 4, r * 4 + 4));
-    const su = row(u), sa = row(catalog.numUsers + catalog.itemAuthor[i]!), st = row(catalog.numUsers + catalog.numAuthors + catalog.itemTag[i]!);
+    const su = row(u),
+      sa = row(catalog.numUsers + catalog.itemAuthor[i]!),
+      st = row(catalog.numUsers + catalog.numAuthors + catalog.itemTag[i]!);
     const byHand = su[3]! + sa[3]! + st[3]! + su[0]! * (sa[0]! + st[0]!) + su[1]! * (sa[1]! + st[1]!) + su[2]! * (sa[2]! + st[2]!);
     assert.ok(Math.abs(sim.selectionLogit(u, i) - byHand) < 1e-6, `r ${sim.selectionLogit(u, i)} vs by hand ${byHand}`);
   }
   const b = randomBatch(16, 9);
-  const label = Uint8Array.from({ length: b.count }, (_, e) => (e * 7) % 3 === 0 ? 0 : 1);
+  const label = Uint8Array.from({ length: b.count }, (_, e) => ((e * 7) % 3 === 0 ? 0 : 1));
   // The mean BCE of sigmoid(r) against the label, recomputed from selectionLogit.
   const loss = (): number => {
     let s = 0;
@@ -233,7 +251,10 @@ test('selection model: r is the factor dot product plus three biases; its loss g
     const down = loss();
     table.value[i] = keep;
     const numeric = (up - down) / (2 * h);
-    assert.ok(Math.abs(numeric - table.grad[i]!) < 1e-3 * (1 + Math.abs(numeric)), `table element ${i}: finite difference ${numeric} vs backward ${table.grad[i]}`);
+    assert.ok(
+      Math.abs(numeric - table.grad[i]!) < 1e-3 * (1 + Math.abs(numeric)),
+      `table element ${i}: finite difference ${numeric} vs backward ${table.grad[i]}`,
+    );
     checked++;
   }
   assert.ok(checked >= 40, `checked ${checked} gradient entries`);
@@ -261,14 +282,21 @@ test('selection model: r is the factor dot product plus three biases; its loss g
   const expected = [0, 0];
   for (let e = 0; e < b.count; e++) expected[label[e]!]! += (e + 1) * sim.selectionLogit(b.user[e]!, b.item[e]!);
   assert.ok(Math.abs(w.grad[0]! - expected[0]!) < 1e-3 && Math.abs(w.grad[1]! - expected[1]!) < 1e-3, `w grad ${Array.from(w.grad)} vs ${expected}`);
-  assert.ok(table.grad.every((g) => g === 0), 'the click loss does not train the selection model');
+  assert.ok(
+    table.grad.every((g) => g === 0),
+    'the click loss does not train the selection model',
+  );
 });
 
 test('selection pairs: each standard-log row is a positive with its negatives for the same user, drawn from the pool; random-log rows are negatives', () => {
-  const user = Int32Array.of(4, 7, 9), item = Int32Array.of(10, 11, 12), standard = Uint8Array.of(1, 0, 1);
+  const user = Int32Array.of(4, 7, 9),
+    item = Int32Array.of(10, 11, 12),
+    standard = Uint8Array.of(1, 0, 1);
   const pool = Int32Array.of(100, 200);
   const cap = 3 * 3;
-  const ou = new Int32Array(cap), oi = new Int32Array(cap), ol = new Uint8Array(cap);
+  const ou = new Int32Array(cap),
+    oi = new Int32Array(cap),
+    ol = new Uint8Array(cap);
   const n = selectionPairs(3, user, item, standard, 2, pool, new Rng(3), ou, oi, ol);
   assert.equal(n, 1 + 2 + 1 + 1 + 2);
   assert.deepEqual(Array.from(ou.subarray(0, n)), [4, 4, 4, 7, 9, 9, 9]);

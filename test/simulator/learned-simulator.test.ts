@@ -22,7 +22,12 @@ import { tempDir } from '../helpers/paths.js';
 
 // One generated dataset (no calibration: this file tests the simulator, not the rates) shared by the tests below.
 const dir = tempDir('rliv-sim-');
-const generated = await generateDataset({ outDir: dir, seed: 3, skipCalibration: true, scale: { numUsers: 600, numItems: 2000, days: 4, numCandidates: 50, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 } });
+const generated = await generateDataset({
+  outDir: dir,
+  seed: 3,
+  skipCalibration: true,
+  scale: { numUsers: 600, numItems: 2000, days: 4, numCandidates: 50, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
+});
 const { catalog, world } = generated;
 const loaded = await loadLogDirectory(dir, catalog);
 const fitted = fitSimulator(loaded.log, catalog, { epochs: 3, seed: 1 });
@@ -32,12 +37,22 @@ test('fitSimulator announces the epochs it will run (more than asked on a small 
   const small = await loadLogDirectory(dir, catalog, { maxRows: 20_000, seed: 2 });
   const seen: number[] = [];
   let announced = 0;
-  const { report } = fitSimulator(small.log, catalog, { epochs: 1, seed: 1, onStart: (n) => { announced = n; }, onEpoch: (e) => seen.push(e) });
+  const { report } = fitSimulator(small.log, catalog, {
+    epochs: 1,
+    seed: 1,
+    onStart: (n) => {
+      announced = n;
+    },
+    onEpoch: (e) => seen.push(e),
+  });
   const stepsPerEpoch = Math.ceil(report.trainRows / 512);
   assert.equal(announced, Math.ceil(500 / stepsPerEpoch), `${report.trainRows} training rows, ${stepsPerEpoch} steps per epoch`);
   assert.ok(announced > 1, 'the minimum of steps raises the epochs');
   assert.equal(report.epochs, announced);
-  assert.deepEqual(seen, Array.from({ length: announced }, (_, i) => i + 1));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: announced }, (_, i) => i + 1),
+  );
 });
 
 test('log directory loads every row and joins every gift', () => {
@@ -72,7 +87,8 @@ test('a row cap keeps the complete histories of a seeded subset of users, so the
   const cappedReplay = replayExposures(c, catalog);
   for (let e = 0; e < c.count; e++) {
     const f = fullIndex.get(key(c, e))!;
-    for (let q = 0; q < PAIR_COUNT_DIM; q++) assert.equal(cappedReplay.pairCounts[e * PAIR_COUNT_DIM + q], fullReplay.pairCounts[f * PAIR_COUNT_DIM + q], `row ${e} f_ua[${q}]`);
+    for (let q = 0; q < PAIR_COUNT_DIM; q++)
+      assert.equal(cappedReplay.pairCounts[e * PAIR_COUNT_DIM + q], fullReplay.pairCounts[f * PAIR_COUNT_DIM + q], `row ${e} f_ua[${q}]`);
   }
   // Gifts of users left out are not "unmatched"; the kept users' gifts all join.
   let keptGifts = 0;
@@ -83,7 +99,10 @@ test('a row cap keeps the complete histories of a seeded subset of users, so the
   const again = await loadLogDirectory(dir, catalog, { maxRows: cap, seed: 5 });
   assert.deepEqual(again.log.user.subarray(0, again.log.count), c.user.subarray(0, c.count));
   assert.equal((await loadLogDirectory(dir, catalog, { maxRows: full.count })).log.count, full.count);
-  await assert.rejects(loadLogDirectory(dir, catalog, { maxRows: 1 }), /maxRows 1 is smaller than any user's history in .* \(the smallest has \d+ rows\); raise it/);
+  await assert.rejects(
+    loadLogDirectory(dir, catalog, { maxRows: 1 }),
+    /maxRows 1 is smaller than any user's history in .* \(the smallest has \d+ rows\); raise it/,
+  );
 });
 
 test('learned simulator: held-out click AUC >= 0.70 on generated logs, sensible other heads', () => {
@@ -98,9 +117,15 @@ test('learned simulator: held-out click AUC >= 0.70 on generated logs, sensible 
   const log = loaded.log;
   const randomRows = Int32Array.from({ length: log.count }, (_, i) => i).filter((i) => log.fromRandomLog[i] === 1);
   const rr = heldOutReport(sim, log, replayExposures(log, catalog), randomRows);
-  assert.ok(randomRows.length > 1000 && Math.abs(rr.heads.click.predictedRate - rr.heads.click.rate) < 0.03, `random log: click rate ${rr.heads.click.rate} vs predicted ${rr.heads.click.predictedRate}`);
+  assert.ok(
+    randomRows.length > 1000 && Math.abs(rr.heads.click.predictedRate - rr.heads.click.rate) < 0.03,
+    `random log: click rate ${rr.heads.click.rate} vs predicted ${rr.heads.click.predictedRate}`,
+  );
   assert.ok(r.heads.click.logLoss < 0.69, `click log-loss ${r.heads.click.logLoss} beats a coin`);
-  assert.ok(Math.abs(rr.watchTimePredictedMeanSec / rr.watchTimeMeanSec - 1) < 0.3, `random log: watch ${rr.watchTimeMeanSec} vs ${rr.watchTimePredictedMeanSec}`);
+  assert.ok(
+    Math.abs(rr.watchTimePredictedMeanSec / rr.watchTimeMeanSec - 1) < 0.3,
+    `random log: watch ${rr.watchTimeMeanSec} vs ${rr.watchTimePredictedMeanSec}`,
+  );
 });
 
 test('simulator responses follow KuaiRand rules and the gating of follows and gifts', () => {
@@ -128,8 +153,13 @@ test('simulator responses follow KuaiRand rules and the gating of follows and gi
     clicks += out.click[e]!;
   }
   // Uniformly random pairs are unselected exposures: their click share is the random log's rate.
-  let randomRows = 0, randomClicks = 0;
-  for (let r = 0; r < loaded.log.count; r++) if (loaded.log.fromRandomLog[r] === 1) { randomRows++; randomClicks += loaded.log.click[r]!; }
+  let randomRows = 0,
+    randomClicks = 0;
+  for (let r = 0; r < loaded.log.count; r++)
+    if (loaded.log.fromRandomLog[r] === 1) {
+      randomRows++;
+      randomClicks += loaded.log.click[r]!;
+    }
   assert.ok(Math.abs(clicks / n - randomClicks / randomRows) < 0.04, `click share ${clicks / n} vs the random log's ${randomClicks / randomRows}`);
   // Same seed, same responses.
   const again = allocResponseBatch(n);
@@ -185,7 +215,10 @@ test('save / loadSimulator / openSimulatorFile round trip; corrupt and foreign f
   sim.save(path, { world: readWorldDescription(join(dir, 'world.json')) });
   const batch = allocExposureBatch(64);
   batch.count = 64;
-  for (let e = 0; e < 64; e++) { batch.user[e] = e; batch.item[e] = 3 * e; }
+  for (let e = 0; e < 64; e++) {
+    batch.user[e] = e;
+    batch.item[e] = 3 * e;
+  }
   const y1 = Float32Array.from(sim.forward(batch).subarray(0, 64 * 11));
   const loadedSim = loadSimulator(path, catalog);
   assert.deepEqual(Array.from(loadedSim.forward(batch).subarray(0, 64 * 11)), Array.from(y1));
@@ -205,13 +238,21 @@ test('save / loadSimulator / openSimulatorFile round trip; corrupt and foreign f
 function runPolicy(responder: ResponseModel, policy: SlatePolicy, users: number, days: number): SessionTrace[] {
   const env = new Environment(catalog, responder, { seed: 21, numCandidates: 50, ...sessionOptionsFromWorld(world.config) });
   const traces: SessionTrace[] = [];
-  env.runDays(days, policy, (t) => traces.push(t), Int32Array.from({ length: users }, (_, i) => i));
+  env.runDays(
+    days,
+    policy,
+    (t) => traces.push(t),
+    Int32Array.from({ length: users }, (_, i) => i),
+  );
   return traces;
 }
 
 const oracle = () => new TopKPolicy({ score: (r, out) => world.scoreLongTerm(r.user, r.candidates, r.candidates.length, out) });
 
-for (const [name, responder] of [['world', world], ['simulator', sim]] as const) {
+for (const [name, responder] of [
+  ['world', world],
+  ['simulator', sim],
+] as const) {
   test(`oracle (world's long-term affinity) beats random on session length and watch time in --env ${name}`, () => {
     const a = metricsOf(runPolicy(responder, oracle(), 300, 3));
     const b = metricsOf(runPolicy(responder, new RandomPolicy(new Rng(8)), 300, 3));

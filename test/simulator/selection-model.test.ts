@@ -19,7 +19,9 @@ const catalog = tinyCatalog();
  */
 function parityLog(rows: number, seed: number): { log: SelectionRows; train: Int32Array; validation: Int32Array } {
   const rng = new Rng(seed);
-  const user = new Int32Array(rows), item = new Int32Array(rows), fromRandomLog = new Uint8Array(rows);
+  const user = new Int32Array(rows),
+    item = new Int32Array(rows),
+    fromRandomLog = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) {
     const u = rng.int(catalog.numUsers);
     user[r] = u;
@@ -29,24 +31,34 @@ function parityLog(rows: number, seed: number): { log: SelectionRows; train: Int
       continue;
     }
     let i: number;
-    do i = rng.int(catalog.numItems); while (catalog.itemAuthor[i]! % 2 !== u % 2);
+    do i = rng.int(catalog.numItems);
+    while (catalog.itemAuthor[i]! % 2 !== u % 2);
     item[r] = i;
   }
   const all = Int32Array.from({ length: rows }, (_, r) => r);
   return { log: { user, item, fromRandomLog }, train: all.filter((r) => r % 10 !== 0), validation: all.filter((r) => r % 10 === 0) };
 }
 
-test('the fitted selection model ranks the authors each user\'s logging policy chose above the others, on held-out pairs', () => {
+test("the fitted selection model ranks the authors each user's logging policy chose above the others, on held-out pairs", () => {
   assert.ok(catalog.numAuthors >= 4, 'the tiny catalog has authors of both parities');
   const { log, train, validation } = parityLog(20_000, 1);
   const fit = fitSelectionModel(log, catalog, train, validation, { dim: 4, seed: 3, maxEpochs: 30 });
   // Every user, every item: items of the user's parity score higher on average, for almost every user.
   let usersRight = 0;
   for (let u = 0; u < catalog.numUsers; u++) {
-    let same = 0, sameN = 0, other = 0, otherN = 0;
+    let same = 0,
+      sameN = 0,
+      other = 0,
+      otherN = 0;
     for (let i = 0; i < catalog.numItems; i++) {
       const r = fit.model.logit(u, i);
-      if (catalog.itemAuthor[i]! % 2 === u % 2) { same += r; sameN++; } else { other += r; otherN++; }
+      if (catalog.itemAuthor[i]! % 2 === u % 2) {
+        same += r;
+        sameN++;
+      } else {
+        other += r;
+        otherN++;
+      }
     }
     if (same / sameN > other / otherN + 1) usersRight++;
   }

@@ -40,7 +40,12 @@ test('pessimism: two members at p = 0.6 and 0.2 give mean 0.4, std 0.2, so p* = 
   const members = [constantMember(catalog, 0.6, 1), constantMember(catalog, 0.2, 2)];
   const batch = batchOf(5, catalog);
   const out = new Float32Array(5);
-  for (const [lambda, expected] of [[0, 0.4], [0.5, 0.3], [1, 0.2], [1.9, 0.02]] as const) {
+  for (const [lambda, expected] of [
+    [0, 0.4],
+    [0.5, 0.3],
+    [1, 0.2],
+    [1.9, 0.02],
+  ] as const) {
     const ens = new SimulatorEnsemble(catalog, members, { lambda });
     ens.expectedClickProbabilities(batch, out);
     for (let e = 0; e < 5; e++) assert.ok(Math.abs(out[e]! - expected) < 1e-5, `lambda ${lambda}: p* ${out[e]} != ${expected}`);
@@ -92,7 +97,8 @@ test('ensemble file round trip keeps members, lambda and the f_ua view; a foreig
   assert.equal(back.lambda, 0.75);
   assert.equal(back.pairCountView, 'session-start');
   const batch = batchOf(4, catalog);
-  const a = new Float32Array(4), b = new Float32Array(4);
+  const a = new Float32Array(4),
+    b = new Float32Array(4);
   ens.expectedClickProbabilities(batch, a);
   back.expectedClickProbabilities(batch, b);
   assert.deepEqual(Array.from(b), Array.from(a));
@@ -106,8 +112,15 @@ class RecordingResponder implements ResponseModel {
   respond(batch: ExposureBatch, _rng: Rng, out: ResponseBatch): void {
     for (let e = 0; e < batch.count; e++) {
       this.seen.push(batch.pairCounts[e * PAIR_COUNT_DIM + PC_CLICK]!);
-      out.click[e] = 1; out.longView[e] = 0; out.like[e] = 0; out.follow[e] = 0; out.comment[e] = 0; out.forward[e] = 0; out.hate[e] = 0;
-      out.playTimeMs[e] = 8000; out.giftAmount[e] = 0;
+      out.click[e] = 1;
+      out.longView[e] = 0;
+      out.like[e] = 0;
+      out.follow[e] = 0;
+      out.comment[e] = 0;
+      out.forward[e] = 0;
+      out.hate[e] = 0;
+      out.playTimeMs[e] = 8000;
+      out.giftAmount[e] = 0;
     }
   }
 }
@@ -119,12 +132,18 @@ class FirstCandidatePolicy implements SlatePolicy {
   }
 }
 
-test('environment: a session-start responder never sees the session\'s own clicks in f_ua; a live one does', () => {
+test("environment: a session-start responder never sees the session's own clicks in f_ua; a live one does", () => {
   const catalog = tinyCatalog();
   const run = (view: 'live' | 'session-start') => {
     const r = new RecordingResponder(view);
     // one candidate, one item per slate, a long budget: every request re-exposes the same author
-    const env = new Environment(catalog, r, { seed: 2, numCandidates: 1, slateSize: 1, candidateMix: { popular: 0, recentAuthor: 1, random: 0 }, quit: { budgetBase: 5, budgetPerActivity: 0, maxRequests: 5 } });
+    const env = new Environment(catalog, r, {
+      seed: 2,
+      numCandidates: 1,
+      slateSize: 1,
+      candidateMix: { popular: 0, recentAuthor: 1, random: 0 },
+      quit: { budgetBase: 5, budgetPerActivity: 0, maxRequests: 5 },
+    });
     env.runSessions([0], new FirstCandidatePolicy());
     return r.seen;
   };
@@ -133,7 +152,10 @@ test('environment: a session-start responder never sees the session\'s own click
   assert.equal(live.length, start.length);
   assert.ok(live.length >= 3, `${live.length} requests`);
   assert.ok(live[live.length - 1]! > 0, `live counts grow within the session: ${live}`);
-  assert.ok(start.every((c) => c === start[0]), `session-start counts stay at the session's start: ${start}`);
+  assert.ok(
+    start.every((c) => c === start[0]),
+    `session-start counts stay at the session's start: ${start}`,
+  );
 });
 
 test('replayExposures: the session-start view gives each row the pair counts at the start of its session', () => {

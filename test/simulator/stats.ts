@@ -18,8 +18,12 @@ export function metricsOf(traces: SessionTrace[]) {
     sessions: traces.length,
     meanLength: ml,
     meanWatch: mw,
-    lengthZ(o: { meanLength: number; lv: number; sessions: number }) { return z(ml, vl, len.length, o.meanLength, o.lv, o.sessions); },
-    watchZ(o: { meanWatch: number; wv: number; sessions: number }) { return z(mw, vw, watch.length, o.meanWatch, o.wv, o.sessions); },
+    lengthZ(o: { meanLength: number; lv: number; sessions: number }) {
+      return z(ml, vl, len.length, o.meanLength, o.lv, o.sessions);
+    },
+    watchZ(o: { meanWatch: number; wv: number; sessions: number }) {
+      return z(mw, vw, watch.length, o.meanWatch, o.wv, o.sessions);
+    },
     lv: vl,
     wv: vw,
   };

@@ -16,7 +16,8 @@ function checkCatalog(c: Catalog): void {
   assert.equal(c.authorItemOffsets[c.numAuthors], c.numItems);
   const seen = new Uint8Array(c.numItems);
   for (let a = 0; a < c.numAuthors; a++) {
-    const lo = c.authorItemOffsets[a]!, hi = c.authorItemOffsets[a + 1]!;
+    const lo = c.authorItemOffsets[a]!,
+      hi = c.authorItemOffsets[a + 1]!;
     assert.ok(hi > lo, `author ${a} has no items`);
     for (let k = lo; k < hi; k++) {
       const i = c.authorItemIds[k]!;
@@ -111,12 +112,20 @@ test('synthetic catalog without tables: built-in marginals, deterministic in the
 });
 
 test('missing KuaiRand tables are named', async () => {
-  await assert.rejects(loadCatalogFromKuaiRand('/nonexistent/user_features_pure.csv', undefined, {}, new Rng(1)), (e: unknown) => e instanceof CatalogOptionsError && e.message === 'user features table not found: /nonexistent/user_features_pure.csv (give the path of a KuaiRand user_features_*.csv)');
+  await assert.rejects(
+    loadCatalogFromKuaiRand('/nonexistent/user_features_pure.csv', undefined, {}, new Rng(1)),
+    (e: unknown) =>
+      e instanceof CatalogOptionsError &&
+      e.message === 'user features table not found: /nonexistent/user_features_pure.csv (give the path of a KuaiRand user_features_*.csv)',
+  );
   await assert.rejects(loadCatalogFromKuaiRand(undefined, '/nonexistent/v.csv', {}, new Rng(1)), /video features table not found: \/nonexistent\/v.csv/);
 });
 
 test('bad catalog options are rejected with the option named', () => {
-  assert.throws(() => buildCatalog({ numUsers: 0 }, new Rng(1)), (e: unknown) => e instanceof CatalogOptionsError && /numUsers must be a positive integer, got 0/.test(e.message));
+  assert.throws(
+    () => buildCatalog({ numUsers: 0 }, new Rng(1)),
+    (e: unknown) => e instanceof CatalogOptionsError && /numUsers must be a positive integer, got 0/.test(e.message),
+  );
   assert.throws(() => buildCatalog({ numItems: 10, numAuthors: 11 }, new Rng(1)), /numAuthors must be an integer in \[1, numItems=10\], got 11/);
   assert.throws(() => buildCatalog({ liveStreamerShare: 2 }, new Rng(1)), /liveStreamerShare must be in \[0, 1\], got 2/);
 });

@@ -12,7 +12,8 @@ test('inverse normal CDF at known quantiles', () => {
 
 test('the quantile table has mean 0 and variance 1; draws are standard normal', () => {
   const t = normalTable();
-  let m = 0, v = 0;
+  let m = 0,
+    v = 0;
   for (const x of t) m += x;
   m /= t.length;
   for (const x of t) v += (x - m) ** 2;
@@ -20,7 +21,9 @@ test('the quantile table has mean 0 and variance 1; draws are standard normal', 
   assert.ok(Math.abs(m) < 1e-6);
   assert.ok(Math.abs(v - 1) < 2e-3, `variance ${v}`);
   const xs = fillNormals(new Rng(3), new Float32Array(200001), 2);
-  let s = 0, s2 = 0, tail = 0;
+  let s = 0,
+    s2 = 0,
+    tail = 0;
   for (const x of xs) {
     s += x;
     s2 += x * x;

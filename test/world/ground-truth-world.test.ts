@@ -49,7 +49,9 @@ test('responses obey the play-time rules, and like/comment/forward/follow/gift n
   const batch = randomBatch(n, 1);
   const out = allocResponseBatch(n);
   world.respond(batch, new Rng(2), out);
-  let clicks = 0, skims = 0, shortVideos = 0;
+  let clicks = 0,
+    skims = 0,
+    shortVideos = 0;
   for (let j = 0; j < n; j++) {
     const dur = catalog.itemDurationMs[batch.item[j]!]!;
     const play = out.playTimeMs[j]!;
@@ -75,7 +77,10 @@ test('follow only when not yet following', () => {
   const out = allocResponseBatch(n);
   const following = randomBatch(n, 4, (_, pc, o) => (pc[o + PC_FOLLOW] = 1));
   world.respond(following, new Rng(5), out);
-  assert.equal(out.follow.reduce((s, x) => s + x, 0), 0);
+  assert.equal(
+    out.follow.reduce((s, x) => s + x, 0),
+    0,
+  );
   assert.ok(out.click.reduce((s, x) => s + x, 0) > 1000);
   const fresh = randomBatch(n, 4);
   world.respond(fresh, new Rng(5), out);
@@ -106,7 +111,8 @@ test('familiarity raises click probability; fatigue lowers it (invariants)', () 
   const world = createWorld(catalog, DEFAULT_WORLD_CONFIG, 3);
   const pc = new Float32Array(PAIR_COUNT_DIM);
   for (let k = 0; k < 200; k++) {
-    const u = k % catalog.numUsers, i = (k * 37) % catalog.numItems;
+    const u = k % catalog.numUsers,
+      i = (k * 37) % catalog.numItems;
     pc.fill(0);
     const p0 = world.clickProbability(u, i, pc);
     pc[PC_CLICK] = 3;
@@ -128,7 +134,11 @@ test('familiarity raises click probability; fatigue lowers it (invariants)', () 
   const out = allocResponseBatch(n);
   world.respond(randomBatch(n, 8), new Rng(9), out);
   const fresh = out.click.reduce((s, x) => s + x, 0) / n;
-  world.respond(randomBatch(n, 8, (_, c, o) => ((c[o + PC_FOLLOW] = 1), (c[o + PC_CLICK] = 5))), new Rng(9), out);
+  world.respond(
+    randomBatch(n, 8, (_, c, o) => ((c[o + PC_FOLLOW] = 1), (c[o + PC_CLICK] = 5))),
+    new Rng(9),
+    out,
+  );
   const familiar = out.click.reduce((s, x) => s + x, 0) / n;
   // Standard error of each rate is below 0.0025; the gap must be far larger.
   assert.ok(familiar - fresh > 0.15, `fresh ${fresh} familiar ${familiar}`);
@@ -138,7 +148,11 @@ test('the affinity matches a hand computation from the latent parameters', () =>
   const world = createWorld(catalog, DEFAULT_WORLD_CONFIG, 3);
   const d = world.latentDim;
   const v = new Float32Array(d);
-  for (const [u, i] of [[0, 0], [7, 123], [499, 2999]] as const) {
+  for (const [u, i] of [
+    [0, 0],
+    [7, 123],
+    [499, 2999],
+  ] as const) {
     world.itemVector(i, v);
     let dot = 0;
     for (let k = 0; k < d; k++) dot += world.userInterest[u * d + k]! * v[k]!;
@@ -156,7 +170,9 @@ test('the empirical click rate matches the expected click probabilities', () => 
   const out = allocResponseBatch(n);
   world.respond(batch, new Rng(11), out);
   const p = world.expectedClickProbabilities(batch, new Float32Array(n));
-  let expected = 0, variance = 0, observed = 0;
+  let expected = 0,
+    variance = 0,
+    observed = 0;
   for (let j = 0; j < n; j++) {
     expected += p[j]!;
     variance += p[j]! * (1 - p[j]!);
@@ -168,14 +184,17 @@ test('the empirical click rate matches the expected click probabilities', () => 
 test('deterministic: same world seed and rng give the same responses', () => {
   const n = 5000;
   const batch = randomBatch(n, 12);
-  const a = allocResponseBatch(n), b = allocResponseBatch(n), c = allocResponseBatch(n);
+  const a = allocResponseBatch(n),
+    b = allocResponseBatch(n),
+    c = allocResponseBatch(n);
   createWorld(catalog, DEFAULT_WORLD_CONFIG, 3).respond(batch, new Rng(13), a);
   createWorld(catalog, DEFAULT_WORLD_CONFIG, 3).respond(batch, new Rng(13), b);
   createWorld(catalog, DEFAULT_WORLD_CONFIG, 4).respond(batch, new Rng(13), c);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.playTimeMs, c.playTimeMs);
   // A fixed number of draws per exposure: the rng ends in the same state whatever the outcomes.
-  const r1 = new Rng(14), r2 = new Rng(14);
+  const r1 = new Rng(14),
+    r2 = new Rng(14);
   createWorld(catalog, DEFAULT_WORLD_CONFIG, 3).respond(batch, r1, a);
   createWorld(catalog, mergeWorldConfig({ click: { intercept: 5 } }), 3).respond(batch, r2, b);
   assert.deepEqual(r1.getState(), r2.getState());
@@ -198,7 +217,10 @@ test('quit and return helpers follow the config', () => {
 test('an oracle ranking by true long-term affinity beats random slates on clicks, watch time and follows', () => {
   // Follows made frequent (intercept -6 instead of -10) so their counts are large enough to compare.
   const world = createWorld(catalog, mergeWorldConfig({ follow: { intercept: -6 } }), 3);
-  const users = 300, rounds = 15, n = 100, k = 6;
+  const users = 300,
+    rounds = 15,
+    n = 100,
+    k = 6;
   /** Runs `rounds` requests per user; the pair counts evolve with the responses. */
   const run = (oracle: boolean) => {
     const rng = new Rng(21);
@@ -208,7 +230,9 @@ test('an oracle ranking by true long-term affinity beats random slates on clicks
     const out = allocResponseBatch(users * k);
     const cand = new Int32Array(n);
     const scores = new Float32Array(n);
-    let clicks = 0, play = 0, follows = 0;
+    let clicks = 0,
+      play = 0,
+      follows = 0;
     for (let r = 0; r < rounds; r++) {
       for (let u = 0; u < users; u++) {
         for (let c = 0; c < n; c++) cand[c] = rng.int(catalog.numItems);

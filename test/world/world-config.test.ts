@@ -23,11 +23,14 @@ test('a partial override deep-merges over the defaults and leaves them unchanged
 });
 
 function rejects(override: unknown, message: string): void {
-  assert.throws(() => mergeWorldConfig(override), (e: unknown) => {
-    assert.ok(e instanceof WorldConfigError, String(e));
-    assert.equal(e.message, message);
-    return true;
-  });
+  assert.throws(
+    () => mergeWorldConfig(override),
+    (e: unknown) => {
+      assert.ok(e instanceof WorldConfigError, String(e));
+      assert.equal(e.message, message);
+      return true;
+    },
+  );
 }
 
 test('unknown keys and bad values are rejected with the field named', () => {
