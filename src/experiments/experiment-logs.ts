@@ -29,12 +29,13 @@ import { Rng } from '../numeric/rng.js';
 import { KUAIRAND_PURE_RANDOM_RATES, KUAIRAND_PURE_RATES } from '../environment/calibration.js';
 import { standardLogExposures } from '../environment/log-behaviour-policy.js';
 import { loadLogDirectory } from '../environment/log-dataset.js';
-import { fitSimulatorEnsemble, type EnsembleReport } from '../simulator/simulator-ensemble.js';
+import type { EnsembleReport } from '../simulator/simulator-ensemble.js';
 import { buildDescribedCatalog, type WorldDescription } from '../environment/world-description.js';
 import { sessionOptionsFromWorld } from '../environment/world-session-options.js';
 import { mergeWorldConfig } from '../world/world-config.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import { logsBehaviourPolicyFactory, type FittedInstrument } from './instrument.js';
+import { fitPresetSimulator } from './preset-simulator.js';
 import type { ProgressSink } from './progress.js';
 import type { Calibration, CalibrationRow } from './results.js';
 
@@ -171,19 +172,7 @@ export async function buildLogsInstrument(o: LogsSourceOptions): Promise<FittedI
     `logs: ${log.count} rows (${randomRows} from the random log) from ${loaded.files.logs.length} file(s)${subset}; ${loaded.rowsSkippedUnknownId} skipped (user or video not in the tables)`,
   );
 
-  const members = Number(preset.simulatorFit.members ?? 5);
-  progress.start('fit-simulator', members, 'members');
-  const { ensemble: simulator, report } = await o.timed('fit-simulator', () =>
-    fitSimulatorEnsemble(log, catalog, {
-      ...preset.simulatorFit,
-      seed: root.fork('simulator').seed,
-      onMember: (k) => progress.update(k),
-    }),
-  );
-  progress.stop();
-  progress.log(
-    `simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}`,
-  );
+  const { simulator, report } = await fitPresetSimulator(log, catalog, preset, root.fork('simulator').seed, progress, o.timed);
 
   const itemExposures = standardLogExposures(log, catalog.numItems);
   const environment = {

@@ -27,7 +27,7 @@ import {
 import { Environment, type EnvironmentOptions } from '../environment/environment.js';
 import { interactionLogFromTraces } from '../environment/interaction-log.js';
 import { worldLoggingPolicy } from '../environment/log-generation.js';
-import { fitSimulatorEnsemble, type EnsembleReport, type SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
+import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
 import type { SessionTrace } from '../environment/trace.js';
 import { buildDescribedWorld, parseWorldDescription, type WorldDescription } from '../environment/world-description.js';
@@ -37,6 +37,7 @@ import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { ResponseModel } from '../world/response.js';
 import { mergeWorldConfig, type WorldConfig } from '../world/world-config.js';
 import type { ExperimentPreset } from './experiment-presets.js';
+import { fitPresetSimulator } from './preset-simulator.js';
 import type { ProgressSink } from './progress.js';
 import type { Calibration, CalibrationRow } from './results.js';
 
@@ -224,19 +225,7 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
   const log = interactionLogFromTraces(logs);
   progress.log(`logs: ${logs.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
 
-  const members = Number(preset.simulatorFit.members ?? 5);
-  progress.start('fit-simulator', members, 'members');
-  const { ensemble: simulator, report } = await o.timed('fit-simulator', () =>
-    fitSimulatorEnsemble(log, catalog, {
-      ...preset.simulatorFit,
-      seed: root.fork('simulator').seed,
-      onMember: (k) => progress.update(k),
-    }),
-  );
-  progress.stop();
-  progress.log(
-    `simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : ''}, pessimism lambda ${report.lambda.toFixed(3)}, watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(1)} s`,
-  );
+  const { simulator, report } = await fitPresetSimulator(log, catalog, preset, root.fork('simulator').seed, progress, o.timed);
 
   progress.start('sim-check', preset.logDays, 'days');
   const simLogs = await o.timed('sim-check', () =>
