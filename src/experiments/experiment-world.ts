@@ -253,7 +253,7 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
       target: KUAIRAND_PURE_RANDOM_RATES[key],
       world: worldRates.random[key],
       simulator: simRates.random[key],
-      source: 'KuaiRand-Pure random log (DESIGN.md §4)',
+      source: 'KuaiRand-Pure random log (docs/design.md §5.2)',
     });
   }
   const heads = Object.entries(report.standard.heads)

@@ -370,8 +370,10 @@ export function convergenceTable(results: ExperimentResults): ReportTable | null
       if (!e) return { text: 'n/a' };
       if (!isNum(e.slope)) return { text: `no (${e.reason ?? 'n/a'})`, bold: true };
       const rel = isNum(e.relativeSlope) ? `, ${fmt(100 * e.relativeSlope, 2)} %` : '';
+      // Why not: the slope's interval excludes 0 (still moving), or it contains 0 but the slope's size exceeds the bound (too noisy to bound the drift).
+      const why = e.converged ? '' : e.ci95[0] > 0 ? '; still rising' : e.ci95[1] < 0 ? '; still falling' : '; too noisy for the size bound';
       return {
-        text: `${e.converged ? 'yes' : 'no'}: ${signed(e.slope)} [${signed(e.ci95[0])}, ${signed(e.ci95[1])}]${rel}; ${e.seedsConverged}/${e.seeds} seeds`,
+        text: `${e.converged ? 'yes' : 'no'}: ${signed(e.slope)} [${signed(e.ci95[0])}, ${signed(e.ci95[1])}]${rel}; ${e.seedsConverged}/${e.seeds} seeds${why}`,
         bold: !e.converged,
       };
     }),
@@ -379,7 +381,7 @@ export function convergenceTable(results: ExperimentResults): ReportTable | null
   return {
     id: 'convergence',
     title: 'Convergence of the learning curves',
-    caption: `Per model and metric, on the mean over seeds of the per-epoch ${results.convergenceCurves === 'probe' ? "probe figures in the simulator (each epoch's greedy policy on the held-out panel, from the same fresh state every epoch, so the panel's growing history does not move them; docs/design.md §8.3)" : 'evaluation figures in the simulator'}: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold.`,
+    caption: `Per model and metric, on the mean over seeds of the per-epoch ${results.convergenceCurves === 'probe' ? "probe figures in the simulator (each epoch's greedy policy on the held-out panel, from the same fresh state every epoch, so the panel's growing history does not move them; docs/design.md §8.3)" : 'evaluation figures in the simulator'}: the least-squares slope per epoch over the last ${c?.window ?? 10} epochs with its ${Math.round(100 * (c?.confidence ?? 0.95))} % interval and its size relative to the mean. Converged (yes) when the interval contains 0 and |slope| < ${fmt(100 * (c?.maxRelativeSlope ?? 0.01), 1)} % of the mean per epoch (src/experiments/convergence.ts); "seeds" = how many single-seed curves pass the same test. Not converged in bold, with why: still rising or falling (the interval excludes 0), or too noisy for the size bound (the interval contains 0, the slope's size exceeds the bound).`,
     header: ['Model', ...REPORT_METRICS.map((m) => METRIC_INFO[m].label)],
     rows,
   };

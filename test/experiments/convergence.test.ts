@@ -106,6 +106,20 @@ test('results.json carries a verdict per model and metric; the report shows the 
   r.convergence!.DQN!.sessionLength = { ...r.convergence!.DQN!.sessionLength, converged: false, reason: 'rising' };
   const row = convergenceTable(r)!.rows.find((x) => x[0]!.text === 'DQN')!;
   assert.ok(row[1]!.text.startsWith('no') && row[1]!.bold);
+  // The cell says why, from the interval: above 0 = still rising, below = still falling, around 0 = too noisy for the size bound.
+  const e = r.convergence!.DQN!.sessionLength;
+  for (const [lo, hi, expected] of [
+    [0.1, 0.3, 'still rising'],
+    [-0.3, -0.1, 'still falling'],
+    [-0.1, 0.3, 'too noisy for the size bound'],
+  ] as const) {
+    r.convergence!.DQN!.sessionLength = { ...e, converged: false, ci95: [lo, hi] };
+    const text = convergenceTable(r)!.rows.find((x) => x[0]!.text === 'DQN')![1]!.text;
+    assert.ok(text.endsWith(expected), text);
+  }
+  r.convergence!.DQN!.sessionLength = { ...e, converged: true, ci95: [-0.1, 0.1] };
+  assert.ok(!/rising|falling|noisy/.test(convergenceTable(r)!.rows.find((x) => x[0]!.text === 'DQN')![1]!.text));
+  r.convergence!.DQN!.sessionLength = e;
   assert.ok(computeFindings(r).some((f) => f.startsWith('Not converged') && f.includes('DQN (Session Length')));
   assert.match(renderHtmlReport(r), /data-table="convergence"/);
   assert.match(renderMarkdownReport(r), /Convergence of the learning curves/);
