@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './bench-context.js';
 import { Adam } from '../src/numeric/adam.js';
 import { EmbeddingTable } from '../src/numeric/embedding.js';
-import { gemmBackend, nativeStatus } from '../src/numeric/gemm.js';
+import { gemm, gemmAt, gemmBackend, nativeStatus } from '../src/numeric/gemm.js';
 import { huberLoss, sumOfColumnMeans } from '../src/numeric/losses.js';
 import { Mlp } from '../src/numeric/mlp.js';
 import { MlpGroup } from '../src/numeric/mlp-group.js';
@@ -120,6 +120,71 @@ export function buildFullStep(o: NumericBenchOptions, rng: Rng): { step: () => n
     return loss;
   };
   return { step };
+}
+
+/**
+ * Floating-point operations of one full step's MLP group, the roofline's
+ * numerator: every layer of every head costs one multiply-add per weight
+ * and sample forward, and two more backward (the weight gradient, and the
+ * input gradient, which the first layer also needs because it flows into
+ * the embedding table): 2 x 3 x batch x heads x sum(in x out). The gather,
+ * Huber loss, scatter and Adam are left out (a few % of the step).
+ */
+export function fullStepFlops(o: Pick<NumericBenchOptions, 'batch' | 'heads' | 'fields' | 'dim' | 'hidden'>): number {
+  const sizes = [o.fields * o.dim, o.hidden, o.hidden, 1];
+  let macs = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) macs += sizes[l]! * sizes[l + 1]!;
+  return 6 * o.batch * o.heads * macs;
+}
+
+/**
+ * The floor of the full step under the backend in use: the wall time of
+ * exactly the gemm calls MlpGroup makes for one step (src/numeric/mlp-group.ts:
+ * the fused first layer forward, its weight and input gradients, and per
+ * head the hidden layer's forward, weight and input gradients, with the
+ * same transposes and strides), nothing else; median ms of `repeats` x
+ * `calls`. The output layer (a segmented dot product, not a gemm), ReLU,
+ * loss, gather, scatter and Adam are what the step adds on top. A step made
+ * of these gemms cannot run faster than this on this core.
+ */
+export function measureGemmFloor(o: NumericBenchOptions, rng: Rng, calls = 10): { ms: number; gflops: number } {
+  const G = o.heads,
+    B = o.batch,
+    fin = o.fields * o.dim,
+    h = o.hidden,
+    width = G * h;
+  const buf = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const x = buf(B * fin),
+    w1 = buf(width * fin),
+    g1 = new Float32Array(width * fin),
+    a1 = buf(B * width),
+    d1 = buf(B * width),
+    dx = new Float32Array(B * fin);
+  const w2 = buf(G * h * h),
+    g2 = new Float32Array(G * h * h),
+    a2 = new Float32Array(B * width),
+    d2 = buf(B * width);
+  const once = (): void => {
+    gemm(false, true, B, width, fin, 1, x, fin, w1, fin, 1, a1, width);
+    for (let g = 0; g < G; g++) gemmAt(false, true, B, h, h, 1, a1, g * h, width, w2, g * h * h, h, 1, a2, g * h, width);
+    for (let g = 0; g < G; g++) {
+      gemmAt(true, false, h, h, B, 1, d2, g * h, width, a1, g * h, width, 1, g2, g * h * h, h);
+      gemmAt(false, false, B, h, h, 1, d2, g * h, width, w2, g * h * h, h, 0, d1, g * h, width);
+    }
+    gemm(true, false, width, fin, B, 1, d1, width, x, fin, 1, g1, fin);
+    gemm(false, false, B, fin, width, 1, d1, width, w1, fin, 0, dx, fin);
+  };
+  for (let i = 0; i < 3; i++) once();
+  const runs: number[] = [];
+  for (let r = 0; r < o.repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) once();
+    runs.push(Number(process.hrtime.bigint() - t0) / 1e6 / calls);
+  }
+  const ms = median(runs);
+  // The gemm flops of the step: everything of fullStepFlops but the output layer's.
+  const gemmFlops = 6 * B * G * (fin * h + h * h);
+  return { ms, gflops: gemmFlops / ms / 1e6 };
 }
 
 /** One Mlp with Huber loss and Adam; `step()` runs one batch. Also returns the Mlp for scoring. */
@@ -377,6 +442,27 @@ export async function runNumericBench(flags: NumericBenchFlags, ctx: BenchContex
       extra.torchScore300P99Ms = round(s.p99!, 4);
       ctx.log(`  PyTorch score ${o.candidates} candidates: p50 ${s.p50!.toFixed(4)} ms, p99 ${s.p99!.toFixed(4)} ms`);
     }
+
+    // The floor: the step's own gemm calls alone. Both sides call an sgemm on one thread, so when
+    // PyTorch's step takes less than twice this floor, no rliv step built on these gemms reaches 2x.
+    const flops = fullStepFlops(o);
+    const floor = measureGemmFloor(o, rng.fork('gemm-floor'));
+    const stepMs = (samplesPerSec: number) => (1000 * o.batch) / samplesPerSec;
+    ctx.log(
+      `  gemm floor: the step's own ${backend} gemm calls alone take ${round(floor.ms, 2)} ms (${round(floor.gflops, 1)} GFLOP/s); ` +
+        `rliv's step ${round(stepMs(f.wall), 2)} ms (${round((100 * floor.ms) / stepMs(f.wall), 0)} % of it in those gemms, ${round(flops * 1e-6, 1)} MFLOP)` +
+        (f.torchWall !== null
+          ? `; PyTorch's ${round(stepMs(f.torchWall), 2)} ms, so 2x PyTorch means ${round(stepMs(f.torchWall) / 2, 2)} ms, ` +
+            `${round(stepMs(f.torchWall) / 2 / floor.ms, 2)}x the gemm floor`
+          : ''),
+    );
+    extra.gemmFloor = {
+      stepMflop: round(flops * 1e-6, 1),
+      gemmFloorMs: round(floor.ms, 3),
+      gemmFloorGflops: round(floor.gflops, 1),
+      rlivStepMs: round(stepMs(f.wall), 3),
+      ...(f.torchWall !== null ? { torchStepMs: round(stepMs(f.torchWall), 3), twoXTorchStepMs: round(stepMs(f.torchWall) / 2, 3) } : {}),
+    };
 
     let ratio: number | null = null;
     if (f.torchWall !== null) {
