@@ -169,6 +169,12 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
   return { catalog, groundTruth: world, environment: environmentOf(), loggingPolicy, loggingWithRandom, dataSource: built.dataSource, intercepts, description };
 }
 
+/** `days` days of traffic: every session, and where each day's sessions end (`dayEnds[d]` = sessions of days 0..d). */
+interface Traffic {
+  traces: SessionTrace[];
+  dayEnds: number[];
+}
+
 /** Runs `days` days of logging-policy traffic (all users) in an environment over `responder`. */
 function logTraffic(
   catalog: Catalog,
@@ -178,14 +184,21 @@ function logTraffic(
   seed: number,
   policy: SlatePolicy,
   onDay?: (d: number) => void,
-): SessionTrace[] {
+): Traffic {
   const env = new Environment(catalog, responder, { ...environment, seed });
   const traces: SessionTrace[] = [];
+  const dayEnds: number[] = [];
   for (let d = 0; d < days; d++) {
     env.runDays(1, policy, (t) => traces.push(t));
+    dayEnds.push(traces.length);
     onDay?.(d + 1);
   }
-  return traces;
+  return { traces, dayEnds };
+}
+
+/** Rates of one day of `traffic` (0-based). */
+function dayRates(traffic: Traffic, day: number): MeasuredRates {
+  return ratesOf(traffic.traces.slice(day === 0 ? 0 : traffic.dayEnds[day - 1]!, traffic.dayEnds[day]!));
 }
 
 function ratesOf(traces: readonly SessionTrace[]): MeasuredRates {
@@ -222,8 +235,8 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     ),
   );
   progress.stop();
-  const log = interactionLogFromTraces(logs);
-  progress.log(`logs: ${logs.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
+  const log = interactionLogFromTraces(logs.traces);
+  progress.log(`logs: ${logs.traces.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
 
   const { simulator, report } = await fitPresetSimulator(log, catalog, preset, root.fork('simulator').seed, progress, o.timed);
 
@@ -234,8 +247,8 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     ),
   );
   progress.stop();
-  const worldRates = ratesOf(logs);
-  const simRates = ratesOf(simLogs);
+  const worldRates = ratesOf(logs.traces);
+  const simRates = ratesOf(simLogs.traces);
   const rows: CalibrationRow[] = RATE_ROWS.map((r) => ({
     quantity: r.label,
     target: r.target,
@@ -255,6 +268,23 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
       simulator: simRates.random[key],
       source: 'KuaiRand-Pure random log (docs/design.md §5.2)',
     });
+  }
+  // The drift over the logged days: the world's users all start with no history, so their familiarity (and the
+  // logging policy's click rate) grows day by day; the evaluation runs after the logs (docs/design.md §10.6).
+  const last = preset.logDays - 1;
+  if (last > 0) {
+    for (const [day, label] of [
+      [0, 'click rate on the first logged day'],
+      [last, `click rate on the last logged day (day ${last + 1})`],
+    ] as const) {
+      rows.push({
+        quantity: label,
+        target: null,
+        world: dayRates(logs, day).click,
+        simulator: dayRates(simLogs, day).click,
+        source: "the world's drift under the logging policy (docs/design.md §10.6)",
+      });
+    }
   }
   const heads = Object.entries(report.standard.heads)
     .map(

@@ -91,6 +91,8 @@ export interface FidelityResults {
   reference: ReferenceFigures;
   /** The world's seed-to-seed rank reliability per G3 metric: mean Spearman between the models' rankings on two different seeds. */
   worldRankReliability: Record<'sessionLength' | 'watchTime', number>;
+  /** The same projected to the mean over the run's seeds ({@link projectedRankReliability}): the noise ceiling of G3's Spearman. Absent in older results. */
+  worldRankReliabilityOfMean?: Record<'sessionLength' | 'watchTime', number>;
   /** Extra facts of the instrument (the simulator's pessimism, its pair-count response ...), filled by the runner. */
   instrument?: Record<string, unknown>;
 }
@@ -196,7 +198,7 @@ export function reversedSignificantPairs(
 
 /** Mean Spearman between the models' world figures on every pair of seeds. */
 export function worldRankReliability(models: string[], runs: Record<string, ModelSeedFigures[]>, metric: 'sessionLength' | 'watchTime'): number {
-  const seeds = Math.min(...models.map((m) => runs[m]?.length ?? 0));
+  const seeds = seedsOf(models, runs);
   const rhos: number[] = [];
   for (let s = 0; s < seeds; s++) {
     for (let t = s + 1; t < seeds; t++)
@@ -208,6 +210,24 @@ export function worldRankReliability(models: string[], runs: Record<string, Mode
       );
   }
   return rhos.length > 0 ? mean(rhos) : NaN;
+}
+
+/**
+ * The world's rank reliability projected to the mean of `seeds` seeds
+ * (Spearman-Brown: k r / (1 + (k - 1) r) from the single-seed reliability r):
+ * about how well two independent k-seed world rankings would agree, so the
+ * ceiling that noise sets on G3's Spearman, which compares k-seed means.
+ * NaN when r is not finite; r <= 0 stays as it is (noise gives no ceiling).
+ */
+export function projectedRankReliability(singleSeed: number, seeds: number): number {
+  if (!Number.isFinite(singleSeed) || !(seeds >= 1)) return NaN;
+  if (singleSeed <= 0) return singleSeed;
+  return (seeds * singleSeed) / (1 + (seeds - 1) * singleSeed);
+}
+
+/** Seeds every model has (the k of G3's k-seed means). */
+function seedsOf(models: string[], runs: Record<string, ModelSeedFigures[]>): number {
+  return Math.min(...models.map((m) => runs[m]?.length ?? 0));
 }
 
 /** G3: rankings agree. */
@@ -225,7 +245,11 @@ export function gateAgreement(models: string[], runs: Record<string, ModelSeedFi
       value: rho,
       bound: `>= ${FIDELITY_BOUNDS.minSpearman}`,
       pass: rho >= FIDELITY_BOUNDS.minSpearman,
-      detail: `world seed-to-seed rank reliability ${fmt(worldRankReliability(models, runs, metric))}`,
+      detail: (() => {
+        const r = worldRankReliability(models, runs, metric);
+        const k = seedsOf(models, runs);
+        return `world seed-to-seed rank reliability ${fmt(r)}; projected to the mean of ${k} seeds ${fmt(projectedRankReliability(r, k))} (the ceiling noise sets)`;
+      })(),
     });
     const reversed = reversedSignificantPairs(models, runs, metric);
     checks.push({
@@ -251,6 +275,10 @@ export function computeFidelity(input: FidelityInput): FidelityResults {
     worldRankReliability: {
       sessionLength: worldRankReliability(input.models, input.runs, 'sessionLength'),
       watchTime: worldRankReliability(input.models, input.runs, 'watchTime'),
+    },
+    worldRankReliabilityOfMean: {
+      sessionLength: projectedRankReliability(worldRankReliability(input.models, input.runs, 'sessionLength'), seedsOf(input.models, input.runs)),
+      watchTime: projectedRankReliability(worldRankReliability(input.models, input.runs, 'watchTime'), seedsOf(input.models, input.runs)),
     },
   };
 }

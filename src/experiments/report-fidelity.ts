@@ -112,6 +112,14 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
             { text: 'world seed-to-seed rank reliability' },
             { text: `session length ${num(f.worldRankReliability.sessionLength)}, watch time ${num(f.worldRankReliability.watchTime)}` },
           ],
+          ...(f.worldRankReliabilityOfMean
+            ? [
+                [
+                  { text: `the same, projected to the mean of the run's seeds (Spearman-Brown): the ceiling noise sets on G3` },
+                  { text: `session length ${num(f.worldRankReliabilityOfMean.sessionLength)}, watch time ${num(f.worldRankReliabilityOfMean.watchTime)}` },
+                ],
+              ]
+            : []),
         ]
       : []),
   ];

@@ -7,6 +7,7 @@ import {
   gateNoExploitation,
   reversedSignificantPairs,
   worldRankReliability,
+  projectedRankReliability,
   type ModelSeedFigures,
   type PolicyFigures,
   type ReferenceFigures,
@@ -99,6 +100,20 @@ test('G3: Spearman of the rankings, and a significant world difference the simul
   assert.equal(worldRankReliability(models, same, 'sessionLength'), 1);
 });
 
+test('projectedRankReliability: Spearman-Brown by hand, and its edge cases', () => {
+  // r = 0.5 over 5 seeds: 5 * 0.5 / (1 + 4 * 0.5) = 2.5 / 3.
+  assert.ok(Math.abs(projectedRankReliability(0.5, 5) - 2.5 / 3) < 1e-12);
+  // r = 0.68 over 5 seeds: 3.4 / 3.72.
+  assert.ok(Math.abs(projectedRankReliability(0.68, 5) - 3.4 / 3.72) < 1e-12);
+  // One seed: unchanged; perfect reliability stays 1.
+  assert.equal(projectedRankReliability(0.3, 1), 0.3);
+  assert.equal(projectedRankReliability(1, 7), 1);
+  // No positive reliability: no ceiling from averaging (kept as is); undefined in, NaN out.
+  assert.equal(projectedRankReliability(-0.2, 5), -0.2);
+  assert.ok(Number.isNaN(projectedRankReliability(NaN, 5)));
+  assert.ok(Number.isNaN(projectedRankReliability(0.5, 0)));
+});
+
 test('computeFidelity: all gates and the verdict flag', () => {
   const models = ['A', 'B', 'C'];
   const runs = Object.fromEntries(models.map((m, i) => [m, [0, 1].map((s) => seed(10 + i + s * 0.1, 9 + i + s * 0.1, 500 + 50 * i + s, 450 + 50 * i + s))]));
@@ -112,6 +127,9 @@ test('computeFidelity: all gates and the verdict flag', () => {
     ],
   );
   assert.equal(f.pass, true);
+  // The noise ceiling of G3: the single-seed reliability projected to the 2 seeds' mean.
+  for (const m of ['sessionLength', 'watchTime'] as const)
+    assert.equal(f.worldRankReliabilityOfMean![m], projectedRankReliability(f.worldRankReliability[m], 2));
   const failing = computeFidelity({ models, runs: { ...runs, A: [seed(40, 9, 500, 450), seed(41, 9.1, 501, 451)] }, reference: goodReference });
   assert.equal(failing.pass, false);
   assert.equal(failing.gates.find((g) => g.id === 'G2')!.pass, false);
