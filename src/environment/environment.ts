@@ -26,7 +26,7 @@ import { CandidateGenerator, DEFAULT_CANDIDATE_MIX, MAX_CANDIDATES, type Candida
 import { PairCountStore } from './pair-count-store.js';
 import { QuitModel, type QuitModelOptions } from './quit-model.js';
 import { ReturnModel, type ReturnModelOptions } from './return-model.js';
-import type { SlatePolicy } from './slate-policy.js';
+import { isRandomRequest, type SlatePolicy } from './slate-policy.js';
 import { SESSION_SUMMARY_DIM, type RequestRecord, type SessionTrace } from './trace.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.
@@ -344,10 +344,13 @@ export class Environment {
     if (this.batch.user.length < count) this.batch = allocExposureBatch(Math.max(count, this.batch.user.length * 2));
     const b = this.batch;
     b.count = count;
+    const wroteTheLog = policy.wroteTheStandardLog === true;
     for (let j = 0; j < active.length; j++) {
       const s = active[j]!;
       const slate = slates[j]!;
       const req = requests[j]!;
+      // As in the fit (interaction-log.ts): every exposure of a non-random request of the log's policy is a standard-log one.
+      b.standardLog!.fill(wroteTheLog && !isRandomRequest(randomFlags?.[j]) ? 1 : 0, j * k, j * k + k);
       for (let p = 0; p < k; p++) {
         const e = j * k + p;
         const idx = slate[p]!;
@@ -468,6 +471,7 @@ export function allocExposureBatch(capacity: number): ExposureBatch {
     repeatAuthor: new Float32Array(capacity),
     repeatTag: new Float32Array(capacity),
     position: new Int32Array(capacity),
+    standardLog: new Uint8Array(capacity),
   };
 }
 

@@ -143,7 +143,8 @@ export function worldLoggingPolicy(
 ): LoggingPolicy {
   const s = world.config.affinityScale;
   const quality = world.authorQuality;
-  return new LoggingPolicy(catalog, (u, i) => s * world.affinity(u, i) + quality[catalog.itemAuthor[i]!]!, { ...options, seed });
+  // The policy that writes the world's logs: in a learned simulator its choices are answered as the standard log answered them.
+  return new LoggingPolicy(catalog, (u, i) => s * world.affinity(u, i) + quality[catalog.itemAuthor[i]!]!, { ...options, seed }, true);
 }
 
 export async function generateDataset(o: GenerateOptions): Promise<GenerateResult> {

@@ -61,12 +61,7 @@ export const DEFAULT_LOGGING_POLICY_OPTIONS: LoggingPolicyOptions = {
   randomRequestRate: 0,
 };
 
-/** True when every position of the slate was random: a request of the random log. */
-export function isRandomRequest(flags: Uint8Array | undefined): boolean {
-  if (!flags || flags.length === 0) return false;
-  for (let p = 0; p < flags.length; p++) if (flags[p] !== 1) return false;
-  return true;
-}
+export { isRandomRequest } from './slate-policy.js';
 
 /** The policy's view of how much a user likes an item (e.g. the world's affinity, or a trained model's score). */
 export type AffinityEstimate = (user: number, item: number) => number;
@@ -78,10 +73,15 @@ export class LoggingPolicy implements SlatePolicy {
   private scores = new Float32Array(300);
   private flags: Uint8Array[] = [];
 
+  /**
+   * @param wroteTheStandardLog true only when this instance is the policy
+   *   that wrote the logs a simulator is fitted on (see SlatePolicy).
+   */
   constructor(
     private readonly catalog: Catalog,
     private readonly affinity: AffinityEstimate | null,
     options: Partial<LoggingPolicyOptions> = {},
+    readonly wroteTheStandardLog = false,
   ) {
     const o = { ...DEFAULT_LOGGING_POLICY_OPTIONS, ...options };
     for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v)) throw new RangeError(`logging policy option ${k} must be finite, got ${v}`);

@@ -37,6 +37,23 @@ export interface SlatePolicy {
    * position filled at random (recorded as KuaiRand's `is_rand`).
    */
   lastRandomFlags?(): readonly Uint8Array[];
+  /**
+   * True only for the very policy that wrote the standard log a learned
+   * simulator was fitted on (the world's logging policy; never a stand-in
+   * for real logs, never a trained model). The environment then marks its
+   * exposures in non-random requests `ExposureBatch.standardLog = 1`: they
+   * carry the same private relevance as the logged choices, so the simulator
+   * answers them as the standard log answered that policy. Every other
+   * policy's exposures are answered as unselected (docs/design.md §10.2).
+   */
+  readonly wroteTheStandardLog?: boolean;
+}
+
+/** True when every position of the slate was random (`lastRandomFlags`): a request of the random log. */
+export function isRandomRequest(flags: Uint8Array | undefined): boolean {
+  if (!flags || flags.length === 0) return false;
+  for (let p = 0; p < flags.length; p++) if (flags[p] !== 1) return false;
+  return true;
 }
 
 /** Anything that scores candidates, e.g. an agent's `Ranker` (higher = better). */

@@ -13,17 +13,24 @@
  * code version fails with a clear error instead of silently drifting.
  *
  * The log costs K int32 per request (24 bytes at K = 6); replay runs the
- * environment without any scoring.
+ * environment without any scoring. Slates of the policy that wrote the
+ * standard log (`SlatePolicy.wroteTheStandardLog`, which a learned simulator
+ * answers differently) are recorded under their own tag with one more word
+ * per request (1 = a random request), so the replay marks the same
+ * exposures; a log without that tag (older checkpoints) replays unmarked,
+ * as it was run.
  */
 import type { Rng } from '../numeric/rng.js';
 import type { Environment } from '../environment/environment.js';
-import type { PendingRequest, SlatePolicy } from '../environment/slate-policy.js';
+import { isRandomRequest, type PendingRequest, type SlatePolicy } from '../environment/slate-policy.js';
 import type { SessionTrace } from '../environment/trace.js';
 import type { TrainingEnvironment } from './training-loop.js';
 
 const TAG_CALL = 1;
 const TAG_SLATES = 2;
 const TAG_END = 3;
+/** Slates of the policy that wrote the standard log, followed by one word per request: 1 = a random request. */
+const TAG_SLATES_OF_THE_LOG = 4;
 const MAGIC = 0x524c5631; // "RLV1"
 
 /** The recorded history does not match the environment it is replayed into. */
@@ -63,10 +70,15 @@ class RecordingPolicy implements SlatePolicy {
     private readonly log: IntLog,
   ) {}
 
+  get wroteTheStandardLog(): boolean {
+    return this.inner.wroteTheStandardLog === true;
+  }
+
   chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
     const slates = this.inner.chooseSlates(requests, k);
     const log = this.log;
-    log.push(TAG_SLATES);
+    const ofTheLog = this.wroteTheStandardLog;
+    log.push(ofTheLog ? TAG_SLATES_OF_THE_LOG : TAG_SLATES);
     log.push(requests.length);
     log.push(k);
     log.push(candidateHash(requests));
@@ -74,6 +86,10 @@ class RecordingPolicy implements SlatePolicy {
       const s = slates[j];
       // The environment rejects malformed slates right after this; record what fits so the error comes from it.
       for (let p = 0; p < k; p++) log.push(s && p < s.length ? s[p]! : -1);
+    }
+    if (ofTheLog) {
+      const flags = this.inner.lastRandomFlags?.();
+      for (let j = 0; j < requests.length; j++) log.push(isRandomRequest(flags?.[j]) ? 1 : 0);
     }
     return slates;
   }
@@ -85,14 +101,23 @@ class RecordingPolicy implements SlatePolicy {
 
 /** Returns the recorded slates, checking the environment offers what it offered then. */
 class ReplayPolicy implements SlatePolicy {
+  /** Whether the slates of the current call were the standard log's policy's (set per call from the tag). */
+  wroteTheStandardLog = false;
+  private flags: Uint8Array[] = [];
+
   constructor(
     private readonly log: Int32Array,
     public at: number,
   ) {}
 
+  lastRandomFlags(): readonly Uint8Array[] {
+    return this.flags;
+  }
+
   chooseSlates(requests: readonly PendingRequest[], k: number): Int32Array[] {
     const log = this.log;
-    if (log[this.at] !== TAG_SLATES)
+    const tag = log[this.at];
+    if (tag !== TAG_SLATES && tag !== TAG_SLATES_OF_THE_LOG)
       throw new ReplayMismatchError('the environment asked for more slates than the recorded run; the checkpoint does not belong to this world/seed/config');
     const n = log[this.at + 1]!;
     const kk = log[this.at + 2]!;
@@ -109,6 +134,13 @@ class ReplayPolicy implements SlatePolicy {
     for (let j = 0; j < n; j++) {
       out[j] = log.slice(this.at, this.at + k);
       this.at += k;
+    }
+    this.wroteTheStandardLog = tag === TAG_SLATES_OF_THE_LOG;
+    this.flags = [];
+    if (this.wroteTheStandardLog) {
+      // Only whether a request was random decides its marks (Environment); a random request's flags are all 1.
+      for (let j = 0; j < n; j++) this.flags.push(new Uint8Array(k).fill(log[this.at + j] === 1 ? 1 : 0));
+      this.at += n;
     }
     return out;
   }

@@ -209,6 +209,8 @@ const FORWARD_CHUNK = 256;
 /** Rows of the shared projection table (see `sharedPre`). */
 const SHARED_PAIR_ROW = 1;
 const SHARED_CONTEXT_ROW = SHARED_PAIR_ROW + PAIR_COUNT_DIM * 16;
+/** The constant row of a standard-log exposure (ExposureBatch.standardLog): row 0 with the source row swapped. */
+const SHARED_STANDARD_ROW = SHARED_CONTEXT_ROW + 48;
 /** Shared rows summed per exposure: the constant, 3 context buckets, one per pair kind. */
 const SHARED_PER_EXPOSURE = 4 + PAIR_COUNT_DIM;
 /** Default bound of the item projection cache (see LearnedSimulator.itemCacheSlots). */
@@ -641,7 +643,7 @@ export class LearnedSimulator implements ResponseModel {
       userOffsets[c] = ub;
       itemOffsets[c] = ib;
       const so = c * SHARED_PER_EXPOSURE;
-      shared[so] = 0;
+      shared[so] = batch.standardLog?.[e] === 1 ? SHARED_STANDARD_ROW * H : 0;
       shared[so + 1] = (SHARED_CONTEXT_ROW + this.repeatBucket(batch.repeatAuthor[e]!)) * H;
       shared[so + 2] = (SHARED_CONTEXT_ROW + 16 + this.repeatBucket(batch.repeatTag[e]!)) * H;
       shared[so + 3] = (SHARED_CONTEXT_ROW + 32 + Math.min(15, batch.position[e]!)) * H;
@@ -679,7 +681,7 @@ export class LearnedSimulator implements ResponseModel {
       h = out;
     }
     if (layers.length === 1) this.y.set(z.subarray(0, m * H), from * H);
-    this.addClickOffsets(m, batch, undefined, this.y, from, from);
+    this.addClickOffsets(m, batch, batch.standardLog, this.y, from, from);
   }
 
   /** out[outOff .. + H) += W1[:, slot] v, for the d-vector v = src[srcOff .. + d). */
@@ -735,7 +737,7 @@ export class LearnedSimulator implements ResponseModel {
       this.itemPre = new Float32Array(slots * (H + 2 * d));
       this.itemTag = new Int32Array(slots);
     }
-    const shared = new Float32Array((SHARED_CONTEXT_ROW + 48) * H);
+    const shared = new Float32Array((SHARED_STANDARD_ROW + 1) * H);
     const constant = shared.subarray(0, H);
     constant.set(this.mlp.layers[0]!.bias.value);
     const zero = new Float32Array(PAIR_COUNT_DIM * H);
@@ -751,8 +753,14 @@ export class LearnedSimulator implements ResponseModel {
       }
     }
     for (let r = 0; r < 48; r++) this.projectRow(SLOT_CONTEXT, this.contextRows[r]!, shared, (SHARED_CONTEXT_ROW + r) * H);
-    // Every simulated exposure is unselected: its log-source row is part of the constant.
-    if (this.sourceRows.length > 0) this.projectRow(SLOT_CONTEXT, this.sourceRows[0]!, constant, 0);
+    // A simulated exposure is unselected (its log-source row is part of the constant) unless the policy that
+    // wrote the standard log chose it (ExposureBatch.standardLog): that one starts from the standard-log constant.
+    const standard = shared.subarray(SHARED_STANDARD_ROW * H, (SHARED_STANDARD_ROW + 1) * H);
+    standard.set(constant);
+    if (this.sourceRows.length > 0) {
+      this.projectRow(SLOT_CONTEXT, this.sourceRows[0]!, constant, 0);
+      this.projectRow(SLOT_CONTEXT, this.sourceRows[1]!, standard, 0);
+    }
     this.sharedPre = shared;
   }
 

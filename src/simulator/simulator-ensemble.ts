@@ -53,6 +53,7 @@ import {
 import {
   checkLog,
   fitSelectionFor,
+  fillBatch,
   heldOutReport,
   reliabilityBins,
   simulatorTrainingOptions,
@@ -485,16 +486,7 @@ function clickStats(ensemble: SimulatorEnsemble, log: InteractionLog, rep: Repla
   let clicks = 0;
   for (let from = 0; from < n; from += B) {
     const m = Math.min(B, n - from);
-    batch.count = m;
-    for (let b = 0; b < m; b++) {
-      const r = idx[from + b]!;
-      batch.user[b] = log.user[r]!;
-      batch.item[b] = log.item[r]!;
-      batch.repeatAuthor[b] = rep.repeatAuthor[r]!;
-      batch.repeatTag[b] = rep.repeatTag[r]!;
-      batch.position[b] = rep.position[r]!;
-      batch.pairCounts.set(rep.pairCounts.subarray(r * PAIR_COUNT_DIM, (r + 1) * PAIR_COUNT_DIM), b * PAIR_COUNT_DIM);
-    }
+    fillBatch(log, rep, idx, from, m, batch);
     ensemble.forward(batch);
     const d = ensemble.disagreement(m);
     for (let b = 0; b < m; b++) {

@@ -100,7 +100,8 @@ function sigmoid(x: number): number {
 }
 
 /** Copies rows `idx[from..from+n)` of log + replay into `batch`. */
-function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, batch: ExposureBatch): void {
+/** Fills `batch` with the logged rows idx[from, from + n), as logged: users, items, session context, f_ua and log source. */
+export function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, batch: ExposureBatch): void {
   batch.count = n;
   for (let b = 0; b < n; b++) {
     const r = idx[from + b]!;
@@ -110,6 +111,8 @@ function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array,
     batch.repeatTag[b] = rep.repeatTag[r]!;
     batch.position[b] = rep.position[r]!;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) batch.pairCounts[b * PAIR_COUNT_DIM + k] = rep.pairCounts[r * PAIR_COUNT_DIM + k]!;
+    // A logged row is answered as what it is: a standard-log row was chosen by the logging policy.
+    batch.standardLog![b] = log.fromRandomLog[r] === 1 ? 0 : 1;
   }
 }
 
@@ -275,7 +278,6 @@ export function trainSimulatorOnRows(
   const grad = new Float32Array(B * OUTPUT_DIM);
   const rows = new Int32Array(B * sim.lookups);
   const x = new Float32Array(B * sim.inputDim);
-  const standardLog = new Uint8Array(B);
   const shuffleRng = rng.fork('shuffle');
   let lastLoss = NaN;
   const epochs = Math.max(o.epochs, Math.ceil(o.minSteps / Math.ceil(train.length / B)));
@@ -287,7 +289,7 @@ export function trainSimulatorOnRows(
     for (let from = 0; from < train.length; from += B) {
       const n = Math.min(B, train.length - from);
       fillBatch(log, rep, train, from, n, batch);
-      for (let b = 0; b < n; b++) standardLog[b] = log.fromRandomLog[train[from + b]!] === 1 ? 0 : 1;
+      const standardLog = batch.standardLog!;
       sim.encode(n, batch.user, batch.item, batch.pairCounts, batch.repeatAuthor, batch.repeatTag, batch.position, rows, standardLog);
       sim.gatherInput(rows, n, x);
       const y = sim.mlp.forward(x, n);

@@ -20,6 +20,14 @@ export interface ExposureBatch {
   repeatTag: Float32Array;
   /** Position of the exposure in its slate (0..K-1). */
   position: Int32Array;
+  /**
+   * 1 where the exposure was chosen by the policy that wrote the standard
+   * log (a non-random request of {@link SlatePolicy.wroteTheStandardLog}'s
+   * policy), 0 elsewhere; absent = all 0. The ground-truth world ignores it;
+   * a learned simulator with the log-source input answers a 1 as the standard
+   * log answered that policy's choices (docs/design.md §10.2).
+   */
+  standardLog?: Uint8Array;
 }
 
 /** Responses to a batch, one entry per exposure. */

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { LOG_COLUMNS } from '../../src/data/kuairand-schema.js';
 import { readKuaiRandLog, readGiftLog } from '../../src/data/kuairand-reader.js';
 import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/environment/calibration.js';
-import { GENERATION_PRESETS, calibrationUsersFor, generateDataset } from '../../src/environment/log-generation.js';
+import { GENERATION_PRESETS, calibrationUsersFor, generateDataset, worldLoggingPolicy } from '../../src/environment/log-generation.js';
 import { buildDescribedWorld, readWorldDescription } from '../../src/environment/world-description.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -90,6 +90,8 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   assert.deepEqual(Array.from(rebuilt.catalog.itemDurationMs.subarray(0, 50)), Array.from(result.catalog.itemDurationMs.subarray(0, 50)));
   assert.equal(rebuilt.world.config.click.intercept, result.world.config.click.intercept);
   assert.equal(rebuilt.world.affinity(3, 7), result.world.affinity(3, 7));
+  // The world's logging policy is the one that wrote these logs (a learned simulator answers its choices as standard-log ones).
+  assert.equal(worldLoggingPolicy(result.catalog, result.world, 1).wroteTheStandardLog, true);
 });
 
 test('calibration runs on a budget of user-days: a shorter horizon calibrates on more users, never more than exist', () => {

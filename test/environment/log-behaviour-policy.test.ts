@@ -61,4 +61,6 @@ test('the stand-in behaviour policy shows what production showed most, and is se
   for (let k = 0; k < 400; k++) for (const i of a.chooseSlates([request()], 6)[0]!) shown[i]!++;
   assert.ok(shown[17]! > 3 * shown[0]!, `item 17 shown ${shown[17]} times, item 0 ${shown[0]}`);
   assert.throws(() => exposureBehaviourPolicy(catalog, new Float64Array(19), 1), /exposures has 19 entries, the catalog 20 items/);
+  // A stand-in did not write the logs: a learned simulator answers its choices as unselected (docs/design.md §10.2).
+  assert.notEqual(a.wroteTheStandardLog, true);
 });

@@ -103,3 +103,60 @@ test('replaying into a different environment fails clearly; loadState needs a fr
   assert.throws(() => used.loadState(a.saveState()), /fresh environment/);
   assert.throws(() => make().loadState(new Uint8Array([1, 2, 3, 4])), /replay-log marker/);
 });
+
+/** A policy that wrote the standard log: random slates, and a share of whole random requests (all flags 1). */
+class LogWritingPolicy extends RandomPolicy {
+  readonly wroteTheStandardLog = true;
+  private flags: Uint8Array[] = [];
+  constructor(private readonly flagRng: Rng) {
+    super(flagRng.fork('slates'));
+  }
+  override chooseSlates(requests: Parameters<RandomPolicy['chooseSlates']>[0], k: number): Int32Array[] {
+    const slates = super.chooseSlates(requests, k);
+    this.flags = slates.map(() => new Uint8Array(k).fill(this.flagRng.uniform() < 0.4 ? 1 : 0));
+    return slates;
+  }
+  lastRandomFlags(): readonly Uint8Array[] {
+    return this.flags;
+  }
+}
+
+test("the standard log's policy: its non-random requests reach the responder marked, others' never; replay marks the same exposures", () => {
+  // Clicks only marked exposures, so the marks decide the pair counts, and a replay without them would diverge.
+  const seen: Array<{ marks: number[] }> = [];
+  const marking: ResponseModel = {
+    respond(batch, rng, out) {
+      responder.respond(batch, rng, out);
+      const marks = Array.from(batch.standardLog!.subarray(0, batch.count));
+      seen.push({ marks });
+      for (let e = 0; e < batch.count; e++) {
+        out.click[e] = marks[e]!;
+        out.follow[e] = 0;
+      }
+    },
+  };
+  const build = () =>
+    new ReplayableEnvironment(new Environment(tinyCatalog(), marking, { seed: 5, numCandidates: 10, slateSize: 3 }), (rng) => new LogWritingPolicy(rng));
+  const a = build();
+  const traces = a.runSessions([0, 1, 2, 3], a.loggingPolicy(new Rng(9)));
+  // Marked exactly where the request was not a random one (every position of a request alike).
+  let marked = 0,
+    random = 0;
+  for (const t of traces)
+    for (const r of t.requests) {
+      const isRandom = r.isRand !== undefined && r.isRand.every((f) => f === 1);
+      for (let p = 0; p < r.slate.length; p++) assert.equal(r.responses.click[p], isRandom ? 0 : 1);
+      if (isRandom) random++;
+      else marked++;
+    }
+  assert.ok(marked > 0 && random > 0, `${marked} marked and ${random} random requests`);
+  // Any other policy: never marked.
+  seen.length = 0;
+  a.runSessions([4, 5], new RandomPolicy(new Rng(2)));
+  assert.ok(seen.length > 0 && seen.every((s) => s.marks.every((m) => m === 0)));
+  // The replay gives the responder the same marks, so the rebuilt state is the same.
+  const b = build();
+  b.loadState(a.saveState());
+  assert.deepEqual(snapshot(b), snapshot(a));
+  assert.ok(a.env.pairStore.size > 0);
+});

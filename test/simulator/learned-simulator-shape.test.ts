@@ -146,6 +146,32 @@ test("logSourceInput: a standard-log exposure reads its own row; simulation answ
   assert.ok(moved > 1e-3, 'the source row changes the click logit');
 });
 
+test("the log's own policy: exposures marked standardLog are answered through the standard-log row, offsets and selection weight, exactly as the training path", () => {
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8] }, 7);
+  assert.ok(sim.selectionWeight && sim.clickOffsets, 'the default shape has the selection weight and the click offsets');
+  const b = randomBatch(12, 5);
+  const marks = new Uint8Array(b.count);
+  for (let e = 0; e < b.count; e++) marks[e] = e % 3 === 0 ? 0 : 1;
+  b.standardLog!.set(marks);
+  const rng = new Rng(6);
+  for (const p of sim.params()) for (let i = 0; i < p.value.length; i++) p.value[i] = 0.3 * rng.normal();
+  sim.invalidateCache();
+  const factored = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  const x = new Float32Array(b.count * sim.inputDim);
+  sim.gatherInput(encoded(sim, b, marks), b.count, x);
+  const direct = Float32Array.from(sim.mlp.forward(x, b.count).subarray(0, b.count * OUTPUT_DIM));
+  sim.addClickOffsets(b.count, b, marks, direct);
+  for (let i = 0; i < b.count * OUTPUT_DIM; i++) assert.ok(Math.abs(factored[i]! - direct[i]!) < 1e-4, `output ${i}: ${factored[i]} vs ${direct[i]}`);
+  // Unmarked, the same exposures give other click logits where they were marked, the same where they were not.
+  b.standardLog!.fill(0);
+  const unmarked = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  for (let e = 0; e < b.count; e++) {
+    const d = Math.abs(unmarked[e * OUTPUT_DIM + HEAD_CLICK]! - factored[e * OUTPUT_DIM + HEAD_CLICK]!);
+    if (marks[e] === 1) assert.ok(d > 1e-4, `exposure ${e}: marking it changes its click logit`);
+    else assert.ok(d < 1e-6, `exposure ${e}: unmarked in both`);
+  }
+});
+
 test('sessionContext offset: the click logit moves by the random-log offsets of the repeat buckets exactly; the trunk sees no repeats', () => {
   const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8] }, 11);
   const off = sim.clickOffsets!;
