@@ -26,8 +26,15 @@ test('the quick preset ships tuned configs for every model; smoke and paper ship
   const overrides = readPerModelConfigFile(path, quick.models, quick.train.batchSize, 'models of this experiment', quick.train.exploration);
   assert.deepEqual(overrides, file);
   // Written by rliv tune on this preset: its results lie beside it and name the preset and every model.
-  const tune = JSON.parse(readFileSync(join(dirname(path), 'tune-results.json'), 'utf8')) as { preset?: string; models?: Record<string, unknown> };
+  const tune = JSON.parse(readFileSync(join(dirname(path), 'tune-results.json'), 'utf8')) as {
+    preset?: string;
+    models?: Record<string, unknown>;
+    settings?: Record<string, unknown>;
+  };
   assert.equal(tune.preset, 'quick');
+  // ... on the schedule the experiment runs: configs tuned on another schedule are not shipped.
+  for (const key of ['epochs', 'stepsPerEpoch', 'batchSize', 'sessionsPerEpoch', 'evalSessionsPerEpoch'] as const)
+    assert.equal(tune.settings?.[key], quick.train[key], `tune-results.json settings.${key}`);
   for (const m of quick.models) assert.ok(tune.models && m in tune.models, `tune-results.json has ${m}`);
   assert.equal(presetTunedAgentConfigPath(experimentPreset('smoke')), undefined);
   assert.equal(presetTunedAgentConfigPath(experimentPreset('paper')), undefined);
