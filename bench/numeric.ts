@@ -182,8 +182,8 @@ export function measureGemmFloor(o: NumericBenchOptions, rng: Rng, calls = 10): 
     runs.push(Number(process.hrtime.bigint() - t0) / 1e6 / calls);
   }
   const ms = median(runs);
-  // The gemm flops of the step: everything of fullStepFlops but the output layer's.
-  const gemmFlops = 6 * B * G * (fin * h + h * h);
+  // The gemm flops of the step: fullStepFlops without the output layer (hidden -> 1, a segmented dot product).
+  const gemmFlops = fullStepFlops(o) - 6 * B * G * h;
   return { ms, gflops: gemmFlops / ms / 1e6 };
 }
 

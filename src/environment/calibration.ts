@@ -22,7 +22,7 @@ import type { Catalog } from '../world/catalog.js';
 import type { GroundTruthWorld } from '../world/ground-truth-world.js';
 import type { WorldConfig } from '../world/world-config.js';
 import { Environment, type EnvironmentOptions } from './environment.js';
-import { isRandomRequest } from './logging-policy.js';
+import { isRandomRequest } from './slate-policy.js';
 import type { SlatePolicy } from './slate-policy.js';
 import type { SessionTrace } from './trace.js';
 import { sessionOptionsFromWorld } from './world-session-options.js';

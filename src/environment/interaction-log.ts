@@ -23,7 +23,7 @@ import {
 } from '../data/interaction-kinds.js';
 import type { Catalog } from '../world/catalog.js';
 import { allocResponseBatch, type PairCountView, type ResponseBatch } from '../world/response.js';
-import { isRandomRequest } from './logging-policy.js';
+import { isRandomRequest } from './slate-policy.js';
 import type { SessionTrace } from './trace.js';
 
 // Imported constants copied to module locals: hot loops read them as plain constants.

@@ -33,7 +33,8 @@ import {
   type MeasuredRates,
 } from './calibration.js';
 import { Environment, type EnvironmentOptions } from './environment.js';
-import { LoggingPolicy, isRandomRequest, type LoggingPolicyOptions } from './logging-policy.js';
+import { LoggingPolicy, type LoggingPolicyOptions } from './logging-policy.js';
+import { isRandomRequest } from './slate-policy.js';
 import type { SessionTrace } from './trace.js';
 import { WORLD_DESCRIPTION_FILE, buildDescribedCatalog, type WorldDescription } from './world-description.js';
 import { sessionOptionsFromWorld } from './world-session-options.js';

@@ -61,8 +61,6 @@ export const DEFAULT_LOGGING_POLICY_OPTIONS: LoggingPolicyOptions = {
   randomRequestRate: 0,
 };
 
-export { isRandomRequest } from './slate-policy.js';
-
 /** The policy's view of how much a user likes an item (e.g. the world's affinity, or a trained model's score). */
 export type AffinityEstimate = (user: number, item: number) => number;
 

@@ -233,6 +233,7 @@ function seedsOf(models: string[], runs: Record<string, ModelSeedFigures[]>): nu
 /** G3: rankings agree. */
 export function gateAgreement(models: string[], runs: Record<string, ModelSeedFigures[]>): FidelityGate {
   const checks: FidelityCheck[] = [];
+  const k = seedsOf(models, runs);
   for (const [metric, label] of [
     ['sessionLength', 'session length'],
     ['watchTime', 'watch time'],
@@ -240,16 +241,13 @@ export function gateAgreement(models: string[], runs: Record<string, ModelSeedFi
     const sim = models.map((m) => mean(runs[m]!.map((x) => x.sim[metric])));
     const world = models.map((m) => mean(runs[m]!.map((x) => x.world[metric])));
     const rho = models.length >= 3 ? spearman(sim, world) : NaN;
+    const r = worldRankReliability(models, runs, metric);
     checks.push({
       name: `Spearman of the models' ${label}, simulator vs world`,
       value: rho,
       bound: `>= ${FIDELITY_BOUNDS.minSpearman}`,
       pass: rho >= FIDELITY_BOUNDS.minSpearman,
-      detail: (() => {
-        const r = worldRankReliability(models, runs, metric);
-        const k = seedsOf(models, runs);
-        return `world seed-to-seed rank reliability ${fmt(r)}; projected to the mean of ${k} seeds ${fmt(projectedRankReliability(r, k))} (the ceiling noise sets)`;
-      })(),
+      detail: `world seed-to-seed rank reliability ${fmt(r)}; projected to the mean of ${k} seeds ${fmt(projectedRankReliability(r, k))} (the ceiling noise sets)`,
     });
     const reversed = reversedSignificantPairs(models, runs, metric);
     checks.push({
@@ -268,17 +266,19 @@ export function gateAgreement(models: string[], runs: Record<string, ModelSeedFi
 /** All three gates. */
 export function computeFidelity(input: FidelityInput): FidelityResults {
   const gates = [gateCalibration(input.reference), gateNoExploitation(input.models, input.runs), gateAgreement(input.models, input.runs)];
+  const single = {
+    sessionLength: worldRankReliability(input.models, input.runs, 'sessionLength'),
+    watchTime: worldRankReliability(input.models, input.runs, 'watchTime'),
+  };
+  const k = seedsOf(input.models, input.runs);
   return {
     gates,
     pass: gates.every((g) => g.pass),
     reference: input.reference,
-    worldRankReliability: {
-      sessionLength: worldRankReliability(input.models, input.runs, 'sessionLength'),
-      watchTime: worldRankReliability(input.models, input.runs, 'watchTime'),
-    },
+    worldRankReliability: single,
     worldRankReliabilityOfMean: {
-      sessionLength: projectedRankReliability(worldRankReliability(input.models, input.runs, 'sessionLength'), seedsOf(input.models, input.runs)),
-      watchTime: projectedRankReliability(worldRankReliability(input.models, input.runs, 'watchTime'), seedsOf(input.models, input.runs)),
+      sessionLength: projectedRankReliability(single.sessionLength, k),
+      watchTime: projectedRankReliability(single.watchTime, k),
     },
   };
 }

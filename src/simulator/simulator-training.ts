@@ -99,7 +99,6 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-/** Copies rows `idx[from..from+n)` of log + replay into `batch`. */
 /** Fills `batch` with the logged rows idx[from, from + n), as logged: users, items, session context, f_ua and log source. */
 export function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, batch: ExposureBatch): void {
   batch.count = n;

@@ -22,8 +22,8 @@ export interface ExposureBatch {
   position: Int32Array;
   /**
    * 1 where the exposure was chosen by the policy that wrote the standard
-   * log (a non-random request of {@link SlatePolicy.wroteTheStandardLog}'s
-   * policy), 0 elsewhere; absent = all 0. The ground-truth world ignores it;
+   * log (a non-random request of the policy whose
+   * `SlatePolicy.wroteTheStandardLog` is true, src/environment/slate-policy.ts), 0 elsewhere; absent = all 0. The ground-truth world ignores it;
    * a learned simulator with the log-source input answers a 1 as the standard
    * log answered that policy's choices (docs/design.md §10.2).
    */
