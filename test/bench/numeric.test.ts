@@ -1,6 +1,6 @@
 /**
- * The roofline of `rliv bench numeric`: the full step's gemm work counted
- * by hand, and the gemm rate measured at the step's shapes.
+ * The gemm floor of `rliv bench numeric`: the full step's flops counted by
+ * hand, and the time of the step's own gemm calls alone.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
