@@ -107,6 +107,9 @@ export interface ReplayedExposures {
   pairCounts: Float32Array;
   repeatAuthor: Float32Array;
   repeatTag: Float32Array;
+  /** Of the row's repeatAuthor (repeatTag) earlier exposures in the session, those in the standard log: chosen by the logging policy. */
+  chosenRepeatAuthor: Float32Array;
+  chosenRepeatTag: Float32Array;
   position: Int32Array;
   /** Index of the row's request (rows sharing user and time_ms), for request-level splits. */
   requestId: Int32Array;
@@ -135,6 +138,8 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
     pairCounts: new Float32Array(n * PAIR_COUNT_DIM),
     repeatAuthor: new Float32Array(n),
     repeatTag: new Float32Array(n),
+    chosenRepeatAuthor: new Float32Array(n),
+    chosenRepeatTag: new Float32Array(n),
     position: new Int32Array(n),
     requestId: new Int32Array(n),
     requests: 0,
@@ -144,6 +149,8 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
   const startCounts = new Map<number, Float32Array | null>();
   const authorSeen = new Map<number, number>();
   const tagSeen = new Map<number, number>();
+  const authorChosen = new Map<number, number>();
+  const tagChosen = new Map<number, number>();
   let prevUser = -1;
   let prevTime = -Infinity;
   let requestId = -1;
@@ -159,10 +166,14 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
       pairs = new Map();
       authorSeen.clear();
       tagSeen.clear();
+      authorChosen.clear();
+      tagChosen.clear();
       startCounts.clear();
     } else if (time - prevTime > gap) {
       authorSeen.clear();
       tagSeen.clear();
+      authorChosen.clear();
+      tagChosen.clear();
       startCounts.clear();
     }
     requestId++;
@@ -184,6 +195,14 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
       out.repeatTag[row] = rt;
       authorSeen.set(author, ra + 1);
       tagSeen.set(tag, rt + 1);
+      const ca = authorChosen.get(author) ?? 0;
+      const ct = tagChosen.get(tag) ?? 0;
+      out.chosenRepeatAuthor[row] = ca;
+      out.chosenRepeatTag[row] = ct;
+      if (log.fromRandomLog[row] === 0) {
+        authorChosen.set(author, ca + 1);
+        tagChosen.set(tag, ct + 1);
+      }
       out.position[row] = q - i;
       out.requestId[row] = requestId;
     }

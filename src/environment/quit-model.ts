@@ -14,6 +14,14 @@
  * difference between good and bad slates so session length barely depends
  * on the policy. Here satisfaction enters the budget unsquashed, so a slate
  * that is twice as engaging refunds twice as much.
+ *
+ * Why a ceiling (`refundCeiling`, docs/design.md §6.2): a linear refund
+ * that can exceed the request's cost makes a session endless for a policy
+ * engaging enough, and a user's time is not. The refund of a satisfaction
+ * s > 0 is c (1 - exp(-s / c)) with c = refundCeiling * costPerRequest:
+ * slope 1 at s = 0, so a weak slate refunds what it did, and a strong one
+ * approaches c < cost and never pays the request back. Penalties (s <= 0)
+ * pass through unchanged.
  */
 import type { ResponseBatch, ExposureBatch } from '../world/response.js';
 
@@ -42,6 +50,12 @@ export interface QuitModelOptions {
   repeatTagPenalty: number;
   /** Hard cap of requests per session. Default 60. */
   maxRequests: number;
+  /**
+   * Largest refund of one request, as a share of its cost (see the file's
+   * doc comment); `Infinity` = linear, no ceiling. Default `Infinity`; the
+   * world's config sets it (`session.refundCeiling`, 52/60).
+   */
+  refundCeiling: number;
 }
 
 export const DEFAULT_QUIT_OPTIONS: QuitModelOptions = {
@@ -57,6 +71,7 @@ export const DEFAULT_QUIT_OPTIONS: QuitModelOptions = {
   repeatAuthorPenalty: 0.05,
   repeatTagPenalty: 0,
   maxRequests: 60,
+  refundCeiling: Infinity,
 };
 
 export class QuitModel {
@@ -65,7 +80,9 @@ export class QuitModel {
   constructor(options: Partial<QuitModelOptions> = {}) {
     const o = { ...DEFAULT_QUIT_OPTIONS, ...options };
     for (const [key, value] of Object.entries(o)) {
-      if (!Number.isFinite(value) || value < 0) throw new RangeError(`quit model option ${key} must be finite and >= 0, got ${value}`);
+      if (key === 'refundCeiling') {
+        if (!(value > 0)) throw new RangeError(`quit model option refundCeiling must be > 0 (Infinity: no ceiling), got ${value}`);
+      } else if (!Number.isFinite(value) || value < 0) throw new RangeError(`quit model option ${key} must be finite and >= 0, got ${value}`);
     }
     if (!(o.budgetBase + o.budgetPerActivity > 0)) throw new RangeError('quit model budgetBase + budgetPerActivity must be > 0');
     if (!Number.isInteger(o.maxRequests) || o.maxRequests < 1) throw new RangeError(`quit model maxRequests must be a positive integer, got ${o.maxRequests}`);
@@ -101,9 +118,17 @@ export class QuitModel {
     return s;
   }
 
+  /** The budget a request with this satisfaction gives back: linear below 0, saturating at refundCeiling * cost above. */
+  refund(satisfaction: number): number {
+    const o = this.options;
+    if (satisfaction <= 0 || o.refundCeiling === Infinity) return satisfaction;
+    const c = o.refundCeiling * o.costPerRequest;
+    return c * -Math.expm1(-satisfaction / c);
+  }
+
   /** The temper after a request with this satisfaction. */
   spend(temper: number, satisfaction: number): number {
-    return temper - this.options.costPerRequest + satisfaction;
+    return temper - this.options.costPerRequest + this.refund(satisfaction);
   }
 
   /** True when the session ends after `requests` requests with this temper left. */

@@ -20,6 +20,8 @@ export function sessionOptionsFromWorld(config: WorldConfig): Pick<EnvironmentOp
       likeWeight: s.refundLike,
       followWeight: s.refundFollow,
       repeatAuthorPenalty: s.repeatCost,
+      // Worlds written before the ceiling existed refund linearly, as they ran.
+      refundCeiling: s.refundCeiling ?? Infinity,
     },
     returnModel: {
       intercept: r.intercept,

@@ -147,6 +147,25 @@ export interface LearnedSimulatorShape {
    * showing such items by that measured amount.
    */
   selectionDim: number;
+  /**
+   * Which random-log exposures the repeat offsets of simulation (the random
+   * log's set) are fitted on. `unselected` (default): only those whose
+   * earlier exposures of the same author (tag) in the session were all
+   * unselected, random ones; a random-log exposure after a chosen one gets
+   * a third set of its own. The simulation set is then made non-increasing
+   * in the repeat count where the logs identify it and carried flat past
+   * that (fatigue-prior.ts). `all` (files fitted before this option): every
+   * random-log exposure.
+   *
+   * Why: a random-log exposure of an author the logging policy showed
+   * earlier in the session is an author the user likes. Fitted on those
+   * too, the offsets learned that repetition pays: 0.03-0.16 logits below
+   * a first exposure at 2-32 repeats, where the world's fatigue is 0.21-1.04,
+   * and a RankingModel that repeats authors was over-predicted 1.68x from an
+   * author's 5th exposure on (docs/design.md §10.6). A repeat that came by
+   * chance measures fatigue without that selection.
+   */
+  fatigueFrom: 'unselected' | 'all';
 }
 
 export const DEFAULT_SIMULATOR_SHAPE: LearnedSimulatorShape = {
@@ -158,22 +177,30 @@ export const DEFAULT_SIMULATOR_SHAPE: LearnedSimulatorShape = {
   logSourceInput: true,
   sessionContext: 'offset',
   selectionDim: 16,
+  fatigueFrom: 'unselected',
 };
 
 /** The shape options of files saved before an option existed (what they were fitted with). */
-export const LEGACY_SIMULATOR_SHAPE: Pick<LearnedSimulatorShape, 'crossRows' | 'repeatBuckets' | 'logSourceInput' | 'sessionContext' | 'selectionDim'> = {
+export const LEGACY_SIMULATOR_SHAPE: Pick<
+  LearnedSimulatorShape,
+  'crossRows' | 'repeatBuckets' | 'logSourceInput' | 'sessionContext' | 'selectionDim' | 'fatigueFrom'
+> = {
   crossRows: 'shared',
   repeatBuckets: 'linear',
   logSourceInput: false,
   sessionContext: 'trunk',
   selectionDim: 0,
+  fatigueFrom: 'all',
 };
-/** Click-logit offsets per (log source, repeat kind: author or tag, bucket): see {@link LearnedSimulatorShape.sessionContext}. */
-const OFFSET_BUCKETS = 16;
-const OFFSET_COUNT = 2 * 2 * OFFSET_BUCKETS;
+/** Click-logit offsets per (offset set, repeat kind: author or tag, bucket): see {@link LearnedSimulatorShape.sessionContext}. */
+export const OFFSET_BUCKETS = 16;
+/** Offset sets: the random log's (simulation's), the standard log's, and (`fatigueFrom: 'unselected'`) a random-log exposure after a chosen one. */
+export const OFFSET_RANDOM = 0;
+export const OFFSET_STANDARD = 1;
+export const OFFSET_AFTER_CHOSEN = 2;
 
 /** What the click-logit offsets read of an exposure batch. */
-export type ClickOffsetInputs = Pick<ExposureBatch, 'user' | 'item' | 'repeatAuthor' | 'repeatTag'>;
+export type ClickOffsetInputs = Pick<ExposureBatch, 'user' | 'item' | 'repeatAuthor' | 'repeatTag' | 'chosenRepeatAuthor' | 'chosenRepeatTag'>;
 
 /** Fitted scalars that are not network weights. */
 export interface SimulatorCalibration {
@@ -332,6 +359,8 @@ export class LearnedSimulator implements ResponseModel {
     if (s.sessionContext !== 'offset' && s.sessionContext !== 'trunk')
       throw new RangeError(`sessionContext must be "offset" or "trunk", got ${JSON.stringify(s.sessionContext)}`);
     if (typeof s.logSourceInput !== 'boolean') throw new RangeError(`logSourceInput must be true or false, got ${JSON.stringify(s.logSourceInput)}`);
+    if (s.fatigueFrom !== 'unselected' && s.fatigueFrom !== 'all')
+      throw new RangeError(`fatigueFrom must be "unselected" or "all", got ${JSON.stringify(s.fatigueFrom)}`);
     if (!(Number.isInteger(s.selectionDim) && s.selectionDim >= 0))
       throw new RangeError(`selectionDim must be an integer >= 0 (0 = no selection model), got ${JSON.stringify(s.selectionDim)}`);
     this.calibration = { ...calibration, playStd: [...calibration.playStd] };
@@ -341,7 +370,8 @@ export class LearnedSimulator implements ResponseModel {
     this.scratchD = new Float32Array(s.embeddingDim);
     this.xCross = new Float32Array(FORWARD_CHUNK * 2 * s.embeddingDim);
     this.mlp = new Mlp({ sizes: [this.inputDim, ...s.hidden, OUTPUT_DIM], name: 'simulator.trunk' }, rng.fork('trunk'));
-    this.clickOffsets = s.sessionContext === 'offset' ? new Param({ name: 'simulator.clickOffsets', shape: [OFFSET_COUNT] }) : null;
+    const offsetSets = s.fatigueFrom === 'unselected' ? 3 : 2;
+    this.clickOffsets = s.sessionContext === 'offset' ? new Param({ name: 'simulator.clickOffsets', shape: [offsetSets * 2 * OFFSET_BUCKETS] }) : null;
     this.selection = s.selectionDim > 0 ? new SelectionModel(catalog, s.selectionDim, rng.fork('selection')) : null;
     this.selectionWeight = s.selectionDim > 0 ? new Param({ name: 'simulator.selectionWeight', shape: [2] }) : null;
 
@@ -414,9 +444,20 @@ export class LearnedSimulator implements ResponseModel {
     return this.selection ? this.selection.logit(user, item) : 0;
   }
 
-  /** Index into {@link clickOffsets} of (source, kind 0 author / 1 tag, repeat count). */
-  private offsetIndex(source: number, kind: number, count: number): number {
-    return (source * 2 + kind) * OFFSET_BUCKETS + log2Bucket(count, OFFSET_BUCKETS - 1);
+  /** Index into {@link clickOffsets} of (offset set, kind 0 author / 1 tag, repeat count). */
+  offsetIndex(set: number, kind: number, count: number): number {
+    return (set * 2 + kind) * OFFSET_BUCKETS + log2Bucket(count, OFFSET_BUCKETS - 1);
+  }
+
+  /**
+   * The offset set of exposure `e`'s repeats of one kind: the standard
+   * log's for a standard-log exposure; else, under `fatigueFrom:
+   * 'unselected'`, the after-chosen set when an earlier exposure of the
+   * same author (tag) in the session was chosen; else the random log's.
+   */
+  private offsetSet(standard: boolean, chosenRepeats: Float32Array | undefined, e: number): number {
+    if (standard) return OFFSET_STANDARD;
+    return this.shape.fatigueFrom === 'unselected' && chosenRepeats !== undefined && chosenRepeats[e]! > 0 ? OFFSET_AFTER_CHOSEN : OFFSET_RANDOM;
   }
 
   /**
@@ -432,10 +473,14 @@ export class LearnedSimulator implements ResponseModel {
     if (!off && !w) return;
     for (let c = 0; c < count; c++) {
       const e = from + c;
-      const src = standardLog && standardLog[e] === 1 ? 1 : 0;
+      const standard = standardLog !== undefined && standardLog[e] === 1;
       let add = 0;
-      if (off) add += off[this.offsetIndex(src, 0, batch.repeatAuthor[e]!)]! + off[this.offsetIndex(src, 1, batch.repeatTag[e]!)]!;
-      if (w) add += w[src]! * this.selectionLogit(batch.user[e]!, batch.item[e]!);
+      if (off) {
+        add +=
+          off[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatAuthor, e), 0, batch.repeatAuthor[e]!)]! +
+          off[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatTag, e), 1, batch.repeatTag[e]!)]!;
+      }
+      if (w) add += w[standard ? 1 : 0]! * this.selectionLogit(batch.user[e]!, batch.item[e]!);
       y[(yFrom + c) * OUTPUT_DIM + HEAD_CLICK]! += add;
     }
   }
@@ -449,13 +494,13 @@ export class LearnedSimulator implements ResponseModel {
     const g = this.clickOffsets?.grad;
     const gw = this.selectionWeight?.grad;
     for (let e = 0; e < count; e++) {
-      const src = standardLog && standardLog[e] === 1 ? 1 : 0;
+      const standard = standardLog !== undefined && standardLog[e] === 1;
       const d = grad[e * OUTPUT_DIM + HEAD_CLICK]!;
       if (g) {
-        g[this.offsetIndex(src, 0, batch.repeatAuthor[e]!)]! += d;
-        g[this.offsetIndex(src, 1, batch.repeatTag[e]!)]! += d;
+        g[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatAuthor, e), 0, batch.repeatAuthor[e]!)]! += d;
+        g[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatTag, e), 1, batch.repeatTag[e]!)]! += d;
       }
-      if (gw) gw[src]! += d * this.selectionLogit(batch.user[e]!, batch.item[e]!);
+      if (gw) gw[standard ? 1 : 0]! += d * this.selectionLogit(batch.user[e]!, batch.item[e]!);
     }
   }
   /**

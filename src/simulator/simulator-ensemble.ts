@@ -51,6 +51,7 @@ import {
   type SimulatorCalibration,
 } from './learned-simulator.js';
 import {
+  allocLoggedBatch,
   checkLog,
   fitSelectionFor,
   fillBatch,
@@ -482,7 +483,7 @@ function clickStats(ensemble: SimulatorEnsemble, log: InteractionLog, rep: Repla
     std = new Float64Array(n),
     labels = new Uint8Array(n);
   const B = 1024;
-  const batch = allocExposureBatch(B);
+  const batch = allocLoggedBatch(B);
   let clicks = 0;
   for (let from = 0; from < n; from += B) {
     const m = Math.min(B, n - from);

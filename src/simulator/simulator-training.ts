@@ -15,6 +15,7 @@ import { logLoss, rocAuc } from './auc.js';
 import { allocExposureBatch } from '../environment/environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
 import { fitSelectionModel, type SelectionFit, type SelectionModel } from './selection-model.js';
+import { nonIncreasingFatigue } from './fatigue-prior.js';
 import type { PairCountView } from '../world/response.js';
 import {
   BINARY_HEADS,
@@ -29,7 +30,10 @@ import {
   HEAD_PLAY_SKIM,
   DEFAULT_SIMULATOR_SHAPE,
   LearnedSimulator,
+  OFFSET_BUCKETS,
+  OFFSET_RANDOM,
   OUTPUT_DIM,
+  log2Bucket,
   classInterval,
   playClass,
   type LearnedSimulatorShape,
@@ -99,8 +103,21 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-/** Fills `batch` with the logged rows idx[from, from + n), as logged: users, items, session context, f_ua and log source. */
-export function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, batch: ExposureBatch): void {
+/** An exposure batch of logged rows: also which of the session's repeats were chosen by the logging policy. */
+export type LoggedExposureBatch = ExposureBatch & Required<Pick<ExposureBatch, 'standardLog' | 'chosenRepeatAuthor' | 'chosenRepeatTag'>>;
+
+/** Allocates a {@link LoggedExposureBatch} of the given capacity. */
+export function allocLoggedBatch(capacity: number): LoggedExposureBatch {
+  return {
+    ...allocExposureBatch(capacity),
+    standardLog: new Uint8Array(capacity),
+    chosenRepeatAuthor: new Float32Array(capacity),
+    chosenRepeatTag: new Float32Array(capacity),
+  };
+}
+
+/** Fills `batch` with the logged rows idx[from, from + n), as logged: users, items, session context (and which repeats were chosen), f_ua and log source. */
+export function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int32Array, from: number, n: number, batch: LoggedExposureBatch): void {
   batch.count = n;
   for (let b = 0; b < n; b++) {
     const r = idx[from + b]!;
@@ -108,11 +125,40 @@ export function fillBatch(log: InteractionLog, rep: ReplayedExposures, idx: Int3
     batch.item[b] = log.item[r]!;
     batch.repeatAuthor[b] = rep.repeatAuthor[r]!;
     batch.repeatTag[b] = rep.repeatTag[r]!;
+    batch.chosenRepeatAuthor[b] = rep.chosenRepeatAuthor[r]!;
+    batch.chosenRepeatTag[b] = rep.chosenRepeatTag[r]!;
     batch.position[b] = rep.position[r]!;
     for (let k = 0; k < PAIR_COUNT_DIM; k++) batch.pairCounts[b * PAIR_COUNT_DIM + k] = rep.pairCounts[r * PAIR_COUNT_DIM + k]!;
     // A logged row is answered as what it is: a standard-log row was chosen by the logging policy.
-    batch.standardLog![b] = log.fromRandomLog[r] === 1 ? 0 : 1;
+    batch.standardLog[b] = log.fromRandomLog[r] === 1 ? 0 : 1;
   }
+}
+
+/**
+ * Rows per (repeat kind 0 author / 1 tag, log2 bucket) among `rows` that fit
+ * the random log's offsets: random-log rows whose earlier exposures of that
+ * author (tag) in the session were all unselected (the rows the fatigue
+ * prior counts, fatigue-prior.ts).
+ */
+export function chanceRepeatRows(log: InteractionLog, rep: ReplayedExposures, rows: Int32Array): [Float64Array, Float64Array] {
+  const out: [Float64Array, Float64Array] = [new Float64Array(OFFSET_BUCKETS), new Float64Array(OFFSET_BUCKETS)];
+  for (const r of rows) {
+    if (log.fromRandomLog[r] !== 1) continue;
+    if (rep.chosenRepeatAuthor[r] === 0) out[0][log2Bucket(rep.repeatAuthor[r]!, OFFSET_BUCKETS - 1)]!++;
+    if (rep.chosenRepeatTag[r] === 0) out[1][log2Bucket(rep.repeatTag[r]!, OFFSET_BUCKETS - 1)]!++;
+  }
+  return out;
+}
+
+/** Applies the fatigue prior (fatigue-prior.ts) to the random log's offsets of both repeat kinds, given {@link chanceRepeatRows}. */
+export function applyFatiguePrior(sim: LearnedSimulator, rows: [Float64Array, Float64Array]): void {
+  const off = sim.clickOffsets?.value;
+  if (!off || sim.shape.fatigueFrom !== 'unselected') return;
+  for (const kind of [0, 1]) {
+    const start = sim.offsetIndex(OFFSET_RANDOM, kind, 0);
+    off.set(nonIncreasingFatigue(off.subarray(start, start + OFFSET_BUCKETS), rows[kind]!), start);
+  }
+  sim.invalidateCache();
 }
 
 /**
@@ -273,7 +319,7 @@ export function trainSimulatorOnRows(
     { lr: o.lr },
   );
   const B = o.batchSize;
-  const batch = allocExposureBatch(B);
+  const batch = allocLoggedBatch(B);
   const grad = new Float32Array(B * OUTPUT_DIM);
   const rows = new Int32Array(B * sim.lookups);
   const x = new Float32Array(B * sim.inputDim);
@@ -306,7 +352,7 @@ export function trainSimulatorOnRows(
     o.onEpoch?.(epoch + 1, lastLoss);
   }
 
-  sim.invalidateCache();
+  applyFatiguePrior(sim, chanceRepeatRows(log, rep, train));
   // Play-time spread per outcome class from training residuals (up to 100k rows).
   const resid = [
     [0, 0],
@@ -333,7 +379,7 @@ export function heldOutReport(
   held: Int32Array,
   batchSize = 512,
 ): Pick<SimulatorReport, 'heads' | 'watchTimeMaeSec' | 'watchTimeMeanSec' | 'watchTimePredictedMeanSec'> {
-  const batch = allocExposureBatch(batchSize);
+  const batch = allocLoggedBatch(batchSize);
   const H = held.length;
   const preds = BINARY_HEADS.map(() => new Float64Array(H));
   const labels = BINARY_HEADS.map(() => new Uint8Array(H));
@@ -453,7 +499,7 @@ function forEachForward(
   log: InteractionLog,
   rep: ReplayedExposures,
   idx: Int32Array,
-  batch: ExposureBatch,
+  batch: LoggedExposureBatch,
   visit: (row: number, y: Float32Array, b: number) => void,
 ): void {
   const B = batch.user.length;

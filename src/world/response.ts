@@ -28,6 +28,16 @@ export interface ExposureBatch {
    * log answered that policy's choices (docs/design.md §10.2).
    */
   standardLog?: Uint8Array;
+  /**
+   * Logged batches only (fitting a simulator on logs): how many of the
+   * {@link repeatAuthor} (resp. {@link repeatTag}) earlier exposures in the
+   * session were standard-log ones, chosen by the logging policy. Absent or
+   * 0 in simulation. The ground-truth world ignores them; the learned
+   * simulator reads fatigue only where no earlier exposure was chosen
+   * (docs/design.md §10.2).
+   */
+  chosenRepeatAuthor?: Float32Array;
+  chosenRepeatTag?: Float32Array;
 }
 
 /** Responses to a batch, one entry per exposure. */

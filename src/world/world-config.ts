@@ -177,6 +177,17 @@ export const worldConfigSchema = z
         refundFollow: z.number().min(0),
         /** Budget spent per repeated author within the session (boredom), times log1p(earlier exposures of the author). Default 0.01: the logging policy repeats recent and followed authors often, and a larger cost makes its sessions no longer than a random policy's. */
         repeatCost: z.number().min(0),
+        /**
+         * Largest refund of one request, as a share of its cost: a slate of
+         * satisfaction s > 0 refunds c (1 - exp(-s / c)), c = refundCeiling *
+         * requestCost (src/environment/quit-model.ts). Default 52/60 = 1 -
+         * (budgetBase + budgetPerActivity) / 60: the most active user, shown
+         * slates of unbounded satisfaction, reaches the 60-request cap and no
+         * one passes it; without a ceiling a strong policy's sessions never end
+         * (docs/design.md §6.2). Absent in world files written before it:
+         * linear, as they ran.
+         */
+        refundCeiling: z.number().positive().optional(),
       })
       .strict(),
 
@@ -228,6 +239,7 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
     refundLike: 0.3,
     refundFollow: 0.5,
     repeatCost: 0.01,
+    refundCeiling: 52 / 60,
   },
   returnGap: { intercept: -0.6, activity: 1.5, satisfaction: 2.0, deepPairs: 0.3 },
 } satisfies WorldConfig) as WorldConfig;

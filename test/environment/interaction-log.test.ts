@@ -50,3 +50,37 @@ test('replay reconstructs f_ua before each request, session repetition and slate
   assert.equal(rep.requests, 4);
   assert.equal(rep.requestId[0], rep.requestId[1]);
 });
+
+test('replay counts which of a row’s session repeats were chosen: earlier standard-log exposures of the author or tag', () => {
+  const catalog = tinyCatalog(1, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
+  catalog.itemTag.set([0, 1, 0, 1, 2, 2]);
+  const log = allocInteractionLog(8);
+  // One session of user 0: a standard request (items 0, 2), a random one (items 1, 4), a random one (items 5, 3).
+  const rows: [number, number, number][] = [
+    // item, time, fromRandomLog
+    [0, 1000, 0],
+    [2, 1000, 0],
+    [1, 2000, 1],
+    [4, 2000, 1],
+    [5, 3000, 1],
+    [3, 3000, 1],
+  ];
+  rows.forEach(([i, t, random], e) => {
+    log.user[e] = 0;
+    log.item[e] = i;
+    log.timeMs[e] = t;
+    log.fromRandomLog[e] = random;
+  });
+  log.count = rows.length;
+  const rep = replayExposures(log, catalog);
+  // Item 1 (author 0, tag 1): author 0 was shown once, by the standard request; tag 1 never.
+  assert.deepEqual([rep.repeatAuthor[2], rep.chosenRepeatAuthor[2], rep.repeatTag[2], rep.chosenRepeatTag[2]], [1, 1, 0, 0]);
+  // Item 4 (author 2, tag 2): nothing earlier.
+  assert.deepEqual([rep.repeatAuthor[3], rep.chosenRepeatAuthor[3]], [0, 0]);
+  // Item 5 (author 2, tag 2): author 2 and tag 2 once each, by the random request: repeats by chance.
+  assert.deepEqual([rep.repeatAuthor[4], rep.chosenRepeatAuthor[4], rep.repeatTag[4], rep.chosenRepeatTag[4]], [1, 0, 1, 0]);
+  // Item 3 (author 1, tag 1): author 1 once (chosen, item 2); tag 1 once (random, item 1).
+  assert.deepEqual([rep.repeatAuthor[5], rep.chosenRepeatAuthor[5], rep.repeatTag[5], rep.chosenRepeatTag[5]], [1, 1, 1, 0]);
+  // The standard request's own rows have no earlier exposures.
+  assert.deepEqual([rep.chosenRepeatAuthor[0], rep.chosenRepeatAuthor[1]], [0, 0]);
+});

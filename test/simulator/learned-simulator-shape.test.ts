@@ -54,7 +54,15 @@ test("the defaults are the instrument's shape; old files get the shape they were
   assert.equal(DEFAULT_SIMULATOR_SHAPE.logSourceInput, true);
   assert.equal(DEFAULT_SIMULATOR_SHAPE.sessionContext, 'offset');
   assert.equal(DEFAULT_SIMULATOR_SHAPE.selectionDim, 16);
-  assert.deepEqual(LEGACY_SIMULATOR_SHAPE, { crossRows: 'shared', repeatBuckets: 'linear', logSourceInput: false, sessionContext: 'trunk', selectionDim: 0 });
+  assert.equal(DEFAULT_SIMULATOR_SHAPE.fatigueFrom, 'unselected');
+  assert.deepEqual(LEGACY_SIMULATOR_SHAPE, {
+    crossRows: 'shared',
+    repeatBuckets: 'linear',
+    logSourceInput: false,
+    sessionContext: 'trunk',
+    selectionDim: 0,
+    fatigueFrom: 'all',
+  });
   assert.throws(() => new LearnedSimulator(catalog, { selectionDim: 1.5 }), /selectionDim must be an integer >= 0 \(0 = no selection model\), got 1.5/);
   assert.throws(() => new LearnedSimulator(catalog, { crossRows: 'both' as 'shared' }), /crossRows must be "separate" or "shared", got "both"/);
   assert.throws(() => new LearnedSimulator(catalog, { sessionContext: 'mlp' as 'trunk' }), /sessionContext must be "offset" or "trunk"/);
@@ -208,10 +216,62 @@ test('sessionContext offset: the click logit moves by the random-log offsets of 
   for (let i = 0; i < expected.length; i++) assert.equal(off.grad[i], expected[i]);
 });
 
+test('fatigueFrom unselected: a logged random-log exposure after a chosen repeat reads the after-chosen set; standard rows and simulation do not', () => {
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8] }, 17);
+  const off = sim.clickOffsets!;
+  assert.equal(off.value.length, 3 * 2 * 16, 'three offset sets: random, standard, random after a chosen repeat');
+  assert.equal(new LearnedSimulator(catalog, { embeddingRows: 1 << 12, hidden: [8], fatigueFrom: 'all' }, 17).clickOffsets!.value.length, 2 * 2 * 16);
+  assert.throws(() => new LearnedSimulator(catalog, { fatigueFrom: 'some' as 'all' }), /fatigueFrom must be "unselected" or "all", got "some"/);
+  const b = randomBatch(12, 9);
+  off.value.fill(0);
+  sim.invalidateCache();
+  const base = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  for (let i = 0; i < off.value.length; i++) off.value[i] = 0.01 * (i + 1);
+  sim.invalidateCache();
+  // Simulation: no chosen counts, so every unmarked exposure reads set 0 (as in the test above).
+  const simulated = Float32Array.from(sim.forward(b).subarray(0, b.count * OUTPUT_DIM));
+  // Logged: exposures 0-3 after a chosen author, 4-7 after a chosen tag, 8-11 neither; odd ones are standard-log rows.
+  const logged = { ...b, chosenRepeatAuthor: new Float32Array(12), chosenRepeatTag: new Float32Array(12), standardLog: new Uint8Array(12) };
+  for (let e = 0; e < 12; e++) {
+    if (e < 4) logged.chosenRepeatAuthor[e] = 1 + e;
+    else if (e < 8) logged.chosenRepeatTag[e] = 1;
+    logged.standardLog[e] = e % 2;
+  }
+  const y = sim.forward(logged);
+  for (let e = 0; e < 12; e++) {
+    const std = e % 2 === 1;
+    const setA = std ? 1 : e < 4 ? 2 : 0;
+    const setT = std ? 1 : e >= 4 && e < 8 ? 2 : 0;
+    const expected = 0.01 * (setA * 2 * 16 + log2Bucket(b.repeatAuthor[e]!, 15) + 1) + 0.01 * ((setT * 2 + 1) * 16 + log2Bucket(b.repeatTag[e]!, 15) + 1);
+    const start = std ? undefined : base[e * OUTPUT_DIM + HEAD_CLICK]!;
+    if (start !== undefined) assert.ok(Math.abs(y[e * OUTPUT_DIM + HEAD_CLICK]! - start - expected) < 1e-5, `exposure ${e}`);
+    if (!std)
+      assert.ok(
+        Math.abs(
+          simulated[e * OUTPUT_DIM + HEAD_CLICK]! -
+            base[e * OUTPUT_DIM + HEAD_CLICK]! -
+            (0.01 * (log2Bucket(b.repeatAuthor[e]!, 15) + 1) + 0.01 * (16 + log2Bucket(b.repeatTag[e]!, 15) + 1)),
+        ) < 1e-5,
+      );
+  }
+  // The gradient lands on the same sets.
+  const grad = new Float32Array(12 * OUTPUT_DIM);
+  for (let e = 0; e < 12; e++) grad[e * OUTPUT_DIM + HEAD_CLICK] = e + 1;
+  off.grad.fill(0);
+  sim.clickOffsetsBackward(12, logged, logged.standardLog, grad);
+  const expected = new Float64Array(off.value.length);
+  for (let e = 0; e < 12; e++) {
+    const std = e % 2 === 1;
+    expected[(std ? 1 : e < 4 ? 2 : 0) * 2 * 16 + log2Bucket(b.repeatAuthor[e]!, 15)]! += e + 1;
+    expected[((std ? 1 : e >= 4 && e < 8 ? 2 : 0) * 2 + 1) * 16 + log2Bucket(b.repeatTag[e]!, 15)]! += e + 1;
+  }
+  for (let i = 0; i < expected.length; i++) assert.equal(off.grad[i], expected[i]);
+});
+
 test('a simulator file without the new shape fields loads as it was fitted: shared crosses, linear repeats in the trunk, no source input', () => {
   const old = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8], ...LEGACY_SIMULATOR_SHAPE }, 13);
   const path = join(tempDir('rliv-sim-shape-'), 'old.bin');
-  const { crossRows: _c, repeatBuckets: _r, logSourceInput: _l, sessionContext: _s, selectionDim: _q, ...oldShape } = old.shape;
+  const { crossRows: _c, repeatBuckets: _r, logSourceInput: _l, sessionContext: _s, selectionDim: _q, fatigueFrom: _f, ...oldShape } = old.shape;
   saveParams(path, old.params(), {
     kind: 'rliv-learned-simulator',
     version: 1,
