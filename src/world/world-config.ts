@@ -24,7 +24,10 @@
  * P(click | follow) 0.893 and next-day return 0.599 (KuaiRand-Pure: 0.460,
  * 0.332, 0.0185, 0.0026, 0.0011, 0.0010, 0.0005, 15.7 s, 0.89, 0.617), with
  * 15.1 requests per session (a uniformly random policy: 8.8, click 0.105,
- * hate 0.0017; KuaiRand's random log has click 0.176, hate 0.0011).
+ * hate 0.0017; KuaiRand's random log has click 0.176, hate 0.0011). Those
+ * figures were measured before the refund ceiling (`session.refundCeiling`),
+ * which shortens the sessions of engaging policies (docs/design.md §6.2);
+ * the calibration refits the intercepts with it.
  *
  * `--world FILE.json` overrides any subset of fields: {@link mergeWorldConfig}
  * deep-merges a partial object over the defaults and rejects unknown keys,

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { allocInteractionLog, replayExposures } from '../../src/environment/interaction-log.js';
 import { nonIncreasingFatigue } from '../../src/simulator/fatigue-prior.js';
+import { LearnedSimulator, OFFSET_BUCKETS, OFFSET_RANDOM } from '../../src/simulator/learned-simulator.js';
+import { applyFatiguePrior, chanceRepeatRows } from '../../src/simulator/simulator-training.js';
+import { tinyCatalog } from '../helpers/tiny-world.js';
 
 const close = (a: ArrayLike<number>, b: number[]) => {
   assert.equal(a.length, b.length);
@@ -27,4 +31,62 @@ test('offsets already non-increasing keep their identified values; nothing ident
 
 test('mismatched lengths are refused', () => {
   assert.throws(() => nonIncreasingFatigue([0, 1], [1]), /2 offsets but 1 row counts/);
+});
+
+test('applyFatiguePrior projects the random log set of both kinds and nothing else; a fatigueFrom all simulator is untouched', () => {
+  const catalog = tinyCatalog();
+  const sim = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [4] }, 3);
+  const off = sim.clickOffsets!.value;
+  for (let i = 0; i < off.length; i++) off[i] = ((i * 7) % 5) * 0.1 - 0.2;
+  const before = Float32Array.from(off);
+  const rows: [Float64Array, Float64Array] = [new Float64Array(OFFSET_BUCKETS), new Float64Array(OFFSET_BUCKETS)];
+  rows[0].set([5000, 900, 400, 250, 30]);
+  rows[1].set([8000, 3000]);
+  applyFatiguePrior(sim, rows);
+  for (const kind of [0, 1]) {
+    const start = sim.offsetIndex(OFFSET_RANDOM, kind, 0);
+    const expected = nonIncreasingFatigue(before.subarray(start, start + OFFSET_BUCKETS), rows[kind]!);
+    for (let b = 0; b < OFFSET_BUCKETS; b++) assert.equal(off[start + b], expected[b]);
+    for (let b = 1; b < OFFSET_BUCKETS; b++) assert.ok(off[start + b]! <= off[start + b - 1]!, 'non-increasing');
+  }
+  // The standard-log and after-chosen sets keep their fitted values.
+  for (let i = 2 * OFFSET_BUCKETS; i < off.length; i++) assert.equal(off[i], before[i]);
+  const all = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [4], fatigueFrom: 'all' }, 3);
+  all.clickOffsets!.value.set(before.subarray(0, all.clickOffsets!.value.length));
+  applyFatiguePrior(all, rows);
+  assert.deepEqual(Array.from(all.clickOffsets!.value), Array.from(before.subarray(0, all.clickOffsets!.value.length)));
+});
+
+test('chanceRepeatRows counts random-log rows whose earlier exposures of the author (tag) in the session were all random', () => {
+  const catalog = tinyCatalog();
+  const log = allocInteractionLog(6);
+  // Another item of item 0's author.
+  const a = (i: number) => catalog.itemAuthor[i]!;
+  const sameAuthor = [...Array(catalog.numItems).keys()].filter((i) => i !== 0 && a(i) === a(0))[0]!;
+  // One session: standard (item 0), random (sameAuthor), random (item 0 again).
+  const rows: [number, number, number][] = [
+    [0, 1000, 0],
+    [sameAuthor, 2000, 1],
+    [0, 3000, 1],
+  ];
+  rows.forEach(([i, t, random], e) => {
+    log.user[e] = 0;
+    log.item[e] = i;
+    log.timeMs[e] = t;
+    log.fromRandomLog[e] = random;
+  });
+  log.count = rows.length;
+  const rep = replayExposures(log, catalog);
+  const [author] = chanceRepeatRows(log, rep, Int32Array.of(0, 1, 2));
+  // Rows 1 and 2 repeat author a(0), which the standard request chose: neither counts; the standard row never does.
+  assert.equal(
+    author.reduce((s, x) => s + x, 0),
+    0,
+  );
+  // Without the standard request, row 1 is a first exposure (bucket 0) and row 2 a repeat by chance (bucket 1).
+  const onlyRandom = Int32Array.of(1, 2);
+  log.fromRandomLog[0] = 1;
+  const rep2 = replayExposures(log, catalog);
+  const [author2] = chanceRepeatRows(log, rep2, onlyRandom);
+  assert.deepEqual(Array.from(author2.subarray(0, 3)), [0, 1, 1]);
 });
