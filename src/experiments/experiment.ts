@@ -46,7 +46,7 @@ import { threadJobRunner, type JobRunner } from './job-runner.js';
 import { buildLogsInstrument, NO_GROUND_TRUTH_GATE } from './experiment-logs.js';
 import { worldInstrument, type FittedInstrument } from './instrument.js';
 import { findKuaiRandDirectory } from '../data/kuairand-directory.js';
-import { clickLogitByPairCount } from '../simulator/simulator-ensemble.js';
+import { clickLogitByPairCount, clickLogitByRepeat } from '../simulator/simulator-ensemble.js';
 import { modelConfigs, modelExplorations } from './model-configs.js';
 import type { TrainPreset } from './train-presets.js';
 import { tuningRecord } from './tuning-record.js';
@@ -369,6 +369,11 @@ async function runOnInstrument(
     clickRandom: rep.clickRandom,
     randomLogHeads: rep.random?.heads,
     pairCountResponse: counts.map((n, i) => ({ clicks: n, world: bn === undefined ? null : bn * Math.log1p(n), simulator: simResponse[i]! })),
+    fatigueResponse: (['author', 'tag'] as const).flatMap((kind) => {
+      const sim = clickLogitByRepeat(world.simulator, kind, counts, 2000, options.worldSeed ?? 1);
+      const weight = groundTruth?.config.fatigue[kind];
+      return counts.map((r, i) => ({ kind, repeats: r, world: weight === undefined ? null : -weight * Math.log1p(r), simulator: sim[i]! }));
+    }),
   };
   for (const g of fidelity.gates) progress.log(`fidelity ${g.id} ${g.notApplicable ? 'not applicable' : g.pass ? 'PASS' : 'FAIL'}: ${g.title}`);
 

@@ -106,6 +106,10 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
       { text: `click logit change at n_ua = ${p.clicks} clicks` },
       { text: p.world === null ? `simulator ${num(p.simulator)} (no world)` : `world ${num(p.world)}, simulator ${num(p.simulator)}` },
     ]),
+    ...((ins.fatigueResponse as Array<{ kind: string; repeats: number; world: number | null; simulator: number }> | undefined) ?? []).map((p) => [
+      { text: `click logit change after ${p.repeats} earlier exposure(s) of the ${p.kind} in the session (fatigue)` },
+      { text: p.world === null ? `simulator ${num(p.simulator)} (no world)` : `world ${num(p.world)}, simulator ${num(p.simulator)}` },
+    ]),
     ...(withWorld
       ? [
           [
@@ -127,7 +131,7 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
     id: 'fidelity-instrument',
     title: 'The instrument',
     caption:
-      "How the learned simulator was built and checked on the logs alone: its pessimism (chosen on the held-out random log), its click model on held-out logs, and how its click logit responds to a pair's click count n_ua beside the world's familiarity term (f_ua is read as of the session start, so a policy's own clicks in a session do not feed back into that session).",
+      "How the learned simulator was built and checked on the logs alone: its pessimism (chosen on the held-out random log), its click model on held-out logs, how its click logit responds to a pair's click count n_ua beside the world's familiarity term (f_ua is read as of the session start, so a policy's own clicks in a session do not feed back into that session), and to an author's or tag's earlier exposures in the session beside the world's fatigue.",
     header: ['Fact', 'Value'],
     rows: instrumentRows,
   };

@@ -532,11 +532,37 @@ function quantileOfSorted(sorted: Float64Array, q: number): number {
 
 /**
  * How the simulator's click logit moves with the pair's click count n_ua
- * (all other counts 0, no session context), averaged over `pairs` random
- * (user, item) pairs: mean logit at n minus mean logit at 0, for each n of
- * `counts`. The world's counterpart is its familiarity weight b_n log1p(n).
+ * (all other counts 0, no session context), averaged over `pairs` seeded
+ * random (user, item) pairs: mean logit at n minus mean logit at 0, for
+ * each n of `counts`. The world's counterpart is its familiarity weight
+ * b_n log1p(n).
  */
 export function clickLogitByPairCount(ensemble: SimulatorEnsemble, counts: readonly number[], pairs: number, seed: number): number[] {
+  return clickLogitShift(ensemble, counts, pairs, seed, (batch, e, n) => {
+    batch.pairCounts[e * PAIR_COUNT_DIM + PC_CLICK] = n;
+  });
+}
+
+/**
+ * The same for the session's repeats of the item's author (or tag), as
+ * simulation answers them (an unmarked exposure: the random log's offsets):
+ * mean logit with r earlier exposures minus with none. The world's
+ * counterpart is its fatigue, -fatigue.author log1p(r).
+ */
+export function clickLogitByRepeat(ensemble: SimulatorEnsemble, kind: 'author' | 'tag', counts: readonly number[], pairs: number, seed: number): number[] {
+  return clickLogitShift(ensemble, counts, pairs, seed, (batch, e, n) => {
+    (kind === 'author' ? batch.repeatAuthor : batch.repeatTag)[e] = n;
+  });
+}
+
+/** Mean click logit over seeded random (user, item) pairs with `set(batch, e, n)` applied, minus the same at n = 0, per n of `counts`. */
+function clickLogitShift(
+  ensemble: SimulatorEnsemble,
+  counts: readonly number[],
+  pairs: number,
+  seed: number,
+  set: (batch: ExposureBatch, e: number, n: number) => void,
+): number[] {
   const c = ensemble.catalog;
   const rng = new Rng(seed).fork('pair-count-probe');
   const batch = allocExposureBatch(pairs);
@@ -546,8 +572,7 @@ export function clickLogitByPairCount(ensemble: SimulatorEnsemble, counts: reado
     batch.item[e] = rng.int(c.numItems);
   }
   const meanLogit = (n: number): number => {
-    batch.pairCounts.fill(0);
-    for (let e = 0; e < pairs; e++) batch.pairCounts[e * PAIR_COUNT_DIM + PC_CLICK] = n;
+    for (let e = 0; e < pairs; e++) set(batch, e, n);
     const y = ensemble.forward(batch);
     let s = 0;
     for (let e = 0; e < pairs; e++) s += y[e * OUTPUT_DIM + HEAD_CLICK]!;

@@ -182,6 +182,8 @@ test(
     }
     assert.ok(f.instrument.lambda >= 0);
     for (const p of f.instrument.pairCountResponse) assert.equal(p.world, null);
+    assert.equal(f.instrument.fatigueResponse.length, 10, 'author and tag, five repeat counts each');
+    for (const p of f.instrument.fatigueResponse) assert.ok(p.world === null && Number.isFinite(p.simulator));
     // Calibration: the logs vs the simulator on held-out rows.
     assert.equal(res.calibration.worldLabel, 'Logs');
     for (const row of res.calibration.rows) assert.ok(Number.isFinite(row.world) && Number.isFinite(row.simulator), row.quantity);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveAgentConfig } from '../../src/agents/registry.js';
 import { DEFAULT_QUIT_OPTIONS } from '../../src/environment/quit-model.js';
+import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -30,6 +31,16 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.equal(res.preset, 'smoke');
   assert.deepEqual(res.seeds, [1, 2]);
   assert.deepEqual(Object.keys(res.models), MODELS, "exact model names in the paper's order");
+  // The instrument shows the simulator's fatigue beside the world's -fatigue log1p(r) (the smoke world has the defaults).
+  const fatigue = res.fidelity.instrument.fatigueResponse as Array<{ kind: 'author' | 'tag'; repeats: number; world: number; simulator: number }>;
+  assert.deepEqual(
+    fatigue.map((p) => `${p.kind} ${p.repeats}`),
+    ['author', 'tag'].flatMap((k) => [1, 2, 4, 8, 16].map((r) => `${k} ${r}`)),
+  );
+  for (const p of fatigue) {
+    assert.ok(Math.abs(p.world + DEFAULT_WORLD_CONFIG.fatigue[p.kind] * Math.log1p(p.repeats)) < 1e-12);
+    assert.ok(Number.isFinite(p.simulator));
+  }
   const epochs = res.settings.epochs as number;
   for (const name of MODELS) {
     const m = res.models[name];

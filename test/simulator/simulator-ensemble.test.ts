@@ -6,7 +6,15 @@ import { Rng } from '../../src/numeric/rng.js';
 import { Environment, allocExposureBatch } from '../../src/environment/environment.js';
 import { replayExposures, allocInteractionLog } from '../../src/environment/interaction-log.js';
 import { HEAD_CLICK, LearnedSimulator, OUTPUT_DIM } from '../../src/simulator/learned-simulator.js';
-import { P_FLOOR, SimulatorEnsemble, loadSimulatorEnsemble, pessimismLambda, pessimisticProbability } from '../../src/simulator/simulator-ensemble.js';
+import {
+  P_FLOOR,
+  SimulatorEnsemble,
+  clickLogitByPairCount,
+  clickLogitByRepeat,
+  loadSimulatorEnsemble,
+  pessimismLambda,
+  pessimisticProbability,
+} from '../../src/simulator/simulator-ensemble.js';
 import { RandomPolicy, type PendingRequest, type SlatePolicy } from '../../src/environment/slate-policy.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../../src/world/response.js';
 import { tempDir } from '../helpers/paths.js';
@@ -185,4 +193,23 @@ test('a random-policy run through the ensemble answers with its own outputs', ()
   assert.equal(traces.length, 3);
   const y = ens.forward(batchOf(2, catalog));
   assert.ok(Math.abs(y[HEAD_CLICK]! - 0) < 1e-6 && y.length >= 2 * OUTPUT_DIM);
+});
+
+test("clickLogitByRepeat reads the random log's repeat offsets as simulation does; clickLogitByPairCount the trunk's pair-count response", () => {
+  const catalog = tinyCatalog();
+  const m = constantMember(catalog, 0.3, 4);
+  const off = m.clickOffsets!.value;
+  off.fill(0.7); // the other sets must not be read
+  for (let b = 0; b < 16; b++) {
+    off[m.offsetIndex(0, 0, 0) + b] = -0.1 * b;
+    off[m.offsetIndex(0, 1, 0) + b] = -0.05 * b;
+  }
+  m.invalidateCache();
+  const ens = new SimulatorEnsemble(catalog, [m], { lambda: 0 });
+  const close = (a: number[], b: number[]) => a.forEach((x, i) => assert.ok(Math.abs(x - b[i]!) < 1e-5, `${a} vs ${b}`));
+  // Repeats 1, 2, 4, 8 fall in log2 buckets 1, 2, 3, 4.
+  close(clickLogitByRepeat(ens, 'author', [1, 2, 4, 8], 50, 1), [-0.1, -0.2, -0.3, -0.4]);
+  close(clickLogitByRepeat(ens, 'tag', [1, 3, 8], 50, 1), [-0.05, -0.1, -0.2]);
+  // The constant member's trunk ignores pair counts.
+  close(clickLogitByPairCount(ens, [1, 8], 50, 1), [0, 0]);
 });
