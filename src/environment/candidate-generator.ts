@@ -153,6 +153,18 @@ export class CandidateGenerator {
     if (count < r) this.recentCount[user] = count + 1;
   }
 
+  /** Copies every user's recent-author ring from `other` (same catalog and ring size). */
+  copyRecentFrom(other: CandidateGenerator): void {
+    if (other.options.recentAuthorsPerUser !== this.options.recentAuthorsPerUser || other.recentHead.length !== this.recentHead.length) {
+      throw new RangeError(
+        `copyRecentFrom: rings of ${other.options.recentAuthorsPerUser} authors x ${other.recentHead.length} users, this generator has ${this.options.recentAuthorsPerUser} x ${this.recentHead.length}`,
+      );
+    }
+    this.recent.set(other.recent);
+    this.recentCount.set(other.recentCount);
+    this.recentHead.set(other.recentHead);
+  }
+
   /** Authors currently in the user's recent ring. */
   recentAuthors(user: number): Int32Array {
     const r = this.options.recentAuthorsPerUser;

@@ -23,6 +23,7 @@ import type { Catalog } from '../world/catalog.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../world/response.js';
 import { IdCounter } from './id-counter.js';
 import { CandidateGenerator, DEFAULT_CANDIDATE_MIX, MAX_CANDIDATES, type CandidateMix } from './candidate-generator.js';
+import { recordResponse, type EnvironmentHistory } from './environment-history.js';
 import { PairCountStore } from './pair-count-store.js';
 import { QuitModel, type QuitModelOptions } from './quit-model.js';
 import { ReturnModel, type ReturnModelOptions } from './return-model.js';
@@ -60,6 +61,19 @@ export interface EnvironmentOptions {
   browseMsPerItem: number;
   /** Sessions start uniformly between these hours of the day. Default [7, 23]. */
   sessionHours: [number, number];
+  /**
+   * The logged history to start after (environment-history.ts): the pairs'
+   * counts, recent authors and last session days it records, and a calendar
+   * continuing after its last day. Default none: every user starts new.
+   */
+  history?: EnvironmentHistory;
+  /**
+   * With `history`: copy only these users' history (every other user starts
+   * new). For an environment that will run only them, such as the probe
+   * evaluation of a panel: a few users' pairs instead of the whole store.
+   * Default: every user's.
+   */
+  historyUsers?: ArrayLike<number>;
 }
 
 /** What `runDays` reports. */
@@ -107,6 +121,8 @@ function resolveOptions(options: Partial<EnvironmentOptions>): EnvironmentOption
     startTimeMs: options.startTimeMs ?? KUAIRAND_START_MS,
     browseMsPerItem: options.browseMsPerItem ?? 1500,
     sessionHours: options.sessionHours ?? [7, 23],
+    ...(options.history ? { history: options.history } : {}),
+    ...(options.historyUsers ? { historyUsers: options.historyUsers } : {}),
   };
   if (!Number.isInteger(o.numCandidates) || o.numCandidates < 1 || o.numCandidates > MAX_CANDIDATES) {
     throw new RangeError(`numCandidates must be an integer in [1, ${MAX_CANDIDATES}], got ${o.numCandidates}`);
@@ -175,7 +191,16 @@ export class Environment {
       mix: { ...DEFAULT_CANDIDATE_MIX, ...o.candidateMix },
       recentAuthorsPerUser: o.recentAuthorsPerUser,
     });
-    this.pairStore = new PairCountStore(catalog.numUsers);
+    const history = o.history;
+    if (history) {
+      if (history.numUsers !== catalog.numUsers) throw new RangeError(`history: built for ${history.numUsers} users, the catalog has ${catalog.numUsers}`);
+      if (history.recentAuthorsPerUser !== o.recentAuthorsPerUser)
+        throw new RangeError(
+          `history: built with ${history.recentAuthorsPerUser} recent authors per user, the environment remembers ${o.recentAuthorsPerUser}`,
+        );
+      history.copyRecentInto(this.candidateGenerator);
+    }
+    this.pairStore = history ? history.copyStore(o.historyUsers) : new PairCountStore(catalog.numUsers);
     const root = new Rng(o.seed);
     this.candidateRng = root.fork('candidates');
     this.responseRng = root.fork('responses');
@@ -189,6 +214,14 @@ export class Environment {
     const ref = this.returnModel.options.satisfactionRef;
     for (let u = 0; u < catalog.numUsers; u++) {
       this.nextDay[u] = this.returnModel.sampleGapDays(ref, 0, 0, catalog.userActivity[u]!, phaseRng) - 1;
+    }
+    // After a history the calendar continues from its last day; each user keeps the phase drawn above.
+    if (history) {
+      this.calendarDay = history.days;
+      for (let u = 0; u < catalog.numUsers; u++) {
+        this.nextDay[u]! += history.days;
+        this.lastDay[u] = history.lastDay(u);
+      }
     }
     this.batch = allocExposureBatch(0);
     this.sessionStartCounts = responder.pairCountView === 'session-start';
@@ -388,8 +421,8 @@ export class Environment {
       for (let e = start; e < start + k; e++) {
         const item = b.item[e]!;
         const author = c.itemAuthor[item]!;
-        if (!this.pairStore.add(s.user, author, responses, e, s.day)) responses.follow[e] = 0; // only first follows count
-        if (responses.click[e] === 1) this.candidateGenerator.noteInteraction(s.user, author);
+        // Only first follows count.
+        if (!recordResponse(this.pairStore, this.candidateGenerator, s.user, author, responses, e, s.day)) responses.follow[e] = 0;
         const dur = c.itemDurationMs[item]!;
         const play = responses.playTimeMs[e]!;
         s.exposures++;

@@ -104,6 +104,55 @@ export class PairCountStore {
     this.followsOfUser = new Int32Array(numUsers);
   }
 
+  /** A deep copy: the same pairs and counts, independent from here on (an environment starting after a logged history). */
+  clone(): PairCountStore {
+    const c = new PairCountStore(this.numUsers, 64);
+    c.keys = this.keys.slice();
+    c.locals = this.locals.slice();
+    c.poolUsed = this.poolUsed;
+    c.tableStart.set(this.tableStart);
+    c.tableCap.set(this.tableCap);
+    c.counts = this.counts.slice();
+    c.giftDays = this.giftDays.slice();
+    c.lastGiftDay = this.lastGiftDay.slice();
+    c.rowAuthor = this.rowAuthor.slice();
+    c.rowsUsed = this.rowsUsed;
+    c.authorMarks = this.authorMarks.slice();
+    for (const [k, list] of this.freeRegions.entries()) if (list) c.freeRegions[k] = list.slice();
+    c.markValue = this.markValue;
+    c.rowStart.set(this.rowStart);
+    c.pairsOfUser.set(this.pairsOfUser);
+    c.deepPairsOfUser.set(this.deepPairsOfUser);
+    c.followsOfUser.set(this.followsOfUser);
+    c.pairs = this.pairs;
+    return c;
+  }
+
+  /**
+   * A store holding only `users`' pairs of this one, copied (every other
+   * user starts with none): for an environment that will run only those
+   * users, at the cost of their pairs instead of the whole store.
+   */
+  cloneUsers(users: ArrayLike<number>): PairCountStore {
+    const c = new PairCountStore(this.numUsers);
+    for (let j = 0; j < users.length; j++) {
+      const u = users[j]!;
+      if (!(u >= 0 && u < this.numUsers)) throw new RangeError(`cloneUsers: user ${u} outside [0, ${this.numUsers})`);
+      if (c.pairsOfUser[u]! > 0) continue;
+      for (let local = 0; local < this.pairsOfUser[u]!; local++) {
+        const from = this.rowStart[u]! + local;
+        const created = c.ensurePair(u, this.rowAuthor[from]!); // may move the user's rows: read rowStart after
+        const at = c.rowStart[u]! + created;
+        c.counts.set(this.counts.subarray(from * PAIR_COUNT_DIM, (from + 1) * PAIR_COUNT_DIM), at * PAIR_COUNT_DIM);
+        c.giftDays[at] = this.giftDays[from]!;
+        c.lastGiftDay[at] = this.lastGiftDay[from]!;
+      }
+      c.followsOfUser[u] = this.followsOfUser[u]!;
+      c.deepPairsOfUser[u] = this.deepPairsOfUser[u]!;
+    }
+    return c;
+  }
+
   /** Number of pairs with a row (touched at least once). */
   get size(): number {
     return this.pairs;

@@ -272,7 +272,8 @@ function trainInSimulator(
   );
   // The probe: every epoch from the same fresh state (one seed per job), so the convergence criterion sees the policy, not the panel's drift.
   const probeSeed = new Rng(seed).fork('probe-environment').seed;
-  run.probeEnvironment = () => new Environment(catalog, setup.simulator, { ...setup.environment, seed: probeSeed });
+  // The probe runs the panel alone: only its users' history is copied.
+  run.probeEnvironment = () => new Environment(catalog, setup.simulator, { ...setup.environment, seed: probeSeed, historyUsers: run.evalUsers });
   return { agent, result: run.run(onUnit) };
 }
 

@@ -194,6 +194,7 @@ export async function buildLogsInstrument(o: LogsSourceOptions): Promise<FittedI
     calibration: logsCalibration(report, files),
     dataSource: `KuaiRand logs: ${files.dir}`,
     logRows: log.count,
+    log,
     randomLogClickRate: randomClicks / randomRows,
     notes: [
       `Data: real KuaiRand logs in ${files.dir} (standard: ${names(files.standardLogs)}; random: ${names(files.randomLogs)}), catalog from ${names([files.userFeatures, files.videoFeatures])}; ${log.count} rows${subset}, ${loaded.rowsSkippedUnknownId} rows skipped (user or video not in the tables).`,

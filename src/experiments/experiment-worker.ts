@@ -12,7 +12,7 @@ import { loadSimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { WorldDescription } from '../environment/world-description.js';
 import type { EnvironmentOptions } from '../environment/environment.js';
 import { jobLabel, runJob, type ExperimentJob, type JobSetup } from './experiment-job.js';
-import { rebuildJobWorld } from './instrument.js';
+import { rebuildJobWorld, withHistoryFile } from './instrument.js';
 import type { TrainPreset } from './train-presets.js';
 
 /** What a worker thread is started with: everything of a {@link JobSetup} that is not rebuilt from it. */
@@ -22,6 +22,8 @@ export interface WorkerData {
   /** Set on real logs: there is no world, and offline agents learn from the stand-in behaviour policy over these standard-log exposures per item. */
   logs?: { itemExposures: number[] };
   simulatorPath: string;
+  /** The logs every environment starts after (history.bin, instrument.ts), when the run has them. */
+  historyPath?: string;
   environment: Partial<EnvironmentOptions>;
   train: TrainPreset;
   worldRounds: number;
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
     catalog,
     simulator: loadSimulatorEnsemble(data.simulatorPath, catalog),
     groundTruth,
-    environment: data.environment,
+    environment: withHistoryFile(catalog, data.environment, data.historyPath),
     loggingPolicy,
     train: data.train,
     worldRounds: data.worldRounds,

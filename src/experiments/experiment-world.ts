@@ -25,7 +25,7 @@ import {
   type MeasuredRates,
 } from '../environment/calibration.js';
 import { Environment, type EnvironmentOptions } from '../environment/environment.js';
-import { interactionLogFromTraces } from '../environment/interaction-log.js';
+import { interactionLogFromTraces, type InteractionLog } from '../environment/interaction-log.js';
 import { worldLoggingPolicy } from '../environment/log-generation.js';
 import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
@@ -80,6 +80,8 @@ export interface ExperimentWorld extends CalibratedWorld {
   calibration: Calibration;
   /** Rows of logs the simulator was fitted on. */
   logRows: number;
+  /** The logs themselves (standard and random requests): every environment of the run starts after them (docs/design.md §10.6). */
+  log: InteractionLog;
   /** Caveats to print in the report. */
   notes: string[];
 }
@@ -306,5 +308,5 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
         : 'No random log: no pessimism (lambda = 0).',
     ],
   };
-  return { ...base, simulator, simulatorReport: report, calibration, logRows: log.count, notes };
+  return { ...base, simulator, simulatorReport: report, calibration, logRows: log.count, log, notes };
 }

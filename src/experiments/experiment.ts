@@ -44,7 +44,7 @@ import { computeFidelity, type ModelSeedFigures, type ReferenceFigures } from '.
 import { computeLogsFidelity } from './fidelity-logs.js';
 import { threadJobRunner, type JobRunner } from './job-runner.js';
 import { buildLogsInstrument, NO_GROUND_TRUTH_GATE } from './experiment-logs.js';
-import { worldInstrument, type FittedInstrument } from './instrument.js';
+import { instrumentHistory, worldInstrument, type FittedInstrument } from './instrument.js';
 import { findKuaiRandDirectory } from '../data/kuairand-directory.js';
 import { clickLogitByPairCount, clickLogitByRepeat } from '../simulator/simulator-ensemble.js';
 import { modelConfigs, modelExplorations } from './model-configs.js';
@@ -118,7 +118,18 @@ export interface ExperimentOptions extends InstrumentSourceOptions {
 export interface ExperimentOutput {
   results: ExperimentResults;
   /** `world` is absent on real logs (there is no world). */
-  files: { results: string; html: string; markdown: string; world?: string; simulator: string; config: string; curves: string; metrics: string };
+  files: {
+    results: string;
+    html: string;
+    markdown: string;
+    world?: string;
+    simulator: string;
+    /** The logs every environment of the run starts after (instrument.ts). */
+    history: string;
+    config: string;
+    curves: string;
+    metrics: string;
+  };
 }
 
 /** Keys of the per-model, per-part phases of results.json (`"<model>: <part>"`), summed over seeds. */
@@ -234,12 +245,15 @@ async function runOnInstrument(
     markdown: join(outDir, 'report.md'),
     ...(world.description ? { world: join(outDir, 'world.json') } : {}),
     simulator: join(outDir, 'simulator.bin'),
+    history: join(outDir, 'history.bin'),
     config: join(outDir, 'config.json'),
     curves: join(outDir, 'curves.csv'),
     metrics: join(outDir, 'metrics.csv'),
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
+  // Every environment of the run, simulator and world alike, starts after the logs (docs/design.md §10.6).
+  const environment = instrumentHistory(world, files.history);
   // One user split per world: every seed is judged on the same held-out users, which `rliv tune` never runs.
   const t: TrainPreset = { ...preset.train, splitSeed: preset.train.splitSeed ?? options.worldSeed ?? 1 };
   const tuning = tuningRecord(options.agentConfigPath, options.agentConfigs, {
@@ -264,7 +278,7 @@ async function runOnInstrument(
       agentConfigOverrides: options.agentConfigs ?? {},
       explorations,
       training: { ...t, worldEvalRounds: t.lastEpochsForFigure },
-      environment: resolvedEnvironment(world.environment, 'the training seed of each (model, seed) job'),
+      environment: resolvedEnvironment(environment, 'the training seed of each (model, seed) job'),
       world: world.description ?? null,
       ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
       logDays: world.logDays,
@@ -279,7 +293,7 @@ async function runOnInstrument(
     catalog,
     simulator: world.simulator,
     groundTruth: world.groundTruth,
-    environment: world.environment,
+    environment,
     loggingPolicy: world.loggingPolicy,
     train: t,
     worldRounds,
@@ -317,7 +331,8 @@ async function runOnInstrument(
     }
   };
   const trainStart = performance.now();
-  await runner.run({ setup, shipped: { ...world.shipped, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds } }, jobs, {
+  const shipped = { ...world.shipped, simulatorPath: files.simulator, historyPath: files.history, environment: world.environment, train: t, worldRounds };
+  await runner.run({ setup, shipped }, jobs, {
     onUnit: (note) => progress.update(++units, note),
     onStatus: (note) => progress.update(units, note),
     onDone,
@@ -410,6 +425,7 @@ async function runOnInstrument(
       jobRunner: runner.description,
       exploration: t.exploration,
       environment: world.environment,
+      history: environment.history!.summary(),
       ...(groundTruth ? { calibration: preset.calibration } : {}),
       simulatorFit: preset.simulatorFit,
     },

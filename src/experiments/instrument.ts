@@ -17,7 +17,10 @@
  * from its file.
  */
 import type { Rng } from '../numeric/rng.js';
-import type { EnvironmentOptions } from '../environment/environment.js';
+import { resolvedEnvironmentOptions, type EnvironmentOptions } from '../environment/environment.js';
+import { EnvironmentHistory } from '../environment/environment-history.js';
+import type { InteractionLog } from '../environment/interaction-log.js';
+import { readInteractionLogFile, writeInteractionLogFile } from '../environment/interaction-log-file.js';
 import { exposureBehaviourPolicy } from '../environment/log-behaviour-policy.js';
 import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
@@ -61,6 +64,8 @@ export interface FittedInstrument {
   logDays?: number;
   /** Rows of logs the simulator was fitted on (standard + random). */
   logRows: number;
+  /** Those logs: every environment of the run starts after them (instrumentHistory). */
+  log: InteractionLog;
   /** Click rate of the whole random log (real logs: G1's reference). */
   randomLogClickRate?: number;
   /** Caveats for the report. */
@@ -85,8 +90,30 @@ export function worldInstrument(world: ExperimentWorld, logDays: number): Fitted
     dataSource: world.dataSource,
     logDays,
     logRows: world.logRows,
+    log: world.log,
     notes: world.notes,
   };
+}
+
+/**
+ * The history every environment of a run starts after (environment-history.ts):
+ * the instrument's logs, written to `path` (history.bin) for worker threads and
+ * queue workers, and the environment options that carry it.
+ */
+export function instrumentHistory(instrument: FittedInstrument, path: string): Partial<EnvironmentOptions> {
+  writeInteractionLogFile(path, instrument.log);
+  return withHistory(instrument.catalog, instrument.environment, instrument.log);
+}
+
+/** `environment` plus the history of `log` (what a worker builds from the shipped history.bin). */
+export function withHistory(catalog: Catalog, environment: Partial<EnvironmentOptions>, log: InteractionLog): Partial<EnvironmentOptions> {
+  const { startTimeMs, recentAuthorsPerUser } = resolvedEnvironmentOptions(environment);
+  return { ...environment, history: EnvironmentHistory.fromLog(catalog, log, { startTimeMs, recentAuthorsPerUser }) };
+}
+
+/** {@link withHistory} from a history file, or `environment` unchanged without one. */
+export function withHistoryFile(catalog: Catalog, environment: Partial<EnvironmentOptions>, path: string | undefined): Partial<EnvironmentOptions> {
+  return path === undefined ? environment : withHistory(catalog, environment, readInteractionLogFile(path));
 }
 
 /** Catalog, world (none on real logs) and behaviour policy of shipped data, rebuilt (worker threads, queue workers). */

@@ -158,6 +158,8 @@ export interface ShippedSetup {
   /** SHA-256 of the real KuaiRand tables the world was built on (absent for a synthetic world). */
   tables: { usersSha256?: string; videosSha256?: string };
   simulatorSha256: string;
+  /** SHA-256 of the logs every environment starts after (history.bin; travels separately, by hash), when the run has them. */
+  historySha256?: string;
   environment: Partial<EnvironmentOptions>;
   train: TrainPreset;
   worldRounds: number;
@@ -182,6 +184,7 @@ export function tableHashes(description: WorldDescription): ShippedSetup['tables
 
 export const setupKeyOf = (hash: string): string => `${KEY_PREFIX}setup:${hash}`;
 export const simulatorKeyOf = (sha: string): string => `${KEY_PREFIX}sim:${sha}`;
+export const historyKeyOf = (sha: string): string => `${KEY_PREFIX}history:${sha}`;
 export const resultKeyOf = (key: string): string => `${KEY_PREFIX}result:${key}`;
 
 /** The data of a BullMQ job. */

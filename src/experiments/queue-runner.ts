@@ -33,6 +33,7 @@ import {
   setupKeyOf,
   SETUP_TTL_SECONDS,
   sha256,
+  historyKeyOf,
   simulatorKeyOf,
   tableHashes,
   type QueueJobData,
@@ -75,21 +76,21 @@ export async function queueJobRunner(options: QueueRunnerOptions): Promise<Queue
   /** Stores the setup and the simulator's bytes for the workers; returns the setup's hash. */
   async function shipSetup(context: JobRunContext): Promise<string> {
     const simulatorBytes = readFileSync(context.shipped.simulatorPath);
+    const historyBytes = context.shipped.historyPath === undefined ? undefined : readFileSync(context.shipped.historyPath);
     const shipped: ShippedSetup = {
       description: context.shipped.description,
       ...(context.shipped.logs ? { logs: context.shipped.logs } : {}),
       tables: tableHashes(context.shipped.description),
       simulatorSha256: sha256(simulatorBytes),
+      ...(historyBytes ? { historySha256: sha256(historyBytes) } : {}),
       environment: context.shipped.environment,
       train: context.shipped.train,
       worldRounds: context.shipped.worldRounds,
     };
     const hash = setupHash(shipped);
-    await redis
-      .multi()
-      .set(simulatorKeyOf(shipped.simulatorSha256), simulatorBytes, 'EX', SETUP_TTL_SECONDS)
-      .set(setupKeyOf(hash), JSON.stringify(shipped), 'EX', SETUP_TTL_SECONDS)
-      .exec();
+    const write = redis.multi().set(simulatorKeyOf(shipped.simulatorSha256), simulatorBytes, 'EX', SETUP_TTL_SECONDS);
+    if (historyBytes) write.set(historyKeyOf(shipped.historySha256!), historyBytes, 'EX', SETUP_TTL_SECONDS);
+    await write.set(setupKeyOf(hash), JSON.stringify(shipped), 'EX', SETUP_TTL_SECONDS).exec();
     return hash;
   }
 

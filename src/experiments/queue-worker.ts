@@ -35,6 +35,7 @@ import {
   setupHash,
   setupKeyOf,
   sha256,
+  historyKeyOf,
   simulatorKeyOf,
   type QueueJobData,
   type ResultRecord,
@@ -100,15 +101,22 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   let stopping = false;
   const active = new Map<string, { job: Job<QueueJobData>; token: string; entry?: PoolEntry }>();
 
-  /** Fetches a setup and its simulator bytes once, checks them against their hashes, writes the simulator file. */
+  /** The bytes stored under `key`, checked against their SHA-256, written to the cache directory; returns the file's path. */
+  async function fetchFile(key: string, sha: string, what: string, setup: string): Promise<string> {
+    const bytes = await redis.getBuffer(key);
+    if (bytes === null) throw new Error(`${what} ${sha} of setup ${setup} is not in Redis: run the coordinator again`);
+    if (sha256(bytes) !== sha) throw new Error(`${what} bytes in Redis do not match their SHA-256 ${sha}`);
+    const path = join(cacheDir, `${sha}.${what}.bin`);
+    writeFileSync(path, bytes);
+    return path;
+  }
+
+  /** Fetches a setup and its simulator (and history) bytes once, checks them against their hashes, writes their files. */
   async function fetchSetup(hash: string): Promise<WorkerData> {
     const text = await redis.get(setupKeyOf(hash));
     if (text === null) throw new Error(`setup ${hash} is not in Redis (expired after 7 days, or deleted): run the coordinator again`);
     const shipped = JSON.parse(text) as ShippedSetup;
     if (setupHash(shipped) !== hash) throw new Error(`setup ${hash} in Redis does not match its hash`);
-    const bytes = await redis.getBuffer(simulatorKeyOf(shipped.simulatorSha256));
-    if (bytes === null) throw new Error(`simulator ${shipped.simulatorSha256} of setup ${hash} is not in Redis: run the coordinator again`);
-    if (sha256(bytes) !== shipped.simulatorSha256) throw new Error(`simulator bytes in Redis do not match their SHA-256 ${shipped.simulatorSha256}`);
     const d = shipped.description;
     for (const [path, want] of [
       [d.usersPath, shipped.tables.usersSha256],
@@ -118,12 +126,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       if (!existsSync(path)) throw new Error(`the world is built on ${path}, which this machine does not have: put the same KuaiRand table at that path`);
       if (sha256(readFileSync(path)) !== want) throw new Error(`${path} on this machine differs from the coordinator's copy (SHA-256 ${want})`);
     }
-    const simulatorPath = join(cacheDir, `${shipped.simulatorSha256}.simulator.bin`);
-    writeFileSync(simulatorPath, bytes);
+    const simulatorPath = await fetchFile(simulatorKeyOf(shipped.simulatorSha256), shipped.simulatorSha256, 'simulator', hash);
+    const historySha = shipped.historySha256;
+    const historyPath = historySha === undefined ? undefined : await fetchFile(historyKeyOf(historySha), historySha, 'history', hash);
     return {
       description: shipped.description,
       ...(shipped.logs ? { logs: shipped.logs } : {}),
       simulatorPath,
+      ...(historyPath ? { historyPath } : {}),
       environment: shipped.environment,
       train: shipped.train,
       worldRounds: shipped.worldRounds,

@@ -62,7 +62,8 @@ export function resolvedAgentConfigs(configs: Record<string, Record<string, unkn
  * the run has one environment per job.
  */
 export function resolvedEnvironment(environment: Partial<EnvironmentOptions>, seed: number | string): Record<string, unknown> {
-  return { ...resolvedEnvironmentOptions(environment), seed };
+  const { history, historyUsers: _users, ...options } = resolvedEnvironmentOptions(environment);
+  return { ...options, seed, history: history ? { ...history.summary(), what: 'every environment starts after the logs (docs/design.md §10.6)' } : null };
 }
 
 /**

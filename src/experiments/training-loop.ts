@@ -274,7 +274,8 @@ export class TrainingRun {
    */
   probeEnvironment: (() => Pick<TrainingEnvironment, 'runSessions'>) | undefined = undefined;
   private readonly trainUsers: number[];
-  private readonly evalUsers: number[];
+  /** The users every evaluation epoch (and the probe) runs: held-out or validation users. */
+  readonly evalUsers: number[];
   private readonly root: Rng;
 
   /**

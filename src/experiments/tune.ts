@@ -35,6 +35,7 @@ import { resolveAgentConfig } from '../agents/registry.js';
 import { DEFAULT_CONVERGENCE, curveConvergence, meanCurve, type Convergence } from './convergence.js';
 import type { ExperimentPreset } from './experiment-presets.js';
 import type { ExperimentJob, JobParts, JobSetup, TuneJobResult } from './experiment-job.js';
+import { instrumentHistory } from './instrument.js';
 import { buildInstrument, checkInstrumentSource, type InstrumentSourceOptions } from './experiment.js';
 import { threadJobRunner, type JobRunner } from './job-runner.js';
 import { modelConfigs, modelExplorations, splitModelOverrides } from './model-configs.js';
@@ -105,7 +106,7 @@ export interface TuneResults {
 export interface TuneOutput {
   results: TuneResults;
   /** `world` is absent on real logs (there is no world). */
-  files: { agentConfig: string; results: string; report: string; world?: string; simulator: string };
+  files: { agentConfig: string; results: string; report: string; world?: string; simulator: string; history: string };
 }
 
 /**
@@ -181,15 +182,17 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
     report: join(outDir, 'tune-report.md'),
     ...(world.description ? { world: join(outDir, 'world.json') } : {}),
     simulator: join(outDir, 'simulator.bin'),
+    history: join(outDir, 'history.bin'),
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
+  const environment = instrumentHistory(world, files.history);
 
   const setup: JobSetup = {
     catalog: world.catalog,
     simulator: world.simulator,
     groundTruth: world.groundTruth,
-    environment: world.environment,
+    environment,
     loggingPolicy: world.loggingPolicy,
     train: t,
     worldRounds: t.lastEpochsForFigure,
@@ -213,7 +216,17 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
   progress.start('tune', jobs.length * t.epochs, 'epochs');
   const trainStart = performance.now();
   await runner.run(
-    { setup, shipped: { ...world.shipped, simulatorPath: files.simulator, environment: world.environment, train: t, worldRounds: t.lastEpochsForFigure } },
+    {
+      setup,
+      shipped: {
+        ...world.shipped,
+        simulatorPath: files.simulator,
+        historyPath: files.history,
+        environment: world.environment,
+        train: t,
+        worldRounds: t.lastEpochsForFigure,
+      },
+    },
     jobs,
     {
       onUnit: (note) => progress.update(++units, note),

@@ -126,7 +126,16 @@ test(
     assert.equal(s.fidelity.G2, 'not applicable');
     assert.equal(s.fidelity.G3, 'not applicable');
     assert.equal(s.files.world, undefined, 'no world.json: there is no world');
-    assert.deepEqual(readdirSync(out).sort(), ['config.json', 'curves.csv', 'metrics.csv', 'report.html', 'report.md', 'results.json', 'simulator.bin']);
+    assert.deepEqual(readdirSync(out).sort(), [
+      'config.json',
+      'curves.csv',
+      'history.bin',
+      'metrics.csv',
+      'report.html',
+      'report.md',
+      'results.json',
+      'simulator.bin',
+    ]);
 
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     mainRun = { out, results: res };
@@ -244,7 +253,7 @@ test(
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.summary!.files.world, undefined, 'no world.json: there is no world');
-    assert.deepEqual(readdirSync(out).sort(), ['agent-config.json', 'simulator.bin', 'tune-report.md', 'tune-results.json']);
+    assert.deepEqual(readdirSync(out).sort(), ['agent-config.json', 'history.bin', 'simulator.bin', 'tune-report.md', 'tune-results.json']);
     const tuned = JSON.parse(readFileSync(join(out, 'tune-results.json'), 'utf8'));
     assert.equal(tuned.settings.groundTruth, false);
     assert.equal(tuned.settings.users, USERS);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveAgentConfig } from '../../src/agents/registry.js';
 import { DEFAULT_QUIT_OPTIONS } from '../../src/environment/quit-model.js';
+import { readInteractionLogFile } from '../../src/environment/interaction-log-file.js';
 import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
@@ -130,6 +131,12 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.deepEqual(Object.keys(config.environment.quit).sort(), Object.keys(DEFAULT_QUIT_OPTIONS).sort());
   assert.deepEqual(config.world, JSON.parse(readFileSync(join(out, 'world.json'), 'utf8')));
   assert.equal(config.training.epochs, epochs);
+  // Every environment starts after the logs: history.bin holds them, config.json and the settings say so.
+  const history = readInteractionLogFile(join(out, 'history.bin'));
+  assert.equal(history.count, res.settings.logRows);
+  assert.equal(config.environment.history.rows, res.settings.logRows);
+  assert.equal(config.environment.history.days, 2, "the smoke preset's two days of logs");
+  assert.deepEqual(res.settings.history, { days: 2, rows: res.settings.logRows, pairs: config.environment.history.pairs });
 
   // curves.csv and metrics.csv: long format, the same numbers as results.json.
   const csv = (path: string) => {
