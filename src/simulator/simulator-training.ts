@@ -353,6 +353,7 @@ export function trainSimulatorOnRows(
   }
 
   applyFatiguePrior(sim, chanceRepeatRows(log, rep, train));
+  sim.invalidateCache();
   // Play-time spread per outcome class from training residuals (up to 100k rows).
   const resid = [
     [0, 0],
