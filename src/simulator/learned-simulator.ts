@@ -460,6 +460,13 @@ export class LearnedSimulator implements ResponseModel {
     return this.shape.fatigueFrom === 'unselected' && chosenRepeats !== undefined && chosenRepeats[e]! > 0 ? OFFSET_AFTER_CHOSEN : OFFSET_RANDOM;
   }
 
+  /** Index into {@link clickOffsets} of exposure `e`'s author (kind 0) or tag (kind 1) repeats: its set and bucket. */
+  private repeatOffset(batch: ClickOffsetInputs, standard: boolean, e: number, kind: 0 | 1): number {
+    const chosen = kind === 0 ? batch.chosenRepeatAuthor : batch.chosenRepeatTag;
+    const repeats = kind === 0 ? batch.repeatAuthor : batch.repeatTag;
+    return this.offsetIndex(this.offsetSet(standard, chosen, e), kind, repeats[e]!);
+  }
+
   /**
    * Adds the click-logit offsets to the click logits of outputs `y` (count x
    * OUTPUT_DIM, rows from `yFrom`) of exposures [from, from + count): the
@@ -475,11 +482,7 @@ export class LearnedSimulator implements ResponseModel {
       const e = from + c;
       const standard = standardLog !== undefined && standardLog[e] === 1;
       let add = 0;
-      if (off) {
-        add +=
-          off[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatAuthor, e), 0, batch.repeatAuthor[e]!)]! +
-          off[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatTag, e), 1, batch.repeatTag[e]!)]!;
-      }
+      if (off) add += off[this.repeatOffset(batch, standard, e, 0)]! + off[this.repeatOffset(batch, standard, e, 1)]!;
       if (w) add += w[standard ? 1 : 0]! * this.selectionLogit(batch.user[e]!, batch.item[e]!);
       y[(yFrom + c) * OUTPUT_DIM + HEAD_CLICK]! += add;
     }
@@ -497,8 +500,8 @@ export class LearnedSimulator implements ResponseModel {
       const standard = standardLog !== undefined && standardLog[e] === 1;
       const d = grad[e * OUTPUT_DIM + HEAD_CLICK]!;
       if (g) {
-        g[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatAuthor, e), 0, batch.repeatAuthor[e]!)]! += d;
-        g[this.offsetIndex(this.offsetSet(standard, batch.chosenRepeatTag, e), 1, batch.repeatTag[e]!)]! += d;
+        g[this.repeatOffset(batch, standard, e, 0)]! += d;
+        g[this.repeatOffset(batch, standard, e, 1)]! += d;
       }
       if (gw) gw[standard ? 1 : 0]! += d * this.selectionLogit(batch.user[e]!, batch.item[e]!);
     }
