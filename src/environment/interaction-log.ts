@@ -162,18 +162,10 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
     const time = log.timeMs[first]!;
     let j = i;
     while (j < n && log.user[sorted[j]!] === user && log.timeMs[sorted[j]!] === time) j++;
-    if (user !== prevUser) {
-      pairs = new Map();
-      authorSeen.clear();
-      tagSeen.clear();
-      authorChosen.clear();
-      tagChosen.clear();
-      startCounts.clear();
-    } else if (time - prevTime > gap) {
-      authorSeen.clear();
-      tagSeen.clear();
-      authorChosen.clear();
-      tagChosen.clear();
+    // A new user starts with no pairs; a new user or a gap starts a new session.
+    if (user !== prevUser) pairs = new Map();
+    if (user !== prevUser || time - prevTime > gap) {
+      for (const seen of [authorSeen, tagSeen, authorChosen, tagChosen]) seen.clear();
       startCounts.clear();
     }
     requestId++;
