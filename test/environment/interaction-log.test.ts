@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT, PC_WATCH_TIME } from '../../src/data/interaction-kinds.js';
 import { allocInteractionLog, replayExposures } from '../../src/environment/interaction-log.js';
 import { tinyCatalog } from './fixtures.js';
+import { sessionLog } from '../helpers/session-log.js';
 
 test('replay reconstructs f_ua before each request, session repetition and slate position', () => {
   const catalog = tinyCatalog(2, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
@@ -54,9 +55,8 @@ test('replay reconstructs f_ua before each request, session repetition and slate
 test('replay counts which of a row’s session repeats were chosen: earlier standard-log exposures of the author or tag', () => {
   const catalog = tinyCatalog(1, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
   catalog.itemTag.set([0, 1, 0, 1, 2, 2]);
-  const log = allocInteractionLog(8);
   // One session of user 0: a standard request (items 0, 2), a random one (items 1, 4), a random one (items 5, 3).
-  const rows: [number, number, number][] = [
+  const log = sessionLog([
     // item, time, fromRandomLog
     [0, 1000, 0],
     [2, 1000, 0],
@@ -64,14 +64,7 @@ test('replay counts which of a row’s session repeats were chosen: earlier stan
     [4, 2000, 1],
     [5, 3000, 1],
     [3, 3000, 1],
-  ];
-  rows.forEach(([i, t, random], e) => {
-    log.user[e] = 0;
-    log.item[e] = i;
-    log.timeMs[e] = t;
-    log.fromRandomLog[e] = random;
-  });
-  log.count = rows.length;
+  ]);
   const rep = replayExposures(log, catalog);
   // Item 1 (author 0, tag 1): author 0 was shown once, by the standard request; tag 1 never.
   assert.deepEqual([rep.repeatAuthor[2], rep.chosenRepeatAuthor[2], rep.repeatTag[2], rep.chosenRepeatTag[2]], [1, 1, 0, 0]);

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocInteractionLog, replayExposures } from '../../src/environment/interaction-log.js';
+import { replayExposures } from '../../src/environment/interaction-log.js';
 import { nonIncreasingFatigue } from '../../src/simulator/fatigue-prior.js';
 import { LearnedSimulator, OFFSET_BUCKETS, OFFSET_RANDOM } from '../../src/simulator/learned-simulator.js';
 import { applyFatiguePrior, chanceRepeatRows } from '../../src/simulator/simulator-training.js';
 import { tinyCatalog } from '../helpers/tiny-world.js';
+import { sessionLog } from '../helpers/session-log.js';
 
 const close = (a: ArrayLike<number>, b: number[]) => {
   assert.equal(a.length, b.length);
@@ -59,23 +60,15 @@ test('applyFatiguePrior projects the random log set of both kinds and nothing el
 
 test('chanceRepeatRows counts random-log rows whose earlier exposures of the author (tag) in the session were all random', () => {
   const catalog = tinyCatalog();
-  const log = allocInteractionLog(6);
   // Another item of item 0's author.
   const a = (i: number) => catalog.itemAuthor[i]!;
   const sameAuthor = [...Array(catalog.numItems).keys()].filter((i) => i !== 0 && a(i) === a(0))[0]!;
   // One session: standard (item 0), random (sameAuthor), random (item 0 again).
-  const rows: [number, number, number][] = [
+  const log = sessionLog([
     [0, 1000, 0],
     [sameAuthor, 2000, 1],
     [0, 3000, 1],
-  ];
-  rows.forEach(([i, t, random], e) => {
-    log.user[e] = 0;
-    log.item[e] = i;
-    log.timeMs[e] = t;
-    log.fromRandomLog[e] = random;
-  });
-  log.count = rows.length;
+  ]);
   const rep = replayExposures(log, catalog);
   const [author] = chanceRepeatRows(log, rep, Int32Array.of(0, 1, 2));
   // Rows 1 and 2 repeat author a(0), which the standard request chose: neither counts; the standard row never does.
