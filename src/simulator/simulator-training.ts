@@ -16,6 +16,7 @@ import { allocExposureBatch } from '../environment/environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
 import { fitSelectionModel, type SelectionFit, type SelectionModel } from './selection-model.js';
 import { nonIncreasingFatigue } from './fatigue-prior.js';
+import { interceptShift } from './head-recalibration.js';
 import type { PairCountView } from '../world/response.js';
 import {
   BINARY_HEADS,
@@ -31,7 +32,9 @@ import {
   DEFAULT_SIMULATOR_SHAPE,
   LearnedSimulator,
   OFFSET_BUCKETS,
+  OFFSET_AFTER_CHOSEN,
   OFFSET_RANDOM,
+  OFFSET_STANDARD,
   OUTPUT_DIM,
   log2Bucket,
   classInterval,
@@ -65,6 +68,13 @@ export interface SimulatorTrainingOptions {
   seed: number;
   /** Which f_ua the simulator is fitted on (and must be run with); see PairCountView in world/response.ts. Default `live`. */
   pairCountView: PairCountView;
+  /**
+   * After training, shift each binary head's logit so that its mean
+   * probability over its training rows equals their observed rate, the
+   * click head per log source (head-recalibration.ts, why there). Default
+   * true.
+   */
+  recalibrateHeads: boolean;
   /**
    * Called once before training with the number of epochs it will run: at
    * least `epochs`, more when a small log needs them to reach `minSteps`.
@@ -162,6 +172,101 @@ export function applyFatiguePrior(sim: LearnedSimulator, rows: [Float64Array, Fl
 }
 
 /**
+ * Calibration in the large (head-recalibration.ts): per binary head, the
+ * logit shift at which its mean probability over its rows among `rows`
+ * (those its loss reads, {@link forEachHeadLabel}) equals their rate. The
+ * click head is shifted per log source, on every bucket of that source's
+ * author-repeat offsets (the standard log's set; the random log's and the
+ * after-chosen set, both answering random-log rows), or on the trunk's
+ * click bias when the model has no offsets; every other head on its trunk
+ * bias. Returns the shifts per head name (`click` = the random log's,
+ * `clickStandard` the standard log's; NaN where a head has no rows, or only
+ * 0s or only 1s, and is left as it was).
+ */
+export function recalibrateHeads(
+  sim: LearnedSimulator,
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  rows: Int32Array,
+  batch: LoggedExposureBatch = allocLoggedBatch(512),
+): Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number> {
+  // Logit buffers: one per head, plus the standard log's click rows (slot H).
+  const H = BINARY_HEADS.length;
+  const logits = Array.from({ length: H + 1 }, () => new Float32Array(rows.length));
+  const n = new Array<number>(H + 1).fill(0),
+    pos = new Array<number>(H + 1).fill(0);
+  const c = sim.catalog,
+    maxRatio = sim.calibration.maxWatchRatio;
+  forEachForward(sim, log, rep, rows, batch, (r, y, b) => {
+    forEachHeadLabel(c, maxRatio, log, rep, r, (head, label) => {
+      const slot = head === HEAD_CLICK && log.fromRandomLog[r] !== 1 ? H : head;
+      logits[slot]![n[slot]!++] = y[b * OUTPUT_DIM + head]!;
+      pos[slot]! += label;
+    });
+  });
+  const shift = logits.map((z, k) => (n[k]! > 0 && pos[k]! > 0 && pos[k]! < n[k]! ? interceptShift(z, n[k]!, pos[k]!) : NaN));
+  const bias = sim.mlp.layers[sim.mlp.layers.length - 1]!.bias.value;
+  const off = sim.clickOffsets?.value;
+  const apply = (k: number, sets: number[]): void => {
+    const d = shift[k]!;
+    if (!Number.isFinite(d)) return;
+    if (k !== HEAD_CLICK && k !== H) bias[k]! += d;
+    else if (!off) bias[HEAD_CLICK]! += d;
+    else
+      for (const set of sets) {
+        const start = sim.offsetIndex(set, 0, 0);
+        for (let j = 0; j < OFFSET_BUCKETS; j++) off[start + j]! += d;
+      }
+  };
+  if (!off) {
+    // No per-source offsets: one click shift over both sources' rows.
+    const z = Float32Array.from([...logits[HEAD_CLICK]!.subarray(0, n[HEAD_CLICK]), ...logits[H]!.subarray(0, n[H])]);
+    const m = n[HEAD_CLICK]! + n[H]!,
+      p = pos[HEAD_CLICK]! + pos[H]!;
+    shift[HEAD_CLICK] = m > 0 && p > 0 && p < m ? interceptShift(z, m, p) : NaN;
+    shift[H] = NaN;
+  }
+  for (let k = 0; k < H; k++) apply(k, sim.shape.fatigueFrom === 'unselected' ? [OFFSET_RANDOM, OFFSET_AFTER_CHOSEN] : [OFFSET_RANDOM]);
+  apply(H, [OFFSET_STANDARD]);
+  sim.invalidateCache();
+  const out = {} as Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number>;
+  BINARY_HEADS.forEach((name, k) => (out[name] = shift[HEAD_INDEX[k]!]!));
+  out.clickStandard = shift[H]!;
+  return out;
+}
+
+/** The trunk output of each name of BINARY_HEADS. */
+const HEAD_INDEX = [HEAD_CLICK, HEAD_LONG_VIEW, HEAD_LIKE, HEAD_FOLLOW, HEAD_COMMENT, HEAD_FORWARD, HEAD_HATE, HEAD_GIFT];
+
+/**
+ * The binary heads' labels of log row `r`, in the order and under the
+ * conditions of the loss: click and hate on every exposure; on a click,
+ * long view (when the duration leaves both outcomes possible), like,
+ * comment, forward, follow (not yet following) and gift (live authors).
+ */
+function forEachHeadLabel(
+  c: Catalog,
+  maxRatio: number,
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  r: number,
+  visit: (head: number, label: number) => void,
+): void {
+  const item = log.item[r]!;
+  const click = log.click[r]!;
+  visit(HEAD_CLICK, click);
+  visit(HEAD_HATE, log.hate[r]!);
+  if (!click) return;
+  const [lo, hi] = classInterval(1, c.itemDurationMs[item]!, maxRatio);
+  if (lo <= hi) visit(HEAD_LONG_VIEW, log.longView[r]!);
+  visit(HEAD_LIKE, log.like[r]!);
+  visit(HEAD_COMMENT, log.comment[r]!);
+  visit(HEAD_FORWARD, log.forward[r]!);
+  if (rep.pairCounts[r * PAIR_COUNT_DIM + PC_FOLLOW] === 0) visit(HEAD_FOLLOW, log.follow[r]!);
+  if (c.authorIsLive[c.itemAuthor[item]!] === 1) visit(HEAD_GIFT, log.giftAmount[r]! > 0 ? 1 : 0);
+}
+
+/**
  * Writes d(loss)/d(output) for the batch into `grad` (n x OUTPUT_DIM) and
  * returns the batch's summed loss / n. Heads are conditioned as in
  * learned-simulator.ts; the loss of each row is divided by the batch size.
@@ -189,21 +294,8 @@ function lossAndGrad(
   };
   for (let b = 0; b < n; b++) {
     const r = idx[from + b]!;
-    const item = log.item[r]!;
-    const dur = c.itemDurationMs[item]!;
-    const click = log.click[r]!;
-    bce(b, HEAD_CLICK, click);
-    bce(b, HEAD_HATE, log.hate[r]!);
-    if (click) {
-      const [lo, hi] = classInterval(1, dur, maxRatio);
-      if (lo <= hi) bce(b, HEAD_LONG_VIEW, log.longView[r]!);
-      bce(b, HEAD_LIKE, log.like[r]!);
-      bce(b, HEAD_COMMENT, log.comment[r]!);
-      bce(b, HEAD_FORWARD, log.forward[r]!);
-      if (rep.pairCounts[r * PAIR_COUNT_DIM + PC_FOLLOW] === 0) bce(b, HEAD_FOLLOW, log.follow[r]!);
-      if (c.authorIsLive[c.itemAuthor[item]!] === 1) bce(b, HEAD_GIFT, log.giftAmount[r]! > 0 ? 1 : 0);
-    }
-    const cls = playClass(click, log.longView[r]!);
+    forEachHeadLabel(c, maxRatio, log, rep, r, (head, label) => bce(b, head, label));
+    const cls = playClass(log.click[r]!, log.longView[r]!);
     const head = HEAD_PLAY_SKIM + cls;
     const diff = y[b * OUTPUT_DIM + head]! - Math.log1p(log.playTimeMs[r]! / 1000);
     grad[b * OUTPUT_DIM + head] = diff * inv;
@@ -233,6 +325,7 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
     holdoutShare: options.holdoutShare ?? 0.1,
     seed: options.seed ?? 1,
     pairCountView: options.pairCountView ?? 'live',
+    recalibrateHeads: options.recalibrateHeads ?? true,
     onStart: options.onStart,
     onEpoch: options.onEpoch,
   };
@@ -353,6 +446,7 @@ export function trainSimulatorOnRows(
   }
 
   applyFatiguePrior(sim, chanceRepeatRows(log, rep, train));
+  if (o.recalibrateHeads) recalibrateHeads(sim, log, rep, train, batch);
   sim.invalidateCache();
   // Play-time spread per outcome class from training residuals (up to 100k rows).
   const resid = [
