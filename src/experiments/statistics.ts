@@ -394,6 +394,27 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
+/**
+ * Holm's step-down adjusted p-values (Holm 1979), in the input's order: with
+ * the m p-values sorted ascending, p_(i) becomes max over j <= i of
+ * min(1, (m - j + 1) p_(j)). Rejecting where the adjusted p < alpha keeps
+ * the family-wise error rate of the m tests at alpha. NaN p-values (tests
+ * that could not be computed) stay NaN and do not count in m.
+ */
+export function holmAdjusted(pValues: readonly number[]): number[] {
+  const idx = pValues.map((p, i) => [p, i] as const).filter(([p]) => !Number.isNaN(p));
+  for (const [p, i] of idx) if (!(p >= 0 && p <= 1)) throw new RangeError(`p-value ${i} must be in [0, 1], got ${p}`);
+  idx.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const m = idx.length;
+  const out = pValues.map(() => NaN);
+  let running = 0;
+  idx.forEach(([p, i], k) => {
+    running = Math.max(running, Math.min(1, (m - k) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
 /** Spearman rank correlation (average ranks for ties). */
 export function spearman(a: number[], b: number[]): number {
   const rank = (xs: number[]) => {

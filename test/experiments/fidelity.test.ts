@@ -93,8 +93,13 @@ test('G3: Spearman of the rankings, and a significant world difference the simul
     pairs.some((p) => p.a === 'A' && p.b === 'D'),
     JSON.stringify(pairs),
   );
+  // Six pairs were tested; the reversed pair's Holm-adjusted p is its p times (6 - its rank among the six p-values), at least.
+  const ad = pairs.find((p) => p.a === 'A' && p.b === 'D')!;
+  assert.equal(ad.family, 6);
+  assert.ok(ad.pHolm >= ad.p && ad.pHolm <= Math.min(1, 6 * ad.p) + 1e-12);
   const bad = gateAgreement(models, reversed);
   assert.equal(bad.pass, false);
+  assert.match(bad.checks[1]!.detail!, /Corrected for the 6 pairs tested \(Holm/);
   assert.ok(bad.checks[0]!.value < 0.8);
   // Seed-to-seed reliability: identical rankings on every seed = 1.
   assert.equal(worldRankReliability(models, same, 'sessionLength'), 1);

@@ -4,6 +4,7 @@ import { Rng } from '../../src/numeric/rng.js';
 import {
   bootstrapInterval,
   differenceTest,
+  holmAdjusted,
   mean,
   normalCdf,
   normalQuantile,
@@ -160,4 +161,20 @@ test('bootstrap is seeded and brackets the mean; quantiles interpolate like nump
   assert.ok(a[0] >= 1 && a[1] <= 6);
   close(quantileSorted([1, 2, 3, 4], 0.5), 2.5, 0, 'median');
   close(quantileSorted([1, 2, 3, 4], 0.25), 1.75, 1e-15, 'q25');
+});
+
+test('holmAdjusted: step-down adjusted p-values by hand, in the input order', () => {
+  // Sorted 0.01, 0.02, 0.03, 0.04 of m = 4: 4*0.01 = 0.04, 3*0.02 = 0.06, 2*0.03 = 0.06, 1*0.04 = 0.04 -> running max 0.04, 0.06, 0.06, 0.06.
+  const adj = holmAdjusted([0.03, 0.01, 0.04, 0.02]);
+  const expected = [0.06, 0.04, 0.06, 0.06];
+  adj.forEach((p, i) => assert.ok(Math.abs(p - expected[i]!) < 1e-12, `${i}: ${p} != ${expected[i]}`));
+  // Capped at 1; a single test is unchanged; NaN stays NaN and is not counted in m.
+  assert.deepEqual(holmAdjusted([0.5, 0.9]), [1, 1]);
+  assert.deepEqual(holmAdjusted([0.03]), [0.03]);
+  const withNaN = holmAdjusted([0.01, NaN, 0.02]);
+  assert.ok(Math.abs(withNaN[0]! - 0.02) < 1e-12 && Number.isNaN(withNaN[1]!) && Math.abs(withNaN[2]! - 0.02) < 1e-12);
+  // 45 pairs: the smallest p needs p < 0.05 / 45 to stay significant.
+  const many = Array.from({ length: 45 }, (_, i) => (i === 0 ? 0.035 : 0.5));
+  assert.ok(holmAdjusted(many)[0]! > 0.05);
+  assert.throws(() => holmAdjusted([1.5]), /p-value 0 must be in \[0, 1\]/);
 });
