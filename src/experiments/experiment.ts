@@ -47,6 +47,7 @@ import { buildLogsInstrument, NO_GROUND_TRUTH_GATE } from './experiment-logs.js'
 import { instrumentHistory, worldInstrument, type FittedInstrument } from './instrument.js';
 import { findKuaiRandDirectory } from '../data/kuairand-directory.js';
 import { clickLogitByPairCount, clickLogitByRepeat } from '../simulator/simulator-ensemble.js';
+import type { HeadShifts } from '../simulator/simulator-training.js';
 import { modelConfigs, modelExplorations } from './model-configs.js';
 import type { TrainPreset } from './train-presets.js';
 import { tuningRecord } from './tuning-record.js';
@@ -375,7 +376,8 @@ async function runOnInstrument(
   const bn = groundTruth?.config.familiarity.clicks;
   const rep = world.simulatorReport;
   fidelity.instrument = {
-    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
+    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users; each answers the users it was fitted on${rep.headShifts ? '; every binary head recalibrated in the large on its training rows' : ''}), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
+    ...(rep.headShifts ? { headShifts: meanHeadShifts(rep.headShifts) } : {}),
     lambda: rep.lambda,
     lambdaRule: rep.lambdaRule,
     disagreementThreshold: rep.disagreementThreshold,
@@ -444,3 +446,13 @@ async function runOnInstrument(
 }
 
 export { experimentPreset };
+
+/** The members' mean logit shift per head (their calibration in the large; NaN members, whose head was left alone, are skipped). */
+function meanHeadShifts(shifts: readonly HeadShifts[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(shifts[0] ?? {}) as Array<keyof HeadShifts>) {
+    const v = shifts.map((s) => s[k]).filter((x) => Number.isFinite(x));
+    out[k] = v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+  }
+  return out;
+}

@@ -102,6 +102,18 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
           },
         ];
       }),
+    ...(ins.headShifts
+      ? [
+          [
+            { text: "calibration in the large: each head's logit shift on its training rows (mean of the members)" },
+            {
+              text: Object.entries(ins.headShifts as Record<string, number>)
+                .map(([k, v]) => `${k === 'click' ? 'click (random log)' : k === 'clickStandard' ? 'click (standard log)' : k} ${num(v)}`)
+                .join(', '),
+            },
+          ],
+        ]
+      : []),
     ...((ins.pairCountResponse as Array<{ clicks: number; world: number | null; simulator: number }> | undefined) ?? []).map((p) => [
       { text: `click logit change at n_ua = ${p.clicks} clicks` },
       { text: p.world === null ? `simulator ${num(p.simulator)} (no world)` : `world ${num(p.world)}, simulator ${num(p.simulator)}` },

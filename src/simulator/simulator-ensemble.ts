@@ -65,6 +65,7 @@ import {
   type SimulatorReport,
   type SimulatorScorer,
   type SimulatorTrainingOptions,
+  type HeadShifts,
 } from './simulator-training.js';
 
 /** Smallest / largest click probability the pessimistic rule returns (keeps the logit finite). */
@@ -416,6 +417,8 @@ export interface EnsembleReport {
   clickRandom?: ClickCheck;
   /** Per member: held-out standard-log click AUC (each member alone). */
   memberClickAuc: number[];
+  /** Per member: the logit shifts of its calibration in the large (head-recalibration.ts); absent when not recalibrated. */
+  headShifts?: HeadShifts[];
   /**
    * The selection model shared by the members (absent when `selectionDim`
    * is 0): passes run and kept, its AUC on the held-out rows (standard-log
@@ -487,6 +490,7 @@ export function fitSimulatorEnsemble(
   const selection = fitSelectionFor(log, catalog, Int32Array.from(trainRowsAll), Int32Array.from([...held, ...random]), base);
   const members: LearnedSimulator[] = [];
   const trainRows: number[] = [];
+  const headShifts: HeadShifts[] = [];
   // Each member's bag of users (a bootstrap over users with K > 1): it answers only them (SimulatorEnsembleOptions.memberUsers).
   const memberUsers: Uint8Array[] | null = K > 1 && bootstrap === 'users' ? [] : null;
   for (let k = 0; k < K; k++) {
@@ -504,6 +508,7 @@ export function fitSimulatorEnsemble(
     if (bag) memberUsers!.push(bag);
     const fit = trainSimulatorOnRows(log, rep, catalog, Int32Array.from(rows), { ...base, seed: rng.fork(`member-${k}`).seed }, selection?.model ?? null);
     members.push(fit.simulator);
+    if (fit.headShifts) headShifts.push(fit.headShifts);
     trainRows.push(rows.length);
     options.onMember?.(k + 1);
   }
@@ -535,6 +540,7 @@ export function fitSimulatorEnsemble(
     clickStandard: clickCheck(standardClicks, ensemble.lambda),
     ...(randomClicks ? { clickRandom: clickCheck(randomClicks, ensemble.lambda) } : {}),
     memberClickAuc,
+    ...(headShifts.length === K ? { headShifts } : {}),
     ...(selection
       ? {
           selection: {

@@ -189,7 +189,7 @@ export function recalibrateHeads(
   rep: ReplayedExposures,
   rows: Int32Array,
   batch: LoggedExposureBatch = allocLoggedBatch(512),
-): Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number> {
+): HeadShifts {
   // Logit buffers: one per head, plus the standard log's click rows (slot H).
   const H = BINARY_HEADS.length;
   const logits = Array.from({ length: H + 1 }, () => new Float32Array(rows.length));
@@ -229,11 +229,14 @@ export function recalibrateHeads(
   for (let k = 0; k < H; k++) apply(k, sim.shape.fatigueFrom === 'unselected' ? [OFFSET_RANDOM, OFFSET_AFTER_CHOSEN] : [OFFSET_RANDOM]);
   apply(H, [OFFSET_STANDARD]);
   sim.invalidateCache();
-  const out = {} as Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number>;
+  const out = {} as HeadShifts;
   BINARY_HEADS.forEach((name, k) => (out[name] = shift[HEAD_INDEX[k]!]!));
   out.clickStandard = shift[H]!;
   return out;
 }
+
+/** Logit shifts of {@link recalibrateHeads} per binary head (`click`: the random log's rows, `clickStandard`: the standard log's). */
+export type HeadShifts = Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number>;
 
 /** The trunk output of each name of BINARY_HEADS. */
 const HEAD_INDEX = [HEAD_CLICK, HEAD_LONG_VIEW, HEAD_LIKE, HEAD_FOLLOW, HEAD_COMMENT, HEAD_FORWARD, HEAD_HATE, HEAD_GIFT];
@@ -376,7 +379,7 @@ export function trainSimulatorOnRows(
   train: Int32Array,
   o: SimulatorTrainingOptions,
   selection: SelectionModel | null = null,
-): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number } {
+): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number; headShifts: HeadShifts | null } {
   const rng = new Rng(o.seed);
   // Gift amount moments from the training rows.
   let gN = 0,
@@ -446,7 +449,7 @@ export function trainSimulatorOnRows(
   }
 
   applyFatiguePrior(sim, chanceRepeatRows(log, rep, train));
-  if (o.recalibrateHeads) recalibrateHeads(sim, log, rep, train, batch);
+  const headShifts = o.recalibrateHeads ? recalibrateHeads(sim, log, rep, train, batch) : null;
   sim.invalidateCache();
   // Play-time spread per outcome class from training residuals (up to 100k rows).
   const resid = [
@@ -463,7 +466,7 @@ export function trainSimulatorOnRows(
   });
   for (let c = 0; c < 3; c++) if (resid[c]![0] > 1) calibration.playStd[c] = Math.max(0.05, Math.sqrt(resid[c]![1] / resid[c]![0]));
   sim.calibration = calibration;
-  return { simulator: sim, epochs, finalTrainLoss: lastLoss };
+  return { simulator: sim, epochs, finalTrainLoss: lastLoss, headShifts };
 }
 
 /** Held-out quality of a fitted model on rows `held`: AUC, log-loss and rates per binary head, watch-time error. */
