@@ -3,16 +3,14 @@
  * trained and evaluated in (docs/design.md, the offline instrument).
  *
  * K learned simulators (learned-simulator.ts), each fitted on a bootstrap
- * over USERS of the standard log with its own seed, answer every exposure
- * of the users in their bag ({@link SimulatorEnsembleOptions.memberUsers};
- * a user in no bag is answered by all K). Their trunk outputs are averaged
- * head by head (logits of the binary heads, log1p play seconds of the play
- * heads), except the click head, which is made pessimistic where the
- * members disagree (MOPO, Yu et al. 2020; DORL on KuaiRand):
+ * over USERS of the standard log with its own seed, answer every exposure.
+ * Their trunk outputs are averaged head by head (logits of the binary
+ * heads, log1p play seconds of the play heads), except the click head,
+ * which is made pessimistic where the members disagree (MOPO, Yu et al.
+ * 2020; DORL on KuaiRand):
  *
- *   B(u) = the members whose bag holds user u (all K when none does)
  *   p_k  = sigmoid(click logit of member k)
- *   p*   = clamp(mean_{k in B(u)} p_k - lambda * std_{k in B(u)} p_k, P_FLOOR, 1 - P_FLOOR)
+ *   p*   = clamp(mean_k p_k - lambda * std_k p_k, P_FLOOR, 1 - P_FLOOR)
  *
  * Every other behaviour (long view, like, follow, gift, play time) is
  * conditioned on the click, so the penalty reaches the session's refunds
@@ -111,23 +109,6 @@ export interface SimulatorEnsembleOptions {
   lambda: number;
   /** Which f_ua the members were fitted on. Default `session-start`. */
   pairCountView: PairCountView;
-  /**
-   * Per member, 1 at each user it was fitted on (its bootstrap over users),
-   * 0 elsewhere; an exposure is answered by the members whose bag holds its
-   * user, and by all of them when none does. null (default: one member, a
-   * bootstrap over rows, files fitted before this option) = every member
-   * answers every user.
-   *
-   * Why: a member that never saw a user answers it as an unknown user, its
-   * user rows untrained, and under-predicts that user's clicks: 0.410
-   * against 0.461 on held-out standard-log requests of out-of-bag users,
-   * 0.154 against 0.175 on their random log, where in-bag users of the
-   * same member got 0.437 / 0.465 and 0.168 / 0.176 (quick preset, default
-   * world; docs/design.md §10.2). With five members every user is out of
-   * about two bags, and the mean carried that bias into every user the
-   * simulator runs, which are the logs' own users.
-   */
-  memberUsers: Uint8Array[] | null;
 }
 
 export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
@@ -140,10 +121,6 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
   /** Per exposure of the last {@link forward}: members' mean and std of the click probability. */
   private clickMean = new Float32Array(0);
   private clickStd = new Float32Array(0);
-  /** See {@link SimulatorEnsembleOptions.memberUsers}. */
-  readonly memberUsers: Uint8Array[] | null;
-  /** Per user: 1 / |B(u)|, the weight of each member of B(u); 0 marks a user in no bag (every member, weight 1/K). */
-  private readonly userWeight: Float64Array | null;
 
   constructor(
     readonly catalog: Catalog,
@@ -155,24 +132,6 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
     if (!(Number.isFinite(this.lambda) && this.lambda >= 0)) throw new RangeError(`the pessimism lambda must be finite and >= 0, got ${this.lambda}`);
     this.pairCountView = options.pairCountView ?? 'session-start';
     const k = members.length;
-    this.memberUsers = options.memberUsers ?? null;
-    this.userWeight = null;
-    if (this.memberUsers) {
-      const bags = this.memberUsers;
-      const U = catalog.numUsers;
-      if (bags.length !== k) throw new RangeError(`memberUsers has ${bags.length} bags for ${k} members`);
-      bags.forEach((b, j) => {
-        if (b.length !== U) throw new RangeError(`memberUsers[${j}] has ${b.length} entries, the catalog ${U} users`);
-        for (let u = 0; u < U; u++) if (b[u] !== 0 && b[u] !== 1) throw new RangeError(`memberUsers[${j}][${u}] must be 0 or 1, got ${b[u]}`);
-      });
-      const w = new Float64Array(U);
-      for (let u = 0; u < U; u++) {
-        let c = 0;
-        for (const b of bags) c += b[u]!;
-        w[u] = c === 0 ? 0 : 1 / c;
-      }
-      this.userWeight = w;
-    }
     const mean = (f: (c: SimulatorCalibration) => number) => members.reduce((a, m) => a + f(m.calibration), 0) / k;
     this.calibration = {
       playStd: [mean((c) => c.playStd[0]), mean((c) => c.playStd[1]), mean((c) => c.playStd[2])],
@@ -202,34 +161,20 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
     cm.fill(0, 0, n);
     cs.fill(0, 0, n);
     const inv = 1 / K;
-    const bags = this.memberUsers,
-      uw = this.userWeight,
-      users = batch.user;
-    for (let k = 0; k < K; k++) {
-      const ym = this.members[k]!.forward(batch); // the member's own buffer: consumed before the next member runs
-      const bag = bags ? bags[k]! : null;
+    for (const member of this.members) {
+      const ym = member.forward(batch); // the member's own buffer: consumed before the next member runs
+      for (let i = 0; i < n * OUTPUT_DIM; i++) y[i]! += ym[i]! * inv;
       for (let e = 0; e < n; e++) {
-        let w = inv;
-        if (bag) {
-          const u = users[e]!;
-          const wu = uw![u]!;
-          if (wu === 0)
-            w = inv; // a user in no bag: every member
-          else if (bag[u] === 1) w = wu;
-          else continue;
-        }
-        const o = e * OUTPUT_DIM;
-        for (let j = 0; j < OUTPUT_DIM; j++) y[o + j]! += ym[o + j]! * w;
-        const p = 1 / (1 + Math.exp(-ym[o + HEAD_CLICK]!));
-        cm[e]! += p * w;
-        cs[e]! += p * p * w; // weighted sum of squares for now
+        const p = 1 / (1 + Math.exp(-ym[e * OUTPUT_DIM + HEAD_CLICK]!));
+        cm[e]! += p;
+        cs[e]! += p * p; // sum of squares for now
       }
     }
     // A single member without pessimism keeps its own click logit bit for bit (logit(sigmoid(z)) is not z in float).
     const replaceClick = K > 1 || this.lambda > 0;
     for (let e = 0; e < n; e++) {
-      const m = cm[e]!;
-      const v = cs[e]! - m * m;
+      const m = cm[e]! * inv;
+      const v = cs[e]! * inv - m * m;
       cm[e] = m;
       cs[e] = v > 0 ? Math.sqrt(v) : 0;
       if (!replaceClick) continue;
@@ -263,12 +208,6 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
   /** Saves every member, the pessimism and the f_ua view in one params-io file (atomic). */
   save(path: string, extraMeta: Record<string, unknown> = {}): void {
     const params = this.members.flatMap((m, k) => m.params().map((p) => new Param({ name: `member${k}.${p.name}`, shape: p.shape, value: p.value })));
-    if (this.memberUsers) {
-      const U = this.catalog.numUsers;
-      const bags = new Param({ name: MEMBER_USERS_PARAM, shape: [this.members.length, U] });
-      this.memberUsers.forEach((b, k) => bags.value.set(b, k * U));
-      params.push(bags);
-    }
     saveParams(path, params, {
       kind: ENSEMBLE_KIND,
       version: 1,
@@ -277,7 +216,6 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
       calibrations: this.members.map((m) => m.calibration),
       lambda: this.lambda,
       pairCountView: this.pairCountView,
-      memberUsers: this.memberUsers !== null,
       catalog: catalogFingerprint(this.catalog),
       ...extraMeta,
     });
@@ -285,8 +223,6 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
 }
 
 const ENSEMBLE_KIND = 'rliv-simulator-ensemble';
-/** The param holding {@link SimulatorEnsembleOptions.memberUsers} (members x users, 0 or 1). */
-const MEMBER_USERS_PARAM = 'ensemble.memberUsers';
 
 /**
  * Loads an ensemble saved by {@link SimulatorEnsemble.save} (or `rliv
@@ -310,7 +246,6 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     calibration?: SimulatorCalibration;
     lambda?: number;
     pairCountView?: PairCountView;
-    memberUsers?: boolean;
     catalog?: Record<string, number>;
   } | null;
   if (meta?.kind === 'rliv-learned-simulator') {
@@ -326,18 +261,9 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
   checkFingerprint(path, meta.catalog, catalog);
   const members = meta.calibrations.map((c) => new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, c));
   const aliases = members.flatMap((m, k) => m.params().map((p) => new Param({ name: `member${k}.${p.name}`, shape: p.shape, value: p.value })));
-  const U = catalog.numUsers;
-  const bags = meta.memberUsers === true ? new Param({ name: MEMBER_USERS_PARAM, shape: [members.length, U] }) : null;
-  deserializeParams(bytes, bags ? [...aliases, bags] : aliases, path);
+  deserializeParams(bytes, aliases, path);
   for (const m of members) m.invalidateCache();
-  let memberUsers: Uint8Array[] | null = null;
-  if (bags) {
-    memberUsers = members.map((_, k) => Uint8Array.from(bags.value.subarray(k * U, (k + 1) * U)));
-    for (const [k, b] of memberUsers.entries())
-      if (b.some((v, u) => v !== bags.value[k * U + u]))
-        throw new ParamsFormatError(`${path}: ${MEMBER_USERS_PARAM} of member ${k} holds values other than 0 and 1`);
-  }
-  return new SimulatorEnsemble(catalog, members, { lambda: meta.lambda ?? 0, pairCountView: meta.pairCountView ?? 'session-start', memberUsers });
+  return new SimulatorEnsemble(catalog, members, { lambda: meta.lambda ?? 0, pairCountView: meta.pairCountView ?? 'session-start' });
 }
 
 function checkFingerprint(path: string, saved: Record<string, number> | undefined, catalog: Catalog): void {
@@ -491,28 +417,19 @@ export function fitSimulatorEnsemble(
   const members: LearnedSimulator[] = [];
   const trainRows: number[] = [];
   const headShifts: HeadShifts[] = [];
-  // Each member's bag of users (a bootstrap over users with K > 1): it answers only them (SimulatorEnsembleOptions.memberUsers).
-  const memberUsers: Uint8Array[] | null = K > 1 && bootstrap === 'users' ? [] : null;
   for (let k = 0; k < K; k++) {
     const boot = rng.fork(`bootstrap-${k}`);
     const rows: number[] = [];
-    const bag = memberUsers ? new Uint8Array(catalog.numUsers) : null;
     // K = 1 is the plain fit (no resampling); otherwise users (or rows) are drawn with replacement.
     if (K > 1 && bootstrap === 'rows') for (let j = 0; j < trainRowsAll.length; j++) rows.push(trainRowsAll[boot.int(trainRowsAll.length)]!);
-    else
-      for (let j = 0; j < users.length; j++) {
-        const u = K === 1 ? users[j]! : users[boot.int(users.length)]!;
-        if (bag) bag[u] = 1;
-        for (const r of byUser.get(u)!) rows.push(r);
-      }
-    if (bag) memberUsers!.push(bag);
+    else for (let j = 0; j < users.length; j++) for (const r of byUser.get(K === 1 ? users[j]! : users[boot.int(users.length)]!)!) rows.push(r);
     const fit = trainSimulatorOnRows(log, rep, catalog, Int32Array.from(rows), { ...base, seed: rng.fork(`member-${k}`).seed }, selection?.model ?? null);
     members.push(fit.simulator);
     if (fit.headShifts) headShifts.push(fit.headShifts);
     trainRows.push(rows.length);
     options.onMember?.(k + 1);
   }
-  const ensemble = new SimulatorEnsemble(catalog, members, { lambda: 0, pairCountView: base.pairCountView, memberUsers });
+  const ensemble = new SimulatorEnsemble(catalog, members, { lambda: 0, pairCountView: base.pairCountView });
 
   const randomClicks = random.length > 0 ? clickStats(ensemble, log, rep, random) : undefined;
   let lambdaRule = 'no random log: lambda = 0 (no pessimism)';

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { PAIR_COUNT_DIM, PC_CLICK } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { Environment, allocExposureBatch } from '../../src/environment/environment.js';
-import { replayExposures, allocInteractionLog, interactionLogFromTraces } from '../../src/environment/interaction-log.js';
+import { replayExposures, allocInteractionLog } from '../../src/environment/interaction-log.js';
 import { HEAD_CLICK, LearnedSimulator, OUTPUT_DIM } from '../../src/simulator/learned-simulator.js';
 import {
   P_FLOOR,
   SimulatorEnsemble,
   clickLogitByPairCount,
   clickLogitByRepeat,
-  fitSimulatorEnsemble,
   loadSimulatorEnsemble,
   pessimismLambda,
   pessimisticProbability,
@@ -19,7 +18,7 @@ import {
 import { RandomPolicy, type PendingRequest, type SlatePolicy } from '../../src/environment/slate-policy.js';
 import { allocResponseBatch, type ExposureBatch, type ResponseBatch, type ResponseModel } from '../../src/world/response.js';
 import { tempDir } from '../helpers/paths.js';
-import { tinyCatalog, tinySessions, tinyWorld } from '../helpers/tiny-world.js';
+import { tinyCatalog } from '../helpers/tiny-world.js';
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
@@ -71,101 +70,6 @@ test('pessimism: two members at p = 0.6 and 0.2 give mean 0.4, std 0.2, so p* = 
   assert.ok(Math.abs(out[0]! - 0.3) < 1e-6);
   assert.throws(() => new SimulatorEnsemble(catalog, members, { lambda: -1 }), /lambda must be finite and >= 0/);
   assert.throws(() => new SimulatorEnsemble(catalog, []), /at least one member/);
-});
-
-test('in-bag members: each user is answered by the members whose bootstrap drew it, and by all when none did', () => {
-  const catalog = tinyCatalog();
-  const U = catalog.numUsers;
-  assert.ok(U >= 4);
-  const members = [constantMember(catalog, 0.6, 1), constantMember(catalog, 0.2, 2), constantMember(catalog, 0.4, 3)];
-  // Bags: user 0 in member 0's only; user 1 in members 0 and 1; user 2 in no bag; every other user in all three.
-  const bag = (inBag: (u: number) => boolean) => Uint8Array.from({ length: U }, (_, u) => (inBag(u) ? 1 : 0));
-  const memberUsers = [bag((u) => u !== 2), bag((u) => u !== 0 && u !== 2), bag((u) => u > 2)];
-  const ens = new SimulatorEnsemble(catalog, members, { lambda: 1, memberUsers });
-  const batch = allocExposureBatch(4);
-  batch.count = 4;
-  [0, 1, 2, 3].forEach((u, e) => {
-    batch.user[e] = u;
-    batch.item[e] = e;
-  });
-  const out = new Float32Array(4);
-  ens.expectedClickProbabilities(batch, out);
-  const d = ens.disagreement(4);
-  const sd3 = Math.sqrt((0.6 ** 2 + 0.2 ** 2 + 0.4 ** 2) / 3 - 0.4 ** 2); // 0.163299
-  // [mean, std] over B(u), by hand: {0.6}; {0.6, 0.2}; all three (no bag); all three.
-  const expected = [
-    [0.6, 0],
-    [0.4, 0.2],
-    [0.4, sd3],
-    [0.4, sd3],
-  ];
-  expected.forEach(([m, sd], e) => {
-    assert.ok(Math.abs(d.mean[e]! - m!) < 1e-6, `user ${e}: mean ${d.mean[e]} != ${m}`);
-    assert.ok(Math.abs(d.std[e]! - sd!) < 1e-6, `user ${e}: std ${d.std[e]} != ${sd}`);
-    assert.ok(Math.abs(out[e]! - (m! - sd!)) < 1e-5, `user ${e}: p* ${out[e]} != ${m! - sd!} (lambda 1)`);
-  });
-  // Without bags every member answers every user.
-  const all = new SimulatorEnsemble(catalog, members, { lambda: 1 });
-  all.expectedClickProbabilities(batch, out);
-  for (let e = 0; e < 4; e++) assert.ok(Math.abs(out[e]! - (0.4 - sd3)) < 1e-5);
-  // The bags survive a save and load.
-  const path = join(tempDir('rliv-ens-bags-'), 'sim.params');
-  ens.save(path);
-  const back = loadSimulatorEnsemble(path, catalog);
-  assert.deepEqual(
-    back.memberUsers!.map((b) => Array.from(b)),
-    memberUsers.map((b) => Array.from(b)),
-  );
-  const again = new Float32Array(4);
-  back.expectedClickProbabilities(batch, again);
-  assert.deepEqual(Array.from(again), Array.from(ens.expectedClickProbabilities(batch, out)));
-  // Bad bags are refused, naming what is wrong.
-  assert.throws(() => new SimulatorEnsemble(catalog, members, { memberUsers: memberUsers.slice(0, 2) }), /memberUsers has 2 bags for 3 members/);
-  assert.throws(
-    () => new SimulatorEnsemble(catalog, members, { memberUsers: [memberUsers[0]!, memberUsers[1]!, new Uint8Array(U - 1)] }),
-    /memberUsers\[2\] has/,
-  );
-  assert.throws(
-    () => new SimulatorEnsemble(catalog, members, { memberUsers: [memberUsers[0]!, memberUsers[1]!, new Uint8Array(U).fill(2)] }),
-    /must be 0 or 1/,
-  );
-});
-
-test('fitSimulatorEnsemble: a member answers exactly the users its bootstrap drew; a bootstrap over rows or one member answers every user', () => {
-  const world = tinyWorld();
-  const { catalog } = world;
-  const log = interactionLogFromTraces(tinySessions(world, 3, 4));
-  const fit = (o: Record<string, unknown>) => fitSimulatorEnsemble(log, catalog, { epochs: 1, minSteps: 1, seed: 2, ...o }).ensemble;
-  const ens = fit({ members: 3 });
-  const bags = ens.memberUsers!;
-  assert.equal(bags.length, 3);
-  for (const b of bags) {
-    const n = b.reduce((a, v) => a + v, 0);
-    assert.ok(n > 0 && n < catalog.numUsers, `a bootstrap of ${catalog.numUsers} users drew ${n} distinct ones`);
-  }
-  assert.notDeepEqual(Array.from(bags[0]!), Array.from(bags[1]!));
-  // The ensemble's click mean for each user is the mean of its in-bag members' own probabilities.
-  const U = catalog.numUsers;
-  const batch = allocExposureBatch(U);
-  batch.count = U;
-  for (let u = 0; u < U; u++) {
-    batch.user[u] = u;
-    batch.item[u] = (7 * u) % catalog.numItems;
-  }
-  const own = ens.members.map((m) => {
-    const y = m.forward(batch);
-    return Array.from({ length: U }, (_, e) => 1 / (1 + Math.exp(-y[e * OUTPUT_DIM + HEAD_CLICK]!)));
-  });
-  ens.forward(batch);
-  const { mean } = ens.disagreement(U);
-  for (let u = 0; u < U; u++) {
-    const ks = [0, 1, 2].filter((k) => bags[k]![u] === 1);
-    const from = ks.length > 0 ? ks : [0, 1, 2];
-    const expected = from.reduce((a, k) => a + own[k]![u]!, 0) / from.length;
-    assert.ok(Math.abs(mean[u]! - expected) < 1e-6, `user ${u}: ensemble mean ${mean[u]} != in-bag mean ${expected} over members ${from}`);
-  }
-  assert.equal(fit({ members: 3, bootstrap: 'rows' }).memberUsers, null);
-  assert.equal(fit({ members: 1 }).memberUsers, null);
 });
 
 test('pessimism: the sampled click rate follows p*', () => {
