@@ -27,14 +27,15 @@
  */
 
 /**
- * delta with sum_r sigmoid(logits[r] + delta) = clicks (Newton's method from
+ * delta with sum_r sigmoid(logits[r] + delta) = positives (Newton's method from
  * 0, safeguarded by bisection; the left side rises monotonically in delta).
- * Throws unless 0 < clicks < n: an all-click or no-click source has no
- * finite shift.
+ * Throws unless 0 < positives < n: rows all 1 or all 0 have no finite
+ * shift.
  */
-export function interceptShift(logits: ArrayLike<number>, n: number, clicks: number): number {
+export function interceptShift(logits: ArrayLike<number>, n: number, positives: number): number {
   if (!(Number.isInteger(n) && n > 0 && n <= logits.length)) throw new RangeError(`interceptShift needs 1..${logits.length} rows, got ${n}`);
-  if (!(clicks > 0 && clicks < n)) throw new RangeError(`interceptShift needs a click count strictly between 0 and the ${n} rows, got ${clicks}`);
+  if (!(positives > 0 && positives < n))
+    throw new RangeError(`interceptShift needs a count of 1-labels strictly between 0 and the ${n} rows, got ${positives}`);
   for (let r = 0; r < n; r++) if (!Number.isFinite(logits[r]!)) throw new RangeError(`logit of row ${r} must be finite, got ${logits[r]}`);
   let lo = -30,
     hi = 30,
@@ -47,7 +48,7 @@ export function interceptShift(logits: ArrayLike<number>, n: number, clicks: num
       s += p;
       ds += p * (1 - p);
     }
-    const f = s - clicks;
+    const f = s - positives;
     if (Math.abs(f) < 1e-9 * n) break;
     if (f > 0) hi = d;
     else lo = d;
