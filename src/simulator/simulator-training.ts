@@ -190,8 +190,10 @@ export function recalibrateHeads(
   rows: Int32Array,
   batch: LoggedExposureBatch = allocLoggedBatch(512),
 ): HeadShifts {
-  // Logit buffers: one per head, plus the standard log's click rows (slot H).
+  // Logit buffers: one per head (trunk output k is BINARY_HEADS[k]), plus, when the click has an offset set per
+  // log source, the standard log's click rows (slot H); without offsets both sources share one click shift.
   const H = BINARY_HEADS.length;
+  const off = sim.clickOffsets?.value;
   const logits = Array.from({ length: H + 1 }, () => new Float32Array(rows.length));
   const n = new Array<number>(H + 1).fill(0),
     pos = new Array<number>(H + 1).fill(0);
@@ -199,47 +201,35 @@ export function recalibrateHeads(
     maxRatio = sim.calibration.maxWatchRatio;
   forEachForward(sim, log, rep, rows, batch, (r, y, b) => {
     forEachHeadLabel(c, maxRatio, log, rep, r, (head, label) => {
-      const slot = head === HEAD_CLICK && log.fromRandomLog[r] !== 1 ? H : head;
+      const slot = off && head === HEAD_CLICK && log.fromRandomLog[r] !== 1 ? H : head;
       logits[slot]![n[slot]!++] = y[b * OUTPUT_DIM + head]!;
       pos[slot]! += label;
     });
   });
   const shift = logits.map((z, k) => (n[k]! > 0 && pos[k]! > 0 && pos[k]! < n[k]! ? interceptShift(z, n[k]!, pos[k]!) : NaN));
   const bias = sim.mlp.layers[sim.mlp.layers.length - 1]!.bias.value;
-  const off = sim.clickOffsets?.value;
-  const apply = (k: number, sets: number[]): void => {
-    const d = shift[k]!;
-    if (!Number.isFinite(d)) return;
-    if (k !== HEAD_CLICK && k !== H) bias[k]! += d;
-    else if (!off) bias[HEAD_CLICK]! += d;
-    else
-      for (const set of sets) {
-        const start = sim.offsetIndex(set, 0, 0);
-        for (let j = 0; j < OFFSET_BUCKETS; j++) off[start + j]! += d;
-      }
+  const addToSets = (d: number, sets: number[]): void => {
+    for (const set of sets) {
+      const start = sim.offsetIndex(set, 0, 0);
+      for (let j = 0; j < OFFSET_BUCKETS; j++) off![start + j]! += d;
+    }
   };
-  if (!off) {
-    // No per-source offsets: one click shift over both sources' rows.
-    const z = Float32Array.from([...logits[HEAD_CLICK]!.subarray(0, n[HEAD_CLICK]), ...logits[H]!.subarray(0, n[H])]);
-    const m = n[HEAD_CLICK]! + n[H]!,
-      p = pos[HEAD_CLICK]! + pos[H]!;
-    shift[HEAD_CLICK] = m > 0 && p > 0 && p < m ? interceptShift(z, m, p) : NaN;
-    shift[H] = NaN;
+  for (let k = 0; k <= H; k++) {
+    const d = shift[k]!;
+    if (!Number.isFinite(d)) continue;
+    if (k === H) addToSets(d, [OFFSET_STANDARD]);
+    else if (k === HEAD_CLICK && off) addToSets(d, sim.shape.fatigueFrom === 'unselected' ? [OFFSET_RANDOM, OFFSET_AFTER_CHOSEN] : [OFFSET_RANDOM]);
+    else bias[k]! += d;
   }
-  for (let k = 0; k < H; k++) apply(k, sim.shape.fatigueFrom === 'unselected' ? [OFFSET_RANDOM, OFFSET_AFTER_CHOSEN] : [OFFSET_RANDOM]);
-  apply(H, [OFFSET_STANDARD]);
   sim.invalidateCache();
   const out = {} as HeadShifts;
-  BINARY_HEADS.forEach((name, k) => (out[name] = shift[HEAD_INDEX[k]!]!));
+  BINARY_HEADS.forEach((name, k) => (out[name] = shift[k]!));
   out.clickStandard = shift[H]!;
   return out;
 }
 
 /** Logit shifts of {@link recalibrateHeads} per binary head (`click`: the random log's rows, `clickStandard`: the standard log's). */
 export type HeadShifts = Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number>;
-
-/** The trunk output of each name of BINARY_HEADS. */
-const HEAD_INDEX = [HEAD_CLICK, HEAD_LONG_VIEW, HEAD_LIKE, HEAD_FOLLOW, HEAD_COMMENT, HEAD_FORWARD, HEAD_HATE, HEAD_GIFT];
 
 /**
  * The binary heads' labels of log row `r`, in the order and under the
@@ -289,15 +279,17 @@ function lossAndGrad(
   let loss = 0;
   grad.fill(0, 0, n * OUTPUT_DIM);
   const inv = 1 / n;
-  const bce = (b: number, head: number, label: number): void => {
+  // The row in the batch that `bce` scores (one closure for the batch, not one per row).
+  let b = 0;
+  const bce = (head: number, label: number): void => {
     const z = y[b * OUTPUT_DIM + head]!;
     const p = sigmoid(z);
     grad[b * OUTPUT_DIM + head] = (p - label) * inv;
     loss += Math.max(z, 0) - z * label + Math.log1p(Math.exp(-Math.abs(z)));
   };
-  for (let b = 0; b < n; b++) {
+  for (b = 0; b < n; b++) {
     const r = idx[from + b]!;
-    forEachHeadLabel(c, maxRatio, log, rep, r, (head, label) => bce(b, head, label));
+    forEachHeadLabel(c, maxRatio, log, rep, r, bce);
     const cls = playClass(log.click[r]!, log.longView[r]!);
     const head = HEAD_PLAY_SKIM + cls;
     const diff = y[b * OUTPUT_DIM + head]! - Math.log1p(log.playTimeMs[r]! / 1000);
