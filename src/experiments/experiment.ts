@@ -51,6 +51,7 @@ import type { HeadShifts } from '../simulator/simulator-training.js';
 import { modelConfigs, modelExplorations } from './model-configs.js';
 import type { TrainPreset } from './train-presets.js';
 import { tuningRecord } from './tuning-record.js';
+import { mean } from './statistics.js';
 import { buildExperimentWorld } from './experiment-world.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress.js';
 import { renderSavedReports } from './results-file.js';
@@ -145,10 +146,6 @@ export const PART_LABELS: Record<keyof JobParts, string> = {
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(start);
   return (u.user + u.system) / 1e6;
-}
-
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentOutput> {
@@ -452,7 +449,7 @@ function meanHeadShifts(shifts: readonly HeadShifts[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(shifts[0] ?? {}) as Array<keyof HeadShifts>) {
     const v = shifts.map((s) => s[k]).filter((x) => Number.isFinite(x));
-    out[k] = v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+    out[k] = v.length > 0 ? mean(v) : NaN;
   }
   return out;
 }
