@@ -68,7 +68,16 @@ export async function runSimulatorBench(flags: SimulatorBenchFlags, ctx: BenchCo
       outDir: dir,
       seed: ctx.seed,
       skipCalibration: true,
-      scale: { numUsers: users, numItems: 20_000, days: 3, numCandidates: 100, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
+      scale: {
+        numUsers: users,
+        numItems: 20_000,
+        days: 3,
+        warmUpDays: 0,
+        numCandidates: 100,
+        calibrationUserDays: 0,
+        calibrationRounds: 0,
+        randomRequestRate: 0.3,
+      },
     });
     let e = elapsed(t);
     const genRows = gen.rows + gen.randomRows;

@@ -23,6 +23,11 @@ export const generateCommand: CommandSpec = {
     videos: { type: 'string', description: 'real KuaiRand video_features_basic_*.csv (its videos, authors, tags, durations)', valueName: 'PATH' },
     world: { type: 'string', description: 'JSON file overriding any world config fields (see src/world/world-config.ts)', valueName: 'FILE.json' },
     days: { type: 'string', description: "override the preset's number of logged days", valueName: 'N' },
+    'warm-up-days': {
+      type: 'string',
+      description: "override the preset's days of traffic before the logs, not written (the users' history; 0 = users start new)",
+      valueName: 'N',
+    },
     'users-count': { type: 'string', description: "override the preset's number of synthetic users", valueName: 'N' },
     'items-count': { type: 'string', description: "override the preset's number of synthetic items", valueName: 'N' },
     'calibration-user-days': {
@@ -37,6 +42,8 @@ export const generateCommand: CommandSpec = {
     const scale = { ...GENERATION_PRESETS[preset] };
     const days = intFlag(values, 'days', 1, 3650);
     if (days !== undefined) scale.days = days;
+    const warmUpDays = intFlag(values, 'warm-up-days', 0, 3650);
+    if (warmUpDays !== undefined) scale.warmUpDays = warmUpDays;
     const users = intFlag(values, 'users-count', 1, 10_000_000);
     if (users !== undefined) scale.numUsers = users;
     const items = intFlag(values, 'items-count', 1, 100_000_000);

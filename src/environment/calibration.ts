@@ -150,8 +150,14 @@ export class RateAccumulator {
 export interface CalibrationOptions {
   /** Users whose sessions are simulated per evaluation (the first ones of the catalog). Default min(numUsers, 500). */
   users: number;
-  /** Calendar days per evaluation. Default 2. */
+  /** Calendar days per evaluation: the rates are measured on these. Default 2. */
   days: number;
+  /**
+   * Days of unmeasured traffic before them, so the rates are those of users
+   * with a history, as the logs' are (the world's warm-up, docs/design.md
+   * §10.6). Default 0.
+   */
+  warmUpDays: number;
   /** Environment options of the evaluation runs (seed, candidates, ...); quit/return come from the world config. */
   environment: Partial<EnvironmentOptions>;
   /** Fresh logging policy per evaluation (same seed each time: common random numbers). */
@@ -294,12 +300,15 @@ const HEADS: FittedHead[] = [
 export function measureRates(
   catalog: Catalog,
   world: GroundTruthWorld,
-  o: Pick<CalibrationOptions, 'users' | 'days' | 'environment' | 'policy'>,
+  o: Pick<CalibrationOptions, 'users' | 'days' | 'environment' | 'policy'> & Partial<Pick<CalibrationOptions, 'warmUpDays'>>,
 ): MeasuredRates {
   const env = new Environment(catalog, world, { ...o.environment, ...sessionOptionsFromWorld(world.config) });
   const acc = new RateAccumulator();
   const users = Int32Array.from({ length: Math.min(o.users, catalog.numUsers) }, (_, i) => i);
-  env.runDays(o.days, o.policy(), (t) => acc.add(t), users);
+  const policy = o.policy();
+  // The warm-up and the measured days are one calendar of one environment and one policy: the measured users have its history.
+  env.runDays(o.warmUpDays ?? 0, policy, undefined, users);
+  env.runDays(o.days, policy, (t) => acc.add(t), users);
   return acc.rates();
 }
 
@@ -315,6 +324,7 @@ export function calibrateWorld(
   const o: CalibrationOptions = {
     users: options.users ?? Math.min(catalog.numUsers, 500),
     days: options.days ?? 2,
+    warmUpDays: options.warmUpDays ?? 0,
     environment: options.environment ?? {},
     policy: options.policy,
     rounds: options.rounds ?? 2,

@@ -6,8 +6,11 @@
  * in the learned simulator and in the world alike, starts where the logs
  * end: the pairs' counts f_ua (clicks, follows, gifts ...), the users'
  * recent authors and their last session days are those the logs record,
- * and the calendar continues after them. Built once from the log; each
- * environment copies it (a copy of typed arrays, not a replay).
+ * and the calendar continues after them. A world whose users had traffic
+ * before its logs (its warm-up, not logged) starts its own environments
+ * after that traffic and the logs ({@link EnvironmentHistory.fromLogs});
+ * the simulator, which never saw the warm-up, after the logs alone. Built
+ * once; each environment copies it (a copy of typed arrays, not a replay).
  */
 import type { Catalog } from '../world/catalog.js';
 import type { ResponseBatch } from '../world/response.js';
@@ -65,24 +68,40 @@ export class EnvironmentHistory {
    * or item outside the catalog or a time before `startTimeMs`.
    */
   static fromLog(catalog: Catalog, log: InteractionLog, options: EnvironmentHistoryOptions): EnvironmentHistory {
+    return EnvironmentHistory.fromLogs(catalog, [log], options);
+  }
+
+  /**
+   * {@link fromLog} over several logs, one after the other (each in its own
+   * time order): a world's unlogged traffic, then its logs. Errors name the
+   * log (0-based) and the row.
+   */
+  static fromLogs(catalog: Catalog, logs: readonly InteractionLog[], options: EnvironmentHistoryOptions): EnvironmentHistory {
     const { startTimeMs, recentAuthorsPerUser } = options;
     const store = new PairCountStore(catalog.numUsers);
     const candidates = new CandidateGenerator(catalog, { numCandidates: 1, recentAuthorsPerUser });
     const lastDays = new Int32Array(catalog.numUsers).fill(-1);
-    const order = Array.from({ length: log.count }, (_, r) => r).sort((a, b) => log.timeMs[a]! - log.timeMs[b]! || a - b);
     let days = 0;
-    for (const r of order) {
-      const user = log.user[r]!;
-      const item = log.item[r]!;
-      if (!(user >= 0 && user < catalog.numUsers)) throw new RangeError(`history: row ${r} has user ${user}, outside the catalog's [0, ${catalog.numUsers})`);
-      if (!(item >= 0 && item < catalog.numItems)) throw new RangeError(`history: row ${r} has item ${item}, outside the catalog's [0, ${catalog.numItems})`);
-      const day = Math.floor((log.timeMs[r]! - startTimeMs) / DAY_MS);
-      if (!(day >= 0)) throw new RangeError(`history: row ${r} is at time_ms ${log.timeMs[r]}, before the environments' first day (${startTimeMs})`);
-      recordResponse(store, candidates, user, catalog.itemAuthor[item]!, log, r, day);
-      if (day > lastDays[user]!) lastDays[user] = day;
-      if (day + 1 > days) days = day + 1;
-    }
-    return new EnvironmentHistory(days, log.count, recentAuthorsPerUser, catalog.numUsers, store, candidates, lastDays);
+    let rows = 0;
+    logs.forEach((log, k) => {
+      const where = logs.length > 1 ? `log ${k} ` : '';
+      const order = Array.from({ length: log.count }, (_, r) => r).sort((a, b) => log.timeMs[a]! - log.timeMs[b]! || a - b);
+      for (const r of order) {
+        const user = log.user[r]!;
+        const item = log.item[r]!;
+        if (!(user >= 0 && user < catalog.numUsers))
+          throw new RangeError(`history: ${where}row ${r} has user ${user}, outside the catalog's [0, ${catalog.numUsers})`);
+        if (!(item >= 0 && item < catalog.numItems))
+          throw new RangeError(`history: ${where}row ${r} has item ${item}, outside the catalog's [0, ${catalog.numItems})`);
+        const day = Math.floor((log.timeMs[r]! - startTimeMs) / DAY_MS);
+        if (!(day >= 0)) throw new RangeError(`history: ${where}row ${r} is at time_ms ${log.timeMs[r]}, before the environments' first day (${startTimeMs})`);
+        recordResponse(store, candidates, user, catalog.itemAuthor[item]!, log, r, day);
+        if (day > lastDays[user]!) lastDays[user] = day;
+        if (day + 1 > days) days = day + 1;
+      }
+      rows += log.count;
+    });
+    return new EnvironmentHistory(days, rows, recentAuthorsPerUser, catalog.numUsers, store, candidates, lastDays);
   }
 
   /** Pairs with a count (touched at least once). */

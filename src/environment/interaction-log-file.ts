@@ -4,10 +4,14 @@
  * their environments after the same logged history (environment-history.ts)
  * without the logs' directory. Format: one JSON header line
  * `{"kind":"rliv-interaction-log","version":1,"count":N}` then the columns
- * below in order, each little-endian and padded to 8 bytes.
+ * below in order, each little-endian and padded to 8 bytes. A run's history
+ * may hold, before the logs, a world's traffic that was not logged (its
+ * warm-up): the header's `"preLogRows":P` counts those first rows, which
+ * {@link readHistoryFile} returns apart and {@link readInteractionLogFile}
+ * leaves out.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { allocInteractionLog, type InteractionLog } from './interaction-log.js';
+import { allocInteractionLog, interactionLogRows, type InteractionLog } from './interaction-log.js';
 
 type Column = [keyof InteractionLog, 'i32' | 'f64' | 'f32' | 'u8'];
 
@@ -39,22 +43,40 @@ export class InteractionLogFileError extends Error {
 
 const padded = (n: number) => Math.ceil(n / 8) * 8;
 
-/** The bytes of `log` in the format above. */
-export function interactionLogBytes(log: InteractionLog): Buffer {
-  const header = Buffer.from(JSON.stringify({ kind: KIND, version: 1, count: log.count }) + '\n', 'utf8');
+/** The bytes of `log` in the format above; with `preLog`, its rows first (the header's `preLogRows`). */
+export function interactionLogBytes(log: InteractionLog, preLog?: InteractionLog): Buffer {
+  const logs = preLog && preLog.count > 0 ? [preLog, log] : [log];
+  const count = logs.reduce((n, l) => n + l.count, 0);
+  const pre = logs.length > 1 ? { preLogRows: preLog!.count } : {};
+  const header = Buffer.from(JSON.stringify({ kind: KIND, version: 1, count, ...pre }) + '\n', 'utf8');
   const parts: Buffer[] = [header, Buffer.alloc(padded(header.length) - header.length)];
   for (const [name, type] of COLUMNS) {
-    const a = log[name] as ArrayBufferView;
-    const bytes = Buffer.from(a.buffer, a.byteOffset, log.count * BYTES[type]);
-    parts.push(bytes, Buffer.alloc(padded(bytes.length) - bytes.length));
+    // A column is the pre-log rows' then the logs', padded as one.
+    for (const l of logs) {
+      const a = l[name] as ArrayBufferView;
+      parts.push(Buffer.from(a.buffer, a.byteOffset, l.count * BYTES[type]));
+    }
+    parts.push(Buffer.alloc(padded(count * BYTES[type]) - count * BYTES[type]));
   }
   return Buffer.concat(parts);
 }
 
-/** Parses {@link interactionLogBytes}; `source` names the file in errors. */
+/** What a history file holds: the logs, and the traffic before them when the file has some. */
+export interface HistoryFileContent {
+  log: InteractionLog;
+  /** The world's traffic before the logs (not logged); absent when the file has none. */
+  preLog?: InteractionLog;
+}
+
+/** Parses {@link interactionLogBytes}: the logs without the pre-log rows; `source` names the file in errors. */
 export function interactionLogFromBytes(bytes: Buffer, source: string): InteractionLog {
+  return historyFromBytes(bytes, source).log;
+}
+
+/** Parses {@link interactionLogBytes} into the logs and the rows before them (views on one buffer). */
+export function historyFromBytes(bytes: Buffer, source: string): HistoryFileContent {
   const nl = bytes.indexOf(10);
-  let header: { kind?: unknown; version?: unknown; count?: unknown };
+  let header: { kind?: unknown; version?: unknown; count?: unknown; preLogRows?: unknown };
   try {
     header = JSON.parse(bytes.subarray(0, nl < 0 ? 0 : nl).toString('utf8'));
   } catch {
@@ -65,6 +87,9 @@ export function interactionLogFromBytes(bytes: Buffer, source: string): Interact
   const count = header.count;
   if (!(typeof count === 'number' && Number.isInteger(count) && count >= 0))
     throw new InteractionLogFileError(`${source}: bad row count ${JSON.stringify(count)}`);
+  const preLogRows = header.preLogRows ?? 0;
+  if (!(typeof preLogRows === 'number' && Number.isInteger(preLogRows) && preLogRows >= 0 && preLogRows <= count))
+    throw new InteractionLogFileError(`${source}: bad preLogRows ${JSON.stringify(header.preLogRows)} (of ${count} rows)`);
   let offset = padded(nl + 1);
   const expected = offset + COLUMNS.reduce((s, [, type]) => s + padded(count * BYTES[type]), 0);
   if (bytes.length !== expected)
@@ -77,13 +102,21 @@ export function interactionLogFromBytes(bytes: Buffer, source: string): Interact
     offset += padded(n);
   }
   log.count = count;
-  return log;
+  if (preLogRows === 0) return { log };
+  return { log: interactionLogRows(log, preLogRows), preLog: interactionLogRows(log, 0, preLogRows) };
 }
 
-export function writeInteractionLogFile(path: string, log: InteractionLog): void {
-  writeFileSync(path, interactionLogBytes(log));
+/** Writes `log` (and, before it, `preLog`: a history file) in the format above. */
+export function writeInteractionLogFile(path: string, log: InteractionLog, preLog?: InteractionLog): void {
+  writeFileSync(path, interactionLogBytes(log, preLog));
 }
 
+/** The logs of the file at `path` (without its pre-log rows, if any). */
 export function readInteractionLogFile(path: string): InteractionLog {
   return interactionLogFromBytes(readFileSync(path), path);
+}
+
+/** The logs of the file at `path` and the traffic before them. */
+export function readHistoryFile(path: string): HistoryFileContent {
+  return historyFromBytes(readFileSync(path), path);
 }

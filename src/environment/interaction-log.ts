@@ -69,6 +69,17 @@ export function allocInteractionLog(capacity: number): InteractionLog {
   };
 }
 
+/** Rows [from, to) of `log` as a log of their own: views on the same memory, not a copy. */
+export function interactionLogRows(log: InteractionLog, from: number, to = log.count): InteractionLog {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= log.count))
+    throw new RangeError(`interactionLogRows: rows [${from}, ${to}) are not within the log's ${log.count}`);
+  const out = { count: to - from } as InteractionLog;
+  for (const [key, column] of Object.entries(log)) {
+    if (key !== 'count') (out as unknown as Record<string, ArrayLike<number>>)[key] = (column as Uint8Array).subarray(from, to);
+  }
+  return out;
+}
+
 /** The exposures of these traces as a log (one row per slate item, in trace order). */
 export function interactionLogFromTraces(traces: readonly SessionTrace[]): InteractionLog {
   let n = 0;

@@ -47,6 +47,13 @@ export interface GenerationScale {
   numItems: number;
   /** Calendar days of logging-policy traffic. */
   days: number;
+  /**
+   * Days of the same traffic before the logs, not written (docs/design.md
+   * §10.6): KuaiRand's users are established when its logs begin (99.5 %
+   * registered more than 30 days before), so the world's come to the logs
+   * with a history. Calibration measures its rates after the same warm-up.
+   */
+  warmUpDays: number;
   /** Candidates per request. */
   numCandidates: number;
   /**
@@ -65,9 +72,27 @@ export interface GenerationScale {
 }
 
 export const GENERATION_PRESETS: Record<'smoke' | 'quick' | 'paper', GenerationScale> = {
-  smoke: { numUsers: 300, numItems: 2000, days: 3, numCandidates: 50, calibrationUserDays: 900, calibrationRounds: 2, randomRequestRate: 0.3 },
-  quick: { numUsers: 3000, numItems: 20000, days: 7, numCandidates: 100, calibrationUserDays: 4200, calibrationRounds: 2, randomRequestRate: 0.3 },
-  paper: { numUsers: 27285, numItems: 200000, days: 14, numCandidates: 100, calibrationUserDays: 21000, calibrationRounds: 2, randomRequestRate: 0.3 },
+  smoke: { numUsers: 300, numItems: 2000, days: 3, warmUpDays: 1, numCandidates: 50, calibrationUserDays: 900, calibrationRounds: 2, randomRequestRate: 0.3 },
+  quick: {
+    numUsers: 3000,
+    numItems: 20000,
+    days: 7,
+    warmUpDays: 30,
+    numCandidates: 100,
+    calibrationUserDays: 4200,
+    calibrationRounds: 2,
+    randomRequestRate: 0.3,
+  },
+  paper: {
+    numUsers: 27285,
+    numItems: 200000,
+    days: 14,
+    warmUpDays: 30,
+    numCandidates: 100,
+    calibrationUserDays: 21000,
+    calibrationRounds: 2,
+    randomRequestRate: 0.3,
+  },
 };
 
 /**
@@ -172,12 +197,13 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   let evaluations = 0;
   const calibrationUsers = o.skipCalibration ? 0 : calibrationUsersFor(o.scale, catalog.numUsers);
   if (!o.skipCalibration) {
-    say(`calibrating head intercepts on ${calibrationUsers} users x ${o.scale.days} days ...`);
+    say(`calibrating head intercepts on ${calibrationUsers} users x ${o.scale.days} days (after ${o.scale.warmUpDays} unlogged) ...`);
     const res = calibrateWorld(catalog, world, {
       policy,
       environment,
       users: calibrationUsers,
       days: o.scale.days,
+      warmUpDays: o.scale.warmUpDays,
       rounds: o.scale.calibrationRounds,
       onStep: (head, step, x, v) => {
         if (step === 0) say(`  ${head}: intercept ${x.toFixed(3)} -> ${v.toPrecision(4)}`);
@@ -239,6 +265,11 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
   try {
     const env = new Environment(catalog, world, { ...environment, ...sessionOptionsFromWorld(world.config) });
     const logPolicy = policy();
+    // The warm-up: the same traffic, not written; the logs continue its calendar and history.
+    for (let d = 0; d < o.scale.warmUpDays; d++) {
+      const summary = env.runDays(1, logPolicy);
+      say(`warm-up day ${d + 1}/${o.scale.warmUpDays} (not logged): ${summary.sessions} sessions`);
+    }
     for (let d = 0; d < o.scale.days; d++) {
       const summary = env.runDays(1, logPolicy, writeSession);
       say(`day ${d + 1}/${o.scale.days}: ${summary.sessions} sessions, ${logWriter.rows} rows so far`);
@@ -261,7 +292,12 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
         tolerance: CALIBRATION_TOLERANCE,
         withinTolerance,
         exposures: rates.exposures,
-        extra: { is_rand: rates.is_rand, click_given_follow: rates.click_given_follow, next_day_return: rates.next_day_return },
+        extra: {
+          is_rand: rates.is_rand,
+          click_given_follow: rates.click_given_follow,
+          next_day_return: rates.next_day_return,
+          warm_up_days: o.scale.warmUpDays,
+        },
       }),
       null,
       2,

@@ -13,6 +13,7 @@ import { DEFAULT_QUIT_OPTIONS } from '../environment/quit-model.js';
 import { GreedyClickPolicy, type ClickProbabilityModel } from '../environment/reference-policies.js';
 import { RandomPolicy } from '../environment/slate-policy.js';
 import { Environment, type EnvironmentOptions } from '../environment/environment.js';
+import type { EnvironmentHistory } from '../environment/environment-history.js';
 import { computeMetrics } from '../environment/metrics.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
 import type { SessionTrace } from '../environment/trace.js';
@@ -32,8 +33,14 @@ export interface JobSetup {
   simulator: ResponseModel;
   /** The ground truth (sim-to-real evaluation); absent for real logs, whose jobs are evaluated in the simulator only. */
   groundTruth?: ResponseModel;
-  /** Environment options shared by both. */
+  /** Environment options shared by both; its `history` is the logs. */
   environment: Partial<EnvironmentOptions>;
+  /**
+   * What the world's environments start after when the world had traffic
+   * before its logs (that traffic, then the logs; docs/design.md §10.6):
+   * the simulator never saw it. Absent: `environment.history`.
+   */
+  worldHistory?: EnvironmentHistory;
   loggingPolicy: (rng: Rng) => SlatePolicy;
   /** The training schedule of every model. */
   train: TrainPreset;
@@ -41,6 +48,11 @@ export interface JobSetup {
   worldRounds: number;
   /** Each model's agent config (batch size and the user's overrides; see model-configs.ts). */
   agentConfigs: Record<string, Record<string, unknown>>;
+}
+
+/** The environment options of the world's environments: `environment` with the world's own history when it has one. */
+export function worldEnvironmentOf(setup: Pick<JobSetup, 'environment' | 'worldHistory'>): Partial<EnvironmentOptions> {
+  return setup.worldHistory ? { ...setup.environment, history: setup.worldHistory } : setup.environment;
 }
 
 export interface JobResult {
@@ -192,7 +204,7 @@ export function policyFigures(sessions: readonly SessionTrace[], catalog: Catalo
  * given (real logs come without theirs).
  */
 export function runReferencePolicies(
-  setup: Pick<JobSetup, 'catalog' | 'simulator' | 'environment' | 'train'> & { loggingPolicy?: JobSetup['loggingPolicy'] },
+  setup: Pick<JobSetup, 'catalog' | 'simulator' | 'environment' | 'worldHistory' | 'train'> & { loggingPolicy?: JobSetup['loggingPolicy'] },
   world: (ResponseModel & ClickProbabilityModel) | undefined,
   simulatorClicks: ClickProbabilityModel,
   seed: number,
@@ -208,15 +220,16 @@ export function runReferencePolicies(
     ...(world ? { 'click oracle': () => new GreedyClickPolicy(world) } : {}),
     'simulator-greedy': () => new GreedyClickPolicy(simulatorClicks),
   };
-  const run = (responder: ResponseModel, make: () => SlatePolicy): PolicyFigures => {
-    const env = new Environment(catalog, responder, { ...setup.environment, seed });
+  const run = (responder: ResponseModel, make: () => SlatePolicy, environment: Partial<EnvironmentOptions>): PolicyFigures => {
+    const env = new Environment(catalog, responder, { ...environment, seed });
     const policy = make();
     const sessions: SessionTrace[] = [];
     for (let r = 0; r < rounds; r++) sessions.push(...env.runSessions(panel, policy));
     return policyFigures(sessions, catalog, maxRequests);
   };
   const out: Record<string, { sim: PolicyFigures; world?: PolicyFigures }> = {};
-  for (const [name, make] of Object.entries(policies)) out[name] = { sim: run(setup.simulator, make), ...(world ? { world: run(world, make) } : {}) };
+  for (const [name, make] of Object.entries(policies))
+    out[name] = { sim: run(setup.simulator, make, setup.environment), ...(world ? { world: run(world, make, worldEnvironmentOf(setup)) } : {}) };
   return out;
 }
 
@@ -322,7 +335,7 @@ export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit
   let world: EvaluationMetrics[] | undefined;
   if (setup.groundTruth) {
     const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed, userSplit(setup));
-    const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...setup.environment, seed }), setup.loggingPolicy);
+    const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...worldEnvironmentOf(setup), seed }), setup.loggingPolicy);
     world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
       onUnit(`${name} seed ${seed} (world)`);
       return reportMetrics(sessions, catalog, maxRequests);

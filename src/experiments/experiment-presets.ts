@@ -26,6 +26,16 @@ export interface ExperimentPreset {
   /** Days of logging-policy traffic in the ground-truth world that the learned simulator is fitted on. */
   logDays: number;
   /**
+   * Days of the world's logging-policy traffic BEFORE its logs, not logged
+   * (docs/design.md §10.6): KuaiRand's users are established when its logs
+   * begin (99.5 % registered more than 30 days before them), so the world's
+   * users come to the logs with a history of pairs, follows and returns
+   * that the simulator never sees. The world's calibration is measured
+   * after the same warm-up, and the world's environments start after the
+   * warm-up and the logs; the simulator's after the logs alone.
+   */
+  warmUpDays: number;
+  /**
    * Share of the logging policy's requests served uniformly at random: the
    * random log (KuaiRand's `log_random_*`), held out of the simulator's fit
    * to validate it and to set its pessimism. 0.3 as in `rliv generate`
@@ -68,6 +78,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 120,
     numItems: 300,
     logDays: 2,
+    warmUpDays: 1,
     randomRequestRate: 0.3,
     calibration: { users: 120, days: 1, rounds: 1, maxSteps: 4 },
     simulatorFit: { epochs: 1, members: 3 },
@@ -85,6 +96,8 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     // click counts and follows stayed far below what the evaluation's rounds reach, and the simulator, fitted on
     // that range, under-predicted the logging policy by 17 % over G1's ten rounds; with 14 days by 9 % (docs/design.md §10.6).
     logDays: 14,
+    // A month before the logs, as KuaiRand's users (99.5 % registered more than 30 days before its logs).
+    warmUpDays: 30,
     randomRequestRate: 0.3,
     // Calibrated on the logged window, as `rliv generate` calibrates on its --days, with its quick budget of 4,200
     // user-days: on the first 2 of 14 days the logs' click rate came out 0.58 over the two weeks (KuaiRand-Pure: 0.46).
@@ -107,6 +120,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numUsers: 27_285,
     numItems: 7_583,
     logDays: 14,
+    warmUpDays: 30,
     randomRequestRate: 0.3,
     // The logged window at `rliv generate --preset paper`'s budget of 21,000 user-days.
     calibration: { users: 1500, days: 14, rounds: 2, maxSteps: 14 },

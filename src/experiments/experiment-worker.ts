@@ -22,7 +22,7 @@ export interface WorkerData {
   /** Set on real logs: there is no world, and offline agents learn from the stand-in behaviour policy over these standard-log exposures per item. */
   logs?: { itemExposures: number[] };
   simulatorPath: string;
-  /** The logs every environment starts after (history.bin, instrument.ts), when the run has them. */
+  /** The logs every environment starts after, and the world's traffic before them (history.bin, instrument.ts), when the run has them. */
   historyPath?: string;
   environment: Partial<EnvironmentOptions>;
   train: TrainPreset;
@@ -34,11 +34,13 @@ async function main(): Promise<void> {
   if (!port) throw new Error('experiment-worker.ts must run as a worker thread');
   const data = workerData as WorkerData;
   const { catalog, groundTruth, loggingPolicy } = await rebuildJobWorld(data);
+  const { environment, worldHistory } = withHistoryFile(catalog, data.environment, data.historyPath);
   const setup: JobSetup = {
     catalog,
     simulator: loadSimulatorEnsemble(data.simulatorPath, catalog),
     groundTruth,
-    environment: withHistoryFile(catalog, data.environment, data.historyPath),
+    environment,
+    ...(worldHistory ? { worldHistory } : {}),
     loggingPolicy,
     train: data.train,
     worldRounds: data.worldRounds,

@@ -8,8 +8,10 @@
  * - its calibration: a fresh world's head intercepts are bisected until the
  *   logging policy reproduces KuaiRand-Pure's rates (src/environment/calibration.ts);
  *   a described world is already calibrated and is used as it is;
- * - `logDays` days of logging-policy traffic, the learned simulator fitted
- *   on them (src/simulator/simulator-training.ts), and the calibration table:
+ * - `warmUpDays` days of logging-policy traffic that are not logged (the
+ *   world's users come to the logs established, as KuaiRand's do), then
+ *   `logDays` days of logs, the learned simulator fitted on the logs alone
+ *   (src/simulator/simulator-training.ts), and the calibration table:
  *   KuaiRand-Pure's rates, the world's logs and the learned simulator under
  *   the same logging policy.
  */
@@ -82,6 +84,8 @@ export interface ExperimentWorld extends CalibratedWorld {
   logRows: number;
   /** The logs themselves (standard and random requests): every environment of the run starts after them (docs/design.md §10.6). */
   log: InteractionLog;
+  /** The world's traffic before its logs (`warmUpDays`, not logged): the world's environments start after it and the logs, the simulator's after the logs alone. */
+  preLog: InteractionLog;
   /** Caveats to print in the report. */
   notes: string[];
 }
@@ -152,6 +156,8 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
       calibrateWorld(catalog, world, {
         users: Math.min(c.users, catalog.numUsers),
         days: c.days,
+        // Measured after the warm-up, as the logs are: the rates of users with a history.
+        warmUpDays: preset.warmUpDays,
         rounds: c.rounds,
         maxSteps: c.maxSteps,
         environment: { ...preset.environment, seed: root.fork('calibration').seed },
@@ -175,27 +181,39 @@ export async function buildCalibratedWorld(o: WorldSourceOptions): Promise<Calib
 interface Traffic {
   traces: SessionTrace[];
   dayEnds: number[];
+  /** The sessions of the `warmUpDays` before (not logged). */
+  warmUp: SessionTrace[];
 }
 
-/** Runs `days` days of logging-policy traffic (all users) in an environment over `responder`. */
+/**
+ * Runs `warmUpDays` and then `days` days of logging-policy traffic (all
+ * users) in one environment over `responder`: the logged days continue the
+ * warm-up's calendar and history.
+ */
 function logTraffic(
   catalog: Catalog,
   responder: ResponseModel,
   environment: Partial<EnvironmentOptions>,
+  warmUpDays: number,
   days: number,
   seed: number,
   policy: SlatePolicy,
   onDay?: (d: number) => void,
 ): Traffic {
   const env = new Environment(catalog, responder, { ...environment, seed });
+  const warmUp: SessionTrace[] = [];
+  for (let d = 0; d < warmUpDays; d++) {
+    env.runDays(1, policy, (t) => warmUp.push(t));
+    onDay?.(d + 1);
+  }
   const traces: SessionTrace[] = [];
   const dayEnds: number[] = [];
   for (let d = 0; d < days; d++) {
     env.runDays(1, policy, (t) => traces.push(t));
     dayEnds.push(traces.length);
-    onDay?.(d + 1);
+    onDay?.(warmUpDays + d + 1);
   }
-  return { traces, dayEnds };
+  return { traces, dayEnds, warmUp };
 }
 
 /** Rates of one day of `traffic` (0-based). */
@@ -230,21 +248,32 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     `Logs: the logging policy serves ${(preset.randomRequestRate * 100).toFixed(0)} % of requests uniformly at random (the random log, KuaiRand's log_random_*); the simulator is fitted on the standard log and validated on the random log.`,
   ];
 
-  progress.start('logs', preset.logDays, 'days');
+  progress.start('logs', preset.warmUpDays + preset.logDays, 'days');
   const logs = await o.timed('logs', () =>
-    logTraffic(catalog, groundTruth, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) =>
-      progress.update(d),
+    logTraffic(
+      catalog,
+      groundTruth,
+      environment,
+      preset.warmUpDays,
+      preset.logDays,
+      root.fork('logs').seed,
+      loggingWithRandom(root.fork('logging-policy')),
+      (d) => progress.update(d),
     ),
   );
   progress.stop();
   const log = interactionLogFromTraces(logs.traces);
-  progress.log(`logs: ${logs.traces.length} sessions, ${log.count} exposures over ${preset.logDays} day(s)`);
+  const preLog = interactionLogFromTraces(logs.warmUp);
+  progress.log(
+    `logs: ${logs.traces.length} sessions, ${log.count} exposures over ${preset.logDays} day(s), after ${preset.warmUpDays} unlogged day(s) (${preLog.count} exposures)`,
+  );
 
   const { simulator, report } = await fitPresetSimulator(log, catalog, preset, root.fork('simulator').seed, progress, o.timed);
 
+  // The simulator knows nothing before the logs: its run starts with no history, as its fit did.
   progress.start('sim-check', preset.logDays, 'days');
   const simLogs = await o.timed('sim-check', () =>
-    logTraffic(catalog, simulator, environment, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) =>
+    logTraffic(catalog, simulator, environment, 0, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) =>
       progress.update(d),
     ),
   );
@@ -271,8 +300,8 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
       source: 'KuaiRand-Pure random log (docs/design.md §5.2)',
     });
   }
-  // The drift over the logged days: the world's users all start with no history, so their familiarity (and the
-  // logging policy's click rate) grows day by day; the evaluation runs after the logs (docs/design.md §10.6).
+  // The drift over the logged days: the world's familiarity (and the logging policy's click rate) grows with the
+  // users' history; the warm-up before the logs slows it; the evaluation runs after the logs (docs/design.md §10.6).
   const last = preset.logDays - 1;
   if (last > 0) {
     for (const [day, label] of [
@@ -296,7 +325,7 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
   const calibration: Calibration = {
     rows,
     notes: [
-      `"World" = the ${preset.logDays} day(s) of logging-policy traffic the simulator was fitted on (${log.count} exposures); "Simulator" = the learned simulator run with the same policy, users, days and seeds.`,
+      `"World" = the ${preset.logDays} day(s) of logging-policy traffic the simulator was fitted on (${log.count} exposures), after ${preset.warmUpDays} day(s) of the same traffic that were not logged (the users' history before the logs); "Simulator" = the learned simulator run with the same policy, users, days and seeds, from no history (it knows nothing before the logs).`,
       base.intercepts
         ? `World intercepts fitted by bisection in this run: ${Object.entries(base.intercepts)
             .map(([k, v]) => `${k} ${v.toFixed(3)}`)
@@ -308,5 +337,5 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
         : 'No random log: no pessimism (lambda = 0).',
     ],
   };
-  return { ...base, simulator, simulatorReport: report, calibration, logRows: log.count, log, notes };
+  return { ...base, simulator, simulatorReport: report, calibration, logRows: log.count, log, preLog, notes };
 }

@@ -250,8 +250,9 @@ async function runOnInstrument(
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
-  // Every environment of the run, simulator and world alike, starts after the logs (docs/design.md §10.6).
-  const environment = instrumentHistory(world, files.history);
+  // Every environment of the run, simulator and world alike, starts after the logs; the world's after its
+  // unlogged warm-up too, which the simulator never saw (docs/design.md §10.6).
+  const { environment, worldHistory } = instrumentHistory(world, files.history);
   // One user split per world: every seed is judged on the same held-out users, which `rliv tune` never runs.
   const t: TrainPreset = { ...preset.train, splitSeed: preset.train.splitSeed ?? options.worldSeed ?? 1 };
   const tuning = tuningRecord(options.agentConfigPath, options.agentConfigs, {
@@ -280,6 +281,7 @@ async function runOnInstrument(
       world: world.description ?? null,
       ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
       logDays: world.logDays,
+      ...(world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: worldHistory?.summary() ?? null } : {}),
       calibration: preset.calibration,
       simulatorFit: preset.simulatorFit,
     }),
@@ -292,6 +294,7 @@ async function runOnInstrument(
     simulator: world.simulator,
     groundTruth: world.groundTruth,
     environment,
+    ...(worldHistory ? { worldHistory } : {}),
     loggingPolicy: world.loggingPolicy,
     train: t,
     worldRounds,
@@ -425,6 +428,7 @@ async function runOnInstrument(
       exploration: t.exploration,
       environment: world.environment,
       history: environment.history!.summary(),
+      ...(worldHistory ? { warmUpDays: preset.warmUpDays, worldHistory: worldHistory.summary() } : {}),
       ...(groundTruth ? { calibration: preset.calibration } : {}),
       simulatorFit: preset.simulatorFit,
     },

@@ -20,7 +20,7 @@ import type { Rng } from '../numeric/rng.js';
 import { resolvedEnvironmentOptions, type EnvironmentOptions } from '../environment/environment.js';
 import { EnvironmentHistory } from '../environment/environment-history.js';
 import type { InteractionLog } from '../environment/interaction-log.js';
-import { readInteractionLogFile, writeInteractionLogFile } from '../environment/interaction-log-file.js';
+import { readHistoryFile, writeInteractionLogFile } from '../environment/interaction-log-file.js';
 import { exposureBehaviourPolicy } from '../environment/log-behaviour-policy.js';
 import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
@@ -66,6 +66,8 @@ export interface FittedInstrument {
   logRows: number;
   /** Those logs: every environment of the run starts after them (instrumentHistory). */
   log: InteractionLog;
+  /** The world's traffic before its logs, never logged nor seen by the simulator: the world's environments start after it and the logs. Absent for real logs. */
+  preLog?: InteractionLog;
   /** Click rate of the whole random log (real logs: G1's reference). */
   randomLogClickRate?: number;
   /** Caveats for the report. */
@@ -91,29 +93,48 @@ export function worldInstrument(world: ExperimentWorld, logDays: number): Fitted
     logDays,
     logRows: world.logRows,
     log: world.log,
+    preLog: world.preLog,
     notes: world.notes,
   };
 }
 
 /**
- * The history every environment of a run starts after (environment-history.ts):
- * the instrument's logs, written to `path` (history.bin) for worker threads and
- * queue workers, and the environment options that carry it.
+ * The histories a run's environments start after (environment-history.ts):
+ * `environment.history` for the simulator's (the logs), `worldHistory` for
+ * the world's when the world had traffic before its logs (that traffic, then
+ * the logs); without it the world's environments start after
+ * `environment.history` too.
  */
-export function instrumentHistory(instrument: FittedInstrument, path: string): Partial<EnvironmentOptions> {
-  writeInteractionLogFile(path, instrument.log);
-  return withHistory(instrument.catalog, instrument.environment, instrument.log);
+export interface RunHistories {
+  environment: Partial<EnvironmentOptions>;
+  worldHistory?: EnvironmentHistory;
 }
 
-/** `environment` plus the history of `log` (what a worker builds from the shipped history.bin). */
-export function withHistory(catalog: Catalog, environment: Partial<EnvironmentOptions>, log: InteractionLog): Partial<EnvironmentOptions> {
+/**
+ * The instrument's histories ({@link RunHistories}); its logs, and the
+ * world's traffic before them, are written to `path` (history.bin) for
+ * worker threads and queue workers.
+ */
+export function instrumentHistory(instrument: FittedInstrument, path: string): RunHistories {
+  writeInteractionLogFile(path, instrument.log, instrument.preLog);
+  return withHistory(instrument.catalog, instrument.environment, instrument.log, instrument.preLog);
+}
+
+/** `environment` plus the history of `log`, and the world's history of `preLog` then `log` (what a worker builds from the shipped history.bin). */
+export function withHistory(catalog: Catalog, environment: Partial<EnvironmentOptions>, log: InteractionLog, preLog?: InteractionLog): RunHistories {
   const { startTimeMs, recentAuthorsPerUser } = resolvedEnvironmentOptions(environment);
-  return { ...environment, history: EnvironmentHistory.fromLog(catalog, log, { startTimeMs, recentAuthorsPerUser }) };
+  const options = { startTimeMs, recentAuthorsPerUser };
+  return {
+    environment: { ...environment, history: EnvironmentHistory.fromLog(catalog, log, options) },
+    ...(preLog && preLog.count > 0 ? { worldHistory: EnvironmentHistory.fromLogs(catalog, [preLog, log], options) } : {}),
+  };
 }
 
 /** {@link withHistory} from a history file, or `environment` unchanged without one. */
-export function withHistoryFile(catalog: Catalog, environment: Partial<EnvironmentOptions>, path: string | undefined): Partial<EnvironmentOptions> {
-  return path === undefined ? environment : withHistory(catalog, environment, readInteractionLogFile(path));
+export function withHistoryFile(catalog: Catalog, environment: Partial<EnvironmentOptions>, path: string | undefined): RunHistories {
+  if (path === undefined) return { environment };
+  const { log, preLog } = readHistoryFile(path);
+  return withHistory(catalog, environment, log, preLog);
 }
 
 /** Catalog, world (none on real logs) and behaviour policy of shipped data, rebuilt (worker threads, queue workers). */

@@ -102,6 +102,7 @@ async function defaultWorld(
     environment: { seed: root.fork('logs').seed, numCandidates: Math.min(scale.numCandidates, catalog.numItems) },
     users: calibrationUsersFor(scale, catalog.numUsers),
     days: scale.days,
+    warmUpDays: scale.warmUpDays,
     rounds: scale.calibrationRounds,
   });
   log(`calibration: ${result.evaluations} environment runs`);

@@ -186,13 +186,14 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
   };
   if (files.world) writeFileSync(files.world, JSON.stringify(world.description, null, 2) + '\n');
   world.simulator.save(files.simulator);
-  const environment = instrumentHistory(world, files.history);
+  const { environment, worldHistory } = instrumentHistory(world, files.history);
 
   const setup: JobSetup = {
     catalog: world.catalog,
     simulator: world.simulator,
     groundTruth: world.groundTruth,
     environment,
+    ...(worldHistory ? { worldHistory } : {}),
     loggingPolicy: world.loggingPolicy,
     train: t,
     worldRounds: t.lastEpochsForFigure,

@@ -7,7 +7,7 @@ import { Rng } from '../../src/numeric/rng.js';
 import { Environment, resolvedEnvironmentOptions } from '../../src/environment/environment.js';
 import { EnvironmentHistory } from '../../src/environment/environment-history.js';
 import { interactionLogFromTraces, type InteractionLog } from '../../src/environment/interaction-log.js';
-import { InteractionLogFileError, readInteractionLogFile, writeInteractionLogFile } from '../../src/environment/interaction-log-file.js';
+import { InteractionLogFileError, readHistoryFile, readInteractionLogFile, writeInteractionLogFile } from '../../src/environment/interaction-log-file.js';
 import { RandomPolicy } from '../../src/environment/slate-policy.js';
 import type { SessionTrace } from '../../src/environment/trace.js';
 import { tempDir } from '../helpers/paths.js';
@@ -143,4 +143,78 @@ test('an interaction log file reads back exactly; a truncated or foreign file is
   );
   writeFileSync(join(dir, 'other.bin'), '{"kind":"rliv-simulator"}\n');
   assert.throws(() => readInteractionLogFile(join(dir, 'other.bin')), /other\.bin: not an interaction log of version 1/);
+});
+
+/** A run of `warm` unlogged days then `days` logged ones: the traces of each part apart. */
+function warmRun(warm: number, days: number) {
+  const world = tinyWorld();
+  const env = new Environment(world.catalog, world.responder, OPTIONS);
+  const policy = new RandomPolicy(new Rng(2));
+  const pre: SessionTrace[] = [];
+  const logged: SessionTrace[] = [];
+  env.runDays(warm, policy, (t) => pre.push(t));
+  env.runDays(days, policy, (t) => logged.push(t));
+  return { env, world, preLog: interactionLogFromTraces(pre), log: interactionLogFromTraces(logged) };
+}
+
+test("a world's history before its logs: fromLogs reaches the state of the whole run, fromLog of the logs alone does not", () => {
+  const run = warmRun(3, 2);
+  const { catalog, responder } = run.world;
+  const { startTimeMs, recentAuthorsPerUser } = resolvedEnvironmentOptions(OPTIONS);
+  const o = { startTimeMs, recentAuthorsPerUser };
+  const full = EnvironmentHistory.fromLogs(catalog, [run.preLog, run.log], o);
+  const logsOnly = EnvironmentHistory.fromLog(catalog, run.log, o);
+  assert.equal(full.rows, run.preLog.count + run.log.count);
+  assert.equal(full.days, 5);
+  // The logs start on day 3: the calendar is the same whichever history an environment starts after.
+  assert.equal(logsOnly.days, 5);
+  const world = new Environment(catalog, responder, { ...OPTIONS, history: full });
+  const sim = new Environment(catalog, responder, { ...OPTIONS, history: logsOnly });
+  let differs = 0;
+  for (let u = 0; u < catalog.numUsers; u++) {
+    for (let a = 0; a < catalog.numAuthors; a++) {
+      const want = run.env.pairCounts(u, a);
+      const got = world.pairCounts(u, a);
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) assert.ok(Math.abs(got[k]! - want[k]!) < 1e-3, `user ${u} author ${a} count ${k}`);
+      // The logs-only history holds at most what the whole run did, and less wherever the warm-up clicked.
+      const part = sim.pairCounts(u, a);
+      assert.ok(part[PC_CLICK]! <= want[PC_CLICK]! + 1e-6);
+      if (part[PC_CLICK]! < want[PC_CLICK]! - 1e-6) differs++;
+    }
+  }
+  assert.ok(differs > 50, `${differs} pairs have warm-up clicks the logs do not show`);
+  // A bad row of the second log is named as such.
+  const stranger = { ...run.log, user: run.log.user.slice() };
+  stranger.user[0] = -1;
+  assert.throws(() => EnvironmentHistory.fromLogs(catalog, [run.preLog, stranger], o), /history: log 1 row 0 has user -1/);
+});
+
+test('a history file with pre-log rows: readHistoryFile returns both parts, readInteractionLogFile the logs; a bad count is refused', () => {
+  const run = warmRun(2, 2);
+  const dir = tempDir('rliv-history-');
+  const path = join(dir, 'history.bin');
+  writeInteractionLogFile(path, run.log, run.preLog);
+  const header = JSON.parse(readFileSync(path).subarray(0, readFileSync(path).indexOf(10)).toString('utf8'));
+  assert.deepEqual(header, { kind: 'rliv-interaction-log', version: 1, count: run.preLog.count + run.log.count, preLogRows: run.preLog.count });
+  const { log, preLog } = readHistoryFile(path);
+  assert.ok(preLog);
+  for (const [got, want] of [
+    [log, run.log],
+    [preLog, run.preLog],
+  ] as const) {
+    assert.equal(got.count, want.count);
+    for (const k of ['user', 'item', 'timeMs', 'click', 'playTimeMs', 'giftAmount'] as const)
+      assert.deepEqual(Array.from(got[k].subarray(0, got.count)), Array.from(want[k].subarray(0, want.count)), k);
+  }
+  assert.equal(readInteractionLogFile(path).count, run.log.count);
+  // Without pre-log rows: no preLogRows in the header, no preLog back.
+  writeInteractionLogFile(join(dir, 'plain.bin'), run.log);
+  assert.equal(readHistoryFile(join(dir, 'plain.bin')).preLog, undefined);
+  // The same columns under a header whose preLogRows exceeds the rows.
+  const bytes = readFileSync(path);
+  const pad8 = (n: number) => Math.ceil(n / 8) * 8;
+  const columns = bytes.subarray(pad8(bytes.indexOf(10) + 1));
+  const headerLine = Buffer.from(JSON.stringify({ ...header, preLogRows: header.count + 1 }) + '\n');
+  writeFileSync(join(dir, 'bad.bin'), Buffer.concat([headerLine, Buffer.alloc(pad8(headerLine.length) - headerLine.length), columns]));
+  assert.throws(() => readHistoryFile(join(dir, 'bad.bin')), /bad\.bin: bad preLogRows \d+ \(of \d+ rows\)/);
 });

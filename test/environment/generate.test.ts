@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { LOG_COLUMNS } from '../../src/data/kuairand-schema.js';
 import { readKuaiRandLog, readGiftLog } from '../../src/data/kuairand-reader.js';
 import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/environment/calibration.js';
+import { DAY_MS, KUAIRAND_START_MS } from '../../src/environment/environment.js';
 import { GENERATION_PRESETS, calibrationUsersFor, generateDataset, worldLoggingPolicy } from '../../src/environment/log-generation.js';
 import { buildDescribedWorld, readWorldDescription } from '../../src/environment/world-description.js';
 import { tempDir } from '../helpers/paths.js';
@@ -13,6 +14,11 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   const result = await generateDataset({ outDir: out, scale: GENERATION_PRESETS.smoke, seed: 1 });
   // 900 user-days over 3 days: the smoke preset's 300 users, all of them.
   assert.equal(result.calibrationUsers, 300);
+  // The preset's warm-up day is not written: the logs start on the day after it.
+  assert.equal(GENERATION_PRESETS.smoke.warmUpDays, 1);
+  let firstMs = Infinity;
+  for await (const b of readKuaiRandLog(result.files.log)) for (let r = 0; r < b.count; r++) firstMs = Math.min(firstMs, b.timeMs[r]!);
+  assert.equal(Math.floor((firstMs - KUAIRAND_START_MS) / DAY_MS), 1, 'the first logged exposure is on day 1, after the warm-up day 0');
 
   // Exact header, and the reader (which validates every field) accepts the file.
   const header = readFileSync(result.files.log, 'utf8').split('\n', 1)[0];
@@ -54,7 +60,11 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   assert.ok(rand / rows > 0.0015 && rand / rows < 0.007, `is_rand share ${rand / rows}`);
 
   // The figures recomputed from the file equal calibration.json's, and are within tolerance.
-  const cal = JSON.parse(readFileSync(result.files.calibration, 'utf8')) as { rates: Record<string, { generated: number; kuairand: number }> };
+  const cal = JSON.parse(readFileSync(result.files.calibration, 'utf8')) as {
+    rates: Record<string, { generated: number; kuairand: number }>;
+    warm_up_days: number;
+  };
+  assert.equal(cal.warm_up_days, 1);
   assert.deepEqual(Object.keys(cal.rates).sort(), [...RATE_KEYS].sort());
   const fromFile: Record<string, number> = {
     click: clicks / rows,

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveAgentConfig } from '../../src/agents/registry.js';
 import { DEFAULT_QUIT_OPTIONS } from '../../src/environment/quit-model.js';
-import { readInteractionLogFile } from '../../src/environment/interaction-log-file.js';
+import { readHistoryFile, readInteractionLogFile } from '../../src/environment/interaction-log-file.js';
 import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
@@ -139,8 +139,19 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   const history = readInteractionLogFile(join(out, 'history.bin'));
   assert.equal(history.count, res.settings.logRows);
   assert.equal(config.environment.history.rows, res.settings.logRows);
-  assert.equal(config.environment.history.days, 2, "the smoke preset's two days of logs");
-  assert.deepEqual(res.settings.history, { days: 2, rows: res.settings.logRows, pairs: config.environment.history.pairs });
+  assert.equal(config.environment.history.days, 3, "the smoke preset's warm-up day, then its two days of logs");
+  assert.deepEqual(res.settings.history, { days: 3, rows: res.settings.logRows, pairs: config.environment.history.pairs });
+  // The world's environments start after its warm-up day too: history.bin carries it before the logs, never fitted on.
+  const { preLog } = readHistoryFile(join(out, 'history.bin'));
+  assert.ok(preLog && preLog.count > 0, 'the warm-up day is in history.bin');
+  assert.equal(res.settings.warmUpDays, 1);
+  assert.equal(config.warmUpDays, 1);
+  const worldHistory = res.settings.worldHistory as { days: number; rows: number; pairs: number };
+  assert.deepEqual(config.worldHistory, worldHistory);
+  assert.equal(worldHistory.rows, preLog.count + res.settings.logRows);
+  assert.equal(worldHistory.days, 3);
+  assert.ok(worldHistory.pairs > config.environment.history.pairs, `the world knows ${worldHistory.pairs} pairs, the logs ${config.environment.history.pairs}`);
+  assert.ok(Math.max(...preLog.timeMs.subarray(0, preLog.count)) < Math.min(...history.timeMs.subarray(0, history.count)), 'the warm-up precedes the logs');
 
   // curves.csv and metrics.csv: long format, the same numbers as results.json.
   const csv = (path: string) => {

@@ -26,7 +26,7 @@ const generated = await generateDataset({
   outDir: dir,
   seed: 3,
   skipCalibration: true,
-  scale: { numUsers: 600, numItems: 2000, days: 4, numCandidates: 50, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
+  scale: { numUsers: 600, numItems: 2000, days: 4, warmUpDays: 0, numCandidates: 50, calibrationUserDays: 0, calibrationRounds: 0, randomRequestRate: 0.3 },
 });
 const { catalog, world } = generated;
 const loaded = await loadLogDirectory(dir, catalog);
