@@ -376,7 +376,7 @@ async function runOnInstrument(
   const bn = groundTruth?.config.familiarity.clicks;
   const rep = world.simulatorReport;
   fidelity.instrument = {
-    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users${rep.headShifts ? '; every binary head recalibrated in the large on its training rows' : ''}), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
+    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users${rep.headShifts ? '; every binary head and the play draws of each outcome class recalibrated in the large on its training rows' : ''}), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
     ...(rep.headShifts ? { headShifts: meanHeadShifts(rep.headShifts) } : {}),
     lambda: rep.lambda,
     lambdaRule: rep.lambdaRule,

@@ -11,6 +11,15 @@ import type { ExperimentResults } from './results.js';
 import type { ReportTable } from './report-tables.js';
 import { randomLogCalibrationTable } from './report-reliability.js';
 
+/** How the instrument table names a head shift (results.json's keys otherwise). */
+const HEAD_SHIFT_LABELS: Record<string, string> = {
+  click: 'click (random log)',
+  clickStandard: 'click (standard log)',
+  playSkim: 'play (skim)',
+  playClick: 'play (click, no long view)',
+  playLongView: 'play (long view)',
+};
+
 /** One line: which gates passed, and what that makes of the simulator column. */
 export function fidelityVerdict(f: FidelityResults | undefined): string {
   if (!f) return 'No fidelity gates in these results.';
@@ -105,10 +114,12 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
     ...(ins.headShifts
       ? [
           [
-            { text: "calibration in the large: each head's logit shift on its training rows (mean of the members)" },
+            {
+              text: "calibration in the large: each head's shift on its training rows (mean of the members; logits, and log1p(play seconds) for the play classes)",
+            },
             {
               text: Object.entries(ins.headShifts as Record<string, number>)
-                .map(([k, v]) => `${k === 'click' ? 'click (random log)' : k === 'clickStandard' ? 'click (standard log)' : k} ${num(v)}`)
+                .map(([k, v]) => `${HEAD_SHIFT_LABELS[k] ?? k} ${num(v)}`)
                 .join(', '),
             },
           ],

@@ -23,8 +23,13 @@
  * The shift restores the property exactly and leaves every relative
  * effect (user, item, pair counts, fatigue) as fitted.
  *
+ * The play-time heads (log1p seconds per outcome class, a Gaussian with a
+ * fitted spread, clamped to the class's interval when sampled) get the
+ * same property for their draws: {@link playShift}.
+ *
  * Pure: checkable on hand-built logits.
  */
+import { normalCdf } from '../numeric/special-functions.js';
 
 /**
  * delta with sum_r sigmoid(logits[r] + delta) = positives (Newton's method from
@@ -54,6 +59,75 @@ export function interceptShift(logits: ArrayLike<number>, n: number, positives: 
     else lo = d;
     const newton = d - f / ds;
     d = ds > 0 && newton > lo && newton < hi ? newton : (lo + hi) / 2;
+  }
+  return d;
+}
+
+/**
+ * Mean of the simulator's play-time draw, clamp(1000 expm1(m + sigma Z), lo, hi)
+ * in ms with Z standard normal (learned-simulator.ts samples play so, in its
+ * class's interval [lo, hi]), and its derivative in m. With a = log1p(lo/1000),
+ * b = log1p(hi/1000), alpha = (a - m)/sigma, beta = (b - m)/sigma:
+ *
+ *   E = lo Phi(alpha) + hi (1 - Phi(beta))
+ *       + 1000 [e^(m + sigma^2/2) (Phi(beta - sigma) - Phi(alpha - sigma)) - (Phi(beta) - Phi(alpha))]
+ *   dE/dm = 1000 e^(m + sigma^2/2) (Phi(beta - sigma) - Phi(alpha - sigma))
+ *
+ * (the draw moves with m only where it is not clamped). Rounding to whole ms is ignored.
+ */
+export function clampedPlayMean(m: number, sigma: number, loMs: number, hiMs: number): { mean: number; slope: number } {
+  if (loMs >= hiMs) return { mean: loMs, slope: 0 };
+  const a = Math.log1p(loMs / 1000);
+  const b = Math.log1p(hiMs / 1000);
+  const alpha = (a - m) / sigma;
+  const beta = (b - m) / sigma;
+  const pa = normalCdf(alpha),
+    pb = normalCdf(beta);
+  const inside = Math.exp(m + (sigma * sigma) / 2) * (normalCdf(beta - sigma) - normalCdf(alpha - sigma));
+  return { mean: loMs * pa + hiMs * (1 - pb) + 1000 * (inside - (pb - pa)), slope: 1000 * inside };
+}
+
+/**
+ * delta with sum_r clampedPlayMean(mu[r] + delta, sigma, lo[r], hi[r]) =
+ * totalMs: the shift of a play class's log1p(seconds) mean at which the
+ * simulator's draws over the class's training rows have their observed mean
+ * (calibration in the large of a regression head). Newton from 0 with a
+ * bisection guard in [-10, 10] (the left side rises in delta). Throws on
+ * bad input, or when no shift reaches the target (it lies outside what the
+ * rows' intervals allow).
+ */
+export function playShift(mu: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>, n: number, sigma: number, totalMs: number): number {
+  if (!(Number.isInteger(n) && n > 0 && n <= mu.length && n <= lo.length && n <= hi.length))
+    throw new RangeError(`playShift needs 1..${Math.min(mu.length, lo.length, hi.length)} rows, got ${n}`);
+  if (!(sigma > 0 && Number.isFinite(sigma))) throw new RangeError(`playShift needs a positive finite sigma, got ${sigma}`);
+  if (!Number.isFinite(totalMs)) throw new RangeError(`playShift needs a finite total play, got ${totalMs}`);
+  let minTotal = 0,
+    maxTotal = 0;
+  for (let r = 0; r < n; r++) {
+    if (!Number.isFinite(mu[r]!)) throw new RangeError(`play mean of row ${r} must be finite, got ${mu[r]}`);
+    if (!(lo[r]! >= 0 && hi[r]! >= lo[r]! && Number.isFinite(hi[r]!))) throw new RangeError(`row ${r} has the play interval [${lo[r]}, ${hi[r]}]`);
+    minTotal += lo[r]!;
+    maxTotal += hi[r]!;
+  }
+  if (!(totalMs > minTotal && totalMs < maxTotal))
+    throw new RangeError(`playShift: a total play of ${totalMs} ms is outside what the rows' intervals allow (${minTotal}, ${maxTotal})`);
+  let lower = -10,
+    upper = 10,
+    d = 0;
+  for (let it = 0; it < 100; it++) {
+    let s = 0,
+      ds = 0;
+    for (let r = 0; r < n; r++) {
+      const e = clampedPlayMean(mu[r]! + d, sigma, lo[r]!, hi[r]!);
+      s += e.mean;
+      ds += e.slope;
+    }
+    const f = s - totalMs;
+    if (Math.abs(f) < 1e-9 * totalMs) break;
+    if (f > 0) upper = d;
+    else lower = d;
+    const newton = d - f / ds;
+    d = ds > 0 && newton > lower && newton < upper ? newton : (lower + upper) / 2;
   }
   return d;
 }

@@ -16,7 +16,7 @@ import { allocExposureBatch } from '../environment/environment.js';
 import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
 import { fitSelectionModel, type SelectionFit, type SelectionModel } from './selection-model.js';
 import { nonIncreasingFatigue } from './fatigue-prior.js';
-import { interceptShift } from './head-recalibration.js';
+import { interceptShift, playShift } from './head-recalibration.js';
 import type { PairCountView } from '../world/response.js';
 import {
   BINARY_HEADS,
@@ -231,6 +231,62 @@ export function recalibrateHeads(
 /** Logit shifts of {@link recalibrateHeads} per binary head (`click`: the random log's rows, `clickStandard`: the standard log's). */
 export type HeadShifts = Record<(typeof BINARY_HEADS)[number] | 'clickStandard', number>;
 
+/** Shifts of {@link recalibratePlay} per play class, in log1p(play seconds). */
+export type PlayShifts = Record<(typeof PLAY_CLASSES)[number], number>;
+
+/** The play classes in trunk order (outputs HEAD_PLAY_SKIM + 0, 1, 2). */
+export const PLAY_CLASSES = ['playSkim', 'playClick', 'playLongView'] as const;
+
+/**
+ * Calibration in the large of the play-time heads (head-recalibration.ts
+ * {@link playShift}): for each outcome class, the shift of its log1p(play
+ * seconds) mean at which the simulator's play draws (Gaussian with the
+ * class's fitted spread `sim.calibration.playStd`, clamped to the class's
+ * interval) have, over the class's training rows, the rows' observed mean
+ * play. Applied to the class's trunk bias. Without it the draws' mean is
+ * off by what a Gaussian on log1p(seconds) and the clamps leave over.
+ */
+export function recalibratePlay(
+  sim: LearnedSimulator,
+  log: InteractionLog,
+  rep: ReplayedExposures,
+  rows: Int32Array,
+  batch: LoggedExposureBatch = allocLoggedBatch(512),
+): PlayShifts {
+  const mu = [0, 1, 2].map(() => new Float32Array(rows.length));
+  const lo = [0, 1, 2].map(() => new Float64Array(rows.length));
+  const hi = [0, 1, 2].map(() => new Float64Array(rows.length));
+  const n = [0, 0, 0],
+    total = [0, 0, 0];
+  const c = sim.catalog,
+    maxRatio = sim.calibration.maxWatchRatio;
+  forEachForward(sim, log, rep, rows, batch, (r, y, b) => {
+    const cls = playClass(log.click[r]!, log.longView[r]!);
+    const [l, h] = classInterval(cls, c.itemDurationMs[log.item[r]!]!, maxRatio);
+    if (l > h) return; // no draw of this class for this duration
+    const k = n[cls]!++;
+    mu[cls]![k] = y[b * OUTPUT_DIM + HEAD_PLAY_SKIM + cls]!;
+    lo[cls]![k] = l;
+    hi[cls]![k] = h;
+    // The draw is clamped to the interval; a logged play outside it (a replay past maxRatio) counts at its bound.
+    total[cls]! += Math.min(h, Math.max(l, log.playTimeMs[r]!));
+  });
+  const bias = sim.mlp.layers[sim.mlp.layers.length - 1]!.bias.value;
+  const out = {} as PlayShifts;
+  PLAY_CLASSES.forEach((name, cls) => {
+    let d = NaN;
+    try {
+      if (n[cls]! > 0) d = playShift(mu[cls]!, lo[cls]!, hi[cls]!, n[cls]!, sim.calibration.playStd[cls]!, total[cls]!);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err; // every row at a bound: no shift
+    }
+    if (Number.isFinite(d)) bias[HEAD_PLAY_SKIM + cls]! += d;
+    out[name] = d;
+  });
+  sim.invalidateCache();
+  return out;
+}
+
 /**
  * The binary heads' labels of log row `r`, in the order and under the
  * conditions of the loss: click and hate on every exposure; on a click,
@@ -371,7 +427,7 @@ export function trainSimulatorOnRows(
   train: Int32Array,
   o: SimulatorTrainingOptions,
   selection: SelectionModel | null = null,
-): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number; headShifts: HeadShifts | null } {
+): { simulator: LearnedSimulator; epochs: number; finalTrainLoss: number; headShifts: (HeadShifts & Partial<PlayShifts>) | null } {
   const rng = new Rng(o.seed);
   // Gift amount moments from the training rows.
   let gN = 0,
@@ -458,7 +514,9 @@ export function trainSimulatorOnRows(
   });
   for (let c = 0; c < 3; c++) if (resid[c]![0] > 1) calibration.playStd[c] = Math.max(0.05, Math.sqrt(resid[c]![1] / resid[c]![0]));
   sim.calibration = calibration;
-  return { simulator: sim, epochs, finalTrainLoss: lastLoss, headShifts };
+  // With the spreads known, the play draws' mean per class (calibration in the large, as the binary heads above).
+  const playShifts = o.recalibrateHeads ? recalibratePlay(sim, log, rep, train, batch) : null;
+  return { simulator: sim, epochs, finalTrainLoss: lastLoss, headShifts: headShifts && playShifts ? { ...headShifts, ...playShifts } : headShifts };
 }
 
 /** Held-out quality of a fitted model on rows `held`: AUC, log-loss and rates per binary head, watch-time error. */

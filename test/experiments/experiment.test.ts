@@ -45,7 +45,9 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   // The members' calibration in the large: a finite shift for the click of each log source, the mean of the members' own.
   const shifts = res.fidelity.instrument.headShifts as Record<string, number>;
   assert.ok(Number.isFinite(shifts.click) && Number.isFinite(shifts.clickStandard), JSON.stringify(shifts));
-  assert.match(res.fidelity.instrument.simulator, /bootstrap over users; every binary head recalibrated/);
+  // ... and of each play class's log1p(seconds) mean.
+  for (const k of ['playSkim', 'playClick', 'playLongView']) assert.ok(Number.isFinite(shifts[k]), `${k}: ${JSON.stringify(shifts)}`);
+  assert.match(res.fidelity.instrument.simulator, /bootstrap over users; every binary head and the play draws of each outcome class recalibrated/);
   const epochs = res.settings.epochs as number;
   for (const name of MODELS) {
     const m = res.models[name];
