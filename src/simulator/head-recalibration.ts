@@ -42,10 +42,7 @@ export function interceptShift(logits: ArrayLike<number>, n: number, positives: 
   if (!(positives > 0 && positives < n))
     throw new RangeError(`interceptShift needs a count of 1-labels strictly between 0 and the ${n} rows, got ${positives}`);
   for (let r = 0; r < n; r++) if (!Number.isFinite(logits[r]!)) throw new RangeError(`logit of row ${r} must be finite, got ${logits[r]}`);
-  let lo = -30,
-    hi = 30,
-    d = 0;
-  for (let it = 0; it < 100; it++) {
+  return monotoneRoot(-30, 30, 1e-9 * n, (d) => {
     let s = 0,
       ds = 0;
     for (let r = 0; r < n; r++) {
@@ -53,12 +50,24 @@ export function interceptShift(logits: ArrayLike<number>, n: number, positives: 
       s += p;
       ds += p * (1 - p);
     }
-    const f = s - positives;
-    if (Math.abs(f) < 1e-9 * n) break;
-    if (f > 0) hi = d;
-    else lo = d;
-    const newton = d - f / ds;
-    d = ds > 0 && newton > lo && newton < hi ? newton : (lo + hi) / 2;
+    return { value: s - positives, slope: ds };
+  });
+}
+
+/**
+ * The root in (lower, upper) of f, which rises monotonically: Newton's method
+ * from 0, each step kept inside the bracket the signs so far leave (else
+ * bisection), until |f| < tol or 100 steps.
+ */
+function monotoneRoot(lower: number, upper: number, tol: number, f: (d: number) => { value: number; slope: number }): number {
+  let d = 0;
+  for (let it = 0; it < 100; it++) {
+    const { value, slope } = f(d);
+    if (Math.abs(value) < tol) break;
+    if (value > 0) upper = d;
+    else lower = d;
+    const newton = d - value / slope;
+    d = slope > 0 && newton > lower && newton < upper ? newton : (lower + upper) / 2;
   }
   return d;
 }
@@ -111,10 +120,7 @@ export function playShift(mu: ArrayLike<number>, lo: ArrayLike<number>, hi: Arra
   }
   if (!(totalMs > minTotal && totalMs < maxTotal))
     throw new RangeError(`playShift: a total play of ${totalMs} ms is outside what the rows' intervals allow (${minTotal}, ${maxTotal})`);
-  let lower = -10,
-    upper = 10,
-    d = 0;
-  for (let it = 0; it < 100; it++) {
+  return monotoneRoot(-10, 10, 1e-9 * totalMs, (d) => {
     let s = 0,
       ds = 0;
     for (let r = 0; r < n; r++) {
@@ -122,12 +128,6 @@ export function playShift(mu: ArrayLike<number>, lo: ArrayLike<number>, hi: Arra
       s += e.mean;
       ds += e.slope;
     }
-    const f = s - totalMs;
-    if (Math.abs(f) < 1e-9 * totalMs) break;
-    if (f > 0) upper = d;
-    else lower = d;
-    const newton = d - f / ds;
-    d = ds > 0 && newton > lower && newton < upper ? newton : (lower + upper) / 2;
-  }
-  return d;
+    return { value: s - totalMs, slope: ds };
+  });
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clampedPlayMean, interceptShift, playShift } from '../../src/simulator/head-recalibration.js';
-import { interactionLogFromTraces, replayExposures } from '../../src/environment/interaction-log.js';
+import { interactionLogFromTraces, replayExposures, type InteractionLog, type ReplayedExposures } from '../../src/environment/interaction-log.js';
 import {
   BINARY_HEADS,
   HEAD_CLICK,
@@ -27,6 +27,18 @@ import {
 import { tinySessions, tinyWorld } from '../helpers/tiny-world.js';
 
 const logit = (p: number) => Math.log(p / (1 - p));
+
+/** The trunk outputs of `sim` for every row of `log` (in row order). */
+function outputsOf(sim: ReturnType<typeof trainSimulatorOnRows>['simulator'], log: InteractionLog, rep: ReplayedExposures, rows: Int32Array): Float32Array {
+  const out = new Float32Array(log.count * OUTPUT_DIM);
+  const batch = allocLoggedBatch(256);
+  for (let from = 0; from < log.count; from += 256) {
+    const n = Math.min(256, log.count - from);
+    fillBatch(log, rep, rows, from, n, batch);
+    out.set(sim.forward(batch).subarray(0, n * OUTPUT_DIM), from * OUTPUT_DIM);
+  }
+  return out;
+}
 
 test('interceptShift: the shift that makes the mean probability the observed rate, by hand', () => {
   // Four rows at logit 0 with one click: sigmoid(d) = 1/4, d = ln(1/3).
@@ -60,16 +72,7 @@ test('recalibrateHeads: each head (click per log source) then predicts its train
   // Training shuffles the rows it is given: it gets a copy.
   const { simulator: sim } = trainSimulatorOnRows(log, rep, catalog, rows.slice(), o);
 
-  const outputs = (): Float32Array => {
-    const out = new Float32Array(log.count * OUTPUT_DIM);
-    const batch = allocLoggedBatch(256);
-    for (let from = 0; from < log.count; from += 256) {
-      const n = Math.min(256, log.count - from);
-      fillBatch(log, rep, rows, from, n, batch);
-      out.set(sim.forward(batch).subarray(0, n * OUTPUT_DIM), from * OUTPUT_DIM);
-    }
-    return out;
-  };
+  const outputs = (): Float32Array => outputsOf(sim, log, rep, rows);
   const before = outputs();
   const offBefore = Float32Array.from(sim.clickOffsets!.value);
   const shifts = recalibrateHeads(sim, log, rep, rows);
@@ -183,16 +186,7 @@ test('recalibratePlay: per class, the draws over its training rows then have the
   const rows = Int32Array.from({ length: log.count }, (_, r) => r);
   const o = simulatorTrainingOptions({ epochs: 1, minSteps: 20, seed: 3, pairCountView: 'session-start', recalibrateHeads: false, shape: { selectionDim: 0 } });
   const { simulator: sim } = trainSimulatorOnRows(log, rep, catalog, rows.slice(), o);
-  const outputs = (): Float32Array => {
-    const out = new Float32Array(log.count * OUTPUT_DIM);
-    const batch = allocLoggedBatch(256);
-    for (let from = 0; from < log.count; from += 256) {
-      const n = Math.min(256, log.count - from);
-      fillBatch(log, rep, rows, from, n, batch);
-      out.set(sim.forward(batch).subarray(0, n * OUTPUT_DIM), from * OUTPUT_DIM);
-    }
-    return out;
-  };
+  const outputs = (): Float32Array => outputsOf(sim, log, rep, rows);
   const before = outputs();
   const shifts = recalibratePlay(sim, log, rep, rows);
   const after = outputs();
