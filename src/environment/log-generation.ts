@@ -296,8 +296,9 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateResul
           is_rand: rates.is_rand,
           click_given_follow: rates.click_given_follow,
           next_day_return: rates.next_day_return,
-          warm_up_days: o.scale.warmUpDays,
         },
+        // The rates are those of the logged days, after this many unlogged ones.
+        warmUpDays: o.scale.warmUpDays,
       }),
       null,
       2,

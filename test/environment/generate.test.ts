@@ -62,9 +62,9 @@ test('generate at the smoke preset writes valid KuaiRand logs whose rates are wi
   // The figures recomputed from the file equal calibration.json's, and are within tolerance.
   const cal = JSON.parse(readFileSync(result.files.calibration, 'utf8')) as {
     rates: Record<string, { generated: number; kuairand: number }>;
-    warm_up_days: number;
+    warmUpDays: number;
   };
-  assert.equal(cal.warm_up_days, 1);
+  assert.equal(cal.warmUpDays, 1);
   assert.deepEqual(Object.keys(cal.rates).sort(), [...RATE_KEYS].sort());
   const fromFile: Record<string, number> = {
     click: clicks / rows,
