@@ -155,7 +155,7 @@ export interface CalibrationOptions {
   /**
    * Days of unmeasured traffic before them, so the rates are those of users
    * with a history, as the logs' are (the world's warm-up, docs/design.md
-   * §10.6). Default 0.
+   * §5.5). Default 0.
    */
   warmUpDays: number;
   /** Environment options of the evaluation runs (seed, candidates, ...); quit/return come from the world config. */

@@ -49,7 +49,7 @@ export interface GenerationScale {
   days: number;
   /**
    * Days of the same traffic before the logs, not written (docs/design.md
-   * §10.6): KuaiRand's users are established when its logs begin (99.5 %
+   * §5.5): KuaiRand's users are established when its logs begin (99.5 %
    * registered more than 30 days before), so the world's come to the logs
    * with a history. Calibration measures its rates after the same warm-up.
    */

@@ -37,7 +37,7 @@ export interface JobSetup {
   environment: Partial<EnvironmentOptions>;
   /**
    * What the world's environments start after when the world had traffic
-   * before its logs (that traffic, then the logs; docs/design.md §10.6):
+   * before its logs (that traffic, then the logs; docs/design.md §5.5):
    * the simulator never saw it. Absent: `environment.history`.
    */
   worldHistory?: EnvironmentHistory;

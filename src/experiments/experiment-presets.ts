@@ -27,7 +27,7 @@ export interface ExperimentPreset {
   logDays: number;
   /**
    * Days of the world's logging-policy traffic BEFORE its logs, not logged
-   * (docs/design.md §10.6): KuaiRand's users are established when its logs
+   * (docs/design.md §5.5): KuaiRand's users are established when its logs
    * begin (99.5 % registered more than 30 days before them), so the world's
    * users come to the logs with a history of pairs, follows and returns
    * that the simulator never sees. The world's calibration is measured
