@@ -40,6 +40,26 @@ function outputsOf(sim: ReturnType<typeof trainSimulatorOnRows>['simulator'], lo
   return out;
 }
 
+/**
+ * A one-epoch simulator without recalibration, fitted on every row of a tiny
+ * world's log; with `randomThird`, every third request is the random log.
+ */
+function fittedTiny(randomThird: boolean) {
+  const world = tinyWorld();
+  const { catalog } = world;
+  const log = interactionLogFromTraces(tinySessions(world, 4, 7));
+  if (randomThird) {
+    const rep0 = replayExposures(log, catalog, { pairCountView: 'session-start' });
+    for (let r = 0; r < log.count; r++) log.fromRandomLog[r] = rep0.requestId[r]! % 3 === 0 ? 1 : 0;
+  }
+  const rep = replayExposures(log, catalog, { pairCountView: 'session-start' });
+  const rows = Int32Array.from({ length: log.count }, (_, r) => r);
+  const o = simulatorTrainingOptions({ epochs: 1, minSteps: 20, seed: 3, pairCountView: 'session-start', recalibrateHeads: false, shape: { selectionDim: 0 } });
+  // Training shuffles the rows it is given: it gets a copy.
+  const { simulator: sim } = trainSimulatorOnRows(log, rep, catalog, rows.slice(), o);
+  return { catalog, log, rep, rows, sim };
+}
+
 test('interceptShift: the shift that makes the mean probability the observed rate, by hand', () => {
   // Four rows at logit 0 with one click: sigmoid(d) = 1/4, d = ln(1/3).
   assert.ok(Math.abs(interceptShift([0, 0, 0, 0], 4, 1) - Math.log(1 / 3)) < 1e-9);
@@ -60,18 +80,8 @@ test('interceptShift: the shift that makes the mean probability the observed rat
 });
 
 test('recalibrateHeads: each head (click per log source) then predicts its training rows at their rate; repeat effects and play heads unchanged', () => {
-  const world = tinyWorld();
-  const { catalog } = world;
-  const log = interactionLogFromTraces(tinySessions(world, 4, 7));
   // Every third request's exposures become the random log (the sources then have their own click shifts).
-  const rep0 = replayExposures(log, catalog, { pairCountView: 'session-start' });
-  for (let r = 0; r < log.count; r++) log.fromRandomLog[r] = rep0.requestId[r]! % 3 === 0 ? 1 : 0;
-  const rep = replayExposures(log, catalog, { pairCountView: 'session-start' });
-  const rows = Int32Array.from({ length: log.count }, (_, r) => r);
-  const o = simulatorTrainingOptions({ epochs: 1, minSteps: 20, seed: 3, pairCountView: 'session-start', recalibrateHeads: false, shape: { selectionDim: 0 } });
-  // Training shuffles the rows it is given: it gets a copy.
-  const { simulator: sim } = trainSimulatorOnRows(log, rep, catalog, rows.slice(), o);
-
+  const { log, rep, rows, sim } = fittedTiny(true);
   const outputs = (): Float32Array => outputsOf(sim, log, rep, rows);
   const before = outputs();
   const offBefore = Float32Array.from(sim.clickOffsets!.value);
@@ -179,13 +189,7 @@ test('playShift: the shift at which the draws have the target mean, by hand and 
 });
 
 test('recalibratePlay: per class, the draws over its training rows then have the rows mean play; only the play heads move', () => {
-  const world = tinyWorld();
-  const { catalog } = world;
-  const log = interactionLogFromTraces(tinySessions(world, 4, 7));
-  const rep = replayExposures(log, catalog, { pairCountView: 'session-start' });
-  const rows = Int32Array.from({ length: log.count }, (_, r) => r);
-  const o = simulatorTrainingOptions({ epochs: 1, minSteps: 20, seed: 3, pairCountView: 'session-start', recalibrateHeads: false, shape: { selectionDim: 0 } });
-  const { simulator: sim } = trainSimulatorOnRows(log, rep, catalog, rows.slice(), o);
+  const { catalog, log, rep, rows, sim } = fittedTiny(false);
   const outputs = (): Float32Array => outputsOf(sim, log, rep, rows);
   const before = outputs();
   const shifts = recalibratePlay(sim, log, rep, rows);
