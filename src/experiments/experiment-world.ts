@@ -202,16 +202,13 @@ function logTraffic(
 ): Traffic {
   const env = new Environment(catalog, responder, { ...environment, seed });
   const warmUp: SessionTrace[] = [];
-  for (let d = 0; d < warmUpDays; d++) {
-    env.runDays(1, policy, (t) => warmUp.push(t));
-    onDay?.(d + 1);
-  }
   const traces: SessionTrace[] = [];
   const dayEnds: number[] = [];
-  for (let d = 0; d < days; d++) {
-    env.runDays(1, policy, (t) => traces.push(t));
-    dayEnds.push(traces.length);
-    onDay?.(warmUpDays + d + 1);
+  for (let d = 0; d < warmUpDays + days; d++) {
+    const logged = d >= warmUpDays;
+    env.runDays(1, policy, (t) => (logged ? traces : warmUp).push(t));
+    if (logged) dayEnds.push(traces.length);
+    onDay?.(d + 1);
   }
   return { traces, dayEnds, warmUp };
 }

@@ -257,7 +257,9 @@ export function recalibratePlay(
   const lo = [0, 1, 2].map(() => new Float64Array(rows.length));
   const hi = [0, 1, 2].map(() => new Float64Array(rows.length));
   const n = [0, 0, 0],
-    total = [0, 0, 0];
+    total = [0, 0, 0],
+    lowest = [0, 0, 0],
+    highest = [0, 0, 0];
   const c = sim.catalog,
     maxRatio = sim.calibration.maxWatchRatio;
   forEachForward(sim, log, rep, rows, batch, (r, y, b) => {
@@ -268,19 +270,18 @@ export function recalibratePlay(
     mu[cls]![k] = y[b * OUTPUT_DIM + HEAD_PLAY_SKIM + cls]!;
     lo[cls]![k] = l;
     hi[cls]![k] = h;
+    lowest[cls]! += l;
+    highest[cls]! += h;
     // The draw is clamped to the interval; a logged play outside it (a replay past maxRatio) counts at its bound.
     total[cls]! += Math.min(h, Math.max(l, log.playTimeMs[r]!));
   });
   const bias = sim.mlp.layers[sim.mlp.layers.length - 1]!.bias.value;
   const out = {} as PlayShifts;
   PLAY_CLASSES.forEach((name, cls) => {
-    let d = NaN;
-    try {
-      if (n[cls]! > 0) d = playShift(mu[cls]!, lo[cls]!, hi[cls]!, n[cls]!, sim.calibration.playStd[cls]!, total[cls]!);
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err; // every row at a bound: no shift
-    }
-    if (Number.isFinite(d)) bias[HEAD_PLAY_SKIM + cls]! += d;
+    // No shift reaches a total at the rows' bounds (e.g. every logged play clamped to them): the class is left as fitted.
+    const reachable = n[cls]! > 0 && total[cls]! > lowest[cls]! && total[cls]! < highest[cls]!;
+    const d = reachable ? playShift(mu[cls]!, lo[cls]!, hi[cls]!, n[cls]!, sim.calibration.playStd[cls]!, total[cls]!) : NaN;
+    if (reachable) bias[HEAD_PLAY_SKIM + cls]! += d;
     out[name] = d;
   });
   sim.invalidateCache();
