@@ -53,7 +53,21 @@ export const RUN_WORLD_OPTIONS: CommandSpec['options'] = {
   },
   models: { type: 'string', description: `comma-separated subset of the models (default all: ${PAPER_MODEL_ORDER.join(', ')})`, valueName: 'LIST' },
   epochs: { type: 'string', description: "override the preset's training epochs (>= 1)", valueName: 'N' },
+  'simulator-pair-history': {
+    type: 'string',
+    description:
+      "where the learned simulator's pair counts f_ua start: lifelong (the preset's default: the pairs' counters when the logs begin, then the logs, as a platform's lifelong f_ua) or logs (at zero on the first logged row, all KuaiRand ships); a world without a warm-up, and --logs, have no counters: logs either way",
+    valueName: 'lifelong|logs',
+  },
 };
+
+/** `--simulator-pair-history` into the preset (shared by `rliv experiment` and `rliv tune`); anything else is a UsageError. */
+export function pairHistoryFlag(values: OptionValues, preset: Pick<ExperimentPreset, 'simulatorPairHistory'>): void {
+  const v = values['simulator-pair-history'];
+  if (v === undefined) return;
+  if (v !== 'lifelong' && v !== 'logs') throw new UsageError(`--simulator-pair-history ${String(v)}: choose lifelong or logs`);
+  preset.simulatorPairHistory = v;
+}
 
 /**
  * `--logs DIR` and `--max-rows N` (shared by `rliv experiment` and `rliv tune`): the directory is checked before any
@@ -131,6 +145,7 @@ export const experimentCommand: CommandSpec = {
     const seeds = Array.from({ length: n }, (_, i) => ctx.seed + i);
     const epochs = intFlag(values, 'epochs', 1, 100_000);
     if (epochs !== undefined) preset.train.epochs = epochs;
+    pairHistoryFlag(values, preset);
     const models = modelsFlag(values);
     const agentConfigPath = experimentAgentConfigPath(values['agent-config'], preset);
     const agentConfigs =

@@ -12,7 +12,7 @@ import { runTune } from '../experiments/tune.js';
 import { MAX_TUNING_BUDGET } from '../experiments/tuning-grid.js';
 import { intFlag, outOption, presetOption, UsageError, type CommandSpec } from './command.js';
 import { checkOutDir, forceOption } from './out-dir.js';
-import { logsFlags, modelsFlag, RUN_WORLD_OPTIONS } from './experiment.js';
+import { logsFlags, modelsFlag, pairHistoryFlag, RUN_WORLD_OPTIONS } from './experiment.js';
 import { progressSink } from './progress-bars.js';
 
 export const tuneCommand: CommandSpec = {
@@ -47,6 +47,7 @@ export const tuneCommand: CommandSpec = {
     const seeds = Array.from({ length: n }, (_, i) => ctx.seed + i);
     const epochs = intFlag(values, 'epochs', 1, 100_000);
     if (epochs !== undefined) preset.train.epochs = epochs;
+    pairHistoryFlag(values, preset);
     const metric = String(values.metric ?? 'watchTime');
     if (!(REPORT_METRICS as readonly string[]).includes(metric)) throw new UsageError(`--metric ${metric}: choose one of ${REPORT_METRICS.join(', ')}`);
     const models = modelsFlag(values);

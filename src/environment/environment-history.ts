@@ -15,7 +15,7 @@
 import type { Catalog } from '../world/catalog.js';
 import type { ResponseBatch } from '../world/response.js';
 import { CandidateGenerator } from './candidate-generator.js';
-import type { InteractionLog } from './interaction-log.js';
+import type { InteractionLog, PairsAtStart } from './interaction-log.js';
 import { PairCountStore } from './pair-count-store.js';
 
 const DAY_MS = 86_400_000;
@@ -47,7 +47,7 @@ export interface EnvironmentHistoryOptions {
   recentAuthorsPerUser: number;
 }
 
-export class EnvironmentHistory {
+export class EnvironmentHistory implements PairsAtStart {
   private constructor(
     /** Calendar days the history spans: an environment's first session after it is on day `days` or later. */
     readonly days: number,
@@ -107,6 +107,11 @@ export class EnvironmentHistory {
   /** Pairs with a count (touched at least once). */
   get pairs(): number {
     return this.store.size;
+  }
+
+  /** A fresh copy of the pair's counts, or undefined for a pair the history never touched (the {@link PairsAtStart} of a log that follows it). */
+  pairCounts(user: number, author: number): Float32Array | undefined {
+    return this.store.rowOf(user, author) < 0 ? undefined : this.store.get(user, author);
   }
 
   /** A copy of the pairs' counts (only `users`' when given), for an environment to own. */

@@ -128,17 +128,30 @@ export interface ReplayedExposures {
   requests: number;
 }
 
+/**
+ * The pairs' counts f_ua when a log begins: what a platform's lifelong
+ * user-author counters held at its first logged row (the paper's f_ua are
+ * lifelong counts). {@link EnvironmentHistory} answers it.
+ */
+export interface PairsAtStart {
+  /** A fresh copy of the pair's counts, or undefined for a pair with none. */
+  pairCounts(user: number, author: number): Float32Array | undefined;
+}
+
 export interface ReplayOptions {
   /** A gap between requests longer than this starts a new session. Default 30 min. */
   sessionGapMs: number;
   /** f_ua as the response model reads it (see {@link PairCountView}). Default `live`. */
   pairCountView: PairCountView;
+  /** Where the counts start: absent = every pair at zero on its first logged row. */
+  pairsAtStart?: PairsAtStart;
 }
 
-/** Reconstructs f_ua, repetition and position for every row (rows may be in any order). */
+/** Reconstructs f_ua (from `pairsAtStart` when given), repetition and position for every row (rows may be in any order). */
 export function replayExposures(log: InteractionLog, catalog: Catalog, options: Partial<ReplayOptions> = {}): ReplayedExposures {
   const gap = options.sessionGapMs ?? 30 * 60_000;
   const sessionStart = (options.pairCountView ?? 'live') === 'session-start';
+  const atStart = options.pairsAtStart;
   const n = log.count;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -156,6 +169,15 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
     requests: 0,
   };
   let pairs = new Map<number, Float32Array>();
+  /** The user's counts of a pair: the logs' so far, from the state at the start when there is one. */
+  const pairOf = (user: number, author: number): Float32Array | undefined => {
+    let c = pairs.get(author);
+    if (c === undefined && atStart !== undefined) {
+      c = atStart.pairCounts(user, author)?.slice(); // the replay adds to it
+      if (c !== undefined) pairs.set(author, c);
+    }
+    return c;
+  };
   /** Under the session-start view: each author's counts when the session first exposed it. */
   const startCounts = new Map<number, Float32Array | null>();
   const authorSeen = new Map<number, number>();
@@ -186,7 +208,7 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
       const item = log.item[row]!;
       const author = catalog.itemAuthor[item]!;
       const tag = catalog.itemTag[item]!;
-      let c = pairs.get(author);
+      let c = pairOf(user, author);
       if (sessionStart) {
         if (!startCounts.has(author)) startCounts.set(author, c ? c.slice() : null);
         c = startCounts.get(author) ?? undefined;
@@ -213,7 +235,7 @@ export function replayExposures(log: InteractionLog, catalog: Catalog, options: 
     for (let q = i; q < j; q++) {
       const row = sorted[q]!;
       const author = catalog.itemAuthor[log.item[row]!]!;
-      let c = pairs.get(author);
+      let c = pairOf(user, author);
       if (!c) pairs.set(author, (c = new Float32Array(PAIR_COUNT_DIM)));
       c[PC_CLICK]! += log.click[row]!;
       c[PC_LONG_VIEW]! += log.longView[row]!;

@@ -13,6 +13,7 @@
 import { join } from 'node:path';
 import { PAPER_MODEL_ORDER } from '../agents/registry.js';
 import type { EnvironmentOptions } from '../environment/environment.js';
+import type { PairHistory } from '../simulator/simulator-ensemble.js';
 import { packageRoot } from './package-root.js';
 import { trainPreset, type TrainPreset } from './train-presets.js';
 
@@ -35,6 +36,16 @@ export interface ExperimentPreset {
    * warm-up and the logs; the simulator's after the logs alone.
    */
   warmUpDays: number;
+  /**
+   * Where the learned simulator's pair counts f_ua start (docs/design.md
+   * §10.2): `lifelong` = the pairs' counters when the logs begin (the
+   * warm-up's), then the logs, as the paper's f_ua are lifelong counts
+   * that a platform keeps and its samples carry; `logs` = at zero on the
+   * first logged row (what KuaiRand ships: no counters). The simulator's
+   * environments start from the same counters. A world without a warm-up,
+   * and real logs, have no counters before the logs: `logs` either way.
+   */
+  simulatorPairHistory: PairHistory;
   /**
    * Share of the logging policy's requests served uniformly at random: the
    * random log (KuaiRand's `log_random_*`), held out of the simulator's fit
@@ -79,6 +90,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numItems: 300,
     logDays: 2,
     warmUpDays: 1,
+    simulatorPairHistory: 'lifelong',
     randomRequestRate: 0.3,
     calibration: { users: 120, days: 1, rounds: 1, maxSteps: 4 },
     simulatorFit: { epochs: 1, members: 3 },
@@ -98,6 +110,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     logDays: 14,
     // A month before the logs, as KuaiRand's users (99.5 % registered more than 30 days before its logs).
     warmUpDays: 30,
+    simulatorPairHistory: 'lifelong',
     randomRequestRate: 0.3,
     // Calibrated on the logged window, as `rliv generate` calibrates on its --days, with its quick budget of 4,200
     // user-days: on the first 2 of 14 days the logs' click rate came out 0.58 over the two weeks (KuaiRand-Pure: 0.46).
@@ -121,6 +134,7 @@ export const EXPERIMENT_PRESETS: Record<'smoke' | 'quick' | 'paper', ExperimentP
     numItems: 7_583,
     logDays: 14,
     warmUpDays: 30,
+    simulatorPairHistory: 'lifelong',
     randomRequestRate: 0.3,
     // The logged window at `rliv generate --preset paper`'s budget of 21,000 user-days.
     calibration: { users: 1500, days: 14, rounds: 2, maxSteps: 14 },

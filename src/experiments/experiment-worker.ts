@@ -34,10 +34,11 @@ async function main(): Promise<void> {
   if (!port) throw new Error('experiment-worker.ts must run as a worker thread');
   const data = workerData as WorkerData;
   const { catalog, groundTruth, loggingPolicy } = await rebuildJobWorld(data);
-  const { environment, worldHistory } = withHistoryFile(catalog, data.environment, data.historyPath);
+  const simulator = loadSimulatorEnsemble(data.simulatorPath, catalog);
+  const { environment, worldHistory } = withHistoryFile(catalog, data.environment, simulator.pairHistory, data.historyPath);
   const setup: JobSetup = {
     catalog,
-    simulator: loadSimulatorEnsemble(data.simulatorPath, catalog),
+    simulator,
     groundTruth,
     environment,
     ...(worldHistory ? { worldHistory } : {}),

@@ -26,7 +26,8 @@ import {
   RateAccumulator,
   type MeasuredRates,
 } from '../environment/calibration.js';
-import { Environment, type EnvironmentOptions } from '../environment/environment.js';
+import { Environment, resolvedEnvironmentOptions, type EnvironmentOptions } from '../environment/environment.js';
+import { EnvironmentHistory } from '../environment/environment-history.js';
 import { interactionLogFromTraces, type InteractionLog } from '../environment/interaction-log.js';
 import { worldLoggingPolicy } from '../environment/log-generation.js';
 import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
@@ -265,13 +266,27 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
     `logs: ${logs.traces.length} sessions, ${log.count} exposures over ${preset.logDays} day(s), after ${preset.warmUpDays} unlogged day(s) (${preLog.count} exposures)`,
   );
 
-  const { simulator, report } = await fitPresetSimulator(log, catalog, preset, root.fork('simulator').seed, progress, o.timed);
+  // A lifelong simulator's f_ua start from the pairs' counters when the logs begin (the warm-up's), as a platform's
+  // samples carry them; a `logs` one knows nothing before the logs (docs/design.md §10.2).
+  const { startTimeMs, recentAuthorsPerUser } = resolvedEnvironmentOptions(environment);
+  const counters =
+    preset.simulatorPairHistory === 'lifelong' && preLog.count > 0
+      ? EnvironmentHistory.fromLog(catalog, preLog, { startTimeMs, recentAuthorsPerUser })
+      : undefined;
+  const { simulator, report } = await fitPresetSimulator(log, catalog, preset, root.fork('simulator').seed, progress, o.timed, counters);
 
-  // The simulator knows nothing before the logs: its run starts with no history, as its fit did.
+  // The simulator's own run of the logged days starts where its fit did: after the counters, or with no history.
   progress.start('sim-check', preset.logDays, 'days');
   const simLogs = await o.timed('sim-check', () =>
-    logTraffic(catalog, simulator, environment, 0, preset.logDays, root.fork('logs').seed, loggingWithRandom(root.fork('logging-policy')), (d) =>
-      progress.update(d),
+    logTraffic(
+      catalog,
+      simulator,
+      counters ? { ...environment, history: counters } : environment,
+      0,
+      preset.logDays,
+      root.fork('logs').seed,
+      loggingWithRandom(root.fork('logging-policy')),
+      (d) => progress.update(d),
     ),
   );
   progress.stop();
@@ -322,7 +337,7 @@ export async function buildExperimentWorld(o: WorldSourceOptions): Promise<Exper
   const calibration: Calibration = {
     rows,
     notes: [
-      `"World" = the ${preset.logDays} day(s) of logging-policy traffic the simulator was fitted on (${log.count} exposures), after ${preset.warmUpDays} day(s) of the same traffic that were not logged (the users' history before the logs); "Simulator" = the learned simulator run with the same policy, users, days and seeds, from no history (it knows nothing before the logs).`,
+      `"World" = the ${preset.logDays} day(s) of logging-policy traffic the simulator was fitted on (${log.count} exposures), after ${preset.warmUpDays} day(s) of the same traffic that were not logged (the users' history before the logs); "Simulator" = the learned simulator run with the same policy, users, days and seeds, ${counters ? "from the pairs' counters at the logs' start (its f_ua are lifelong ones)" : 'from no history (it knows nothing before the logs)'}.`,
       base.intercepts
         ? `World intercepts fitted by bisection in this run: ${Object.entries(base.intercepts)
             .map(([k, v]) => `${k} ${v.toFixed(3)}`)

@@ -281,7 +281,8 @@ async function runOnInstrument(
       world: world.description ?? null,
       ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
       logDays: world.logDays,
-      ...(world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: worldHistory?.summary() ?? null } : {}),
+      simulatorPairHistory: world.simulator.pairHistory,
+      ...(world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: (worldHistory ?? environment.history!).summary() } : {}),
       calibration: preset.calibration,
       simulatorFit: preset.simulatorFit,
     }),
@@ -376,7 +377,7 @@ async function runOnInstrument(
   const bn = groundTruth?.config.familiarity.clicks;
   const rep = world.simulatorReport;
   fidelity.instrument = {
-    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users${rep.headShifts ? '; every binary head and the play draws of each outcome class recalibrated in the large on its training rows' : ''}), f_ua as of the session start, click pessimism p* = mean - lambda * std`,
+    simulator: `ensemble of ${rep.members} learned simulators (bootstrap over users${rep.headShifts ? '; every binary head and the play draws of each outcome class recalibrated in the large on its training rows' : ''}), f_ua as of the session start ${rep.pairHistory === 'lifelong' ? "and counted from the pairs' lifelong counters at the logs' start" : 'and counted from the first logged day'}, click pessimism p* = mean - lambda * std`,
     ...(rep.headShifts ? { headShifts: meanHeadShifts(rep.headShifts) } : {}),
     lambda: rep.lambda,
     lambdaRule: rep.lambdaRule,
@@ -428,7 +429,8 @@ async function runOnInstrument(
       exploration: t.exploration,
       environment: world.environment,
       history: environment.history!.summary(),
-      ...(worldHistory ? { warmUpDays: preset.warmUpDays, worldHistory: worldHistory.summary() } : {}),
+      simulatorPairHistory: world.simulator.pairHistory,
+      ...(world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: (worldHistory ?? environment.history!).summary() } : {}),
       ...(groundTruth ? { calibration: preset.calibration } : {}),
       simulatorFit: preset.simulatorFit,
     },

@@ -22,7 +22,7 @@ import { EnvironmentHistory } from '../environment/environment-history.js';
 import type { InteractionLog } from '../environment/interaction-log.js';
 import { readHistoryFile, writeInteractionLogFile } from '../environment/interaction-log-file.js';
 import { exposureBehaviourPolicy } from '../environment/log-behaviour-policy.js';
-import type { EnsembleReport, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
+import type { EnsembleReport, PairHistory, SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { SlatePolicy } from '../environment/slate-policy.js';
 import { buildDescribedCatalog, buildDescribedWorld, type WorldDescription } from '../environment/world-description.js';
 import type { Catalog } from '../world/catalog.js';
@@ -100,10 +100,12 @@ export function worldInstrument(world: ExperimentWorld, logDays: number): Fitted
 
 /**
  * The histories a run's environments start after (environment-history.ts):
- * `environment.history` for the simulator's (the logs), `worldHistory` for
- * the world's when the world had traffic before its logs (that traffic, then
- * the logs); without it the world's environments start after
- * `environment.history` too.
+ * `environment.history` for the simulator's, `worldHistory` for the world's
+ * when the two differ; without it the world's environments start after
+ * `environment.history` too. A `logs` simulator's start after the logs
+ * alone, the world's after its traffic before the logs and the logs; a
+ * `lifelong` simulator (its f_ua start from the pairs' counters when the
+ * logs begin) and the world both start after that traffic and the logs.
  */
 export interface RunHistories {
   environment: Partial<EnvironmentOptions>;
@@ -117,24 +119,41 @@ export interface RunHistories {
  */
 export function instrumentHistory(instrument: FittedInstrument, path: string): RunHistories {
   writeInteractionLogFile(path, instrument.log, instrument.preLog);
-  return withHistory(instrument.catalog, instrument.environment, instrument.log, instrument.preLog);
+  return withHistory(instrument.catalog, instrument.environment, instrument.simulator.pairHistory, instrument.log, instrument.preLog);
 }
 
-/** `environment` plus the history of `log`, and the world's history of `preLog` then `log` (what a worker builds from the shipped history.bin). */
-export function withHistory(catalog: Catalog, environment: Partial<EnvironmentOptions>, log: InteractionLog, preLog?: InteractionLog): RunHistories {
+/**
+ * `environment` plus the simulator's history, and the world's when it
+ * differs (what a worker builds from the shipped history.bin): see
+ * {@link RunHistories}.
+ */
+export function withHistory(
+  catalog: Catalog,
+  environment: Partial<EnvironmentOptions>,
+  simulatorPairHistory: PairHistory,
+  log: InteractionLog,
+  preLog?: InteractionLog,
+): RunHistories {
   const { startTimeMs, recentAuthorsPerUser } = resolvedEnvironmentOptions(environment);
   const options = { startTimeMs, recentAuthorsPerUser };
+  const whole = preLog && preLog.count > 0 ? EnvironmentHistory.fromLogs(catalog, [preLog, log], options) : undefined;
+  if (whole && simulatorPairHistory === 'lifelong') return { environment: { ...environment, history: whole } };
   return {
     environment: { ...environment, history: EnvironmentHistory.fromLog(catalog, log, options) },
-    ...(preLog && preLog.count > 0 ? { worldHistory: EnvironmentHistory.fromLogs(catalog, [preLog, log], options) } : {}),
+    ...(whole ? { worldHistory: whole } : {}),
   };
 }
 
 /** {@link withHistory} from a history file, or `environment` unchanged without one. */
-export function withHistoryFile(catalog: Catalog, environment: Partial<EnvironmentOptions>, path: string | undefined): RunHistories {
+export function withHistoryFile(
+  catalog: Catalog,
+  environment: Partial<EnvironmentOptions>,
+  simulatorPairHistory: PairHistory,
+  path: string | undefined,
+): RunHistories {
   if (path === undefined) return { environment };
   const { log, preLog } = readHistoryFile(path);
-  return withHistory(catalog, environment, log, preLog);
+  return withHistory(catalog, environment, simulatorPairHistory, log, preLog);
 }
 
 /** Catalog, world (none on real logs) and behaviour policy of shipped data, rebuilt (worker threads, queue workers). */

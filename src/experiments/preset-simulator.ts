@@ -4,7 +4,7 @@
  * one summary line. One implementation for a world's logs
  * (experiment-world.ts) and real KuaiRand logs (experiment-logs.ts).
  */
-import type { InteractionLog } from '../environment/interaction-log.js';
+import type { InteractionLog, PairsAtStart } from '../environment/interaction-log.js';
 import { fitSimulatorEnsemble, type EnsembleReport, type SimulatorEnsemble } from '../simulator/simulator-ensemble.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExperimentPreset } from './experiment-presets.js';
@@ -17,6 +17,8 @@ export async function fitPresetSimulator(
   seed: number,
   progress: ProgressSink,
   timed: <T>(name: string, f: () => T | Promise<T>) => Promise<T>,
+  /** The pairs' lifelong counters when the logs begin (a `lifelong` simulator); absent = the counts start at the logs. */
+  pairsAtStart?: PairsAtStart,
 ): Promise<{ simulator: SimulatorEnsemble; report: EnsembleReport }> {
   const members = Number(preset.simulatorFit.members ?? 5);
   progress.start('fit-simulator', members, 'members');
@@ -24,6 +26,7 @@ export async function fitPresetSimulator(
     fitSimulatorEnsemble(log, catalog, {
       ...preset.simulatorFit,
       seed,
+      ...(pairsAtStart ? { pairsAtStart } : {}),
       onMember: (k) => progress.update(k),
     }),
   );
@@ -31,7 +34,7 @@ export async function fitPresetSimulator(
   const random = report.random ? ` (random log ${report.random.heads.click.auc.toFixed(3)})` : '';
   const selection = report.selection ? `, selection model AUC ${report.selection.validationAuc.toFixed(3)} after ${report.selection.bestEpoch} pass(es)` : '';
   progress.log(
-    `simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${random}${selection}, pessimism lambda ${report.lambda.toFixed(3)}, watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(1)} s`,
+    `simulator: ${report.members} members, held-out click AUC ${report.standard.heads.click.auc.toFixed(3)}${random}${selection}, pessimism lambda ${report.lambda.toFixed(3)}, f_ua from ${report.pairHistory === 'lifelong' ? "the lifelong counters at the logs' start" : 'the first logged day'}, watch-time MAE ${report.standard.watchTimeMaeSec.toFixed(1)} s`,
   );
   return { simulator, report };
 }

@@ -63,7 +63,16 @@ export function resolvedAgentConfigs(configs: Record<string, Record<string, unkn
  */
 export function resolvedEnvironment(environment: Partial<EnvironmentOptions>, seed: number | string): Record<string, unknown> {
   const { history, historyUsers: _users, ...options } = resolvedEnvironmentOptions(environment);
-  return { ...options, seed, history: history ? { ...history.summary(), what: 'every environment starts after the logs (docs/design.md §10.6)' } : null };
+  return {
+    ...options,
+    seed,
+    history: history
+      ? {
+          ...history.summary(),
+          what: "the simulator's environments start after this history: the logs, after the pairs' counters at their start for a lifelong simulator (docs/design.md §5.5)",
+        }
+      : null,
+  };
 }
 
 /**

@@ -30,6 +30,13 @@
  * the members are fitted on the replayed logs with the same view, so a
  * policy's own clicks in a session cannot raise that session's predicted
  * clicks (the in-session feedback loop of the single simulator).
+ *
+ * Where f_ua starts (`pairHistory`): `logs` = every pair at zero on its
+ * first logged row (all KuaiRand ships), `lifelong` = the platform's
+ * lifelong user-author counters at the logs' start (`pairsAtStart`), then
+ * the logs. An environment answered by the ensemble must start from the
+ * same counters: a `lifelong` ensemble's from those counters and the logs,
+ * a `logs` one's from the logs alone (docs/design.md §10.2).
  */
 import { readFileSync } from 'node:fs';
 import { ParamsFormatError, Param, Rng, deserializeParams, readParamsMeta, saveParams } from '../numeric/index.js';
@@ -37,7 +44,7 @@ import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch, PairCountView, ResponseBatch, ResponseModel } from '../world/response.js';
 import { PAIR_COUNT_DIM, PC_CLICK } from '../data/interaction-kinds.js';
 import { allocExposureBatch } from '../environment/environment.js';
-import { replayExposures, type InteractionLog, type ReplayedExposures } from '../environment/interaction-log.js';
+import { replayExposures, type InteractionLog, type PairsAtStart, type ReplayedExposures } from '../environment/interaction-log.js';
 import {
   HEAD_CLICK,
   LEGACY_SIMULATOR_SHAPE,
@@ -109,10 +116,17 @@ export interface SimulatorEnsembleOptions {
   lambda: number;
   /** Which f_ua the members were fitted on. Default `session-start`. */
   pairCountView: PairCountView;
+  /** Where the members' f_ua started: `logs` (at zero on the first logged row) or `lifelong` (the counters at the logs' start). Default `logs`. */
+  pairHistory: PairHistory;
 }
+
+/** Where a simulator's pair counts f_ua start (see the file comment). */
+export type PairHistory = 'logs' | 'lifelong';
 
 export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
   readonly pairCountView: PairCountView;
+  /** Where the members' f_ua started (see the file comment): an environment it answers must start from the same counters. */
+  readonly pairHistory: PairHistory;
   /** Pessimism weight of the members' disagreement on the click probability. */
   lambda: number;
   /** Play-time spreads and gift moments: the members' mean. */
@@ -131,6 +145,9 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
     this.lambda = options.lambda ?? 0;
     if (!(Number.isFinite(this.lambda) && this.lambda >= 0)) throw new RangeError(`the pessimism lambda must be finite and >= 0, got ${this.lambda}`);
     this.pairCountView = options.pairCountView ?? 'session-start';
+    this.pairHistory = options.pairHistory ?? 'logs';
+    if (this.pairHistory !== 'logs' && this.pairHistory !== 'lifelong')
+      throw new RangeError(`pairHistory must be "logs" or "lifelong", got ${JSON.stringify(this.pairHistory)}`);
     const k = members.length;
     const mean = (f: (c: SimulatorCalibration) => number) => members.reduce((a, m) => a + f(m.calibration), 0) / k;
     this.calibration = {
@@ -216,6 +233,7 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
       calibrations: this.members.map((m) => m.calibration),
       lambda: this.lambda,
       pairCountView: this.pairCountView,
+      pairHistory: this.pairHistory,
       catalog: catalogFingerprint(this.catalog),
       ...extraMeta,
     });
@@ -246,6 +264,7 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     calibration?: SimulatorCalibration;
     lambda?: number;
     pairCountView?: PairCountView;
+    pairHistory?: PairHistory;
     catalog?: Record<string, number>;
   } | null;
   if (meta?.kind === 'rliv-learned-simulator') {
@@ -263,7 +282,11 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
   const aliases = members.flatMap((m, k) => m.params().map((p) => new Param({ name: `member${k}.${p.name}`, shape: p.shape, value: p.value })));
   deserializeParams(bytes, aliases, path);
   for (const m of members) m.invalidateCache();
-  return new SimulatorEnsemble(catalog, members, { lambda: meta.lambda ?? 0, pairCountView: meta.pairCountView ?? 'session-start' });
+  return new SimulatorEnsemble(catalog, members, {
+    lambda: meta.lambda ?? 0,
+    pairCountView: meta.pairCountView ?? 'session-start',
+    pairHistory: meta.pairHistory ?? 'logs',
+  });
 }
 
 function checkFingerprint(path: string, saved: Record<string, number> | undefined, catalog: Catalog): void {
@@ -303,6 +326,12 @@ export interface EnsembleFitOptions extends SimulatorTrainingOptions {
   bootstrap: 'users' | 'rows';
   /** Called when a member is fitted (for progress output). */
   onMember?: (member: number) => void;
+  /**
+   * The platform's lifelong pair counters at the logs' start: the members'
+   * f_ua start from them, and the ensemble is a `lifelong` one. Absent =
+   * the counts start at the logs (`logs`).
+   */
+  pairsAtStart?: PairsAtStart;
 }
 
 /** How the click model of the ensemble does on one set of held-out rows. */
@@ -328,6 +357,8 @@ export interface EnsembleReport {
   randomRows: number;
   randomTrainRows: number;
   pairCountView: PairCountView;
+  /** Where the members' f_ua started (see the file comment). */
+  pairHistory: PairHistory;
   lambda: number;
   /** How lambda was chosen. */
   lambdaRule: string;
@@ -385,7 +416,7 @@ export function fitSimulatorEnsemble(
   if (!(q > 0 && q < 1)) throw new RangeError(`disagreementQuantile must be in (0, 1), got ${q}`);
   checkLog(log, catalog);
   const rng = new Rng(base.seed);
-  const rep = replayExposures(log, catalog, { pairCountView: base.pairCountView });
+  const rep = replayExposures(log, catalog, { pairCountView: base.pairCountView, ...(options.pairsAtStart ? { pairsAtStart: options.pairsAtStart } : {}) });
   const { train, held } = splitByRequest(rep, log.count, base.holdoutShare, rng.fork('split'), (r) => log.fromRandomLog[r] === 0);
   // The random log, split by request: a share of its requests joins the training rows, the rest is held out.
   const randomRequestRng = rng.fork('random-log-requests');
@@ -429,7 +460,8 @@ export function fitSimulatorEnsemble(
     trainRows.push(rows.length);
     options.onMember?.(k + 1);
   }
-  const ensemble = new SimulatorEnsemble(catalog, members, { lambda: 0, pairCountView: base.pairCountView });
+  const pairHistory: PairHistory = options.pairsAtStart ? 'lifelong' : 'logs';
+  const ensemble = new SimulatorEnsemble(catalog, members, { lambda: 0, pairCountView: base.pairCountView, pairHistory });
 
   const randomClicks = random.length > 0 ? clickStats(ensemble, log, rep, random) : undefined;
   let lambdaRule = 'no random log: lambda = 0 (no pessimism)';
@@ -448,6 +480,7 @@ export function fitSimulatorEnsemble(
     randomRows: random.length,
     randomTrainRows,
     pairCountView: base.pairCountView,
+    pairHistory,
     lambda: ensemble.lambda,
     lambdaRule,
     disagreementThreshold: tau,

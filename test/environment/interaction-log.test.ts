@@ -77,3 +77,54 @@ test('replay counts which of a row’s session repeats were chosen: earlier stan
   // The standard request's own rows have no earlier exposures.
   assert.deepEqual([rep.chosenRepeatAuthor[0], rep.chosenRepeatAuthor[1]], [0, 0]);
 });
+
+test("replay starts f_ua from the pairs' counters at the log's start, and adds the log to a copy of them", () => {
+  const catalog = tinyCatalog(2, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
+  const log = allocInteractionLog(4);
+  // user, item, time, click, follow: user 0 sees author 0 twice (two requests), author 2 once; user 1 sees author 0.
+  const rows: [number, number, number, number, number][] = [
+    [0, 0, 1000, 1, 0],
+    [0, 4, 1000, 0, 0],
+    [0, 1, 2000, 1, 1],
+    [1, 0, 1500, 0, 0],
+  ];
+  rows.forEach(([u, i, t, c, f], e) => {
+    log.user[e] = u;
+    log.item[e] = i;
+    log.timeMs[e] = t;
+    log.click[e] = c;
+    log.follow[e] = f;
+  });
+  log.count = rows.length;
+  // The counters: user 0 had 5 clicks on author 0 and followed it; 2 clicks on author 2; user 1 nothing.
+  const state = new Map<string, Float32Array>();
+  const counters = (clicks: number, follow: number) => {
+    const c = new Float32Array(PAIR_COUNT_DIM);
+    c[PC_CLICK] = clicks;
+    c[PC_FOLLOW] = follow;
+    return c;
+  };
+  state.set('0:0', counters(5, 1));
+  state.set('0:2', counters(2, 0));
+  const asked: string[] = [];
+  const pairsAtStart = {
+    pairCounts(user: number, author: number) {
+      asked.push(`${user}:${author}`);
+      return state.get(`${user}:${author}`);
+    },
+  };
+  const rep = replayExposures(log, catalog, { pairsAtStart });
+  const pc = (row: number, k: number) => rep.pairCounts[row * PAIR_COUNT_DIM + k];
+  assert.equal(pc(0, PC_CLICK), 5, 'the first logged exposure reads the counters');
+  assert.equal(pc(0, PC_FOLLOW), 1);
+  assert.equal(pc(1, PC_CLICK), 2);
+  assert.equal(pc(2, PC_CLICK), 6, 'the counters plus the logged click');
+  assert.equal(pc(2, PC_FOLLOW), 1);
+  assert.equal(pc(3, PC_CLICK), 0, 'a pair without counters starts at zero');
+  assert.equal(state.get('0:0')![PC_CLICK], 5, 'the counters are not changed');
+  assert.deepEqual([...new Set(asked)].sort(), ['0:0', '0:2', '1:0'], 'only the logged pairs are asked');
+  assert.equal(asked.filter((k) => k === '0:0').length, 1, 'a pair with counters is asked once');
+  // Without counters the same log replays from zero.
+  const cold = replayExposures(log, catalog);
+  assert.equal(cold.pairCounts[2 * PAIR_COUNT_DIM + PC_CLICK], 1);
+});

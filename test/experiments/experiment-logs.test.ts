@@ -322,6 +322,12 @@ test('an incomplete KuaiRand directory (each required file missing in turn) fail
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--max-rows applies to --logs only/);
   assert.equal(existsSync(out), false);
+  for (const cmd of ['experiment', 'tune']) {
+    r = await runCli([cmd, '--preset', 'smoke', '--simulator-pair-history', 'forever', '--out', out]);
+    assert.equal(r.code, 2, `${cmd}: exit code ${r.code}`);
+    assert.match(r.stderr, /--simulator-pair-history forever: choose lifelong or logs/);
+    assert.equal(existsSync(out), false);
+  }
 
   // Tables of another sample than the logs: no row maps, and the error says so.
   const other = tempDir('rliv-logs-other-');

@@ -137,22 +137,23 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   assert.deepEqual(Object.keys(config.environment.quit).sort(), Object.keys(DEFAULT_QUIT_OPTIONS).sort());
   assert.deepEqual(config.world, JSON.parse(readFileSync(join(out, 'world.json'), 'utf8')));
   assert.equal(config.training.epochs, epochs);
-  // Every environment starts after the logs: history.bin holds them, config.json and the settings say so.
+  // Every environment starts after the warm-up and the logs: history.bin holds both (the warm-up as pre-log rows, never
+  // fitted on); the smoke preset's simulator is a lifelong one, whose f_ua start from the pairs' counters at the logs'
+  // start, so its environments start from the world's history. config.json and the settings say so.
   const history = readInteractionLogFile(join(out, 'history.bin'));
   assert.equal(history.count, res.settings.logRows);
-  assert.equal(config.environment.history.rows, res.settings.logRows);
-  assert.equal(config.environment.history.days, 3, "the smoke preset's warm-up day, then its two days of logs");
-  assert.deepEqual(res.settings.history, { days: 3, rows: res.settings.logRows, pairs: config.environment.history.pairs });
-  // The world's environments start after its warm-up day too: history.bin carries it before the logs, never fitted on.
   const { preLog } = readHistoryFile(join(out, 'history.bin'));
   assert.ok(preLog && preLog.count > 0, 'the warm-up day is in history.bin');
   assert.equal(res.settings.warmUpDays, 1);
   assert.equal(config.warmUpDays, 1);
-  const worldHistory = res.settings.worldHistory as { days: number; rows: number; pairs: number };
-  assert.deepEqual(config.worldHistory, worldHistory);
-  assert.equal(worldHistory.rows, preLog.count + res.settings.logRows);
-  assert.equal(worldHistory.days, 3);
-  assert.ok(worldHistory.pairs > config.environment.history.pairs, `the world knows ${worldHistory.pairs} pairs, the logs ${config.environment.history.pairs}`);
+  assert.equal(config.simulatorPairHistory, 'lifelong');
+  assert.equal(res.settings.simulatorPairHistory, 'lifelong');
+  assert.equal(config.environment.history.rows, preLog.count + res.settings.logRows);
+  assert.equal(config.environment.history.days, 3, "the smoke preset's warm-up day, then its two days of logs");
+  assert.deepEqual(res.settings.history, { days: 3, rows: preLog.count + res.settings.logRows, pairs: config.environment.history.pairs });
+  assert.deepEqual(config.worldHistory, res.settings.worldHistory);
+  const { what: _what, ...simulatorHistory } = config.environment.history;
+  assert.deepEqual(config.worldHistory, simulatorHistory, "the world's environments start from the same history");
   assert.ok(Math.max(...preLog.timeMs.subarray(0, preLog.count)) < Math.min(...history.timeMs.subarray(0, history.count)), 'the warm-up precedes the logs');
 
   // curves.csv and metrics.csv: long format, the same numbers as results.json.

@@ -113,6 +113,20 @@ test('ensemble file round trip keeps members, lambda and the f_ua view; a foreig
   assert.throws(() => loadSimulatorEnsemble(path, { ...catalog, numAuthors: catalog.numAuthors + 1 }), /different catalog/);
 });
 
+test("ensemble file round trip keeps where f_ua start (lifelong counters or the logs); files without it load as 'logs'", () => {
+  const catalog = tinyCatalog();
+  const members = [constantMember(catalog, 0.6, 1)];
+  const dir = tempDir('rliv-ens-history-');
+  const lifelong = new SimulatorEnsemble(catalog, members, { pairHistory: 'lifelong' });
+  lifelong.save(join(dir, 'lifelong.params'));
+  assert.equal(loadSimulatorEnsemble(join(dir, 'lifelong.params'), catalog).pairHistory, 'lifelong');
+  const old = new SimulatorEnsemble(catalog, members);
+  assert.equal(old.pairHistory, 'logs');
+  old.save(join(dir, 'old.params'), { pairHistory: undefined }); // a file written before the field existed
+  assert.equal(loadSimulatorEnsemble(join(dir, 'old.params'), catalog).pairHistory, 'logs');
+  assert.throws(() => new SimulatorEnsemble(catalog, members, { pairHistory: 'forever' as 'logs' }), /pairHistory must be "logs" or "lifelong", got "forever"/);
+});
+
 /** A responder that always clicks and records the f_ua click count it was shown per exposure. */
 class RecordingResponder implements ResponseModel {
   readonly seen: number[] = [];
