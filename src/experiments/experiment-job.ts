@@ -257,6 +257,8 @@ function trainInSimulator(
   exploration: ExplorationOptions,
   evaluateOn: 'held-out' | 'validation',
   onUnit: () => void,
+  /** Evaluate every epoch's policy in the ground-truth world too, exactly as in the simulator (TrainingRun.mirrorEnvironment). */
+  mirrorInWorld = false,
 ): { agent: Ranker; result: TrainingResult } {
   const { catalog } = setup;
   const t = setup.train;
@@ -287,6 +289,13 @@ function trainInSimulator(
   const probeSeed = new Rng(seed).fork('probe-environment').seed;
   // The probe runs the panel alone: only its users' history is copied.
   run.probeEnvironment = () => new Environment(catalog, setup.simulator, { ...setup.environment, seed: probeSeed, historyUsers: run.evalUsers });
+  // The world column is measured as the simulator's: every epoch's greedy policy on the same panel, in a world that keeps
+  // the panel's history from epoch to epoch, with the same environment seed; the figure is the mean of the last epochs.
+  if (mirrorInWorld && setup.groundTruth)
+    run.mirrorEnvironment = new ReplayableEnvironment(
+      new Environment(catalog, setup.groundTruth, { ...worldEnvironmentOf(setup), seed, historyUsers: run.evalUsers }),
+      setup.loggingPolicy,
+    );
   return { agent, result: run.run(onUnit) };
 }
 
@@ -294,6 +303,11 @@ function trainInSimulator(
 function curveOf(result: TrainingResult): SeedRun['curve'] {
   const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
   for (const m of REPORT_METRICS) curve[m] = result.reports.map((r) => r.eval[m]!);
+  if (result.reports.length > 0 && result.reports.every((r) => r.mirror)) {
+    const world = {} as Record<ReportMetric, number[]>;
+    for (const m of REPORT_METRICS) world[m] = result.reports.map((r) => r.mirror![m]!);
+    curve.world = world;
+  }
   if (result.reports.length > 0 && result.reports.every((r) => r.probe)) {
     const probe = {} as Record<ReportMetric, number[]>;
     for (const m of REPORT_METRICS) probe[m] = result.reports.map((r) => r.probe![m]!);
@@ -315,45 +329,30 @@ function partsOf(result: TrainingResult): { parts: JobParts; cpuParts: JobParts 
 }
 
 /**
- * Trains `name` on `seed` and evaluates it; `onUnit` is called after every
- * training epoch and every world round (the progress bar's unit).
+ * Trains `name` on `seed` and evaluates it, in the simulator and (when
+ * there is one) in the world, every epoch by the same protocol: the figures
+ * are the means of the last `lastEpochsForFigure` epochs of each. `onUnit`
+ * is called after every training epoch (the progress bar's unit).
  * `exploration` replaces the schedule's (a tuned model's own).
  */
 export function runModelSeed(setup: JobSetup, name: string, seed: number, onUnit: (note: string) => void, exploration?: ExplorationOptions): JobResult {
-  const { catalog } = setup;
   const t = setup.train;
-  const maxRequests = maxRequestsOf(setup.environment);
   const t0 = performance.now();
   const agentConfig = setup.agentConfigs[name] ?? { batchSize: t.batchSize };
-  const { agent, result } = trainInSimulator(setup, name, seed, agentConfig, exploration ?? t.exploration, 'held-out', () => onUnit(`${name} seed ${seed}`));
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const { result } = trainInSimulator(setup, name, seed, agentConfig, exploration ?? t.exploration, 'held-out', () => onUnit(`${name} seed ${seed}`), true);
+  const seconds = (performance.now() - t0) / 1000;
 
-  // The same held-out panel the loop evaluated on, now in a fresh ground-truth world (none for real logs).
-  const t1 = performance.now();
-  const worldClock = new PartClock();
-  worldClock.start();
-  let world: EvaluationMetrics[] | undefined;
-  if (setup.groundTruth) {
-    const panel = evaluationUsers(catalog.numUsers, t.heldOutFraction, t.evalSessionsPerEpoch, seed, userSplit(setup));
-    const worldEnv = new ReplayableEnvironment(new Environment(catalog, setup.groundTruth, { ...worldEnvironmentOf(setup), seed }), setup.loggingPolicy);
-    world = evaluateRanker(worldEnv, agent, panel, setup.worldRounds, (sessions) => {
-      onUnit(`${name} seed ${seed} (world)`);
-      return reportMetrics(sessions, catalog, maxRequests);
-    }).rounds;
-  }
-  const worldSeconds = (performance.now() - t1) / 1000;
-  const worldCpu = worldClock.lap().cpu;
-
+  const world = result.mirrorFigure;
   const sim = {} as Record<ReportMetric, number>;
   const real = {} as Record<ReportMetric, number>;
   for (const m of REPORT_METRICS) {
     sim[m] = result.figure[m]!;
-    if (world) real[m] = lastMean(world, t.lastEpochsForFigure, m);
+    if (world) real[m] = world[m]!;
   }
-  const capShare = world ? { sim: result.figure.capShare!, real: lastMean(world, t.lastEpochsForFigure, 'capShare') } : { sim: result.figure.capShare! };
-  const { parts, cpuParts: cpu } = partsOf(result);
-  parts.world = worldSeconds;
-  const cpuParts = cpu && worldCpu !== null ? { ...cpu, world: worldCpu } : null;
+  const capShare = world ? { sim: result.figure.capShare!, real: world.capShare! } : { sim: result.figure.capShare! };
+  const { parts, cpuParts } = partsOf(result);
+  const worldSeconds = parts.world;
+  const trainSeconds = seconds - worldSeconds;
   return { run: { seed, sim, ...(world ? { real } : {}), curve: curveOf(result), capShare }, trainSeconds, worldSeconds, parts, cpuParts };
 }
 
@@ -374,10 +373,11 @@ export function runTuneJob(setup: JobSetup, job: Extract<ExperimentJob, { kind: 
 }
 
 /** Adds one epoch's seconds (collect, observe, train including observe, eval) to the job's parts. */
-function addParts(parts: JobParts, s: { collect: number; train: number; eval: number; observe?: number }): void {
+function addParts(parts: JobParts, s: { collect: number; train: number; eval: number; observe?: number; mirror?: number }): void {
   const observe = s.observe ?? 0;
   parts.collect += s.collect;
   parts.observe += observe;
   parts.trainSteps += s.train - observe;
   parts.evaluation += s.eval;
+  parts.world += s.mirror ?? 0;
 }

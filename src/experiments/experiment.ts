@@ -276,7 +276,7 @@ async function runOnInstrument(
       models: resolvedAgentConfigs(agentConfigs),
       agentConfigOverrides: options.agentConfigs ?? {},
       explorations,
-      training: { ...t, worldEvalRounds: t.lastEpochsForFigure },
+      training: t,
       environment: resolvedEnvironment(environment, 'the training seed of each (model, seed) job'),
       world: world.description ?? null,
       ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
@@ -314,7 +314,7 @@ async function runOnInstrument(
   const runner = options.jobRunner ?? threadJobRunner(workers);
   const done: Record<string, Array<JobResult | undefined>> = Object.fromEntries(models.map((m) => [m, seeds.map(() => undefined)]));
   let units = 0;
-  progress.start('train', jobs.length * (t.epochs + (world.groundTruth ? worldRounds : 0)), 'epochs');
+  progress.start('train', jobs.length * t.epochs, 'epochs');
   const onDone = (job: ExperimentJob, r: JobResult): void => {
     const { model, seed } = job;
     done[model]![seeds.indexOf(seed)] = r;
@@ -423,7 +423,9 @@ async function runOnInstrument(
       agentConfigOverrides: options.agentConfigs ?? {},
       heldOutFraction: t.heldOutFraction,
       lastEpochsForFigure: t.lastEpochsForFigure,
-      worldEvalRounds: groundTruth ? worldRounds : 0,
+      worldEvaluation: groundTruth
+        ? `every epoch's greedy policy on the held-out panel, in the world as in the simulator (the panel keeps its history from epoch to epoch); the figure is the mean of the last ${t.lastEpochsForFigure} epochs`
+        : 'none (no ground-truth world)',
       ...(options.jobRunner ? {} : { workers }),
       jobRunner: runner.description,
       exploration: t.exploration,

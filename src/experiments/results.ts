@@ -50,10 +50,12 @@ export interface MetricSummary {
 
 /**
  * Learning curves: per metric, one array of per-epoch evaluation figures per
- * seed; `probe` the same for the probe evaluation (SeedRun.curve.probe),
- * present when every seed has one.
+ * seed; `probe` and `world` the same for the probe evaluation and the
+ * world's (SeedRun.curve), present when every seed has one.
  */
-export type Curves = { epoch: number[]; probe?: { [M in ReportMetric]?: number[][] } } & { [M in ReportMetric]?: number[][] };
+export type Curves = { epoch: number[]; probe?: { [M in ReportMetric]?: number[][] }; world?: { [M in ReportMetric]?: number[][] } } & {
+  [M in ReportMetric]?: number[][];
+};
 
 export type ModelResult = { [M in ReportMetric]: MetricSummary } & { curves: Curves };
 
@@ -165,14 +167,16 @@ export interface SeedRun {
   seed: number;
   /** Final figures in the learned simulator. */
   sim: Record<ReportMetric, number>;
-  /** Final figures in the ground-truth world; absent when there is none (real logs). */
+  /** Final figures in the ground-truth world, measured as `sim` is (the mean of the last epochs' evaluations of a panel that keeps its history); absent when there is none (real logs). */
   real?: Record<ReportMetric, number>;
   /**
    * Per-epoch evaluation figures in the learned simulator; `probe`: the
    * probe evaluation's (every epoch from the same fresh state, see
-   * training-loop.ts EpochReport.probe), which convergence is judged on.
+   * training-loop.ts EpochReport.probe), which convergence is judged on;
+   * `world`: the same policies evaluated every epoch in the world, by the
+   * simulator's protocol (EpochReport.mirror), whose last epochs give `real`.
    */
-  curve: { epoch: number[]; probe?: Record<ReportMetric, number[]> } & Record<ReportMetric, number[]>;
+  curve: { epoch: number[]; probe?: Record<ReportMetric, number[]>; world?: Record<ReportMetric, number[]> } & Record<ReportMetric, number[]>;
   /** Share of evaluation sessions that ended at the request cap, in the simulator and in the world (fidelity gate G2). */
   capShare?: { sim: number; real?: number };
 }
@@ -227,10 +231,11 @@ export function buildResults(input: BuildResultsInput): ExperimentResults {
       if (hasWorld[0]) real[m] = metricSummary(runs.map((r) => r.real![m]));
       curves[m] = runs.map((r) => r.curve[m].slice());
     }
-    if (runs.every((r) => r.curve.probe)) {
-      const probe: NonNullable<Curves['probe']> = {};
-      for (const m of REPORT_METRICS) probe[m] = runs.map((r) => r.curve.probe![m].slice());
-      curves.probe = probe;
+    for (const kind of ['probe', 'world'] as const) {
+      if (!runs.every((r) => r.curve[kind])) continue;
+      const c: NonNullable<Curves[typeof kind]> = {};
+      for (const m of REPORT_METRICS) c[m] = runs.map((r) => r.curve[kind]![m].slice());
+      curves[kind] = c;
     }
     models[name] = result;
     if (hasWorld[0]) simToReal[name] = real;

@@ -77,8 +77,9 @@ export function resolvedEnvironment(environment: Partial<EnvironmentOptions>, se
 
 /**
  * Learning curves of an experiment: the simulator evaluation after every
- * epoch, per model, seed and metric (`simulator.<metric>`), and the probe
- * evaluation's where the run has one (`probe.<metric>`).
+ * epoch, per model, seed and metric (`simulator.<metric>`), and the probe's
+ * and the world's evaluations where the run has them (`probe.<metric>`,
+ * `world.<metric>`).
  */
 export function* experimentCurveRows(results: ExperimentResults): Generator<LongRow> {
   for (const model of results.modelOrder) {
@@ -87,6 +88,7 @@ export function* experimentCurveRows(results: ExperimentResults): Generator<Long
     for (const [prefix, curves] of [
       ['simulator', c],
       ['probe', c.probe],
+      ['world', c.world],
     ] as const) {
       if (!curves) continue;
       for (const metric of REPORT_METRICS) {

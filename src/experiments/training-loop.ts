@@ -115,10 +115,18 @@ export interface EpochReport {
    * every epoch, so the convergence criterion reads this curve.
    */
   probe?: EvaluationMetrics;
-  /** Wall-clock seconds of collect / train / eval; `observe` (the agent storing the sessions) is the part of `train` before the gradient steps. */
-  seconds: { collect: number; train: number; eval: number; observe?: number };
+  /**
+   * Metrics of the mirror evaluation (when the run has a
+   * {@link TrainingRun.mirrorEnvironment}): the same greedy policy on the
+   * same panel in a second environment that, like the evaluation's, keeps
+   * the panel's history from epoch to epoch (the ground-truth world of an
+   * experiment: the simulator's protocol, run in the world).
+   */
+  mirror?: EvaluationMetrics;
+  /** Wall-clock seconds of collect / train / eval / the mirror evaluation; `observe` (the agent storing the sessions) is the part of `train` before the gradient steps. */
+  seconds: { collect: number; train: number; eval: number; observe?: number; mirror?: number };
   /** The same parts in CPU seconds of the thread that ran them (absent where the platform has no per-thread clock, see thread-clock.ts). */
-  cpuSeconds?: { collect: number; train: number; eval: number; observe: number };
+  cpuSeconds?: { collect: number; train: number; eval: number; observe: number; mirror?: number };
 }
 
 /** Outcome of a run. */
@@ -127,6 +135,8 @@ export interface TrainingResult {
   epochs: number;
   /** Per metric, the mean of the last `lastEpochsForFigure` evaluation epochs. */
   figure: EvaluationMetrics;
+  /** The same from the mirror evaluations, when the run has a {@link TrainingRun.mirrorEnvironment}. */
+  mirrorFigure?: EvaluationMetrics;
   /** Every epoch's report, in order (includes the epochs before a resume). */
   reports: EpochReport[];
 }
@@ -177,13 +187,18 @@ export function splitUsersOf(numUsers: number, o: UserSplitOptions): { train: nu
 }
 
 /** Mean of each metric over the last `last` reports. */
-export function figureOf(reports: readonly EpochReport[], last: number): EvaluationMetrics {
+export function figureOf(reports: readonly EpochReport[], last: number, of: 'eval' | 'mirror' = 'eval'): EvaluationMetrics {
   const tail = reports.slice(Math.max(0, reports.length - last));
   const out: EvaluationMetrics = {};
   if (tail.length === 0) return out;
-  for (const key of Object.keys(tail[0]!.eval)) {
+  const at = (r: EpochReport): EvaluationMetrics => {
+    const m = r[of];
+    if (!m) throw new Error(`epoch ${r.epoch + 1} has no ${of} evaluation: the figure's last ${last} epochs need one each (a resumed run has no mirror)`);
+    return m;
+  };
+  for (const key of Object.keys(at(tail[0]!))) {
     let s = 0;
-    for (const r of tail) s += r.eval[key]!;
+    for (const r of tail) s += at(r)[key]!;
     out[key] = s / tail.length;
   }
   return out;
@@ -273,6 +288,16 @@ export class TrainingRun {
    * curve cannot tell learning from that drift.
    */
   probeEnvironment: (() => Pick<TrainingEnvironment, 'runSessions'>) | undefined = undefined;
+  /**
+   * A second environment the greedy policy is evaluated in after every
+   * epoch, on the same panel (see {@link EpochReport.mirror}). It lives
+   * through the run as the training environment does, so the panel's
+   * history grows in it as in the evaluation: its last epochs' mean
+   * ({@link TrainingResult.mirrorFigure}) is measured exactly as the
+   * figure is. Set before the first epoch; its state is not checkpointed
+   * (a resumed run has none).
+   */
+  mirrorEnvironment: Pick<TrainingEnvironment, 'runSessions'> | undefined = undefined;
   private readonly trainUsers: number[];
   /** The users every evaluation epoch (and the probe) runs: held-out or validation users. */
   readonly evalUsers: number[];
@@ -384,6 +409,14 @@ export class TrainingRun {
       probe = this.metrics(this.probeEnvironment().runSessions(this.evalUsers, probePolicy));
     }
     const evaluation = clock.lap();
+    let mirror: EvaluationMetrics | undefined;
+    let mirrorLap: { wall: number; cpu: number | null } | undefined;
+    if (this.mirrorEnvironment) {
+      clock.start();
+      const mirrorPolicy = new RankerPolicy(this.agent, this.root.fork(`mirror-policy/${e}`), GREEDY);
+      mirror = this.metrics(this.mirrorEnvironment.runSessions(this.evalUsers, mirrorPolicy));
+      mirrorLap = clock.lap();
+    }
 
     const report: EpochReport = {
       epoch: e,
@@ -392,9 +425,18 @@ export class TrainingRun {
       train: stats,
       eval: evalMetrics,
       ...(probe ? { probe } : {}),
-      seconds: { collect: collect.wall, train: train.wall, eval: evaluation.wall, observe: observe.wall },
-      ...(collect.cpu !== null && observe.cpu !== null && train.cpu !== null && evaluation.cpu !== null
-        ? { cpuSeconds: { collect: collect.cpu, train: train.cpu, eval: evaluation.cpu, observe: observe.cpu } }
+      ...(mirror ? { mirror } : {}),
+      seconds: { collect: collect.wall, train: train.wall, eval: evaluation.wall, observe: observe.wall, ...(mirrorLap ? { mirror: mirrorLap.wall } : {}) },
+      ...(collect.cpu !== null && observe.cpu !== null && train.cpu !== null && evaluation.cpu !== null && (!mirrorLap || mirrorLap.cpu !== null)
+        ? {
+            cpuSeconds: {
+              collect: collect.cpu,
+              train: train.cpu,
+              eval: evaluation.cpu,
+              observe: observe.cpu,
+              ...(mirrorLap ? { mirror: mirrorLap.cpu! } : {}),
+            },
+          }
         : {}),
     };
     this.reports.push(report);
@@ -417,6 +459,7 @@ export class TrainingRun {
       agent: this.options.agentName,
       epochs: this.epoch,
       figure: figureOf(this.reports, this.options.lastEpochsForFigure),
+      ...(this.mirrorEnvironment ? { mirrorFigure: figureOf(this.reports, this.options.lastEpochsForFigure, 'mirror') } : {}),
       reports: this.reports.slice(),
     };
   }

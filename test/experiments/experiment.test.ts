@@ -70,6 +70,16 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
         assert.ok(Math.abs(fig - s.values[i]) <= 1e-9 * Math.max(1, Math.abs(fig)), `${name}.${metric} seed ${i}: figure = mean of last 10 epochs`);
       });
       assert.ok(Number.isFinite(res.simToReal[name][metric].mean), `simToReal ${name}.${metric}`);
+      // The world's figure is measured the same way: the mean of the last 10 epochs of its own per-epoch curve.
+      const worldCurves = m.curves.world![metric] as number[][];
+      assert.equal(worldCurves.length, 2);
+      worldCurves.forEach((c, i) => {
+        assert.equal(c.length, epochs);
+        const tail = c.slice(-10);
+        const fig = tail.reduce((a, b) => a + b, 0) / tail.length;
+        const world = res.simToReal[name][metric].values[i];
+        assert.ok(Math.abs(fig - world) <= 1e-9 * Math.max(1, Math.abs(fig)), `${name}.${metric} seed ${i}: world figure = mean of last 10 world epochs`);
+      });
     }
     assert.deepEqual(
       m.curves.epoch,
@@ -173,13 +183,13 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
     });
   };
   const curves = csv(r.summary!.files.curves);
-  // The evaluation's curves (simulator.<metric>) and the probe's (probe.<metric>), on which convergence is judged.
+  // The evaluation's curves (simulator.<metric>), the probe's (probe.<metric>), on which convergence is judged, and the world's.
   assert.equal(res.convergenceCurves, 'probe');
-  assert.equal(curves.length, 2 * MODELS.length * 2 * METRICS.length * epochs);
+  assert.equal(curves.length, 3 * MODELS.length * 2 * METRICS.length * epochs);
   for (const row of curves) {
     const [kind, metric] = row.metric.split('.') as [string, string];
-    const source = kind === 'probe' ? res.models[row.model].curves.probe : res.models[row.model].curves;
-    assert.ok(kind === 'probe' || kind === 'simulator', row.metric);
+    const source = kind === 'simulator' ? res.models[row.model].curves : res.models[row.model].curves[kind as 'probe' | 'world'];
+    assert.ok(kind === 'probe' || kind === 'simulator' || kind === 'world', row.metric);
     assert.equal(row.value, source[metric][res.seeds.indexOf(row.seed)][row.epoch! - 1], `${row.model} ${row.seed} ${row.epoch} ${row.metric}`);
   }
   const metrics = csv(r.summary!.files.metrics);

@@ -187,3 +187,27 @@ test('the probe evaluation runs the greedy policy on the held-out panel in a fre
   const plain = new TrainingRun(new FakeEnv(), new FakeRanker(1), options({ epochs: 2 }), fakeMetrics).run();
   for (const r of plain.reports) assert.equal(r.probe, undefined);
 });
+
+test('mirror evaluation: one environment through the run, the panel every epoch, its figure the mean of the last epochs as the evaluation’s', () => {
+  const env = new FakeEnv();
+  const mirror = new FakeEnv(env.numUsers, 77);
+  const run = new TrainingRun(env, new FakeRanker(1), options({ stepsPerEpoch: 0, epochs: 5, lastEpochsForFigure: 3 }), fakeMetrics);
+  run.mirrorEnvironment = mirror;
+  const result = run.run();
+  const evalUsers = env.calls[1]!;
+  assert.equal(mirror.calls.length, 5, 'one mirror evaluation per epoch');
+  for (const c of mirror.calls) assert.deepEqual(c, evalUsers, 'the mirror runs the same panel');
+  // The mirror keeps its state from epoch to epoch, as the shared environment does: its figures move.
+  assert.ok(result.reports.some((r) => r.mirror!.sessionLength !== result.reports[0]!.mirror!.sessionLength));
+  // Its figure is the mean of its last 3 epochs, computed by hand.
+  const tail = result.reports.slice(2);
+  for (const k of Object.keys(result.figure)) {
+    const byHand = (tail[0]!.mirror![k]! + tail[1]!.mirror![k]! + tail[2]!.mirror![k]!) / 3;
+    assert.ok(Math.abs(result.mirrorFigure![k]! - byHand) < 1e-12, `${k}: ${result.mirrorFigure![k]} vs ${byHand}`);
+  }
+  for (const r of result.reports) assert.ok(r.seconds.mirror! >= 0);
+  // A figure over epochs without a mirror evaluation is refused, naming the epoch.
+  const plain = new TrainingRun(new FakeEnv(), new FakeRanker(1), options({ epochs: 2 }), fakeMetrics).run();
+  assert.equal(plain.mirrorFigure, undefined);
+  assert.throws(() => figureOf(plain.reports, 2, 'mirror'), /epoch 1 has no mirror evaluation/);
+});
