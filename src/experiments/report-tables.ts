@@ -152,7 +152,7 @@ export function table2World(results: ExperimentResults): ReportTable {
     results,
     'table2-world',
     'Table 2: overall performance of the models (ground-truth world)',
-    'The same trained policies evaluated greedily on the same held-out users in the ground-truth world whose logs the simulator was fitted on: the ground truth the simulator column stands in for. Mean ± standard deviation over seeds. Best mean per column in bold.',
+    "The same trained policies evaluated greedily on the same held-out users in the ground-truth world whose logs the simulator was fitted on, by the simulator column's protocol (every epoch, the panel keeping its history from epoch to epoch; the figure is the mean of the same last epochs): the ground truth the simulator column stands in for. Mean ± standard deviation over seeds. Best mean per column in bold.",
     TABLE2_MODELS,
     'world',
   );

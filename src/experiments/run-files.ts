@@ -69,7 +69,7 @@ export function resolvedEnvironment(environment: Partial<EnvironmentOptions>, se
     history: history
       ? {
           ...history.summary(),
-          what: "the simulator's environments start after this history: the logs, after the pairs' counters at their start for a lifelong simulator (docs/design.md §5.5)",
+          what: 'every simulator environment starts after this history: the logs, after the pair counters at their start for a lifelong simulator (docs/design.md §5.5)',
         }
       : null,
   };
