@@ -22,9 +22,8 @@ import type { ResponseModel } from '../world/response.js';
 import { ReplayableEnvironment } from './replayable-environment.js';
 import type { PolicyFigures } from './fidelity.js';
 import { REPORT_METRICS, type ReportMetric, type SeedRun } from './results.js';
-import { PartClock } from './thread-clock.js';
 import type { TrainPreset } from './train-presets.js';
-import { evaluateRanker, evaluationUsers, TrainingRun, type EvaluationMetrics, type TrainingResult } from './training-loop.js';
+import { evaluationUsers, TrainingRun, type EvaluationMetrics, type TrainingResult } from './training-loop.js';
 
 /** What every job needs: the same for all models and seeds of a run. */
 export interface JobSetup {
@@ -233,11 +232,6 @@ export function runReferencePolicies(
   return out;
 }
 
-function lastMean(rounds: EvaluationMetrics[], last: number, metric: string): number {
-  const tail = rounds.slice(Math.max(0, rounds.length - last));
-  return tail.reduce((a, r) => a + r[metric]!, 0) / tail.length;
-}
-
 /** The users' split of a job: the schedule's split seed (default: the job's seed) and validation share. */
 function userSplit(setup: Pick<JobSetup, 'train'>): { splitSeed?: number; validationFraction: number } {
   const t = setup.train;
@@ -303,15 +297,14 @@ function trainInSimulator(
 function curveOf(result: TrainingResult): SeedRun['curve'] {
   const curve = { epoch: result.reports.map((r) => r.epoch + 1) } as SeedRun['curve'];
   for (const m of REPORT_METRICS) curve[m] = result.reports.map((r) => r.eval[m]!);
-  if (result.reports.length > 0 && result.reports.every((r) => r.mirror)) {
-    const world = {} as Record<ReportMetric, number[]>;
-    for (const m of REPORT_METRICS) world[m] = result.reports.map((r) => r.mirror![m]!);
-    curve.world = world;
-  }
-  if (result.reports.length > 0 && result.reports.every((r) => r.probe)) {
-    const probe = {} as Record<ReportMetric, number[]>;
-    for (const m of REPORT_METRICS) probe[m] = result.reports.map((r) => r.probe![m]!);
-    curve.probe = probe;
+  for (const [kind, of] of [
+    ['probe', 'probe'],
+    ['world', 'mirror'],
+  ] as const) {
+    if (result.reports.length === 0 || !result.reports.every((r) => r[of])) continue;
+    const c = {} as Record<ReportMetric, number[]>;
+    for (const m of REPORT_METRICS) c[m] = result.reports.map((r) => r[of]![m]!);
+    curve[kind] = c;
   }
   return curve;
 }
