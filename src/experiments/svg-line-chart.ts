@@ -85,7 +85,10 @@ export function escapeXml(text: string): string {
 /** "Nice" tick values (1, 2, 5 x 10^k steps) covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, target = 5): number[] {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
-  if (hi === lo) {
+  // A range within rounding of one value (two models' means equal but for the last bit) is one value: its ticks would
+  // otherwise be steps of 1e-15, about 1e15 of them.
+  if (hi >= lo && hi - lo <= 1e-9 * Math.max(Math.abs(lo), Math.abs(hi))) {
+    lo = hi = (lo + hi) / 2;
     const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
     lo -= pad;
     hi += pad;

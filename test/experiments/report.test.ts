@@ -149,6 +149,13 @@ test('results.json round trip: one seed gives null intervals that the reports sh
 test('chart helpers: nice ticks and band geometry', () => {
   assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
   assert.deepEqual(niceTicks(0.12, 0.58, 4), [0.2, 0.3, 0.4, 0.5]);
+  // Two means equal but for the last bit (9.016666666666666 vs ...667, seen in a run) are one value: a few ticks
+  // around it, not steps of 1e-15 (which once grew an array past V8's limit).
+  const near = niceTicks(9.016666666666666, 9.016666666666667, 5);
+  assert.ok(near.length >= 2 && near.length <= 12, `${near.length} ticks`);
+  assert.ok(near[0]! <= 9.0166 && near[near.length - 1]! >= 9.0167, String(near));
+  assert.deepEqual(niceTicks(2, 2, 5), niceTicks(1.8, 2.2, 5), 'one value: padded by 10 %');
+  assert.deepEqual(niceTicks(0, 0, 5), niceTicks(-1, 1, 5));
   const b = curveBand([
     [1, 2, null],
     [3, 4, 5],
