@@ -253,6 +253,8 @@ async function runOnInstrument(
   // Every environment of the run, simulator and world alike, starts after the logs; the world's after its
   // unlogged warm-up too, which the simulator never saw (docs/design.md §10.6).
   const { environment, worldHistory } = instrumentHistory(world, files.history);
+  // What config.json and the settings record of the warm-up: its days, and the history the world's environments start after.
+  const warmUpSettings = world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: (worldHistory ?? environment.history!).summary() } : {};
   // One user split per world: every seed is judged on the same held-out users, which `rliv tune` never runs.
   const t: TrainPreset = { ...preset.train, splitSeed: preset.train.splitSeed ?? options.worldSeed ?? 1 };
   const tuning = tuningRecord(options.agentConfigPath, options.agentConfigs, {
@@ -282,7 +284,7 @@ async function runOnInstrument(
       ...(world.settings?.logs ? { logs: world.settings.logs } : {}),
       logDays: world.logDays,
       simulatorPairHistory: world.simulator.pairHistory,
-      ...(world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: (worldHistory ?? environment.history!).summary() } : {}),
+      ...warmUpSettings,
       calibration: preset.calibration,
       simulatorFit: preset.simulatorFit,
     }),
@@ -432,7 +434,7 @@ async function runOnInstrument(
       environment: world.environment,
       history: environment.history!.summary(),
       simulatorPairHistory: world.simulator.pairHistory,
-      ...(world.preLog ? { warmUpDays: preset.warmUpDays, worldHistory: (worldHistory ?? environment.history!).summary() } : {}),
+      ...warmUpSettings,
       ...(groundTruth ? { calibration: preset.calibration } : {}),
       simulatorFit: preset.simulatorFit,
     },

@@ -191,14 +191,14 @@ export function figureOf(reports: readonly EpochReport[], last: number, of: 'eva
   const tail = reports.slice(Math.max(0, reports.length - last));
   const out: EvaluationMetrics = {};
   if (tail.length === 0) return out;
-  const at = (r: EpochReport): EvaluationMetrics => {
+  const evals = tail.map((r) => {
     const m = r[of];
     if (!m) throw new Error(`epoch ${r.epoch + 1} has no ${of} evaluation: the figure's last ${last} epochs need one each (a resumed run has no mirror)`);
     return m;
-  };
-  for (const key of Object.keys(at(tail[0]!))) {
+  });
+  for (const key of Object.keys(evals[0]!)) {
     let s = 0;
-    for (const r of tail) s += at(r)[key]!;
+    for (const m of evals) s += m[key]!;
     out[key] = s / tail.length;
   }
   return out;

@@ -5,10 +5,25 @@ import { allocInteractionLog, replayExposures } from '../../src/environment/inte
 import { tinyCatalog } from './fixtures.js';
 import { sessionLog } from '../helpers/session-log.js';
 
+/** A log of hand-written rows: user, item, time, click, follow, and optionally play ms and gift amount. */
+function logOf(rows: ReadonlyArray<readonly [number, number, number, number, number, number?, number?]>) {
+  const log = allocInteractionLog(rows.length);
+  rows.forEach(([u, i, t, c, f, p = 0, g = 0], e) => {
+    log.user[e] = u;
+    log.item[e] = i;
+    log.timeMs[e] = t;
+    log.click[e] = c;
+    log.follow[e] = f;
+    log.playTimeMs[e] = p;
+    log.giftAmount[e] = g;
+  });
+  log.count = rows.length;
+  return log;
+}
+
 test('replay reconstructs f_ua before each request, session repetition and slate position', () => {
   const catalog = tinyCatalog(2, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
   catalog.itemTag.set([0, 0, 1, 1, 2, 2]);
-  const log = allocInteractionLog(8);
   // Rows deliberately out of time order; user 0: request at t=1000 (items 0, 2), t=2000 (items 1, 4); user 1 at t=1500.
   const rows: [number, number, number, number, number, number, number][] = [
     // user, item, time, click, follow, playMs, gift
@@ -19,16 +34,7 @@ test('replay reconstructs f_ua before each request, session repetition and slate
     [1, 0, 1500, 1, 0, 8000, 0],
     [0, 3, 2000 + 3_600_000, 1, 0, 10000, 0], // new session (gap > 30 min)
   ];
-  rows.forEach(([u, i, t, c, f, p, g], e) => {
-    log.user[e] = u;
-    log.item[e] = i;
-    log.timeMs[e] = t;
-    log.click[e] = c;
-    log.follow[e] = f;
-    log.playTimeMs[e] = p;
-    log.giftAmount[e] = g;
-  });
-  log.count = rows.length;
+  const log = logOf(rows);
   const rep = replayExposures(log, catalog);
   const pc = (row: number, k: number) => rep.pairCounts[row * PAIR_COUNT_DIM + k];
   // First request of user 0: nothing known yet.
@@ -80,22 +86,13 @@ test('replay counts which of a row’s session repeats were chosen: earlier stan
 
 test("replay starts f_ua from the pairs' counters at the log's start, and adds the log to a copy of them", () => {
   const catalog = tinyCatalog(2, 3, 2); // items 0,1 -> author 0; 2,3 -> author 1; 4,5 -> author 2
-  const log = allocInteractionLog(4);
   // user, item, time, click, follow: user 0 sees author 0 twice (two requests), author 2 once; user 1 sees author 0.
-  const rows: [number, number, number, number, number][] = [
+  const log = logOf([
     [0, 0, 1000, 1, 0],
     [0, 4, 1000, 0, 0],
     [0, 1, 2000, 1, 1],
     [1, 0, 1500, 0, 0],
-  ];
-  rows.forEach(([u, i, t, c, f], e) => {
-    log.user[e] = u;
-    log.item[e] = i;
-    log.timeMs[e] = t;
-    log.click[e] = c;
-    log.follow[e] = f;
-  });
-  log.count = rows.length;
+  ]);
   // The counters: user 0 had 5 clicks on author 0 and followed it; 2 clicks on author 2; user 1 nothing.
   const state = new Map<string, Float32Array>();
   const counters = (clicks: number, follow: number) => {
