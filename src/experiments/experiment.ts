@@ -388,6 +388,8 @@ async function runOnInstrument(
     clickStandard: rep.clickStandard,
     clickRandom: rep.clickRandom,
     randomLogHeads: rep.random?.heads,
+    pairBucketCap: rep.pairBucketCap,
+    pairBucketMinShare: rep.pairBucketMinShare,
     pairCountResponse: counts.map((n, i) => ({ clicks: n, world: bn === undefined ? null : bn * Math.log1p(n), simulator: simResponse[i]! })),
     fatigueResponse: (['author', 'tag'] as const).flatMap((kind) => {
       const sim = clickLogitByRepeat(world.simulator, kind, counts, 2000, options.worldSeed ?? 1);

@@ -125,6 +125,20 @@ export function fidelityTables(results: ExperimentResults): ReportTable[] {
           ],
         ]
       : []),
+    ...(ins.pairBucketCap
+      ? [
+          [
+            {
+              text: `pair counts the simulator reads: a larger count reads as the highest log2 bucket the logs fill (at least ${+(Number(ins.pairBucketMinShare) * 100).toPrecision(6)} % of the training rows)`,
+            },
+            {
+              text: Object.entries(ins.pairBucketCap as Record<string, { bucket: number; fromCount: number }>)
+                .map(([k, v]) => `${k} ${v.bucket === 0 ? 'none' : `${v.fromCount}+`}`)
+                .join(', '),
+            },
+          ],
+        ]
+      : []),
     ...((ins.pairCountResponse as Array<{ clicks: number; world: number | null; simulator: number }> | undefined) ?? []).map((p) => [
       { text: `click logit change at n_ua = ${p.clicks} clicks` },
       { text: p.world === null ? `simulator ${num(p.simulator)} (no world)` : `world ${num(p.world)}, simulator ${num(p.simulator)}` },

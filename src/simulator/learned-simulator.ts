@@ -211,9 +211,78 @@ export interface SimulatorCalibration {
   giftLogStd: number;
   /** Largest play/duration ratio sampled for a long view. Default 2. */
   maxWatchRatio: number;
+  /**
+   * Per pair-count kind (PC_* order), the highest log2 bucket the simulator
+   * reads: a larger count reads as this bucket. Fitted as the highest bucket
+   * the training rows fill ({@link pairBucketCaps}); {@link PAIR_BUCKET_MAX}
+   * for every kind in files fitted before it (no cap).
+   *
+   * Why: a bucket the logs never filled keeps its initial embedding row, so
+   * the simulator's answer there is arbitrary. The panel a model is judged
+   * on lives through 40 epochs and reaches counts the logs never show (a
+   * pair with 1,024 clicks; the logs stop at 255): there the simulator gave
+   * 0.75 of the world's play per click and 0.86 of its click rate, and the
+   * models that build the largest counts lost the most (docs/design.md
+   * §10.2). Read at the highest supported bucket, such a pair is answered
+   * as the most familiar pairs the logs show.
+   */
+  pairBucketCap: number[];
 }
 
-export const DEFAULT_SIMULATOR_CALIBRATION: SimulatorCalibration = { playStd: [0.8, 0.5, 0.6], giftLogMean: 1.5, giftLogStd: 1.0, maxWatchRatio: 2 };
+/** Highest log2 bucket of a pair count (counts of 2^14 and more). */
+export const PAIR_BUCKET_MAX = 15;
+
+export const DEFAULT_SIMULATOR_CALIBRATION: SimulatorCalibration = {
+  playStd: [0.8, 0.5, 0.6],
+  giftLogMean: 1.5,
+  giftLogStd: 1.0,
+  maxWatchRatio: 2,
+  pairBucketCap: new Array<number>(PAIR_COUNT_DIM_).fill(PAIR_BUCKET_MAX),
+};
+
+/**
+ * A calibration as saved, checked: files fitted before `pairBucketCap`
+ * existed read every bucket (no cap). Throws a RangeError naming `where`
+ * and the bad field.
+ */
+export function checkedCalibration(c: SimulatorCalibration, where: string): SimulatorCalibration {
+  const caps = c.pairBucketCap ?? DEFAULT_SIMULATOR_CALIBRATION.pairBucketCap;
+  if (!Array.isArray(caps) || caps.length !== PAIR_COUNT_DIM_ || !caps.every((b) => Number.isInteger(b) && b >= 0 && b <= PAIR_BUCKET_MAX)) {
+    throw new RangeError(`${where}: pairBucketCap must be ${PAIR_COUNT_DIM_} integers in [0, ${PAIR_BUCKET_MAX}], got ${JSON.stringify(caps)}`);
+  }
+  return { ...c, playStd: [...c.playStd], pairBucketCap: [...caps] };
+}
+
+/** {@link checkedCalibration} of a calibration read from file `path`: a bad one is a ParamsFormatError naming the file. */
+export function calibrationOfFile(c: SimulatorCalibration, path: string): SimulatorCalibration {
+  try {
+    return checkedCalibration(c, path);
+  } catch (err) {
+    throw new ParamsFormatError((err as Error).message);
+  }
+}
+
+/**
+ * The fitted {@link SimulatorCalibration.pairBucketCap}: per pair-count
+ * kind, the highest log2 bucket holding at least `minShare` of the rows
+ * (`count` rows of PAIR_COUNT_DIM counts in `pairCounts`, row `rows[j]`).
+ * Bucket 0 (no count) is always read.
+ */
+export function pairBucketCaps(pairCounts: Float32Array, rows: Int32Array, minShare: number): number[] {
+  if (!(minShare >= 0 && minShare < 1)) throw new RangeError(`the pair-bucket minimum share must be in [0, 1), got ${minShare}`);
+  const filled = new Float64Array(PAIR_COUNT_DIM_ * (PAIR_BUCKET_MAX + 1));
+  for (const r of rows) {
+    for (let k = 0; k < PAIR_COUNT_DIM_; k++) filled[k * (PAIR_BUCKET_MAX + 1) + log2Bucket(pairCounts[r * PAIR_COUNT_DIM_ + k]!, PAIR_BUCKET_MAX)]!++;
+  }
+  const need = Math.max(1, minShare * rows.length);
+  const caps: number[] = [];
+  for (let k = 0; k < PAIR_COUNT_DIM_; k++) {
+    let cap = 0;
+    for (let b = 1; b <= PAIR_BUCKET_MAX; b++) if (filled[k * (PAIR_BUCKET_MAX + 1) + b]! >= need) cap = b;
+    caps.push(cap);
+  }
+  return caps;
+}
 
 /**
  * Slots: 0 user, 1 item, 2 author, 3 tag, 4 duration, 5 user profile, 6 item
@@ -363,7 +432,7 @@ export class LearnedSimulator implements ResponseModel {
       throw new RangeError(`fatigueFrom must be "unselected" or "all", got ${JSON.stringify(s.fatigueFrom)}`);
     if (!(Number.isInteger(s.selectionDim) && s.selectionDim >= 0))
       throw new RangeError(`selectionDim must be an integer >= 0 (0 = no selection model), got ${JSON.stringify(s.selectionDim)}`);
-    this.calibration = { ...calibration, playStd: [...calibration.playStd] };
+    this.calibration = checkedCalibration(calibration, 'LearnedSimulator');
     const rng = new Rng(seed);
     this.embedding = new EmbeddingTable({ rows: s.embeddingRows, dim: s.embeddingDim, name: 'simulator.embedding', initScale: 0.05 }, rng.fork('embedding'));
     this.inputDim = SLOT_COUNT * s.embeddingDim;
@@ -534,7 +603,7 @@ export class LearnedSimulator implements ResponseModel {
       const ib = item[e]! * li;
       for (let j = 0; j < li; j++) rows[o++] = this.itemRows[ib + j]!;
       const pb = e * PAIR_COUNT_DIM;
-      for (let k = 0; k < PAIR_COUNT_DIM; k++) rows[o++] = this.pairRows[k * 16 + log2Bucket(pairCounts[pb + k]!, 15)]!;
+      for (let k = 0; k < PAIR_COUNT_DIM; k++) rows[o++] = this.pairRows[k * 16 + this.pairBucket(k, pairCounts[pb + k]!)]!;
       rows[o++] = this.contextRows[this.repeatBucket(repeatAuthor[e]!)]!;
       rows[o++] = this.contextRows[16 + this.repeatBucket(repeatTag[e]!)]!;
       rows[o++] = this.contextRows[32 + Math.min(15, position[e]!)]!;
@@ -543,6 +612,13 @@ export class LearnedSimulator implements ResponseModel {
       rows[o++] = this.crossItemRow[item[e]!]!;
       rows[o++] = this.crossAuthorRow[item[e]!]!;
     }
+  }
+
+  /** The bucket the simulator reads for a count of pair kind `k`: its log2 bucket, at most the kind's {@link SimulatorCalibration.pairBucketCap}. */
+  pairBucket(k: number, count: number): number {
+    const b = log2Bucket(count, PAIR_BUCKET_MAX);
+    const cap = this.calibration.pairBucketCap[k]!;
+    return b > cap ? cap : b;
   }
 
   /** Context bucket (0..15) of a session repeat count (see {@link LearnedSimulatorShape.repeatBuckets}). */
@@ -697,7 +773,7 @@ export class LearnedSimulator implements ResponseModel {
       shared[so + 3] = (SHARED_CONTEXT_ROW + 32 + Math.min(15, batch.position[e]!)) * H;
       const pb = e * PAIR_COUNT_DIM;
       for (let k = 0; k < PAIR_COUNT_DIM; k++) {
-        const b = log2Bucket(batch.pairCounts[pb + k]!, 15);
+        const b = this.pairBucket(k, batch.pairCounts[pb + k]!);
         // bucket 0 of every kind is folded into the constant row
         shared[so + 4 + k] = b === 0 ? -1 : (SHARED_PAIR_ROW + k * 16 + b) * H;
       }
@@ -1060,7 +1136,7 @@ export function loadSimulator(path: string, catalog: Catalog): LearnedSimulator 
         `${path}: simulator was trained on a different catalog (${k} ${v} in the file, ${expected[k]} here); load it with the world/catalog it was fitted on`,
       );
   }
-  const sim = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, meta.calibration);
+  const sim = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, calibrationOfFile(meta.calibration, path));
   deserializeParams(bytes, sim.params(), path);
   sim.invalidateCache();
   return sim;

@@ -42,7 +42,7 @@ import { readFileSync } from 'node:fs';
 import { ParamsFormatError, Param, Rng, deserializeParams, readParamsMeta, saveParams } from '../numeric/index.js';
 import type { Catalog } from '../world/catalog.js';
 import type { ExposureBatch, PairCountView, ResponseBatch, ResponseModel } from '../world/response.js';
-import { PAIR_COUNT_DIM, PC_CLICK } from '../data/interaction-kinds.js';
+import { PAIR_COUNT_DIM, PAIR_COUNT_KINDS, PC_CLICK, type PairCountKind } from '../data/interaction-kinds.js';
 import { allocExposureBatch } from '../environment/environment.js';
 import { replayExposures, type InteractionLog, type PairsAtStart, type ReplayedExposures } from '../environment/interaction-log.js';
 import {
@@ -50,6 +50,7 @@ import {
   LEGACY_SIMULATOR_SHAPE,
   LearnedSimulator,
   OUTPUT_DIM,
+  calibrationOfFile,
   catalogFingerprint,
   checkExposures,
   marginalsOf,
@@ -155,6 +156,8 @@ export class SimulatorEnsemble implements ResponseModel, SimulatorScorer {
       giftLogMean: mean((c) => c.giftLogMean),
       giftLogStd: mean((c) => c.giftLogStd),
       maxWatchRatio: members[0]!.calibration.maxWatchRatio,
+      // Each member reads its own caps; the ensemble's are the buckets every member reads.
+      pairBucketCap: members[0]!.calibration.pairBucketCap.map((_, k) => Math.min(...members.map((m) => m.calibration.pairBucketCap[k]!))),
     };
   }
 
@@ -268,7 +271,12 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     catalog?: Record<string, number>;
   } | null;
   if (meta?.kind === 'rliv-learned-simulator') {
-    const single = new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, meta.calibration);
+    const single = new LearnedSimulator(
+      catalog,
+      { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape },
+      1,
+      meta.calibration ? calibrationOfFile(meta.calibration, path) : undefined,
+    );
     checkFingerprint(path, meta.catalog, catalog);
     deserializeParams(bytes, single.params(), path);
     single.invalidateCache();
@@ -278,7 +286,7 @@ export function loadSimulatorEnsemble(path: string, catalog: Catalog): Simulator
     throw new ParamsFormatError(`${path}: not a learned-simulator file (meta.kind is ${JSON.stringify(meta?.kind)}); create one with rliv fit-simulator`);
   }
   checkFingerprint(path, meta.catalog, catalog);
-  const members = meta.calibrations.map((c) => new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, c));
+  const members = meta.calibrations.map((c) => new LearnedSimulator(catalog, { ...LEGACY_SIMULATOR_SHAPE, ...meta.shape }, 1, calibrationOfFile(c, path)));
   const aliases = members.flatMap((m, k) => m.params().map((p) => new Param({ name: `member${k}.${p.name}`, shape: p.shape, value: p.value })));
   deserializeParams(bytes, aliases, path);
   for (const m of members) m.invalidateCache();
@@ -374,6 +382,10 @@ export interface EnsembleReport {
   clickRandom?: ClickCheck;
   /** Per member: held-out standard-log click AUC (each member alone). */
   memberClickAuc: number[];
+  /** Per pair-count kind, the highest log2 bucket every member reads (SimulatorCalibration.pairBucketCap) and the count it starts at: larger counts read as it. */
+  pairBucketCap: Record<PairCountKind, { bucket: number; fromCount: number }>;
+  /** The share of training rows a bucket needs to be read (SimulatorTrainingOptions.pairBucketMinShare). */
+  pairBucketMinShare: number;
   /** Per member: the logit shifts of its calibration in the large (head-recalibration.ts); absent when not recalibrated. */
   headShifts?: HeadShifts[];
   /**
@@ -490,6 +502,10 @@ export function fitSimulatorEnsemble(
     clickStandard: clickCheck(standardClicks, ensemble.lambda),
     ...(randomClicks ? { clickRandom: clickCheck(randomClicks, ensemble.lambda) } : {}),
     memberClickAuc,
+    pairBucketCap: Object.fromEntries(
+      ensemble.calibration.pairBucketCap.map((bucket, k) => [PAIR_COUNT_KINDS[k]!, { bucket, fromCount: bucket === 0 ? 0 : 2 ** (bucket - 1) }]),
+    ) as EnsembleReport['pairBucketCap'],
+    pairBucketMinShare: base.pairBucketMinShare,
     ...(headShifts.length === K ? { headShifts } : {}),
     ...(selection
       ? {

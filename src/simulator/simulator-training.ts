@@ -40,6 +40,7 @@ import {
   classInterval,
   playClass,
   type LearnedSimulatorShape,
+  pairBucketCaps,
   type SimulatorCalibration,
 } from './learned-simulator.js';
 
@@ -62,6 +63,13 @@ export interface SimulatorTrainingOptions {
   selectionNegatives: number;
   /** The selection model's Adam learning rate (it stops early on held-out rows). Default 1e-2. */
   selectionLr: number;
+  /**
+   * A pair-count bucket is read only when at least this share of the
+   * training rows fill it; larger counts read as the highest such bucket
+   * (SimulatorCalibration.pairBucketCap, why there). Default 0.001: at the
+   * quick preset's million rows, a bucket needs a thousand rows.
+   */
+  pairBucketMinShare: number;
   /** Share of requests held out for evaluation. Default 0.1. */
   holdoutShare: number;
   /** Seed of initialization, split and shuffling. Default 1. */
@@ -374,6 +382,7 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
     lr: options.lr ?? 2e-3,
     selectionNegatives: options.selectionNegatives ?? 4,
     selectionLr: options.selectionLr ?? 1e-2,
+    pairBucketMinShare: options.pairBucketMinShare ?? 0.001,
     holdoutShare: options.holdoutShare ?? 0.1,
     seed: options.seed ?? 1,
     pairCountView: options.pairCountView ?? 'live',
@@ -383,6 +392,7 @@ export function simulatorTrainingOptions(options: Partial<SimulatorTrainingOptio
   };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
+  if (!(o.pairBucketMinShare >= 0 && o.pairBucketMinShare < 1)) throw new RangeError(`pairBucketMinShare must be in [0, 1), got ${o.pairBucketMinShare}`);
   if (!Number.isInteger(o.selectionNegatives) || o.selectionNegatives < 0)
     throw new RangeError(`selectionNegatives must be an integer >= 0, got ${o.selectionNegatives}`);
   if (!(o.holdoutShare > 0 && o.holdoutShare < 1)) throw new RangeError(`holdoutShare must be in (0, 1), got ${o.holdoutShare}`);
@@ -448,6 +458,8 @@ export function trainSimulatorOnRows(
     giftLogMean: gN > 0 ? gS / gN : 1.5,
     giftLogStd: gN > 1 ? Math.sqrt(Math.max(1e-4, gS2 / gN - (gS / gN) ** 2)) : 1.0,
     maxWatchRatio: 2,
+    // Fixed before training: the rows above a kind's cap train the cap's bucket, as simulated counts will read.
+    pairBucketCap: pairBucketCaps(rep.pairCounts, train, o.pairBucketMinShare),
   };
   const sim = new LearnedSimulator(catalog, o.shape, o.seed, calibration);
   // The selection model is fitted beforehand (fitSelectionModel) and held fixed here.

@@ -48,6 +48,12 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   // ... and of each play class's log1p(seconds) mean.
   for (const k of ['playSkim', 'playClick', 'playLongView']) assert.ok(Number.isFinite(shifts[k]), `${k}: ${JSON.stringify(shifts)}`);
   assert.match(res.fidelity.instrument.simulator, /bootstrap over users; every binary head and the play draws of each outcome class recalibrated/);
+  // The pair counts the simulator reads, per kind: a log2 bucket and the count it starts at; the follow flag is never above bucket 1.
+  const caps = res.fidelity.instrument.pairBucketCap as Record<string, { bucket: number; fromCount: number }>;
+  assert.deepEqual(Object.keys(caps), ['click', 'longView', 'like', 'follow', 'comment', 'gift', 'watchTimeSec']);
+  for (const c of Object.values(caps)) assert.equal(c.fromCount, c.bucket === 0 ? 0 : 2 ** (c.bucket - 1));
+  assert.ok(caps.follow!.bucket <= 1 && caps.click!.bucket >= 1 && caps.click!.bucket < 15, JSON.stringify(caps));
+  assert.equal(res.fidelity.instrument.pairBucketMinShare, 0.001);
   const epochs = res.settings.epochs as number;
   for (const name of MODELS) {
     const m = res.models[name];
@@ -125,6 +131,8 @@ test('rliv experiment --preset smoke: results.json shape, all ten models, report
   for (const name of MODELS) {
     assert.ok(md.includes(`| ${name} |`) || md.includes(`| **${name}** |`), `report.md lists ${name}`);
   }
+  const capRow = `| pair counts the simulator reads: a larger count reads as the highest log2 bucket the logs fill (at least 0.1 % of the training rows) | click ${caps.click!.fromCount}+, `;
+  assert.ok(md.includes(capRow), 'report.md names the pair counts the simulator reads');
   assert.match(html, /data-table="table2"/);
   assert.match(html, /data-table="timing"/);
   assert.match(html, /data-chart="curve-sessionLength-0"/);

@@ -2,16 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PAIR_COUNT_DIM, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
+import { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { Environment, allocExposureBatch } from '../../src/environment/environment.js';
-import { loadSimulator } from '../../src/simulator/learned-simulator.js';
+import { loadSimulator, pairBucketCaps } from '../../src/simulator/learned-simulator.js';
 import { replayExposures } from '../../src/environment/interaction-log.js';
 import { loadLogDirectory } from '../../src/environment/log-dataset.js';
 import { generateDataset } from '../../src/environment/log-generation.js';
 import { metricsOf } from './stats.js';
 import { openSimulatorFile } from '../../src/simulator/simulator-file.js';
-import { fitSimulator, heldOutReport } from '../../src/simulator/simulator-training.js';
+import { fitSimulator, heldOutReport, simulatorTrainingOptions, trainSimulatorOnRows } from '../../src/simulator/simulator-training.js';
 import { RandomPolicy, TopKPolicy, type SlatePolicy } from '../../src/environment/slate-policy.js';
 import type { SessionTrace } from '../../src/environment/trace.js';
 import { readWorldDescription } from '../../src/environment/world-description.js';
@@ -265,4 +265,16 @@ for (const [name, responder] of [
 test('environment over the learned simulator is deterministic', () => {
   const fp = (t: SessionTrace[]) => JSON.stringify(t.map((s) => s.requests.map((r) => [r.timeMs, Array.from(r.slate), Array.from(r.responses.playTimeMs)])));
   assert.equal(fp(runPolicy(sim, new RandomPolicy(new Rng(2)), 40, 2)), fp(runPolicy(sim, new RandomPolicy(new Rng(2)), 40, 2)));
+});
+
+test('a fitted simulator reads the pair-count buckets its training rows fill: caps computed on exactly those rows, before training', () => {
+  const rep = replayExposures(loaded.log, catalog, { pairCountView: 'live' });
+  const rows = Int32Array.from({ length: 20_000 }, (_, j) => (j * 7) % loaded.log.count);
+  const o = simulatorTrainingOptions({ epochs: 1, minSteps: 1, pairBucketMinShare: 0.01, seed: 3, shape: { selectionDim: 0 } });
+  const { simulator } = trainSimulatorOnRows(loaded.log, rep, catalog, Int32Array.from(rows), o);
+  const caps = pairBucketCaps(rep.pairCounts, rows, 0.01);
+  assert.deepEqual(simulator.calibration.pairBucketCap, caps);
+  // Four days of logs: clicks on one author reach some buckets, never the top one.
+  assert.ok(caps[PC_CLICK]! >= 1 && caps[PC_CLICK]! < 15, `click cap ${caps[PC_CLICK]}`);
+  assert.throws(() => simulatorTrainingOptions({ pairBucketMinShare: -0.1 }), /pairBucketMinShare must be in \[0, 1\), got -0.1/);
 });

@@ -5,7 +5,7 @@ import { PAIR_COUNT_DIM, PC_CLICK } from '../../src/data/interaction-kinds.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { Environment, allocExposureBatch } from '../../src/environment/environment.js';
 import { replayExposures, allocInteractionLog } from '../../src/environment/interaction-log.js';
-import { HEAD_CLICK, LearnedSimulator, OUTPUT_DIM } from '../../src/simulator/learned-simulator.js';
+import { DEFAULT_SIMULATOR_CALIBRATION, HEAD_CLICK, LearnedSimulator, OUTPUT_DIM, pairBucketCaps } from '../../src/simulator/learned-simulator.js';
 import {
   P_FLOOR,
   SimulatorEnsemble,
@@ -226,4 +226,74 @@ test("clickLogitByRepeat reads the random log's repeat offsets as simulation doe
   close(clickLogitByRepeat(ens, 'tag', [1, 3, 8], 50, 1), [-0.05, -0.1, -0.2]);
   // The constant member's trunk ignores pair counts.
   close(clickLogitByPairCount(ens, [1, 8], 50, 1), [0, 0]);
+});
+
+test('pairBucketCaps: per kind, the highest log2 bucket holding at least the minimum share of the rows (hand-counted)', () => {
+  // Ten rows; kind 0 (clicks) counts 0,1,1,2,3,4,8,8,100,0 -> buckets 0,1,1,2,2,3,4,4,7,0. Kind 6 counts 5 on every row (bucket 3).
+  const clicks = [0, 1, 1, 2, 3, 4, 8, 8, 100, 0];
+  const counts = new Float32Array(clicks.length * PAIR_COUNT_DIM);
+  clicks.forEach((c, r) => {
+    counts[r * PAIR_COUNT_DIM + PC_CLICK] = c;
+    counts[r * PAIR_COUNT_DIM + 6] = 5;
+  });
+  const all = Int32Array.from(clicks.keys());
+  // A share of 0.15 needs 2 rows: buckets 1, 2 and 4 have two each, bucket 7 one.
+  assert.deepEqual(pairBucketCaps(counts, all, 0.15), [4, 0, 0, 0, 0, 0, 3]);
+  // Any row fills a bucket at share 0.
+  assert.deepEqual(pairBucketCaps(counts, all, 0), [7, 0, 0, 0, 0, 0, 3]);
+  // The rows are the ones listed, repeats counted (a bootstrap sample): rows 8 (100 clicks) twice now fill bucket 7.
+  assert.deepEqual(pairBucketCaps(counts, Int32Array.of(8, 8, 0, 1), 0.5), [7, 0, 0, 0, 0, 0, 3]);
+  assert.throws(() => pairBucketCaps(counts, all, 1), /minimum share must be in \[0, 1\), got 1/);
+});
+
+test("a pair count above its kind's cap is read as the cap's bucket: the same outputs as a count in that bucket, others unchanged", () => {
+  const catalog = tinyCatalog();
+  const caps = [3, 15, 15, 15, 15, 15, 15];
+  const capped = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8] }, 4, { ...DEFAULT_SIMULATOR_CALIBRATION, pairBucketCap: caps });
+  const free = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8] }, 4);
+  assert.equal(capped.pairBucket(PC_CLICK, 4), 3); // 4-7 clicks: bucket 3, the cap
+  assert.equal(capped.pairBucket(PC_CLICK, 1000), 3);
+  assert.equal(free.pairBucket(PC_CLICK, 1000), 10);
+  assert.equal(capped.pairBucket(1, 1000), 10);
+  const outputs = (m: LearnedSimulator, clicks: number): number[] => {
+    const b = batchOf(1, catalog);
+    b.pairCounts[PC_CLICK] = clicks;
+    return Array.from(m.forward(b).subarray(0, OUTPUT_DIM));
+  };
+  // 1,000 clicks reads as 5 (bucket 3) in the capped simulator; the uncapped one reads its own bucket 10 (another, untrained row).
+  assert.deepEqual(outputs(capped, 1000), outputs(capped, 5));
+  assert.notDeepEqual(outputs(free, 1000), outputs(free, 5));
+  // Below the cap, both read the same rows (same seed, same weights).
+  assert.deepEqual(outputs(capped, 2), outputs(free, 2));
+});
+
+test('simulator files keep the pair-bucket caps; files without them read every bucket; a bad cap is refused naming the file', () => {
+  const catalog = tinyCatalog();
+  const dir = tempDir('rliv-ens-caps-');
+  const caps = [8, 8, 4, 1, 2, 4, 13];
+  const m = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8] }, 2, { ...DEFAULT_SIMULATOR_CALIBRATION, pairBucketCap: caps });
+  const other = new LearnedSimulator(catalog, { embeddingRows: 1 << 10, hidden: [8] }, 3, {
+    ...DEFAULT_SIMULATOR_CALIBRATION,
+    pairBucketCap: [9, 8, 4, 1, 2, 3, 14],
+  });
+  const ensemble = new SimulatorEnsemble(catalog, [m, other]);
+  assert.deepEqual(ensemble.calibration.pairBucketCap, [8, 8, 4, 1, 2, 3, 13], 'the buckets every member reads');
+  ensemble.save(join(dir, 'caps.params'));
+  const back = loadSimulatorEnsemble(join(dir, 'caps.params'), catalog);
+  assert.deepEqual(back.members[0]!.calibration.pairBucketCap, caps);
+  assert.deepEqual(back.members[1]!.calibration.pairBucketCap, [9, 8, 4, 1, 2, 3, 14]);
+  // A file written before the caps existed.
+  const { pairBucketCap: _, ...legacy } = m.calibration;
+  ensemble.save(join(dir, 'old.params'), { calibrations: [legacy, legacy] });
+  assert.deepEqual(loadSimulatorEnsemble(join(dir, 'old.params'), catalog).members[1]!.calibration.pairBucketCap, new Array(PAIR_COUNT_DIM).fill(15));
+  const badPath = join(dir, 'bad.params');
+  ensemble.save(badPath, { calibrations: [m.calibration, { ...legacy, pairBucketCap: [8, 8, 4, 1, 2, 4] }] });
+  assert.throws(
+    () => loadSimulatorEnsemble(badPath, catalog),
+    (err: Error) => err.name === 'ParamsFormatError' && err.message.includes(badPath) && /pairBucketCap must be 7 integers in \[0, 15\]/.test(err.message),
+  );
+  assert.throws(
+    () => new LearnedSimulator(catalog, {}, 1, { ...DEFAULT_SIMULATOR_CALIBRATION, pairBucketCap: [16, 0, 0, 0, 0, 0, 0] }),
+    /pairBucketCap must be 7 integers in \[0, 15\], got \[16,0,0,0,0,0,0\]/,
+  );
 });
