@@ -7,7 +7,8 @@
  * user id, item id, author id, primary tag, duration bucket, the user's
  * categorical profile (sum-pooled), the item's categorical features
  * (sum-pooled), each of the 7 pair counts f_ua bucketized (log2 buckets, one
- * slot per kind) and the context (slate position, the exposure's log source,
+ * slot per kind, capped at the highest bucket the training rows fill:
+ * SimulatorCalibration.pairBucketCap) and the context (slate position, the exposure's log source,
  * and, in old files, the author and tag repeats; sum-pooled), plus the
  * elementwise products user (.) item and user (.) author of the cross
  * factors. The concatenation goes through one shared MLP trunk with 11
