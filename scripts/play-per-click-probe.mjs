@@ -12,7 +12,7 @@
  * of the exposure's context, the world's and the simulator's click rate and
  * play seconds per click on those very exposures, and their ratio
  * (simulator / world). Buckets: slate position, the session's author and
- * tag repeats, the pair's click count n_ua, item duration, the world's
+ * tag repeats, the pair's click and gift counts and follow, item duration, the world's
  * affinity and familiarity phi.
  *
  *   node scripts/play-per-click-probe.mjs --run runs/quick --model RLUR [--seed 1]
@@ -35,7 +35,7 @@ const { loadSimulatorEnsemble } = await import(dist + 'simulator/simulator-ensem
 const { runModelSeed } = await import(dist + 'experiments/experiment-job.js');
 const { allocResponseBatch } = await import(dist + 'world/response.js');
 const { Rng } = await import(dist + 'numeric/rng.js');
-const { PAIR_COUNT_DIM, PC_CLICK } = await import(dist + 'data/interaction-kinds.js');
+const { PAIR_COUNT_DIM, PC_CLICK, PC_FOLLOW, PC_GIFT } = await import(dist + 'data/interaction-kinds.js');
 
 const run = values.run;
 const model = values.model;
@@ -90,6 +90,8 @@ const world = new Proxy(groundTruth, {
           `author repeats ${Math.min(3, batch.repeatAuthor[e])}${batch.repeatAuthor[e] >= 3 ? '+' : ''}`,
           `tag repeats ${Math.min(3, batch.repeatTag[e])}${batch.repeatTag[e] >= 3 ? '+' : ''}`,
           `n_ua clicks ${bucketOf(batch.pairCounts[e * PAIR_COUNT_DIM + PC_CLICK], COUNT_EDGES, COUNT_LABELS)}`,
+          `n_ua gifts ${bucketOf(batch.pairCounts[e * PAIR_COUNT_DIM + PC_GIFT], COUNT_EDGES, COUNT_LABELS)}`,
+          `following ${batch.pairCounts[e * PAIR_COUNT_DIM + PC_FOLLOW] > 0 ? 'yes' : 'no'}`,
           `duration ${bucketOf(catalog.itemDurationMs[item], DURATION_EDGES, DURATION_LABELS)}`,
           `world affinity ${Math.max(-2, Math.min(3, Math.floor(target.affinity(batch.user[e], item))))}`,
           `world familiarity phi ${Math.min(6, Math.floor(target.familiarity(batch.pairCounts, e * PAIR_COUNT_DIM)))}`,
