@@ -312,6 +312,18 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
 }
 
 /** tune-report.md: per model, every candidate's overrides and validation score, the winner marked. */
+/**
+ * How the tune report shows one value of a knob: the value of its first
+ * field, or of that field's first field when it nests an object
+ * (`{exploration: {epsilon: 0.2}}` shows 0.2); an array shows whole
+ * (`{hidden: [64, 64]}` shows [64,64]).
+ */
+export function knobValueText(value: Record<string, unknown>): string {
+  const first = Object.values(value)[0];
+  const shown = first !== null && typeof first === 'object' && !Array.isArray(first) ? Object.values(first)[0] : first;
+  return JSON.stringify(shown);
+}
+
 export function renderTuneReport(r: TuneResults): string {
   const label = METRIC_INFO[r.metric].label;
   const lines = [
@@ -325,7 +337,7 @@ export function renderTuneReport(r: TuneResults): string {
     lines.push(
       `## ${model}`,
       '',
-      `Grid (${m.gridSize} points): ${m.grid.map((k) => `${k.name} ∈ {${k.values.map((v) => JSON.stringify(Object.values(v)[0] && typeof Object.values(v)[0] === 'object' ? Object.values(Object.values(v)[0] as object)[0] : Object.values(v)[0])).join(', ')}}`).join('; ')}.`,
+      `Grid (${m.gridSize} points): ${m.grid.map((k) => `${k.name} ∈ {${k.values.map(knobValueText).join(', ')}}`).join('; ')}.`,
       '',
     );
     lines.push(`| config | overrides | validation ${label} | converged |`, '|---|---|---|---|');

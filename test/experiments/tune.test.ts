@@ -19,7 +19,7 @@ import type { JobRunner } from '../../src/experiments/job-runner.js';
 import { modelConfigs, modelExplorations } from '../../src/experiments/model-configs.js';
 import { REPORT_METRICS, type ReportMetric } from '../../src/experiments/results.js';
 import { splitUsers } from '../../src/experiments/training-loop.js';
-import { runTune, selectCandidate } from '../../src/experiments/tune.js';
+import { knobValueText, runTune, selectCandidate } from '../../src/experiments/tune.js';
 import { tuningRecord } from '../../src/experiments/tuning-record.js';
 import { candidateConfigs, gridPoint, gridSize, MAX_TUNING_BUDGET, TUNABLE_MODELS, TUNING_GRIDS } from '../../src/experiments/tuning-grid.js';
 import { Rng } from '../../src/numeric/rng.js';
@@ -286,3 +286,11 @@ test(
     assert.notEqual(bad.code, 0);
   },
 );
+
+test("the tune report shows each knob's values: a number, a nested field's value, a whole array", () => {
+  assert.equal(knobValueText({ lr: 0.003, embeddingLr: 0.003 }), '0.003');
+  assert.equal(knobValueText({ exploration: { epsilon: 0.2 } }), '0.2');
+  assert.equal(knobValueText({ targetCritics: 'min' }), '"min"');
+  const hidden = TUNING_GRIDS.RankingModel!.find((k) => k.name === 'hidden')!;
+  assert.deepEqual(hidden.values.map(knobValueText), ['[64,64]', '[128,128]', '[64]']);
+});
