@@ -76,8 +76,17 @@ export function readWorldDescription(path: string): WorldDescription {
   return parseWorldDescription(json, path);
 }
 
-/** Builds the catalog a description names (reading the real tables when it has paths). */
-export async function buildDescribedCatalog(d: Omit<WorldDescription, 'worldConfig'>, popularityExponent?: number): Promise<Catalog> {
+/**
+ * Builds the catalog a description names (reading the real tables when it
+ * has paths). A synthetic catalog's author popularity follows
+ * `popularityExponent`, by default the description's own
+ * `worldConfig.popularityExponent`, so a world's description rebuilds the
+ * catalog its world and logs were made with.
+ */
+export async function buildDescribedCatalog(
+  d: Omit<WorldDescription, 'worldConfig'> & { worldConfig?: Pick<WorldConfig, 'popularityExponent'> },
+  popularityExponent: number | undefined = d.worldConfig?.popularityExponent,
+): Promise<Catalog> {
   const rng = new Rng(d.catalogSeed);
   const sizes = { ...(d.numUsers !== undefined ? { numUsers: d.numUsers } : {}), ...(d.numItems !== undefined ? { numItems: d.numItems } : {}) };
   if (d.usersPath || d.videosPath) return loadCatalogFromKuaiRand(d.usersPath && resolve(d.usersPath), d.videosPath && resolve(d.videosPath), sizes, rng);

@@ -6,7 +6,8 @@ import { readKuaiRandLog, readGiftLog } from '../../src/data/kuairand-reader.js'
 import { KUAIRAND_PURE_RATES, RATE_KEYS } from '../../src/environment/calibration.js';
 import { DAY_MS, KUAIRAND_START_MS } from '../../src/environment/environment.js';
 import { GENERATION_PRESETS, calibrationUsersFor, generateDataset, worldLoggingPolicy } from '../../src/environment/log-generation.js';
-import { buildDescribedWorld, readWorldDescription } from '../../src/environment/world-description.js';
+import { buildDescribedCatalog, buildDescribedWorld, readWorldDescription } from '../../src/environment/world-description.js';
+import { DEFAULT_WORLD_CONFIG } from '../../src/world/world-config.js';
 import { tempDir } from '../helpers/paths.js';
 
 test('generate at the smoke preset writes valid KuaiRand logs whose rates are within ±20 % of KuaiRand-Pure', async () => {
@@ -117,4 +118,24 @@ test('calibration runs on a budget of user-days: a shorter horizon calibrates on
   assert.equal(calibrationUsersFor({ calibrationUserDays: 0, days: 3 }, 5000), 0);
   assert.throws(() => calibrationUsersFor({ calibrationUserDays: -1, days: 3 }, 10), /calibrationUserDays must be a non-negative integer, got -1/);
   assert.throws(() => calibrationUsersFor({ calibrationUserDays: 10, days: 0 }, 10), /days must be a positive integer, got 0/);
+});
+
+test("a world's description rebuilds its world's catalog: buildDescribedCatalog reads the description's popularity exponent", async () => {
+  const description = {
+    kind: 'rliv-world' as const,
+    version: 1 as const,
+    catalogSeed: 7,
+    worldSeed: 8,
+    numUsers: 200,
+    numItems: 3000,
+    worldConfig: { ...DEFAULT_WORLD_CONFIG, popularityExponent: 1.4 },
+  };
+  const { catalog } = await buildDescribedWorld(description);
+  const rebuilt = await buildDescribedCatalog(description);
+  assert.deepEqual(Array.from(rebuilt.itemAuthor), Array.from(catalog.itemAuthor));
+  assert.deepEqual(Array.from(rebuilt.authorPopularity), Array.from(catalog.authorPopularity));
+  // The exponent matters: the default one (1.0) gives other authors' popularity.
+  const { worldConfig: _, ...withoutConfig } = description;
+  const other = await buildDescribedCatalog(withoutConfig);
+  assert.notDeepEqual(Array.from(other.authorPopularity), Array.from(catalog.authorPopularity));
 });
