@@ -311,7 +311,6 @@ export async function runTune(options: TuneOptions): Promise<TuneOutput> {
   return { results: tune, files };
 }
 
-/** tune-report.md: per model, every candidate's overrides and validation score, the winner marked. */
 /**
  * How the tune report shows one value of a knob: the value of its first
  * field, or of that field's first field when it nests an object
@@ -324,6 +323,7 @@ export function knobValueText(value: Record<string, unknown>): string {
   return JSON.stringify(shown);
 }
 
+/** tune-report.md: per model, every candidate's overrides and validation score, the winner marked. */
 export function renderTuneReport(r: TuneResults): string {
   const label = METRIC_INFO[r.metric].label;
   const lines = [

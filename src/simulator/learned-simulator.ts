@@ -8,10 +8,10 @@
  * categorical profile (sum-pooled), the item's categorical features
  * (sum-pooled), each of the 7 pair counts f_ua bucketized (log2 buckets, one
  * slot per kind, capped at the highest bucket the training rows fill:
- * SimulatorCalibration.pairBucketCap) and the context (slate position, the exposure's log source,
- * and, in old files, the author and tag repeats; sum-pooled), plus the
- * elementwise products user (.) item and user (.) author of the cross
- * factors. The concatenation goes through one shared MLP trunk with 11
+ * SimulatorCalibration.pairBucketCap) and the context (slate position, the
+ * exposure's log source, and, in old files, the author and tag repeats;
+ * sum-pooled), plus the elementwise products user (.) item and user (.)
+ * author of the cross factors. The concatenation goes through one shared MLP trunk with 11
  * linear outputs; the session's repeats add click-logit offsets. Why each
  * input is what it is: {@link LearnedSimulatorShape} and docs/design.md §10.2.
  * The trunk's outputs:
@@ -220,11 +220,11 @@ export interface SimulatorCalibration {
    *
    * Why: a bucket the logs never filled keeps its initial embedding row, so
    * the simulator's answer there is arbitrary. The panel a model is judged
-   * on lives through 40 epochs and reaches counts the logs never show (a
-   * pair with 1,024 clicks; the logs stop at 255): there the simulator gave
-   * 0.75 of the world's play per click and 0.86 of its click rate, and the
-   * models that build the largest counts lost the most (docs/design.md
-   * §10.2). Read at the highest supported bucket, such a pair is answered
+   * on lives through 40 epochs and reaches counts the logs never show
+   * (pairs with 1,024 clicks and more; the second world's logs stop below
+   * 1,024): there the simulator gave 0.70 of the world's play per click and
+   * 0.84 of its click rate, and the models that build the largest counts
+   * lost the most (docs/design.md §10.2). Read at the highest supported bucket, such a pair is answered
    * as the most familiar pairs the logs show.
    */
   pairBucketCap: number[];
